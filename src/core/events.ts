@@ -1,0 +1,70 @@
+// Builders and readers of history events and protobuf scalars: the one place that knows their shapes.
+import { pb } from "../proto";
+import { FailureDetails, HistoryEvent } from "./model";
+
+export function toTimestamp(ms: number): pb.google.protobuf.ITimestamp {
+  const seconds = Math.floor(ms / 1000);
+  return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
+}
+
+/** Milliseconds since the epoch, or undefined for an absent timestamp or the SDKs' {0,0} "not set". */
+export function fromTimestamp(ts: pb.google.protobuf.ITimestamp | null | undefined): number | undefined {
+  if (!ts) return undefined;
+  const ms = Number(ts.seconds ?? 0) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6);
+  return ms > 0 ? ms : undefined;
+}
+
+export function str(value: string | undefined | null): pb.google.protobuf.IStringValue | undefined {
+  return value === undefined || value === null ? undefined : { value };
+}
+
+export function val(wrapper: pb.google.protobuf.IStringValue | null | undefined): string | undefined {
+  return wrapper ? (wrapper.value ?? "") : undefined;
+}
+
+export function event(now: number, fields: Omit<HistoryEvent, "eventId" | "timestamp">, eventId = -1): HistoryEvent {
+  return { eventId, timestamp: toTimestamp(now), ...fields };
+}
+
+export function orchestratorStarted(now: number): HistoryEvent {
+  return event(now, { orchestratorStarted: {} });
+}
+
+/** Which kind of event this is: the name of its set oneof field. */
+export function kindOf(e: HistoryEvent): string {
+  for (const key in e) {
+    if (key !== "eventId" && key !== "timestamp" && (e as Record<string, unknown>)[key] != null) return key;
+  }
+  return "unknown";
+}
+
+export function failure(errorType: string, errorMessage: string): FailureDetails {
+  return { errorType, errorMessage };
+}
+
+/** The ExecutionStarted event of the current execution, searched in history then in pending events. */
+export function findExecutionStarted(...lists: HistoryEvent[][]): pb.IExecutionStartedEvent | undefined {
+  for (const list of lists) {
+    for (const e of list) if (e.executionStarted) return e.executionStarted;
+  }
+  return undefined;
+}
+
+/** Ids of sub-orchestrations this history created and has not yet seen finish successfully. */
+export function unfinishedSubOrchestrations(history: HistoryEvent[]): { taskId: number; created: pb.ISubOrchestrationInstanceCreatedEvent }[] {
+  const created = new Map<number, pb.ISubOrchestrationInstanceCreatedEvent>();
+  const done = new Set<number>();
+  for (const e of history) {
+    if (e.subOrchestrationInstanceCreated) created.set(e.eventId ?? 0, e.subOrchestrationInstanceCreated);
+    else if (e.subOrchestrationInstanceCompleted) done.add(e.subOrchestrationInstanceCompleted.taskScheduledId ?? 0);
+    else if (e.subOrchestrationInstanceFailed) done.add(e.subOrchestrationInstanceFailed.taskScheduledId ?? 0);
+  }
+  return [...created].filter(([id]) => !done.has(id)).map(([taskId, c]) => ({ taskId, created: c }));
+}
+
+/** Every sub-orchestration instance id this history created. */
+export function createdSubOrchestrationIds(history: HistoryEvent[]): string[] {
+  const ids: string[] = [];
+  for (const e of history) if (e.subOrchestrationInstanceCreated?.instanceId) ids.push(e.subOrchestrationInstanceCreated.instanceId);
+  return ids;
+}

@@ -1,0 +1,38 @@
+// Input rules of the managed scheduler: instance ids and payload sizes. Violations name the field and the limit.
+import { SchedulerError, invalid } from "./errors";
+
+export const MAX_INSTANCE_ID_LENGTH = 100;
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+export const MAX_TAGS_BYTES = 1000;
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
+
+export function checkInstanceId(id: string | null | undefined, field = "instanceId"): string {
+  if (!id) throw invalid(`${field} must not be empty`);
+  if (id.length > MAX_INSTANCE_ID_LENGTH) throw invalid(`${field} is ${id.length} characters long; the limit is ${MAX_INSTANCE_ID_LENGTH}`);
+  if (!PRINTABLE_ASCII.test(id)) throw invalid(`${field} '${printable(id)}' may contain only printable ASCII characters (0x20-0x7E)`);
+  if (id.startsWith("@")) throw invalid(`${field} '${id}' must not start with '@': that prefix is reserved for entity ids`);
+  return id;
+}
+
+export function payloadBytes(value: string | null | undefined): number {
+  return value ? Buffer.byteLength(value, "utf8") : 0;
+}
+
+export function checkPayload(value: string | null | undefined, field: string, limit: number): void {
+  const size = payloadBytes(value);
+  if (size > limit) {
+    throw new SchedulerError("RESOURCE_EXHAUSTED", `${field} is ${size} bytes; the limit is ${limit} bytes (--max-payload-bytes)`);
+  }
+}
+
+export function checkTags(tags: Record<string, string> | null | undefined): void {
+  if (!tags) return;
+  let size = 0;
+  for (const [k, v] of Object.entries(tags)) size += payloadBytes(k) + payloadBytes(v);
+  if (size > MAX_TAGS_BYTES) throw new SchedulerError("RESOURCE_EXHAUSTED", `tags are ${size} bytes in total; the limit is ${MAX_TAGS_BYTES} bytes`);
+}
+
+function printable(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}

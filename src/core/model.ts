@@ -1,0 +1,65 @@
+// The records the scheduler keeps per task hub: instances, their history, messages to instances,
+// and activity tasks. Plain data; the store persists exactly these shapes.
+import { pb } from "../proto";
+
+export type HistoryEvent = pb.IHistoryEvent;
+export type FailureDetails = pb.ITaskFailureDetails;
+export const Status = pb.OrchestrationStatus;
+export type Status = pb.OrchestrationStatus;
+
+/** An orchestration instance's current execution, without its history. Times are epoch milliseconds. */
+export interface InstanceRecord {
+  instanceId: string;
+  executionId: string;
+  name: string;
+  version?: string;
+  status: Status;
+  input?: string;
+  output?: string;
+  customStatus?: string;
+  failureDetails?: FailureDetails;
+  createdAt: number;
+  lastUpdatedAt: number;
+  completedAt?: number;
+  scheduledStartAt?: number;
+  parentInstanceId?: string;
+  tags?: Record<string, string>;
+  /** Dispatch once even with no message waiting (after a rewind rewrote the history). */
+  runRequested?: boolean;
+}
+
+/** An event waiting in an instance's inbox; invisible to dispatch until visibleAt (timers, scheduled starts). */
+export interface MessageRecord {
+  seq: number;
+  instanceId: string;
+  /** When set, the message belongs to that execution only and is dropped if the instance moved on. */
+  executionId?: string;
+  visibleAt: number;
+  event: HistoryEvent;
+}
+
+/** An activity invocation waiting to run or running. */
+export interface ActivityRecord {
+  seq: number;
+  instanceId: string;
+  executionId: string;
+  taskId: number;
+  name: string;
+  version?: string;
+  input?: string;
+  tags?: Record<string, string>;
+  visibleAt: number;
+  /** How many times a worker gave it back; drives the growing retry delay. */
+  abandonCount?: number;
+}
+
+export const TERMINAL_STATUSES: ReadonlySet<Status> = new Set([
+  Status.ORCHESTRATION_STATUS_COMPLETED,
+  Status.ORCHESTRATION_STATUS_FAILED,
+  Status.ORCHESTRATION_STATUS_TERMINATED,
+  Status.ORCHESTRATION_STATUS_CANCELED,
+]);
+
+export function isTerminal(status: Status): boolean {
+  return TERMINAL_STATUSES.has(status);
+}

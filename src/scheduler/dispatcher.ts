@@ -1,0 +1,135 @@
+// Leases and push dispatch: which worker stream gets which ready work item, in-flight limits per
+// stream, completion tokens, lock timeouts and health pings. Knows nothing of what the items mean.
+import { randomBytes } from "crypto";
+import { pb } from "../proto";
+import { EngineOptions } from "./options";
+import { WorkerConnection } from "./worker";
+
+export type WorkKind = "orchestration" | "activity";
+
+export interface Lease {
+  token: string;
+  kind: WorkKind;
+  worker: WorkerConnection;
+  /** Instance id for orchestrations, activity seq for activities. */
+  key: string | number;
+  expiresAt: number;
+  /** Set once a completion for it is being committed: later completions with the token are refused. */
+  completing?: boolean;
+}
+
+export interface DispatchSource {
+  /** Takes the next ready item of a kind for this lease (setting lease.key); undefined when none is ready. */
+  next(lease: Lease): pb.IWorkItem | undefined;
+  /** The lease ended without a completion (stream closed, lock timeout): put the item back. */
+  released(lease: Lease, reason: "disconnected" | "expired"): void;
+}
+
+const KIND_LIMIT = { orchestration: "orchestrations", activity: "activities" } as const;
+
+export class Dispatcher {
+  readonly workers = new Set<WorkerConnection>();
+  readonly leases = new Map<string, Lease>();
+  private readonly tokenPrefix = randomBytes(6).toString("base64url");
+  private tokenCounter = 0;
+  private sweepTimer?: NodeJS.Timeout;
+  private pumping = false;
+  private pumpAgain = false;
+
+  constructor(private readonly source: DispatchSource, private readonly options: EngineOptions) {
+    this.sweepTimer = setInterval(() => this.sweep(), 1000);
+    this.sweepTimer.unref();
+  }
+
+  connect(worker: WorkerConnection): void {
+    this.workers.add(worker);
+    this.pump();
+  }
+
+  disconnect(worker: WorkerConnection): void {
+    if (!this.workers.delete(worker)) return;
+    worker.closed = true;
+    for (const token of [...worker.leases]) {
+      const lease = this.leases.get(token);
+      if (lease && !lease.completing) {
+        this.end(lease);
+        this.source.released(lease, "disconnected");
+      }
+    }
+    this.pump();
+  }
+
+  /** The lease for a completion token, if it is still valid for that kind of work. */
+  lease(token: string | null | undefined, kind: WorkKind): Lease | undefined {
+    if (!token) return undefined;
+    const lease = this.leases.get(token);
+    return lease && lease.kind === kind && !lease.completing ? lease : undefined;
+  }
+
+  /** Ends a lease (after its completion committed, or when its item is given back). */
+  end(lease: Lease): void {
+    if (!this.leases.delete(lease.token)) return;
+    lease.worker.leases.delete(lease.token);
+    lease.worker.inFlight[KIND_LIMIT[lease.kind]]--;
+  }
+
+  /** Sends ready work to workers with room, spreading it over the least-loaded streams. */
+  pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        this.pumpKind("orchestration");
+        this.pumpKind("activity");
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  close(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+  }
+
+  private pumpKind(kind: WorkKind): void {
+    const limitKey = KIND_LIMIT[kind];
+    for (;;) {
+      let best: WorkerConnection | undefined;
+      for (const w of this.workers) {
+        if (w.inFlight[limitKey] >= w.limits[limitKey]) continue;
+        if (!best || w.inFlight[limitKey] < best.inFlight[limitKey]) best = w;
+      }
+      if (!best) return;
+      const token = `${this.tokenPrefix}.${++this.tokenCounter}`;
+      const timeout = kind === "orchestration" ? this.options.orchestrationLockTimeoutMs : this.options.activityLockTimeoutMs;
+      const lease: Lease = { token, kind, worker: best, key: "", expiresAt: Date.now() + timeout };
+      const item = this.source.next(lease);
+      if (!item) return;
+      this.leases.set(token, lease);
+      best.leases.add(token);
+      best.inFlight[limitKey]++;
+      item.completionToken = token;
+      best.send(item);
+    }
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    let released = false;
+    for (const lease of this.leases.values()) {
+      if (lease.expiresAt <= now && !lease.completing) {
+        this.end(lease);
+        this.source.released(lease, "expired");
+        released = true;
+      }
+    }
+    for (const w of this.workers) {
+      if (now - w.lastSentAt >= this.options.healthPingIntervalMs) w.send({ healthPing: {} });
+    }
+    if (released) this.pump();
+  }
+}

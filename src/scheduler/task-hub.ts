@@ -1,0 +1,773 @@
+// The live engine of one task hub: hot instances with their inboxes, ready queues, activity tasks,
+// timers, and every state change (client requests and worker completions) turned into one commit.
+// State is changed in memory first; acknowledgements and the dispatch of consequences wait for the commit.
+import { randomUUID } from "crypto";
+import { pb } from "../proto";
+import { SchedulerError, invalid, notFound, precondition } from "../core/errors";
+import { event, findExecutionStarted, fromTimestamp, orchestratorStarted, str, unfinishedSubOrchestrations, val } from "../core/events";
+import { checkInstanceId, checkPayload, checkTags, payloadBytes } from "../core/limits";
+import { ActivityRecord, HistoryEvent, InstanceRecord, isTerminal, MessageRecord, Status } from "../core/model";
+import { ActionError, applyEpisode, EpisodeOutcome, NewMessage, parentNotification } from "../core/orchestration";
+import { InstanceFilter, Store, StoreOp } from "../store/store";
+import { Dispatcher, DispatchSource, Lease, WorkKind } from "./dispatcher";
+import { Fifo } from "./fifo";
+import { GroupCommitter } from "./group-commit";
+import { EngineOptions } from "./options";
+import { TimerHeap } from "./timer-heap";
+import { WorkerConnection } from "./worker";
+
+interface HotInstance {
+  rec: InstanceRecord;
+  history: HistoryEvent[];
+  inbox: MessageRecord[];
+  lease?: Lease;
+  queued: boolean;
+  notBefore: number;
+  abandonCount: number;
+}
+
+type Due = { instanceId: string } | { activitySeq: number };
+type Waiter = { predicate: (r: InstanceRecord) => boolean; resolve: (r: InstanceRecord | undefined) => void };
+
+export const newExecutionId = () => randomUUID().replace(/-/g, "");
+
+/** Changes one operation makes, committed together; `after` runs once they are durable. */
+class Change {
+  readonly ops: StoreOp[] = [];
+  readonly wake = new Set<string>();
+  readonly activities: number[] = [];
+  readonly notify = new Set<string>();
+  readonly after: (() => void)[] = [];
+}
+
+export class TaskHub implements DispatchSource {
+  private readonly instances = new Map<string, HotInstance>();
+  private readonly activities = new Map<number, ActivityRecord>();
+  private readonly activityLeases = new Map<number, Lease>();
+  private readonly orchestrationReady = new Fifo<string>();
+  private readonly activityReady = new Fifo<number>();
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly timers: TimerHeap<Due>;
+  readonly dispatcher: Dispatcher;
+  private seq = 0;
+  private closed = false;
+
+  constructor(
+    readonly name: string,
+    private readonly store: Store,
+    private readonly committer: GroupCommitter,
+    private readonly options: EngineOptions,
+  ) {
+    this.timers = new TimerHeap<Due>((due) => this.onDue(due));
+    this.dispatcher = new Dispatcher(this, options);
+    this.load();
+  }
+
+  // ---------------------------------------------------------------- start-up
+
+  private load(): void {
+    const snap = this.store.load(this.name);
+    this.seq = snap.maxSeq;
+    for (const { instance, history } of snap.instances) {
+      this.instances.set(instance.instanceId, { rec: instance, history, inbox: [], queued: false, notBefore: 0, abandonCount: 0 });
+    }
+    const now = Date.now();
+    const stale: number[] = [];
+    for (const m of snap.messages) {
+      const h = this.instances.get(m.instanceId);
+      if (!h || isTerminal(h.rec.status)) stale.push(m.seq);
+      else this.addToInbox(h, m, now);
+    }
+    for (const a of snap.activities) {
+      this.activities.set(a.seq, a);
+      if (a.visibleAt <= now) this.activityReady.push(a.seq);
+      else this.timers.add(a.visibleAt, { activitySeq: a.seq });
+    }
+    for (const h of this.instances.values()) this.enqueueIfReady(h, now);
+    if (stale.length > 0) this.committer.commit([{ op: "deleteMessages", hub: this.name, seqs: stale }], () => {});
+  }
+
+  /** Rebuilds the hot state from the store (after a failed commit left memory ahead of disk). */
+  reload(): void {
+    for (const lease of [...this.dispatcher.leases.values()]) this.dispatcher.end(lease);
+    this.instances.clear();
+    this.activities.clear();
+    this.activityLeases.clear();
+    this.orchestrationReady.clear();
+    this.activityReady.clear();
+    this.load();
+    this.dispatcher.pump();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.timers.close();
+    this.dispatcher.close();
+    for (const set of this.waiters.values()) for (const w of set) w.resolve(undefined);
+    this.waiters.clear();
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  getInstance(instanceId: string): InstanceRecord | undefined {
+    return this.instances.get(instanceId)?.rec ?? this.store.getInstance(this.name, instanceId);
+  }
+
+  getHistory(instanceId: string): HistoryEvent[] | undefined {
+    const h = this.instances.get(instanceId);
+    if (h) return h.history;
+    return this.store.getInstance(this.name, instanceId) ? this.store.getHistory(this.name, instanceId) : undefined;
+  }
+
+  queryInstances(filter: InstanceFilter, pageSize: number, token?: string) {
+    return this.store.queryInstances(this.name, filter, pageSize, token);
+  }
+
+  listInstanceIds(filter: InstanceFilter, pageSize: number, after?: string) {
+    return this.store.listInstanceIds(this.name, filter, pageSize, after);
+  }
+
+  /** Resolves with the record once the predicate holds, or undefined when timeoutMs passes first. */
+  waitFor(instanceId: string, predicate: (r: InstanceRecord) => boolean, timeoutMs: number, cancelled?: (cb: () => void) => void): Promise<InstanceRecord | undefined> {
+    const current = this.getInstance(instanceId);
+    if (!current) return Promise.reject(notFound(`Orchestration instance '${instanceId}' not found`));
+    if (predicate(current)) return Promise.resolve(current);
+    return new Promise((resolve) => {
+      let set = this.waiters.get(instanceId);
+      if (!set) this.waiters.set(instanceId, (set = new Set()));
+      const waiter: Waiter = {
+        predicate,
+        resolve: (r) => {
+          clearTimeout(timer);
+          set!.delete(waiter);
+          if (set!.size === 0) this.waiters.delete(instanceId);
+          resolve(r);
+        },
+      };
+      const timer = setTimeout(() => waiter.resolve(undefined), Math.min(timeoutMs, this.options.maxWaitMs));
+      set.add(waiter);
+      cancelled?.(() => waiter.resolve(undefined));
+    });
+  }
+
+  metrics() {
+    let pendingOrchestrations = 0;
+    let oldestOrchestration = Infinity;
+    const now = Date.now();
+    for (const h of this.instances.values()) {
+      if (!h.lease && this.isReady(h, now)) {
+        pendingOrchestrations++;
+        for (const m of h.inbox) if (m.visibleAt <= now) { oldestOrchestration = Math.min(oldestOrchestration, m.visibleAt); break; }
+      }
+    }
+    let pendingActivities = 0;
+    let oldestActivity = Infinity;
+    for (const a of this.activities.values()) {
+      if (!this.activityLeases.has(a.seq) && a.visibleAt <= now) {
+        pendingActivities++;
+        oldestActivity = Math.min(oldestActivity, a.visibleAt);
+      }
+    }
+    let activeOrchestrations = 0;
+    for (const l of this.dispatcher.leases.values()) if (l.kind === "orchestration") activeOrchestrations++;
+    const age = (t: number) => (t === Infinity ? 0 : Math.max(0, Math.floor((now - t) / 1000)));
+    return {
+      orchestrations: { pending: pendingOrchestrations, active: activeOrchestrations, oldestAgeSeconds: age(oldestOrchestration) },
+      activities: { pending: pendingActivities, active: this.activityLeases.size, oldestAgeSeconds: age(oldestActivity) },
+      workers: this.dispatcher.workers.size,
+      hotInstances: this.instances.size,
+    };
+  }
+
+  // ---------------------------------------------------------------- client operations
+
+  /** Starts an orchestration; resolves with its instance id once durable. */
+  startInstance(req: pb.ICreateInstanceRequest): Promise<string> {
+    const instanceId = req.instanceId ? checkInstanceId(req.instanceId) : randomUUID();
+    if (!req.name) throw invalid("name (the orchestration name) must not be empty");
+    checkPayload(val(req.input), "input", this.options.maxPayloadBytes);
+    checkTags(req.tags);
+    const existing = this.getInstance(instanceId);
+    const change = new Change();
+    if (existing) {
+      const replaceable = req.orchestrationIdReusePolicy?.replaceableStatus ?? [];
+      const allowed = replaceable.length > 0 ? replaceable.includes(existing.status) : isTerminal(existing.status);
+      if (!allowed) {
+        throw new SchedulerError("ALREADY_EXISTS", `An orchestration with instance id '${instanceId}' already exists and is ${statusName(existing.status)}; ` +
+          (isTerminal(existing.status) ? "its status is not in the request's reuse policy" : "purge or terminate it first, or allow its status in the reuse policy"));
+      }
+      this.dropInstance(instanceId, change);
+    }
+    const now = Date.now();
+    const scheduledStartAt = fromTimestamp(req.scheduledStartTimestamp);
+    const executionId = val(req.executionId) || newExecutionId();
+    const rec: InstanceRecord = {
+      instanceId, executionId, name: req.name, version: val(req.version) || undefined, status: Status.ORCHESTRATION_STATUS_PENDING,
+      input: val(req.input), createdAt: now, lastUpdatedAt: now, tags: nonEmpty(req.tags),
+      scheduledStartAt: scheduledStartAt && scheduledStartAt > now ? scheduledStartAt : undefined,
+    };
+    const start = event(now, {
+      executionStarted: {
+        name: req.name, version: req.version, input: req.input, tags: req.tags, parentTraceContext: req.parentTraceContext,
+        orchestrationInstance: { instanceId, executionId: str(executionId) },
+        scheduledStartTimestamp: rec.scheduledStartAt ? req.scheduledStartTimestamp : undefined,
+      },
+    });
+    this.createInstance(rec, start, rec.scheduledStartAt ?? now, change);
+    return this.commit(change).then(() => instanceId);
+  }
+
+  raiseEvent(instanceId: string, name: string, input: string | undefined): Promise<void> {
+    if (!name) throw invalid("name (the event name) must not be empty");
+    checkPayload(input, "input (the event data)", this.options.maxPayloadBytes);
+    const h = this.requireLive(instanceId, "raise an event to");
+    const change = new Change();
+    this.send({ instanceId: h.rec.instanceId, visibleAt: Date.now(), event: event(Date.now(), { eventRaised: { name, input: str(input) } }) }, change);
+    return this.commit(change);
+  }
+
+  terminate(instanceId: string, reason: string | undefined, recursive: boolean): Promise<void> {
+    checkPayload(reason, "output (the termination reason)", this.options.maxPayloadBytes);
+    this.requireLive(instanceId, "terminate");
+    const change = new Change();
+    this.terminateInto(instanceId, reason, recursive, change);
+    return this.commit(change);
+  }
+
+  suspend(instanceId: string, reason: string | undefined): Promise<void> {
+    const h = this.requireLive(instanceId, "suspend");
+    if (h.rec.status === Status.ORCHESTRATION_STATUS_SUSPENDED) return Promise.resolve();
+    const change = new Change();
+    this.setStatus(h, Status.ORCHESTRATION_STATUS_SUSPENDED, change);
+    this.send({ instanceId, visibleAt: Date.now(), event: event(Date.now(), { executionSuspended: { input: str(reason) } }) }, change);
+    return this.commit(change);
+  }
+
+  resume(instanceId: string, reason: string | undefined): Promise<void> {
+    const h = this.requireLive(instanceId, "resume");
+    if (h.rec.status !== Status.ORCHESTRATION_STATUS_SUSPENDED) return Promise.resolve();
+    const change = new Change();
+    this.setStatus(h, Status.ORCHESTRATION_STATUS_RUNNING, change);
+    this.send({ instanceId, visibleAt: Date.now(), event: event(Date.now(), { executionResumed: { input: str(reason) } }) }, change);
+    return this.commit(change);
+  }
+
+  rewind(instanceId: string, reason: string | undefined): Promise<void> {
+    const rec = this.getInstance(instanceId);
+    if (!rec) throw notFound(`Orchestration instance '${instanceId}' not found`);
+    if (rec.status !== Status.ORCHESTRATION_STATUS_FAILED) {
+      throw precondition(`Orchestration instance '${instanceId}' is ${statusName(rec.status)}; only Failed instances can be rewound`);
+    }
+    const change = new Change();
+    this.rewindInto(instanceId, reason, change);
+    return this.commit(change);
+  }
+
+  restart(instanceId: string, withNewInstanceId: boolean): Promise<string> {
+    const rec = this.getInstance(instanceId);
+    if (!rec) throw notFound(`Orchestration instance '${instanceId}' not found`);
+    if (!isTerminal(rec.status)) {
+      throw precondition(`Orchestration instance '${instanceId}' is ${statusName(rec.status)}; only a completed, failed or terminated instance can be restarted`);
+    }
+    const history = this.getHistory(instanceId) ?? [];
+    const started = findExecutionStarted(history);
+    return this.startInstance({
+      instanceId: withNewInstanceId ? randomUUID() : instanceId, name: rec.name, version: str(rec.version),
+      input: str(rec.input), tags: rec.tags, parentTraceContext: started?.parentTraceContext,
+    });
+  }
+
+  /** Purges terminal instances (and, when recursive, their sub-orchestrations); resolves with the count. */
+  purge(instanceIds: string[], recursive: boolean, strict: boolean): Promise<number> {
+    const change = new Change();
+    let count = 0;
+    const visit = (id: string, top: boolean) => {
+      const rec = this.getInstance(id);
+      if (!rec) return;
+      if (!isTerminal(rec.status)) {
+        if (top && strict) throw precondition(`Orchestration instance '${id}' is ${statusName(rec.status)}; only completed, failed or terminated instances can be purged`);
+        return;
+      }
+      const children = recursive ? this.childIds(id) : [];
+      this.dropInstance(id, change);
+      count++;
+      for (const c of children) visit(c, false);
+    };
+    for (const id of instanceIds) visit(id, true);
+    return this.commit(change).then(() => count);
+  }
+
+  findInstanceIds(filter: InstanceFilter, limit: number): string[] {
+    return this.store.findInstanceIds(this.name, filter, limit);
+  }
+
+  // ---------------------------------------------------------------- workers
+
+  connectWorker(worker: WorkerConnection): void {
+    this.dispatcher.connect(worker);
+  }
+
+  disconnectWorker(worker: WorkerConnection): void {
+    this.dispatcher.disconnect(worker);
+  }
+
+  next(lease: Lease): pb.IWorkItem | undefined {
+    return lease.kind === "orchestration" ? this.nextOrchestration(lease) : this.nextActivity(lease);
+  }
+
+  private nextOrchestration(lease: Lease): pb.IWorkItem | undefined {
+    const now = Date.now();
+    for (;;) {
+      const id = this.orchestrationReady.shift();
+      if (id === undefined) return undefined;
+      const h = this.instances.get(id);
+      if (!h) continue;
+      h.queued = false;
+      if (!this.isReady(h, now)) continue;
+      const newEvents: HistoryEvent[] = [orchestratorStarted(now)];
+      const consumed: number[] = [];
+      for (const m of h.inbox) {
+        if (m.visibleAt > now) continue;
+        consumed.push(m.seq);
+        // A new execution's ExecutionStarted goes first, whatever else arrived before it.
+        if (m.event.executionStarted) newEvents.splice(1, 0, m.event);
+        else newEvents.push(m.event);
+      }
+      lease.key = id;
+      h.lease = lease;
+      this.inFlight.set(lease.token, { consumed, newEvents });
+      return { orchestratorRequest: { instanceId: id, executionId: str(h.rec.executionId), pastEvents: h.history, newEvents } };
+    }
+  }
+
+  private readonly inFlight = new Map<string, { consumed: number[]; newEvents: HistoryEvent[] }>();
+
+  private nextActivity(lease: Lease): pb.IWorkItem | undefined {
+    for (;;) {
+      const seq = this.activityReady.shift();
+      if (seq === undefined) return undefined;
+      const a = this.activities.get(seq);
+      if (!a || this.activityLeases.has(seq)) continue;
+      lease.key = seq;
+      this.activityLeases.set(seq, lease);
+      return {
+        activityRequest: {
+          name: a.name, version: str(a.version), input: str(a.input), taskId: a.taskId, tags: a.tags,
+          orchestrationInstance: { instanceId: a.instanceId, executionId: str(a.executionId) },
+        },
+      };
+    }
+  }
+
+  released(lease: Lease, reason: "disconnected" | "expired"): void {
+    void reason;
+    this.giveBack(lease, 0);
+  }
+
+  private giveBack(lease: Lease, delayMs: number): void {
+    if (lease.kind === "orchestration") {
+      this.inFlight.delete(lease.token);
+      const h = this.instances.get(lease.key as string);
+      if (!h || h.lease?.token !== lease.token) return;
+      h.lease = undefined;
+      if (delayMs > 0) {
+        h.notBefore = Date.now() + delayMs;
+        this.timers.add(h.notBefore, { instanceId: h.rec.instanceId });
+      } else {
+        this.enqueueIfReady(h, Date.now());
+      }
+    } else {
+      const seq = lease.key as number;
+      if (this.activityLeases.get(seq)?.token !== lease.token) return;
+      this.activityLeases.delete(seq);
+      if (!this.activities.has(seq)) return;
+      if (delayMs > 0) this.timers.add(Date.now() + delayMs, { activitySeq: seq });
+      else this.activityReady.unshift(seq);
+    }
+  }
+
+  private leaseFor(token: string | null | undefined, kind: WorkKind): Lease {
+    const lease = this.dispatcher.lease(token, kind);
+    if (!lease) {
+      throw notFound(`The ${kind} work item's completion token is unknown or expired (its lock timed out, its stream closed, or it was already completed); the result was not applied`);
+    }
+    return lease;
+  }
+
+  completeOrchestration(res: pb.IOrchestratorResponse): Promise<void> {
+    const lease = this.leaseFor(res.completionToken, "orchestration");
+    const h = this.instances.get(lease.key as string);
+    const dispatched = this.inFlight.get(lease.token);
+    if (!h || !dispatched) {
+      this.dispatcher.end(lease);
+      throw notFound(`Orchestration instance '${lease.key}' no longer exists`);
+    }
+    if (res.instanceId && res.instanceId !== h.rec.instanceId) {
+      throw invalid(`instanceId '${res.instanceId}' does not match the work item's instance '${h.rec.instanceId}'`);
+    }
+    lease.completing = true;
+    const now = Date.now();
+    let outcome: EpisodeOutcome;
+    try {
+      this.checkActions(res);
+      outcome = applyEpisode({
+        instance: h.rec, history: h.history, dispatched: dispatched.newEvents, actions: res.actions ?? [],
+        customStatus: val(res.customStatus), now, newExecutionId,
+      });
+    } catch (err) {
+      if (!(err instanceof SchedulerError) && !(err instanceof ActionError)) throw err;
+      // A result the scheduler cannot store fails the orchestration instead of looping on retries.
+      const failureDetails = { errorType: err instanceof ActionError ? "InvalidAction" : "PayloadTooLarge", errorMessage: err.message };
+      outcome = applyEpisode({
+        instance: h.rec, history: h.history, dispatched: dispatched.newEvents, now, newExecutionId,
+        actions: [{ id: -1, completeOrchestration: { orchestrationStatus: Status.ORCHESTRATION_STATUS_FAILED, failureDetails } }],
+      });
+    }
+    const change = new Change();
+    change.ops.push({ op: "deleteMessages", hub: this.name, seqs: dispatched.consumed });
+    const consumed = new Set(dispatched.consumed);
+    h.inbox = h.inbox.filter((m) => !consumed.has(m.seq));
+    this.applyOutcome(h, outcome, change);
+    h.abandonCount = 0;
+    change.after.push(() => {
+      this.inFlight.delete(lease.token);
+      this.dispatcher.end(lease);
+      if (h.lease?.token === lease.token) h.lease = undefined;
+      this.enqueueIfReady(h, Date.now());
+      this.evictIfDone(h);
+    });
+    return this.commit(change);
+  }
+
+  completeActivity(res: pb.IActivityResponse): Promise<void> {
+    const lease = this.leaseFor(res.completionToken, "activity");
+    const a = this.activities.get(lease.key as number);
+    if (!a) {
+      this.dispatcher.end(lease);
+      throw notFound("The activity's orchestration no longer exists");
+    }
+    lease.completing = true;
+    const now = Date.now();
+    let e: HistoryEvent;
+    const result = val(res.result);
+    if (res.failureDetails) {
+      e = event(now, { taskFailed: { taskScheduledId: a.taskId, failureDetails: res.failureDetails } });
+    } else if (payloadBytes(result) > this.options.maxPayloadBytes) {
+      e = event(now, {
+        taskFailed: {
+          taskScheduledId: a.taskId,
+          failureDetails: { errorType: "PayloadTooLarge", errorMessage: `The result of activity '${a.name}' is ${payloadBytes(result)} bytes; the limit is ${this.options.maxPayloadBytes} bytes`, isNonRetriable: true },
+        },
+      });
+    } else {
+      e = event(now, { taskCompleted: { taskScheduledId: a.taskId, result: res.result } });
+    }
+    const change = new Change();
+    change.ops.push({ op: "deleteActivity", hub: this.name, seq: a.seq });
+    this.activities.delete(a.seq);
+    this.send({ instanceId: a.instanceId, executionId: a.executionId, visibleAt: now, event: e }, change);
+    change.after.push(() => {
+      this.activityLeases.delete(a.seq);
+      this.dispatcher.end(lease);
+    });
+    return this.commit(change);
+  }
+
+  /** A worker gave a work item back: dispatch it again after a delay that grows with each give-back. */
+  abandon(token: string | null | undefined, kind: WorkKind): void {
+    const lease = this.leaseFor(token, kind);
+    this.dispatcher.end(lease);
+    let count: number;
+    if (kind === "orchestration") {
+      const h = this.instances.get(lease.key as string);
+      count = h ? ++h.abandonCount : 1;
+    } else {
+      const a = this.activities.get(lease.key as number);
+      count = a ? (a.abandonCount = (a.abandonCount ?? 0) + 1) : 1;
+    }
+    const delay = Math.min(this.options.abandonBaseDelayMs * 2 ** (count - 1), this.options.abandonMaxDelayMs);
+    this.giveBack(lease, delay);
+    this.dispatcher.pump();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private checkActions(res: pb.IOrchestratorResponse): void {
+    const limit = this.options.maxPayloadBytes;
+    checkPayload(val(res.customStatus), "customStatus", limit);
+    for (const a of res.actions ?? []) {
+      if (a.scheduleTask) checkPayload(val(a.scheduleTask.input), `input of activity '${a.scheduleTask.name}'`, limit);
+      if (a.createSubOrchestration) {
+        checkInstanceId(a.createSubOrchestration.instanceId, "sub-orchestration instanceId");
+        checkPayload(val(a.createSubOrchestration.input), `input of sub-orchestration '${a.createSubOrchestration.name}'`, limit);
+      }
+      if (a.sendEvent) checkPayload(val(a.sendEvent.data), `data of event '${a.sendEvent.name}'`, limit);
+      if (a.completeOrchestration) checkPayload(val(a.completeOrchestration.result), "orchestration output", limit);
+    }
+  }
+
+  private applyOutcome(h: HotInstance, outcome: EpisodeOutcome, change: Change): void {
+    const hub = this.name;
+    const id = h.rec.instanceId;
+    const wasExecution = h.rec.executionId;
+    h.rec = outcome.instance;
+    change.ops.push({ op: "putInstance", hub, instance: h.rec });
+    if (outcome.replaceHistory) {
+      h.history = outcome.replaceHistory;
+      change.ops.push({ op: "replaceHistory", hub, instanceId: id, events: h.history });
+    } else if (outcome.append.length > 0) {
+      change.ops.push({ op: "appendHistory", hub, instanceId: id, from: h.history.length, events: outcome.append });
+      h.history = h.history.concat(outcome.append);
+    }
+    if (h.rec.executionId !== wasExecution) {
+      // Continue-as-new: only messages for no particular execution (raised events) carry over.
+      const dropped = h.inbox.filter((m) => m.executionId !== undefined);
+      if (dropped.length > 0) change.ops.push({ op: "deleteMessages", hub, seqs: dropped.map((m) => m.seq) });
+      h.inbox = h.inbox.filter((m) => m.executionId === undefined);
+      this.dropActivitiesOf(id, change);
+    }
+    const now = Date.now();
+    for (const a of outcome.activities) {
+      const rec: ActivityRecord = { ...a, seq: ++this.seq };
+      this.activities.set(rec.seq, rec);
+      change.ops.push({ op: "putActivity", hub, activity: rec });
+      change.activities.push(rec.seq);
+    }
+    for (const child of outcome.children) {
+      const existing = this.getInstance(child.instance.instanceId);
+      if (existing && !isTerminal(existing.status)) {
+        this.send({
+          instanceId: id, executionId: h.rec.executionId, visibleAt: now,
+          event: event(now, { subOrchestrationInstanceFailed: { taskScheduledId: child.parentTaskId, failureDetails: { errorType: "InstanceExists", errorMessage: `An orchestration with instance id '${child.instance.instanceId}' is already ${statusName(existing.status)}` } } }),
+        }, change);
+        continue;
+      }
+      if (existing) this.dropInstance(child.instance.instanceId, change);
+      this.createInstance(child.instance, child.start, now, change);
+    }
+    for (const m of outcome.messages) this.send(m, change);
+    for (const t of outcome.terminations) {
+      if (this.instances.has(t.instanceId)) this.terminateInto(t.instanceId, t.reason, t.recurse, change);
+    }
+    for (const c of outcome.rewindChildren) {
+      const rec = this.getInstance(c.instanceId);
+      if (!rec) {
+        const childRec: InstanceRecord = {
+          instanceId: c.instanceId, executionId: newExecutionId(), name: c.created.name ?? "", version: val(c.created.version),
+          status: Status.ORCHESTRATION_STATUS_PENDING, input: val(c.created.input), createdAt: now, lastUpdatedAt: now, parentInstanceId: id,
+        };
+        this.createInstance(childRec, event(now, {
+          executionStarted: {
+            name: c.created.name, version: c.created.version, input: c.created.input, tags: c.created.tags,
+            orchestrationInstance: { instanceId: c.instanceId, executionId: str(childRec.executionId) },
+            parentInstance: { taskScheduledId: c.taskId, name: str(h.rec.name), orchestrationInstance: { instanceId: id, executionId: str(h.rec.executionId) } },
+          },
+        }), now, change);
+      } else if (rec.status === Status.ORCHESTRATION_STATUS_FAILED) {
+        this.rewindInto(c.instanceId, "Rewound with its parent", change);
+      }
+    }
+    if (outcome.parentNotification) this.send(outcome.parentNotification, change);
+    if (isTerminal(h.rec.status)) this.finish(h, change);
+    change.wake.add(id);
+    change.notify.add(id);
+  }
+
+  /** An execution ended: its queued work and messages go. */
+  private finish(h: HotInstance, change: Change): void {
+    if (h.inbox.length > 0) change.ops.push({ op: "deleteMessages", hub: this.name, seqs: h.inbox.map((m) => m.seq) });
+    h.inbox = [];
+    this.dropActivitiesOf(h.rec.instanceId, change);
+  }
+
+  private dropActivitiesOf(instanceId: string, change: Change): void {
+    for (const a of this.activities.values()) {
+      if (a.instanceId === instanceId && !this.activityLeases.has(a.seq)) {
+        this.activities.delete(a.seq);
+        change.ops.push({ op: "deleteActivity", hub: this.name, seq: a.seq });
+      }
+    }
+  }
+
+  private createInstance(rec: InstanceRecord, start: HistoryEvent, visibleAt: number, change: Change): void {
+    const h: HotInstance = { rec, history: [], inbox: [], queued: false, notBefore: 0, abandonCount: 0 };
+    this.instances.set(rec.instanceId, h);
+    change.ops.push({ op: "putInstance", hub: this.name, instance: rec });
+    this.send({ instanceId: rec.instanceId, executionId: rec.executionId, visibleAt, event: start }, change);
+    change.notify.add(rec.instanceId);
+  }
+
+  /** Removes an instance from memory and store (purge, or replacement by a new one with its id). */
+  private dropInstance(instanceId: string, change: Change): void {
+    const h = this.instances.get(instanceId);
+    if (h) {
+      if (h.lease) {
+        this.inFlight.delete(h.lease.token);
+        this.dispatcher.end(h.lease);
+      }
+      this.dropActivitiesOf(instanceId, change);
+      this.instances.delete(instanceId);
+    }
+    change.ops.push({ op: "deleteInstance", hub: this.name, instanceId });
+  }
+
+  private terminateInto(instanceId: string, reason: string | undefined, recursive: boolean, change: Change): void {
+    const h = this.instances.get(instanceId);
+    if (!h || isTerminal(h.rec.status)) return;
+    const now = Date.now();
+    if (h.history.length === 0 && !h.lease) {
+      // Never started (e.g. a scheduled start still in the future): no worker needs to see it.
+      const rec: InstanceRecord = { ...h.rec, status: Status.ORCHESTRATION_STATUS_TERMINATED, output: reason, completedAt: now, lastUpdatedAt: now };
+      const started = findExecutionStarted(h.inbox.map((m) => m.event));
+      h.rec = rec;
+      change.ops.push({ op: "putInstance", hub: this.name, instance: rec });
+      this.finish(h, change);
+      const note = parentNotification(rec, started, now);
+      if (note) this.send(note, change);
+      change.notify.add(instanceId);
+      change.after.push(() => this.evictIfDone(h));
+      return;
+    }
+    this.send({ instanceId, visibleAt: now, event: event(now, { executionTerminated: { input: str(reason), recurse: recursive } }) }, change);
+    if (recursive) {
+      for (const c of unfinishedSubOrchestrations(h.history)) {
+        if (c.created.instanceId) this.terminateInto(c.created.instanceId, reason, true, change);
+      }
+    }
+  }
+
+  private rewindInto(instanceId: string, reason: string | undefined, change: Change): void {
+    let h = this.instances.get(instanceId);
+    if (!h) {
+      const rec = this.store.getInstance(this.name, instanceId);
+      if (!rec) return;
+      h = { rec, history: this.store.getHistory(this.name, instanceId), inbox: [], queued: false, notBefore: 0, abandonCount: 0 };
+      this.instances.set(instanceId, h);
+    }
+    this.setStatus(h, Status.ORCHESTRATION_STATUS_RUNNING, change, { completedAt: undefined });
+    this.send({ instanceId, visibleAt: Date.now(), event: event(Date.now(), { executionRewound: { reason: str(reason) } }) }, change);
+  }
+
+  private setStatus(h: HotInstance, status: Status, change: Change, extra: Partial<InstanceRecord> = {}): void {
+    h.rec = { ...h.rec, ...extra, status, lastUpdatedAt: Date.now() };
+    change.ops.push({ op: "putInstance", hub: this.name, instance: h.rec });
+    change.notify.add(h.rec.instanceId);
+  }
+
+  /** Delivers a message to a live instance's inbox; messages to unknown or finished instances are dropped. */
+  private send(m: NewMessage, change: Change): void {
+    const h = this.instances.get(m.instanceId);
+    if (!h || isTerminal(h.rec.status)) return;
+    if (m.executionId && m.executionId !== h.rec.executionId) return;
+    const rec: MessageRecord = { ...m, seq: ++this.seq };
+    change.ops.push({ op: "putMessage", hub: this.name, message: rec });
+    this.addToInbox(h, rec, Date.now());
+    change.wake.add(m.instanceId);
+  }
+
+  private addToInbox(h: HotInstance, m: MessageRecord, now: number): void {
+    h.inbox.push(m);
+    if (m.visibleAt > now) this.timers.add(m.visibleAt, { instanceId: h.rec.instanceId });
+  }
+
+  private requireLive(instanceId: string, verb: string): HotInstance {
+    const h = this.instances.get(instanceId);
+    if (h && !isTerminal(h.rec.status)) return h;
+    const rec = h?.rec ?? this.store.getInstance(this.name, instanceId);
+    if (!rec) throw notFound(`Orchestration instance '${instanceId}' not found`);
+    throw precondition(`Cannot ${verb} orchestration instance '${instanceId}': it is already ${statusName(rec.status)}`);
+  }
+
+  private childIds(instanceId: string): string[] {
+    const ids: string[] = [];
+    for (const e of this.getHistory(instanceId) ?? []) if (e.subOrchestrationInstanceCreated?.instanceId) ids.push(e.subOrchestrationInstanceCreated.instanceId);
+    return ids;
+  }
+
+  private isReady(h: HotInstance, now: number): boolean {
+    if (h.lease || isTerminal(h.rec.status) || h.notBefore > now) return false;
+    if (h.rec.runRequested && h.history.length > 0) return true;
+    for (const m of h.inbox) {
+      if (m.visibleAt > now) continue;
+      if (h.history.length > 0 || m.event.executionStarted) return true;
+    }
+    return false;
+  }
+
+  private enqueueIfReady(h: HotInstance, now: number): void {
+    if (!h.queued && this.isReady(h, now)) {
+      h.queued = true;
+      this.orchestrationReady.push(h.rec.instanceId);
+    }
+  }
+
+  private evictIfDone(h: HotInstance): void {
+    // Finished instances leave memory once durable; reads then go to the store.
+    if (isTerminal(h.rec.status) && !h.lease && this.instances.get(h.rec.instanceId) === h) this.instances.delete(h.rec.instanceId);
+  }
+
+  private onDue(due: Due[]): void {
+    const now = Date.now();
+    for (const d of due) {
+      if ("instanceId" in d) {
+        const h = this.instances.get(d.instanceId);
+        if (h) this.enqueueIfReady(h, now);
+      } else if (this.activities.has(d.activitySeq) && !this.activityLeases.has(d.activitySeq)) {
+        this.activityReady.push(d.activitySeq);
+      }
+    }
+    this.dispatcher.pump();
+  }
+
+  private commit(change: Change): Promise<void> {
+    if (this.closed) return Promise.reject(new SchedulerError("UNAVAILABLE", "The scheduler is shutting down"));
+    return new Promise((resolve, reject) => {
+      this.committer.commit(change.ops, () => {
+        const now = Date.now();
+        for (const f of change.after) f();
+        for (const seq of change.activities) {
+          const a = this.activities.get(seq);
+          if (!a) continue;
+          if (a.visibleAt <= now) this.activityReady.push(seq);
+          else this.timers.add(a.visibleAt, { activitySeq: seq });
+        }
+        for (const id of change.wake) {
+          const h = this.instances.get(id);
+          if (h) this.enqueueIfReady(h, now);
+        }
+        for (const id of change.notify) this.notify(id);
+        this.dispatcher.pump();
+        resolve();
+      }, (err) => reject(new SchedulerError("INTERNAL", `The change could not be stored: ${err.message}`)));
+    });
+  }
+
+  private notify(instanceId: string): void {
+    const set = this.waiters.get(instanceId);
+    if (!set) return;
+    const rec = this.getInstance(instanceId);
+    for (const w of [...set]) {
+      if (!rec) w.resolve(undefined);
+      else if (w.predicate(rec)) w.resolve(rec);
+    }
+  }
+}
+
+export function statusName(s: Status): string {
+  return STATUS_NAMES[s] ?? `status ${s}`;
+}
+
+const STATUS_NAMES: Record<number, string> = {
+  [Status.ORCHESTRATION_STATUS_RUNNING]: "Running",
+  [Status.ORCHESTRATION_STATUS_COMPLETED]: "Completed",
+  [Status.ORCHESTRATION_STATUS_CONTINUED_AS_NEW]: "ContinuedAsNew",
+  [Status.ORCHESTRATION_STATUS_FAILED]: "Failed",
+  [Status.ORCHESTRATION_STATUS_CANCELED]: "Canceled",
+  [Status.ORCHESTRATION_STATUS_TERMINATED]: "Terminated",
+  [Status.ORCHESTRATION_STATUS_PENDING]: "Pending",
+  [Status.ORCHESTRATION_STATUS_SUSPENDED]: "Suspended",
+};
+
+function nonEmpty(map: { [k: string]: string } | null | undefined): Record<string, string> | undefined {
+  return map && Object.keys(map).length > 0 ? { ...map } : undefined;
+}

@@ -1,0 +1,57 @@
+// Starts and stops the gRPC server that fronts a Scheduler.
+import * as grpc from "@grpc/grpc-js";
+import { Scheduler, SchedulerOptions } from "../scheduler/scheduler";
+import { openStore, StoreKind } from "../store";
+import { sidecarDefinition, sidecarHandlers } from "./sidecar-service";
+
+export interface ServerOptions extends SchedulerOptions {
+  port: number;
+  host?: string;
+  store: StoreKind;
+  dataDir: string;
+  sqliteSync?: "full" | "normal";
+}
+
+export interface RunningServer {
+  port: number;
+  scheduler: Scheduler;
+  close(): Promise<void>;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const store = openStore(options.store, options.dataDir, { synchronous: options.sqliteSync });
+  const scheduler = new Scheduler(store, options);
+  const server = new grpc.Server({
+    // Large enough that oversize payloads reach our own check and get a message naming the limit.
+    "grpc.max_receive_message_length": Math.max(64 * 1024 * 1024, scheduler.options.maxPayloadBytes * 4),
+    "grpc.max_send_message_length": -1,
+    "grpc.keepalive_permit_without_calls": 1,
+    "grpc.http2.min_ping_interval_without_data_ms": 5000,
+  });
+  server.addService(sidecarDefinition, sidecarHandlers(scheduler));
+  const host = options.host ?? "0.0.0.0";
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  let closed = false;
+  return {
+    port,
+    scheduler,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 2000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        // Open worker streams never end by themselves: cancel them so shutdown can finish.
+        setImmediate(() => server.forceShutdown());
+      });
+      scheduler.close();
+    },
+  };
+}

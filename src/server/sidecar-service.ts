@@ -1,0 +1,230 @@
+// TaskHubSidecarService: the portable Durable Task SDKs' API, translated onto the task hub engine.
+import * as grpc from "@grpc/grpc-js";
+import { pb } from "../proto";
+import { SchedulerError, invalid } from "../core/errors";
+import { fromTimestamp, str, toTimestamp, val } from "../core/events";
+import { checkInstanceId } from "../core/limits";
+import { InstanceRecord, isTerminal, Status } from "../core/model";
+import { Scheduler } from "../scheduler/scheduler";
+import { TaskHub } from "../scheduler/task-hub";
+import { WorkerConnection } from "../scheduler/worker";
+import { InstanceFilter } from "../store/store";
+import { toServiceError } from "./errors";
+import { serviceDefinition } from "./service-definition";
+
+const rpc = (request: unknown, response: unknown, stream = false) => ({ request, response, stream }) as never;
+
+export const sidecarDefinition = serviceDefinition("TaskHubSidecarService", {
+  Hello: rpc(pb.google.protobuf.Empty, pb.google.protobuf.Empty),
+  StartInstance: rpc(pb.CreateInstanceRequest, pb.CreateInstanceResponse),
+  GetInstance: rpc(pb.GetInstanceRequest, pb.GetInstanceResponse),
+  RewindInstance: rpc(pb.RewindInstanceRequest, pb.RewindInstanceResponse),
+  RestartInstance: rpc(pb.RestartInstanceRequest, pb.RestartInstanceResponse),
+  WaitForInstanceStart: rpc(pb.GetInstanceRequest, pb.GetInstanceResponse),
+  WaitForInstanceCompletion: rpc(pb.GetInstanceRequest, pb.GetInstanceResponse),
+  RaiseEvent: rpc(pb.RaiseEventRequest, pb.RaiseEventResponse),
+  TerminateInstance: rpc(pb.TerminateRequest, pb.TerminateResponse),
+  SuspendInstance: rpc(pb.SuspendRequest, pb.SuspendResponse),
+  ResumeInstance: rpc(pb.ResumeRequest, pb.ResumeResponse),
+  QueryInstances: rpc(pb.QueryInstancesRequest, pb.QueryInstancesResponse),
+  ListInstanceIds: rpc(pb.ListInstanceIdsRequest, pb.ListInstanceIdsResponse),
+  PurgeInstances: rpc(pb.PurgeInstancesRequest, pb.PurgeInstancesResponse),
+  GetWorkItems: rpc(pb.GetWorkItemsRequest, pb.WorkItem, true),
+  CompleteActivityTask: rpc(pb.ActivityResponse, pb.CompleteTaskResponse),
+  CompleteOrchestratorTask: rpc(pb.OrchestratorResponse, pb.CompleteTaskResponse),
+  CompleteEntityTask: rpc(pb.EntityBatchResult, pb.CompleteTaskResponse),
+  StreamInstanceHistory: rpc(pb.StreamInstanceHistoryRequest, pb.HistoryChunk, true),
+  CreateTaskHub: rpc(pb.CreateTaskHubRequest, pb.CreateTaskHubResponse),
+  DeleteTaskHub: rpc(pb.DeleteTaskHubRequest, pb.DeleteTaskHubResponse),
+  SignalEntity: rpc(pb.SignalEntityRequest, pb.SignalEntityResponse),
+  GetEntity: rpc(pb.GetEntityRequest, pb.GetEntityResponse),
+  QueryEntities: rpc(pb.QueryEntitiesRequest, pb.QueryEntitiesResponse),
+  CleanEntityStorage: rpc(pb.CleanEntityStorageRequest, pb.CleanEntityStorageResponse),
+  AbandonTaskActivityWorkItem: rpc(pb.AbandonActivityTaskRequest, pb.AbandonActivityTaskResponse),
+  AbandonTaskOrchestratorWorkItem: rpc(pb.AbandonOrchestrationTaskRequest, pb.AbandonOrchestrationTaskResponse),
+  AbandonTaskEntityWorkItem: rpc(pb.AbandonEntityTaskRequest, pb.AbandonEntityTaskResponse),
+  SkipGracefulOrchestrationTerminations: rpc(pb.SkipGracefulOrchestrationTerminationsRequest, pb.SkipGracefulOrchestrationTerminationsResponse),
+});
+
+const HISTORY_CHUNK = 200;
+const DEFAULT_WAIT_MS = 5 * 60_000;
+
+type Call<Req> = grpc.ServerUnaryCall<Req, unknown>;
+type Handler<Req> = (req: Req, hub: TaskHub, call: Call<Req>) => unknown | Promise<unknown>;
+
+export function hubName(metadata: grpc.Metadata): string | undefined {
+  const v = metadata.get("taskhub")[0];
+  return v === undefined ? undefined : String(v);
+}
+
+export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplementation {
+  const unary = <Req>(fn: Handler<Req>): grpc.handleUnaryCall<Req, unknown> => (call, callback) => {
+    try {
+      const hub = scheduler.hub(hubName(call.metadata));
+      Promise.resolve(fn(call.request, hub, call)).then((r) => callback(null, r ?? {}), (e) => callback(toServiceError(e)));
+    } catch (e) {
+      callback(toServiceError(e));
+    }
+  };
+  const unsupportedEntities = unary(() => {
+    throw new SchedulerError("UNIMPLEMENTED", "Durable entities are not supported by this scheduler version yet");
+  });
+
+  return {
+    Hello: unary(() => ({})),
+    StartInstance: unary<pb.ICreateInstanceRequest>(async (req, hub) => ({ instanceId: await hub.startInstance(req) })),
+    GetInstance: unary<pb.IGetInstanceRequest>((req, hub) => instanceResponse(hub.getInstance(checkInstanceId(req.instanceId)), !!req.getInputsAndOutputs)),
+    WaitForInstanceStart: unary<pb.IGetInstanceRequest>((req, hub, call) =>
+      wait(hub, req, call, (r) => r.status !== Status.ORCHESTRATION_STATUS_PENDING)),
+    WaitForInstanceCompletion: unary<pb.IGetInstanceRequest>((req, hub, call) => wait(hub, req, call, (r) => isTerminal(r.status))),
+    RaiseEvent: unary<pb.IRaiseEventRequest>((req, hub) => hub.raiseEvent(checkInstanceId(req.instanceId), req.name ?? "", val(req.input))),
+    TerminateInstance: unary<pb.ITerminateRequest>((req, hub) => hub.terminate(checkInstanceId(req.instanceId), val(req.output), !!req.recursive)),
+    SuspendInstance: unary<pb.ISuspendRequest>((req, hub) => hub.suspend(checkInstanceId(req.instanceId), val(req.reason))),
+    ResumeInstance: unary<pb.IResumeRequest>((req, hub) => hub.resume(checkInstanceId(req.instanceId), val(req.reason))),
+    RewindInstance: unary<pb.IRewindInstanceRequest>((req, hub) => hub.rewind(checkInstanceId(req.instanceId), val(req.reason))),
+    RestartInstance: unary<pb.IRestartInstanceRequest>(async (req, hub) => ({
+      instanceId: await hub.restart(checkInstanceId(req.instanceId), !!req.restartWithNewInstanceId),
+    })),
+    QueryInstances: unary<pb.IQueryInstancesRequest>((req, hub) => {
+      const q = req.query ?? {};
+      const page = hub.queryInstances(
+        { statuses: statuses(q.runtimeStatus), createdFrom: fromTimestamp(q.createdTimeFrom), createdTo: fromTimestamp(q.createdTimeTo), instanceIdPrefix: val(q.instanceIdPrefix) || undefined },
+        q.maxInstanceCount ?? 0, val(q.continuationToken) || undefined);
+      return { orchestrationState: page.instances.map((r) => toState(r, !!q.fetchInputsAndOutputs)), continuationToken: str(page.continuationToken) };
+    }),
+    ListInstanceIds: unary<pb.IListInstanceIdsRequest>((req, hub) => {
+      const page = hub.listInstanceIds(
+        { statuses: statuses(req.runtimeStatus), completedFrom: fromTimestamp(req.completedTimeFrom), completedTo: fromTimestamp(req.completedTimeTo) },
+        req.pageSize ?? 0, val(req.lastInstanceKey) || undefined);
+      return { instanceIds: page.ids, lastInstanceKey: str(page.last) };
+    }),
+    PurgeInstances: unary<pb.IPurgeInstancesRequest>(async (req, hub) => {
+      const recursive = !!req.recursive;
+      if (req.instanceId) return { deletedInstanceCount: await hub.purge([checkInstanceId(req.instanceId)], recursive, true), isComplete: { value: true } };
+      if (req.instanceBatch) {
+        const ids = (req.instanceBatch.instanceIds ?? []).map((id) => checkInstanceId(id));
+        return { deletedInstanceCount: await hub.purge(ids, recursive, false), isComplete: { value: true } };
+      }
+      const f = req.purgeInstanceFilter;
+      if (!f) throw invalid("PurgeInstances needs an instanceId, a purgeInstanceFilter or an instanceBatch");
+      const filter: InstanceFilter = {
+        statuses: f.runtimeStatus && f.runtimeStatus.length > 0 ? statuses(f.runtimeStatus) : [Status.ORCHESTRATION_STATUS_COMPLETED, Status.ORCHESTRATION_STATUS_FAILED, Status.ORCHESTRATION_STATUS_TERMINATED, Status.ORCHESTRATION_STATUS_CANCELED],
+        createdFrom: fromTimestamp(f.createdTimeFrom), createdTo: fromTimestamp(f.createdTimeTo),
+      };
+      let total = 0;
+      // Purge in batches so one request never holds the store for long.
+      for (;;) {
+        const ids = hub.findInstanceIds(filter, 500);
+        if (ids.length === 0) break;
+        const n = await hub.purge(ids, recursive, false);
+        total += n;
+        if (n === 0) break;
+      }
+      return { deletedInstanceCount: total, isComplete: { value: true } };
+    }),
+    CompleteOrchestratorTask: unary<pb.IOrchestratorResponse>((req, hub) => hub.completeOrchestration(req)),
+    CompleteActivityTask: unary<pb.IActivityResponse>((req, hub) => hub.completeActivity(req)),
+    AbandonTaskOrchestratorWorkItem: unary<pb.IAbandonOrchestrationTaskRequest>((req, hub) => hub.abandon(req.completionToken, "orchestration")),
+    AbandonTaskActivityWorkItem: unary<pb.IAbandonActivityTaskRequest>((req, hub) => hub.abandon(req.completionToken, "activity")),
+    CreateTaskHub: (call: Call<pb.ICreateTaskHubRequest>, callback: grpc.sendUnaryData<unknown>) => {
+      try {
+        scheduler.createHub(hubName(call.metadata) || "default", !!call.request.recreateIfExists);
+        callback(null, {});
+      } catch (e) {
+        callback(toServiceError(e));
+      }
+    },
+    DeleteTaskHub: (call: Call<pb.IDeleteTaskHubRequest>, callback: grpc.sendUnaryData<unknown>) => {
+      try {
+        scheduler.deleteHub(hubName(call.metadata) || "default");
+        callback(null, {});
+      } catch (e) {
+        callback(toServiceError(e));
+      }
+    },
+    CompleteEntityTask: unsupportedEntities,
+    SignalEntity: unsupportedEntities,
+    GetEntity: unsupportedEntities,
+    QueryEntities: unsupportedEntities,
+    CleanEntityStorage: unsupportedEntities,
+    AbandonTaskEntityWorkItem: unsupportedEntities,
+    SkipGracefulOrchestrationTerminations: unary(() => {
+      throw new SchedulerError("UNIMPLEMENTED", "SkipGracefulOrchestrationTerminations is not supported yet");
+    }),
+    GetWorkItems: (call: grpc.ServerWritableStream<pb.IGetWorkItemsRequest, pb.IWorkItem>) => {
+      let hub: TaskHub;
+      try {
+        hub = scheduler.hub(hubName(call.metadata));
+      } catch (e) {
+        call.destroy(Object.assign(new Error(), toServiceError(e)) as grpc.ServiceError);
+        return;
+      }
+      const r = call.request;
+      const opts = scheduler.options;
+      const pick = (asked: number | null | undefined, dflt: number) => (asked && asked > 0 ? asked : dflt);
+      const workerId = String(call.metadata.get("workerid")[0] ?? call.getPeer());
+      const worker = new WorkerConnection(workerId, { send: (item) => call.write(item) }, {
+        orchestrations: pick(r.maxConcurrentOrchestrationWorkItems, opts.maxOrchestrationsPerWorker),
+        activities: pick(r.maxConcurrentActivityWorkItems, opts.maxActivitiesPerWorker),
+        entities: pick(r.maxConcurrentEntityWorkItems, opts.maxEntitiesPerWorker),
+      });
+      const gone = () => hub.disconnectWorker(worker);
+      call.on("cancelled", gone);
+      call.on("close", gone);
+      call.on("error", gone);
+      hub.connectWorker(worker);
+    },
+    StreamInstanceHistory: (call: grpc.ServerWritableStream<pb.IStreamInstanceHistoryRequest, pb.IHistoryChunk>) => {
+      try {
+        const hub = scheduler.hub(hubName(call.metadata));
+        const id = checkInstanceId(call.request.instanceId);
+        const history = hub.getHistory(id);
+        if (!history) throw new SchedulerError("NOT_FOUND", `Orchestration instance '${id}' not found`);
+        for (let i = 0; i < history.length; i += HISTORY_CHUNK) call.write({ events: history.slice(i, i + HISTORY_CHUNK) });
+        call.end();
+      } catch (e) {
+        call.destroy(Object.assign(new Error(), toServiceError(e)) as grpc.ServiceError);
+      }
+    },
+  };
+}
+
+function wait(hub: TaskHub, req: pb.IGetInstanceRequest, call: Call<pb.IGetInstanceRequest>, predicate: (r: InstanceRecord) => boolean) {
+  const id = checkInstanceId(req.instanceId);
+  const deadline = call.getDeadline();
+  const deadlineMs = deadline instanceof Date ? deadline.getTime() - Date.now() : typeof deadline === "number" && isFinite(deadline) ? deadline - Date.now() : DEFAULT_WAIT_MS;
+  return hub.waitFor(id, predicate, Math.max(0, deadlineMs), (cb) => call.on("cancelled", cb)).then((rec) => {
+    if (!rec) {
+      throw new SchedulerError("DEADLINE_EXCEEDED", `Orchestration instance '${id}' did not reach the awaited state within the server's wait limit; call again to keep waiting`);
+    }
+    return instanceResponse(rec, !!req.getInputsAndOutputs);
+  });
+}
+
+function instanceResponse(rec: InstanceRecord | undefined, withPayloads: boolean): pb.IGetInstanceResponse {
+  return rec ? { exists: true, orchestrationState: toState(rec, withPayloads) } : { exists: false };
+}
+
+export function toState(r: InstanceRecord, withPayloads: boolean): pb.IOrchestrationState {
+  return {
+    instanceId: r.instanceId,
+    name: r.name,
+    version: str(r.version),
+    orchestrationStatus: r.status,
+    scheduledStartTimestamp: r.scheduledStartAt ? toTimestamp(r.scheduledStartAt) : undefined,
+    createdTimestamp: toTimestamp(r.createdAt),
+    lastUpdatedTimestamp: toTimestamp(r.lastUpdatedAt),
+    completedTimestamp: r.completedAt ? toTimestamp(r.completedAt) : undefined,
+    input: withPayloads ? str(r.input) : undefined,
+    output: withPayloads ? str(r.output) : undefined,
+    customStatus: withPayloads ? str(r.customStatus) : undefined,
+    failureDetails: r.failureDetails,
+    executionId: str(r.executionId),
+    parentInstanceId: str(r.parentInstanceId),
+    tags: r.tags,
+  };
+}
+
+function statuses(list: pb.OrchestrationStatus[] | null | undefined): Status[] | undefined {
+  return list && list.length > 0 ? [...list] : undefined;
+}

@@ -1,0 +1,209 @@
+// A Store that keeps everything in Maps: for tests, development and hubs that need no durability.
+// Records are copied on the way in and on the way out, so callers never share state with the store
+// (HistoryEvent objects are immutable by convention and are shared). commit() is atomic through an
+// undo log: each change records how to revert it, and a failing op reverts the batch in reverse.
+import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord } from "../core/model";
+import { decodeContinuationToken } from "./continuation";
+import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
+import {
+  compareByCreated,
+  compareIds,
+  effectiveLimit,
+  effectivePageSize,
+  matchesFilter,
+  needsLoading,
+  toIdPage,
+  toInstancePage,
+} from "./query";
+import { HubSnapshot, InstanceFilter, InstancePage, Store, StoreOp } from "./store";
+
+interface HubData {
+  instances: Map<string, InstanceRecord>;
+  histories: Map<string, HistoryEvent[]>;
+  messages: Map<number, MessageRecord>;
+  activities: Map<number, ActivityRecord>;
+  /** High-water mark of every seq ever written, so seqs are never reused after deletes. */
+  maxSeq: number;
+}
+
+type Undo = (() => void)[];
+
+export class MemoryStore implements Store {
+  readonly kind = "memory" as const;
+  private hubs = new Map<string, HubData>();
+  private closed = false;
+
+  listHubs(): string[] {
+    return [...this.open().keys()].sort(compareIds);
+  }
+
+  createHub(hub: string): void {
+    const hubs = this.open();
+    if (!hubs.has(hub)) {
+      hubs.set(hub, { instances: new Map(), histories: new Map(), messages: new Map(), activities: new Map(), maxSeq: 0 });
+    }
+  }
+
+  deleteHub(hub: string): void {
+    this.open().delete(hub);
+  }
+
+  load(hub: string): HubSnapshot {
+    const h = this.open().get(hub);
+    if (!h) return { instances: [], messages: [], activities: [], maxSeq: 0 };
+    const withMessages = new Set<string>();
+    for (const m of h.messages.values()) withMessages.add(m.instanceId);
+    const instances: HubSnapshot["instances"] = [];
+    for (const r of h.instances.values()) {
+      if (needsLoading(r, withMessages.has(r.instanceId))) {
+        instances.push({ instance: copyInstance(r), history: (h.histories.get(r.instanceId) ?? []).slice() });
+      }
+    }
+    const bySeq = (a: { seq: number }, b: { seq: number }) => a.seq - b.seq;
+    return {
+      instances,
+      messages: [...h.messages.values()].sort(bySeq).map(copyMessage),
+      activities: [...h.activities.values()].sort(bySeq).map(copyActivity),
+      maxSeq: h.maxSeq,
+    };
+  }
+
+  commit(ops: StoreOp[]): void {
+    const hubs = this.open();
+    const undo: Undo = [];
+    try {
+      for (const op of ops) {
+        const h = hubs.get(op.hub);
+        if (!h) throw unknownHub(op.hub);
+        apply(h, op, undo);
+      }
+    } catch (err) {
+      for (let i = undo.length - 1; i >= 0; i--) undo[i]();
+      throw err;
+    }
+  }
+
+  getInstance(hub: string, instanceId: string): InstanceRecord | undefined {
+    const r = this.open().get(hub)?.instances.get(instanceId);
+    return r && copyInstance(r);
+  }
+
+  getHistory(hub: string, instanceId: string): HistoryEvent[] {
+    return (this.open().get(hub)?.histories.get(instanceId) ?? []).slice();
+  }
+
+  queryInstances(hub: string, filter: InstanceFilter, pageSize: number, continuationToken?: string): InstancePage {
+    const size = effectivePageSize(pageSize);
+    const after = continuationToken ? decodeContinuationToken(continuationToken) : undefined;
+    const rows = this.matching(hub, filter)
+      .filter((r) => !after || compareByCreated(r, after) > 0)
+      .sort(compareByCreated);
+    return toInstancePage(rows.slice(0, size + 1).map(copyInstance), size);
+  }
+
+  listInstanceIds(hub: string, filter: InstanceFilter, pageSize: number, after?: string): { ids: string[]; last?: string } {
+    const size = effectivePageSize(pageSize);
+    const ids = this.matching(hub, filter)
+      .map((r) => r.instanceId)
+      .filter((id) => !after || compareIds(id, after) > 0)
+      .sort(compareIds);
+    return toIdPage(ids.slice(0, size + 1), size);
+  }
+
+  findInstanceIds(hub: string, filter: InstanceFilter, limit: number): string[] {
+    return this.matching(hub, filter)
+      .slice(0, effectiveLimit(limit))
+      .map((r) => r.instanceId);
+  }
+
+  close(): void {
+    this.hubs.clear();
+    this.closed = true;
+  }
+
+  private open(): Map<string, HubData> {
+    if (this.closed) throw new Error("the memory store is closed");
+    return this.hubs;
+  }
+
+  private matching(hub: string, filter: InstanceFilter): InstanceRecord[] {
+    const h = this.open().get(hub);
+    return h ? [...h.instances.values()].filter((r) => matchesFilter(r, filter)) : [];
+  }
+}
+
+function apply(h: HubData, op: StoreOp, undo: Undo): void {
+  switch (op.op) {
+    case "putInstance":
+      set(h.instances, op.instance.instanceId, copyInstance(op.instance), undo);
+      break;
+    case "appendHistory": {
+      const history = h.histories.get(op.instanceId);
+      const length = history?.length ?? 0;
+      checkAppendFrom(op, length);
+      if (!history) {
+        if (op.events.length > 0) set(h.histories, op.instanceId, op.events.slice(), undo);
+      } else {
+        // Appending in place keeps long histories linear; the undo truncates back.
+        for (const ev of op.events) history.push(ev);
+        undo.push(() => void (history.length = length));
+      }
+      break;
+    }
+    case "replaceHistory":
+      set(h.histories, op.instanceId, op.events.length > 0 ? op.events.slice() : undefined, undo);
+      break;
+    case "putMessage":
+      set(h.messages, op.message.seq, copyMessage(op.message), undo);
+      break;
+    case "deleteMessages":
+      for (const seq of op.seqs) set(h.messages, seq, undefined, undo);
+      break;
+    case "putActivity":
+      set(h.activities, op.activity.seq, copyActivity(op.activity), undo);
+      break;
+    case "deleteActivity":
+      set(h.activities, op.seq, undefined, undo);
+      break;
+    case "deleteInstance":
+      set(h.instances, op.instanceId, undefined, undo);
+      set(h.histories, op.instanceId, undefined, undo);
+      for (const m of h.messages.values()) if (m.instanceId === op.instanceId) set(h.messages, m.seq, undefined, undo);
+      for (const a of h.activities.values()) if (a.instanceId === op.instanceId) set(h.activities, a.seq, undefined, undo);
+      break;
+    default:
+      throw new Error(`unknown store op ${JSON.stringify((op as { op: unknown }).op)}`);
+  }
+  const seq = seqWritten(op);
+  if (seq > h.maxSeq) {
+    const previous = h.maxSeq;
+    h.maxSeq = seq;
+    undo.push(() => void (h.maxSeq = previous));
+  }
+}
+
+/** Sets (or, for undefined, deletes) a map entry and records how to revert it. */
+function set<K, V>(map: Map<K, V>, key: K, value: V | undefined, undo: Undo): void {
+  if (map.has(key)) {
+    const previous = map.get(key) as V;
+    undo.push(() => void map.set(key, previous));
+  } else if (value === undefined) {
+    return;
+  } else {
+    undo.push(() => void map.delete(key));
+  }
+  if (value === undefined) map.delete(key);
+  else map.set(key, value);
+}
+
+function copyInstance(r: InstanceRecord): InstanceRecord {
+  return r.tags ? { ...r, tags: { ...r.tags } } : { ...r };
+}
+
+function copyMessage(m: MessageRecord): MessageRecord {
+  return { ...m };
+}
+
+function copyActivity(a: ActivityRecord): ActivityRecord {
+  return a.tags ? { ...a, tags: { ...a.tags } } : { ...a };
+}

@@ -1,0 +1,23 @@
+// Checks commit() makes the same way in both stores, so both reject the same batches with the same
+// messages. A failed check throws, and the store then leaves the whole batch unapplied.
+import { StoreOp } from "./store";
+
+export function unknownHub(hub: string): Error {
+  return new Error(`task hub "${hub}" does not exist`);
+}
+
+/** appendHistory must continue the history exactly where it ends; anything else is a lost update. */
+export function checkAppendFrom(op: Extract<StoreOp, { op: "appendHistory" }>, length: number): void {
+  if (op.from !== length) {
+    throw new Error(
+      `appendHistory for "${op.instanceId}" in hub "${op.hub}" starts at ${op.from}, but the history has ${length} events`,
+    );
+  }
+}
+
+/** The seq an op writes (0 for none), for the hub's seq high-water mark (see HubSnapshot.maxSeq). */
+export function seqWritten(op: StoreOp): number {
+  if (op.op === "putMessage") return op.message.seq;
+  if (op.op === "putActivity") return op.activity.seq;
+  return 0;
+}

@@ -1,0 +1,86 @@
+// Read semantics shared by both stores: which instances a filter matches, the orders pages follow,
+// page sizes and how a page of rows becomes a result. The memory store calls these directly; the
+// SQLite store mirrors matchesFilter in SQL (sqlite-query.ts) and uses the rest as is.
+import { InstanceRecord, Status, isTerminal } from "../core/model";
+import { Cursor, encodeContinuationToken } from "./continuation";
+import { InstanceFilter, InstancePage } from "./store";
+
+export const DEFAULT_PAGE_SIZE = 100;
+
+/** pageSize <= 0 (or not a number) means DEFAULT_PAGE_SIZE. */
+export function effectivePageSize(pageSize: number): number {
+  return pageSize > 0 ? Math.floor(pageSize) || 1 : DEFAULT_PAGE_SIZE;
+}
+
+/**
+ * Filter semantics: every present criterion must hold. An empty statuses list and an empty prefix
+ * mean "no criterion" (that is how unset repeated/string fields arrive over gRPC). Time bounds are
+ * inclusive; a completed-time bound excludes instances that have no completedAt.
+ */
+export function matchesFilter(r: InstanceRecord, f: InstanceFilter): boolean {
+  if (f.statuses && f.statuses.length > 0 && !f.statuses.includes(r.status)) return false;
+  if (f.createdFrom !== undefined && !(r.createdAt >= f.createdFrom)) return false;
+  if (f.createdTo !== undefined && !(r.createdAt <= f.createdTo)) return false;
+  if (f.completedFrom !== undefined && !(r.completedAt !== undefined && r.completedAt >= f.completedFrom)) return false;
+  if (f.completedTo !== undefined && !(r.completedAt !== undefined && r.completedAt <= f.completedTo)) return false;
+  if (f.instanceIdPrefix && !r.instanceId.startsWith(f.instanceIdPrefix)) return false;
+  return true;
+}
+
+/** Whether load() must return the instance: it is not terminal, or it has messages waiting. */
+export function needsLoading(r: InstanceRecord, hasMessages: boolean): boolean {
+  return !isTerminal(r.status) || hasMessages;
+}
+
+/** The statuses load() always returns, for stores that select by status. */
+export const NON_TERMINAL_STATUSES: readonly Status[] = Object.values(Status).filter(
+  (v): v is Status => typeof v === "number" && !isTerminal(v),
+);
+
+/**
+ * Orders strings by Unicode code point, which is how SQLite's BINARY collation orders UTF-8 text.
+ * Plain `<` compares UTF-16 code units and puts astral characters (surrogate pairs) before
+ * U+E000..U+FFFF; both stores must page in the same order, so ids are compared with this instead.
+ */
+export function compareIds(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+// Moves surrogates (0xD800..0xDFFF) above 0xE000..0xFFFF, keeping everything else in place.
+function codePointRank(unit: number): number {
+  return unit >= 0xe000 ? unit - 0x800 : unit >= 0xd800 ? unit + 0x2000 : unit;
+}
+
+/** The order queryInstances pages in: (createdAt, instanceId). */
+export function compareByCreated(a: Cursor, b: Cursor): number {
+  return a.createdAt - b.createdAt || compareIds(a.instanceId, b.instanceId);
+}
+
+/**
+ * Turns the rows a store fetched for one page into the result. Stores fetch pageSize + 1 rows in
+ * order: the extra row only tells that another page exists, which keeps the last page token-free.
+ */
+export function toInstancePage(rows: InstanceRecord[], pageSize: number): InstancePage {
+  if (rows.length <= pageSize) return { instances: rows };
+  const instances = rows.slice(0, pageSize);
+  const last = instances[instances.length - 1];
+  return { instances, continuationToken: encodeContinuationToken({ createdAt: last.createdAt, instanceId: last.instanceId }) };
+}
+
+/** Like toInstancePage for listInstanceIds: `last` is set only when another page follows. */
+export function toIdPage(ids: string[], pageSize: number): { ids: string[]; last?: string } {
+  if (ids.length <= pageSize) return { ids };
+  const page = ids.slice(0, pageSize);
+  return { ids: page, last: page[page.length - 1] };
+}
+
+/** findInstanceIds: limit <= 0 means no limit. */
+export function effectiveLimit(limit: number): number {
+  return limit > 0 ? Math.floor(limit) || 1 : Infinity;
+}

@@ -1,0 +1,64 @@
+// The persistence interface every store implements (memory, sqlite). Synchronous on purpose: the
+// scheduler groups many changes into one commit() call, which the store applies atomically.
+import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord, Status } from "../core/model";
+
+export type StoreOp =
+  | { op: "putInstance"; hub: string; instance: InstanceRecord }
+  /** Appends events to the history; `from` is the index the first one takes (the history's old length). */
+  | { op: "appendHistory"; hub: string; instanceId: string; from: number; events: HistoryEvent[] }
+  | { op: "replaceHistory"; hub: string; instanceId: string; events: HistoryEvent[] }
+  | { op: "putMessage"; hub: string; message: MessageRecord }
+  | { op: "deleteMessages"; hub: string; seqs: number[] }
+  | { op: "putActivity"; hub: string; activity: ActivityRecord }
+  | { op: "deleteActivity"; hub: string; seq: number }
+  /** Removes the instance with its history, messages and activities. */
+  | { op: "deleteInstance"; hub: string; instanceId: string };
+
+/** What the scheduler loads at start-up to rebuild its hot state for one hub. */
+export interface HubSnapshot {
+  /** Every instance that is not terminal, or that has messages waiting. */
+  instances: { instance: InstanceRecord; history: HistoryEvent[] }[];
+  messages: MessageRecord[];
+  activities: ActivityRecord[];
+  /** Largest seq used by messages and activities (0 when none). */
+  maxSeq: number;
+}
+
+export interface InstanceFilter {
+  statuses?: Status[];
+  createdFrom?: number;
+  createdTo?: number;
+  completedFrom?: number;
+  completedTo?: number;
+  instanceIdPrefix?: string;
+}
+
+export interface InstancePage {
+  instances: InstanceRecord[];
+  /** Opaque; pass back to get the next page. Undefined when there is none. */
+  continuationToken?: string;
+}
+
+export interface Store {
+  readonly kind: "memory" | "sqlite";
+  listHubs(): string[];
+  /** Creates the hub if missing. */
+  createHub(hub: string): void;
+  /** Deletes the hub and everything in it. */
+  deleteHub(hub: string): void;
+  load(hub: string): HubSnapshot;
+  /** Applies all ops atomically, in order: all or nothing. Throws on failure. */
+  commit(ops: StoreOp[]): void;
+  getInstance(hub: string, instanceId: string): InstanceRecord | undefined;
+  getHistory(hub: string, instanceId: string): HistoryEvent[];
+  /** Ordered by (createdAt, instanceId). pageSize <= 0 means a default of 100. */
+  queryInstances(hub: string, filter: InstanceFilter, pageSize: number, continuationToken?: string): InstancePage;
+  /** Ordered by instanceId; `after` is the last id of the previous page. */
+  listInstanceIds(hub: string, filter: InstanceFilter, pageSize: number, after?: string): { ids: string[]; last?: string };
+  /** Ids of every instance matching the filter (for purge by filter). */
+  findInstanceIds(hub: string, filter: InstanceFilter, limit: number): string[];
+  close(): void;
+}
+
+/** Thrown for a continuation token the store did not issue. */
+export class InvalidContinuationTokenError extends Error {}
