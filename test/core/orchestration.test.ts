@@ -1,0 +1,135 @@
+// Unit tests of applying an orchestration episode: each action kind, without sockets or storage.
+import { event, orchestratorStarted, str, toTimestamp } from "../../src/core/events";
+import { InstanceRecord, Status } from "../../src/core/model";
+import { ActionError, applyEpisode, EpisodeInput } from "../../src/core/orchestration";
+import { pb } from "../../src/proto";
+
+const NOW = 1_700_000_000_000;
+let ids = 0;
+const base: InstanceRecord = {
+  instanceId: "parent", executionId: "exec-1", name: "Orch", status: Status.ORCHESTRATION_STATUS_PENDING,
+  input: '"in"', createdAt: NOW - 1000, lastUpdatedAt: NOW - 1000,
+};
+const start = event(NOW - 1000, { executionStarted: { name: "Orch", input: str('"in"'), orchestrationInstance: { instanceId: "parent", executionId: str("exec-1") } } });
+
+function run(actions: pb.IOrchestratorAction[], extra: Partial<EpisodeInput> = {}) {
+  return applyEpisode({
+    instance: base, history: [], dispatched: [orchestratorStarted(NOW), start], actions, now: NOW,
+    newExecutionId: () => `new-${++ids}`, ...extra,
+  });
+}
+
+describe("applyEpisode", () => {
+  test("the first episode moves Pending to Running and appends the dispatched events", () => {
+    const out = run([]);
+    expect(out.instance.status).toBe(Status.ORCHESTRATION_STATUS_RUNNING);
+    expect(out.append.map((e) => Object.keys(e).find((k) => k !== "eventId" && k !== "timestamp"))).toEqual(["orchestratorStarted", "executionStarted"]);
+  });
+
+  test("scheduleTask records TaskScheduled with eventId = action id and queues the activity", () => {
+    const out = run([{ id: 1, scheduleTask: { name: "Hello", input: str('"Tokyo"'), tags: { a: "b" } } }]);
+    const scheduled = out.append[2];
+    expect(scheduled.eventId).toBe(1);
+    expect(scheduled.taskScheduled?.name).toBe("Hello");
+    expect(out.activities).toEqual([{ instanceId: "parent", executionId: "exec-1", taskId: 1, name: "Hello", version: undefined, input: '"Tokyo"', tags: { a: "b" }, visibleAt: NOW }]);
+  });
+
+  test("createTimer records TimerCreated and a TimerFired message visible at fireAt", () => {
+    const fireAt = NOW + 3 * 86_400_000;
+    const out = run([{ id: 2, createTimer: { fireAt: toTimestamp(fireAt) } }]);
+    expect(out.append[2].eventId).toBe(2);
+    expect(out.append[2].timerCreated).toBeDefined();
+    expect(out.messages).toHaveLength(1);
+    expect(out.messages[0]).toMatchObject({ instanceId: "parent", executionId: "exec-1", visibleAt: fireAt });
+    expect(out.messages[0].event.timerFired?.timerId).toBe(2);
+  });
+
+  test("createSubOrchestration creates a Pending child whose ExecutionStarted names its parent", () => {
+    const out = run([{ id: 3, createSubOrchestration: { instanceId: "child", name: "Child", input: str("1") } }]);
+    expect(out.append[2].eventId).toBe(3);
+    expect(out.append[2].subOrchestrationInstanceCreated?.instanceId).toBe("child");
+    expect(out.children).toHaveLength(1);
+    const child = out.children[0];
+    expect(child.instance).toMatchObject({ instanceId: "child", name: "Child", status: Status.ORCHESTRATION_STATUS_PENDING, parentInstanceId: "parent", input: "1" });
+    expect(child.start.executionStarted?.parentInstance?.taskScheduledId).toBe(3);
+    expect(child.start.executionStarted?.parentInstance?.orchestrationInstance?.instanceId).toBe("parent");
+  });
+
+  test("createSubOrchestration without an instance id is an invalid action", () => {
+    expect(() => run([{ id: 3, createSubOrchestration: { name: "Child" } }])).toThrow(ActionError);
+  });
+
+  test("sendEvent records EventSent and delivers EventRaised to the target", () => {
+    const out = run([{ id: 4, sendEvent: { instance: { instanceId: "other" }, name: "Go", data: str("42") } }]);
+    expect(out.append[2]).toMatchObject({ eventId: 4, eventSent: { instanceId: "other", name: "Go" } });
+    expect(out.messages[0]).toMatchObject({ instanceId: "other", visibleAt: NOW });
+    expect(out.messages[0].event.eventRaised).toMatchObject({ name: "Go", input: { value: "42" } });
+  });
+
+  test("completeOrchestration(COMPLETED) sets the output and bookends with ExecutionCompleted", () => {
+    const out = run([{ id: 5, completeOrchestration: { orchestrationStatus: Status.ORCHESTRATION_STATUS_COMPLETED, result: str('"done"') } }]);
+    expect(out.instance).toMatchObject({ status: Status.ORCHESTRATION_STATUS_COMPLETED, output: '"done"', completedAt: NOW });
+    expect(out.append[out.append.length - 1].executionCompleted?.orchestrationStatus).toBe(Status.ORCHESTRATION_STATUS_COMPLETED);
+    expect(out.parentNotification).toBeUndefined();
+  });
+
+  test("a failed sub-orchestration notifies its parent with its failure details", () => {
+    const childStart = event(NOW, { executionStarted: { name: "C", parentInstance: { taskScheduledId: 7, orchestrationInstance: { instanceId: "p", executionId: str("pe") } } } });
+    const failureDetails = { errorType: "Error", errorMessage: "boom" };
+    const out = run([{ id: -1, completeOrchestration: { orchestrationStatus: Status.ORCHESTRATION_STATUS_FAILED, failureDetails } }], {
+      instance: { ...base, instanceId: "c" }, dispatched: [orchestratorStarted(NOW), childStart],
+    });
+    expect(out.instance.status).toBe(Status.ORCHESTRATION_STATUS_FAILED);
+    expect(out.instance.failureDetails).toEqual(failureDetails);
+    expect(out.parentNotification).toMatchObject({ instanceId: "p", executionId: "pe" });
+    expect(out.parentNotification?.event.subOrchestrationInstanceFailed).toMatchObject({ taskScheduledId: 7, failureDetails });
+  });
+
+  test("continue-as-new mints an execution id, resets history and starts with ExecutionStarted then carry-over", () => {
+    const carried = event(NOW, { eventRaised: { name: "E", input: str("1") } });
+    const out = run([
+      { id: 1, scheduleTask: { name: "Dropped" } },
+      { id: 2, completeOrchestration: { orchestrationStatus: Status.ORCHESTRATION_STATUS_CONTINUED_AS_NEW, result: str("5"), carryoverEvents: [carried] } },
+    ], { instance: { ...base, status: Status.ORCHESTRATION_STATUS_RUNNING, customStatus: "x" } });
+    expect(out.instance.executionId).toMatch(/^new-/);
+    expect(out.instance).toMatchObject({ status: Status.ORCHESTRATION_STATUS_RUNNING, input: "5", customStatus: undefined });
+    expect(out.replaceHistory).toEqual([]);
+    expect(out.activities).toEqual([]);
+    expect(out.messages.map((m) => m.event.executionStarted ? "start" : "carried")).toEqual(["start", "carried"]);
+    expect(out.messages[0].executionId).toBe(out.instance.executionId);
+    expect(out.messages[0].event.executionStarted?.orchestrationInstance?.executionId?.value).toBe(out.instance.executionId);
+  });
+
+  test("custom status is kept from the response, and a suspended instance stays suspended", () => {
+    const out = run([], { instance: { ...base, status: Status.ORCHESTRATION_STATUS_SUSPENDED }, customStatus: '{"step":2}' });
+    expect(out.instance.customStatus).toBe('{"step":2}');
+    expect(out.instance.status).toBe(Status.ORCHESTRATION_STATUS_SUSPENDED);
+  });
+
+  test("rewindOrchestration replaces the history, clears the failure and lists failed children to rewind", () => {
+    const newHistory = [
+      start,
+      event(NOW, { subOrchestrationInstanceCreated: { instanceId: "c1", name: "C" } }, 1),
+      event(NOW, { subOrchestrationInstanceCreated: { instanceId: "c2", name: "C" } }, 2),
+      event(NOW, { subOrchestrationInstanceCompleted: { taskScheduledId: 2, result: str("1") } }),
+      event(NOW, { executionRewound: { reason: str("fix") } }),
+    ];
+    const out = run([{ id: -1, rewindOrchestration: { newHistory } }], {
+      instance: { ...base, status: Status.ORCHESTRATION_STATUS_FAILED, failureDetails: { errorType: "E" }, completedAt: NOW },
+    });
+    expect(out.replaceHistory).toEqual(newHistory);
+    expect(out.instance).toMatchObject({ status: Status.ORCHESTRATION_STATUS_RUNNING, failureDetails: undefined, completedAt: undefined, runRequested: true });
+    expect(out.rewindChildren.map((c) => c.instanceId)).toEqual(["c1"]);
+  });
+
+  test("terminateOrchestration asks for the target's termination", () => {
+    const out = run([{ id: 6, terminateOrchestration: { instanceId: "t", reason: str("bye"), recurse: true } }]);
+    expect(out.terminations).toEqual([{ instanceId: "t", reason: "bye", recurse: true }]);
+  });
+
+  test("entity messages keep eventId = action id and go to the entity", () => {
+    const out = run([{ id: 8, sendEntityMessage: { entityOperationSignaled: { requestId: "r", operation: "add", targetInstanceId: str("@counter@a") } } }]);
+    expect(out.append[2]).toMatchObject({ eventId: 8, entityOperationSignaled: { requestId: "r" } });
+    expect(out.messages[0].instanceId).toBe("@counter@a");
+  });
+});

@@ -1,0 +1,30 @@
+// The official SDK's client and worker, quiet, pointed at a test server and task hub.
+import * as grpc from "@grpc/grpc-js";
+import { NoOpLogger, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
+
+export function hubMetadata(hub?: string) {
+  return hub === undefined ? undefined : async () => {
+    const md = new grpc.Metadata();
+    md.set("taskhub", hub);
+    return md;
+  };
+}
+
+export function client(address: string, hub?: string): TaskHubGrpcClient {
+  return new TaskHubGrpcClient({ hostAddress: address, logger: new NoOpLogger(), metadataGenerator: hubMetadata(hub) });
+}
+
+export function worker(address: string, hub?: string): TaskHubGrpcWorker {
+  return new TaskHubGrpcWorker({ hostAddress: address, logger: new NoOpLogger(), metadataGenerator: hubMetadata(hub), shutdownTimeoutMs: 2000 });
+}
+
+/** The gRPC status code of a rejected call (the SDK passes grpc errors through). */
+export async function grpcCode(p: Promise<unknown>): Promise<{ code?: number; details?: string; message: string }> {
+  try {
+    await p;
+  } catch (e) {
+    const err = e as { code?: number; details?: string; message: string };
+    return { code: err.code, details: err.details, message: err.message };
+  }
+  throw new Error("expected the call to fail");
+}

@@ -1,0 +1,710 @@
+// Behavioural tests for the persistence layer: one suite run against both stores, plus what only
+// the SQLite store has (durability across re-open, schema versioning, pragmas).
+import Database from "better-sqlite3";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord, Status } from "../../src/core/model";
+import { pb } from "../../src/proto";
+import {
+  InstanceFilter,
+  InvalidContinuationTokenError,
+  MemoryStore,
+  SQLITE_FILE,
+  SqliteStore,
+  Store,
+  StoreOp,
+  openStore,
+} from "../../src/store";
+
+const tmpDirs: string[] = [];
+function tmpDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dts-store-test-"));
+  tmpDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of tmpDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+// ---- fixtures -------------------------------------------------------------------------------------
+
+const H = "hub";
+const { ORCHESTRATION_STATUS_RUNNING: RUNNING, ORCHESTRATION_STATUS_COMPLETED: COMPLETED } = Status;
+const { ORCHESTRATION_STATUS_FAILED: FAILED, ORCHESTRATION_STATUS_PENDING: PENDING } = Status;
+const { ORCHESTRATION_STATUS_TERMINATED: TERMINATED, ORCHESTRATION_STATUS_SUSPENDED: SUSPENDED } = Status;
+
+function inst(instanceId: string, extra: Partial<InstanceRecord> = {}): InstanceRecord {
+  return { instanceId, executionId: `exec-${instanceId}`, name: "Orch", status: RUNNING, createdAt: 1000, lastUpdatedAt: 1000, ...extra };
+}
+
+function ev(eventId: number, name = `task-${eventId}`): HistoryEvent {
+  return { eventId, timestamp: { seconds: 1_700_000_000 + eventId, nanos: 5 }, taskScheduled: { name, input: { value: `"in-${eventId}"` } } };
+}
+
+function events(from: number, count: number): HistoryEvent[] {
+  return Array.from({ length: count }, (_, i) => ev(from + i));
+}
+
+function msg(seq: number, instanceId: string, extra: Partial<MessageRecord> = {}): MessageRecord {
+  return { seq, instanceId, visibleAt: 500 + seq, event: { eventId: -1, eventRaised: { name: `ev-${seq}`, input: { value: "1" } } }, ...extra };
+}
+
+function act(seq: number, instanceId: string, extra: Partial<ActivityRecord> = {}): ActivityRecord {
+  return { seq, instanceId, executionId: `exec-${instanceId}`, taskId: seq, name: "Act", visibleAt: 700 + seq, ...extra };
+}
+
+/** Events as protobuf bytes: the stores may return decoded message objects rather than the plain ones put in. */
+function bytes(list: HistoryEvent[]): string[] {
+  return list.map((e) => Buffer.from(pb.HistoryEvent.encode(e).finish()).toString("base64"));
+}
+
+function comparableMessages(list: MessageRecord[]) {
+  return list.map((m) => ({ ...m, event: bytes([m.event])[0] }));
+}
+
+const put = (instance: InstanceRecord): StoreOp => ({ op: "putInstance", hub: H, instance });
+const append = (instanceId: string, from: number, evs: HistoryEvent[]): StoreOp => ({ op: "appendHistory", hub: H, instanceId, from, events: evs });
+
+/** Everything observable about one hub, in a comparable form. */
+function dump(store: Store, hub = H) {
+  const snap = store.load(hub);
+  const ids = store.findInstanceIds(hub, {}, 0).sort();
+  return {
+    loaded: snap.instances
+      .map(({ instance, history }) => ({ instance, history: bytes(history) }))
+      .sort((a, b) => (a.instance.instanceId < b.instance.instanceId ? -1 : 1)),
+    messages: comparableMessages(snap.messages),
+    activities: snap.activities,
+    maxSeq: snap.maxSeq,
+    all: ids.map((id) => ({ instance: store.getInstance(hub, id), history: bytes(store.getHistory(hub, id)) })),
+  };
+}
+
+function allPages(store: Store, filter: InstanceFilter, pageSize: number): { ids: string[]; pages: number } {
+  const ids: string[] = [];
+  let token: string | undefined;
+  let pages = 0;
+  do {
+    const page = store.queryInstances(H, filter, pageSize, token);
+    ids.push(...page.instances.map((r) => r.instanceId));
+    token = page.continuationToken;
+    pages++;
+    expect(pages).toBeLessThan(1000);
+  } while (token);
+  return { ids, pages };
+}
+
+function allIdPages(store: Store, filter: InstanceFilter, pageSize: number): { ids: string[]; pages: number } {
+  const ids: string[] = [];
+  let after: string | undefined;
+  let pages = 0;
+  do {
+    const page = store.listInstanceIds(H, filter, pageSize, after);
+    ids.push(...page.ids);
+    after = page.last;
+    pages++;
+    expect(pages).toBeLessThan(1000);
+  } while (after !== undefined);
+  return { ids, pages };
+}
+
+// ---- the shared suite -----------------------------------------------------------------------------
+
+const kinds: [string, () => Store][] = [
+  ["memory", () => new MemoryStore()],
+  ["sqlite", () => new SqliteStore(tmpDir())],
+];
+
+describe.each(kinds)("%s store", (kind, open) => {
+  let store: Store;
+  beforeEach(() => {
+    store = open();
+    store.createHub(H);
+  });
+  afterEach(() => store.close());
+
+  test("kind", () => {
+    expect(store.kind).toBe(kind);
+  });
+
+  describe("hubs", () => {
+    test("create is idempotent and list is sorted", () => {
+      store.createHub("b");
+      store.createHub("a");
+      store.createHub("b");
+      expect(store.listHubs()).toEqual(["a", "b", H]);
+    });
+
+    test("delete removes the hub's data and leaves other hubs alone", () => {
+      store.createHub("other");
+      const fill = (hub: string): StoreOp[] => [
+        { op: "putInstance", hub, instance: inst("x") },
+        { op: "appendHistory", hub, instanceId: "x", from: 0, events: events(1, 3) },
+        { op: "putMessage", hub, message: msg(1, "x") },
+        { op: "putActivity", hub, activity: act(2, "x") },
+      ];
+      store.commit([...fill(H), ...fill("other")]);
+      const before = dump(store, "other");
+
+      store.deleteHub(H);
+      expect(store.listHubs()).toEqual(["other"]);
+      expect(store.getInstance(H, "x")).toBeUndefined();
+      expect(store.getHistory(H, "x")).toEqual([]);
+      expect(store.load(H)).toEqual({ instances: [], messages: [], activities: [], maxSeq: 0 });
+      expect(dump(store, "other")).toEqual(before);
+
+      store.createHub(H); // a re-created hub starts empty
+      expect(store.load(H)).toEqual({ instances: [], messages: [], activities: [], maxSeq: 0 });
+      expect(store.queryInstances(H, {}, 10).instances).toEqual([]);
+    });
+
+    test("deleting a missing hub is a no-op", () => {
+      store.deleteHub("nope");
+      expect(store.listHubs()).toEqual([H]);
+    });
+
+    test("a commit touching an unknown hub throws and applies nothing", () => {
+      expect(() => store.commit([put(inst("a")), { op: "putInstance", hub: "nope", instance: inst("b") }])).toThrow(Error);
+      expect(store.getInstance(H, "a")).toBeUndefined();
+      expect(store.listHubs()).toEqual([H]);
+    });
+  });
+
+  describe("commit and load", () => {
+    test("every op kind; load returns live instances with histories, all messages and activities, maxSeq", () => {
+      store.commit([
+        put(inst("a")),
+        put(inst("b", { status: COMPLETED, completedAt: 2000 })),
+        put(inst("c", { status: FAILED, completedAt: 2000 })),
+        put(inst("d", { status: PENDING, scheduledStartAt: 9000 })),
+        put(inst("e", { status: SUSPENDED })),
+        append("a", 0, events(0, 3)),
+        append("b", 0, events(0, 2)),
+        append("c", 0, events(0, 1)),
+        { op: "putMessage", hub: H, message: msg(1, "a") },
+        { op: "putMessage", hub: H, message: msg(2, "c", { executionId: "exec-c" }) },
+        { op: "putMessage", hub: H, message: msg(6, "a") },
+        { op: "putActivity", hub: H, activity: act(3, "a") },
+        { op: "putActivity", hub: H, activity: act(4, "a", { abandonCount: 2 }) },
+      ]);
+      store.commit([
+        append("a", 3, events(3, 9)), // 12 events: idx 10 and 11 must sort after 2
+        { op: "deleteMessages", hub: H, seqs: [6, 42] },
+        { op: "deleteActivity", hub: H, seq: 4 },
+        { op: "deleteActivity", hub: H, seq: 99 },
+        { op: "replaceHistory", hub: H, instanceId: "e", events: events(0, 2) },
+      ]);
+
+      const snap = store.load(H);
+      const byId = new Map(snap.instances.map((x) => [x.instance.instanceId, x]));
+      // b is terminal without messages; c is terminal but has a message waiting.
+      expect([...byId.keys()].sort()).toEqual(["a", "c", "d", "e"]);
+      expect(byId.get("a")!.instance).toEqual(inst("a"));
+      expect(byId.get("c")!.instance).toEqual(inst("c", { status: FAILED, completedAt: 2000 }));
+      expect(byId.get("d")!.instance).toEqual(inst("d", { status: PENDING, scheduledStartAt: 9000 }));
+      expect(bytes(byId.get("a")!.history)).toEqual(bytes(events(0, 12)));
+      expect(bytes(byId.get("c")!.history)).toEqual(bytes(events(0, 1)));
+      expect(byId.get("d")!.history).toEqual([]);
+      expect(bytes(byId.get("e")!.history)).toEqual(bytes(events(0, 2)));
+      expect(comparableMessages(snap.messages)).toEqual(comparableMessages([msg(1, "a"), msg(2, "c", { executionId: "exec-c" })]));
+      expect(snap.activities).toEqual([act(3, "a")]);
+      // The high-water mark: seq 6 was deleted, but is never to be handed out again.
+      expect(snap.maxSeq).toBe(6);
+
+      expect(store.getInstance(H, "b")).toEqual(inst("b", { status: COMPLETED, completedAt: 2000 }));
+      expect(bytes(store.getHistory(H, "b"))).toEqual(bytes(events(0, 2)));
+    });
+
+    test("maxSeq is 0 for an empty or unknown hub and covers activities", () => {
+      expect(store.load(H).maxSeq).toBe(0);
+      expect(store.load("unknown")).toEqual({ instances: [], messages: [], activities: [], maxSeq: 0 });
+      store.commit([{ op: "putActivity", hub: H, activity: act(17, "a") }, { op: "putMessage", hub: H, message: msg(5, "a") }]);
+      expect(store.load(H).maxSeq).toBe(17);
+      store.commit([{ op: "deleteActivity", hub: H, seq: 17 }, { op: "deleteMessages", hub: H, seqs: [5] }]);
+      expect(store.load(H).maxSeq).toBe(17);
+    });
+
+    test("putInstance, putMessage and putActivity overwrite; removed optional fields stay absent", () => {
+      store.commit([put(inst("a", { output: "x", customStatus: "s", tags: { t: "1" } }))]);
+      store.commit([put(inst("a", { status: COMPLETED, completedAt: 3000, lastUpdatedAt: 3000 }))]);
+      const r = store.getInstance(H, "a")!;
+      expect(r).toEqual(inst("a", { status: COMPLETED, completedAt: 3000, lastUpdatedAt: 3000 }));
+      expect(Object.keys(r).sort()).toEqual(Object.keys(inst("a", { completedAt: 1 })).sort());
+
+      store.commit([{ op: "putMessage", hub: H, message: msg(1, "a") }, { op: "putActivity", hub: H, activity: act(2, "a") }]);
+      store.commit([
+        { op: "putMessage", hub: H, message: msg(1, "a", { visibleAt: 1 }) },
+        { op: "putActivity", hub: H, activity: act(2, "a", { abandonCount: 1, visibleAt: 9 }) },
+      ]);
+      const snap = store.load(H);
+      expect(comparableMessages(snap.messages)).toEqual(comparableMessages([msg(1, "a", { visibleAt: 1 })]));
+      expect(snap.activities).toEqual([act(2, "a", { abandonCount: 1, visibleAt: 9 })]);
+    });
+
+    test("ops apply in order within one commit", () => {
+      store.commit([
+        put(inst("a")),
+        append("a", 0, events(0, 2)),
+        append("a", 2, events(2, 1)),
+        { op: "replaceHistory", hub: H, instanceId: "a", events: events(10, 1) },
+        append("a", 1, events(11, 2)),
+        { op: "putMessage", hub: H, message: msg(1, "a") },
+        { op: "deleteMessages", hub: H, seqs: [1] },
+        put(inst("a", { name: "Second" })),
+      ]);
+      expect(bytes(store.getHistory(H, "a"))).toEqual(bytes(events(10, 3)));
+      expect(store.getInstance(H, "a")!.name).toBe("Second");
+      expect(store.load(H).messages).toEqual([]);
+    });
+
+    test("an empty commit is fine", () => {
+      store.commit([]);
+      expect(store.load(H).instances).toEqual([]);
+    });
+  });
+
+  describe("atomicity", () => {
+    function seed() {
+      store.commit([
+        put(inst("a")),
+        append("a", 0, events(0, 3)),
+        put(inst("b", { status: COMPLETED, completedAt: 5 })),
+        append("b", 0, events(0, 2)),
+        { op: "putMessage", hub: H, message: msg(1, "a") },
+        { op: "putActivity", hub: H, activity: act(2, "a") },
+      ]);
+    }
+
+    test("a batch whose last op is invalid leaves nothing applied", () => {
+      seed();
+      const before = dump(store);
+      const batch: StoreOp[] = [
+        put(inst("new")),
+        append("new", 0, events(0, 2)),
+        put(inst("a", { status: FAILED, completedAt: 9 })),
+        append("a", 3, events(3, 2)),
+        { op: "replaceHistory", hub: H, instanceId: "b", events: events(7, 1) },
+        { op: "putMessage", hub: H, message: msg(10, "a") },
+        { op: "deleteMessages", hub: H, seqs: [1] },
+        { op: "putActivity", hub: H, activity: act(11, "new") },
+        { op: "deleteActivity", hub: H, seq: 2 },
+        { op: "deleteInstance", hub: H, instanceId: "b" },
+        append("a", 3, events(5, 1)), // stale: the history is 5 long by now
+      ];
+      expect(() => store.commit(batch)).toThrow(Error);
+      expect(dump(store)).toEqual(before);
+      expect(store.getInstance(H, "new")).toBeUndefined();
+
+      // The same batch without the bad op goes through.
+      store.commit(batch.slice(0, -1));
+      expect(store.getInstance(H, "new")).toEqual(inst("new"));
+      expect(store.getInstance(H, "b")).toBeUndefined();
+      expect(store.load(H).maxSeq).toBe(11);
+    });
+
+    test("appendHistory rejects a from that is not the history length", () => {
+      seed();
+      expect(() => store.commit([append("a", 2, events(2, 1))])).toThrow(Error);
+      expect(() => store.commit([append("a", 4, events(4, 1))])).toThrow(Error);
+      expect(() => store.commit([append("fresh", 1, events(1, 1))])).toThrow(Error);
+      expect(() => store.commit([append("fresh", 0, [])])).not.toThrow();
+      expect(bytes(store.getHistory(H, "a"))).toEqual(bytes(events(0, 3)));
+      expect(store.getHistory(H, "fresh")).toEqual([]);
+    });
+
+    test("a failed batch does not affect the next one", () => {
+      seed();
+      expect(() => store.commit([append("a", 3, events(3, 1)), append("a", 0, events(0, 1))])).toThrow(Error);
+      store.commit([append("a", 3, events(3, 1))]);
+      expect(bytes(store.getHistory(H, "a"))).toEqual(bytes(events(0, 4)));
+    });
+  });
+
+  test("replaceHistory replaces the whole history, and appends continue from its length", () => {
+    store.commit([put(inst("a")), append("a", 0, events(0, 5))]);
+    store.commit([{ op: "replaceHistory", hub: H, instanceId: "a", events: events(100, 2) }]);
+    expect(bytes(store.getHistory(H, "a"))).toEqual(bytes(events(100, 2)));
+    expect(() => store.commit([append("a", 5, events(5, 1))])).toThrow(Error);
+    store.commit([append("a", 2, events(102, 1))]);
+    expect(bytes(store.getHistory(H, "a"))).toEqual(bytes(events(100, 3)));
+    expect(bytes(store.load(H).instances[0].history)).toEqual(bytes(events(100, 3)));
+    store.commit([{ op: "replaceHistory", hub: H, instanceId: "a", events: [] }]);
+    expect(store.getHistory(H, "a")).toEqual([]);
+    store.commit([append("a", 0, events(0, 1))]);
+    expect(store.getHistory(H, "a")).toHaveLength(1);
+  });
+
+  test("deleteInstance removes its history, messages and activities only", () => {
+    store.commit([
+      put(inst("a")),
+      put(inst("b")),
+      append("a", 0, events(0, 3)),
+      append("b", 0, events(0, 1)),
+      { op: "putMessage", hub: H, message: msg(1, "a") },
+      { op: "putMessage", hub: H, message: msg(2, "b") },
+      { op: "putMessage", hub: H, message: msg(3, "a") },
+      { op: "putActivity", hub: H, activity: act(4, "a") },
+      { op: "putActivity", hub: H, activity: act(5, "b") },
+    ]);
+    store.commit([{ op: "deleteInstance", hub: H, instanceId: "a" }, { op: "deleteInstance", hub: H, instanceId: "missing" }]);
+    expect(store.getInstance(H, "a")).toBeUndefined();
+    expect(store.getHistory(H, "a")).toEqual([]);
+    const snap = store.load(H);
+    expect(snap.instances.map((x) => x.instance.instanceId)).toEqual(["b"]);
+    expect(snap.messages.map((m) => m.seq)).toEqual([2]);
+    expect(snap.activities.map((a) => a.seq)).toEqual([5]);
+    expect(store.findInstanceIds(H, {}, 0)).toEqual(["b"]);
+    // The id can be reused from scratch.
+    store.commit([put(inst("a")), append("a", 0, events(0, 1))]);
+    expect(store.getHistory(H, "a")).toHaveLength(1);
+  });
+
+  test("getInstance and getHistory of unknown instances or hubs", () => {
+    expect(store.getInstance(H, "nope")).toBeUndefined();
+    expect(store.getHistory(H, "nope")).toEqual([]);
+    expect(store.getInstance("nohub", "nope")).toBeUndefined();
+    expect(store.getHistory("nohub", "nope")).toEqual([]);
+  });
+
+  test("records round-trip exactly", () => {
+    const full = inst("full", {
+      version: "1.2",
+      status: FAILED,
+      input: '{"a":[1,2,"\\u00e9"]}',
+      output: "out",
+      customStatus: '"busy"',
+      failureDetails: {
+        errorType: "Outer",
+        errorMessage: "it broke",
+        stackTrace: { value: "at x\nat y" },
+        isNonRetriable: true,
+        innerFailure: { errorType: "Inner", errorMessage: "root cause", innerFailure: { errorType: "Innermost", errorMessage: "" } },
+      },
+      createdAt: 1_700_000_000_123,
+      lastUpdatedAt: 1_700_000_000_456,
+      completedAt: 1_700_000_000_789,
+      scheduledStartAt: 1_700_000_000_100,
+      parentInstanceId: "parent",
+      tags: { team: "α", empty: "" },
+      runRequested: true,
+    });
+    const minimal: InstanceRecord = { instanceId: "min", executionId: "", name: "", status: RUNNING, createdAt: 0, lastUpdatedAt: 0 };
+    const fullAct = act(1, "full", { version: "v", input: "", tags: { k: "v" }, abandonCount: 0 });
+    const minAct = act(2, "min");
+    const fullMsg = msg(3, "full", { executionId: "exec-full" });
+    const minMsg = msg(4, "min");
+    const richEvent: HistoryEvent = {
+      eventId: 0,
+      timestamp: { seconds: 1_700_000_000, nanos: 999_999_999 },
+      executionStarted: {
+        name: "Orch",
+        version: { value: "1" },
+        input: { value: "null" },
+        orchestrationInstance: { instanceId: "full", executionId: { value: "exec-full" } },
+        tags: { a: "b" },
+      },
+    };
+    store.commit([
+      put(full),
+      put(minimal),
+      append("full", 0, [richEvent, ev(1)]),
+      { op: "putActivity", hub: H, activity: fullAct },
+      { op: "putActivity", hub: H, activity: minAct },
+      { op: "putMessage", hub: H, message: fullMsg },
+      { op: "putMessage", hub: H, message: minMsg },
+    ]);
+    for (const [got, want] of [
+      [store.getInstance(H, "full")!, full],
+      [store.getInstance(H, "min")!, minimal],
+    ] as const) {
+      expect(got).toEqual(want);
+      expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+    }
+    const snap = store.load(H);
+    expect(snap.activities).toEqual([fullAct, minAct]);
+    expect(Object.keys(snap.activities[1]).sort()).toEqual(Object.keys(minAct).sort());
+    expect(snap.activities[0].abandonCount).toBe(0);
+    expect(comparableMessages(snap.messages)).toEqual(comparableMessages([fullMsg, minMsg]));
+    expect(Object.keys(snap.messages[1]).sort()).toEqual(Object.keys(minMsg).sort());
+    const history = store.getHistory(H, "full");
+    expect(bytes(history)).toEqual(bytes([richEvent, ev(1)]));
+    expect(history[0].timestamp!.seconds).toBe(1_700_000_000); // a number, not a Long
+    expect(history[0].executionStarted!.tags).toEqual({ a: "b" });
+    // FAILED, but loaded because a message waits for it.
+    expect(snap.instances.find((x) => x.instance.instanceId === "full")?.instance).toEqual(full);
+  });
+
+  test("the store never aliases the caller's objects", () => {
+    const r = inst("a", { tags: { t: "1" } });
+    const evs = events(0, 2);
+    const a = act(1, "a", { tags: { k: "v" } });
+    const m = msg(2, "a");
+    store.commit([put(r), append("a", 0, evs), { op: "putActivity", hub: H, activity: a }, { op: "putMessage", hub: H, message: m }]);
+    r.name = "changed";
+    r.tags!.t = "changed";
+    evs.push(ev(9));
+    a.tags!.k = "changed";
+    m.visibleAt = -1;
+
+    const got = store.getInstance(H, "a")!;
+    expect(got).toEqual(inst("a", { tags: { t: "1" } }));
+    got.name = "mutated";
+    got.tags!.t = "mutated";
+    store.getHistory(H, "a").push(ev(10));
+    const snap = store.load(H);
+    snap.instances[0].history.push(ev(11));
+    snap.instances[0].instance.status = COMPLETED;
+    snap.activities[0].tags!.k = "mutated";
+    snap.messages[0].visibleAt = -2;
+
+    expect(store.getInstance(H, "a")).toEqual(inst("a", { tags: { t: "1" } }));
+    expect(store.getHistory(H, "a")).toHaveLength(2);
+    const again = store.load(H);
+    expect(again.instances[0].instance.status).toBe(RUNNING);
+    expect(again.instances[0].history).toHaveLength(2);
+    expect(again.activities).toEqual([act(1, "a", { tags: { k: "v" } })]);
+    expect(again.messages[0].visibleAt).toBe(msg(2, "a").visibleAt);
+  });
+
+  describe("queries", () => {
+    // 30 instances: createdAt in steps of 10 with ties, three id families, mixed statuses.
+    const statuses = [RUNNING, COMPLETED, FAILED, TERMINATED, PENDING];
+    const seeded = Array.from({ length: 30 }, (_, i) =>
+      inst(`${["order", "user", "misc"][i % 3]}-${String(29 - i).padStart(2, "0")}`, {
+        createdAt: 1000 + 10 * Math.floor(i / 2),
+        status: statuses[i % 5],
+        completedAt: i % 5 === 0 || i % 5 === 4 ? undefined : 5000 + i,
+      }),
+    );
+    const byCreated = (a: InstanceRecord, b: InstanceRecord) =>
+      a.createdAt - b.createdAt || (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0);
+    const expected = (pred: (r: InstanceRecord) => boolean) => seeded.filter(pred).sort(byCreated).map((r) => r.instanceId);
+
+    beforeEach(() => {
+      store.createHub("other");
+      store.commit([
+        ...seeded.map(put),
+        { op: "putInstance", hub: "other", instance: inst("order-other") }, // other hubs never show up
+      ]);
+    });
+
+    test("queryInstances pages through everything exactly once, in (createdAt, instanceId) order", () => {
+      for (const size of [1, 7, 10, 29, 30, 31, 0]) {
+        const { ids, pages } = allPages(store, {}, size);
+        expect(ids).toEqual(expected(() => true));
+        expect(pages).toBe(size === 0 ? 1 : Math.max(1, Math.ceil(30 / size)));
+      }
+      const first = store.queryInstances(H, {}, 3);
+      expect(first.instances).toEqual([...seeded].sort(byCreated).slice(0, 3));
+    });
+
+    test("queryInstances filters by status, created range and prefix", () => {
+      const cases: [InstanceFilter, (r: InstanceRecord) => boolean][] = [
+        [{ statuses: [COMPLETED, FAILED] }, (r) => r.status === COMPLETED || r.status === FAILED],
+        [{ statuses: [] }, () => true],
+        [{ createdFrom: 1030, createdTo: 1080 }, (r) => r.createdAt >= 1030 && r.createdAt <= 1080],
+        [{ createdFrom: 1100 }, (r) => r.createdAt >= 1100],
+        [{ createdTo: 1000 }, (r) => r.createdAt <= 1000],
+        [{ instanceIdPrefix: "order-" }, (r) => r.instanceId.startsWith("order-")],
+        [{ instanceIdPrefix: "" }, () => true],
+        [{ instanceIdPrefix: "user-1" }, (r) => r.instanceId.startsWith("user-1")],
+        [
+          { statuses: [RUNNING, PENDING], createdFrom: 1020, instanceIdPrefix: "misc" },
+          (r) => [RUNNING, PENDING].includes(r.status) && r.createdAt >= 1020 && r.instanceId.startsWith("misc"),
+        ],
+        [{ statuses: [SUSPENDED] }, () => false],
+      ];
+      for (const [filter, pred] of cases) {
+        const want = expected(pred);
+        expect({ filter, ids: allPages(store, filter, 4).ids }).toEqual({ filter, ids: want });
+      }
+    });
+
+    test("an instance prefix with GLOB metacharacters matches literally", () => {
+      store.commit(["x*1", "x*[2", "xa", "x?", "x[a]"].map((id) => put(inst(id))));
+      expect(allPages(store, { instanceIdPrefix: "x*" }, 10).ids.sort()).toEqual(["x*1", "x*[2"]);
+      expect(allPages(store, { instanceIdPrefix: "x?" }, 10).ids).toEqual(["x?"]);
+      expect(allPages(store, { instanceIdPrefix: "x[" }, 10).ids).toEqual(["x[a]"]);
+      expect(allPages(store, { instanceIdPrefix: "X" }, 10).ids).toEqual([]);
+    });
+
+    test("continuation tokens are keyset positions: deleting the last seen instance does not break paging", () => {
+      const first = store.queryInstances(H, {}, 5);
+      store.commit([{ op: "deleteInstance", hub: H, instanceId: first.instances[4].instanceId }]);
+      const rest: string[] = [];
+      let token = first.continuationToken;
+      while (token) {
+        const page = store.queryInstances(H, {}, 5, token);
+        rest.push(...page.instances.map((r) => r.instanceId));
+        token = page.continuationToken;
+      }
+      expect([...first.instances.map((r) => r.instanceId), ...rest]).toEqual(expected(() => true));
+    });
+
+    test("an empty token is the first page; an invalid token is rejected", () => {
+      expect(store.queryInstances(H, {}, 3, "")).toEqual(store.queryInstances(H, {}, 3));
+      const garbage = [
+        "not a token!",
+        Buffer.from("nope").toString("base64url"),
+        Buffer.from("[2,1,\"a\"]").toString("base64url"),
+        Buffer.from("[1,\"x\",\"a\"]").toString("base64url"),
+        Buffer.from("{}").toString("base64url"),
+      ];
+      for (const token of garbage) {
+        expect(() => store.queryInstances(H, {}, 3, token)).toThrow(InvalidContinuationTokenError);
+      }
+    });
+
+    test("pageSize <= 0 means 100", () => {
+      store.commit(Array.from({ length: 80 }, (_, i) => put(inst(`bulk-${i}`))));
+      const page = store.queryInstances(H, {}, 0);
+      expect(page.instances).toHaveLength(100);
+      expect(page.continuationToken).toBeDefined();
+      expect(store.queryInstances(H, {}, -5, page.continuationToken).instances).toHaveLength(10);
+      expect(store.listInstanceIds(H, {}, 0).ids).toHaveLength(100);
+    });
+
+    test("listInstanceIds filters by completed range and pages by instanceId via `after`", () => {
+      const inRange = (r: InstanceRecord) => r.completedAt !== undefined && r.completedAt >= 5005 && r.completedAt <= 5020;
+      const want = seeded.filter(inRange).map((r) => r.instanceId).sort();
+      expect(want.length).toBeGreaterThan(5);
+      for (const size of [1, 4, want.length, 100]) {
+        const { ids, pages } = allIdPages(store, { completedFrom: 5005, completedTo: 5020 }, size);
+        expect(ids).toEqual(want);
+        expect(pages).toBe(Math.ceil(want.length / size));
+      }
+      const firstPage = store.listInstanceIds(H, { completedFrom: 5005, completedTo: 5020 }, 2);
+      expect(firstPage).toEqual({ ids: want.slice(0, 2), last: want[1] });
+      expect(store.listInstanceIds(H, {}, 100, "user-")).toEqual({ ids: seeded.map((r) => r.instanceId).filter((id) => id > "user-").sort() });
+      // A completed-time bound excludes instances that never completed.
+      expect(allIdPages(store, { completedFrom: 0 }, 7).ids).toEqual(
+        seeded.filter((r) => r.completedAt !== undefined).map((r) => r.instanceId).sort(),
+      );
+      expect(allIdPages(store, { completedTo: 5010, statuses: [FAILED], instanceIdPrefix: "misc" }, 7).ids).toEqual(
+        seeded.filter((r) => r.completedAt! <= 5010 && r.status === FAILED && r.instanceId.startsWith("misc")).map((r) => r.instanceId).sort(),
+      );
+    });
+
+    test("findInstanceIds returns every match, up to the limit", () => {
+      const filter: InstanceFilter = { statuses: [COMPLETED, TERMINATED], createdTo: 1100 };
+      const want = seeded.filter((r) => [COMPLETED, TERMINATED].includes(r.status) && r.createdAt <= 1100).map((r) => r.instanceId).sort();
+      expect(want.length).toBeGreaterThan(3);
+      expect(store.findInstanceIds(H, filter, 0).sort()).toEqual(want);
+      expect(store.findInstanceIds(H, filter, 1000).sort()).toEqual(want);
+      const limited = store.findInstanceIds(H, filter, 3);
+      expect(limited).toHaveLength(3);
+      expect(want).toEqual(expect.arrayContaining(limited));
+      expect(store.findInstanceIds("nohub", {}, 0)).toEqual([]);
+      expect(store.findInstanceIds("other", {}, 0)).toEqual(["order-other"]);
+    });
+
+    test("ids are ordered by code point, the same in both stores", () => {
+      // UTF-16 order would put the astral character (a surrogate pair) before U+E000 and U+FFFD.
+      const ids = ["u-\u{1F600}", "u-\uFFFD", "u-\uE000", "u-z", "u-\u00e9"];
+      store.commit(ids.map((id) => put(inst(id, { createdAt: 1 }))));
+      const want = ["u-z", "u-\u00e9", "u-\uE000", "u-\uFFFD", "u-\u{1F600}"];
+      expect(allIdPages(store, { instanceIdPrefix: "u-" }, 2).ids).toEqual(want);
+      expect(allPages(store, { instanceIdPrefix: "u-" }, 2).ids).toEqual(want);
+    });
+
+    test("queries on an unknown hub are empty", () => {
+      expect(store.queryInstances("nohub", {}, 10)).toEqual({ instances: [] });
+      expect(store.listInstanceIds("nohub", {}, 10)).toEqual({ ids: [] });
+    });
+  });
+});
+
+// ---- SQLite only ----------------------------------------------------------------------------------
+
+describe("sqlite store on disk", () => {
+  test("data survives close() and re-open of the same directory", () => {
+    const dir = path.join(tmpDir(), "nested", "data");
+    const first = new SqliteStore(dir);
+    expect(fs.existsSync(path.join(dir, SQLITE_FILE))).toBe(true);
+    first.createHub("h1");
+    first.createHub("h2");
+    const failure = { errorType: "E", errorMessage: "m", innerFailure: { errorType: "I", errorMessage: "inner" } };
+    const records = [inst("a", { tags: { x: "y" } }), inst("b", { status: FAILED, completedAt: 4, failureDetails: failure })];
+    const ops = (hub: string): StoreOp[] => [
+      ...records.map((instance): StoreOp => ({ op: "putInstance", hub, instance })),
+      { op: "appendHistory", hub, instanceId: "a", from: 0, events: events(0, 4) },
+      { op: "appendHistory", hub, instanceId: "b", from: 0, events: events(0, 2) },
+      { op: "putMessage", hub, message: msg(1, "a", { executionId: "e" }) },
+      { op: "putActivity", hub, activity: act(2, "a", { tags: { q: "r" }, version: "2" }) },
+      { op: "putMessage", hub, message: msg(8, "a") },
+      { op: "deleteMessages", hub, seqs: [8] },
+    ];
+    first.commit([...ops("h1"), ...ops("h2")]);
+    first.deleteHub("h2");
+    const before = dump(first, "h1");
+    const page = first.queryInstances("h1", {}, 1);
+    first.close();
+    first.close(); // idempotent
+
+    const second = new SqliteStore(dir, { synchronous: "normal" });
+    try {
+      expect(second.listHubs()).toEqual(["h1"]);
+      expect(dump(second, "h1")).toEqual(before);
+      expect(before.maxSeq).toBe(8);
+      expect(second.getInstance("h1", "b")).toEqual(records[1]);
+      // Tokens stay valid across re-opens: they carry the position, not server state.
+      expect(second.queryInstances("h1", {}, 1, page.continuationToken).instances.map((r) => r.instanceId)).toEqual(["b"]);
+      second.commit([{ op: "appendHistory", hub: "h1", instanceId: "a", from: 4, events: events(4, 1) }]);
+      expect(second.getHistory("h1", "a")).toHaveLength(5);
+    } finally {
+      second.close();
+    }
+  });
+
+  test("pragmas and schema version", () => {
+    const dir = tmpDir();
+    for (const [synchronous, want] of [[undefined, 2], ["full", 2], ["normal", 1]] as const) {
+      const store = new SqliteStore(dir, synchronous ? { synchronous } : undefined);
+      const db = (store as unknown as { db: Database.Database }).db;
+      expect(db.pragma("synchronous", { simple: true })).toBe(want);
+      expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+      expect(db.pragma("busy_timeout", { simple: true })).toBeGreaterThan(0);
+      store.close();
+    }
+    const raw = new Database(path.join(dir, SQLITE_FILE));
+    expect(raw.pragma("user_version", { simple: true })).toBe(1);
+    raw.pragma("user_version = 99");
+    raw.close();
+    expect(() => new SqliteStore(dir)).toThrow(/newer/);
+  });
+
+  test("a constraint violation inside a batch rolls the batch back", () => {
+    const store = new SqliteStore(tmpDir());
+    try {
+      store.createHub(H);
+      const bad = { ...act(2, "a"), name: undefined } as unknown as ActivityRecord; // name is NOT NULL
+      expect(() => store.commit([put(inst("a")), { op: "putActivity", hub: H, activity: bad }])).toThrow();
+      expect(store.getInstance(H, "a")).toBeUndefined();
+      expect(store.load(H).maxSeq).toBe(0);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe("openStore", () => {
+  test("opens either kind", () => {
+    const memory = openStore("memory", "/nonexistent/unused");
+    expect(memory).toBeInstanceOf(MemoryStore);
+    expect(memory.kind).toBe("memory");
+    memory.close();
+    const dir = tmpDir();
+    const sqlite = openStore("sqlite", dir, { synchronous: "normal" });
+    expect(sqlite).toBeInstanceOf(SqliteStore);
+    expect(sqlite.kind).toBe("sqlite");
+    sqlite.close();
+    expect(fs.existsSync(path.join(dir, SQLITE_FILE))).toBe(true);
+  });
+
+  test("a closed memory store refuses use", () => {
+    const memory = new MemoryStore();
+    memory.close();
+    expect(() => memory.listHubs()).toThrow(/closed/);
+  });
+});
