@@ -156,7 +156,7 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
       try {
         hub = scheduler.hub(hubName(call.metadata));
       } catch (e) {
-        call.destroy(Object.assign(new Error(), toServiceError(e)) as grpc.ServiceError);
+        failStream(call, e);
         return;
       }
       const r = call.request;
@@ -183,10 +183,15 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
         for (let i = 0; i < history.length; i += HISTORY_CHUNK) call.write({ events: history.slice(i, i + HISTORY_CHUNK) });
         call.end();
       } catch (e) {
-        call.destroy(Object.assign(new Error(), toServiceError(e)) as grpc.ServiceError);
+        failStream(call, e);
       }
     },
   };
+}
+
+/** Ends a server stream with an error status. destroy() would skip sending the status and leave the client hanging. */
+function failStream(call: grpc.ServerWritableStream<unknown, unknown>, err: unknown): void {
+  call.emit("error", Object.assign(new Error(), toServiceError(err)));
 }
 
 function wait(hub: TaskHub, req: pb.IGetInstanceRequest, call: Call<pb.IGetInstanceRequest>, predicate: (r: InstanceRecord) => boolean) {
