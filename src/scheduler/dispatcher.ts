@@ -101,7 +101,10 @@ export class Dispatcher {
       let best: WorkerConnection | undefined;
       for (const w of this.workers) {
         if (w.inFlight[limitKey] >= w.limits[limitKey]) continue;
-        if (!best || w.inFlight[limitKey] < best.inFlight[limitKey]) best = w;
+        const load = w.inFlight[limitKey];
+        // Equal load: prefer the stream whose lock expired longest ago, so an item whose lock ran
+        // out goes to another worker rather than back to the one that may be hung.
+        if (!best || load < best.inFlight[limitKey] || (load === best.inFlight[limitKey] && w.lastLockExpiredAt < best.lastLockExpiredAt)) best = w;
       }
       if (!best) return;
       const token = `${this.tokenPrefix}.${++this.tokenCounter}`;
@@ -122,6 +125,7 @@ export class Dispatcher {
     let released = false;
     for (const lease of this.leases.values()) {
       if (lease.expiresAt <= now && !lease.completing) {
+        lease.worker.lastLockExpiredAt = now;
         this.end(lease);
         this.source.released(lease, "expired");
         released = true;

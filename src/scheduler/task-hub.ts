@@ -405,7 +405,6 @@ export class TaskHub implements DispatchSource {
     if (res.instanceId && res.instanceId !== h.rec.instanceId) {
       throw invalid(`instanceId '${res.instanceId}' does not match the work item's instance '${h.rec.instanceId}'`);
     }
-    lease.completing = true;
     const now = Date.now();
     let outcome: EpisodeOutcome;
     try {
@@ -423,6 +422,7 @@ export class TaskHub implements DispatchSource {
         actions: [{ id: -1, completeOrchestration: { orchestrationStatus: Status.ORCHESTRATION_STATUS_FAILED, failureDetails } }],
       });
     }
+    lease.completing = true;
     const change = new Change();
     change.ops.push({ op: "deleteMessages", hub: this.name, seqs: dispatched.consumed });
     const consumed = new Set(dispatched.consumed);

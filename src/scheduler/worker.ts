@@ -17,6 +17,8 @@ export class WorkerConnection {
   inFlight = { orchestrations: 0, activities: 0, entities: 0 };
   readonly leases = new Set<string>();
   lastSentAt = Date.now();
+  /** When a lease of this stream last ran out (0: never); on a tie in load, dispatch prefers other streams. */
+  lastLockExpiredAt = 0;
   closed = false;
 
   constructor(

@@ -1,0 +1,126 @@
+// A raw gRPC client of TaskHubSidecarService (our own service definition and codec), for what the
+// SDK does not expose: GetWorkItems with max* limits, HealthPing, Abandon*, instance batches,
+// CreateTaskHub/DeleteTaskHub, malformed requests.
+import * as grpc from "@grpc/grpc-js";
+import { pb } from "../../src/proto";
+import { sidecarDefinition } from "../../src/server/sidecar-service";
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const RawCtor = grpc.makeGenericClientConstructor(sidecarDefinition as any, "TaskHubSidecarService");
+
+export type RawError = grpc.ServiceError;
+
+export class RawClient {
+  readonly grpc: grpc.Client & Record<string, any>;
+  private readonly streams = new Set<WorkStream>();
+
+  constructor(readonly address: string, readonly hub?: string) {
+    this.grpc = new RawCtor(address, grpc.credentials.createInsecure()) as any;
+  }
+
+  metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    if (this.hub !== undefined) md.set("taskhub", this.hub);
+    return md;
+  }
+
+  /** Calls a unary RPC by its name in the service definition (e.g. "PurgeInstances"). */
+  call<T = any>(method: string, request: object): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.grpc[method](request, this.metadata(), (err: grpc.ServiceError | null, res: T) => (err ? reject(err) : resolve(res)));
+    });
+  }
+
+  /** Opens a GetWorkItems stream. */
+  workItems(request: pb.IGetWorkItemsRequest = {}): WorkStream {
+    const s = new WorkStream(this.grpc.GetWorkItems(request, this.metadata()) as grpc.ClientReadableStream<pb.WorkItem>);
+    this.streams.add(s);
+    return s;
+  }
+
+  close(): void {
+    for (const s of this.streams) s.cancel();
+    this.grpc.close();
+  }
+}
+
+type ItemPredicate = (item: pb.WorkItem) => boolean;
+
+/** A GetWorkItems stream that logs every item in arrival order and lets a test await items. */
+export class WorkStream {
+  readonly items: pb.WorkItem[] = [];
+  error?: grpc.ServiceError;
+  ended = false;
+  private waiters: (() => void)[] = [];
+
+  constructor(readonly call: grpc.ClientReadableStream<pb.WorkItem>) {
+    call.on("data", (item: pb.WorkItem) => {
+      this.items.push(item);
+      this.wake();
+    });
+    call.on("error", (err: grpc.ServiceError) => {
+      this.error = err;
+      this.ended = true;
+      this.wake();
+    });
+    call.on("end", () => {
+      this.ended = true;
+      this.wake();
+    });
+  }
+
+  /** Index of the first item at index >= from that matches; waits for it to arrive. */
+  async waitFor(predicate: ItemPredicate, from = 0): Promise<number> {
+    for (;;) {
+      for (let i = from; i < this.items.length; i++) if (predicate(this.items[i])) return i;
+      if (this.ended) throw this.error ?? new Error("the work item stream ended");
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  /** The first matching item at index >= from (waits for it). */
+  async next(predicate: ItemPredicate, from = 0): Promise<pb.WorkItem> {
+    return this.items[await this.waitFor(predicate, from)];
+  }
+
+  /** Resolves when the stream ends (with its error, if any). */
+  async closed(): Promise<grpc.ServiceError | undefined> {
+    while (!this.ended) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    return this.error;
+  }
+
+  cancel(): void {
+    if (!this.ended) this.call.cancel();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+}
+
+export const isActivity: ItemPredicate = (i) => !!i.activityRequest;
+export const isOrchestration: ItemPredicate = (i) => !!i.orchestratorRequest;
+export const isPing: ItemPredicate = (i) => !!i.healthPing;
+
+/** Sends raw bytes to a method with identity (de)serializers: resolves with the error the server answers. */
+export function rawBytesCall(address: string, method: string, bytes: Buffer, hub?: string): Promise<grpc.ServiceError | Buffer> {
+  const c = new grpc.Client(address, grpc.credentials.createInsecure());
+  const md = new grpc.Metadata();
+  if (hub !== undefined) md.set("taskhub", hub);
+  return new Promise<grpc.ServiceError | Buffer>((resolve) => {
+    c.makeUnaryRequest(method, (b: Buffer) => b, (b: Buffer) => b, bytes, md, (err, res) => resolve(err ?? res!));
+  }).finally(() => c.close());
+}
+
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
