@@ -5,7 +5,7 @@ import * as fs from "fs";
 import { OrchestrationContext, OrchestrationState, OrchestrationStatus, Task, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { RawClient, rawBytesCall } from "../helpers/raw";
-import { client, grpcCode, worker } from "../helpers/sdk";
+import { client, grpcCode, worker, completed } from "../helpers/sdk";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const S = OrchestrationStatus;
@@ -61,11 +61,6 @@ function rawClient(server: DtsProcess, hub?: string): RawClient {
   return r;
 }
 
-async function completed(c: TaskHubGrpcClient, id: string): Promise<OrchestrationState> {
-  const s = await c.waitForOrchestrationCompletion(id, true, 30);
-  if (!s) throw new Error(`instance ${id} not found`);
-  return s;
-}
 
 async function allIds(c: TaskHubGrpcClient): Promise<string[]> {
   const ids: string[] = [];

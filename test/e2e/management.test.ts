@@ -7,7 +7,7 @@ import {
 } from "@microsoft/durabletask-js";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { RawClient } from "../helpers/raw";
-import { client, grpcCode, worker } from "../helpers/sdk";
+import { client, grpcCode, worker, completed } from "../helpers/sdk";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const S = OrchestrationStatus;
@@ -49,11 +49,6 @@ function raw(hubName: string): RawClient {
   return r;
 }
 
-async function completed(c: TaskHubGrpcClient, id: string): Promise<OrchestrationState> {
-  const s = await c.waitForOrchestrationCompletion(id, true, 30);
-  if (!s) throw new Error(`instance ${id} not found`);
-  return s;
-}
 
 const sorted = (ids: Iterable<string>) => [...ids].sort();
 

@@ -1,10 +1,13 @@
 // Orchestrators, activities and waiting helpers shared by the orchestration end-to-end suites.
 // Everything is registered by name on one worker per test file; instance ids are unique per test.
 import { randomUUID } from "crypto";
+import * as fs from "fs";
 import {
   ActivityContext, HistoryEvent, HistoryEventType, OrchestrationContext, OrchestrationState, OrchestrationStatus,
   Task, TaskFailedError, TaskHubGrpcClient, TaskHubGrpcWorker, whenAll, whenAny,
 } from "@microsoft/durabletask-js";
+import { DtsProcess, startDts } from "../helpers/dts-process";
+import { client, worker } from "../helpers/sdk";
 
 type Orchestrator = (ctx: OrchestrationContext, input: any) => AsyncGenerator<Task<any>, any, any>;
 
@@ -223,11 +226,7 @@ export async function until<T>(probe: () => Promise<T | undefined | false>, what
   }
 }
 
-export async function completion(c: TaskHubGrpcClient, id: string): Promise<OrchestrationState> {
-  const state = await c.waitForOrchestrationCompletion(id, true, 30);
-  if (!state) throw new Error(`instance ${id} not found`);
-  return state;
-}
+export { completed as completion } from "../helpers/sdk";
 
 export const types = (h: HistoryEvent[]) => h.map((e) => e.type);
 
@@ -254,4 +253,26 @@ export function executionIdOf(h: HistoryEvent[]): string | undefined {
 
 export function json(s: string | undefined): unknown {
   return s === undefined ? undefined : JSON.parse(s);
+}
+
+/** One `dts serve` with a client and a worker that has every fixture registered, for a whole test file. */
+export function serveWithWorker(args: string[], ready: (s: { dts: DtsProcess; c: TaskHubGrpcClient; w: TaskHubGrpcWorker }) => void): void {
+  let dts: DtsProcess | undefined;
+  let c: TaskHubGrpcClient | undefined;
+  let w: TaskHubGrpcWorker | undefined;
+  beforeAll(async () => {
+    dts = await startDts(args);
+    c = client(dts.address);
+    w = worker(dts.address);
+    registerAll(w);
+    await w.start();
+    ready({ dts, c, w });
+  });
+  afterAll(async () => {
+    openAllGates();
+    await w?.stop();
+    await c?.stop();
+    await dts?.stop();
+    if (dts) fs.rmSync(dts.dataDir, { recursive: true, force: true });
+  });
 }

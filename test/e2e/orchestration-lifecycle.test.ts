@@ -1,30 +1,17 @@
 // End-to-end: the official JS SDK against `dts serve --store memory`: continue-as-new, suspend and
 // resume, terminate, restart and rewind.
 import { TaskHubGrpcClient, TaskHubGrpcWorker, terminateOptions } from "@microsoft/durabletask-js";
-import { DtsProcess, startDts } from "../helpers/dts-process";
-import { client, grpcCode, worker } from "../helpers/sdk";
+import { DtsProcess } from "../helpers/dts-process";
+import { grpcCode } from "../helpers/sdk";
 import {
-  H, S, completion, countedRuns, executionIdOf, flakyAttempts, historyHas, json, newId, openAllGates, registerAll, started, types,
+  H, S, completion, countedRuns, executionIdOf, flakyAttempts, historyHas, json, newId, serveWithWorker, started, types,
 } from "./orchestration-fixtures";
 
 let dts: DtsProcess;
 let c: TaskHubGrpcClient;
 let w: TaskHubGrpcWorker;
 
-beforeAll(async () => {
-  dts = await startDts(["--store", "memory"]);
-  c = client(dts.address);
-  w = worker(dts.address);
-  registerAll(w);
-  await w.start();
-});
-
-afterAll(async () => {
-  openAllGates();
-  await w?.stop();
-  await c?.stop();
-  await dts?.stop();
-});
+serveWithWorker(["--store", "memory"], (s) => ({ dts, c, w } = s));
 
 describe("continue-as-new", () => {
   test("a counter loop ends with the last input as output", async () => {

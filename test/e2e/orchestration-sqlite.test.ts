@@ -4,29 +4,14 @@ import * as fs from "fs";
 import * as path from "path";
 import { TaskHubGrpcClient, TaskHubGrpcWorker, terminateOptions } from "@microsoft/durabletask-js";
 import { SQLITE_FILE } from "../../src/store";
-import { DtsProcess, startDts } from "../helpers/dts-process";
-import { client, worker } from "../helpers/sdk";
-import { H, S, completion, executionIdOf, json, newId, openAllGates, registerAll, started } from "./orchestration-fixtures";
+import { DtsProcess } from "../helpers/dts-process";
+import { H, S, completion, executionIdOf, json, newId, started, serveWithWorker } from "./orchestration-fixtures";
 
 let dts: DtsProcess;
 let c: TaskHubGrpcClient;
 let w: TaskHubGrpcWorker;
 
-beforeAll(async () => {
-  dts = await startDts();
-  c = client(dts.address);
-  w = worker(dts.address);
-  registerAll(w);
-  await w.start();
-});
-
-afterAll(async () => {
-  openAllGates();
-  await w?.stop();
-  await c?.stop();
-  await dts?.stop();
-  if (dts) fs.rmSync(dts.dataDir, { recursive: true, force: true });
-});
+serveWithWorker([], (s) => ({ dts, c, w } = s));
 
 describe("orchestrations on the sqlite store", () => {
   test("the server keeps its state in the sqlite file", () => {

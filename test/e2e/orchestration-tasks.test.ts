@@ -1,28 +1,14 @@
 // End-to-end: the official JS SDK against `dts serve --store memory`: activities, sub-orchestrations,
 // timers, external events, custom status, tags, history and purge.
 import { TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
-import { DtsProcess, startDts } from "../helpers/dts-process";
-import { client, worker } from "../helpers/sdk";
-import { H, S, completion, historyHas, json, newId, openAllGates, openGate, registerAll, types } from "./orchestration-fixtures";
+import { DtsProcess } from "../helpers/dts-process";
+import { H, S, completion, historyHas, json, newId, openGate, types, serveWithWorker } from "./orchestration-fixtures";
 
 let dts: DtsProcess;
 let c: TaskHubGrpcClient;
 let w: TaskHubGrpcWorker;
 
-beforeAll(async () => {
-  dts = await startDts(["--store", "memory"]);
-  c = client(dts.address);
-  w = worker(dts.address);
-  registerAll(w);
-  await w.start();
-});
-
-afterAll(async () => {
-  openAllGates();
-  await w?.stop();
-  await c?.stop();
-  await dts?.stop();
-});
+serveWithWorker(["--store", "memory"], (s) => ({ dts, c, w } = s));
 
 describe("activities", () => {
   test("run in sequence, each result feeding the output", async () => {

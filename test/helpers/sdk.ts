@@ -1,6 +1,6 @@
 // The official SDK's client and worker, quiet, pointed at a test server and task hub.
 import * as grpc from "@grpc/grpc-js";
-import { NoOpLogger, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
+import { NoOpLogger, OrchestrationState, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
 
 export function hubMetadata(hub?: string) {
   return hub === undefined ? undefined : async () => {
@@ -27,4 +27,11 @@ export async function grpcCode(p: Promise<unknown>): Promise<{ code?: number; de
     return { code: err.code, details: err.details, message: err.message };
   }
   throw new Error("expected the call to fail");
+}
+
+/** Waits for an instance to finish and returns its state (with payloads); fails if it does not exist. */
+export async function completed(c: TaskHubGrpcClient, id: string, timeoutSeconds = 30): Promise<OrchestrationState> {
+  const state = await c.waitForOrchestrationCompletion(id, true, timeoutSeconds);
+  if (!state) throw new Error(`instance ${id} not found`);
+  return state;
 }
