@@ -26,6 +26,17 @@ export interface InstanceRecord {
   tags?: Record<string, string>;
   /** Dispatch once even with no message waiting (after a rewind rewrote the history). */
   runRequested?: boolean;
+  /** Set for durable entities (ids `@name@key`), which share the instance records. */
+  entity?: EntityData;
+}
+
+/** A durable entity's state and critical-section lock. */
+export interface EntityData {
+  /** The serialized state; undefined when the entity has none (deleted or never written). */
+  state?: string;
+  /** The orchestration holding the entity's lock, and the critical section it was granted for. */
+  lockedBy?: string;
+  criticalSectionId?: string;
 }
 
 /** An event waiting in an instance's inbox; invisible to dispatch until visibleAt (timers, scheduled starts). */

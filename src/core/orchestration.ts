@@ -200,7 +200,8 @@ function applyEntityMessage(out: EpisodeOutcome, a: pb.ISendEntityMessageAction,
   else if (a.entityUnlockSent) { fields.entityUnlockSent = a.entityUnlockSent; target = val(a.entityUnlockSent.targetInstanceId); }
   else throw new ActionError(`sendEntityMessage action ${id} has no message`);
   out.append.push(event(now, fields, id));
-  if (target) out.messages.push({ instanceId: target, visibleAt: now, event: event(now, fields, id) });
+  const scheduled = fromTimestamp(a.entityOperationSignaled?.scheduledTime ?? a.entityOperationCalled?.scheduledTime);
+  if (target) out.messages.push({ instanceId: target, visibleAt: scheduled && scheduled > now ? scheduled : now, event: event(now, fields, id) });
   void instance;
 }
 

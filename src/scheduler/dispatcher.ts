@@ -5,7 +5,7 @@ import { pb } from "../proto";
 import { EngineOptions } from "./options";
 import { WorkerConnection } from "./worker";
 
-export type WorkKind = "orchestration" | "activity";
+export type WorkKind = "orchestration" | "activity" | "entity";
 
 export interface Lease {
   token: string;
@@ -25,7 +25,7 @@ export interface DispatchSource {
   released(lease: Lease, reason: "disconnected" | "expired"): void;
 }
 
-const KIND_LIMIT = { orchestration: "orchestrations", activity: "activities" } as const;
+const KIND_LIMIT = { orchestration: "orchestrations", activity: "activities", entity: "entities" } as const;
 
 export class Dispatcher {
   readonly workers = new Set<WorkerConnection>();
@@ -85,6 +85,7 @@ export class Dispatcher {
         this.pumpAgain = false;
         this.pumpKind("orchestration");
         this.pumpKind("activity");
+        this.pumpKind("entity");
       } while (this.pumpAgain);
     } finally {
       this.pumping = false;
@@ -108,7 +109,7 @@ export class Dispatcher {
       }
       if (!best) return;
       const token = `${this.tokenPrefix}.${++this.tokenCounter}`;
-      const timeout = kind === "orchestration" ? this.options.orchestrationLockTimeoutMs : this.options.activityLockTimeoutMs;
+      const timeout = kind === "activity" ? this.options.activityLockTimeoutMs : this.options.orchestrationLockTimeoutMs;
       const lease: Lease = { token, kind, worker: best, key: "", expiresAt: Date.now() + timeout };
       const item = this.source.next(lease);
       if (!item) return;

@@ -7,6 +7,8 @@ export interface EngineOptions {
   maxOrchestrationsPerWorker: number;
   maxActivitiesPerWorker: number;
   maxEntitiesPerWorker: number;
+  /** Most operations sent to an entity in one batch. */
+  entityBatchSize: number;
   /** A dispatched item comes back to the queue when not completed within this time. */
   orchestrationLockTimeoutMs: number;
   activityLockTimeoutMs: number;
@@ -24,6 +26,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   maxOrchestrationsPerWorker: 200,
   maxActivitiesPerWorker: 200,
   maxEntitiesPerWorker: 100,
+  entityBatchSize: 50,
   orchestrationLockTimeoutMs: 2 * 60_000,
   activityLockTimeoutMs: 10 * 60_000,
   healthPingIntervalMs: 30_000,

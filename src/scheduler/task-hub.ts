@@ -5,8 +5,9 @@ import { randomUUID } from "crypto";
 import { pb } from "../proto";
 import { SchedulerError, invalid, notFound, precondition } from "../core/errors";
 import { event, findExecutionStarted, fromTimestamp, orchestratorStarted, str, unfinishedSubOrchestrations, val } from "../core/events";
+import { applyEntityBatch, entityName, entityRequest, isEmptyEntity, isEntityId, nextEntityStep, normalizeEntityId } from "../core/entities";
 import { checkInstanceId, checkPayload, checkTags, payloadBytes } from "../core/limits";
-import { ActivityRecord, HistoryEvent, InstanceRecord, isTerminal, MessageRecord, Status } from "../core/model";
+import { ActivityRecord, EntityData, HistoryEvent, InstanceRecord, isTerminal, MessageRecord, Status } from "../core/model";
 import { ActionError, applyEpisode, EpisodeOutcome, NewMessage, parentNotification } from "../core/orchestration";
 import { InstanceFilter, Store, StoreOp } from "../store/store";
 import { Dispatcher, DispatchSource, Lease, WorkKind } from "./dispatcher";
@@ -46,6 +47,9 @@ export class TaskHub implements DispatchSource {
   private readonly activityLeases = new Map<number, Lease>();
   private readonly orchestrationReady = new Fifo<string>();
   private readonly activityReady = new Fifo<number>();
+  private readonly entityReady = new Fifo<string>();
+  /** Entities each orchestration holds locked, so its locks go when it ends. */
+  private readonly locksHeld = new Map<string, Set<string>>();
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly timers: TimerHeap<Due>;
   readonly dispatcher: Dispatcher;
@@ -70,6 +74,7 @@ export class TaskHub implements DispatchSource {
     this.seq = snap.maxSeq;
     for (const { instance, history } of snap.instances) {
       this.instances.set(instance.instanceId, { rec: instance, history, inbox: [], queued: false, notBefore: 0, abandonCount: 0 });
+      if (instance.entity?.lockedBy) this.indexLock(instance.instanceId, undefined, instance.entity.lockedBy);
     }
     const now = Date.now();
     const stale: number[] = [];
@@ -95,6 +100,8 @@ export class TaskHub implements DispatchSource {
     this.activityLeases.clear();
     this.orchestrationReady.clear();
     this.activityReady.clear();
+    this.entityReady.clear();
+    this.locksHeld.clear();
     this.load();
     this.dispatcher.pump();
   }
@@ -154,8 +161,15 @@ export class TaskHub implements DispatchSource {
     let pendingOrchestrations = 0;
     let oldestOrchestration = Infinity;
     const now = Date.now();
+    let pendingEntities = 0;
+    let oldestEntity = Infinity;
     for (const h of this.instances.values()) {
-      if (!h.lease && this.isReady(h, now)) {
+      if (h.rec.entity) {
+        if (!h.lease && this.isReady(h, now)) {
+          pendingEntities++;
+          for (const m of h.inbox) if (m.visibleAt <= now) { oldestEntity = Math.min(oldestEntity, m.visibleAt); break; }
+        }
+      } else if (!h.lease && this.isReady(h, now)) {
         pendingOrchestrations++;
         for (const m of h.inbox) if (m.visibleAt <= now) { oldestOrchestration = Math.min(oldestOrchestration, m.visibleAt); break; }
       }
@@ -169,11 +183,16 @@ export class TaskHub implements DispatchSource {
       }
     }
     let activeOrchestrations = 0;
-    for (const l of this.dispatcher.leases.values()) if (l.kind === "orchestration") activeOrchestrations++;
+    let activeEntities = 0;
+    for (const l of this.dispatcher.leases.values()) {
+      if (l.kind === "orchestration") activeOrchestrations++;
+      else if (l.kind === "entity") activeEntities++;
+    }
     const age = (t: number) => (t === Infinity ? 0 : Math.max(0, Math.floor((now - t) / 1000)));
     return {
       orchestrations: { pending: pendingOrchestrations, active: activeOrchestrations, oldestAgeSeconds: age(oldestOrchestration) },
       activities: { pending: pendingActivities, active: this.activityLeases.size, oldestAgeSeconds: age(oldestActivity) },
+      entities: { pending: pendingEntities, active: activeEntities, oldestAgeSeconds: age(oldestEntity) },
       workers: this.dispatcher.workers.size,
       hotInstances: this.instances.size,
     };
@@ -183,12 +202,18 @@ export class TaskHub implements DispatchSource {
 
   /** Starts an orchestration; resolves with its instance id once durable. */
   startInstance(req: pb.ICreateInstanceRequest): Promise<string> {
+    const change = new Change();
+    const instanceId = this.startInto(req, change);
+    return this.commit(change).then(() => instanceId);
+  }
+
+  /** Validates a start request and adds the new instance to the change; returns its id. */
+  private startInto(req: pb.ICreateInstanceRequest, change: Change): string {
     const instanceId = req.instanceId ? checkInstanceId(req.instanceId) : randomUUID();
     if (!req.name) throw invalid("name (the orchestration name) must not be empty");
     checkPayload(val(req.input), "input", this.options.maxPayloadBytes);
     checkTags(req.tags);
     const existing = this.getInstance(instanceId);
-    const change = new Change();
     if (existing) {
       const replaceable = req.orchestrationIdReusePolicy?.replaceableStatus ?? [];
       const allowed = replaceable.length > 0 ? replaceable.includes(existing.status) : isTerminal(existing.status);
@@ -214,7 +239,7 @@ export class TaskHub implements DispatchSource {
       },
     });
     this.createInstance(rec, start, rec.scheduledStartAt ?? now, change);
-    return this.commit(change).then(() => instanceId);
+    return instanceId;
   }
 
   raiseEvent(instanceId: string, name: string, input: string | undefined): Promise<void> {
@@ -312,7 +337,8 @@ export class TaskHub implements DispatchSource {
   }
 
   next(lease: Lease): pb.IWorkItem | undefined {
-    return lease.kind === "orchestration" ? this.nextOrchestration(lease) : this.nextActivity(lease);
+    if (lease.kind === "orchestration") return this.nextOrchestration(lease);
+    return lease.kind === "activity" ? this.nextActivity(lease) : this.nextEntityBatch(lease);
   }
 
   private nextOrchestration(lease: Lease): pb.IWorkItem | undefined {
@@ -365,8 +391,9 @@ export class TaskHub implements DispatchSource {
   }
 
   private giveBack(lease: Lease, delayMs: number): void {
-    if (lease.kind === "orchestration") {
+    if (lease.kind !== "activity") {
       this.inFlight.delete(lease.token);
+      this.entityBatches.delete(lease.token);
       const h = this.instances.get(lease.key as string);
       if (!h || h.lease?.token !== lease.token) return;
       h.lease = undefined;
@@ -478,7 +505,7 @@ export class TaskHub implements DispatchSource {
     const lease = this.leaseFor(token, kind);
     this.dispatcher.end(lease);
     let count: number;
-    if (kind === "orchestration") {
+    if (kind !== "activity") {
       const h = this.instances.get(lease.key as string);
       count = h ? ++h.abandonCount : 1;
     } else {
@@ -569,6 +596,7 @@ export class TaskHub implements DispatchSource {
     }
     if (outcome.parentNotification) this.send(outcome.parentNotification, change);
     if (isTerminal(h.rec.status)) this.finish(h, change);
+    if (isTerminal(h.rec.status) || h.rec.executionId !== wasExecution) this.releaseLocksOf(id, change);
     change.wake.add(id);
     change.notify.add(id);
   }
@@ -608,6 +636,7 @@ export class TaskHub implements DispatchSource {
       this.dropActivitiesOf(instanceId, change);
       this.instances.delete(instanceId);
     }
+    this.releaseLocksOf(instanceId, change);
     change.ops.push({ op: "deleteInstance", hub: this.name, instanceId });
   }
 
@@ -656,7 +685,7 @@ export class TaskHub implements DispatchSource {
 
   /** Delivers a message to a live instance's inbox; messages to unknown or finished instances are dropped. */
   private send(m: NewMessage, change: Change): void {
-    const h = this.instances.get(m.instanceId);
+    const h = this.instances.get(m.instanceId) ?? (isEntityId(m.instanceId) ? this.createEntity(m.instanceId, change) : undefined);
     if (!h || isTerminal(h.rec.status)) return;
     if (m.executionId && m.executionId !== h.rec.executionId) return;
     const rec: MessageRecord = { ...m, seq: ++this.seq };
@@ -686,6 +715,7 @@ export class TaskHub implements DispatchSource {
 
   private isReady(h: HotInstance, now: number): boolean {
     if (h.lease || isTerminal(h.rec.status) || h.notBefore > now) return false;
+    if (h.rec.entity) return this.entityStep(h, now)?.kind === "batch";
     if (h.rec.runRequested && h.history.length > 0) return true;
     for (const m of h.inbox) {
       if (m.visibleAt > now) continue;
@@ -695,9 +725,10 @@ export class TaskHub implements DispatchSource {
   }
 
   private enqueueIfReady(h: HotInstance, now: number): void {
+    if (h.rec.entity && !h.lease) this.runEntityControl(h, now);
     if (!h.queued && this.isReady(h, now)) {
       h.queued = true;
-      this.orchestrationReady.push(h.rec.instanceId);
+      (h.rec.entity ? this.entityReady : this.orchestrationReady).push(h.rec.instanceId);
     }
   }
 
@@ -717,6 +748,220 @@ export class TaskHub implements DispatchSource {
       }
     }
     this.dispatcher.pump();
+  }
+
+  // ---------------------------------------------------------------- entities
+
+  private readonly entityBatches = new Map<string, MessageRecord[]>();
+
+  signalEntity(req: pb.ISignalEntityRequest): Promise<void> {
+    const id = normalizeEntityId(req.instanceId);
+    if (!req.name) throw invalid("name (the operation name) must not be empty");
+    checkPayload(val(req.input), "input (the operation input)", this.options.maxPayloadBytes);
+    const now = Date.now();
+    const at = fromTimestamp(req.scheduledTime);
+    const change = new Change();
+    this.send({
+      instanceId: id, visibleAt: at && at > now ? at : now,
+      event: event(now, { entityOperationSignaled: { requestId: req.requestId || randomUUID(), operation: req.name, input: req.input, scheduledTime: req.scheduledTime, targetInstanceId: str(id) } }),
+    }, change);
+    return this.commit(change);
+  }
+
+  getEntity(instanceId: string): { rec: InstanceRecord; data: EntityData; backlog: number } | undefined {
+    const h = this.instances.get(normalizeEntityId(instanceId));
+    return h?.rec.entity ? { rec: h.rec, data: h.rec.entity, backlog: h.inbox.length } : undefined;
+  }
+
+  /** Entities ordered by id; `after` is the last id of the previous page. */
+  queryEntities(q: { prefix?: string; from?: number; to?: number; includeTransient: boolean; pageSize: number; after?: string }) {
+    const all: { rec: InstanceRecord; data: EntityData; backlog: number }[] = [];
+    for (const h of this.instances.values()) {
+      const data = h.rec.entity;
+      if (!data) continue;
+      const id = h.rec.instanceId;
+      if (q.prefix && !id.startsWith(q.prefix)) continue;
+      if (q.after !== undefined && id <= q.after) continue;
+      if (q.from !== undefined && h.rec.lastUpdatedAt < q.from) continue;
+      if (q.to !== undefined && h.rec.lastUpdatedAt > q.to) continue;
+      if (data.state === undefined && !q.includeTransient) continue;
+      all.push({ rec: h.rec, data, backlog: h.inbox.length });
+    }
+    all.sort((a, b) => (a.rec.instanceId < b.rec.instanceId ? -1 : 1));
+    const size = q.pageSize > 0 ? q.pageSize : 100;
+    const page = all.slice(0, size);
+    return { entities: page, last: all.length > size ? page[page.length - 1].rec.instanceId : undefined };
+  }
+
+  /** Removes entities with nothing in them and releases locks whose holder has finished. */
+  cleanEntityStorage(removeEmpty: boolean, releaseOrphanedLocks: boolean): Promise<{ removed: number; released: number }> {
+    const change = new Change();
+    let removed = 0;
+    let released = 0;
+    for (const h of [...this.instances.values()]) {
+      const data = h.rec.entity;
+      if (!data || h.lease) continue;
+      if (releaseOrphanedLocks && data.lockedBy && !this.isLiveOrchestration(data.lockedBy)) {
+        this.setEntity(h, { ...data, lockedBy: undefined, criticalSectionId: undefined }, change);
+        released++;
+      }
+      if (removeEmpty && h.rec.entity && isEmptyEntity(h.rec.entity, h.inbox.length)) {
+        this.dropInstance(h.rec.instanceId, change);
+        removed++;
+      }
+    }
+    return this.commit(change).then(() => ({ removed, released }));
+  }
+
+  completeEntity(result: pb.IEntityBatchResult): Promise<void> {
+    const lease = this.leaseFor(result.completionToken, "entity");
+    const h = this.instances.get(lease.key as string);
+    const operations = this.entityBatches.get(lease.token);
+    if (!h?.rec.entity || !operations) {
+      this.dispatcher.end(lease);
+      throw notFound(`Entity '${lease.key}' no longer exists`);
+    }
+    if (result.failureDetails) {
+      // The worker could not run the batch at all (not an operation failure): run it again later.
+      this.abandon(result.completionToken, "entity");
+      return Promise.resolve();
+    }
+    const now = Date.now();
+    let outcome = applyEntityBatch(h.rec.entity, operations, result, now);
+    const size = payloadBytes(outcome.entity.state);
+    if (size > this.options.maxPayloadBytes) {
+      const failure = { errorType: "PayloadTooLarge", errorMessage: `The state of entity '${h.rec.instanceId}' would be ${size} bytes; the limit is ${this.options.maxPayloadBytes} bytes`, isNonRetriable: true };
+      outcome = applyEntityBatch(h.rec.entity, operations, { entityState: str(h.rec.entity.state), results: operations.map(() => ({ failure: { failureDetails: failure } })) }, now);
+    }
+    lease.completing = true;
+    const change = new Change();
+    const consumed = new Set(operations.map((m) => m.seq));
+    change.ops.push({ op: "deleteMessages", hub: this.name, seqs: [...consumed] });
+    h.inbox = h.inbox.filter((m) => !consumed.has(m.seq));
+    this.setEntity(h, outcome.entity, change);
+    for (const m of outcome.messages) this.send(m, change);
+    for (const start of outcome.starts) {
+      try {
+        this.startInto({ instanceId: start.instanceId, name: start.name, version: start.version, input: start.input, scheduledStartTimestamp: start.scheduledTime }, change);
+      } catch (err) {
+        console.error(`dts: entity '${h.rec.instanceId}' could not start orchestration '${start.name}': ${(err as Error).message}`);
+      }
+    }
+    h.abandonCount = 0;
+    change.after.push(() => {
+      this.entityBatches.delete(lease.token);
+      this.dispatcher.end(lease);
+      if (h.lease?.token === lease.token) h.lease = undefined;
+      this.forgetIfEmpty(h);
+      this.enqueueIfReady(h, Date.now());
+    });
+    return this.commit(change);
+  }
+
+  private nextEntityBatch(lease: Lease): pb.IWorkItem | undefined {
+    const now = Date.now();
+    for (;;) {
+      const id = this.entityReady.shift();
+      if (id === undefined) return undefined;
+      const h = this.instances.get(id);
+      if (!h?.rec.entity) continue;
+      h.queued = false;
+      if (h.lease) continue;
+      const step = this.entityStep(h, now);
+      if (step?.kind !== "batch") continue;
+      lease.key = id;
+      h.lease = lease;
+      this.entityBatches.set(lease.token, step.operations);
+      return { entityRequestV2: entityRequest(id, h.rec.entity, step.operations) };
+    }
+  }
+
+  private entityStep(h: HotInstance, now: number) {
+    return nextEntityStep(h.rec.instanceId, h.rec.entity!, h.inbox, now, this.options.entityBatchSize, (o) => this.isLiveOrchestration(o));
+  }
+
+  /** Applies lock requests and releases at the head of an entity's queue; they need no worker. */
+  private runEntityControl(h: HotInstance, now: number): void {
+    let change: Change | undefined;
+    for (;;) {
+      const step = this.entityStep(h, now);
+      if (step?.kind !== "control") break;
+      change ??= new Change();
+      change.ops.push({ op: "deleteMessages", hub: this.name, seqs: [step.consumed.seq] });
+      h.inbox = h.inbox.filter((m) => m !== step.consumed);
+      this.setEntity(h, step.entity, change);
+      for (const m of step.messages) this.send(m, change);
+    }
+    if (change) {
+      change.after.push(() => this.forgetIfEmpty(h));
+      this.commit(change).catch(() => {});
+    }
+  }
+
+  private createEntity(instanceId: string, change: Change): HotInstance | undefined {
+    let id: string;
+    try {
+      id = normalizeEntityId(instanceId);
+    } catch {
+      return undefined;
+    }
+    const existing = this.instances.get(id);
+    if (existing) return existing;
+    const now = Date.now();
+    const rec: InstanceRecord = {
+      instanceId: id, executionId: "", name: entityName(id), status: Status.ORCHESTRATION_STATUS_RUNNING,
+      createdAt: now, lastUpdatedAt: now, entity: {},
+    };
+    const h: HotInstance = { rec, history: [], inbox: [], queued: false, notBefore: 0, abandonCount: 0 };
+    this.instances.set(id, h);
+    change.ops.push({ op: "putInstance", hub: this.name, instance: rec });
+    return h;
+  }
+
+  private setEntity(h: HotInstance, data: EntityData, change: Change): void {
+    const before = h.rec.entity?.lockedBy;
+    h.rec = { ...h.rec, entity: data, lastUpdatedAt: Date.now() };
+    change.ops.push({ op: "putInstance", hub: this.name, instance: h.rec });
+    if (before !== data.lockedBy) this.indexLock(h.rec.instanceId, before, data.lockedBy);
+    change.wake.add(h.rec.instanceId);
+  }
+
+  private indexLock(entityId: string, before: string | undefined, after: string | undefined): void {
+    if (before) {
+      const set = this.locksHeld.get(before);
+      set?.delete(entityId);
+      if (set?.size === 0) this.locksHeld.delete(before);
+    }
+    if (after) {
+      let set = this.locksHeld.get(after);
+      if (!set) this.locksHeld.set(after, (set = new Set()));
+      set.add(entityId);
+    }
+  }
+
+  /** An orchestration ended (or moved to a new execution): the entities it locked are free again. */
+  private releaseLocksOf(orchestrationId: string, change: Change): void {
+    const held = this.locksHeld.get(orchestrationId);
+    if (!held) return;
+    for (const entityId of [...held]) {
+      const h = this.instances.get(entityId);
+      if (h?.rec.entity?.lockedBy === orchestrationId) this.setEntity(h, { ...h.rec.entity, lockedBy: undefined, criticalSectionId: undefined }, change);
+    }
+    this.locksHeld.delete(orchestrationId);
+  }
+
+  private isLiveOrchestration(instanceId: string): boolean {
+    const h = this.instances.get(instanceId);
+    return !!h && !h.rec.entity && !isTerminal(h.rec.status);
+  }
+
+  /** An entity with no state, lock or queue leaves memory and store. */
+  private forgetIfEmpty(h: HotInstance): void {
+    const data = h.rec.entity;
+    if (!data || h.lease || !isEmptyEntity(data, h.inbox.length) || this.instances.get(h.rec.instanceId) !== h) return;
+    const change = new Change();
+    this.dropInstance(h.rec.instanceId, change);
+    this.commit(change).catch(() => {});
   }
 
   private commit(change: Change): Promise<void> {

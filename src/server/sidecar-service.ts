@@ -4,7 +4,7 @@ import { pb } from "../proto";
 import { SchedulerError, invalid } from "../core/errors";
 import { fromTimestamp, str, toTimestamp, val } from "../core/events";
 import { checkInstanceId } from "../core/limits";
-import { InstanceRecord, isTerminal, Status } from "../core/model";
+import { EntityData, InstanceRecord, isTerminal, Status } from "../core/model";
 import { Scheduler } from "../scheduler/scheduler";
 import { TaskHub } from "../scheduler/task-hub";
 import { WorkerConnection } from "../scheduler/worker";
@@ -66,9 +66,6 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
       callback(toServiceError(e));
     }
   };
-  const unsupportedEntities = unary(() => {
-    throw new SchedulerError("UNIMPLEMENTED", "Durable entities are not supported by this scheduler version yet");
-  });
 
   return {
     Hello: unary(() => ({})),
@@ -142,12 +139,26 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
         callback(toServiceError(e));
       }
     },
-    CompleteEntityTask: unsupportedEntities,
-    SignalEntity: unsupportedEntities,
-    GetEntity: unsupportedEntities,
-    QueryEntities: unsupportedEntities,
-    CleanEntityStorage: unsupportedEntities,
-    AbandonTaskEntityWorkItem: unsupportedEntities,
+    CompleteEntityTask: unary<pb.IEntityBatchResult>((req, hub) => hub.completeEntity(req)),
+    AbandonTaskEntityWorkItem: unary<pb.IAbandonEntityTaskRequest>((req, hub) => hub.abandon(req.completionToken, "entity")),
+    SignalEntity: unary<pb.ISignalEntityRequest>((req, hub) => hub.signalEntity(req)),
+    GetEntity: unary<pb.IGetEntityRequest>((req, hub) => {
+      const e = hub.getEntity(req.instanceId ?? "");
+      if (!e || e.data.state === undefined) return { exists: false };
+      return { exists: true, entity: entityMetadata(e, !!req.includeState) };
+    }),
+    QueryEntities: unary<pb.IQueryEntitiesRequest>((req, hub) => {
+      const q = req.query ?? {};
+      const page = hub.queryEntities({
+        prefix: val(q.instanceIdStartsWith) || undefined, from: fromTimestamp(q.lastModifiedFrom), to: fromTimestamp(q.lastModifiedTo),
+        includeTransient: !!q.includeTransient, pageSize: q.pageSize?.value ?? 0, after: val(q.continuationToken) || undefined,
+      });
+      return { entities: page.entities.map((e) => entityMetadata(e, !!q.includeState)), continuationToken: str(page.last) };
+    }),
+    CleanEntityStorage: unary<pb.ICleanEntityStorageRequest>(async (req, hub) => {
+      const r = await hub.cleanEntityStorage(!!req.removeEmptyEntities, !!req.releaseOrphanedLocks);
+      return { emptyEntitiesRemoved: r.removed, orphanedLocksReleased: r.released };
+    }),
     SkipGracefulOrchestrationTerminations: unary(() => {
       throw new SchedulerError("UNIMPLEMENTED", "SkipGracefulOrchestrationTerminations is not supported yet");
     }),
@@ -227,6 +238,13 @@ export function toState(r: InstanceRecord, withPayloads: boolean): pb.IOrchestra
     executionId: str(r.executionId),
     parentInstanceId: str(r.parentInstanceId),
     tags: r.tags,
+  };
+}
+
+function entityMetadata(e: { rec: InstanceRecord; data: EntityData; backlog: number }, withState: boolean): pb.IEntityMetadata {
+  return {
+    instanceId: e.rec.instanceId, lastModifiedTime: toTimestamp(e.rec.lastUpdatedAt), backlogQueueSize: e.backlog,
+    lockedBy: str(e.data.lockedBy), serializedState: withState ? str(e.data.state) : undefined,
   };
 }
 

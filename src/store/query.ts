@@ -15,9 +15,11 @@ export function effectivePageSize(pageSize: number): number {
 /**
  * Filter semantics: every present criterion must hold. An empty statuses list and an empty prefix
  * mean "no criterion" (that is how unset repeated/string fields arrive over gRPC). Time bounds are
- * inclusive; a completed-time bound excludes instances that have no completedAt.
+ * inclusive; a completed-time bound excludes instances that have no completedAt. Entity records
+ * (ids starting with '@') share the instance table but never match: filters select orchestrations.
  */
 export function matchesFilter(r: InstanceRecord, f: InstanceFilter): boolean {
+  if (r.instanceId.startsWith("@")) return false;
   if (f.statuses && f.statuses.length > 0 && !f.statuses.includes(r.status)) return false;
   if (f.createdFrom !== undefined && !(r.createdAt >= f.createdFrom)) return false;
   if (f.createdTo !== undefined && !(r.createdAt <= f.createdTo)) return false;

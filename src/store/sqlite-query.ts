@@ -16,7 +16,8 @@ export interface SqlFilter {
 /** Keep in step with matchesFilter (query.ts): the shared test suite checks both stores agree. */
 export function filterToSql(f: InstanceFilter): SqlFilter {
   let shape = "";
-  let where = "";
+  // Entities share the table; orchestration filters never match them (as in matchesFilter).
+  let where = " AND instanceId NOT GLOB '@*'";
   const params: unknown[] = [];
   const add = (key: string, condition: string, value: unknown) => {
     shape += key;
