@@ -1,0 +1,106 @@
+// Unit tests of entity logic: ids, which queued operations run next under locks, batch results.
+import { applyEntityBatch, nextEntityStep, normalizeEntityId } from "../../src/core/entities";
+import { event, str } from "../../src/core/events";
+import { EntityData, HistoryEvent, MessageRecord } from "../../src/core/model";
+
+const NOW = 1_700_000_000_000;
+let seq = 0;
+const msg = (fields: Omit<HistoryEvent, "eventId" | "timestamp">, visibleAt = NOW): MessageRecord =>
+  ({ seq: ++seq, instanceId: "@acct@a", visibleAt, event: event(NOW, fields) });
+const signal = (op: string) => msg({ entityOperationSignaled: { requestId: `r${seq}`, operation: op } });
+const call = (op: string, parent: string) => msg({ entityOperationCalled: { requestId: `c${seq}`, operation: op, parentInstanceId: str(parent), parentExecutionId: str("e1") } });
+const lock = (parent: string, lockSet = ["@acct@a", "@acct@b"], position = 0) =>
+  msg({ entityLockRequested: { criticalSectionId: `cs-${parent}`, lockSet, position, parentInstanceId: str(parent) } });
+const unlock = (parent: string) => msg({ entityUnlockSent: { criticalSectionId: `cs-${parent}`, parentInstanceId: str(parent), targetInstanceId: str("@acct@a") } });
+const live = () => true;
+const step = (data: EntityData, inbox: MessageRecord[], max = 10, isLive = live) => nextEntityStep("@acct@a", data, inbox, NOW, max, isLive);
+
+describe("entity ids", () => {
+  test("lowercases the name and keeps the key", () => expect(normalizeEntityId("@Counter@Key1")).toBe("@counter@Key1"));
+  test.each([["counter@k"], ["@counter"], ["@@k"], [""]])("rejects %p", (id) => expect(() => normalizeEntityId(id)).toThrow(/not an entity id/));
+});
+
+describe("nextEntityStep", () => {
+  test("batches visible operations in arrival order up to the batch size", () => {
+    const inbox = [signal("a"), signal("b"), msg({ entityOperationSignaled: { operation: "later" } }, NOW + 1000), signal("c")];
+    const s = step({}, inbox, 2);
+    expect(s?.kind).toBe("batch");
+    expect(s?.kind === "batch" && s.operations.map((m) => m.event.entityOperationSignaled?.operation)).toEqual(["a", "b"]);
+  });
+
+  test("a lock request waits until the operations before it have run", () => {
+    const inbox = [signal("a"), lock("o1")];
+    const s = step({}, inbox);
+    expect(s?.kind === "batch" && s.operations).toHaveLength(1);
+  });
+
+  test("granting the first lock of a set forwards the request to the next entity", () => {
+    const s = step({}, [lock("o1")]);
+    expect(s?.kind).toBe("control");
+    if (s?.kind !== "control") return;
+    expect(s.entity).toEqual({ lockedBy: "o1", criticalSectionId: "cs-o1" });
+    expect(s.messages[0].instanceId).toBe("@acct@b");
+    expect(s.messages[0].event.entityLockRequested?.position).toBe(1);
+  });
+
+  test("the last lock of a set tells the orchestration it holds them all", () => {
+    const s = step({}, [lock("o1", ["@acct@a"], 0)]);
+    expect(s?.kind === "control" && s.messages[0]).toMatchObject({ instanceId: "o1" });
+    expect(s?.kind === "control" && s.messages[0].event.entityLockGranted?.criticalSectionId).toBe("cs-o1");
+  });
+
+  test("while locked only the holder's calls run; others wait in order", () => {
+    const locked: EntityData = { lockedBy: "o1", criticalSectionId: "cs-o1" };
+    const s = step(locked, [signal("other"), call("get", "o2"), call("get", "o1"), lock("o3")]);
+    expect(s?.kind === "batch" && s.operations.map((m) => m.event.entityOperationCalled?.parentInstanceId?.value)).toEqual(["o1"]);
+    expect(step(locked, [signal("other"), lock("o3")])).toBeUndefined();
+  });
+
+  test("the holder's unlock releases; a stranger's unlock changes nothing", () => {
+    const locked: EntityData = { lockedBy: "o1", criticalSectionId: "cs-o1" };
+    const s = step(locked, [unlock("o1")]);
+    expect(s?.kind === "control" && s.entity).toEqual({ lockedBy: undefined, criticalSectionId: undefined });
+    const t = step(locked, [unlock("o2")]);
+    expect(t?.kind === "control" && t.entity).toEqual(locked);
+  });
+
+  test("a lock request from a finished orchestration is dropped without locking", () => {
+    const s = step({}, [lock("gone")], 10, () => false);
+    expect(s?.kind === "control" && s.entity).toEqual({});
+    expect(s?.kind === "control" && s.messages).toEqual([]);
+  });
+});
+
+describe("applyEntityBatch", () => {
+  test("answers calls, not signals, and keeps the new state", () => {
+    const ops = [signal("add"), call("get", "o1")];
+    const out = applyEntityBatch({}, ops, {
+      entityState: str("5"),
+      results: [{ success: { result: str("1") } }, { success: { result: str("5") } }],
+    }, NOW);
+    expect(out.entity.state).toBe("5");
+    expect(out.messages).toHaveLength(1);
+    expect(out.messages[0]).toMatchObject({ instanceId: "o1", executionId: "e1" });
+    expect(out.messages[0].event.entityOperationCompleted?.output?.value).toBe("5");
+  });
+
+  test("a failed call comes back as EntityOperationFailed; a missing result fails the call", () => {
+    const ops = [call("boom", "o1"), call("lost", "o2")];
+    const out = applyEntityBatch({}, ops, { results: [{ failure: { failureDetails: { errorType: "Error", errorMessage: "boom" } } }] }, NOW);
+    expect(out.messages[0].event.entityOperationFailed?.failureDetails?.errorMessage).toBe("boom");
+    expect(out.messages[1].event.entityOperationFailed?.failureDetails?.errorType).toBe("EntityBatchIncomplete");
+    expect(out.entity.state).toBeUndefined();
+  });
+
+  test("signals to other entities and orchestration starts come out as actions", () => {
+    const out = applyEntityBatch({ state: "1" }, [signal("x")], {
+      entityState: str("1"), results: [{ success: {} }],
+      actions: [
+        { id: 0, sendSignal: { instanceId: "@Other@k", name: "ping", scheduledTime: { seconds: NOW / 1000 + 60 } } },
+        { id: 1, startNewOrchestration: { instanceId: "o9", name: "Orch" } },
+      ],
+    }, NOW);
+    expect(out.messages[0]).toMatchObject({ instanceId: "@other@k", visibleAt: NOW + 60_000 });
+    expect(out.starts).toEqual([{ instanceId: "o9", name: "Orch" }]);
+  });
+});
