@@ -75,7 +75,7 @@ export async function serve(argv: string[], env: NodeJS.ProcessEnv = process.env
     healthPingIntervalMs: seconds("health-ping-interval", values["health-ping-interval"] ?? env.DTS_HEALTH_PING_INTERVAL),
   });
   const where = store === "sqlite" ? `sqlite at ${dataDir}` : "memory (nothing is kept after exit)";
-  console.log(`dts: gRPC listening on 0.0.0.0:${server.port} (TaskHubSidecarService)`);
+  console.log(`dts: gRPC listening on 0.0.0.0:${server.port} (TaskHubSidecarService, BackendService)`);
   console.log(`dts: store ${where}; task hubs: ${server.scheduler.hubNames().join(", ")}${values["dynamic-hubs"] ? " (more created on first use)" : ""}`);
   console.log(`dts: dashboard port ${dashboardPort} is reserved; the dashboard is not built yet`);
 

@@ -59,6 +59,18 @@ export class Dispatcher {
     this.pump();
   }
 
+  /** Stops sending new work to a worker's streams; its in-flight items may still complete. */
+  drain(workerId: string): boolean {
+    let found = false;
+    for (const w of this.workers) {
+      if (w.id === workerId) {
+        w.draining = true;
+        found = true;
+      }
+    }
+    return found;
+  }
+
   /** The lease for a completion token, if it is still valid for that kind of work. */
   lease(token: string | null | undefined, kind: WorkKind): Lease | undefined {
     if (!token) return undefined;
@@ -101,7 +113,7 @@ export class Dispatcher {
     for (;;) {
       let best: WorkerConnection | undefined;
       for (const w of this.workers) {
-        if (w.inFlight[limitKey] >= w.limits[limitKey]) continue;
+        if (w.draining || w.inFlight[limitKey] >= w.limits[limitKey]) continue;
         const load = w.inFlight[limitKey];
         // Equal load: prefer the stream whose lock expired longest ago, so an item whose lock ran
         // out goes to another worker rather than back to the one that may be hung.

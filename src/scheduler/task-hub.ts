@@ -5,10 +5,11 @@ import { randomUUID } from "crypto";
 import { pb } from "../proto";
 import { SchedulerError, invalid, notFound, precondition } from "../core/errors";
 import { event, findExecutionStarted, fromTimestamp, orchestratorStarted, str, unfinishedSubOrchestrations, val } from "../core/events";
-import { applyEntityBatch, entityName, entityRequest, isEmptyEntity, isEntityId, nextEntityStep, normalizeEntityId } from "../core/entities";
+import { applyEntityBatch, BatchOutcome, entityName, entityRequest, isEmptyEntity, isEntityId, nextEntityStep, normalizeEntityId } from "../core/entities";
 import { checkInstanceId, checkPayload, checkTags, payloadBytes } from "../core/limits";
 import { ActivityRecord, EntityData, HistoryEvent, InstanceRecord, isTerminal, MessageRecord, Status } from "../core/model";
 import { ActionError, applyEpisode, EpisodeOutcome, NewMessage, parentNotification } from "../core/orchestration";
+import { requestToOutcome } from "../core/precomputed-completion";
 import { InstanceFilter, Store, StoreOp } from "../store/store";
 import { Dispatcher, DispatchSource, Lease, WorkKind } from "./dispatcher";
 import { Fifo } from "./fifo";
@@ -27,6 +28,7 @@ interface HotInstance {
   abandonCount: number;
 }
 
+type PrecomputedRequest = pb.durabletask.protos.backend.v1.ICompleteOrchestrationWorkItemRequest;
 type Due = { instanceId: string } | { activitySeq: number };
 type Waiter = { predicate: (r: InstanceRecord) => boolean; resolve: (r: InstanceRecord | undefined) => void };
 
@@ -421,25 +423,40 @@ export class TaskHub implements DispatchSource {
     return lease;
   }
 
+  /** A portable SDK's episode result: the worker's actions, turned into events here by core/. */
   completeOrchestration(res: pb.IOrchestratorResponse): Promise<void> {
-    const lease = this.leaseFor(res.completionToken, "orchestration");
+    return this.completeEpisode(res.completionToken, res.instanceId, (h, dispatched, now) => {
+      this.checkActions(res);
+      return applyEpisode({
+        instance: h.rec, history: h.history, dispatched, actions: res.actions ?? [], customStatus: val(res.customStatus), now, newExecutionId,
+      });
+    });
+  }
+
+  /** A Functions host's episode result (BackendService), already turned into events on its side. */
+  completePrecomputed(req: PrecomputedRequest): Promise<void> {
+    return this.completeEpisode(req.completionToken, req.instance?.instanceId, (h, _dispatched, now) => {
+      this.checkPrecomputed(req);
+      return requestToOutcome({ instance: h.rec, history: h.history, request: req, now });
+    });
+  }
+
+  /** One commit path for every episode, whoever turned its actions into events. */
+  private completeEpisode(token: string | null | undefined, instanceId: string | null | undefined, compute: (h: HotInstance, dispatched: HistoryEvent[], now: number) => EpisodeOutcome): Promise<void> {
+    const lease = this.leaseFor(token, "orchestration");
     const h = this.instances.get(lease.key as string);
     const dispatched = this.inFlight.get(lease.token);
     if (!h || !dispatched) {
       this.dispatcher.end(lease);
       throw notFound(`Orchestration instance '${lease.key}' no longer exists`);
     }
-    if (res.instanceId && res.instanceId !== h.rec.instanceId) {
-      throw invalid(`instanceId '${res.instanceId}' does not match the work item's instance '${h.rec.instanceId}'`);
+    if (instanceId && instanceId !== h.rec.instanceId) {
+      throw invalid(`instanceId '${instanceId}' does not match the work item's instance '${h.rec.instanceId}'`);
     }
     const now = Date.now();
     let outcome: EpisodeOutcome;
     try {
-      this.checkActions(res);
-      outcome = applyEpisode({
-        instance: h.rec, history: h.history, dispatched: dispatched.newEvents, actions: res.actions ?? [],
-        customStatus: val(res.customStatus), now, newExecutionId,
-      });
+      outcome = compute(h, dispatched.newEvents, now);
     } catch (err) {
       if (!(err instanceof SchedulerError) && !(err instanceof ActionError)) throw err;
       // A result the scheduler cannot store fails the orchestration instead of looping on retries.
@@ -464,6 +481,12 @@ export class TaskHub implements DispatchSource {
       this.evictIfDone(h);
     });
     return this.commit(change);
+  }
+
+  /** BackendService's activity completion: the TaskCompleted or TaskFailed event the host built. */
+  completeActivityEvent(token: string | null | undefined, e: HistoryEvent | null | undefined): Promise<void> {
+    if (!e?.taskCompleted && !e?.taskFailed) throw invalid("responseEvent must be a TaskCompleted or TaskFailed event");
+    return this.completeActivity({ completionToken: token, result: e.taskCompleted?.result, failureDetails: e.taskFailed?.failureDetails });
   }
 
   completeActivity(res: pb.IActivityResponse): Promise<void> {
@@ -517,7 +540,54 @@ export class TaskHub implements DispatchSource {
     this.dispatcher.pump();
   }
 
+  /** A worker hands an item back to be dispatched again at once (Release*WorkItem). */
+  release(token: string | null | undefined, kind: WorkKind): void {
+    const lease = this.leaseFor(token, kind);
+    this.dispatcher.end(lease);
+    this.giveBack(lease, 0);
+    this.dispatcher.pump();
+  }
+
+  /** Terminates instances at once, without their workers' graceful handling; returns the ids it could not terminate. */
+  forceTerminate(instanceIds: string[], reason: string | undefined): Promise<string[]> {
+    const change = new Change();
+    const missed: string[] = [];
+    for (const id of instanceIds) {
+      const h = this.instances.get(id);
+      if (!h || h.rec.entity || isTerminal(h.rec.status)) missed.push(id);
+      else this.terminateNow(h, reason, change);
+    }
+    return this.commit(change).then(() => missed);
+  }
+
+  /**
+   * Delivers an event a Functions host raised for an instance (AddEvent): raised events, suspend,
+   * resume, terminate and entity signals go through the same checks as the sidecar's RPCs.
+   */
+  addEvent(instanceId: string, e: HistoryEvent): Promise<void> {
+    if (e.eventRaised) return this.raiseEvent(instanceId, e.eventRaised.name ?? "", val(e.eventRaised.input));
+    if (e.executionTerminated) return this.terminate(instanceId, val(e.executionTerminated.input), !!e.executionTerminated.recurse);
+    if (e.executionSuspended) return this.suspend(instanceId, val(e.executionSuspended.input));
+    if (e.executionResumed) return this.resume(instanceId, val(e.executionResumed.input));
+    if (e.entityOperationSignaled) {
+      const s = e.entityOperationSignaled;
+      return this.signalEntity({ instanceId, name: s.operation, input: s.input, requestId: s.requestId, scheduledTime: s.scheduledTime });
+    }
+    throw invalid(`AddEvent supports EventRaised, ExecutionTerminated, ExecutionSuspended, ExecutionResumed and EntityOperationSignaled events`);
+  }
+
   // ---------------------------------------------------------------- internals
+
+  private checkPrecomputed(req: PrecomputedRequest): void {
+    const limit = this.options.maxPayloadBytes;
+    checkPayload(val(req.customStatus), "customStatus", limit);
+    for (const t of req.newTasks ?? []) checkPayload(val(t.taskScheduled?.input), `input of activity '${t.taskScheduled?.name}'`, limit);
+    for (const e of req.newHistory ?? []) if (e.executionCompleted) checkPayload(val(e.executionCompleted.result), "orchestration output", limit);
+    for (const m of req.newMessages ?? []) {
+      checkPayload(val(m.event?.eventRaised?.input ?? m.event?.executionStarted?.input), `message to '${m.instance?.instanceId}'`, limit);
+      if (m.event?.executionStarted && m.instance?.instanceId) checkInstanceId(m.instance.instanceId, "sub-orchestration instanceId");
+    }
+  }
 
   private checkActions(res: pb.IOrchestratorResponse): void {
     const limit = this.options.maxPayloadBytes;
@@ -646,15 +716,7 @@ export class TaskHub implements DispatchSource {
     const now = Date.now();
     if (h.history.length === 0 && !h.lease) {
       // Never started (e.g. a scheduled start still in the future): no worker needs to see it.
-      const rec: InstanceRecord = { ...h.rec, status: Status.ORCHESTRATION_STATUS_TERMINATED, output: reason, completedAt: now, lastUpdatedAt: now };
-      const started = findExecutionStarted(h.inbox.map((m) => m.event));
-      h.rec = rec;
-      change.ops.push({ op: "putInstance", hub: this.name, instance: rec });
-      this.finish(h, change);
-      const note = parentNotification(rec, started, now);
-      if (note) this.send(note, change);
-      change.notify.add(instanceId);
-      change.after.push(() => this.evictIfDone(h));
+      this.terminateNow(h, reason, change);
       return;
     }
     this.send({ instanceId, visibleAt: now, event: event(now, { executionTerminated: { input: str(reason), recurse: recursive } }) }, change);
@@ -663,6 +725,31 @@ export class TaskHub implements DispatchSource {
         if (c.created.instanceId) this.terminateInto(c.created.instanceId, reason, true, change);
       }
     }
+  }
+
+  /** Ends an execution as Terminated without asking its worker; an in-flight work item's completion is then refused. */
+  private terminateNow(h: HotInstance, reason: string | undefined, change: Change): void {
+    const now = Date.now();
+    if (h.lease) {
+      this.inFlight.delete(h.lease.token);
+      this.dispatcher.end(h.lease);
+      h.lease = undefined;
+    }
+    const rec: InstanceRecord = { ...h.rec, status: Status.ORCHESTRATION_STATUS_TERMINATED, output: reason, completedAt: now, lastUpdatedAt: now };
+    const started = findExecutionStarted(h.history, h.inbox.map((m) => m.event));
+    h.rec = rec;
+    change.ops.push({ op: "putInstance", hub: this.name, instance: rec });
+    if (h.history.length > 0) {
+      const ended = [event(now, { executionTerminated: { input: str(reason) } }), event(now, { executionCompleted: { orchestrationStatus: rec.status, result: str(reason) } })];
+      change.ops.push({ op: "appendHistory", hub: this.name, instanceId: rec.instanceId, from: h.history.length, events: ended });
+      h.history = h.history.concat(ended);
+    }
+    this.finish(h, change);
+    this.releaseLocksOf(rec.instanceId, change);
+    const note = parentNotification(rec, started, now);
+    if (note) this.send(note, change);
+    change.notify.add(rec.instanceId);
+    change.after.push(() => this.evictIfDone(h));
   }
 
   private rewindInto(instanceId: string, reason: string | undefined, change: Change): void {
@@ -814,20 +901,36 @@ export class TaskHub implements DispatchSource {
   }
 
   completeEntity(result: pb.IEntityBatchResult): Promise<void> {
-    const lease = this.leaseFor(result.completionToken, "entity");
+    if (result.failureDetails) {
+      // The worker could not run the batch at all (not an operation failure): run it again later.
+      this.abandon(result.completionToken, "entity");
+      return Promise.resolve();
+    }
+    return this.completeEntityBatch(result.completionToken, (data, operations, now) => applyEntityBatch(data, operations, result, now));
+  }
+
+  /** BackendService's entity completion: new state and the messages the host built. */
+  completeEntityPrecomputed(req: pb.durabletask.protos.backend.v1.ICompleteEntityWorkItemRequest): Promise<void> {
+    return this.completeEntityBatch(req.completionToken, (data, _operations, now) => ({
+      entity: { ...data, state: val(req.entityState) || undefined },
+      messages: (req.messages ?? []).map((m) => {
+        if (!m.instance?.instanceId || !m.event) throw invalid("every message needs an instance id and an event");
+        return { instanceId: m.instance.instanceId, executionId: val(m.instance.executionId) || undefined, visibleAt: now, event: m.event };
+      }),
+      starts: [],
+    }));
+  }
+
+  private completeEntityBatch(token: string | null | undefined, compute: (data: EntityData, operations: MessageRecord[], now: number) => BatchOutcome): Promise<void> {
+    const lease = this.leaseFor(token, "entity");
     const h = this.instances.get(lease.key as string);
     const operations = this.entityBatches.get(lease.token);
     if (!h?.rec.entity || !operations) {
       this.dispatcher.end(lease);
       throw notFound(`Entity '${lease.key}' no longer exists`);
     }
-    if (result.failureDetails) {
-      // The worker could not run the batch at all (not an operation failure): run it again later.
-      this.abandon(result.completionToken, "entity");
-      return Promise.resolve();
-    }
     const now = Date.now();
-    let outcome = applyEntityBatch(h.rec.entity, operations, result, now);
+    let outcome = compute(h.rec.entity, operations, now);
     const size = payloadBytes(outcome.entity.state);
     if (size > this.options.maxPayloadBytes) {
       const failure = { errorType: "PayloadTooLarge", errorMessage: `The state of entity '${h.rec.instanceId}' would be ${size} bytes; the limit is ${this.options.maxPayloadBytes} bytes`, isNonRetriable: true };

@@ -20,6 +20,8 @@ export class WorkerConnection {
   /** When a lease of this stream last ran out (0: never); on a tie in load, dispatch prefers other streams. */
   lastLockExpiredAt = 0;
   closed = false;
+  /** Set by BeginWorkerDrain: no new work goes to this stream. */
+  draining = false;
 
   constructor(
     readonly id: string,

@@ -2,6 +2,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { Scheduler, SchedulerOptions } from "../scheduler/scheduler";
 import { openStore, StoreKind } from "../store";
+import { backendDefinition, backendHandlers } from "./backend-service";
 import { sidecarDefinition, sidecarHandlers } from "./sidecar-service";
 
 export interface ServerOptions extends SchedulerOptions {
@@ -28,7 +29,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     "grpc.keepalive_permit_without_calls": 1,
     "grpc.http2.min_ping_interval_without_data_ms": 5000,
   });
-  server.addService(sidecarDefinition, sidecarHandlers(scheduler));
+  const sidecar = sidecarHandlers(scheduler);
+  server.addService(sidecarDefinition, sidecar);
+  server.addService(backendDefinition, backendHandlers(scheduler, sidecar));
   const host = options.host ?? "0.0.0.0";
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));

@@ -12,7 +12,7 @@ import { InstanceFilter } from "../store/store";
 import { toServiceError } from "./errors";
 import { serviceDefinition } from "./service-definition";
 
-const rpc = (request: unknown, response: unknown, stream = false) => ({ request, response, stream }) as never;
+export const rpc = (request: unknown, response: unknown, stream = false) => ({ request, response, stream }) as never;
 
 export const sidecarDefinition = serviceDefinition("TaskHubSidecarService", {
   Hello: rpc(pb.google.protobuf.Empty, pb.google.protobuf.Empty),
@@ -50,15 +50,16 @@ const HISTORY_CHUNK = 200;
 const DEFAULT_WAIT_MS = 5 * 60_000;
 
 type Call<Req> = grpc.ServerUnaryCall<Req, unknown>;
-type Handler<Req> = (req: Req, hub: TaskHub, call: Call<Req>) => unknown | Promise<unknown>;
+export type Handler<Req> = (req: Req, hub: TaskHub, call: Call<Req>) => unknown | Promise<unknown>;
 
 export function hubName(metadata: grpc.Metadata): string | undefined {
   const v = metadata.get("taskhub")[0];
   return v === undefined ? undefined : String(v);
 }
 
-export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplementation {
-  const unary = <Req>(fn: Handler<Req>): grpc.handleUnaryCall<Req, unknown> => (call, callback) => {
+/** A unary handler on the task hub the call's metadata names; every error becomes a gRPC status. */
+export function hubUnary<Req>(scheduler: Scheduler, fn: Handler<Req>): grpc.handleUnaryCall<Req, unknown> {
+  return (call, callback) => {
     try {
       const hub = scheduler.hub(hubName(call.metadata));
       Promise.resolve(fn(call.request, hub, call)).then((r) => callback(null, r ?? {}), (e) => callback(toServiceError(e)));
@@ -66,6 +67,10 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
       callback(toServiceError(e));
     }
   };
+}
+
+export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplementation {
+  const unary = <Req>(fn: Handler<Req>) => hubUnary(scheduler, fn);
 
   return {
     Hello: unary(() => ({})),

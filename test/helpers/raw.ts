@@ -6,7 +6,6 @@ import { pb } from "../../src/proto";
 import { sidecarDefinition } from "../../src/server/sidecar-service";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-const RawCtor = grpc.makeGenericClientConstructor(sidecarDefinition as any, "TaskHubSidecarService");
 
 export type RawError = grpc.ServiceError;
 
@@ -14,8 +13,10 @@ export class RawClient {
   readonly grpc: grpc.Client & Record<string, any>;
   private readonly streams = new Set<WorkStream>();
 
-  constructor(readonly address: string, readonly hub?: string) {
-    this.grpc = new RawCtor(address, grpc.credentials.createInsecure()) as any;
+  /** A client of TaskHubSidecarService, or of another of our services (e.g. backendDefinition). */
+  constructor(readonly address: string, readonly hub?: string, definition: grpc.ServiceDefinition = sidecarDefinition) {
+    const Ctor = grpc.makeGenericClientConstructor(definition as any, "Raw");
+    this.grpc = new Ctor(address, grpc.credentials.createInsecure()) as any;
   }
 
   metadata(): grpc.Metadata {

@@ -1,0 +1,162 @@
+// The BackendService form of an orchestration episode: a Functions host sends the episode already
+// turned into events (new history, TaskScheduled tasks, TimerFired timers, messages to instances).
+// Both directions live here so the provider adapter (which builds the request from applyEpisode's
+// outcome) and the scheduler (which turns the request back into an outcome) share one definition.
+//
+// Conventions beyond the wire table:
+// - continue-as-new: runtimeStatus CONTINUED_AS_NEW, newHistory empty, and newMessages to the
+//   instance itself carry the new execution's ExecutionStarted (with its execution id) and carry-over events;
+// - rewind: newHistory is the whole rewritten history and starts with ExecutionStarted;
+// - the scheduler derives the parent's SubOrchestrationInstanceCompleted/Failed message itself unless
+//   newMessages already holds one.
+import { pb } from "../proto";
+import { event, findExecutionStarted, fromTimestamp, str, val } from "./events";
+import { HistoryEvent, InstanceRecord, isTerminal, Status } from "./model";
+import { ActionError, EpisodeOutcome, NewChild, NewMessage, parentNotification } from "./orchestration";
+
+type Request = pb.durabletask.protos.backend.v1.ICompleteOrchestrationWorkItemRequest;
+
+/** Builds the BackendService request for an episode outcome (the provider adapter's side). */
+export function outcomeToRequest(outcome: EpisodeOutcome, completionToken: string): Request {
+  const inst = outcome.instance;
+  const continued = outcome.replaceHistory !== undefined && outcome.replaceHistory.length === 0;
+  const newHistory = outcome.replaceHistory ?? outcome.append;
+  const newMessages: pb.durabletask.protos.backend.v1.IOrchestratorMessage[] = [];
+  const newTimers: HistoryEvent[] = [];
+  for (const m of outcome.messages) {
+    if (m.instanceId === inst.instanceId && m.event.timerFired) newTimers.push({ ...m.event, timestamp: m.event.timerFired.fireAt });
+    else newMessages.push({ instance: { instanceId: m.instanceId, executionId: str(m.executionId) }, event: m.event });
+  }
+  for (const c of outcome.children) {
+    newMessages.push({ instance: { instanceId: c.instance.instanceId, executionId: str(c.instance.executionId) }, event: c.start });
+  }
+  for (const t of outcome.terminations) {
+    newMessages.push({ instance: { instanceId: t.instanceId }, event: event(inst.lastUpdatedAt, { executionTerminated: { input: str(t.reason), recurse: t.recurse } }) });
+  }
+  for (const c of outcome.rewindChildren) {
+    newMessages.push({ instance: { instanceId: c.instanceId }, event: event(inst.lastUpdatedAt, { executionRewound: { reason: str("Rewound with its parent") } }) });
+  }
+  if (outcome.parentNotification) {
+    const p = outcome.parentNotification;
+    newMessages.push({ instance: { instanceId: p.instanceId, executionId: str(p.executionId) }, event: p.event });
+  }
+  return {
+    completionToken,
+    instance: { instanceId: inst.instanceId, executionId: str(inst.executionId) },
+    runtimeStatus: continued ? Status.ORCHESTRATION_STATUS_CONTINUED_AS_NEW : inst.status,
+    customStatus: str(inst.customStatus),
+    newHistory: continued ? [] : newHistory,
+    newTasks: outcome.activities.map((a) => event(inst.lastUpdatedAt, { taskScheduled: { name: a.name, version: str(a.version), input: str(a.input), tags: a.tags } }, a.taskId)),
+    newTimers,
+  };
+}
+
+export interface PrecomputedInput {
+  instance: InstanceRecord;
+  history: HistoryEvent[];
+  request: Request;
+  now: number;
+}
+
+/** Turns a BackendService completion back into the outcome the scheduler applies (the scheduler's side). */
+export function requestToOutcome({ instance: before, history, request, now }: PrecomputedInput): EpisodeOutcome {
+  const status = request.runtimeStatus ?? Status.ORCHESTRATION_STATUS_RUNNING;
+  const instance: InstanceRecord = { ...before, lastUpdatedAt: now, runRequested: undefined };
+  const customStatus = val(request.customStatus);
+  if (customStatus !== undefined) instance.customStatus = customStatus;
+  const newHistory = request.newHistory ?? [];
+  const out: EpisodeOutcome = { instance, append: [...newHistory], activities: [], messages: [], children: [], terminations: [], rewindChildren: [] };
+  const id = before.instanceId;
+
+  for (const t of request.newTasks ?? []) {
+    if (!t.taskScheduled) throw new ActionError("newTasks may hold only TaskScheduled events");
+    out.activities.push({
+      instanceId: id, executionId: instance.executionId, taskId: t.eventId ?? 0, name: t.taskScheduled.name ?? "",
+      version: val(t.taskScheduled.version) || undefined, input: val(t.taskScheduled.input), visibleAt: now,
+      tags: t.taskScheduled.tags && Object.keys(t.taskScheduled.tags).length > 0 ? { ...t.taskScheduled.tags } : undefined,
+    });
+  }
+  for (const t of request.newTimers ?? []) {
+    if (!t.timerFired) throw new ActionError("newTimers may hold only TimerFired events");
+    out.messages.push({ instanceId: id, executionId: instance.executionId, visibleAt: fromTimestamp(t.timerFired.fireAt) ?? now, event: t });
+  }
+
+  let parentNotified = false;
+  let nextExecution: pb.IExecutionStartedEvent | undefined;
+  for (const m of request.newMessages ?? []) {
+    const target = m.instance?.instanceId;
+    const e = m.event;
+    if (!target || !e) throw new ActionError("every newMessages entry needs an instance id and an event");
+    const executionId = val(m.instance?.executionId) || undefined;
+    if (e.executionStarted && target === id) {
+      nextExecution = e.executionStarted;
+      out.messages.push({ instanceId: id, executionId, visibleAt: now, event: e });
+    } else if (e.executionStarted) {
+      out.children.push(childFrom(target, executionId, e, id, now));
+    } else if (e.executionTerminated) {
+      out.terminations.push({ instanceId: target, reason: val(e.executionTerminated.input), recurse: !!e.executionTerminated.recurse });
+    } else if (e.executionRewound && target !== id) {
+      out.rewindChildren.push({ taskId: 0, instanceId: target, created: {} });
+    } else {
+      if (e.subOrchestrationInstanceCompleted || e.subOrchestrationInstanceFailed) parentNotified = true;
+      out.messages.push({ instanceId: target, executionId, visibleAt: visibleAt(e, now), event: e });
+    }
+  }
+
+  if (status === Status.ORCHESTRATION_STATUS_CONTINUED_AS_NEW) {
+    if (!nextExecution) throw new ActionError("a CONTINUED_AS_NEW completion must send the new ExecutionStarted to the instance itself");
+    Object.assign(instance, {
+      executionId: val(nextExecution.orchestrationInstance?.executionId) || instance.executionId,
+      input: val(nextExecution.input), version: val(nextExecution.version) || instance.version,
+      output: undefined, customStatus: undefined, failureDetails: undefined, status: Status.ORCHESTRATION_STATUS_RUNNING,
+    });
+    out.replaceHistory = [];
+    out.append = [];
+    out.activities = [];
+    for (const m of out.messages) if (m.instanceId === id) m.executionId = instance.executionId;
+    return out;
+  }
+  if (newHistory.length > 0 && newHistory[0].executionStarted && history.length > 0) {
+    // A rewritten history (rewind).
+    out.replaceHistory = [...newHistory];
+    out.append = [];
+    Object.assign(instance, { status: Status.ORCHESTRATION_STATUS_RUNNING, output: undefined, failureDetails: undefined, completedAt: undefined, runRequested: true });
+    return out;
+  }
+  if (instance.status === Status.ORCHESTRATION_STATUS_PENDING) instance.status = Status.ORCHESTRATION_STATUS_RUNNING;
+  if (isTerminal(status)) {
+    const completed = [...newHistory].reverse().find((e) => e.executionCompleted)?.executionCompleted;
+    instance.status = status;
+    instance.completedAt = now;
+    instance.output = status === Status.ORCHESTRATION_STATUS_FAILED ? undefined : val(completed?.result);
+    instance.failureDetails = completed?.failureDetails ?? undefined;
+    if (status === Status.ORCHESTRATION_STATUS_FAILED && !instance.failureDetails) {
+      instance.failureDetails = { errorType: "OrchestrationFailed", errorMessage: "The orchestration failed" };
+    }
+    if (!completed) out.append.push(event(now, { executionCompleted: { orchestrationStatus: status, result: str(instance.output), failureDetails: instance.failureDetails } }));
+    if (!parentNotified) out.parentNotification = parentNotification(instance, findExecutionStarted(history, newHistory), now);
+  } else if (status === Status.ORCHESTRATION_STATUS_SUSPENDED || status === Status.ORCHESTRATION_STATUS_RUNNING) {
+    // Suspension is decided by the scheduler (SuspendInstance); keep what it set.
+  } else {
+    throw new ActionError(`runtimeStatus ${Status[status] ?? status} is not a valid episode result`);
+  }
+  return out;
+}
+
+function childFrom(target: string, executionId: string | undefined, e: HistoryEvent, parentId: string, now: number): NewChild {
+  const s = e.executionStarted!;
+  const child: InstanceRecord = {
+    instanceId: target, executionId: executionId ?? val(s.orchestrationInstance?.executionId) ?? "", name: s.name ?? "",
+    version: val(s.version) || undefined, status: Status.ORCHESTRATION_STATUS_PENDING, input: val(s.input),
+    createdAt: now, lastUpdatedAt: now, parentInstanceId: parentId,
+    tags: s.tags && Object.keys(s.tags).length > 0 ? { ...s.tags } : undefined,
+  };
+  return { instance: child, start: e, parentTaskId: s.parentInstance?.taskScheduledId ?? 0 };
+}
+
+function visibleAt(e: HistoryEvent, now: number): number {
+  const at = fromTimestamp(e.entityOperationSignaled?.scheduledTime ?? e.entityOperationCalled?.scheduledTime);
+  return at && at > now ? at : now;
+}
+
+export type { NewMessage };

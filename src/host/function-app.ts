@@ -1,0 +1,49 @@
+// The contract between the local Functions host (which loads a function app and invokes its
+// functions the way the Node.js language worker does) and the parts that drive those functions:
+// the HTTP trigger server and the provider adapter's work-item loop.
+
+/** RpcTypedData as the Node worker passes it: exactly one field set. */
+export interface TypedData {
+  string?: string;
+  json?: string;
+  bytes?: Uint8Array;
+  http?: unknown;
+}
+
+export interface FunctionBinding {
+  name: string;
+  type: string;
+  direction: "in" | "out" | "inout";
+  [setting: string]: unknown;
+}
+
+export interface RegisteredFunction {
+  name: string;
+  /** Binding name -> binding, as the app registered them (names carry @azure/functions' hash suffix). */
+  bindings: Record<string, FunctionBinding>;
+  /** The trigger binding's type: "httpTrigger", "orchestrationTrigger", "activityTrigger", "entityTrigger", ... */
+  triggerType: string;
+  triggerBindingName: string;
+}
+
+export interface InvocationRequest {
+  /** Input data by binding name (the trigger's and any extra inputs'). */
+  inputData: Record<string, TypedData>;
+  triggerMetadata?: Record<string, TypedData>;
+}
+
+export interface InvocationResult {
+  /** The function's return value (after @azure/functions' getResponse). */
+  returnValue: unknown;
+  /** Output bindings by name, when the function set any. */
+  outputs: Record<string, unknown>;
+}
+
+export interface FunctionApp {
+  readonly dir: string;
+  readonly functions: ReadonlyMap<string, RegisteredFunction>;
+  /** Invokes a function as the Node worker would (hooks included); rejects with the function's error. */
+  invoke(functionName: string, request: InvocationRequest): Promise<InvocationResult>;
+  /** Runs the appTerminate hooks. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,120 @@
+// End-to-end: BackendService (what a Functions host's azureManaged provider calls) on the same
+// engine as the sidecar service: precomputed completions, activity and entity completions by event,
+// metrics, release, forced termination, drain.
+import { applyEpisode, EpisodeOutcome } from "../../src/core/orchestration";
+import { outcomeToRequest } from "../../src/core/precomputed-completion";
+import { str } from "../../src/core/events";
+import { pb } from "../../src/proto";
+import { backendDefinition } from "../../src/server/backend-service";
+import { DtsProcess, startDts } from "../helpers/dts-process";
+import { RawClient } from "../helpers/raw";
+import { client, completed } from "../helpers/sdk";
+
+let dts: DtsProcess;
+let be: RawClient;
+
+beforeAll(async () => {
+  dts = await startDts(["--store", "memory", "--dynamic-hubs"]);
+});
+afterAll(async () => {
+  be?.close();
+  await dts?.stop();
+});
+
+const S = pb.OrchestrationStatus;
+
+/** Plays a host: answers one orchestrator work item with the given actions through core/ and BackendService. */
+async function answer(raw: RawClient, item: pb.WorkItem, actions: pb.IOrchestratorAction[]): Promise<EpisodeOutcome> {
+  const req = item.orchestratorRequest!;
+  const past = req.pastEvents ?? [];
+  const dispatched = req.newEvents ?? [];
+  const started = [...past, ...dispatched].find((e) => e.executionStarted)!.executionStarted!;
+  const outcome = applyEpisode({
+    instance: {
+      instanceId: req.instanceId ?? "", executionId: req.executionId?.value ?? "", name: started.name ?? "", status: past.length ? S.ORCHESTRATION_STATUS_RUNNING : S.ORCHESTRATION_STATUS_PENDING,
+      createdAt: Date.now(), lastUpdatedAt: Date.now(),
+    },
+    history: past, dispatched, actions, now: Date.now(), newExecutionId: () => "x",
+  });
+  await raw.call("CompleteOrchestrationWorkItem", outcomeToRequest(outcome, item.completionToken));
+  return outcome;
+}
+
+test("an orchestration runs to completion through precomputed completions and activity events", async () => {
+  be = new RawClient(dts.address, "fx", backendDefinition);
+  const { instanceId } = await be.call("CreateInstance", { instanceId: "be-1", name: "Hello", input: { value: '"x"' } });
+  expect(instanceId).toBe("be-1");
+  const stream = be.workItems();
+  let i = await stream.waitFor((w) => !!w.orchestratorRequest);
+  await answer(be, stream.items[i], [{ id: 0, scheduleTask: { name: "SayHello", input: str('"Tokyo"') } }]);
+  const a = await stream.waitFor((w) => !!w.activityRequest);
+  expect(stream.items[a].activityRequest).toMatchObject({ name: "SayHello", taskId: 0, input: { value: '"Tokyo"' } });
+  await be.call("CompleteActivityWorkItem", {
+    completionToken: stream.items[a].completionToken,
+    responseEvent: { eventId: -1, taskCompleted: { taskScheduledId: 0, result: { value: '"Hello, Tokyo!"' } } },
+  });
+  i = await stream.waitFor((w) => !!w.orchestratorRequest, i + 1);
+  const req = stream.items[i].orchestratorRequest!;
+  expect((req.newEvents ?? []).some((e) => e.taskCompleted?.result?.value === '"Hello, Tokyo!"')).toBe(true);
+  await answer(be, stream.items[i], [{ id: 1, completeOrchestration: { orchestrationStatus: S.ORCHESTRATION_STATUS_COMPLETED, result: str('"done"') } }]);
+  // The portable SDK's client sees the same instance: one engine behind both services.
+  const c = client(dts.address, "fx");
+  const s = await completed(c, "be-1");
+  expect(s.serializedOutput).toBe('"done"');
+  await c.stop();
+  const history = await be.call("GetOrchestrationRuntimeState", { instance: { instanceId: "be-1" } });
+  expect(history.history.map((e: pb.HistoryEvent) => e.eventType)).toEqual([
+    "orchestratorStarted", "executionStarted", "taskScheduled", "orchestratorStarted", "taskCompleted", "executionCompleted",
+  ]);
+  stream.cancel();
+});
+
+test("GetMetrics reports a queued backlog, and active items once dispatched", async () => {
+  const raw = new RawClient(dts.address, "metrics", backendDefinition);
+  for (let n = 0; n < 3; n++) await raw.call("CreateInstance", { instanceId: `m-${n}`, name: "Hello" });
+  let m = (await raw.call("GetMetrics", {})).metrics;
+  expect(m.orchestratorWorkItems.pending).toBe(3);
+  expect(m.orchestratorWorkItems.active ?? 0).toBe(0);
+  expect(m.connectedWorkers.count ?? 0).toBe(0);
+  const stream = raw.workItems({ maxConcurrentOrchestrationWorkItems: 2 });
+  await stream.waitFor((w) => !!w.orchestratorRequest);
+  await stream.waitFor((w) => !!w.orchestratorRequest, 1);
+  m = (await raw.call("GetMetrics", {})).metrics;
+  expect(m.orchestratorWorkItems.pending).toBe(1);
+  expect(m.orchestratorWorkItems.active).toBe(2);
+  expect(m.connectedWorkers.count).toBe(1);
+  // Release hands an item back for immediate re-dispatch.
+  await raw.call("ReleaseOrchestrationWorkItem", { completionToken: stream.items[0].completionToken });
+  await stream.waitFor((w) => !!w.orchestratorRequest, 2);
+  stream.cancel();
+  raw.close();
+});
+
+test("SkipGracefulOrchestrationTerminations ends instances without their worker", async () => {
+  const raw = new RawClient(dts.address, "skip", backendDefinition);
+  await raw.call("CreateInstance", { instanceId: "s-1", name: "Hello" });
+  const res = await raw.call("SkipGracefulOrchestrationTerminations", { instanceBatch: { instanceIds: ["s-1", "nope"] }, reason: { value: "bye" } });
+  expect(res.unterminatedInstanceIds).toEqual(["nope"]);
+  const got = await raw.call("GetInstance", { instanceId: "s-1", getInputsAndOutputs: true });
+  expect(got.orchestrationState.orchestrationStatus).toBe(S.ORCHESTRATION_STATUS_TERMINATED);
+  expect(got.orchestrationState.output.value).toBe("bye");
+  raw.close();
+});
+
+test("extended sessions answer UNIMPLEMENTED with a message saying what to change", async () => {
+  const raw = new RawClient(dts.address, "ext", backendDefinition);
+  const call = raw.grpc.CompleteOrchestrationWorkItemWithExtendedSession({}, raw.metadata());
+  const err = await new Promise<{ code: number; details: string }>((resolve) => call.on("error", resolve));
+  expect(err.code).toBe(12);
+  expect(err.details).toMatch(/extendedSessionsEnabled/);
+  raw.close();
+});
+
+test("a precomputed completion with a stale token changes nothing", async () => {
+  const raw = new RawClient(dts.address, "stale", backendDefinition);
+  await raw.call("CreateInstance", { instanceId: "st-1", name: "Hello" });
+  await expect(raw.call("CompleteOrchestrationWorkItem", { completionToken: "nope", runtimeStatus: S.ORCHESTRATION_STATUS_COMPLETED })).rejects.toMatchObject({ code: 5 });
+  const got = await raw.call("GetInstance", { instanceId: "st-1" });
+  expect(got.orchestrationState.orchestrationStatus).toBe(S.ORCHESTRATION_STATUS_PENDING);
+  raw.close();
+});
