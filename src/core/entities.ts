@@ -99,6 +99,8 @@ export interface BatchOutcome {
   messages: NewMessage[];
   /** Orchestrations the entity started. */
   starts: pb.IStartNewOrchestrationAction[];
+  /** Why signals were not sent (a target that is not a valid entity id): dropped, not retried. */
+  rejected?: string[];
 }
 
 /**
@@ -122,10 +124,18 @@ export function applyEntityBatch(data: EntityData, operations: MessageRecord[], 
     messages.push({ instanceId: parent, executionId: val(called.parentExecutionId) || undefined, visibleAt: now, event: e });
   });
   const starts: pb.IStartNewOrchestrationAction[] = [];
+  const rejected: string[] = [];
   for (const a of result.actions ?? []) {
     if (a.sendSignal) {
       const s = a.sendSignal;
-      const target = normalizeEntityId(s.instanceId, "sendSignal instanceId");
+      let target: string;
+      try {
+        target = normalizeEntityId(s.instanceId, "sendSignal instanceId");
+      } catch (err) {
+        // Refusing the whole batch would only bring it back, failing the same way, forever.
+        rejected.push((err as Error).message);
+        continue;
+      }
       const at = fromTimestamp(s.scheduledTime);
       messages.push({
         instanceId: target, visibleAt: at && at > now ? at : now,
@@ -136,7 +146,7 @@ export function applyEntityBatch(data: EntityData, operations: MessageRecord[], 
     }
   }
   const state = val(result.entityState);
-  return { entity: { ...data, state: state === undefined || state === "" ? undefined : state }, messages, starts };
+  return { entity: { ...data, state: state === undefined || state === "" ? undefined : state }, messages, starts, rejected };
 }
 
 function missingResult(operation: string | null | undefined): FailureDetails {

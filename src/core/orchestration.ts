@@ -2,6 +2,7 @@
 // activity tasks, timers and messages. Pure: the caller supplies the clock and the id generator.
 import { pb } from "../proto";
 import { event, findExecutionStarted, fromTimestamp, str, val } from "./events";
+import { normalizeEntityId } from "./entities";
 import { ActivityRecord, FailureDetails, HistoryEvent, InstanceRecord, isTerminal, MessageRecord, Status } from "./model";
 
 export type NewMessage = Omit<MessageRecord, "seq">;
@@ -200,9 +201,21 @@ function applyEntityMessage(out: EpisodeOutcome, a: pb.ISendEntityMessageAction,
   else if (a.entityUnlockSent) { fields.entityUnlockSent = a.entityUnlockSent; target = val(a.entityUnlockSent.targetInstanceId); }
   else throw new ActionError(`sendEntityMessage action ${id} has no message`);
   out.append.push(event(now, fields, id));
+  // Targets must be entity ids (stored with the name lowercased): a message no entity can receive
+  // would leave a call or a lock request waiting forever.
+  const lock = a.entityLockRequested;
+  const message = lock ? { ...fields, entityLockRequested: { ...lock, lockSet: (lock.lockSet ?? []).map((t) => entityTarget(t, id)) } } : fields;
   const scheduled = fromTimestamp(a.entityOperationSignaled?.scheduledTime ?? a.entityOperationCalled?.scheduledTime);
-  if (target) out.messages.push({ instanceId: target, visibleAt: scheduled && scheduled > now ? scheduled : now, event: event(now, fields, id) });
+  out.messages.push({ instanceId: entityTarget(target, id), visibleAt: scheduled && scheduled > now ? scheduled : now, event: event(now, message, id) });
   void instance;
+}
+
+function entityTarget(target: string | null | undefined, id: number): string {
+  try {
+    return normalizeEntityId(target, `sendEntityMessage action ${id} target`);
+  } catch (err) {
+    throw new ActionError((err as Error).message);
+  }
 }
 
 function nonEmpty(map: { [k: string]: string } | null | undefined): Record<string, string> | undefined {

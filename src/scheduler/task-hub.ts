@@ -599,6 +599,8 @@ export class TaskHub implements DispatchSource {
         checkPayload(val(a.createSubOrchestration.input), `input of sub-orchestration '${a.createSubOrchestration.name}'`, limit);
       }
       if (a.sendEvent) checkPayload(val(a.sendEvent.data), `data of event '${a.sendEvent.name}'`, limit);
+      const op = a.sendEntityMessage?.entityOperationCalled ?? a.sendEntityMessage?.entityOperationSignaled;
+      if (op) checkPayload(val(op.input), `input of entity operation '${op.operation}'`, limit);
       if (a.completeOrchestration) checkPayload(val(a.completeOrchestration.result), "orchestration output", limit);
     }
   }
@@ -950,6 +952,7 @@ export class TaskHub implements DispatchSource {
         console.error(`dts: entity '${h.rec.instanceId}' could not start orchestration '${start.name}': ${(err as Error).message}`);
       }
     }
+    for (const reason of outcome.rejected ?? []) console.error(`dts: entity '${h.rec.instanceId}' could not send a signal: ${reason}`);
     h.abandonCount = 0;
     change.after.push(() => {
       this.entityBatches.delete(lease.token);
