@@ -48,6 +48,7 @@ export function outcomeToRequest(outcome: EpisodeOutcome, completionToken: strin
     newHistory: continued ? [] : newHistory,
     newTasks: outcome.activities.map((a) => event(inst.lastUpdatedAt, { taskScheduled: { name: a.name, version: str(a.version), input: str(a.input), tags: a.tags } }, a.taskId)),
     newTimers,
+    newMessages,
   };
 }
 
