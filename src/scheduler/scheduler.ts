@@ -46,28 +46,33 @@ export class Scheduler {
 
   createHub(name: string, recreate = false): TaskHub {
     const key = normalize(name);
-    if (this.hubs.has(key)) {
-      if (!recreate) return this.hubs.get(key)!;
-      this.deleteHub(key);
+    const existing = this.hubs.get(key);
+    if (existing) {
+      if (!recreate) return existing;
+      // Recreate: the old hub's data goes; its queued writes are dropped with it.
+      this.hubs.delete(key);
+      existing.close();
+      this.store.deleteHub(key);
     }
     this.store.createHub(key);
     return this.open(key);
   }
 
-  deleteHub(name: string): void {
+  /** Deletes the hub and all its data, once everything already queued for it is written. */
+  async deleteHub(name: string): Promise<void> {
     const key = normalize(name);
     const hub = this.hubs.get(key);
     if (!hub) throw new SchedulerError("NOT_FOUND", `Task hub not found: ${name}`);
-    this.committer.flush();
-    hub.close();
     this.hubs.delete(key);
+    hub.close();
+    await this.committer.flush();
     this.store.deleteHub(key);
   }
 
-  close(): void {
-    this.committer.flush();
+  async close(): Promise<void> {
+    await this.committer.flush();
     for (const hub of this.hubs.values()) hub.close();
-    this.store.close();
+    await this.store.close();
   }
 
   private open(name: string): TaskHub {

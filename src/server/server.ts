@@ -20,7 +20,7 @@ export interface RunningServer {
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const store = openStore(options.store, options.dataDir, { synchronous: options.sqliteSync });
+  const store = openStore(options.store, options.dataDir, { synchronous: options.sqliteSync, writerThread: true });
   const scheduler = new Scheduler(store, options);
   const server = new grpc.Server({
     // Large enough that oversize payloads reach our own check and get a message naming the limit.
@@ -54,7 +54,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         // Open worker streams never end by themselves: cancel them so shutdown can finish.
         setImmediate(() => server.forceShutdown());
       });
-      scheduler.close();
+      await scheduler.close();
     },
   };
 }

@@ -137,12 +137,7 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
       }
     },
     DeleteTaskHub: (call: Call<pb.IDeleteTaskHubRequest>, callback: grpc.sendUnaryData<unknown>) => {
-      try {
-        scheduler.deleteHub(hubName(call.metadata) || "default");
-        callback(null, {});
-      } catch (e) {
-        callback(toServiceError(e));
-      }
+      scheduler.deleteHub(hubName(call.metadata) || "default").then(() => callback(null, {}), (e) => callback(toServiceError(e)));
     },
     CompleteEntityTask: unary<pb.IEntityBatchResult>((req, hub) => hub.completeEntity(req)),
     AbandonTaskEntityWorkItem: unary<pb.IAbandonEntityTaskRequest>((req, hub) => hub.abandon(req.completionToken, "entity")),

@@ -12,11 +12,14 @@ import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
 import { NON_TERMINAL_STATUSES, effectiveLimit, effectivePageSize, toIdPage, toInstancePage } from "./query";
 import { configure, migrate } from "./sqlite-schema";
 import { StatementCache, filterToSql } from "./sqlite-query";
+import { SqliteWriter } from "./sqlite-writer-client";
 import { HubSnapshot, InstanceFilter, InstancePage, Store, StoreOp } from "./store";
 
 export interface SqliteStoreOptions {
   /** "full" (default) survives power loss; "normal" may lose the latest commits on power loss. */
   synchronous?: "full" | "normal";
+  /** Write commits on a separate thread (commitAsync) so the caller's event loop never waits on disk. */
+  writerThread?: boolean;
 }
 
 export const SQLITE_FILE = "dts.sqlite";
@@ -59,6 +62,8 @@ interface ActivityRow {
 
 export class SqliteStore implements Store {
   readonly kind = "sqlite" as const;
+  readonly commitAsync?: (ops: StoreOp[]) => Promise<void>;
+  private readonly writer?: SqliteWriter;
   private readonly db: Database.Database;
   private readonly s: ReturnType<typeof prepare>;
   private readonly filtered: StatementCache;
@@ -78,6 +83,11 @@ export class SqliteStore implements Store {
       throw err;
     }
     this.filtered = new StatementCache(this.db);
+    if (options.writerThread) {
+      const writer = new SqliteWriter(dir, options.synchronous ?? "full");
+      this.writer = writer;
+      this.commitAsync = (ops) => writer.commit(ops);
+    }
     this.commitTx = this.db.transaction((ops: StoreOp[]) => this.applyAll(ops));
     this.deleteHubTx = this.db.transaction((hub: string) => {
       for (const statement of this.s.deleteHub) statement.run(hub);
@@ -155,10 +165,14 @@ export class SqliteStore implements Store {
     return statement.all(hub, ...f.params, max === Infinity ? -1 : max) as string[];
   }
 
-  close(): void {
+  close(): void | Promise<void> {
     if (!this.db.open) return;
-    this.db.pragma("optimize");
-    this.db.close();
+    const finish = () => {
+      this.db.pragma("optimize");
+      this.db.close();
+    };
+    if (this.writer) return this.writer.close().then(finish);
+    finish();
   }
 
   private applyAll(ops: StoreOp[]): void {

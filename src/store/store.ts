@@ -49,6 +49,11 @@ export interface Store {
   load(hub: string): HubSnapshot;
   /** Applies all ops atomically, in order: all or nothing. Throws on failure. */
   commit(ops: StoreOp[]): void;
+  /**
+   * The same off the caller's thread, when the store can: resolves once durable. Callers keep at
+   * most one in flight, so batches still apply in order.
+   */
+  commitAsync?(ops: StoreOp[]): Promise<void>;
   getInstance(hub: string, instanceId: string): InstanceRecord | undefined;
   getHistory(hub: string, instanceId: string): HistoryEvent[];
   /** Ordered by (createdAt, instanceId). pageSize <= 0 means a default of 100. */
@@ -57,7 +62,8 @@ export interface Store {
   listInstanceIds(hub: string, filter: InstanceFilter, pageSize: number, after?: string): { ids: string[]; last?: string };
   /** Ids of every instance matching the filter (for purge by filter). */
   findInstanceIds(hub: string, filter: InstanceFilter, limit: number): string[];
-  close(): void;
+  /** Closes the store; waits for a writer thread to finish when there is one. */
+  close(): void | Promise<void>;
 }
 
 /** Thrown for a continuation token the store did not issue. */

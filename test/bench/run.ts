@@ -8,14 +8,17 @@ import { startDts } from "../helpers/dts-process";
 import { helloCities } from "./hello-cities";
 
 async function main() {
-  const { values } = parseArgs({ options: { count: { type: "string" }, store: { type: "string" }, json: { type: "boolean" } } });
+  const { values } = parseArgs({ options: { count: { type: "string" }, store: { type: "string" }, json: { type: "boolean" }, "node-arg": { type: "string", multiple: true } } });
   const count = Number(values.count ?? 5000);
   const store = values.store ?? "sqlite";
-  const dts = await startDts(["--store", store]);
+  // --node-arg passes flags to the scheduler's node, e.g. --node-arg=--cpu-prof for a profile.
+  const dts = await startDts(["--store", store], { nodeArgs: values["node-arg"] });
   const worker = spawn(process.execPath, [path.join(__dirname, "worker-process.js"), dts.address], { stdio: ["ignore", "pipe", "inherit"] });
   await new Promise<void>((resolve) => worker.stdout!.on("data", (c: Buffer) => c.toString().includes("ready") && resolve()));
   const client = new TaskHubGrpcClient({ hostAddress: dts.address, logger: new NoOpLogger() });
   const cpu0 = await cpuSeconds(dts.proc.pid!);
+  const workerCpu0 = await cpuSeconds(worker.pid!);
+  const clientCpu0 = process.cpuUsage();
   const t0 = Date.now();
   const ids: string[] = [];
   for (let i = 0; i < count; i += 100) {
@@ -38,6 +41,9 @@ async function main() {
   clearInterval(progress);
   process.stderr.write("\n");
   const cpu = (await cpuSeconds(dts.proc.pid!)) - cpu0;
+  const workerCpu = (await cpuSeconds(worker.pid!)) - workerCpu0;
+  const clientUsage = process.cpuUsage(clientCpu0);
+  const clientCpu = (clientUsage.user + clientUsage.system) / 1e6;
   peakRss = Math.max(peakRss, await rssBytes(dts.proc.pid!));
   latencies.sort((a, b) => a - b);
   const result = {
@@ -45,6 +51,7 @@ async function main() {
     orchestrationsPerSecond: +(count / seconds).toFixed(1), workItemsPerSecond: +((count * 6) / seconds).toFixed(1),
     p50CompletionMs: latencies[Math.floor(latencies.length / 2)], p99CompletionMs: latencies[Math.floor(latencies.length * 0.99)],
     schedulerPeakRssMiB: +(peakRss / 2 ** 20).toFixed(1), schedulerCpuSeconds: +cpu.toFixed(2),
+    workerCpuSeconds: +workerCpu.toFixed(2), clientCpuSeconds: +clientCpu.toFixed(2),
   };
   if (values.json) console.log(JSON.stringify(result));
   else console.table([result]);

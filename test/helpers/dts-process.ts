@@ -29,10 +29,10 @@ export function tempDir(prefix = "dts-test-"): string {
 }
 
 /** Starts `dts serve --port 0 ...args`; resolves once it prints the port it listens on. */
-export function startDts(args: string[] = [], options: { dataDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<DtsProcess> {
+export function startDts(args: string[] = [], options: { dataDir?: string; env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Promise<DtsProcess> {
   const dataDir = options.dataDir ?? tempDir();
   const full = ["serve", "--port", "0", ...(args.includes("--data") ? [] : ["--data", dataDir]), ...args];
-  const proc = spawn(process.execPath, [CLI, ...full], { env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, ...full], { env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
   running.add(proc);
   let out = "";
   const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => {
