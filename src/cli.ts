@@ -1,10 +1,15 @@
 #!/usr/bin/env node
-// The `dts` command. `dts serve` runs the scheduler; later verbs (func start, scale status) join here.
+// The `dts` command. `dts serve` runs the scheduler; `dts func start` runs a function app like
+// `func start` against it; `dts start` runs both in one process (what `npm start` does).
 import * as path from "path";
 import { parseArgs } from "util";
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "./core/limits";
 import { DEFAULT_ENGINE_OPTIONS } from "./scheduler/options";
-import { startServer } from "./server/server";
+import { DEFAULT_HTTP_PORT, RunningFunctionsHost, startFunctionsHost } from "./host/func-host";
+import { consoleLog, LOG_LEVELS, LogLevel } from "./host/log";
+import { appEnvironment } from "./host/settings";
+import { loadProviderConfig } from "./provider/config";
+import { RunningServer, ServerOptions, startServer } from "./server/server";
 
 const USAGE = `Usage: dts serve [options]
 
@@ -39,22 +44,23 @@ function seconds(name: string, value: string | undefined): number | undefined {
   return n === undefined ? undefined : n * 1000;
 }
 
-export async function serve(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      port: { type: "string" }, "dashboard-port": { type: "string" }, store: { type: "string" }, data: { type: "string" },
-      hubs: { type: "string" }, "dynamic-hubs": { type: "boolean" }, "max-payload-bytes": { type: "string" },
-      "sqlite-sync": { type: "string" }, "max-orchestrations-per-worker": { type: "string" }, "max-activities-per-worker": { type: "string" },
-      "lock-timeout": { type: "string" }, "activity-lock-timeout": { type: "string" }, "health-ping-interval": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
+const SERVE_OPTIONS = {
+  port: { type: "string" }, "dashboard-port": { type: "string" }, store: { type: "string" }, data: { type: "string" },
+  hubs: { type: "string" }, "dynamic-hubs": { type: "boolean" }, "max-payload-bytes": { type: "string" },
+  "sqlite-sync": { type: "string" }, "max-orchestrations-per-worker": { type: "string" }, "max-activities-per-worker": { type: "string" },
+  "lock-timeout": { type: "string" }, "activity-lock-timeout": { type: "string" }, "health-ping-interval": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+type ServeValues = { [K in keyof typeof SERVE_OPTIONS]?: (typeof SERVE_OPTIONS)[K]["type"] extends "boolean" ? boolean : string };
+
+interface SchedulerSettings {
+  options: ServerOptions;
+  dashboardPort: number;
+}
+
+/** `dts serve`'s flags and environment variables as server options (flags win). */
+function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): SchedulerSettings {
   const store = values.store ?? env.DTS_STORE ?? "sqlite";
   if (store !== "memory" && store !== "sqlite") throw new UsageError(`--store must be memory or sqlite, got '${store}'`);
   const sqliteSync = values["sqlite-sync"] ?? env.DTS_SQLITE_SYNC ?? "full";
@@ -64,7 +70,7 @@ export async function serve(argv: string[], env: NodeJS.ProcessEnv = process.env
   const port = int("port", values.port ?? env.DTS_PORT, 0) ?? 8080;
   const dashboardPort = int("dashboard-port", values["dashboard-port"] ?? env.DTS_DASHBOARD_PORT, 0) ?? 8082;
 
-  const server = await startServer({
+  return { dashboardPort, options: {
     port, store, dataDir, sqliteSync, hubs,
     dynamicHubs: values["dynamic-hubs"] ?? (env.DTS_USE_DYNAMIC_TASK_HUBS ?? "").toLowerCase() === "true",
     maxPayloadBytes: int("max-payload-bytes", values["max-payload-bytes"] ?? env.DTS_MAX_PAYLOAD_BYTES, 1),
@@ -73,19 +79,29 @@ export async function serve(argv: string[], env: NodeJS.ProcessEnv = process.env
     orchestrationLockTimeoutMs: seconds("lock-timeout", values["lock-timeout"] ?? env.DTS_LOCK_TIMEOUT),
     activityLockTimeoutMs: seconds("activity-lock-timeout", values["activity-lock-timeout"] ?? env.DTS_ACTIVITY_LOCK_TIMEOUT),
     healthPingIntervalMs: seconds("health-ping-interval", values["health-ping-interval"] ?? env.DTS_HEALTH_PING_INTERVAL),
-  });
-  const where = store === "sqlite" ? `sqlite at ${dataDir}` : "memory (nothing is kept after exit)";
-  console.log(`dts: gRPC listening on 0.0.0.0:${server.port} (TaskHubSidecarService, BackendService)`);
-  console.log(`dts: store ${where}; task hubs: ${server.scheduler.hubNames().join(", ")}${values["dynamic-hubs"] ? " (more created on first use)" : ""}`);
-  console.log(`dts: dashboard port ${dashboardPort} is reserved; the dashboard is not built yet`);
+  } };
+}
 
+/** Starts the scheduler and prints where it listens (the lines tests and users look for). */
+async function startScheduler(settings: SchedulerSettings, dynamicHubs: boolean): Promise<RunningServer> {
+  const { options, dashboardPort } = settings;
+  const server = await startServer(options);
+  const where = options.store === "sqlite" ? `sqlite at ${options.dataDir}` : "memory (nothing is kept after exit)";
+  console.log(`dts: gRPC listening on 0.0.0.0:${server.port} (TaskHubSidecarService, BackendService)`);
+  console.log(`dts: store ${where}; task hubs: ${server.scheduler.hubNames().join(", ")}${dynamicHubs ? " (more created on first use)" : ""}`);
+  console.log(`dts: dashboard port ${dashboardPort} is reserved; the dashboard is not built yet`);
+  return server;
+}
+
+/** Runs `shutdown` once on the first SIGINT or SIGTERM, then exits (1 if it failed). */
+function onSignals(prefix: string, shutdown: () => Promise<void>): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`dts: ${signal} received, shutting down`);
-    server.close().then(() => process.exit(0), (err) => {
-      console.error("dts: shutdown failed:", err);
+    console.log(`${prefix}: ${signal} received, shutting down`);
+    shutdown().then(() => process.exit(0), (err) => {
+      console.error(`${prefix}: shutdown failed:`, err);
       process.exit(1);
     });
   };
@@ -93,14 +109,130 @@ export async function serve(argv: string[], env: NodeJS.ProcessEnv = process.env
   process.on("SIGTERM", () => stop("SIGTERM"));
 }
 
+export async function serve(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: SERVE_OPTIONS, strict: true });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const server = await startScheduler(schedulerSettings(values, env), !!values["dynamic-hubs"]);
+  onSignals("dts", () => server.close());
+}
+
+const FUNC_USAGE = `Usage: dts func start [options]
+
+Runs the function app in a directory like \`func start\`: reads its host.json and local.settings.json
+(environment variables win over Values), loads package.json "main", serves its HTTP triggers and the
+Durable HTTP management API, and runs its orchestrations, activities and entities on the scheduler
+named by the Durable Task Scheduler connection string.
+
+Options:
+  --port <n>      HTTP port (default local.settings.json Host.LocalHttpPort, else ${DEFAULT_HTTP_PORT}; 0 picks a free one)
+  --app <dir>     the function app's directory (default: the current directory)
+  -h, --help      show this help
+
+Environment: DTS_LOG_LEVEL=trace|debug|information|warning|error (default information; debug also
+shows the management API calls the app's durable client makes).
+`;
+
+async function funcStart(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { port: { type: "string" }, app: { type: "string" }, help: { type: "boolean", short: "h" } }, strict: true });
+  if (values.help) {
+    process.stdout.write(FUNC_USAGE);
+    return;
+  }
+  const host = await runFunctionsHost(path.resolve(values.app ?? "."), int("port", values.port, 0), process.env);
+  onSignals("dts func", () => host.close());
+}
+
+/** Starts the host for an app and prints its functions and URLs the way `func start` does. */
+async function runFunctionsHost(appDir: string, port: number | undefined, env: NodeJS.ProcessEnv, overrides?: Record<string, string>): Promise<RunningFunctionsHost> {
+  const level = (env.DTS_LOG_LEVEL || "information").toLowerCase();
+  if (!LOG_LEVELS.includes(level as LogLevel)) throw new UsageError(`DTS_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got '${env.DTS_LOG_LEVEL}'`);
+  const log = consoleLog({ level: level as LogLevel });
+  const host = await startFunctionsHost({ appDir, port, env, overrides, log });
+  console.log(`\nFunctions:\n\n${host.functionList().map((l) => `        ${l}`).join("\n\n")}\n`);
+  if (host.durable) {
+    console.log(`dts func: task hub '${host.durable.hubName}' on ${host.durable.connection.endpoint}; management API ${host.http.origin}/runtime/webhooks/durabletask/`);
+  }
+  console.log(`dts func: listening on ${host.http.origin} (app ${appDir})`);
+  return host;
+}
+
+const START_USAGE = `Usage: dts start [options]
+
+Runs the scheduler (as dts serve, same options) and the function app (as dts func start) in one process,
+the app pointed at this scheduler.
+
+Options: every dts serve option, and
+  --func-port <n>  the app's HTTP port (default local.settings.json Host.LocalHttpPort, else ${DEFAULT_HTTP_PORT})
+  --app <dir>      the function app's directory (default: the current directory)
+`;
+
+async function start(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { ...SERVE_OPTIONS, "func-port": { type: "string" }, app: { type: "string" } }, strict: true });
+  if (values.help) {
+    process.stdout.write(START_USAGE);
+    return;
+  }
+  const appDir = path.resolve(values.app ?? ".");
+  const funcPort = int("func-port", values["func-port"], 0);
+  // The app's task hub must be one the scheduler serves.
+  const appEnv = appEnvironment(appDir, env).env;
+  const config = loadProviderConfig(appDir, appEnv);
+  const settings = schedulerSettings(values, env);
+  const hubs = settings.options.hubs ?? ["default"];
+  if (!hubs.includes(config.hubName)) settings.options.hubs = [...hubs, config.hubName];
+  const server = await startScheduler(settings, !!values["dynamic-hubs"]);
+  let host: RunningFunctionsHost;
+  try {
+    // Whatever local.settings.json says, the app talks to the scheduler this command started.
+    const connection = `Endpoint=http://localhost:${server.port};TaskHub=${config.hubName};Authentication=None`;
+    console.log(`dts: the app uses this scheduler: ${config.connectionStringName}=${connection}`);
+    host = await runFunctionsHost(appDir, funcPort, env, { [config.connectionStringName]: connection });
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+  // The sample's starter (POST .../orchestrators/{name}): print it and a line to try it with.
+  const starter = host.http.routes.find((r) => /(^|\/)orchestrators\/\{/i.test(r.route.template));
+  console.log("");
+  console.log(`Scheduler:  localhost:${server.port} (gRPC; Durable Task SDKs connect here)`);
+  console.log(`Dashboard:  http://localhost:${settings.dashboardPort} (port reserved; the dashboard is not built yet)`);
+  console.log(`Management: ${host.http.origin}/runtime/webhooks/durabletask/instances`);
+  if (starter) {
+    const template = host.http.urlOf(starter);
+    const example = template.replace(/\/\{[^}]*\?\}/g, "").replace(/\{[^}]*\}/, "HelloCities");
+    console.log(`Starter:    POST ${template}`);
+    console.log(`Try:        curl -s -X POST ${example}   (then GET the statusQueryGetUri it returns)`);
+  }
+  console.log("Ctrl-C stops both.");
+  onSignals("dts", async () => {
+    await host.close();
+    await server.close();
+  });
+}
+
 async function main(argv: string[]): Promise<void> {
   const [verb, ...rest] = argv;
   if (verb === "serve") return serve(rest);
+  if (verb === "start") return start(rest);
+  if (verb === "func") {
+    const [sub, ...args] = rest;
+    if (sub === "start") return funcStart(args);
+    if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
+      process.stdout.write(FUNC_USAGE);
+      return;
+    }
+    throw new UsageError(`unknown command 'func ${sub}'; try 'dts func start'`);
+  }
   if (verb === undefined || verb === "help" || verb === "--help" || verb === "-h") {
-    process.stdout.write(`Usage: dts <command>\n\nCommands:\n  serve    run the scheduler (dts serve --help for options)\n`);
+    process.stdout.write(`Usage: dts <command>\n\nCommands:\n  serve        run the scheduler (dts serve --help for options)\n` +
+      `  func start   run a function app like \`func start\` (dts func start --help)\n` +
+      `  start        run the scheduler and the function app in the current directory together\n`);
     return;
   }
-  throw new UsageError(`unknown command '${verb}'; try 'dts serve'`);
+  throw new UsageError(`unknown command '${verb}'; try 'dts serve', 'dts func start' or 'dts start'`);
 }
 
 if (require.main === module) {

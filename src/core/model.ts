@@ -74,3 +74,24 @@ export const TERMINAL_STATUSES: ReadonlySet<Status> = new Set([
 export function isTerminal(status: Status): boolean {
   return TERMINAL_STATUSES.has(status);
 }
+
+/** Status names as the managed service and the Durable HTTP API spell them. */
+export const STATUS_NAMES: Readonly<Record<number, string>> = {
+  [Status.ORCHESTRATION_STATUS_RUNNING]: "Running",
+  [Status.ORCHESTRATION_STATUS_COMPLETED]: "Completed",
+  [Status.ORCHESTRATION_STATUS_CONTINUED_AS_NEW]: "ContinuedAsNew",
+  [Status.ORCHESTRATION_STATUS_FAILED]: "Failed",
+  [Status.ORCHESTRATION_STATUS_CANCELED]: "Canceled",
+  [Status.ORCHESTRATION_STATUS_TERMINATED]: "Terminated",
+  [Status.ORCHESTRATION_STATUS_PENDING]: "Pending",
+  [Status.ORCHESTRATION_STATUS_SUSPENDED]: "Suspended",
+};
+
+export function statusName(s: Status): string {
+  return STATUS_NAMES[s] ?? `status ${s}`;
+}
+
+/** A copy of a protobuf string map, or undefined when it is empty. */
+export function nonEmpty(map: { [k: string]: string } | null | undefined): Record<string, string> | undefined {
+  return map && Object.keys(map).length > 0 ? { ...map } : undefined;
+}

@@ -3,7 +3,7 @@
 import { pb } from "../proto";
 import { event, findExecutionStarted, fromTimestamp, str, val } from "./events";
 import { normalizeEntityId } from "./entities";
-import { ActivityRecord, FailureDetails, HistoryEvent, InstanceRecord, isTerminal, MessageRecord, Status } from "./model";
+import { ActivityRecord, FailureDetails, HistoryEvent, InstanceRecord, isTerminal, MessageRecord, nonEmpty, Status } from "./model";
 
 export type NewMessage = Omit<MessageRecord, "seq">;
 export type NewActivity = Omit<ActivityRecord, "seq">;
@@ -216,8 +216,4 @@ function entityTarget(target: string | null | undefined, id: number): string {
   } catch (err) {
     throw new ActionError((err as Error).message);
   }
-}
-
-function nonEmpty(map: { [k: string]: string } | null | undefined): Record<string, string> | undefined {
-  return map && Object.keys(map).length > 0 ? { ...map } : undefined;
 }

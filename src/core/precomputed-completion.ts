@@ -11,7 +11,7 @@
 //   newMessages already holds one.
 import { pb } from "../proto";
 import { event, findExecutionStarted, fromTimestamp, str, val } from "./events";
-import { HistoryEvent, InstanceRecord, isTerminal, Status } from "./model";
+import { HistoryEvent, InstanceRecord, isTerminal, nonEmpty, Status } from "./model";
 import { ActionError, EpisodeOutcome, NewChild, NewMessage, parentNotification } from "./orchestration";
 
 type Request = pb.durabletask.protos.backend.v1.ICompleteOrchestrationWorkItemRequest;
@@ -74,7 +74,7 @@ export function requestToOutcome({ instance: before, history, request, now }: Pr
     out.activities.push({
       instanceId: id, executionId: instance.executionId, taskId: t.eventId ?? 0, name: t.taskScheduled.name ?? "",
       version: val(t.taskScheduled.version) || undefined, input: val(t.taskScheduled.input), visibleAt: now,
-      tags: t.taskScheduled.tags && Object.keys(t.taskScheduled.tags).length > 0 ? { ...t.taskScheduled.tags } : undefined,
+      tags: nonEmpty(t.taskScheduled.tags),
     });
   }
   for (const t of request.newTimers ?? []) {
@@ -150,7 +150,7 @@ function childFrom(target: string, executionId: string | undefined, e: HistoryEv
     instanceId: target, executionId: executionId ?? val(s.orchestrationInstance?.executionId) ?? "", name: s.name ?? "",
     version: val(s.version) || undefined, status: Status.ORCHESTRATION_STATUS_PENDING, input: val(s.input),
     createdAt: now, lastUpdatedAt: now, parentInstanceId: parentId,
-    tags: s.tags && Object.keys(s.tags).length > 0 ? { ...s.tags } : undefined,
+    tags: nonEmpty(s.tags),
   };
   return { instance: child, start: e, parentTaskId: s.parentInstance?.taskScheduledId ?? 0 };
 }

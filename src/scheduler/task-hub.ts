@@ -7,7 +7,9 @@ import { SchedulerError, invalid, notFound, precondition } from "../core/errors"
 import { event, findExecutionStarted, fromTimestamp, orchestratorStarted, str, unfinishedSubOrchestrations, val } from "../core/events";
 import { applyEntityBatch, BatchOutcome, entityName, entityRequest, isEmptyEntity, isEntityId, nextEntityStep, normalizeEntityId } from "../core/entities";
 import { checkInstanceId, checkPayload, checkTags, payloadBytes } from "../core/limits";
-import { ActivityRecord, EntityData, HistoryEvent, InstanceRecord, isTerminal, MessageRecord, Status } from "../core/model";
+import { ActivityRecord, EntityData, HistoryEvent, InstanceRecord, isTerminal, MessageRecord, nonEmpty, Status, statusName } from "../core/model";
+
+export { statusName };
 import { ActionError, applyEpisode, EpisodeOutcome, NewMessage, parentNotification } from "../core/orchestration";
 import { requestToOutcome } from "../core/precomputed-completion";
 import { InstanceFilter, Store, StoreOp } from "../store/store";
@@ -1102,23 +1104,4 @@ export class TaskHub implements DispatchSource {
       else if (w.predicate(rec)) w.resolve(rec);
     }
   }
-}
-
-export function statusName(s: Status): string {
-  return STATUS_NAMES[s] ?? `status ${s}`;
-}
-
-const STATUS_NAMES: Record<number, string> = {
-  [Status.ORCHESTRATION_STATUS_RUNNING]: "Running",
-  [Status.ORCHESTRATION_STATUS_COMPLETED]: "Completed",
-  [Status.ORCHESTRATION_STATUS_CONTINUED_AS_NEW]: "ContinuedAsNew",
-  [Status.ORCHESTRATION_STATUS_FAILED]: "Failed",
-  [Status.ORCHESTRATION_STATUS_CANCELED]: "Canceled",
-  [Status.ORCHESTRATION_STATUS_TERMINATED]: "Terminated",
-  [Status.ORCHESTRATION_STATUS_PENDING]: "Pending",
-  [Status.ORCHESTRATION_STATUS_SUSPENDED]: "Suspended",
-};
-
-function nonEmpty(map: { [k: string]: string } | null | undefined): Record<string, string> | undefined {
-  return map && Object.keys(map).length > 0 ? { ...map } : undefined;
 }

@@ -1,0 +1,118 @@
+// `func start` for one app directory: its settings become the environment, the app is loaded, its
+// HTTP triggers and the Durable management API are served on one port, and, when the app uses
+// Durable Functions, the provider adapter's worker runs its orchestrations, activities and entities
+// against the scheduler named by the connection string.
+import { loadProviderConfig, ProviderConfig } from "../provider/config";
+import { tokenSourceFor } from "../provider/credentials";
+import { FunctionApp } from "./function-app";
+import { HttpHost, startHttpHost } from "./http-server";
+import { loadFunctionApp, LoadedFunctionApp } from "./loader";
+import { errorText, HostLog } from "./log";
+import { ManagementApi } from "./management-api";
+import { appEnvironment, httpRoutePrefix, readHostJson } from "./settings";
+import { SidecarClient } from "./sidecar-client";
+
+export const DEFAULT_HTTP_PORT = 7071;
+
+export interface FunctionsHostOptions {
+  appDir: string;
+  /** HTTP port; default local.settings.json Host.LocalHttpPort, else 7071; 0 picks a free one. */
+  port?: number;
+  hostname?: string;
+  /** The process environment to start from (local.settings.json Values fill in what it lacks). */
+  env?: NodeJS.ProcessEnv;
+  /** Settings that replace both the environment and local.settings.json (dts start: the scheduler it runs). */
+  overrides?: Record<string, string>;
+  log: HostLog;
+}
+
+export interface RunningFunctionsHost {
+  app: LoadedFunctionApp;
+  http: HttpHost;
+  /** Set when the app uses Durable Functions. */
+  durable?: ProviderConfig;
+  /** The lines `func start` prints: each function, with its URL for HTTP triggers. */
+  functionList(): string[];
+  close(): Promise<void>;
+}
+
+const DURABLE_TRIGGERS = /^(orchestrationTrigger|activityTrigger|entityTrigger)$/i;
+
+/** Does the app have orchestrations, activities, entities or durable clients? */
+export function usesDurable(app: FunctionApp): boolean {
+  for (const fn of app.functions.values()) {
+    if (DURABLE_TRIGGERS.test(fn.triggerType)) return true;
+    if (Object.values(fn.bindings).some((b) => /^(durableClient|orchestrationClient)$/i.test(b.type))) return true;
+  }
+  return false;
+}
+
+export async function startFunctionsHost(options: FunctionsHostOptions): Promise<RunningFunctionsHost> {
+  const { appDir, log } = options;
+  const overrides = options.overrides ?? {};
+  const { env, skipped, settings } = appEnvironment(appDir, { ...(options.env ?? process.env), ...overrides });
+  for (const k of skipped.filter((name) => !(name in overrides))) log("information", `Skipping '${k}' from local.settings.json as it's already defined in current environment variables.`);
+  const runtime = env.FUNCTIONS_WORKER_RUNTIME;
+  if (runtime && runtime.toLowerCase() !== "node") log("warning", `FUNCTIONS_WORKER_RUNTIME is '${runtime}'; this host runs Node.js apps only`);
+  const hostJson = readHostJson(appDir);
+
+  const app = await loadFunctionApp(appDir, env, { log });
+  const cleanup: (() => Promise<void> | void)[] = [() => app.close()];
+  const closeAll = async () => {
+    for (const f of cleanup.reverse()) {
+      try {
+        await f();
+      } catch (err) {
+        log("error", `Shutdown step failed: ${errorText(err)}`);
+      }
+    }
+  };
+
+  try {
+    let durable: ProviderConfig | undefined;
+    let management: ManagementApi | undefined;
+    if (usesDurable(app)) {
+      durable = loadProviderConfig(appDir, env); // the worker logs its warnings
+      const tokens = tokenSourceFor(durable.connection);
+      const client = new SidecarClient(durable.connection.endpoint, {
+        metadata: tokens ? async () => ({ authorization: `Bearer ${await tokens.getToken()}` }) : undefined,
+      });
+      cleanup.push(() => client.close());
+      const orchestrations = new Set([...app.functions.values()].filter((f) => /^orchestrationTrigger$/i.test(f.triggerType)).map((f) => f.name.toLowerCase()));
+      management = new ManagementApi({
+        client, log, hub: { hubName: durable.hubName, connectionName: durable.connectionStringName },
+        isOrchestrator: (name) => orchestrations.has(name.toLowerCase()),
+      });
+    }
+
+    const port = options.port ?? (Number(settings.host.LocalHttpPort) || DEFAULT_HTTP_PORT);
+    const http = await startHttpHost({
+      app, port, hostname: options.hostname, routePrefix: httpRoutePrefix(hostJson), log,
+      durable: management && durable ? { management, hub: { hubName: durable.hubName, connectionName: durable.connectionStringName } } : undefined,
+    });
+    cleanup.push(() => http.close());
+    // durable-functions builds check-status URLs for localhost:7071 unless WEBSITE_HOSTNAME names the host.
+    if (!process.env.WEBSITE_HOSTNAME) process.env.WEBSITE_HOSTNAME = `localhost:${http.port}`;
+
+    if (durable) {
+      // The provider adapter is loaded only for apps that use Durable Functions.
+      const { startDurableWorker } = await import("../provider/durable-worker");
+      const worker = await startDurableWorker(app, durable, { log: (line) => log("information", line) });
+      cleanup.push(() => worker.stop());
+    }
+
+    return {
+      app, http, durable,
+      functionList: () => {
+        const lines: string[] = [];
+        for (const r of http.routes) lines.push(`${r.functionName}: [${(r.methods ?? ["GET", "POST", "PUT", "DELETE", "PATCH"]).join(",")}] ${http.urlOf(r)}`);
+        for (const fn of app.functions.values()) if (fn.triggerType.toLowerCase() !== "httptrigger") lines.push(`${fn.name}: ${fn.triggerType}`);
+        return lines;
+      },
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,403 @@
+// The Durable Functions HTTP management API, served under /runtime/webhooks/durabletask/ (for users:
+// the check-status URLs) and under /durabletask/ (the durable client's rpcBaseUrl), answered with the
+// status codes and bodies durable-functions' DurableClient accepts. Each request becomes calls to the
+// scheduler's TaskHubSidecarService for the app's task hub (or the one named by ?taskHub=).
+import * as grpc from "@grpc/grpc-js";
+import { randomUUID } from "crypto";
+import * as http from "http";
+import { str, toTimestamp } from "../core/events";
+import { pb } from "../proto";
+import { errorText, HostLog } from "./log";
+import { isGrpcError, SidecarClient } from "./sidecar-client";
+import { entityPayload, historyPayload, isRunningStatus, parseJson, parseRuntimeStatuses, statusPayload } from "./status-payload";
+import { HubRef, managementUrls, RPC_PATH, WEBHOOK_PATH } from "./webhook-urls";
+
+const S = pb.OrchestrationStatus;
+const TERMINAL = [S.ORCHESTRATION_STATUS_COMPLETED, S.ORCHESTRATION_STATUS_FAILED, S.ORCHESTRATION_STATUS_TERMINATED, S.ORCHESTRATION_STATUS_CANCELED];
+const DEFAULT_PAGE_SIZE = 100;
+
+export interface ManagementApiOptions {
+  client: SidecarClient;
+  /** The app's task hub and connection setting name (the defaults of every request). */
+  hub: HubRef;
+  /** When given, starting an orchestration the app does not have answers 400 (as the extension does). */
+  isOrchestrator?: (name: string) => boolean;
+  log?: HostLog;
+}
+
+export interface ApiRequest {
+  method: string;
+  url: URL;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers?: Record<string, string>;
+  /** JSON-serialized unless a Buffer or undefined. */
+  body?: unknown;
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** The part of the path after /runtime/webhooks/durabletask or /durabletask, or undefined if neither. */
+export function managementPath(pathname: string): string | undefined {
+  for (const base of [WEBHOOK_PATH, RPC_PATH]) {
+    if (pathname.toLowerCase() === base) return "";
+    if (pathname.toLowerCase().startsWith(base + "/")) return pathname.slice(base.length + 1);
+  }
+  return undefined;
+}
+
+const bool = (v: string | null, dflt: boolean) => (v === null ? dflt : v.toLowerCase() === "true");
+
+export class ManagementApi {
+  constructor(private readonly options: ManagementApiOptions) {}
+
+  /** Answers one request whose path is under one of the two bases (see managementPath). */
+  async handle(req: ApiRequest): Promise<ApiResponse> {
+    const rel = managementPath(req.url.pathname) ?? "";
+    let segments: string[];
+    try {
+      segments = rel.split("/").map(decodeURIComponent);
+    } catch {
+      return error(400, "The request path is not valid percent-encoding");
+    }
+    // "instances/" and "instances" are the same collection; a trailing empty segment means nothing.
+    if (segments.length > 1 && segments[segments.length - 1] === "") segments.pop();
+    const hub = this.hubOf(req.url);
+    const method = req.method.toUpperCase();
+    try {
+      const [collection, a, b, c, ...extra] = segments;
+      switch (collection?.toLowerCase()) {
+        case "orchestrators":
+          if (method === "POST" && a && b !== "" && c === undefined) return await this.start(req, hub, a, b);
+          break;
+        case "instances":
+          if (a === undefined || a === "") {
+            if (method === "GET") return await this.query(req, hub);
+            if (method === "DELETE") return await this.purgeMany(req, hub);
+          } else if (b === undefined) {
+            if (method === "GET") return await this.status(req, hub, a);
+            if (method === "DELETE") return await this.purgeOne(hub, a);
+          } else if (method === "POST" && b.toLowerCase() === "raiseevent" && c && extra.length === 0) {
+            return await this.raiseEvent(req, hub, a, c);
+          } else if (method === "POST" && c === undefined) {
+            return await this.operation(req, hub, a, b.toLowerCase());
+          }
+          break;
+        case "entities":
+          if (method === "GET" && (b === undefined || b === "")) return await this.listEntities(req, hub, a || undefined);
+          if (a && b !== undefined && c === undefined) {
+            const key = b === "$" ? "" : b; // the extension's symbol for an empty key
+            if (method === "GET") return await this.readEntity(hub, a, key);
+            if (method === "POST" || method === "DELETE") return await this.signalEntity(req, hub, a, key);
+          }
+          break;
+      }
+      return { status: 404 };
+    } catch (err) {
+      if (err instanceof HttpError) return error(err.status, err.message);
+      if (isGrpcError(err)) return error(grpcToHttp(err.code), err.details || err.message);
+      this.options.log?.("error", `Durable management API: ${method} ${req.url.pathname} failed: ${errorText(err)}`);
+      return error(500, "Something went wrong while processing your request");
+    }
+  }
+
+  private hubOf(url: URL): HubRef {
+    const taskHub = url.searchParams.get("taskHub") || url.searchParams.get("taskhub");
+    const connection = url.searchParams.get("connection");
+    return { hubName: taskHub || this.options.hub.hubName, connectionName: connection || this.options.hub.connectionName };
+  }
+
+  private call<T>(method: string, request: object, hub: HubRef, timeoutMs?: number): Promise<T> {
+    return this.options.client.call<T>(method, request, hub.hubName, timeoutMs);
+  }
+
+  /** The origin the caller used, so the URLs we hand back work from where they called. */
+  private origin(req: ApiRequest): string {
+    const proto = String(req.headers["x-forwarded-proto"] ?? req.url.protocol.replace(/:$/, ""));
+    const host = String(req.headers["x-forwarded-host"] ?? req.headers.host ?? req.url.host);
+    return `${proto}://${host}`;
+  }
+
+  private checkStatus(req: ApiRequest, hub: HubRef, instanceId: string): ApiResponse {
+    const urls = managementUrls(this.origin(req), hub, instanceId);
+    return { status: 202, headers: { Location: urls.statusQueryGetUri, "Retry-After": "10" }, body: urls };
+  }
+
+  // POST orchestrators/{name}[/{instanceId}][?version=&timeout=&pollingInterval=]
+  private async start(req: ApiRequest, hub: HubRef, name: string, instanceId: string | undefined): Promise<ApiResponse> {
+    if (this.options.isOrchestrator && !this.options.isOrchestrator(name)) {
+      throw new HttpError(400, `The function '${name}' doesn't exist, is disabled, or is not an orchestrator function.`);
+    }
+    const input = jsonBody(req.body);
+    const id = instanceId || randomUUID().replace(/-/g, "");
+    const version = req.url.searchParams.get("version") ?? undefined;
+    try {
+      await this.call("StartInstance", { instanceId: id, name, input: str(input), version: str(version), requestTime: toTimestamp(Date.now()) }, hub);
+    } catch (err) {
+      if (isGrpcError(err) && err.code === grpc.status.ALREADY_EXISTS) throw new HttpError(409, err.details);
+      throw err;
+    }
+    const timeout = seconds(req.url.searchParams.get("timeout"));
+    if (timeout !== undefined) return this.waitOrCheckStatus(req, hub, id, timeout);
+    return this.checkStatus(req, hub, id);
+  }
+
+  /** The extension's "create and wait": the output if it finishes within the timeout, else check-status. */
+  private async waitOrCheckStatus(req: ApiRequest, hub: HubRef, id: string, timeoutSeconds: number): Promise<ApiResponse> {
+    let state: pb.IOrchestrationState | undefined;
+    try {
+      const res = await this.call<pb.GetInstanceResponse>("WaitForInstanceCompletion", { instanceId: id, getInputsAndOutputs: true }, hub, timeoutSeconds * 1000);
+      state = res.exists ? res.orchestrationState ?? undefined : undefined;
+    } catch (err) {
+      if (!isGrpcError(err) || err.code !== grpc.status.DEADLINE_EXCEEDED) throw err;
+    }
+    if (!state || isRunningStatus(state.orchestrationStatus)) return this.checkStatus(req, hub, id);
+    if (state.orchestrationStatus === S.ORCHESTRATION_STATUS_COMPLETED) return { status: 200, body: statusPayload(state, true).output };
+    return this.statusResponse(req, state, true, undefined);
+  }
+
+  // GET instances/{id}?showHistory&showHistoryOutput&showInput&returnInternalServerErrorOnFailure
+  private async status(req: ApiRequest, hub: HubRef, instanceId: string): Promise<ApiResponse> {
+    const q = req.url.searchParams;
+    const res = await this.call<pb.GetInstanceResponse>("GetInstance", { instanceId, getInputsAndOutputs: true }, hub);
+    if (!res.exists || !res.orchestrationState) return error(404, `No instance with ID '${instanceId}' found.`);
+    let history: unknown[] | undefined;
+    if (bool(q.get("showHistory"), false)) history = historyPayload(await this.options.client.history(instanceId, hub.hubName), bool(q.get("showHistoryOutput"), false));
+    return this.statusResponse(req, res.orchestrationState, bool(q.get("showInput"), true), history);
+  }
+
+  private statusResponse(req: ApiRequest, state: pb.IOrchestrationState, showInput: boolean, history: unknown[] | undefined): ApiResponse {
+    const body = statusPayload(state, showInput, history);
+    if (isRunningStatus(state.orchestrationStatus)) {
+      return { status: 202, headers: { Location: req.url.href, "Retry-After": "5" }, body };
+    }
+    const failed = state.orchestrationStatus === S.ORCHESTRATION_STATUS_FAILED;
+    return { status: failed && bool(req.url.searchParams.get("returnInternalServerErrorOnFailure"), false) ? 500 : 200, body };
+  }
+
+  // GET instances?createdTimeFrom&createdTimeTo&runtimeStatus&instanceIdPrefix&top&showInput (+ x-ms-continuation-token)
+  private async query(req: ApiRequest, hub: HubRef): Promise<ApiResponse> {
+    const q = req.url.searchParams;
+    const top = int(q.get("top"), "top") ?? DEFAULT_PAGE_SIZE;
+    const showInput = bool(q.get("showInput"), true);
+    const res = await this.call<pb.QueryInstancesResponse>("QueryInstances", {
+      query: {
+        runtimeStatus: statuses(q.get("runtimeStatus")),
+        createdTimeFrom: time(q.get("createdTimeFrom"), "createdTimeFrom"),
+        createdTimeTo: time(q.get("createdTimeTo"), "createdTimeTo"),
+        instanceIdPrefix: str(q.get("instanceIdPrefix") || undefined),
+        maxInstanceCount: top,
+        continuationToken: str(header(req, "x-ms-continuation-token")),
+        fetchInputsAndOutputs: true,
+      },
+    }, hub);
+    // Entities share the instance table in the scheduler; the orchestration list leaves them out.
+    const body = (res.orchestrationState ?? []).filter((s) => !(s.instanceId ?? "").startsWith("@")).map((s) => statusPayload(s, showInput));
+    const token = res.continuationToken?.value;
+    return { status: 200, headers: token ? { "x-ms-continuation-token": token } : {}, body };
+  }
+
+  // DELETE instances/{id}
+  private async purgeOne(hub: HubRef, instanceId: string): Promise<ApiResponse> {
+    let deleted: number;
+    try {
+      deleted = (await this.call<pb.PurgeInstancesResponse>("PurgeInstances", { instanceId }, hub)).deletedInstanceCount ?? 0;
+    } catch (err) {
+      if (isGrpcError(err) && err.code === grpc.status.FAILED_PRECONDITION) throw new HttpError(412, err.details);
+      throw err;
+    }
+    if (deleted === 0) return error(404, `No instance with ID '${instanceId}' found.`);
+    return { status: 200, body: { instancesDeleted: deleted } };
+  }
+
+  // DELETE instances?createdTimeFrom&createdTimeTo&runtimeStatus
+  private async purgeMany(req: ApiRequest, hub: HubRef): Promise<ApiResponse> {
+    const q = req.url.searchParams;
+    const res = await this.call<pb.PurgeInstancesResponse>("PurgeInstances", {
+      purgeInstanceFilter: {
+        createdTimeFrom: time(q.get("createdTimeFrom"), "createdTimeFrom"),
+        createdTimeTo: time(q.get("createdTimeTo"), "createdTimeTo"),
+        runtimeStatus: (statuses(q.get("runtimeStatus")) ?? TERMINAL).filter((s) => TERMINAL.includes(s)),
+      },
+    }, hub, 5 * 60_000);
+    const deleted = res.deletedInstanceCount ?? 0;
+    if (deleted === 0) return error(404, "No instances matched the filter.");
+    return { status: 200, body: { instancesDeleted: deleted } };
+  }
+
+  // POST instances/{id}/raiseEvent/{eventName}, JSON body
+  private async raiseEvent(req: ApiRequest, hub: HubRef, instanceId: string, name: string): Promise<ApiResponse> {
+    const input = jsonBody(req.body);
+    await this.live(() => this.call("RaiseEvent", { instanceId, name, input: str(input ?? "null") }, hub));
+    return { status: 202 };
+  }
+
+  // POST instances/{id}/{terminate|suspend|resume|rewind|restart}?reason=
+  private async operation(req: ApiRequest, hub: HubRef, instanceId: string, op: string): Promise<ApiResponse> {
+    const reason = req.url.searchParams.get("reason") ?? undefined;
+    switch (op) {
+      case "terminate":
+        await this.live(() => this.call("TerminateInstance", { instanceId, output: str(reason === undefined ? undefined : JSON.stringify(reason)), recursive: true }, hub));
+        return { status: 202 };
+      case "suspend":
+        await this.live(() => this.call("SuspendInstance", { instanceId, reason: str(reason) }, hub));
+        return { status: 202 };
+      case "resume":
+        await this.live(() => this.call("ResumeInstance", { instanceId, reason: str(reason) }, hub));
+        return { status: 202 };
+      case "rewind":
+        try {
+          await this.call("RewindInstance", { instanceId, reason: str(reason) }, hub);
+        } catch (err) {
+          if (isGrpcError(err) && err.code === grpc.status.FAILED_PRECONDITION) throw new HttpError(412, err.details);
+          throw err;
+        }
+        return { status: 202 };
+      case "restart": {
+        let newId: string;
+        try {
+          const res = await this.call<pb.RestartInstanceResponse>("RestartInstance", {
+            instanceId, restartWithNewInstanceId: bool(req.url.searchParams.get("restartWithNewInstanceId"), true),
+          }, hub);
+          newId = res.instanceId || instanceId;
+        } catch (err) {
+          if (isGrpcError(err) && (err.code === grpc.status.FAILED_PRECONDITION || err.code === grpc.status.ALREADY_EXISTS)) throw new HttpError(409, err.details);
+          throw err;
+        }
+        const timeout = seconds(req.url.searchParams.get("timeout"));
+        if (timeout !== undefined) return this.waitOrCheckStatus(req, hub, newId, timeout);
+        return this.checkStatus(req, hub, newId);
+      }
+      default:
+        return { status: 404 };
+    }
+  }
+
+  /** For operations on a running instance: a finished one answers 410 Gone (the client treats it as done). */
+  private async live(fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      if (isGrpcError(err) && err.code === grpc.status.FAILED_PRECONDITION) throw new HttpError(410, err.details);
+      throw err;
+    }
+  }
+
+  // POST|DELETE entities/{name}/{key}?op=, body = operation input
+  private async signalEntity(req: ApiRequest, hub: HubRef, name: string, key: string): Promise<ApiResponse> {
+    const op = req.method.toUpperCase() === "DELETE" ? "delete" : req.url.searchParams.get("op") ?? "";
+    let input: string | undefined;
+    if (req.body.length > 0) {
+      const type = String(req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+      // JSON bodies are the input; anything else is sent as a string, as the extension does.
+      input = type === "" || type === "application/json" ? jsonBody(req.body) : JSON.stringify(req.body.toString("utf8"));
+    }
+    await this.call("SignalEntity", { instanceId: entityId(name, key), name: op, input: str(input), requestId: randomUUID(), requestTime: toTimestamp(Date.now()) }, hub);
+    return { status: 202 };
+  }
+
+  // GET entities/{name}/{key}: the state itself
+  private async readEntity(hub: HubRef, name: string, key: string): Promise<ApiResponse> {
+    const res = await this.call<pb.GetEntityResponse>("GetEntity", { instanceId: entityId(name, key), includeState: true }, hub);
+    if (!res.exists || !res.entity) return error(404, `Entity '@${name}@${key}' not found.`);
+    return { status: 200, body: parseJson(res.entity.serializedState?.value) };
+  }
+
+  // GET entities[/{name}]?fetchState&top&lastOperationTimeFrom&lastOperationTimeTo (+ x-ms-continuation-token)
+  private async listEntities(req: ApiRequest, hub: HubRef, name: string | undefined): Promise<ApiResponse> {
+    const q = req.url.searchParams;
+    const fetchState = bool(q.get("fetchState"), false);
+    const res = await this.call<pb.QueryEntitiesResponse>("QueryEntities", {
+      query: {
+        instanceIdStartsWith: str(name ? `@${name.toLowerCase()}@` : "@"),
+        lastModifiedFrom: time(q.get("lastOperationTimeFrom"), "lastOperationTimeFrom"),
+        lastModifiedTo: time(q.get("lastOperationTimeTo"), "lastOperationTimeTo"),
+        includeState: fetchState,
+        pageSize: { value: int(q.get("top"), "top") ?? DEFAULT_PAGE_SIZE },
+        continuationToken: str(header(req, "x-ms-continuation-token")),
+      },
+    }, hub);
+    const token = res.continuationToken?.value;
+    return { status: 200, headers: token ? { "x-ms-continuation-token": token } : {}, body: (res.entities ?? []).map((e) => entityPayload(e, fetchState)) };
+  }
+}
+
+function error(status: number, message: string): ApiResponse {
+  // A JSON string: durable-functions' client puts the body of some errors (rewind's 404/412) straight
+  // into an Error message, and the extension answers those with a string too.
+  return { status, body: message };
+}
+
+function grpcToHttp(code: grpc.status): number {
+  switch (code) {
+    case grpc.status.NOT_FOUND: return 404;
+    case grpc.status.INVALID_ARGUMENT: return 400;
+    case grpc.status.ALREADY_EXISTS: return 409;
+    case grpc.status.FAILED_PRECONDITION: return 412;
+    case grpc.status.RESOURCE_EXHAUSTED: return 413;
+    case grpc.status.UNAUTHENTICATED: return 401;
+    case grpc.status.PERMISSION_DENIED: return 403;
+    case grpc.status.UNIMPLEMENTED: return 501;
+    case grpc.status.UNAVAILABLE: return 503;
+    case grpc.status.DEADLINE_EXCEEDED: return 504;
+    default: return 500;
+  }
+}
+
+/** An entity's scheduler id: @name@key, the name lower-cased as durable-functions' EntityId does. */
+function entityId(name: string, key: string): string {
+  return `@${name.toLowerCase()}@${key}`;
+}
+
+/** The body as JSON text (undefined when empty); 400 when it is not JSON. */
+function jsonBody(body: Buffer): string | undefined {
+  const text = body.toString("utf8");
+  if (text.trim() === "") return undefined;
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    throw new HttpError(400, "Invalid JSON content");
+  }
+}
+
+function header(req: ApiRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return (Array.isArray(v) ? v[0] : v) || undefined;
+}
+
+function int(v: string | null, name: string): number | undefined {
+  if (v === null || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new HttpError(400, `${name} must be a whole number, got '${v}'`);
+  return n;
+}
+
+function seconds(v: string | null): number | undefined {
+  if (v === null || v === "") return undefined;
+  const n = Number(v);
+  if (!isFinite(n) || n < 0) throw new HttpError(400, `timeout must be a number of seconds, got '${v}'`);
+  return n;
+}
+
+function time(v: string | null, name: string): pb.google.protobuf.ITimestamp | undefined {
+  if (v === null || v === "") return undefined;
+  const ms = Date.parse(v);
+  if (isNaN(ms)) throw new HttpError(400, `${name} must be a date and time (ISO 8601), got '${v}'`);
+  return toTimestamp(ms);
+}
+
+function statuses(v: string | null): pb.OrchestrationStatus[] | undefined {
+  try {
+    return parseRuntimeStatuses(v);
+  } catch (err) {
+    throw new HttpError(400, (err as Error).message);
+  }
+}

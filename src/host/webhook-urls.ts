@@ -1,0 +1,78 @@
+// The URLs of the Durable HTTP management API, in the shapes the Durable extension gives them: the
+// durableClient input binding's data (which durable-functions' DurableClient reads) and the
+// check-status payload that start and restart answer with.
+export const WEBHOOK_PATH = "/runtime/webhooks/durabletask";
+/** Where the durable client's rpcBaseUrl points (the extension's local RPC endpoint; here the same server). */
+export const RPC_PATH = "/durabletask";
+/** The instance id placeholder in managementUrls; DurableClient replaces it with the real id. */
+export const INSTANCE_ID_PLACEHOLDER = "INSTANCEID";
+
+export interface HubRef {
+  hubName: string;
+  connectionName: string;
+}
+
+export interface ManagementUrls {
+  id: string;
+  statusQueryGetUri: string;
+  sendEventPostUri: string;
+  terminatePostUri: string;
+  rewindPostUri: string;
+  purgeHistoryDeleteUri: string;
+  restartPostUri: string;
+  suspendPostUri: string;
+  resumePostUri: string;
+}
+
+export interface DurableClientBindingData {
+  taskHubName: string;
+  connectionName: string;
+  creationUrls: { createNewInstancePostUri: string; createAndWaitOnNewInstancePostUri: string };
+  managementUrls: ManagementUrls;
+  baseUrl: string;
+  requiredQueryStringParameters: string;
+  rpcBaseUrl: string;
+}
+
+function suffix(hub: HubRef): string {
+  return `taskHub=${encodeURIComponent(hub.hubName)}&connection=${encodeURIComponent(hub.connectionName)}`;
+}
+
+/** The management URLs of one instance (or of the placeholder), under `origin` (e.g. http://localhost:7071). */
+export function managementUrls(origin: string, hub: HubRef, instanceId: string, encodeId = true): ManagementUrls {
+  const q = suffix(hub);
+  const instance = `${origin}${WEBHOOK_PATH}/instances/${encodeId ? encodeURIComponent(instanceId) : instanceId}`;
+  return {
+    id: instanceId,
+    statusQueryGetUri: `${instance}?${q}`,
+    sendEventPostUri: `${instance}/raiseEvent/{eventName}?${q}`,
+    terminatePostUri: `${instance}/terminate?reason={text}&${q}`,
+    rewindPostUri: `${instance}/rewind?reason={text}&${q}`,
+    purgeHistoryDeleteUri: `${instance}?${q}`,
+    restartPostUri: `${instance}/restart?${q}`,
+    suspendPostUri: `${instance}/suspend?reason={text}&${q}`,
+    resumePostUri: `${instance}/resume?reason={text}&${q}`,
+  };
+}
+
+/**
+ * The durableClient input binding's data. DurableClient sends every call to `rpcBaseUrl` when it is
+ * present, and builds check-status responses from `managementUrls` (origin swapped for the request's).
+ */
+export function durableClientBindingData(origin: string, rpcOrigin: string, hub: HubRef): DurableClientBindingData {
+  const q = suffix(hub);
+  const create = `${origin}${WEBHOOK_PATH}/orchestrators/{functionName}[/{instanceId}]`;
+  return {
+    taskHubName: hub.hubName,
+    connectionName: hub.connectionName,
+    creationUrls: {
+      createNewInstancePostUri: `${create}?${q}`,
+      createAndWaitOnNewInstancePostUri: `${create}?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}&${q}`,
+    },
+    managementUrls: managementUrls(origin, hub, INSTANCE_ID_PLACEHOLDER, false),
+    baseUrl: `${origin}${WEBHOOK_PATH}`,
+    // Locally there is no system key (the Functions host would put code=<key> here).
+    requiredQueryStringParameters: "",
+    rpcBaseUrl: `${rpcOrigin}${RPC_PATH}/`,
+  };
+}

@@ -1,0 +1,474 @@
+// Turns durable-functions' action list into protobuf OrchestratorActions carrying the ids its replay
+// expects, and finds which of them are new. This is what the .NET host does by replaying the actions
+// through the Durable Task Framework: here a small re-enactment of durable-functions'
+// TaskOrchestrationExecutor over the same history decides every id:
+// - ids are one counter from 0, taken when a task is first yielded (compound tasks number their
+//   children depth-first in order); signalEntity takes one, releasing a lock one per locked entity;
+//   external events take none;
+// - a yielded task blocks the action list until it completes, so tasks after it are numbered only then;
+// - the host runs retries: when an attempt fails a retry timer takes the next id, and when that timer
+//   fires (attempts left) the next attempt takes the next id - in history order, as the JS replay does.
+// An id whose scheduling event is already in history is old; any other becomes a new action.
+import { createHash, randomUUID } from "crypto";
+import { pb } from "../proto";
+import { fromTimestamp, kindOf, str, toTimestamp } from "../core/events";
+import { HistoryEvent } from "../core/model";
+import { ReplayEvent } from "./history-json";
+
+/** durable-functions' ActionType numbers. */
+export const ActionType = {
+  CallActivity: 0, CallActivityWithRetry: 1, CallSubOrchestrator: 2, CallSubOrchestratorWithRetry: 3, ContinueAsNew: 4,
+  CreateTimer: 5, WaitForExternalEvent: 6, CallEntity: 7, CallHttp: 8, SignalEntity: 9, WhenAny: 11, WhenAll: 12,
+  LockEntities: 13, ReleaseEntities: 14,
+} as const;
+
+export interface RetryOptionsJson {
+  firstRetryIntervalInMilliseconds: number;
+  maxNumberOfAttempts: number;
+  backoffCoefficient?: number;
+  maxRetryIntervalInMilliseconds?: number;
+  retryTimeoutInMilliseconds?: number;
+}
+
+/** One action as durable-functions serializes it (fields by action type). */
+export interface DfAction {
+  actionType: number;
+  functionName?: string;
+  input?: unknown;
+  retryOptions?: RetryOptionsJson;
+  instanceId?: string;
+  version?: string;
+  fireAt?: string | Date;
+  isCanceled?: boolean;
+  externalEventName?: string;
+  operation?: string;
+  compoundActions?: DfAction[];
+  lockRequestId?: string;
+  lockSet?: { name: string; key: string }[];
+}
+
+export interface PlanInput {
+  instanceId: string;
+  executionId: string;
+  /** The history in the order the orchestrator replayed it (see replayEvents). */
+  events: ReplayEvent[];
+  /** The orchestrator's actions, one entry per yield or fire-and-forget call. */
+  actions: DfAction[];
+  /** The orchestrator returned, continued as new or threw: nothing after its last task matters. */
+  finished: boolean;
+  /** Request ids for new entity messages (random by default; history keeps them for replays). */
+  newRequestId?: () => string;
+}
+
+export interface Plan {
+  /** New actions, in id order of first scheduling. */
+  actions: pb.IOrchestratorAction[];
+  /** Set when the orchestrator called continueAsNew: the new input's JSON. */
+  continueAsNew?: { input?: string };
+  /** Set when an action cannot run on this host (the orchestration fails with this message). */
+  unsupported?: string;
+  /** Where the re-enactment had to guess (logged by the caller). */
+  notes: string[];
+}
+
+export class NonDeterminismError extends Error {}
+
+/** Which history event records each kind of scheduled work (eventId = action id). */
+const RECORDED_AS = {
+  activity: "taskScheduled", subOrchestration: "subOrchestrationInstanceCreated", timer: "timerCreated",
+  call: "entityOperationCalled", signal: "entityOperationSignaled", lock: "entityLockRequested", unlock: "entityUnlockSent",
+} as const;
+type WorkKind = keyof typeof RECORDED_AS;
+
+interface Node {
+  done: boolean;
+  failed: boolean;
+  parent?: Compound;
+}
+interface Leaf extends Node {
+  kind: "leaf";
+  /** The task id (-1 until it is given one) or, for external events, the event name. */
+  key: number | string;
+  /** Schedules the task's work once it has its id. */
+  begin?: (id: number) => void;
+}
+interface Compound extends Node {
+  kind: "all" | "any" | "retry";
+  children: Node[];
+  onChild(child: Node): void;
+}
+
+export function planActions(input: PlanInput): Plan {
+  return new Replay(input).run();
+}
+
+class Replay {
+  private seq = 0;
+  private readonly plan: Plan = { actions: [], notes: [] };
+  /** Scheduling events already in history, by event id. */
+  private readonly recorded = new Map<number, HistoryEvent>();
+  private readonly open = new Map<number, Leaf>();
+  private readonly waiting = new Map<string, Leaf[]>();
+  /** Results that arrived before their task was waited on (JS: deferredTasks). */
+  private readonly early = new Map<number | string, boolean[]>();
+  private readonly byRequestId = new Map<string, number>();
+  private lock?: { criticalSectionId: string; entities: string[] };
+  private next = 0;
+  private blocking?: Node;
+  private now = 0;
+  private stopped = false;
+  private readonly newRequestId: () => string;
+
+  constructor(private readonly input: PlanInput) {
+    this.newRequestId = input.newRequestId ?? randomUUID;
+    for (const { event: e } of input.events) {
+      const id = e.eventId ?? -1;
+      if (id < 0) continue;
+      const kind = kindOf(e);
+      if (Object.values(RECORDED_AS).includes(kind as (typeof RECORDED_AS)[WorkKind])) this.recorded.set(id, e);
+      if (e.entityOperationCalled?.requestId) this.byRequestId.set(e.entityOperationCalled.requestId, id);
+      if (e.entityLockRequested?.criticalSectionId) this.byRequestId.set(e.entityLockRequested.criticalSectionId, id);
+    }
+  }
+
+  run(): Plan {
+    let started = false;
+    for (const { event: e } of this.input.events) {
+      if (this.stopped) break;
+      if (e.orchestratorStarted) {
+        const t = fromTimestamp(e.timestamp) ?? 0;
+        if (t > this.now) this.now = t;
+      } else if (e.executionStarted && !started) {
+        started = true;
+        this.advance();
+      } else {
+        this.apply(e);
+        this.advance();
+      }
+    }
+    if (!started) this.advance();
+    if (!this.stopped && this.next < this.input.actions.length) {
+      // The orchestrator went further than the history explains (e.g. it yielded an already-scheduled
+      // task again, which durable-functions does not list): number the rest in order.
+      this.plan.notes.push(`${this.input.actions.length - this.next} action(s) were numbered past a task the history shows as still running`);
+      while (this.next < this.input.actions.length) this.take(this.input.actions[this.next++]);
+    }
+    return this.plan;
+  }
+
+  /** Walks the action list while nothing blocks it: what the orchestrator code did after its last result. */
+  private advance(): void {
+    const actions = this.input.actions;
+    while (!this.stopped && (!this.blocking || this.blocking.done) && this.next < actions.length) {
+      this.blocking = this.take(actions[this.next++]);
+    }
+    if (this.input.finished && this.next >= actions.length && (!this.blocking || this.blocking.done)) this.stopped = true;
+  }
+
+  /** Records one listed action; returns the task it yielded (undefined for fire-and-forget calls). */
+  private take(a: DfAction): Node | undefined {
+    switch (a.actionType) {
+      case ActionType.SignalEntity: {
+        const target = entityTarget(a.instanceId, "signalEntity");
+        this.schedule(this.seq++, "signal", () => ({
+          sendEntityMessage: { entityOperationSignaled: { requestId: this.newRequestId(), operation: a.operation ?? "", input: str(json(a.input)), targetInstanceId: str(target) } },
+        }));
+        return undefined;
+      }
+      case ActionType.ReleaseEntities: {
+        const lock = this.lock;
+        this.lock = undefined;
+        if (!lock) {
+          this.plan.notes.push("a lock release with no lock held was ignored");
+          return undefined;
+        }
+        for (const entity of lock.entities) {
+          this.schedule(this.seq++, "unlock", () => ({
+            sendEntityMessage: { entityUnlockSent: { criticalSectionId: lock.criticalSectionId, parentInstanceId: str(this.input.instanceId), targetInstanceId: str(entity) } },
+          }));
+        }
+        return undefined;
+      }
+      case ActionType.ContinueAsNew:
+        this.plan.continueAsNew = { input: jsonOfProcessed(a.input) };
+        return undefined;
+      default: {
+        const node = this.build(a);
+        this.track(node);
+        return node;
+      }
+    }
+  }
+
+  /** The task tree for a yielded action (ids are assigned by track, in order). */
+  private build(a: DfAction, parent?: Compound): Node {
+    switch (a.actionType) {
+      case ActionType.WhenAll:
+      case ActionType.WhenAny: {
+        const children = a.compoundActions ?? [];
+        if (children.length === 0) throw new NonDeterminismError("Task.all/Task.any with no tasks");
+        const node = a.actionType === ActionType.WhenAll ? allNode(parent) : anyNode(parent);
+        for (const c of children) node.children.push(this.build(c, node));
+        return node;
+      }
+      case ActionType.CallActivityWithRetry:
+      case ActionType.CallSubOrchestratorWithRetry:
+        return this.retryNode(a, parent);
+      case ActionType.WaitForExternalEvent:
+        return leaf(a.externalEventName ?? "", parent);
+      default:
+        return leaf(-1, parent, (id) => this.start(a, id));
+    }
+  }
+
+  /** Gives ids to a task tree's leaves, depth-first; leaves start their work as they get an id. */
+  private track(node: Node): void {
+    if (node.done) return;
+    if ((node as Compound).children) {
+      for (const c of [...(node as Compound).children]) this.track(c);
+      return;
+    }
+    const l = node as Leaf;
+    if (typeof l.key === "string") {
+      const list = this.waiting.get(l.key) ?? [];
+      list.push(l);
+      this.waiting.set(l.key, list);
+    } else if (l.key < 0) {
+      l.key = this.seq++;
+      this.open.set(l.key, l);
+      l.begin?.(l.key);
+    }
+    const early = this.early.get(l.key);
+    if (early?.length && !l.done) {
+      const ok = early.shift()!;
+      if (early.length === 0) this.early.delete(l.key);
+      if (typeof l.key === "string") this.waiting.get(l.key)?.pop();
+      else this.open.delete(l.key);
+      this.finish(l, ok);
+    }
+  }
+
+  /** Schedules the work of a plain (non-retry) task that just got its id. */
+  private start(a: DfAction, id: number): void {
+    switch (a.actionType) {
+      case ActionType.CallActivity:
+        this.schedule(id, "activity", () => ({ scheduleTask: { name: a.functionName ?? "", input: str(jsonOfProcessed(a.input)) } }));
+        return;
+      case ActionType.CallSubOrchestrator:
+        this.schedule(id, "subOrchestration", () => this.subOrchestration(a, id));
+        return;
+      case ActionType.CreateTimer: {
+        const fireAt = new Date(a.fireAt ?? 0).getTime();
+        if (Number.isNaN(fireAt)) throw new NonDeterminismError(`createTimer has an invalid fireAt (${String(a.fireAt)})`);
+        // A timer cancelled before it was ever scheduled needs no scheduling; the replay stops waiting for it.
+        if (a.isCanceled && !this.recorded.has(id)) return;
+        this.schedule(id, "timer", () => ({ createTimer: { fireAt: toTimestamp(fireAt) } }));
+        return;
+      }
+      case ActionType.CallEntity: {
+        const target = entityTarget(a.instanceId, "callEntity");
+        this.schedule(id, "call", () => {
+          const requestId = this.newRequestId();
+          this.byRequestId.set(requestId, id);
+          return {
+            sendEntityMessage: {
+              entityOperationCalled: {
+                requestId, operation: a.operation ?? "", input: str(json(a.input)), targetInstanceId: str(target),
+                parentInstanceId: str(this.input.instanceId), parentExecutionId: str(this.input.executionId),
+              },
+            },
+          };
+        });
+        return;
+      }
+      case ActionType.LockEntities: {
+        const entities = (a.lockSet ?? []).map((e) => `@${String(e.name).toLowerCase()}@${e.key}`);
+        const criticalSectionId = a.lockRequestId || this.newRequestId();
+        this.lock = { criticalSectionId, entities };
+        if (entities.length === 0) throw new NonDeterminismError("lock() with no entities");
+        this.schedule(id, "lock", () => {
+          this.byRequestId.set(criticalSectionId, id);
+          return { sendEntityMessage: { entityLockRequested: { criticalSectionId, lockSet: entities, position: 0, parentInstanceId: str(this.input.instanceId) } } };
+        });
+        return;
+      }
+      case ActionType.CallHttp:
+        this.plan.unsupported ??= "callHttp is not supported by this host (durable HTTP needs the Durable extension's HTTP client): make the request from an activity function instead";
+        return;
+      default:
+        throw new NonDeterminismError(`unknown action type ${a.actionType}`);
+    }
+  }
+
+  /** A task with retries: the first attempt, then timer and attempt ids as results come in. */
+  private retryNode(a: DfAction, parent?: Compound): Node {
+    const options = a.retryOptions;
+    if (!options || !(options.firstRetryIntervalInMilliseconds > 0)) {
+      throw new NonDeterminismError(`${a.functionName}: retryOptions.firstRetryIntervalInMilliseconds must be greater than 0`);
+    }
+    const attempt = () => leaf(-1, node, (id) => (a.actionType === ActionType.CallActivityWithRetry
+      ? this.schedule(id, "activity", () => ({ scheduleTask: { name: a.functionName ?? "", input: str(jsonOfProcessed(a.input)) } }))
+      : this.schedule(id, "subOrchestration", () => this.subOrchestration(a, id))));
+    let attemptNumber = 1;
+    let waitingOnTimer = false;
+    const node: Compound = {
+      kind: "retry", done: false, failed: false, parent, children: [],
+      onChild: (child) => {
+        if (node.done) return;
+        if (waitingOnTimer) {
+          waitingOnTimer = false;
+          if (attemptNumber > options.maxNumberOfAttempts) this.finish(node, false);
+          else this.addChild(node, attempt());
+        } else if (!child.failed) {
+          this.finish(node, true);
+        } else {
+          // As the JS RetryableTask does: a timer after every failure, the last one included; it
+          // counts attempts only (retryTimeoutInMilliseconds is not something its replay can honour).
+          const failures = attemptNumber;
+          const delay = retryDelay(options, failures);
+          const fireAt = this.now + delay;
+          this.addChild(node, leaf(-1, node, (id) => this.schedule(id, "timer", () => ({ createTimer: { fireAt: toTimestamp(fireAt) } }))));
+          waitingOnTimer = true;
+          attemptNumber++;
+        }
+      },
+    };
+    node.children.push(attempt());
+    return node;
+  }
+
+  private addChild(parent: Compound, child: Node): void {
+    parent.children.push(child);
+    this.track(child);
+  }
+
+  private subOrchestration(a: DfAction, id: number): pb.IOrchestratorAction {
+    return {
+      createSubOrchestration: {
+        instanceId: a.instanceId || childInstanceId(this.input.instanceId, this.input.executionId, id),
+        name: a.functionName ?? "", version: str(a.version || undefined), input: str(json(a.input)),
+      },
+    };
+  }
+
+  /** Emits a new action for id unless history already recorded it (then checks it is the same kind of work). */
+  private schedule(id: number, kind: WorkKind, build: () => pb.IOrchestratorAction): void {
+    const existing = this.recorded.get(id);
+    if (existing) {
+      const found = kindOf(existing);
+      if (found !== RECORDED_AS[kind]) {
+        throw new NonDeterminismError(`task ${id} is a ${RECORDED_AS[kind]} now but the history recorded ${found}: the orchestrator code changed while this instance was running`);
+      }
+      return;
+    }
+    this.plan.actions.push({ id, ...build() });
+  }
+
+  /** Applies a result event the way the JS replay does. */
+  private apply(e: HistoryEvent): void {
+    let key: number | string | undefined;
+    let ok = true;
+    if (e.taskCompleted) key = e.taskCompleted.taskScheduledId ?? 0;
+    else if (e.taskFailed) { key = e.taskFailed.taskScheduledId ?? 0; ok = false; }
+    else if (e.subOrchestrationInstanceCompleted) key = e.subOrchestrationInstanceCompleted.taskScheduledId ?? 0;
+    else if (e.subOrchestrationInstanceFailed) { key = e.subOrchestrationInstanceFailed.taskScheduledId ?? 0; ok = false; }
+    else if (e.timerFired) key = e.timerFired.timerId ?? 0;
+    else if (e.entityOperationCompleted) key = this.byRequestId.get(e.entityOperationCompleted.requestId ?? "");
+    else if (e.entityOperationFailed) { key = this.byRequestId.get(e.entityOperationFailed.requestId ?? ""); ok = false; }
+    else if (e.entityLockGranted) key = this.byRequestId.get(e.entityLockGranted.criticalSectionId ?? "");
+    else if (e.eventRaised) key = e.eventRaised.name ?? "";
+    if (key === undefined) return;
+
+    let target: Leaf | undefined;
+    if (typeof key === "string") {
+      target = this.waiting.get(key)?.pop();
+    } else {
+      target = this.open.get(key);
+      this.open.delete(key);
+    }
+    if (!target) {
+      const list = this.early.get(key) ?? [];
+      list.push(ok);
+      this.early.set(key, list);
+      return;
+    }
+    this.finish(target, ok);
+  }
+
+  private finish(node: Node, ok: boolean): void {
+    if (!node.done) finishNode(node, ok);
+  }
+}
+
+function leaf(key: number | string, parent: Compound | undefined, begin?: (id: number) => void): Leaf {
+  return { kind: "leaf", key, done: false, failed: false, parent, begin };
+}
+
+function allNode(parent?: Compound): Compound {
+  const node: Compound = {
+    kind: "all", done: false, failed: false, parent, children: [],
+    onChild: (child) => {
+      if (node.done) return;
+      if (child.failed) finishNode(node, false);
+      else if (node.children.every((c) => c.done && !c.failed)) finishNode(node, true);
+    },
+  };
+  return node;
+}
+
+function anyNode(parent?: Compound): Compound {
+  const node: Compound = {
+    kind: "any", done: false, failed: false, parent, children: [],
+    onChild: () => {
+      if (!node.done) finishNode(node, true);
+    },
+  };
+  return node;
+}
+
+/** Marks a task done and lets its parent react (a compound task may complete, a retry may schedule). */
+function finishNode(node: Node, ok: boolean): void {
+  node.done = true;
+  node.failed = !ok;
+  node.parent?.onChild(node);
+}
+
+/** The Durable Task Framework's retry delay after `failures` failed attempts. */
+export function retryDelay(o: RetryOptionsJson, failures: number): number {
+  const coefficient = typeof o.backoffCoefficient === "number" && o.backoffCoefficient > 0 ? o.backoffCoefficient : 1;
+  const delay = o.firstRetryIntervalInMilliseconds * Math.pow(coefficient, failures - 1);
+  const max = typeof o.maxRetryIntervalInMilliseconds === "number" && o.maxRetryIntervalInMilliseconds > 0 ? o.maxRetryIntervalInMilliseconds : Infinity;
+  return Math.min(delay, max);
+}
+
+/** A deterministic sub-orchestration id for calls that give none (within the 100-character limit). */
+export function childInstanceId(instanceId: string, executionId: string, taskId: number): string {
+  return createHash("sha1").update(`${instanceId}\u0000${executionId}\u0000${taskId}`).digest("hex").slice(0, 32);
+}
+
+/** JSON for an input durable-functions passes through as is (sub-orchestrations, entities). */
+export function json(value: unknown): string | undefined {
+  return value === undefined ? undefined : JSON.stringify(value);
+}
+
+/**
+ * JSON for an input durable-functions pre-serializes when it is a string (activities, continueAsNew:
+ * Utils.processInput turns "x" into "\"x\"" and leaves other values as they are).
+ */
+export function jsonOfProcessed(value: unknown): string | undefined {
+  if (typeof value === "string") {
+    try {
+      JSON.parse(value);
+      return value;
+    } catch {
+      return JSON.stringify(value);
+    }
+  }
+  return json(value);
+}
+
+function entityTarget(id: string | undefined, what: string): string {
+  const m = id ? /^@([^@]+)@(.*)$/s.exec(id) : null;
+  if (!id || !m) throw new NonDeterminismError(`${what} has no valid entity id ('${id ?? ""}')`);
+  return `@${m[1].toLowerCase()}@${m[2]}`;
+}

@@ -1,0 +1,171 @@
+// What the provider needs from a function app's configuration, read the way the Functions host with
+// the Durable extension reads it: host.json `extensions.durableTask` (with %SETTING% placeholders
+// resolved from app settings) and app settings, where the environment wins over local.settings.json
+// `Values`. Every error names the file and field or the setting to fix.
+import * as fs from "fs";
+import * as path from "path";
+import { parseConnectionString, SchedulerConnection } from "./connection-string";
+
+export const DEFAULT_CONNECTION_STRING_NAME = "DURABLE_TASK_SCHEDULER_CONNECTION_STRING";
+export const DEFAULT_MAX_CONCURRENT = 10;
+
+export interface ProviderConfig {
+  appDir: string;
+  hubName: string;
+  connection: SchedulerConnection;
+  /** The app setting that held the connection string. */
+  connectionStringName: string;
+  maxConcurrentOrchestratorFunctions: number;
+  maxConcurrentActivityFunctions: number;
+  maxConcurrentEntityFunctions: number;
+  /** The resolved app settings (local.settings.json Values overridden by the environment). */
+  settings: Record<string, string>;
+  /** Things worth a log line that do not stop the app (e.g. two different hub names). */
+  warnings: string[];
+}
+
+export class ProviderConfigError extends Error {}
+
+export function loadProviderConfig(appDir: string, env: NodeJS.ProcessEnv = process.env): ProviderConfig {
+  const settings = appSettings(appDir, env);
+  const hostJsonPath = path.join(appDir, "host.json");
+  const host = readJson(hostJsonPath, "host.json") ?? {};
+  const durable = objectAt(objectAt(host, "extensions", "host.json"), "durableTask", "host.json extensions") ?? {};
+  const provider = objectAt(durable, "storageProvider", "host.json extensions.durableTask") ?? {};
+  const type = get(provider, "type");
+  if (typeof type !== "string" || type.toLowerCase() !== "azuremanaged") {
+    const found = type === undefined ? "is not set" : `is ${JSON.stringify(type)}`;
+    throw new ProviderConfigError(
+      `host.json's extensions.durableTask.storageProvider.type ${found}: this host runs Durable Functions on the Durable Task Scheduler only, so set it to "azureManaged" (${hostJsonPath})`,
+    );
+  }
+
+  const nameField = get(provider, "connectionStringName");
+  if (nameField !== undefined && (typeof nameField !== "string" || nameField.trim() === "")) {
+    throw new ProviderConfigError(`host.json's extensions.durableTask.storageProvider.connectionStringName must be the name of an app setting (a non-empty string)`);
+  }
+  const connectionStringName = resolvePlaceholders(nameField ?? DEFAULT_CONNECTION_STRING_NAME, settings, "extensions.durableTask.storageProvider.connectionStringName");
+  const connectionText = setting(settings, connectionStringName);
+  if (connectionText === undefined || connectionText.trim() === "") {
+    throw new ProviderConfigError(
+      `The app setting '${connectionStringName}' (the Durable Task Scheduler connection string) is not set: add it to local.settings.json Values or the environment, e.g. "Endpoint=http://localhost:8080;TaskHub=default;Authentication=None"`,
+    );
+  }
+  const connection = parseConnectionString(connectionText, `The app setting '${connectionStringName}'`);
+
+  const warnings: string[] = [];
+  const hubName = resolveHubName(durable, settings, connection, warnings);
+  return {
+    appDir, hubName, connection, connectionStringName, settings, warnings,
+    maxConcurrentOrchestratorFunctions: positiveInt(durable, "maxConcurrentOrchestratorFunctions"),
+    maxConcurrentActivityFunctions: positiveInt(durable, "maxConcurrentActivityFunctions"),
+    maxConcurrentEntityFunctions: positiveInt(durable, "maxConcurrentEntityFunctions"),
+  };
+}
+
+/** host.json hubName, else the TASKHUB_NAME app setting, else the connection string's TaskHub. */
+function resolveHubName(durable: Record<string, unknown>, settings: Record<string, string>, connection: SchedulerConnection, warnings: string[]): string {
+  let hub: string | undefined;
+  let from = "";
+  const hubField = get(durable, "hubName");
+  if (hubField !== undefined && hubField !== null) {
+    if (typeof hubField !== "string") throw new ProviderConfigError(`host.json's extensions.durableTask.hubName must be a string`);
+    hub = resolvePlaceholders(hubField, settings, "extensions.durableTask.hubName").trim() || undefined;
+    from = "host.json hubName";
+  }
+  if (!hub) {
+    hub = setting(settings, "TASKHUB_NAME")?.trim() || undefined;
+    from = "the TASKHUB_NAME app setting";
+  }
+  if (!hub) {
+    hub = connection.taskHub;
+    from = "the connection string's TaskHub";
+  }
+  if (!hub) {
+    throw new ProviderConfigError(
+      `No task hub name: set extensions.durableTask.hubName in host.json (e.g. "%TASKHUB_NAME%"), the TASKHUB_NAME app setting, or TaskHub= in the connection string`,
+    );
+  }
+  if (connection.taskHub && connection.taskHub !== hub) {
+    warnings.push(`The task hub is '${hub}' (from ${from}); the connection string's TaskHub '${connection.taskHub}' is not used`);
+  }
+  return hub;
+}
+
+/** Replaces each %NAME% with the app setting NAME; a missing setting is an error naming it. */
+export function resolvePlaceholders(value: string, settings: Record<string, string>, field: string): string {
+  return value.replace(/%([^%]+)%/g, (_m, name: string) => {
+    const v = setting(settings, name);
+    if (v === undefined) {
+      throw new ProviderConfigError(`host.json's ${field} refers to the app setting '${name}' (%${name}%), which is not set: add it to local.settings.json Values or the environment`);
+    }
+    return v;
+  });
+}
+
+/** local.settings.json `Values`, overridden by the environment (as the Functions host does). */
+export function appSettings(appDir: string, env: NodeJS.ProcessEnv): Record<string, string> {
+  const local = readJson(path.join(appDir, "local.settings.json"), "local.settings.json");
+  const values = local?.Values;
+  if (values !== undefined && (typeof values !== "object" || values === null || Array.isArray(values))) {
+    throw new ProviderConfigError(`local.settings.json's Values must be an object of setting names to strings`);
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries((values ?? {}) as Record<string, unknown>)) {
+    if (v !== null && v !== undefined) out[k] = String(v);
+  }
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** Exact name first, then case-insensitively (app setting names are case-insensitive in Azure). */
+function setting(settings: Record<string, string>, name: string): string | undefined {
+  if (Object.prototype.hasOwnProperty.call(settings, name)) return settings[name];
+  const lower = name.toLowerCase();
+  for (const k of Object.keys(settings)) if (k.toLowerCase() === lower) return settings[k];
+  return undefined;
+}
+
+function positiveInt(durable: Record<string, unknown>, field: string): number {
+  const v = get(durable, field);
+  if (v === undefined || v === null) return DEFAULT_MAX_CONCURRENT;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
+    throw new ProviderConfigError(`host.json's extensions.durableTask.${field} must be a whole number of at least 1 (it is ${JSON.stringify(v)})`);
+  }
+  return v;
+}
+
+function readJson(file: string, label: string): Record<string, unknown> | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new ProviderConfigError(`Cannot read ${label} (${file}): ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text.replace(/^\uFEFF/, ""));
+  } catch (err) {
+    throw new ProviderConfigError(`${label} is not valid JSON (${file}): ${(err as Error).message}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ProviderConfigError(`${label} must hold a JSON object (${file})`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** host.json keys are case-insensitive for the Functions host. */
+function get(obj: Record<string, unknown>, key: string): unknown {
+  if (Object.prototype.hasOwnProperty.call(obj, key)) return obj[key];
+  const actual = Object.keys(obj).find((k) => k.toLowerCase() === key.toLowerCase());
+  return actual === undefined ? undefined : obj[actual];
+}
+
+function objectAt(obj: Record<string, unknown> | undefined, key: string, where: string): Record<string, unknown> | undefined {
+  if (!obj) return undefined;
+  const v = get(obj, key);
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "object" || Array.isArray(v)) throw new ProviderConfigError(`${where}.${key} must be a JSON object`);
+  return v as Record<string, unknown>;
+}

@@ -1,0 +1,103 @@
+// Bearer tokens for the managed scheduler: one @azure/identity credential per connection-string
+// Authentication type, and a cache that refreshes the token about 5 minutes before it expires (as the
+// SDKs do), so every gRPC call can ask for a token without a round trip to the identity service.
+import type { AccessToken, TokenCredential } from "@azure/identity";
+import { SchedulerConnection } from "./connection-string";
+
+export const TOKEN_SCOPE = "https://durabletask.io/.default";
+export const REFRESH_MARGIN_MS = 5 * 60_000;
+
+/** Gives the current access token; callers put it in `authorization: Bearer <token>`. */
+export interface TokenSource {
+  getToken(): Promise<string>;
+}
+
+export class CredentialError extends Error {}
+
+/**
+ * The credential for a connection string, or undefined for Authentication=None. @azure/identity is
+ * loaded only here and only when needed: it is large, and local schedulers need no token.
+ */
+export function credentialFor(conn: SchedulerConnection): TokenCredential | undefined {
+  if (conn.authentication === "None") return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const id = require("@azure/identity") as typeof import("@azure/identity");
+  const tenants = conn.additionallyAllowedTenants.length > 0 ? { additionallyAllowedTenants: conn.additionallyAllowedTenants } : {};
+  switch (conn.authentication) {
+    case "ManagedIdentity":
+      return conn.clientId ? new id.ManagedIdentityCredential({ clientId: conn.clientId }) : new id.ManagedIdentityCredential();
+    case "WorkloadIdentity":
+      return new id.WorkloadIdentityCredential({ tenantId: conn.tenantId, clientId: conn.clientId, tokenFilePath: conn.tokenFilePath, ...tenants });
+    case "Environment":
+      return new id.EnvironmentCredential({ ...tenants });
+    case "AzureCli":
+      return new id.AzureCliCredential({ tenantId: conn.tenantId, ...tenants });
+    case "AzurePowerShell":
+      return new id.AzurePowerShellCredential({ tenantId: conn.tenantId, ...tenants });
+    case "VisualStudioCode":
+      return new id.VisualStudioCodeCredential({ tenantId: conn.tenantId, ...tenants });
+    case "InteractiveBrowser":
+      return new id.InteractiveBrowserCredential({ tenantId: conn.tenantId, clientId: conn.clientId, ...tenants });
+    case "DefaultAzure":
+      return new id.DefaultAzureCredential({ managedIdentityClientId: conn.clientId, tenantId: conn.tenantId, ...tenants });
+    case "VisualStudio":
+      // The .NET SDK reads Visual Studio's sign-in; @azure/identity for Node has no such credential.
+      throw new CredentialError(
+        "Authentication=VisualStudio uses Visual Studio's sign-in, which only .NET apps can read: use AzureCli, VisualStudioCode or DefaultAzure in the connection string instead",
+      );
+  }
+}
+
+/** A token source for a connection string; undefined when it needs no token (Authentication=None). */
+export function tokenSourceFor(conn: SchedulerConnection): TokenSource | undefined {
+  const credential = credentialFor(conn);
+  return credential ? new CachedTokenSource(credential) : undefined;
+}
+
+/**
+ * Caches a credential's token. A token is refreshed once it is within `marginMs` of expiry (or past
+ * the credential's own refreshAfterTimestamp); concurrent callers share one request. If a refresh
+ * fails while the cached token is still valid, the cached token is used and the next call tries again.
+ */
+export class CachedTokenSource implements TokenSource {
+  private cached?: AccessToken;
+  private pending?: Promise<AccessToken>;
+
+  constructor(
+    private readonly credential: TokenCredential,
+    private readonly scope = TOKEN_SCOPE,
+    private readonly marginMs = REFRESH_MARGIN_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async getToken(): Promise<string> {
+    const t = this.cached;
+    const now = this.now();
+    if (t && now < this.refreshAt(t)) return t.token;
+    try {
+      return (await this.refresh()).token;
+    } catch (err) {
+      if (t && now < t.expiresOnTimestamp) return t.token;
+      throw new CredentialError(`Could not get a token for ${this.scope}: ${(err as Error).message}`);
+    }
+  }
+
+  private refreshAt(t: AccessToken): number {
+    const byMargin = t.expiresOnTimestamp - this.marginMs;
+    return t.refreshAfterTimestamp !== undefined ? Math.min(t.refreshAfterTimestamp, byMargin) : byMargin;
+  }
+
+  private refresh(): Promise<AccessToken> {
+    this.pending ??= (async () => {
+      try {
+        const t = await this.credential.getToken(this.scope);
+        if (!t) throw new Error("the credential returned no token");
+        this.cached = t;
+        return t;
+      } finally {
+        this.pending = undefined;
+      }
+    })();
+    return this.pending;
+  }
+}

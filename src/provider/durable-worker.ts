@@ -1,0 +1,192 @@
+// The durable work-item loop the local Functions host starts: connects to the scheduler's
+// BackendService, asks for orchestrator, activity and entity work within host.json's
+// maxConcurrent*Functions, runs each item through its bridge (several at once, up to those limits),
+// completes it, and logs one line per invocation. An item that cannot be processed is abandoned
+// (the scheduler re-dispatches it later) with the reason logged; nothing an item does stops the loop.
+import * as grpc from "@grpc/grpc-js";
+import { pb } from "../proto";
+import { FunctionApp } from "../host/function-app";
+import { runActivity } from "./activity-bridge";
+import { BackendClient, BackendClientOptions } from "./backend-client";
+import { ProviderConfig } from "./config";
+import { TokenSource, tokenSourceFor } from "./credentials";
+import { runEntity } from "./entity-bridge";
+import { runOrchestration } from "./orchestration-bridge";
+
+export interface DurableWorkerOptions {
+  log?: (line: string) => void;
+  /** Replaces the connection string's credential (tests). */
+  tokenSource?: TokenSource;
+  /** How long stop() waits for running invocations (default 30 s). */
+  drainTimeoutMs?: number;
+  /** Overrides of the gRPC client's retry and reconnect timing (tests). */
+  client?: Partial<Pick<BackendClientOptions, "retry" | "reconnect" | "silenceMs">>;
+}
+
+export interface DurableWorker {
+  stop(): Promise<void>;
+}
+
+type Kind = "orchestration" | "activity" | "entity";
+/** How log lines name each kind of invocation (the function kinds, as `func start` does). */
+const NOUN: Record<Kind, string> = { orchestration: "orchestrator", activity: "activity", entity: "entity" };
+
+export async function startDurableWorker(app: FunctionApp, config: ProviderConfig, options: DurableWorkerOptions = {}): Promise<DurableWorker> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const say = (line: string) => log(`[durable] ${line}`);
+  for (const w of config.warnings) say(w);
+  const endpoint = config.connection.endpoint;
+  const tokenSource = options.tokenSource ?? tokenSourceFor(config.connection);
+  const client = new BackendClient({ endpoint, taskHub: config.hubName, tokenSource, log: say, ...options.client });
+
+  // Hello: a wrong hub or credential should stop the host with a clear message; an unreachable
+  // scheduler (maybe still starting) only warns, since the stream keeps retrying.
+  try {
+    await client.call("Ping", {});
+  } catch (err) {
+    const e = err as grpc.ServiceError;
+    const what = `the Durable Task Scheduler at ${endpoint} (task hub '${config.hubName}')`;
+    if (e.code !== grpc.status.UNAVAILABLE && e.code !== grpc.status.DEADLINE_EXCEEDED) {
+      client.close();
+      throw new Error(`Cannot use ${what}: ${e.details || e.message}`);
+    }
+    say(`${what} is not reachable yet (${e.details || e.message}); will keep trying`);
+  }
+
+  const limits: Record<Kind, number> = {
+    orchestration: config.maxConcurrentOrchestratorFunctions,
+    activity: config.maxConcurrentActivityFunctions,
+    entity: config.maxConcurrentEntityFunctions,
+  };
+  const running: Record<Kind, number> = { orchestration: 0, activity: 0, entity: 0 };
+  const queued: Record<Kind, pb.WorkItem[]> = { orchestration: [], activity: [], entity: [] };
+  const inFlight = new Set<Promise<void>>();
+  let stopping = false;
+
+  const pump = (kind: Kind) => {
+    while (!stopping && running[kind] < limits[kind] && queued[kind].length > 0) {
+      const item = queued[kind].shift()!;
+      running[kind]++;
+      const p = handle(kind, item).finally(() => {
+        running[kind]--;
+        inFlight.delete(p);
+        pump(kind);
+      });
+      inFlight.add(p);
+    }
+  };
+
+  const handle = async (kind: Kind, item: pb.WorkItem): Promise<void> => {
+    const started = Date.now();
+    const ms = () => `${Date.now() - started} ms`;
+    const label = describe(item);
+    let completing = false;
+    try {
+      if (kind === "orchestration") {
+        const r = await runOrchestration(app, { orchestratorRequest: item.orchestratorRequest!, completionToken: item.completionToken });
+        completing = true;
+        await client.call("CompleteOrchestrationWorkItem", r.request);
+        say(`orchestrator ${label}: ${r.outcome}${r.outcome === "running" ? ` (${scheduledWork(r.request)})` : ""} in ${ms()}${notes(r.notes)}`);
+      } else if (kind === "activity") {
+        const r = await runActivity(app, { activityRequest: item.activityRequest!, completionToken: item.completionToken });
+        completing = true;
+        await client.call("CompleteActivityWorkItem", r.request);
+        say(`activity ${label}: ${r.succeeded ? "succeeded" : `failed (${r.error})`} in ${ms()}`);
+      } else {
+        const r = await runEntity(app, { entityRequestV2: item.entityRequestV2!, completionToken: item.completionToken });
+        completing = true;
+        await client.call("CompleteEntityWorkItem", r.request);
+        say(`entity ${label}: ${r.operations} operation(s)${r.failedOperations ? `, ${r.failedOperations} failed` : ""} in ${ms()}${notes(r.notes)}`);
+      }
+    } catch (err) {
+      const e = err as grpc.ServiceError;
+      // A stale token (lock lost, stream reconnected, instance gone) cannot be abandoned either.
+      if (completing && e.code === grpc.status.NOT_FOUND) {
+        say(`${NOUN[kind]} ${label}: result not accepted after ${ms()} (${e.details}); the scheduler re-dispatches it`);
+        return;
+      }
+      const reason = `${completing ? "completing it failed: " : ""}${e.details || (err as Error).message || String(err)}`;
+      say(`${NOUN[kind]} ${label}: abandoned after ${ms()}: ${reason}`);
+      await abandon(kind, item, reason);
+    }
+  };
+
+  const abandon = async (kind: Kind, item: pb.WorkItem, reason: string) => {
+    const method = kind === "orchestration" ? "AbandonOrchestrationWorkItem" : kind === "activity" ? "AbandonActivityWorkItem" : "AbandonEntityWorkItem";
+    try {
+      await client.call(method, kind === "entity" ? { completionToken: item.completionToken, reason } : { completionToken: item.completionToken });
+    } catch (err) {
+      say(`${NOUN[kind]} ${describe(item)}: abandoning failed too (${(err as grpc.ServiceError).details || (err as Error).message})`);
+    }
+  };
+
+  const onItem = (item: pb.WorkItem) => {
+    if (item.healthPing) return;
+    const kind: Kind | undefined = item.orchestratorRequest ? "orchestration" : item.activityRequest ? "activity" : item.entityRequestV2 ? "entity" : undefined;
+    if (!kind) {
+      // EntityBatchRequest (V1) carries no reply addresses; this scheduler sends V2.
+      say(`work item ${item.request ?? "of an unknown kind"} is not supported; abandoning it`);
+      if (item.entityRequest) void abandon("entity", item, "entityRequest (V1) work items are not supported by this worker");
+      return;
+    }
+    queued[kind].push(item);
+    pump(kind);
+  };
+
+  const stream = client.streamWorkItems({
+    maxConcurrentOrchestrationWorkItems: limits.orchestration,
+    maxConcurrentActivityWorkItems: limits.activity,
+    maxConcurrentEntityWorkItems: limits.entity,
+  }, { onItem });
+  say(`worker ${client.workerId} listening to task hub '${config.hubName}' at ${endpoint} (at most ${limits.orchestration} orchestrator, ${limits.activity} activity, ${limits.entity} entity invocations at once)`);
+
+  let stopped: Promise<void> | undefined;
+  return {
+    stop: () => (stopped ??= (async () => {
+      // Ask for no more work, let running invocations complete, then hang up; queued items go back to the scheduler.
+      await client.call("BeginWorkerDrain", {}).catch(() => undefined);
+      stopping = true;
+      const timeout = options.drainTimeoutMs ?? 30_000;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...inFlight]),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout))),
+      ]);
+      if (timer) clearTimeout(timer);
+      stream.close();
+      client.close();
+    })()),
+  };
+}
+
+function describe(item: pb.WorkItem): string {
+  if (item.orchestratorRequest) {
+    const r = item.orchestratorRequest;
+    const started = [...(r.pastEvents ?? []), ...(r.newEvents ?? [])].find((e) => e.executionStarted)?.executionStarted;
+    return `'${started?.name ?? "?"}' (instance '${r.instanceId}')`;
+  }
+  if (item.activityRequest) {
+    const a = item.activityRequest;
+    return `'${a.name}' (instance '${a.orchestrationInstance?.instanceId ?? ""}', task ${a.taskId})`;
+  }
+  if (item.entityRequestV2) return `'${item.entityRequestV2.instanceId}'`;
+  return "(unknown)";
+}
+
+/** "scheduled 2 activities, 1 timer" / "waiting": what a running episode started. */
+function scheduledWork(req: pb.durabletask.protos.backend.v1.ICompleteOrchestrationWorkItemRequest): string {
+  const messages = req.newMessages ?? [];
+  const self = req.instance?.instanceId;
+  const counts: [number, string, string][] = [
+    [req.newTasks?.length ?? 0, "activity", "activities"],
+    [req.newTimers?.length ?? 0, "timer", "timers"],
+    [messages.filter((m) => m.event?.executionStarted && m.instance?.instanceId !== self).length, "sub-orchestration", "sub-orchestrations"],
+    [messages.filter((m) => m.instance?.instanceId?.startsWith("@")).length, "entity message", "entity messages"],
+  ];
+  const parts = counts.filter(([n]) => n > 0).map(([n, one, many]) => `${n} ${n === 1 ? one : many}`);
+  return parts.length > 0 ? `scheduled ${parts.join(", ")}` : "waiting";
+}
+
+function notes(list: string[]): string {
+  return list.length > 0 ? ` [${list.join("; ")}]` : "";
+}
