@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 // The `dts` command. `dts serve` runs the scheduler; `dts func start` runs a function app like
-// `func start` against it; `dts start` runs both in one process (what `npm start` does).
+// `func start` against it; `dts start` runs both in one process (what `npm start` does); `dts scale`
+// reports a task hub's scale status or serves it to KEDA (scale/).
 import * as path from "path";
 import { parseArgs } from "util";
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "./core/limits";
 import { DEFAULT_ENGINE_OPTIONS } from "./scheduler/options";
 import { DEFAULT_HTTP_PORT, RunningFunctionsHost, startFunctionsHost } from "./host/func-host";
 import { consoleLog, LOG_LEVELS, LogLevel } from "./host/log";
+import { SCALE_PATH } from "./host/scale-endpoint";
 import { appEnvironment } from "./host/settings";
 import { loadProviderConfig } from "./provider/config";
 import { RunningServer, ServerOptions, startServer } from "./server/server";
+import { scaleCommand, ScaleUsageError } from "../scale/cli";
 
 const USAGE = `Usage: dts serve [options]
 
@@ -154,6 +157,7 @@ async function runFunctionsHost(appDir: string, port: number | undefined, env: N
   console.log(`\nFunctions:\n\n${host.functionList().map((l) => `        ${l}`).join("\n\n")}\n`);
   if (host.durable) {
     console.log(`dts func: task hub '${host.durable.hubName}' on ${host.durable.connection.endpoint}; management API ${host.http.origin}/runtime/webhooks/durabletask/`);
+    console.log(`dts func: scale status ${host.http.origin}${SCALE_PATH}`);
   }
   console.log(`dts func: listening on ${host.http.origin} (app ${appDir})`);
   return host;
@@ -226,18 +230,25 @@ async function main(argv: string[]): Promise<void> {
     }
     throw new UsageError(`unknown command 'func ${sub}'; try 'dts func start'`);
   }
+  if (verb === "scale") {
+    const scaler = await scaleCommand(rest);
+    if (scaler) onSignals("dts scale", () => scaler.close());
+    return;
+  }
   if (verb === undefined || verb === "help" || verb === "--help" || verb === "-h") {
     process.stdout.write(`Usage: dts <command>\n\nCommands:\n  serve        run the scheduler (dts serve --help for options)\n` +
       `  func start   run a function app like \`func start\` (dts func start --help)\n` +
-      `  start        run the scheduler and the function app in the current directory together\n`);
+      `  start        run the scheduler and the function app in the current directory together\n` +
+      `  scale status print a task hub's work items, target worker count and scale vote (dts scale --help)\n` +
+      `  scale keda   serve the KEDA external scaler for Kubernetes (dts scale --help)\n`);
     return;
   }
-  throw new UsageError(`unknown command '${verb}'; try 'dts serve', 'dts func start' or 'dts start'`);
+  throw new UsageError(`unknown command '${verb}'; try 'dts serve', 'dts func start', 'dts start' or 'dts scale status'`);
 }
 
 if (require.main === module) {
   main(process.argv.slice(2)).catch((err) => {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (err instanceof UsageError || err instanceof ScaleUsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       console.error(`dts: ${err.message}`);
       process.exit(2);
     }

@@ -9,6 +9,7 @@ import { HttpHost, startHttpHost } from "./http-server";
 import { loadFunctionApp, LoadedFunctionApp } from "./loader";
 import { errorText, HostLog } from "./log";
 import { ManagementApi } from "./management-api";
+import { ScaleEndpoint } from "./scale-endpoint";
 import { appEnvironment, httpRoutePrefix, readHostJson } from "./settings";
 import { SidecarClient } from "./sidecar-client";
 
@@ -71,6 +72,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
   try {
     let durable: ProviderConfig | undefined;
     let management: ManagementApi | undefined;
+    let scale: ScaleEndpoint | undefined;
     if (usesDurable(app)) {
       durable = loadProviderConfig(appDir, env); // the worker logs its warnings
       const tokens = tokenSourceFor(durable.connection);
@@ -83,11 +85,14 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
         client, log, hub: { hubName: durable.hubName, connectionName: durable.connectionStringName },
         isOrchestrator: (name) => orchestrations.has(name.toLowerCase()),
       });
+      const endpoint = new ScaleEndpoint(durable);
+      scale = endpoint;
+      cleanup.push(() => endpoint.close());
     }
 
     const port = options.port ?? (Number(settings.host.LocalHttpPort) || DEFAULT_HTTP_PORT);
     const http = await startHttpHost({
-      app, port, hostname: options.hostname, routePrefix: httpRoutePrefix(hostJson), log,
+      app, port, hostname: options.hostname, routePrefix: httpRoutePrefix(hostJson), log, scale,
       durable: management && durable ? { management, hub: { hubName: durable.hubName, connectionName: durable.connectionStringName } } : undefined,
     });
     cleanup.push(() => http.close());

@@ -9,6 +9,7 @@ import { LoadedFunctionApp } from "./loader";
 import { errorText, HostLog } from "./log";
 import { ApiRequest, ApiResponse, ManagementApi, managementPath } from "./management-api";
 import { byPrecedence, compileRoute, RouteTemplate } from "./routes";
+import type { ScaleEndpoint } from "./scale-endpoint";
 import { durableClientBindingData, HubRef, RPC_PATH } from "./webhook-urls";
 
 const MAX_BODY_BYTES = 100 * 1024 * 1024; // the Functions host's default request size limit
@@ -22,6 +23,8 @@ export interface HttpHostOptions {
   routePrefix: string;
   /** The Durable parts, when the app uses Durable Functions. */
   durable?: { management: ManagementApi; hub: HubRef };
+  /** The scale monitor's endpoint (scale-endpoint.ts), when the app uses Durable Functions. */
+  scale?: ScaleEndpoint;
   log: HostLog;
 }
 
@@ -82,6 +85,13 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     const started = Date.now();
     const url = new URL(req.url ?? "/", `http://${req.headers.host ?? `localhost:${port}`}`);
     const method = (req.method ?? "GET").toUpperCase();
+
+    if (options.scale?.matches(url.pathname)) {
+      const apiRes = await options.scale.handle({ method, url, headers: req.headers, body: Buffer.alloc(0) });
+      writeApiResponse(res, apiRes);
+      log("debug", `${method} ${url.pathname}${url.search} -> ${apiRes.status} (${Date.now() - started} ms)`);
+      return;
+    }
 
     const mgmt = managementPath(url.pathname);
     if (mgmt !== undefined) {

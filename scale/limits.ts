@@ -1,0 +1,27 @@
+// How many work items of each kind one worker runs at once: host.json's maxConcurrent*Functions, read
+// by the provider's config loader (default 10 each, as the Durable extension has it).
+import { DEFAULT_MAX_CONCURRENT, ProviderConfig } from "../src/provider/config";
+import { WorkKind } from "./metrics";
+
+export type ConcurrencyLimits = Record<WorkKind, number>;
+
+export const DEFAULT_LIMITS: Readonly<ConcurrencyLimits> = Object.freeze({
+  orchestrator: DEFAULT_MAX_CONCURRENT,
+  activity: DEFAULT_MAX_CONCURRENT,
+  entity: DEFAULT_MAX_CONCURRENT,
+});
+
+/** The names users write (host.json, KEDA trigger metadata) for each kind's limit. */
+export const LIMIT_NAMES: Readonly<Record<WorkKind, string>> = Object.freeze({
+  orchestrator: "maxConcurrentOrchestratorFunctions",
+  activity: "maxConcurrentActivityFunctions",
+  entity: "maxConcurrentEntityFunctions",
+});
+
+export function limitsFromConfig(config: ProviderConfig): ConcurrencyLimits {
+  return {
+    orchestrator: config.maxConcurrentOrchestratorFunctions,
+    activity: config.maxConcurrentActivityFunctions,
+    entity: config.maxConcurrentEntityFunctions,
+  };
+}
