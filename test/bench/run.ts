@@ -1,78 +1,209 @@
-// npm run bench [-- --count N --store sqlite|memory --json]: HelloCities5 with N orchestrations started
-// at once, the official SDK worker in a separate process against `dts serve` in another.
-import { spawn } from "child_process";
-import * as path from "path";
+// npm run bench [-- options]: the throughput benchmark. See USAGE below and README "Benchmarks".
 import { parseArgs } from "util";
-import { NoOpLogger, TaskHubGrpcClient } from "@microsoft/durabletask-js";
-import { startDts } from "../helpers/dts-process";
-import { helloCities } from "./hello-cities";
+import { stopAll, runningChildren } from "./procfs";
+import { addRatios, legend, machine, table } from "./report";
+import { LATENCY_KINDS, Row, RUNNERS, SCENARIO_TITLES, ScenarioContext, ScenarioName, SCENARIOS, skipReason, warmUp } from "./scenarios";
+import { PathName, PATHS, removeAllDataDirs, removeDataDir, startTarget, Target } from "./targets";
 
-async function main() {
-  const { values } = parseArgs({ options: { count: { type: "string" }, store: { type: "string" }, json: { type: "boolean" }, "node-arg": { type: "string", multiple: true } } });
-  const count = Number(values.count ?? 5000);
-  const store = values.store ?? "sqlite";
-  // --node-arg passes flags to the scheduler's node, e.g. --node-arg=--cpu-prof for a profile.
-  const dts = await startDts(["--store", store], { nodeArgs: values["node-arg"] });
-  const worker = spawn(process.execPath, [path.join(__dirname, "worker-process.js"), dts.address], { stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise<void>((resolve) => worker.stdout!.on("data", (c: Buffer) => c.toString().includes("ready") && resolve()));
-  const client = new TaskHubGrpcClient({ hostAddress: dts.address, logger: new NoOpLogger() });
-  const cpu0 = await cpuSeconds(dts.proc.pid!);
-  const workerCpu0 = await cpuSeconds(worker.pid!);
-  const clientCpu0 = process.cpuUsage();
-  const t0 = Date.now();
-  const ids: string[] = [];
-  for (let i = 0; i < count; i += 100) {
-    ids.push(...(await Promise.all(Array.from({ length: Math.min(100, count - i) }, () => client.scheduleNewOrchestration(helloCities)))));
+const DEFAULTS = { count: 5000, fanOut: 1000, sequence: 500, latencyRuns: 200, memory: 100_000, startup: 100_000, idleSeconds: 10, window: 100, timeout: 1800 };
+
+const USAGE = `Usage: npm run bench [-- options]
+
+Runs each selected scenario on each selected path, every one on a fresh scheduler and worker (after one
+warm-up HelloCities5), and prints a table (one row per path x scenario) or, with --json, one JSON document.
+Progress goes to stderr every second. Every process the bench starts is stopped at the end, on failure
+and on Ctrl-C.
+
+Paths (--paths a,b; default all):
+  sqlite      dts serve --store sqlite, the official SDK worker (@microsoft/durabletask-js) in its own process
+  memory      dts serve --store memory, the same worker
+  functions   dts serve --store sqlite, dts func start on the repository's sample app (its HelloCities and
+              FanOutFanIn orchestrations, started by name through the SDK client); no sequence/memory/startup
+  inprocess   the SDK's in-process test backend (InMemoryOrchestrationBackend + TestOrchestrationWorker) in
+              the bench's own process: the reference for what the worker alone can do
+
+Scenarios (--scenarios a,b; default hello,fanout,sequence,latency, plus memory/startup when their flag is given):
+  hello       --count N         HelloCities5 (five activities in sequence), N started at once (default ${DEFAULTS.count})
+  fanout      --fan-out N       one orchestration fanning out to N activities and in (default ${DEFAULTS.fanOut})
+  sequence    --sequence N      one orchestration calling N activities one after another (default ${DEFAULTS.sequence})
+  latency     --latency-runs N  HelloCities5 on an idle system, one at a time, N runs (default ${DEFAULTS.latencyRuns})
+  memory      --memory [N]      N instances waiting on an event; the scheduler's RSS, and after an idle period
+                                and a forced GC (default ${DEFAULTS.memory} when the flag has no number; opt-in: slow)
+  startup     --startup [N]     N waiting instances on SQLite, SIGKILL the scheduler, restart it on the same
+                                data: seconds until it listens and until a raised event is dispatched and
+                                completed (sqlite path only; default ${DEFAULTS.startup}; opt-in: slow)
+
+Other options:
+  --idle-seconds N   the memory scenario's idle period before the forced GC (default ${DEFAULTS.idleSeconds})
+  --window N         start requests in flight while creating waiting instances (default ${DEFAULTS.window})
+  --timeout S        a scenario fails if not done within S seconds (default ${DEFAULTS.timeout})
+  --node-arg FLAG    a node flag for the scheduler process (repeatable), e.g. --node-arg=--cpu-prof
+  --json             one JSON document on stdout: every row, the options and the machine (cpus, node, git commit)
+  -h, --help         this text
+
+The defaults (the four main scenarios on all four paths) take about 5-8 minutes on a 2-core machine;
+--memory and --startup at 100,000 add several minutes each.`;
+
+class UsageError extends Error {}
+
+function positive(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value.replace(/[_,]/g, ""));
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a whole number >= 1, got '${value}'`);
+  return n;
+}
+
+/** --memory and --startup take an optional number: without one (end of line or another flag next) they use the default. */
+function withOptionalValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    out.push(argv[i]);
+    if ((argv[i] === "--memory" || argv[i] === "--startup") && (i + 1 >= argv.length || argv[i + 1].startsWith("-"))) out.push("default");
   }
-  let done = 0;
-  let peakRss = 0;
-  const progress = setInterval(async () => {
-    peakRss = Math.max(peakRss, await rssBytes(dts.proc.pid!));
-    process.stderr.write(`\r${done}/${count} completed`);
-  }, 1000);
-  const latencies: number[] = [];
-  await Promise.all(ids.map(async (id) => {
-    const s = await client.waitForOrchestrationCompletion(id, false, 600);
-    if (s?.runtimeStatus !== 1 && String(s?.runtimeStatus) !== "COMPLETED") throw new Error(`${id} ended ${s?.runtimeStatus}`);
-    latencies.push(Date.now() - t0);
-    done++;
-  }));
-  const seconds = (Date.now() - t0) / 1000;
-  clearInterval(progress);
-  process.stderr.write("\n");
-  const cpu = (await cpuSeconds(dts.proc.pid!)) - cpu0;
-  const workerCpu = (await cpuSeconds(worker.pid!)) - workerCpu0;
-  const clientUsage = process.cpuUsage(clientCpu0);
-  const clientCpu = (clientUsage.user + clientUsage.system) / 1e6;
-  peakRss = Math.max(peakRss, await rssBytes(dts.proc.pid!));
-  latencies.sort((a, b) => a - b);
-  const result = {
-    scenario: "HelloCities5", store, orchestrations: count, seconds: +seconds.toFixed(2),
-    orchestrationsPerSecond: +(count / seconds).toFixed(1), workItemsPerSecond: +((count * 6) / seconds).toFixed(1),
-    p50CompletionMs: latencies[Math.floor(latencies.length / 2)], p99CompletionMs: latencies[Math.floor(latencies.length * 0.99)],
-    schedulerPeakRssMiB: +(peakRss / 2 ** 20).toFixed(1), schedulerCpuSeconds: +cpu.toFixed(2),
-    workerCpuSeconds: +workerCpu.toFixed(2), clientCpuSeconds: +clientCpu.toFixed(2),
+  return out;
+}
+
+const ALIASES: Record<string, ScenarioName> = {
+  hello: "hello", hellocities: "hello", hellocities5: "hello", fanout: "fanout", "fan-out": "fanout", sequence: "sequence",
+  latency: "latency", memory: "memory", startup: "startup", restart: "startup",
+};
+
+function list<T extends string>(name: string, value: string | undefined, all: readonly T[], map: (s: string) => T | undefined): T[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const out: T[] = [];
+  for (const item of items) {
+    const v = map(item);
+    if (!v) throw new UsageError(`--${name}: unknown '${item}' (one of ${all.join(", ")})`);
+    if (!out.includes(v)) out.push(v);
+  }
+  return out;
+}
+
+function options(argv: string[]) {
+  const { values } = parseArgs({
+    args: withOptionalValues(argv), strict: true,
+    options: {
+      count: { type: "string" }, "fan-out": { type: "string" }, sequence: { type: "string" }, "latency-runs": { type: "string" },
+      memory: { type: "string" }, startup: { type: "string" }, paths: { type: "string" }, scenarios: { type: "string" },
+      "idle-seconds": { type: "string" }, window: { type: "string" }, timeout: { type: "string" },
+      "node-arg": { type: "string", multiple: true }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
+    },
+  });
+  const opt = (name: "memory" | "startup") => (values[name] === "default" ? undefined : values[name]);
+  const sizes: Record<ScenarioName, number> = {
+    hello: positive("count", values.count, DEFAULTS.count), fanout: positive("fan-out", values["fan-out"], DEFAULTS.fanOut),
+    sequence: positive("sequence", values.sequence, DEFAULTS.sequence), latency: positive("latency-runs", values["latency-runs"], DEFAULTS.latencyRuns),
+    memory: positive("memory", opt("memory"), DEFAULTS.memory), startup: positive("startup", opt("startup"), DEFAULTS.startup),
   };
-  if (values.json) console.log(JSON.stringify(result));
-  else console.table([result]);
-  await client.stop();
-  worker.kill("SIGTERM");
-  await dts.stop();
+  const paths = list("paths", values.paths, PATHS, (s) => PATHS.find((p) => p === s)) ?? PATHS;
+  let scenarios = list("scenarios", values.scenarios, SCENARIOS, (s) => ALIASES[s]);
+  if (!scenarios) {
+    scenarios = ["hello", "fanout", "sequence", "latency"];
+    if (values.memory !== undefined) scenarios.push("memory");
+    if (values.startup !== undefined) scenarios.push("startup");
+  }
+  scenarios = SCENARIOS.filter((s) => scenarios!.includes(s));
+  return {
+    help: !!values.help, json: !!values.json, nodeArgs: values["node-arg"] ?? [], sizes, paths, scenarios,
+    idleSeconds: positive("idle-seconds", values["idle-seconds"], DEFAULTS.idleSeconds), window: positive("window", values.window, DEFAULTS.window),
+    timeoutSeconds: positive("timeout", values.timeout, DEFAULTS.timeout),
+  };
 }
 
-async function procStat(pid: number): Promise<string[]> {
-  const fs = await import("fs/promises");
-  return (await fs.readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1].split(" ");
-}
-async function cpuSeconds(pid: number): Promise<number> {
-  const f = await procStat(pid);
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-async function rssBytes(pid: number): Promise<number> {
-  return Number((await procStat(pid))[21]) * 4096;
+let aborted = false;
+
+async function main(): Promise<number> {
+  const o = options(process.argv.slice(2));
+  if (o.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const started = new Date();
+  const rows: Row[] = [];
+  // The reference runs first in each scenario, so its figure is there when the others are compared.
+  const paths: PathName[] = [...o.paths].sort((a, b) => (a === "inprocess" ? -1 : b === "inprocess" ? 1 : 0));
+  process.stderr.write(`bench: ${o.scenarios.map((s) => `${SCENARIO_TITLES[s]} (${o.sizes[s]})`).join(", ")} on ${paths.join(", ")}\n`);
+  for (const scenario of o.scenarios) {
+    for (const path of paths) {
+      if (aborted) break;
+      const base: Row = { path, scenario, size: o.sizes[scenario] };
+      const label = `${path} / ${SCENARIO_TITLES[scenario]}`;
+      const skip = skipReason(path, scenario);
+      if (skip) {
+        rows.push({ ...base, skipped: skip });
+        continue;
+      }
+      const deadline = Date.now() + o.timeoutSeconds * 1000;
+      const ctx: ScenarioContext = { label, deadline, sizes: o.sizes, idleSeconds: o.idleSeconds, window: o.window, isAborted: () => aborted };
+      let target: Target | undefined;
+      try {
+        process.stderr.write(`${label}: starting\n`);
+        target = await startTarget(path, { nodeArgs: o.nodeArgs });
+        const t = target;
+        const result = await Promise.race([t.failed, (async () => {
+          await warmUp(t, deadline);
+          await t.forceGc(); // start from a collected heap (in-process: the bench's own earlier garbage)
+          return RUNNERS[scenario](t, ctx);
+        })()]);
+        const row: Row = { ...base, latencyKind: LATENCY_KINDS[scenario], ...result };
+        rows.push(row);
+        const v = (x: number | null | undefined) => (x === undefined || x === null ? "-" : String(x));
+        process.stderr.write(`${label}: ${v(row.seconds)} s, ${v(row.orchestrationsPerSecond)} orch/s, ${v(row.workItemsPerSecond)} items/s, p50 ${v(row.p50Ms)} ms, p99 ${v(row.p99Ms)} ms` +
+          `, scheduler ${v(row.schedulerCpuSeconds)} CPU s / ${v(row.schedulerPeakRssMiB)} MiB, worker ${v(row.workerCpuSeconds)} CPU s${row.notes ? `; ${row.notes}` : ""}\n`);
+      } catch (e) {
+        if (aborted) break;
+        const message = (e as Error).message ?? String(e);
+        rows.push({ ...base, error: message.split("\n")[0] });
+        process.stderr.write(`${label}: FAILED: ${(e as Error).stack ?? message}\n`);
+      } finally {
+        await target?.stop().catch((e) => process.stderr.write(`${label}: stopping: ${(e as Error).message}\n`));
+        removeDataDir(target?.dataDir);
+      }
+    }
+  }
+  if (aborted) return 130;
+  addRatios(rows);
+  const failed = rows.some((r) => r.error);
+  if (o.json) {
+    const doc = {
+      benchmark: "dts throughput", startedAt: started.toISOString(), seconds: +((Date.now() - started.getTime()) / 1000).toFixed(1), machine: machine(),
+      options: { paths: o.paths, scenarios: o.scenarios, sizes: o.sizes, idleSeconds: o.idleSeconds, window: o.window, timeoutSeconds: o.timeoutSeconds, nodeArgs: o.nodeArgs },
+      rows,
+    };
+    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  } else {
+    const m = machine();
+    process.stdout.write(`\n${m.cpus} x ${m.cpuModel}, node ${m.node}, commit ${m.commit?.slice(0, 12) ?? "?"}${m.dirty ? " (with uncommitted changes)" : ""}\n\n`);
+    process.stdout.write(`${table(rows)}\n\n${legend(o.scenarios)}\n`);
+  }
+  return failed ? 1 : 0;
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
+async function shutdown(code: number): Promise<never> {
+  await stopAll(3000);
+  removeAllDataDirs();
+  const left = runningChildren();
+  if (left.length) process.stderr.write(`bench: processes still running: ${left.join(", ")}\n`);
+  process.exit(code);
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (aborted) return;
+    aborted = true;
+    process.stderr.write(`\nbench: ${signal}: stopping every process it started\n`);
+    void shutdown(130);
+  });
+}
+process.on("unhandledRejection", (e) => {
+  if (!aborted) process.stderr.write(`bench: unhandled rejection: ${(e as Error)?.stack ?? e}\n`);
 });
+
+main().then(
+  (code) => shutdown(code),
+  (e) => {
+    process.stderr.write(`${e instanceof UsageError ? `${e.message}\n\n${USAGE}` : (e as Error).stack ?? e}\n`);
+    return shutdown(e instanceof UsageError ? 2 : 1);
+  },
+);

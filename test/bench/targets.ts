@@ -1,0 +1,380 @@
+// The four paths the bench measures, behind one interface:
+//   sqlite     `dts serve --store sqlite` + the official SDK worker in its own process
+//   memory     `dts serve --store memory` + the same worker
+//   functions  `dts serve --store sqlite` + `dts func start` on the repository's sample app (the
+//              Functions provider adapter runs the app's orchestrations), started by name through
+//              the SDK client on the app's task hub
+//   inprocess  the SDK's own in-process test backend (InMemoryOrchestrationBackend,
+//              TestOrchestrationClient, TestOrchestrationWorker) in this process: the reference for
+//              what the worker alone can do
+import * as fs from "fs";
+import * as path from "path";
+import { ChildProcess } from "child_process";
+import {
+  HistoryEventType, InMemoryOrchestrationBackend, NoOpLogger, OrchestrationState, OrchestrationStatus,
+  TaskHubGrpcClient, TestOrchestrationClient, TestOrchestrationWorker,
+} from "@microsoft/durabletask-js";
+import { DtsProcess, startDts, tempDir } from "../helpers/dts-process";
+import { connectionString, FuncHostProcess, REPO_ROOT, startFuncHost } from "../helpers/func-process";
+import { spawnTracked, stopProcess, track } from "./procfs";
+import { Progress } from "./scenarios";
+import { fanOutFanIn, helloCities, longSequence, registerWorkloads, waitForGo } from "./workloads";
+
+export type PathName = "sqlite" | "memory" | "functions" | "inprocess";
+export const PATHS: PathName[] = ["sqlite", "memory", "functions", "inprocess"];
+
+/** What a scenario starts: HelloCities5, the fan-out, the long sequence, or an instance waiting on an event. */
+export type Workload = "hello" | "fanout" | "sequence" | "wait";
+
+export interface TargetOptions {
+  /** Extra node flags for the scheduler process (--node-arg). */
+  nodeArgs: string[];
+  /** SQLite data directory to use (the restart scenario reuses it); a new temporary one otherwise. */
+  dataDir?: string;
+  /** Port for the scheduler (the restart scenario restarts on the same one); a free one otherwise. */
+  port?: number;
+}
+
+export interface Target {
+  path: PathName;
+  /** The process whose RSS and CPU count as the scheduler's (this process for inprocess). */
+  schedulerPid: number;
+  /** The worker's process; undefined for inprocess (one process does everything). */
+  workerPid?: number;
+  /** The scheduler's port (gRPC paths). */
+  port?: number;
+  dataDir?: string;
+  /** Why this path cannot run a workload, or undefined when it can. */
+  unsupported(workload: Workload): string | undefined;
+  /** Starts one orchestration of the workload (size: the fan-out width or sequence length). */
+  start(workload: Workload, size?: number): Promise<string>;
+  /** Waits until the instance completes (throws if it fails or the deadline passes); returns its output when asked. */
+  waitCompleted(id: string, deadline: number, withOutput?: boolean): Promise<string | undefined>;
+  /** Waits until the instance's first episode has completed (it is RUNNING). */
+  waitStarted(id: string, deadline: number): Promise<void>;
+  raiseEvent(id: string, name: string, data: unknown): Promise<void>;
+  /** Rejects when one of the target's processes exits while it should be running (the scenario fails at once). */
+  failed: Promise<never>;
+  /** Orchestrator episodes + activity executions in the instance's history. */
+  workItems(id: string): Promise<number>;
+  /** Forces a full GC in the scheduler; resolves with its heap in use, or undefined when it cannot. */
+  forceGc(): Promise<number | undefined>;
+  /**
+   * A crash and restart (sqlite path): SIGKILLs the scheduler, stops the worker, starts a new worker
+   * that connects as soon as the port opens, and restarts the scheduler on the same port and data.
+   * Resolves with the moment the restart was spawned and the milliseconds until it listened.
+   */
+  crashAndRestart(): Promise<{ spawnedAt: number; listenMs: number }>;
+  stop(): Promise<void>;
+}
+
+const GC_PRELOAD = path.join(__dirname, "gc-on-signal.js");
+const TERMINAL = new Set([OrchestrationStatus.COMPLETED, OrchestrationStatus.FAILED, OrchestrationStatus.TERMINATED]);
+
+function checkCompleted(id: string, state: OrchestrationState | undefined): OrchestrationState {
+  if (!state) throw new Error(`instance ${id} not found`);
+  if (state.runtimeStatus !== OrchestrationStatus.COMPLETED) {
+    throw new Error(`instance ${id} ended ${OrchestrationStatus[state.runtimeStatus]}${state.failureDetails ? `: ${state.failureDetails.message}` : ""}`);
+  }
+  return state;
+}
+
+/** Repeats a bounded wait until it answers or the deadline passes (long waits end server-side after minutes). */
+async function untilDeadline<T>(id: string, deadline: number, what: string, once: (timeoutSeconds: number) => Promise<T>): Promise<T> {
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`instance ${id} did not ${what} before the scenario's time limit`);
+    try {
+      return await once(Math.max(1, Math.min(120, Math.ceil(left / 1000))));
+    } catch (e) {
+      const err = e as { code?: number; message?: string };
+      const timedOut = err.code === 4 || /Timed out waiting|did not reach the awaited state/.test(err.message ?? "");
+      if (!timedOut) throw e;
+    }
+  }
+}
+
+/** Spawns the SDK worker process; resolves once it prints `waitFor` ("ready", or "waiting" with --wait-for-port). */
+export async function spawnWorker(address: string, waitForPort = false): Promise<ChildProcess> {
+  const args = [path.join(__dirname, "worker-process.js"), address, ...(waitForPort ? ["--wait-for-port"] : [])];
+  const proc = spawnTracked(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  const waitFor = waitForPort ? "waiting" : "ready";
+  await new Promise<void>((resolve, reject) => {
+    const onData = (c: Buffer) => {
+      out += c.toString();
+      if (out.includes(waitFor)) resolve();
+    };
+    proc.stdout!.on("data", onData);
+    proc.stderr!.on("data", (c: Buffer) => (out += c.toString()));
+    proc.once("exit", (code) => reject(new Error(`the worker process exited with ${code} before it was ${waitFor}:\n${out}`)));
+  });
+  return proc;
+}
+
+/** The sqlite, memory and functions paths: a `dts serve` child, a worker child, the SDK's gRPC client. */
+class GrpcTarget implements Target {
+  schedulerPid: number;
+  workerPid?: number;
+  port: number;
+  dataDir: string;
+  client: TaskHubGrpcClient;
+  failed: Promise<never>;
+  private fail!: (e: Error) => void;
+  private stopping = false;
+
+  constructor(public path: PathName, public dts: DtsProcess, public worker: ChildProcess | undefined, public host: FuncHostProcess | undefined, private options: TargetOptions) {
+    this.schedulerPid = dts.proc.pid!;
+    this.workerPid = worker?.pid ?? host?.proc.pid;
+    this.port = dts.port;
+    this.dataDir = dts.dataDir;
+    this.client = new TaskHubGrpcClient({ hostAddress: dts.address, logger: new NoOpLogger() });
+    this.failed = new Promise<never>((_, reject) => (this.fail = reject));
+    this.failed.catch(() => undefined);
+    this.watch(dts.proc, "scheduler", () => this.dts.output());
+    if (worker) this.watch(worker, "worker");
+    if (host) this.watch(host.proc, "dts func start", () => host.output());
+  }
+
+  private watch(proc: ChildProcess, name: string, output?: () => string): void {
+    proc.once("exit", (code, signal) => {
+      if (this.stopping) return;
+      const tail = output?.().slice(-2000).trim();
+      this.fail(new Error(`the ${name} process (pid ${proc.pid}) exited (${signal ?? `code ${code}`}) during the scenario${tail ? `; its last output:\n${tail}` : ""}`));
+    });
+  }
+
+  unsupported(workload: Workload): string | undefined {
+    if (this.path !== "functions") return undefined;
+    if (workload === "sequence") return "the sample app has no long-sequence orchestration";
+    if (workload === "wait") return "the sample app has no orchestration that only waits on an event";
+    return undefined;
+  }
+
+  start(workload: Workload, size = 0): Promise<string> {
+    if (this.path === "functions") {
+      if (workload === "hello") return this.client.scheduleNewOrchestration("HelloCities");
+      if (workload === "fanout") return this.client.scheduleNewOrchestration("FanOutFanIn", { items: Array.from({ length: size }, (_, i) => `item-${i}`) });
+      throw new Error(this.unsupported(workload));
+    }
+    switch (workload) {
+      case "hello": return this.client.scheduleNewOrchestration(helloCities);
+      case "fanout": return this.client.scheduleNewOrchestration(fanOutFanIn, size);
+      case "sequence": return this.client.scheduleNewOrchestration(longSequence, size);
+      case "wait": return this.client.scheduleNewOrchestration(waitForGo);
+    }
+  }
+
+  async waitCompleted(id: string, deadline: number, withOutput = false): Promise<string | undefined> {
+    const state = await untilDeadline(id, deadline, "complete", (t) => this.client.waitForOrchestrationCompletion(id, withOutput, t));
+    return checkCompleted(id, state).serializedOutput;
+  }
+
+  async waitStarted(id: string, deadline: number): Promise<void> {
+    const state = await untilDeadline(id, deadline, "start", (t) => this.client.waitForOrchestrationStart(id, false, t));
+    if (!state || state.runtimeStatus !== OrchestrationStatus.RUNNING) throw new Error(`instance ${id} is ${state ? OrchestrationStatus[state.runtimeStatus] : "missing"}, not RUNNING`);
+  }
+
+  raiseEvent(id: string, name: string, data: unknown): Promise<void> {
+    return this.client.raiseOrchestrationEvent(id, name, data);
+  }
+
+  async workItems(id: string): Promise<number> {
+    const history = await this.client.getOrchestrationHistory(id);
+    return history.filter((e) => e.type === HistoryEventType.OrchestratorStarted || e.type === HistoryEventType.TaskScheduled).length;
+  }
+
+  async forceGc(): Promise<number | undefined> {
+    const before = this.dts.output().split("bench-gc ").length;
+    this.dts.proc.kill("SIGUSR2");
+    const until = Date.now() + 10_000;
+    while (Date.now() < until) {
+      const parts = this.dts.output().split("bench-gc ");
+      if (parts.length > before) {
+        const m = JSON.parse(parts[parts.length - 1].split("\n")[0]) as { gc: boolean; heapUsed: number };
+        return m.gc ? m.heapUsed : undefined;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return undefined;
+  }
+
+  async crashAndRestart(): Promise<{ spawnedAt: number; listenMs: number }> {
+    if (this.path !== "sqlite" || !this.worker) throw new Error("crash and restart is measured on the sqlite path");
+    this.stopping = true;
+    await this.dts.kill();
+    await this.client.stop().catch(() => undefined);
+    await stopProcess(this.worker);
+    this.stopping = false;
+    this.worker = await spawnWorker(this.dts.address, true);
+    this.watch(this.worker, "worker");
+    const spawnedAt = Date.now();
+    this.dts = await startScheduler("sqlite", { ...this.options, dataDir: this.dataDir, port: this.port });
+    const listenMs = Date.now() - spawnedAt;
+    this.watch(this.dts.proc, "scheduler", () => this.dts.output());
+    this.schedulerPid = this.dts.proc.pid!;
+    this.workerPid = this.worker.pid;
+    this.client = new TaskHubGrpcClient({ hostAddress: this.dts.address, logger: new NoOpLogger() });
+    return { spawnedAt, listenMs };
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.client.stop().catch(() => undefined);
+    if (this.worker) await stopProcess(this.worker);
+    if (this.host) await stopProcess(this.host.proc);
+    await stopProcess(this.dts.proc);
+  }
+}
+
+/** Rejects if `p` has not settled within `ms` (a process that never prints that it listens). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not start within ${ms / 1000} s`)), ms)))])
+    .finally(() => clearTimeout(timer));
+}
+
+/** Starts `dts serve` with the GC preload; tracked so the bench's cleanup stops it. */
+export async function startScheduler(store: "sqlite" | "memory", options: TargetOptions): Promise<DtsProcess> {
+  const args = ["--store", store, ...(options.port !== undefined ? ["--port", String(options.port)] : [])];
+  const dts = await within(startDts(args, { dataDir: options.dataDir, nodeArgs: ["--expose-gc", "-r", GC_PRELOAD, ...options.nodeArgs] }), 120_000, "dts serve");
+  track(dts.proc);
+  return dts;
+}
+
+export async function startTarget(pathName: PathName, options: TargetOptions): Promise<Target> {
+  if (pathName === "inprocess") return new InProcessTarget();
+  const store = pathName === "memory" ? "memory" : "sqlite";
+  const dataDir = options.dataDir ?? newDataDir();
+  let dts: DtsProcess | undefined;
+  try {
+    dts = await startScheduler(store, { ...options, dataDir });
+    if (pathName === "functions") {
+      const host = await within(startFuncHost(REPO_ROOT, {
+        DURABLE_TASK_SCHEDULER_CONNECTION_STRING: connectionString(dts.port), TASKHUB_NAME: "default", DTS_LOG_LEVEL: "warning",
+      }), 120_000, "dts func start");
+      track(host.proc);
+      return new GrpcTarget(pathName, dts, undefined, host, options);
+    }
+    const worker = await within(spawnWorker(dts.address), 60_000, "the worker process");
+    return new GrpcTarget(pathName, dts, worker, undefined, options);
+  } catch (e) {
+    if (dts) await stopProcess(dts.proc);
+    if (!options.dataDir) removeDataDir(dataDir);
+    throw e;
+  }
+}
+
+const dataDirs = new Set<string>();
+
+function newDataDir(): string {
+  const dir = tempDir("dts-bench-");
+  dataDirs.add(dir);
+  return dir;
+}
+
+/** Removes a temporary data directory the bench created. */
+export function removeDataDir(dir: string | undefined): void {
+  if (dir && dataDirs.delete(dir)) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** Removes every data directory the bench created and has not removed yet (interrupted runs). */
+export function removeAllDataDirs(): void {
+  for (const dir of [...dataDirs]) removeDataDir(dir);
+}
+
+// ---- in-process reference ----
+
+// The SDK's test worker builds its executors without a logger, so they log every event to the console
+// (info/debug): silenced while an in-process target runs (errors still show). The bench's own output
+// goes through process.stdout/stderr directly.
+const QUIET_METHODS = ["log", "info", "debug", "warn"] as const;
+type Quieted = Record<(typeof QUIET_METHODS)[number], (...args: unknown[]) => void>;
+let savedConsole: Quieted | undefined;
+function quietConsole(on: boolean): void {
+  const c = console as unknown as Quieted;
+  if (on && !savedConsole) {
+    savedConsole = { log: c.log, info: c.info, debug: c.debug, warn: c.warn };
+    for (const k of QUIET_METHODS) c[k] = () => undefined;
+  } else if (!on && savedConsole) {
+    Object.assign(c, savedConsole);
+    savedConsole = undefined;
+  }
+}
+
+class InProcessTarget implements Target {
+  path: PathName = "inprocess";
+  schedulerPid = process.pid;
+  workerPid = undefined;
+  backend = new InMemoryOrchestrationBackend();
+  client = new TestOrchestrationClient(this.backend);
+  worker = new TestOrchestrationWorker(this.backend);
+  failed = new Promise<never>(() => undefined);
+  private started: Promise<void>;
+  private episodes = new Map<string, number>();
+
+  constructor() {
+    quietConsole(true);
+    registerWorkloads(this.worker);
+    // The test worker runs work items back to back on microtasks, so timers (the progress line) starve
+    // while it has work: each completed episode gives the progress a chance to print.
+    // Its history has one OrchestratorStarted per instance, not per episode: episodes are counted here.
+    const complete = this.backend.completeOrchestration.bind(this.backend);
+    this.backend.completeOrchestration = (...args) => {
+      complete(...args);
+      this.episodes.set(args[0], (this.episodes.get(args[0]) ?? 0) + 1);
+      Progress.heartbeat();
+    };
+    this.started = this.worker.start();
+  }
+
+  unsupported(): string | undefined {
+    return undefined;
+  }
+
+  async start(workload: Workload, size = 0): Promise<string> {
+    await this.started;
+    switch (workload) {
+      case "hello": return this.client.scheduleNewOrchestration(helloCities);
+      case "fanout": return this.client.scheduleNewOrchestration(fanOutFanIn, size);
+      case "sequence": return this.client.scheduleNewOrchestration(longSequence, size);
+      case "wait": return this.client.scheduleNewOrchestration(waitForGo);
+    }
+  }
+
+  async waitCompleted(id: string, deadline: number, withOutput = false): Promise<string | undefined> {
+    const state = await untilDeadline(id, deadline, "complete", (t) => this.client.waitForOrchestrationCompletion(id, withOutput, t));
+    return checkCompleted(id, state).serializedOutput;
+  }
+
+  async waitStarted(id: string, deadline: number): Promise<void> {
+    const state = await untilDeadline(id, deadline, "start", (t) => this.client.waitForOrchestrationStart(id, false, t));
+    if (!state || TERMINAL.has(state.runtimeStatus)) throw new Error(`instance ${id} is ${state ? OrchestrationStatus[state.runtimeStatus] : "missing"}, not RUNNING`);
+  }
+
+  raiseEvent(id: string, name: string, data: unknown): Promise<void> {
+    return this.client.raiseOrchestrationEvent(id, name, data);
+  }
+
+  async workItems(id: string): Promise<number> {
+    const history = this.backend.getInstance(id)?.history ?? [];
+    return (this.episodes.get(id) ?? 0) + history.filter((e) => e.hasTaskscheduled()).length;
+  }
+
+  async forceGc(): Promise<number | undefined> {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (!gc) return undefined;
+    gc();
+    return process.memoryUsage().heapUsed;
+  }
+
+  async crashAndRestart(): Promise<{ spawnedAt: number; listenMs: number }> {
+    throw new Error("the in-process backend has no scheduler process");
+  }
+
+  async stop(): Promise<void> {
+    await this.worker.stop();
+    this.backend.reset();
+    quietConsole(false);
+  }
+}
