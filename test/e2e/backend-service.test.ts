@@ -1,13 +1,11 @@
 // End-to-end: BackendService (what a Functions host's azureManaged provider calls) on the same
 // engine as the sidecar service: precomputed completions, activity and entity completions by event,
 // metrics, release, forced termination, drain.
-import { applyEpisode, EpisodeOutcome } from "../../src/core/orchestration";
-import { outcomeToRequest } from "../../src/core/precomputed-completion";
 import { str } from "../../src/core/events";
 import { pb } from "../../src/proto";
 import { backendDefinition } from "../../src/server/backend-service";
 import { DtsProcess, startDts } from "../helpers/dts-process";
-import { RawClient } from "../helpers/raw";
+import { answerOrchestration, RawClient } from "../helpers/raw";
 import { client, completed } from "../helpers/sdk";
 
 let dts: DtsProcess;
@@ -23,22 +21,7 @@ afterAll(async () => {
 
 const S = pb.OrchestrationStatus;
 
-/** Plays a host: answers one orchestrator work item with the given actions through core/ and BackendService. */
-async function answer(raw: RawClient, item: pb.WorkItem, actions: pb.IOrchestratorAction[]): Promise<EpisodeOutcome> {
-  const req = item.orchestratorRequest!;
-  const past = req.pastEvents ?? [];
-  const dispatched = req.newEvents ?? [];
-  const started = [...past, ...dispatched].find((e) => e.executionStarted)!.executionStarted!;
-  const outcome = applyEpisode({
-    instance: {
-      instanceId: req.instanceId ?? "", executionId: req.executionId?.value ?? "", name: started.name ?? "", status: past.length ? S.ORCHESTRATION_STATUS_RUNNING : S.ORCHESTRATION_STATUS_PENDING,
-      createdAt: Date.now(), lastUpdatedAt: Date.now(),
-    },
-    history: past, dispatched, actions, now: Date.now(), newExecutionId: () => "x",
-  });
-  await raw.call("CompleteOrchestrationWorkItem", outcomeToRequest(outcome, item.completionToken));
-  return outcome;
-}
+const answer = answerOrchestration;
 
 test("an orchestration runs to completion through precomputed completions and activity events", async () => {
   be = new RawClient(dts.address, "fx", backendDefinition);

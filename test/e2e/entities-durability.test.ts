@@ -15,6 +15,7 @@ import { SQLITE_FILE } from "../../src/store";
 import { DtsProcess, startDts, tempDir } from "../helpers/dts-process";
 import { isOrchestration, RawClient } from "../helpers/raw";
 import { client, completed, worker } from "../helpers/sdk";
+import { pollUntil, sleep } from "../helpers/poll";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Gen = AsyncGenerator<Task<any>, any, any>;
@@ -99,18 +100,7 @@ async function startWorker(log: string[] = [], hub?: string): Promise<TaskHubGrp
   return w;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `read` (with short pauses) until `done` holds; nothing can be awaited for entity state. */
-async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (done(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(v)}`);
-    await sleep(25);
-  }
-}
+const until = pollUntil;
 
 function drained<T>(c: TaskHubGrpcClient, id: EntityInstanceId): Promise<EntityMetadata<T>> {
   return until(() => c.getEntity<T>(id), (e) => e !== undefined && e.backlogQueueSize === 0, `${id} to drain`) as Promise<EntityMetadata<T>>;

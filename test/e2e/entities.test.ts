@@ -11,6 +11,7 @@ import {
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { RawClient } from "../helpers/raw";
 import { client, completed, grpcCode, worker } from "../helpers/sdk";
+import { pollUntil, sleep } from "../helpers/poll";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Gen = AsyncGenerator<Task<any>, any, any>;
@@ -61,18 +62,7 @@ async function startWorker(hub: string, setup: (w: TaskHubGrpcWorker) => void = 
   return w;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `read` (with short pauses) until `done` holds; nothing can be awaited for entity state. */
-async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (done(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(v)}`);
-    await sleep(25);
-  }
-}
+const until = pollUntil;
 
 /** The entity once nothing is queued for it (every signal sent so far has been applied). */
 function drained<T>(c: TaskHubGrpcClient, id: EntityInstanceId, what = `${id} to drain`): Promise<EntityMetadata<T>> {

@@ -32,7 +32,14 @@ export function tempDir(prefix = "dts-test-"): string {
 export function startDts(args: string[] = [], options: { dataDir?: string; env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Promise<DtsProcess> {
   const dataDir = options.dataDir ?? tempDir();
   const full = ["serve", "--port", "0", ...(args.includes("--data") ? [] : ["--data", dataDir]), ...args];
-  const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, ...full], { env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+  return spawnCli(full, /gRPC listening on [^:]+:(\d+)/, options).then((p) => ({ ...p, address: `localhost:${p.port}`, dataDir }));
+}
+
+export type CliProcess = Omit<DtsProcess, "address" | "dataDir">;
+
+/** Spawns `dts ...args`; resolves once its output matches `listening` (whose first group is the port). */
+export function spawnCli(args: string[], listening: RegExp, options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Promise<CliProcess> {
+  const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
   running.add(proc);
   let out = "";
   const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => {
@@ -42,26 +49,24 @@ export function startDts(args: string[] = [], options: { dataDir?: string; env?:
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
-      const m = /gRPC listening on [^:]+:(\d+)/.exec(out);
-      if (m) {
-        proc.stdout!.off("data", onData);
-        proc.stdout!.on("data", (c: Buffer) => (out += c.toString()));
-        const port = Number(m[1]);
-        resolve({
-          port, address: `localhost:${port}`, dataDir, proc, output: () => out,
-          stop: async () => {
-            if (proc.exitCode === null) proc.kill("SIGTERM");
-            return exited;
-          },
-          kill: async () => {
-            if (proc.exitCode === null) proc.kill("SIGKILL");
-            await exited;
-          },
-        });
-      }
+      const m = listening.exec(out);
+      if (!m) return;
+      proc.stdout!.off("data", onData);
+      proc.stdout!.on("data", (c: Buffer) => (out += c.toString()));
+      resolve({
+        port: Number(m[1]), proc, output: () => out,
+        stop: async () => {
+          if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+          return exited;
+        },
+        kill: async () => {
+          if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+          await exited;
+        },
+      });
     };
     proc.stdout!.on("data", onData);
     proc.stderr!.on("data", (c: Buffer) => (out += c.toString()));
-    exited.then((code) => reject(new Error(`dts exited with ${code} before listening:\n${out}`)));
+    exited.then((code) => reject(new Error(`dts ${args[0]} exited with ${code} before listening:\n${out}`)));
   });
 }

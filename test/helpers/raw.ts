@@ -2,6 +2,8 @@
 // SDK does not expose: GetWorkItems with max* limits, HealthPing, Abandon*, instance batches,
 // CreateTaskHub/DeleteTaskHub, malformed requests.
 import * as grpc from "@grpc/grpc-js";
+import { applyEpisode, EpisodeOutcome } from "../../src/core/orchestration";
+import { outcomeToRequest } from "../../src/core/precomputed-completion";
 import { pb } from "../../src/proto";
 import { sidecarDefinition } from "../../src/server/sidecar-service";
 
@@ -124,4 +126,22 @@ export function deferred<T = void>(): Deferred<T> {
   let resolve!: (value: T) => void;
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
+}
+
+/** Plays a Functions host: answers one orchestrator work item with these actions through core/ and BackendService. */
+export async function answerOrchestration(raw: RawClient, item: pb.WorkItem, actions: pb.IOrchestratorAction[]): Promise<EpisodeOutcome> {
+  const req = item.orchestratorRequest!;
+  const past = req.pastEvents ?? [];
+  const dispatched = req.newEvents ?? [];
+  const started = [...past, ...dispatched].find((e) => e.executionStarted)!.executionStarted!;
+  const S = pb.OrchestrationStatus;
+  const outcome = applyEpisode({
+    instance: {
+      instanceId: req.instanceId ?? "", executionId: req.executionId?.value ?? "", name: started.name ?? "",
+      status: past.length ? S.ORCHESTRATION_STATUS_RUNNING : S.ORCHESTRATION_STATUS_PENDING, createdAt: Date.now(), lastUpdatedAt: Date.now(),
+    },
+    history: past, dispatched, actions, now: Date.now(), newExecutionId: () => "x",
+  });
+  await raw.call("CompleteOrchestrationWorkItem", outcomeToRequest(outcome, item.completionToken));
+  return outcome;
 }

@@ -1,13 +1,11 @@
 // Helpers for the scale tests: `dts scale ...` as a child process, a port nothing listens on, a
 // BackendService client for making backlogs, and completing orchestrator work items through core/.
-import { ChildProcess, execFile, spawn } from "child_process";
+import { execFile } from "child_process";
 import * as net from "net";
-import { applyEpisode } from "../../src/core/orchestration";
-import { outcomeToRequest } from "../../src/core/precomputed-completion";
 import { str } from "../../src/core/events";
 import { pb } from "../../src/proto";
-import { CLI } from "../helpers/dts-process";
-import { RawClient } from "../helpers/raw";
+import { CLI, CliProcess, spawnCli } from "../helpers/dts-process";
+import { answerOrchestration, RawClient } from "../helpers/raw";
 
 const S = pb.OrchestrationStatus;
 
@@ -20,46 +18,11 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
   });
 }
 
-export interface ScalerProcess {
-  port: number;
-  proc: ChildProcess;
-  output(): string;
-  stop(): Promise<number | null>;
-}
-
-const running = new Set<ChildProcess>();
-process.on("exit", () => {
-  for (const p of running) p.kill("SIGKILL");
-});
+export type ScalerProcess = CliProcess;
 
 /** Spawns `dts scale keda --port 0 ...args`; resolves once it prints its port. */
 export function startScaler(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ScalerProcess> {
-  const proc = spawn(process.execPath, [CLI, "scale", "keda", "--port", "0", ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  running.add(proc);
-  let out = "";
-  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => {
-    running.delete(proc);
-    resolve(code);
-  }));
-  return new Promise((resolve, reject) => {
-    const onData = (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on [^:]+:(\d+)/.exec(out);
-      if (!m) return;
-      proc.stdout!.off("data", onData);
-      proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-      resolve({
-        port: Number(m[1]), proc, output: () => out,
-        stop: async () => {
-          if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
-          return exited;
-        },
-      });
-    };
-    proc.stdout!.on("data", onData);
-    proc.stderr!.on("data", (c: Buffer) => (out += c.toString()));
-    exited.then((code) => reject(new Error(`dts scale keda exited with ${code} before listening:\n${out}`)));
-  });
+  return spawnCli(["scale", "keda", "--port", "0", ...args], /listening on [^:]+:(\d+)/, { env });
 }
 
 /** A local port with nothing listening on it (bound, then released). */
@@ -78,17 +41,5 @@ export async function createBacklog(raw: RawClient, prefix: string, count: numbe
 
 /** Plays a Functions host for one orchestrator work item: completes the orchestration at once. */
 export async function completeOrchestration(raw: RawClient, item: pb.WorkItem): Promise<void> {
-  const req = item.orchestratorRequest!;
-  const past = req.pastEvents ?? [];
-  const dispatched = req.newEvents ?? [];
-  const started = [...past, ...dispatched].find((e) => e.executionStarted)!.executionStarted!;
-  const outcome = applyEpisode({
-    instance: {
-      instanceId: req.instanceId ?? "", executionId: req.executionId?.value ?? "", name: started.name ?? "",
-      status: past.length ? S.ORCHESTRATION_STATUS_RUNNING : S.ORCHESTRATION_STATUS_PENDING, createdAt: Date.now(), lastUpdatedAt: Date.now(),
-    },
-    history: past, dispatched, now: Date.now(), newExecutionId: () => "x",
-    actions: [{ id: 0, completeOrchestration: { orchestrationStatus: S.ORCHESTRATION_STATUS_COMPLETED, result: str('"done"') } }],
-  });
-  await raw.call("CompleteOrchestrationWorkItem", outcomeToRequest(outcome, item.completionToken));
+  await answerOrchestration(raw, item, [{ id: 0, completeOrchestration: { orchestrationStatus: S.ORCHESTRATION_STATUS_COMPLETED, result: str('"done"') } }]);
 }

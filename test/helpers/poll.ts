@@ -1,0 +1,14 @@
+// Polling for states no call can await (entity state, a scheduler noticing a closed stream).
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `read` (with short pauses) until `done` holds; fails naming `what` and the last value. */
+export async function pollUntil<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (done(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(v)}`);
+    await sleep(25);
+  }
+}
