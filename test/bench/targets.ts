@@ -157,17 +157,11 @@ class GrpcTarget implements Target {
       if (workload === "fanout") return this.client.scheduleNewOrchestration("FanOutFanIn", { items: Array.from({ length: size }, (_, i) => `item-${i}`) });
       throw new Error(this.unsupported(workload));
     }
-    switch (workload) {
-      case "hello": return this.client.scheduleNewOrchestration(helloCities);
-      case "fanout": return this.client.scheduleNewOrchestration(fanOutFanIn, size);
-      case "sequence": return this.client.scheduleNewOrchestration(longSequence, size);
-      case "wait": return this.client.scheduleNewOrchestration(waitForGo);
-    }
+    return startWorkload(this.client, workload, size);
   }
 
-  async waitCompleted(id: string, deadline: number, withOutput = false): Promise<string | undefined> {
-    const state = await untilDeadline(id, deadline, "complete", (t) => this.client.waitForOrchestrationCompletion(id, withOutput, t));
-    return checkCompleted(id, state).serializedOutput;
+  waitCompleted(id: string, deadline: number, withOutput = false): Promise<string | undefined> {
+    return waitCompletedOn(this.client, id, deadline, withOutput);
   }
 
   async waitStarted(id: string, deadline: number): Promise<void> {
@@ -334,17 +328,11 @@ class InProcessTarget implements Target {
 
   async start(workload: Workload, size = 0): Promise<string> {
     await this.started;
-    switch (workload) {
-      case "hello": return this.client.scheduleNewOrchestration(helloCities);
-      case "fanout": return this.client.scheduleNewOrchestration(fanOutFanIn, size);
-      case "sequence": return this.client.scheduleNewOrchestration(longSequence, size);
-      case "wait": return this.client.scheduleNewOrchestration(waitForGo);
-    }
+    return startWorkload(this.client, workload, size);
   }
 
-  async waitCompleted(id: string, deadline: number, withOutput = false): Promise<string | undefined> {
-    const state = await untilDeadline(id, deadline, "complete", (t) => this.client.waitForOrchestrationCompletion(id, withOutput, t));
-    return checkCompleted(id, state).serializedOutput;
+  waitCompleted(id: string, deadline: number, withOutput = false): Promise<string | undefined> {
+    return waitCompletedOn(this.client, id, deadline, withOutput);
   }
 
   async waitStarted(id: string, deadline: number): Promise<void> {
@@ -377,4 +365,24 @@ class InProcessTarget implements Target {
     this.backend.reset();
     quietConsole(false);
   }
+}
+
+/** What both SDK clients (gRPC and in-process) offer the bench. */
+interface SdkClient {
+  scheduleNewOrchestration(orchestrator: any, input?: unknown): Promise<string>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  waitForOrchestrationCompletion(id: string, fetchPayloads: boolean, timeoutSeconds: number): Promise<OrchestrationState | undefined>;
+}
+
+function startWorkload(client: SdkClient, workload: Workload, size: number): Promise<string> {
+  switch (workload) {
+    case "hello": return client.scheduleNewOrchestration(helloCities);
+    case "fanout": return client.scheduleNewOrchestration(fanOutFanIn, size);
+    case "sequence": return client.scheduleNewOrchestration(longSequence, size);
+    case "wait": return client.scheduleNewOrchestration(waitForGo);
+  }
+}
+
+async function waitCompletedOn(client: SdkClient, id: string, deadline: number, withOutput: boolean): Promise<string | undefined> {
+  const state = await untilDeadline(id, deadline, "complete", (t) => client.waitForOrchestrationCompletion(id, withOutput, t));
+  return checkCompleted(id, state).serializedOutput;
 }
