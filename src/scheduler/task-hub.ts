@@ -13,6 +13,7 @@ export { statusName };
 import { ActionError, applyEpisode, EpisodeOutcome, NewMessage, parentNotification } from "../core/orchestration";
 import { requestToOutcome } from "../core/precomputed-completion";
 import { InstanceFilter, Store, StoreOp } from "../store/store";
+import { ActivityTable } from "./activity-table";
 import { Dispatcher, DispatchSource, Lease, WorkKind } from "./dispatcher";
 import { Fifo } from "./fifo";
 import { GroupCommitter } from "./group-commit";
@@ -47,7 +48,7 @@ class Change {
 
 export class TaskHub implements DispatchSource {
   private readonly instances = new Map<string, HotInstance>();
-  private readonly activities = new Map<number, ActivityRecord>();
+  private readonly activities = new ActivityTable();
   private readonly activityLeases = new Map<number, Lease>();
   private readonly orchestrationReady = new Fifo<string>();
   private readonly activityReady = new Fifo<number>();
@@ -345,15 +346,30 @@ export class TaskHub implements DispatchSource {
     return lease.kind === "activity" ? this.nextActivity(lease) : this.nextEntityBatch(lease);
   }
 
-  private nextOrchestration(lease: Lease): pb.IWorkItem | undefined {
+  /**
+   * Takes instances off a ready queue until `take` builds a work item for one; queue entries are
+   * hints, so an instance that is gone or no longer ready is skipped. The taken instance is leased.
+   */
+  private leaseFromQueue(queue: Fifo<string>, lease: Lease, take: (h: HotInstance, now: number) => pb.IWorkItem | undefined): pb.IWorkItem | undefined {
     const now = Date.now();
     for (;;) {
-      const id = this.orchestrationReady.shift();
+      const id = queue.shift();
       if (id === undefined) return undefined;
       const h = this.instances.get(id);
       if (!h) continue;
       h.queued = false;
-      if (!this.isReady(h, now)) continue;
+      if (h.lease) continue;
+      const item = take(h, now);
+      if (!item) continue;
+      lease.key = id;
+      h.lease = lease;
+      return item;
+    }
+  }
+
+  private nextOrchestration(lease: Lease): pb.IWorkItem | undefined {
+    return this.leaseFromQueue(this.orchestrationReady, lease, (h, now) => {
+      if (h.rec.entity || !this.isReady(h, now)) return undefined;
       const newEvents: HistoryEvent[] = [orchestratorStarted(now)];
       const consumed: number[] = [];
       for (const m of h.inbox) {
@@ -363,11 +379,9 @@ export class TaskHub implements DispatchSource {
         if (m.event.executionStarted) newEvents.splice(1, 0, m.event);
         else newEvents.push(m.event);
       }
-      lease.key = id;
-      h.lease = lease;
       this.inFlight.set(lease.token, { consumed, newEvents });
-      return { orchestratorRequest: { instanceId: id, executionId: str(h.rec.executionId), pastEvents: h.history, newEvents } };
-    }
+      return { orchestratorRequest: { instanceId: h.rec.instanceId, executionId: str(h.rec.executionId), pastEvents: h.history, newEvents } };
+    });
   }
 
   private readonly inFlight = new Map<string, { consumed: number[]; newEvents: HistoryEvent[] }>();
@@ -683,8 +697,8 @@ export class TaskHub implements DispatchSource {
   }
 
   private dropActivitiesOf(instanceId: string, change: Change): void {
-    for (const a of this.activities.values()) {
-      if (a.instanceId === instanceId && !this.activityLeases.has(a.seq)) {
+    for (const a of this.activities.ofInstance(instanceId)) {
+      if (!this.activityLeases.has(a.seq)) {
         this.activities.delete(a.seq);
         change.ops.push({ op: "deleteActivity", hub: this.name, seq: a.seq });
       }
@@ -967,21 +981,12 @@ export class TaskHub implements DispatchSource {
   }
 
   private nextEntityBatch(lease: Lease): pb.IWorkItem | undefined {
-    const now = Date.now();
-    for (;;) {
-      const id = this.entityReady.shift();
-      if (id === undefined) return undefined;
-      const h = this.instances.get(id);
-      if (!h?.rec.entity) continue;
-      h.queued = false;
-      if (h.lease) continue;
-      const step = this.entityStep(h, now);
-      if (step?.kind !== "batch") continue;
-      lease.key = id;
-      h.lease = lease;
+    return this.leaseFromQueue(this.entityReady, lease, (h, now) => {
+      const step = h.rec.entity ? this.entityStep(h, now) : undefined;
+      if (step?.kind !== "batch") return undefined;
       this.entityBatches.set(lease.token, step.operations);
-      return { entityRequestV2: entityRequest(id, h.rec.entity, step.operations) };
-    }
+      return { entityRequestV2: entityRequest(h.rec.instanceId, h.rec.entity!, step.operations) };
+    });
   }
 
   private entityStep(h: HotInstance, now: number) {
