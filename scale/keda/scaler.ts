@@ -11,6 +11,7 @@ import { ScaleMonitor } from "../monitor";
 import { MonitorRegistry, MonitorRegistryOptions } from "../registry";
 import { metricNameFor, MetadataError, resolveTrigger, ScalerDefaults } from "./metadata";
 import { es, externalScalerDefinition } from "./proto";
+import { bindInsecure, shutdownGrpc } from "../../src/server/grpc-lifecycle";
 
 export const DEFAULT_POLL_MS = 1000;
 
@@ -117,25 +118,14 @@ export async function startKedaScaler(options: KedaScalerOptions): Promise<Runni
 
   const server = new grpc.Server();
   server.addService(externalScalerDefinition, handlers);
-  const port = await new Promise<number>((ok, reject) => {
-    server.bindAsync(`${options.host ?? "0.0.0.0"}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : ok(p)));
-  });
+  const port = await bindInsecure(server, options.host ?? "0.0.0.0", options.port);
 
   return {
     port,
     close: async () => {
       for (const end of [...streams]) end();
       // Unary calls still waiting on the scheduler get 2 s to finish.
-      await new Promise<void>((ok) => {
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          ok();
-        }, 2000);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          ok();
-        });
-      });
+      await shutdownGrpc(server, 2000);
       registry.close();
     },
   };

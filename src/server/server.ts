@@ -3,6 +3,7 @@ import * as grpc from "@grpc/grpc-js";
 import { Scheduler, SchedulerOptions } from "../scheduler/scheduler";
 import { openStore, StoreKind } from "../store";
 import { backendDefinition, backendHandlers } from "./backend-service";
+import { bindInsecure, shutdownGrpc } from "./grpc-lifecycle";
 import { sidecarDefinition, sidecarHandlers } from "./sidecar-service";
 
 export interface ServerOptions extends SchedulerOptions {
@@ -33,8 +34,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   server.addService(sidecarDefinition, sidecar);
   server.addService(backendDefinition, backendHandlers(scheduler, sidecar));
   const host = options.host ?? "0.0.0.0";
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const port = await bindInsecure(server, host, options.port);
   let closed = false;
   return {
     port,
@@ -42,18 +42,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     close: async () => {
       if (closed) return;
       closed = true;
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, 2000);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        // Open worker streams never end by themselves: cancel them so shutdown can finish.
-        setImmediate(() => server.forceShutdown());
-      });
+      // Worker streams never end by themselves: cancel every call at once; the store is flushed next.
+      await shutdownGrpc(server, 0);
       await scheduler.close();
     },
   };
