@@ -1,6 +1,6 @@
 // Builders and readers of history events and protobuf scalars: the one place that knows their shapes.
 import { pb } from "../proto";
-import { FailureDetails, HistoryEvent } from "./model";
+import { HistoryEvent } from "./model";
 
 export function toTimestamp(ms: number): pb.google.protobuf.ITimestamp {
   const seconds = Math.floor(ms / 1000);
@@ -36,10 +36,6 @@ export function kindOf(e: HistoryEvent): string {
     if (key !== "eventId" && key !== "timestamp" && (e as Record<string, unknown>)[key] != null) return key;
   }
   return "unknown";
-}
-
-export function failure(errorType: string, errorMessage: string): FailureDetails {
-  return { errorType, errorMessage };
 }
 
 /** The ExecutionStarted event of the current execution, searched in history then in pending events. */

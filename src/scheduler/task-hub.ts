@@ -4,7 +4,7 @@
 import { randomUUID } from "crypto";
 import { pb } from "../proto";
 import { SchedulerError, invalid, notFound, precondition } from "../core/errors";
-import { event, findExecutionStarted, fromTimestamp, orchestratorStarted, str, unfinishedSubOrchestrations, val } from "../core/events";
+import { createdSubOrchestrationIds, event, findExecutionStarted, fromTimestamp, orchestratorStarted, str, unfinishedSubOrchestrations, val } from "../core/events";
 import { applyEntityBatch, BatchOutcome, entityName, entityRequest, isEmptyEntity, isEntityId, nextEntityStep, normalizeEntityId } from "../core/entities";
 import { checkInstanceId, checkPayload, checkTags, payloadBytes } from "../core/limits";
 import { ActivityRecord, EntityData, HistoryEvent, InstanceRecord, isTerminal, MessageRecord, nonEmpty, Status, statusName } from "../core/model";
@@ -813,9 +813,7 @@ export class TaskHub implements DispatchSource {
   }
 
   private childIds(instanceId: string): string[] {
-    const ids: string[] = [];
-    for (const e of this.getHistory(instanceId) ?? []) if (e.subOrchestrationInstanceCreated?.instanceId) ids.push(e.subOrchestrationInstanceCreated.instanceId);
-    return ids;
+    return createdSubOrchestrationIds(this.getHistory(instanceId) ?? []);
   }
 
   private isReady(h: HotInstance, now: number): boolean {
