@@ -40,13 +40,13 @@ export interface EntityData {
 }
 
 /** An event waiting in an instance's inbox; invisible to dispatch until visibleAt (timers, scheduled starts). */
-export interface MessageRecord {
+export interface MessageRecord<E = HistoryEvent> {
   seq: number;
   instanceId: string;
   /** When set, the message belongs to that execution only and is dropped if the instance moved on. */
   executionId?: string;
   visibleAt: number;
-  event: HistoryEvent;
+  event: E;
 }
 
 /** An activity invocation waiting to run or running. */

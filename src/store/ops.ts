@@ -7,7 +7,7 @@ export function unknownHub(hub: string): Error {
 }
 
 /** appendHistory must continue the history exactly where it ends; anything else is a lost update. */
-export function checkAppendFrom(op: Extract<StoreOp, { op: "appendHistory" }>, length: number): void {
+export function checkAppendFrom<E>(op: Extract<StoreOp<E>, { op: "appendHistory" }>, length: number): void {
   if (op.from !== length) {
     throw new Error(
       `appendHistory for "${op.instanceId}" in hub "${op.hub}" starts at ${op.from}, but the history has ${length} events`,
@@ -16,7 +16,7 @@ export function checkAppendFrom(op: Extract<StoreOp, { op: "appendHistory" }>, l
 }
 
 /** The seq an op writes (0 for none), for the hub's seq high-water mark (see HubSnapshot.maxSeq). */
-export function seqWritten(op: StoreOp): number {
+export function seqWritten<E>(op: StoreOp<E>): number {
   if (op.op === "putMessage") return op.message.seq;
   if (op.op === "putActivity") return op.activity.seq;
   return 0;

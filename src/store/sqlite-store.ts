@@ -8,6 +8,7 @@ import * as path from "path";
 import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord } from "../core/model";
 import { pb } from "../proto";
 import { decodeContinuationToken } from "./continuation";
+import { EncodedOp, encodeOps } from "./encoded-batch";
 import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
 import { NON_TERMINAL_STATUSES, effectiveLimit, effectivePageSize, toIdPage, toInstancePage } from "./query";
 import { configure, migrate } from "./sqlite-schema";
@@ -67,7 +68,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly s: ReturnType<typeof prepare>;
   private readonly filtered: StatementCache;
-  private readonly commitTx: Database.Transaction<(ops: StoreOp[]) => void>;
+  private readonly commitTx: Database.Transaction<(ops: EncodedOp[]) => void>;
   private readonly deleteHubTx: Database.Transaction<(hub: string) => void>;
   private readonly loadTx: Database.Transaction<(hub: string) => HubSnapshot>;
 
@@ -88,7 +89,7 @@ export class SqliteStore implements Store {
       this.writer = writer;
       this.commitAsync = (ops) => writer.commit(ops);
     }
-    this.commitTx = this.db.transaction((ops: StoreOp[]) => this.applyAll(ops));
+    this.commitTx = this.db.transaction((ops: EncodedOp[]) => this.applyAll(ops));
     this.deleteHubTx = this.db.transaction((hub: string) => {
       for (const statement of this.s.deleteHub) statement.run(hub);
     });
@@ -113,6 +114,11 @@ export class SqliteStore implements Store {
   }
 
   commit(ops: StoreOp[]): void {
+    this.commitEncoded(encodeOps(ops));
+  }
+
+  /** commit() for a batch whose events are already encoded (the writer thread's). */
+  commitEncoded(ops: EncodedOp[]): void {
     // IMMEDIATE: take the write lock up front; appendHistory reads before it writes.
     this.commitTx.immediate(ops);
   }
@@ -175,7 +181,7 @@ export class SqliteStore implements Store {
     finish();
   }
 
-  private applyAll(ops: StoreOp[]): void {
+  private applyAll(ops: EncodedOp[]): void {
     const known = new Set<string>();
     const maxSeq = new Map<string, number>();
     for (const op of ops) {
@@ -190,7 +196,7 @@ export class SqliteStore implements Store {
     for (const [hub, seq] of maxSeq) this.s.raiseMaxSeq.run(seq, hub);
   }
 
-  private apply(op: StoreOp): void {
+  private apply(op: EncodedOp): void {
     const s = this.s;
     switch (op.op) {
       case "putInstance":
@@ -206,7 +212,7 @@ export class SqliteStore implements Store {
         break;
       case "putMessage": {
         const m = op.message;
-        s.putMessage.run(op.hub, m.seq, m.instanceId, m.executionId ?? null, m.visibleAt, encodeEvent(m.event));
+        s.putMessage.run(op.hub, m.seq, m.instanceId, m.executionId ?? null, m.visibleAt, m.event);
         break;
       }
       case "deleteMessages":
@@ -226,8 +232,8 @@ export class SqliteStore implements Store {
     }
   }
 
-  private insertHistory(hub: string, instanceId: string, from: number, events: HistoryEvent[]): void {
-    for (let i = 0; i < events.length; i++) this.s.insertHistory.run(hub, instanceId, from + i, encodeEvent(events[i]));
+  private insertHistory(hub: string, instanceId: string, from: number, events: Uint8Array[]): void {
+    for (let i = 0; i < events.length; i++) this.s.insertHistory.run(hub, instanceId, from + i, events[i]);
   }
 
   private readSnapshot(hub: string): HubSnapshot {
@@ -341,10 +347,6 @@ function toActivity(row: ActivityRow): ActivityRecord {
   if (row.tags !== null) a.tags = JSON.parse(row.tags) as Record<string, string>;
   if (row.abandonCount !== null) a.abandonCount = row.abandonCount;
   return a;
-}
-
-function encodeEvent(event: HistoryEvent): Uint8Array {
-  return pb.HistoryEvent.encode(event).finish();
 }
 
 /** Decoded events are pb.HistoryEvent instances: unset fields read as their defaults (null, 0, ""). */

@@ -1,6 +1,7 @@
 // Runs commits on the SQLite writer thread (sqlite-writer.ts) and resolves when they are durable.
 import * as path from "path";
 import { Worker } from "worker_threads";
+import { packOps } from "./encoded-batch";
 import { StoreOp } from "./store";
 
 export class SqliteWriter {
@@ -25,9 +26,10 @@ export class SqliteWriter {
   commit(ops: StoreOp[]): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
+      const batch = packOps(ops); // a throw here rejects this commit and sends nothing
       const id = ++this.nextId;
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, ops });
+      this.worker.postMessage({ id, batch }, [batch.events]);
     });
   }
 

@@ -2,12 +2,13 @@
 // scheduler groups many changes into one commit() call, which the store applies atomically.
 import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord, Status } from "../core/model";
 
-export type StoreOp =
+/** One change in a commit batch. E is how events travel: objects, or protobuf bytes (encoded-batch.ts). */
+export type StoreOp<E = HistoryEvent> =
   | { op: "putInstance"; hub: string; instance: InstanceRecord }
   /** Appends events to the history; `from` is the index the first one takes (the history's old length). */
-  | { op: "appendHistory"; hub: string; instanceId: string; from: number; events: HistoryEvent[] }
-  | { op: "replaceHistory"; hub: string; instanceId: string; events: HistoryEvent[] }
-  | { op: "putMessage"; hub: string; message: MessageRecord }
+  | { op: "appendHistory"; hub: string; instanceId: string; from: number; events: E[] }
+  | { op: "replaceHistory"; hub: string; instanceId: string; events: E[] }
+  | { op: "putMessage"; hub: string; message: MessageRecord<E> }
   | { op: "deleteMessages"; hub: string; seqs: number[] }
   | { op: "putActivity"; hub: string; activity: ActivityRecord }
   | { op: "deleteActivity"; hub: string; seq: number }

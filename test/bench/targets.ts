@@ -29,6 +29,8 @@ export type Workload = "hello" | "fanout" | "sequence" | "wait";
 export interface TargetOptions {
   /** Extra node flags for the scheduler process (--node-arg). */
   nodeArgs: string[];
+  /** Extra node flags for the SDK worker process (--worker-node-arg). */
+  workerNodeArgs?: string[];
   /** SQLite data directory to use (the restart scenario reuses it); a new temporary one otherwise. */
   dataDir?: string;
   /** Port for the scheduler (the restart scenario restarts on the same one); a free one otherwise. */
@@ -95,8 +97,8 @@ async function untilDeadline<T>(id: string, deadline: number, what: string, once
 }
 
 /** Spawns the SDK worker process; resolves once it prints `waitFor` ("ready", or "waiting" with --wait-for-port). */
-export async function spawnWorker(address: string, waitForPort = false): Promise<ChildProcess> {
-  const args = [path.join(__dirname, "worker-process.js"), address, ...(waitForPort ? ["--wait-for-port"] : [])];
+export async function spawnWorker(address: string, waitForPort = false, nodeArgs: string[] = []): Promise<ChildProcess> {
+  const args = [...nodeArgs, path.join(__dirname, "worker-process.js"), address, ...(waitForPort ? ["--wait-for-port"] : [])];
   const proc = spawnTracked(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   const waitFor = waitForPort ? "waiting" : "ready";
@@ -200,7 +202,7 @@ class GrpcTarget implements Target {
     await this.client.stop().catch(() => undefined);
     await stopProcess(this.worker);
     this.stopping = false;
-    this.worker = await spawnWorker(this.dts.address, true);
+    this.worker = await spawnWorker(this.dts.address, true, this.options.workerNodeArgs);
     this.watch(this.worker, "worker");
     const spawnedAt = Date.now();
     this.dts = await startScheduler("sqlite", { ...this.options, dataDir: this.dataDir, port: this.port });
@@ -250,7 +252,7 @@ export async function startTarget(pathName: PathName, options: TargetOptions): P
       track(host.proc);
       return new GrpcTarget(pathName, dts, undefined, host, options);
     }
-    const worker = await within(spawnWorker(dts.address), 60_000, "the worker process");
+    const worker = await within(spawnWorker(dts.address, false, options.workerNodeArgs), 60_000, "the worker process");
     return new GrpcTarget(pathName, dts, worker, undefined, options);
   } catch (e) {
     if (dts) await stopProcess(dts.proc);

@@ -617,25 +617,61 @@ describe.each(kinds)("%s store", (kind, open) => {
 
 // ---- SQLite only ----------------------------------------------------------------------------------
 
+const failure = { errorType: "E", errorMessage: "m", innerFailure: { errorType: "I", errorMessage: "inner" } };
+const sampleRecords = [inst("a", { tags: { x: "y" } }), inst("b", { status: FAILED, completedAt: 4, failureDetails: failure })];
+
+/** One batch with every kind of op that carries data. */
+function sampleBatch(hub: string): StoreOp[] {
+  return [
+    ...sampleRecords.map((instance): StoreOp => ({ op: "putInstance", hub, instance })),
+    { op: "appendHistory", hub, instanceId: "a", from: 0, events: events(0, 4) },
+    { op: "appendHistory", hub, instanceId: "b", from: 0, events: events(0, 2) },
+    { op: "putMessage", hub, message: msg(1, "a", { executionId: "e" }) },
+    { op: "putActivity", hub, activity: act(2, "a", { tags: { q: "r" }, version: "2" }) },
+    { op: "putMessage", hub, message: msg(8, "a") },
+    { op: "deleteMessages", hub, seqs: [8] },
+  ];
+}
+
 describe("sqlite store on disk", () => {
+  test("the writer thread writes exactly what commit() writes, and a failed batch leaves nothing", async () => {
+    const direct = new SqliteStore(tmpDir());
+    const threaded = new SqliteStore(tmpDir(), { writerThread: true });
+    try {
+      const later: StoreOp[] = [
+        { op: "replaceHistory", hub: H, instanceId: "b", events: [ev(50, "rewritten")] },
+        { op: "appendHistory", hub: H, instanceId: "b", from: 1, events: [] },
+        { op: "deleteActivity", hub: H, seq: 2 },
+        { op: "putInstance", hub: H, instance: inst("c", { entity: { state: '{"n":1}', lockedBy: "o" } }) },
+      ];
+      for (const store of [direct, threaded]) store.createHub(H);
+      direct.commit(sampleBatch(H));
+      direct.commit(later);
+      await threaded.commitAsync!(sampleBatch(H));
+      await threaded.commitAsync!(later);
+      // The threaded store's own connection reads what its writer thread committed.
+      expect(dump(threaded, H)).toEqual(dump(direct, H));
+      expect(bytes(threaded.getHistory(H, "b"))).toEqual(bytes([ev(50, "rewritten")]));
+
+      const before = dump(threaded, H);
+      const gap = { op: "appendHistory", hub: H, instanceId: "a", from: 9, events: events(9, 1) } as const;
+      await expect(threaded.commitAsync!([put(inst("d")), gap])).rejects.toThrow(/starts at 9, but the history has 4 events/);
+      expect(dump(threaded, H)).toEqual(before);
+      await threaded.commitAsync!([put(inst("d"))]);
+      expect(threaded.getInstance(H, "d")).toEqual(inst("d"));
+    } finally {
+      direct.close();
+      await threaded.close();
+    }
+  });
+
   test("data survives close() and re-open of the same directory", () => {
     const dir = path.join(tmpDir(), "nested", "data");
     const first = new SqliteStore(dir);
     expect(fs.existsSync(path.join(dir, SQLITE_FILE))).toBe(true);
     first.createHub("h1");
     first.createHub("h2");
-    const failure = { errorType: "E", errorMessage: "m", innerFailure: { errorType: "I", errorMessage: "inner" } };
-    const records = [inst("a", { tags: { x: "y" } }), inst("b", { status: FAILED, completedAt: 4, failureDetails: failure })];
-    const ops = (hub: string): StoreOp[] => [
-      ...records.map((instance): StoreOp => ({ op: "putInstance", hub, instance })),
-      { op: "appendHistory", hub, instanceId: "a", from: 0, events: events(0, 4) },
-      { op: "appendHistory", hub, instanceId: "b", from: 0, events: events(0, 2) },
-      { op: "putMessage", hub, message: msg(1, "a", { executionId: "e" }) },
-      { op: "putActivity", hub, activity: act(2, "a", { tags: { q: "r" }, version: "2" }) },
-      { op: "putMessage", hub, message: msg(8, "a") },
-      { op: "deleteMessages", hub, seqs: [8] },
-    ];
-    first.commit([...ops("h1"), ...ops("h2")]);
+    first.commit([...sampleBatch("h1"), ...sampleBatch("h2")]);
     first.deleteHub("h2");
     const before = dump(first, "h1");
     const page = first.queryInstances("h1", {}, 1);
@@ -647,7 +683,7 @@ describe("sqlite store on disk", () => {
       expect(second.listHubs()).toEqual(["h1"]);
       expect(dump(second, "h1")).toEqual(before);
       expect(before.maxSeq).toBe(8);
-      expect(second.getInstance("h1", "b")).toEqual(records[1]);
+      expect(second.getInstance("h1", "b")).toEqual(sampleRecords[1]);
       // Tokens stay valid across re-opens: they carry the position, not server state.
       expect(second.queryInstances("h1", {}, 1, page.continuationToken).instances.map((r) => r.instanceId)).toEqual(["b"]);
       second.commit([{ op: "appendHistory", hub: "h1", instanceId: "a", from: 4, events: events(4, 1) }]);

@@ -1,0 +1,68 @@
+// Commit batches with their events already protobuf-encoded, which is how SQLite stores them. For the
+// writer thread a batch is packed into one JSON string plus one transferred buffer of event bytes:
+// a structured clone of every event's object graph cost the scheduler about 15% of its CPU.
+import { HistoryEvent } from "../core/model";
+import { pb } from "../proto";
+import { StoreOp } from "./store";
+
+export type EncodedOp = StoreOp<Uint8Array>;
+
+/** What crosses to the writer thread; `events` is transferred, not copied. */
+export interface PackedBatch {
+  ops: string;
+  events: ArrayBuffer;
+}
+
+export function encodeEvent(event: HistoryEvent): Uint8Array {
+  return pb.HistoryEvent.encode(event).finish();
+}
+
+/** The op with each of its events replaced by f(event), in order; ops without events are returned as they are. */
+function mapEvents<A, B>(op: StoreOp<A>, f: (event: A) => B): StoreOp<B> {
+  switch (op.op) {
+    case "appendHistory":
+    case "replaceHistory":
+      return { ...op, events: op.events.map(f) };
+    case "putMessage":
+      return { ...op, message: { ...op.message, event: f(op.message.event) } };
+    default:
+      return op;
+  }
+}
+
+export function encodeOps(ops: StoreOp[]): EncodedOp[] {
+  return ops.map((op) => mapEvents(op, encodeEvent));
+}
+
+export function packOps(ops: StoreOp[]): PackedBatch {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  // Each event becomes its byte length in the JSON; the bytes follow one another in the buffer.
+  const skeleton = ops.map((op) =>
+    mapEvents(op, (event) => {
+      const bytes = encodeEvent(event);
+      chunks.push(bytes);
+      total += bytes.length;
+      return bytes.length;
+    }),
+  );
+  const events = new ArrayBuffer(total);
+  const view = new Uint8Array(events);
+  let at = 0;
+  for (const bytes of chunks) {
+    view.set(bytes, at);
+    at += bytes.length;
+  }
+  return { ops: JSON.stringify(skeleton), events };
+}
+
+export function unpackOps(batch: PackedBatch): EncodedOp[] {
+  let at = 0;
+  return (JSON.parse(batch.ops) as StoreOp<number>[]).map((op) =>
+    mapEvents(op, (length) => {
+      const bytes = Buffer.from(batch.events, at, length);
+      at += length;
+      return bytes;
+    }),
+  );
+}
