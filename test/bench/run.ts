@@ -38,7 +38,8 @@ Other options:
   --window N         start requests in flight while creating waiting instances (default ${DEFAULTS.window})
   --timeout S        a scenario fails if not done within S seconds (default ${DEFAULTS.timeout})
   --node-arg FLAG    a node flag for the scheduler process (repeatable), e.g. --node-arg=--cpu-prof
-  --worker-node-arg FLAG  the same for the SDK worker process (sqlite and memory paths)
+  --worker-node-arg FLAG  the same for the SDK worker processes and the functions host
+  --workers N        SDK worker processes on the sqlite and memory paths (default 1); worker CPU s is their sum
   --json             one JSON document on stdout: every row, the options and the machine (cpus, node, git commit)
   -h, --help         this text
 
@@ -88,7 +89,7 @@ function options(argv: string[]) {
       count: { type: "string" }, "fan-out": { type: "string" }, sequence: { type: "string" }, "latency-runs": { type: "string" },
       memory: { type: "string" }, startup: { type: "string" }, paths: { type: "string" }, scenarios: { type: "string" },
       "idle-seconds": { type: "string" }, window: { type: "string" }, timeout: { type: "string" },
-      "node-arg": { type: "string", multiple: true }, "worker-node-arg": { type: "string", multiple: true }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
+      "node-arg": { type: "string", multiple: true }, "worker-node-arg": { type: "string", multiple: true }, workers: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
     },
   });
   const opt = (name: "memory" | "startup") => (values[name] === "default" ? undefined : values[name]);
@@ -106,7 +107,7 @@ function options(argv: string[]) {
   }
   scenarios = SCENARIOS.filter((s) => scenarios!.includes(s));
   return {
-    help: !!values.help, json: !!values.json, nodeArgs: values["node-arg"] ?? [], workerNodeArgs: values["worker-node-arg"] ?? [], sizes, paths, scenarios,
+    help: !!values.help, json: !!values.json, nodeArgs: values["node-arg"] ?? [], workerNodeArgs: values["worker-node-arg"] ?? [], workers: positive("workers", values.workers, 1), sizes, paths, scenarios,
     idleSeconds: positive("idle-seconds", values["idle-seconds"], DEFAULTS.idleSeconds), window: positive("window", values.window, DEFAULTS.window),
     timeoutSeconds: positive("timeout", values.timeout, DEFAULTS.timeout),
   };
@@ -140,7 +141,7 @@ async function main(): Promise<number> {
       let target: Target | undefined;
       try {
         process.stderr.write(`${label}: starting\n`);
-        target = await startTarget(path, { nodeArgs: o.nodeArgs, workerNodeArgs: o.workerNodeArgs });
+        target = await startTarget(path, { nodeArgs: o.nodeArgs, workerNodeArgs: o.workerNodeArgs, workers: o.workers });
         const t = target;
         const result = await Promise.race([t.failed, (async () => {
           await warmUp(t, deadline);
@@ -169,13 +170,14 @@ async function main(): Promise<number> {
   if (o.json) {
     const doc = {
       benchmark: "dts throughput", startedAt: started.toISOString(), seconds: +((Date.now() - started.getTime()) / 1000).toFixed(1), machine: machine(),
-      options: { paths: o.paths, scenarios: o.scenarios, sizes: o.sizes, idleSeconds: o.idleSeconds, window: o.window, timeoutSeconds: o.timeoutSeconds, nodeArgs: o.nodeArgs, workerNodeArgs: o.workerNodeArgs },
+      options: { paths: o.paths, scenarios: o.scenarios, sizes: o.sizes, idleSeconds: o.idleSeconds, window: o.window, timeoutSeconds: o.timeoutSeconds, nodeArgs: o.nodeArgs, workerNodeArgs: o.workerNodeArgs, workers: o.workers },
       rows,
     };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   } else {
     const m = machine();
-    process.stdout.write(`\n${m.cpus} x ${m.cpuModel}, node ${m.node}, commit ${m.commit?.slice(0, 12) ?? "?"}${m.dirty ? " (with uncommitted changes)" : ""}\n\n`);
+    process.stdout.write(`\n${m.cpus} x ${m.cpuModel}, node ${m.node}, commit ${m.commit?.slice(0, 12) ?? "?"}${m.dirty ? " (with uncommitted changes)" : ""}` +
+      `${o.workers > 1 ? `, ${o.workers} SDK worker processes` : ""}\n\n`);
     process.stdout.write(`${table(rows)}\n\n${legend(o.scenarios)}\n`);
   }
   return failed ? 1 : 0;

@@ -132,14 +132,15 @@ function startUsage(target: Target): () => Usage {
   resetPeakRss(target.schedulerPid);
   const t0 = Date.now();
   const sched0 = cpuSeconds(target.schedulerPid);
-  const worker0 = target.workerPid ? cpuSeconds(target.workerPid) : 0;
+  const workersCpu = () => target.workerPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const worker0 = workersCpu();
   const client0 = process.cpuUsage();
   return () => {
     const client = process.cpuUsage(client0);
     return {
       seconds: (Date.now() - t0) / 1000,
       schedulerCpuSeconds: round(cpuSeconds(target.schedulerPid) - sched0, 2),
-      workerCpuSeconds: inProcess ? null : round(cpuSeconds(target.workerPid!) - worker0, 2),
+      workerCpuSeconds: inProcess ? null : round(workersCpu() - worker0, 2),
       clientCpuSeconds: round((client.user + client.system) / 1e6, 2),
       schedulerPeakRssMiB: round(peakRssBytes(target.schedulerPid) / MiB),
     };

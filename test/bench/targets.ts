@@ -29,8 +29,10 @@ export type Workload = "hello" | "fanout" | "sequence" | "wait";
 export interface TargetOptions {
   /** Extra node flags for the scheduler process (--node-arg). */
   nodeArgs: string[];
-  /** Extra node flags for the SDK worker process (--worker-node-arg). */
+  /** Extra node flags for the SDK worker processes (--worker-node-arg). */
   workerNodeArgs?: string[];
+  /** How many SDK worker processes the sqlite and memory paths start (--workers; default 1). */
+  workers?: number;
   /** SQLite data directory to use (the restart scenario reuses it); a new temporary one otherwise. */
   dataDir?: string;
   /** Port for the scheduler (the restart scenario restarts on the same one); a free one otherwise. */
@@ -41,8 +43,8 @@ export interface Target {
   path: PathName;
   /** The process whose RSS and CPU count as the scheduler's (this process for inprocess). */
   schedulerPid: number;
-  /** The worker's process; undefined for inprocess (one process does everything). */
-  workerPid?: number;
+  /** The worker processes (the SDK workers, or the functions host); none for inprocess (one process does everything). */
+  workerPids: number[];
   /** The scheduler's port (gRPC paths). */
   port?: number;
   dataDir?: string;
@@ -114,10 +116,19 @@ export async function spawnWorker(address: string, waitForPort = false, nodeArgs
   return proc;
 }
 
+/** Spawns options.workers (default 1) worker processes at once; stops them all if one fails to start. */
+async function spawnWorkers(address: string, options: TargetOptions, waitForPort = false): Promise<ChildProcess[]> {
+  const started = await Promise.allSettled(Array.from({ length: options.workers ?? 1 }, () => spawnWorker(address, waitForPort, options.workerNodeArgs)));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (!failed) return started.map((r) => (r as PromiseFulfilledResult<ChildProcess>).value);
+  await Promise.all(started.map((r) => (r.status === "fulfilled" ? stopProcess(r.value) : undefined)));
+  throw failed.reason;
+}
+
 /** The sqlite, memory and functions paths: a `dts serve` child, a worker child, the SDK's gRPC client. */
 class GrpcTarget implements Target {
   schedulerPid: number;
-  workerPid?: number;
+  workerPids: number[];
   port: number;
   dataDir: string;
   client: TaskHubGrpcClient;
@@ -125,16 +136,16 @@ class GrpcTarget implements Target {
   private fail!: (e: Error) => void;
   private stopping = false;
 
-  constructor(public path: PathName, public dts: DtsProcess, public worker: ChildProcess | undefined, public host: FuncHostProcess | undefined, private options: TargetOptions) {
+  constructor(public path: PathName, public dts: DtsProcess, public workers: ChildProcess[], public host: FuncHostProcess | undefined, private options: TargetOptions) {
     this.schedulerPid = dts.proc.pid!;
-    this.workerPid = worker?.pid ?? host?.proc.pid;
+    this.workerPids = host ? [host.proc.pid!] : workers.map((w) => w.pid!);
     this.port = dts.port;
     this.dataDir = dts.dataDir;
     this.client = new TaskHubGrpcClient({ hostAddress: dts.address, logger: new NoOpLogger() });
     this.failed = new Promise<never>((_, reject) => (this.fail = reject));
     this.failed.catch(() => undefined);
     this.watch(dts.proc, "scheduler", () => this.dts.output());
-    if (worker) this.watch(worker, "worker");
+    for (const worker of workers) this.watch(worker, "worker");
     if (host) this.watch(host.proc, "dts func start", () => host.output());
   }
 
@@ -196,20 +207,20 @@ class GrpcTarget implements Target {
   }
 
   async crashAndRestart(): Promise<{ spawnedAt: number; listenMs: number }> {
-    if (this.path !== "sqlite" || !this.worker) throw new Error("crash and restart is measured on the sqlite path");
+    if (this.path !== "sqlite" || this.workers.length === 0) throw new Error("crash and restart is measured on the sqlite path");
     this.stopping = true;
     await this.dts.kill();
     await this.client.stop().catch(() => undefined);
-    await stopProcess(this.worker);
+    await Promise.all(this.workers.map((w) => stopProcess(w)));
     this.stopping = false;
-    this.worker = await spawnWorker(this.dts.address, true, this.options.workerNodeArgs);
-    this.watch(this.worker, "worker");
+    this.workers = await spawnWorkers(this.dts.address, this.options, true);
+    for (const worker of this.workers) this.watch(worker, "worker");
     const spawnedAt = Date.now();
     this.dts = await startScheduler("sqlite", { ...this.options, dataDir: this.dataDir, port: this.port });
     const listenMs = Date.now() - spawnedAt;
     this.watch(this.dts.proc, "scheduler", () => this.dts.output());
     this.schedulerPid = this.dts.proc.pid!;
-    this.workerPid = this.worker.pid;
+    this.workerPids = this.workers.map((w) => w.pid!);
     this.client = new TaskHubGrpcClient({ hostAddress: this.dts.address, logger: new NoOpLogger() });
     return { spawnedAt, listenMs };
   }
@@ -217,7 +228,7 @@ class GrpcTarget implements Target {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.client.stop().catch(() => undefined);
-    if (this.worker) await stopProcess(this.worker);
+    await Promise.all(this.workers.map((w) => stopProcess(w)));
     if (this.host) await stopProcess(this.host.proc);
     await stopProcess(this.dts.proc);
   }
@@ -248,12 +259,12 @@ export async function startTarget(pathName: PathName, options: TargetOptions): P
     if (pathName === "functions") {
       const host = await within(startFuncHost(REPO_ROOT, {
         DURABLE_TASK_SCHEDULER_CONNECTION_STRING: connectionString(dts.port), TASKHUB_NAME: "default", DTS_LOG_LEVEL: "warning",
-      }), 120_000, "dts func start");
+      }, options.workerNodeArgs), 120_000, "dts func start");
       track(host.proc);
-      return new GrpcTarget(pathName, dts, undefined, host, options);
+      return new GrpcTarget(pathName, dts, [], host, options);
     }
-    const worker = await within(spawnWorker(dts.address, false, options.workerNodeArgs), 60_000, "the worker process");
-    return new GrpcTarget(pathName, dts, worker, undefined, options);
+    const workers = await within(spawnWorkers(dts.address, options), 60_000, "the worker processes");
+    return new GrpcTarget(pathName, dts, workers, undefined, options);
   } catch (e) {
     if (dts) await stopProcess(dts.proc);
     if (!options.dataDir) removeDataDir(dataDir);
@@ -301,7 +312,7 @@ function quietConsole(on: boolean): void {
 class InProcessTarget implements Target {
   path: PathName = "inprocess";
   schedulerPid = process.pid;
-  workerPid = undefined;
+  workerPids = [];
   backend = new InMemoryOrchestrationBackend();
   client = new TestOrchestrationClient(this.backend);
   worker = new TestOrchestrationWorker(this.backend);

@@ -33,8 +33,8 @@ export function connectionString(port: number, hub = "default"): string {
  * Spawns `dts <args>` and resolves once it prints `listening on http://localhost:<port>` (the host
  * is then serving); rejects with its output if it exits first.
  */
-export function spawnHost(args: string[], env: NodeJS.ProcessEnv = {}): Promise<FuncHostProcess> {
-  const proc = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+export function spawnHost(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<FuncHostProcess> {
+  const proc = spawn(process.execPath, [...nodeArgs, CLI, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   running.add(proc);
   let out = "";
   let waiters: (() => void)[] = [];
@@ -76,8 +76,8 @@ export function spawnHost(args: string[], env: NodeJS.ProcessEnv = {}): Promise<
 }
 
 /** `dts func start --port 0 --app <dir>`. */
-export function startFuncHost(appDir: string, env: NodeJS.ProcessEnv = {}): Promise<FuncHostProcess> {
-  return spawnHost(["func", "start", "--port", "0", "--app", appDir], env);
+export function startFuncHost(appDir: string, env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<FuncHostProcess> {
+  return spawnHost(["func", "start", "--port", "0", "--app", appDir], env, nodeArgs);
 }
 
 export interface HttpResult {
