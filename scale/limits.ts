@@ -1,5 +1,6 @@
 // How many work items of each kind one worker runs at once: host.json's maxConcurrent*Functions, read
-// by the provider's config loader (default 10 each, as the Durable extension has it).
+// by the provider's config loader (which applies the Durable extension's defaults); 10 each when the
+// monitor has no app to read.
 import { DEFAULT_MAX_CONCURRENT, ProviderConfig } from "../src/provider/config";
 import { WorkKind } from "./metrics";
 

@@ -3,11 +3,24 @@
 // resolved from app settings) and app settings, where the environment wins over local.settings.json
 // `Values`. Every error names the file and field or the setting to fix.
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { parseConnectionString, SchedulerConnection } from "./connection-string";
 
 export const DEFAULT_CONNECTION_STRING_NAME = "DURABLE_TASK_SCHEDULER_CONNECTION_STRING";
+/** The per-kind limit a scale monitor assumes when it cannot see the app's host.json (its workers' cores are unknown). */
 export const DEFAULT_MAX_CONCURRENT = 10;
+
+type LimitField = "maxConcurrentOrchestratorFunctions" | "maxConcurrentActivityFunctions" | "maxConcurrentEntityFunctions";
+
+/**
+ * The Durable extension's default when host.json sets no limit: 10 per processor, except on the
+ * Consumption plan (WEBSITE_SKU=Dynamic): 5 orchestrators, 10 activities, 10 entities.
+ */
+export function defaultMaxConcurrent(field: LimitField, settings: Record<string, string>): number {
+  if (settings.WEBSITE_SKU === "Dynamic") return field === "maxConcurrentOrchestratorFunctions" ? 5 : 10;
+  return 10 * os.availableParallelism();
+}
 
 export interface ProviderConfig {
   appDir: string;
@@ -57,9 +70,9 @@ export function loadProviderConfig(appDir: string, env: NodeJS.ProcessEnv = proc
   const hubName = resolveHubName(durable, settings, connection, warnings);
   return {
     appDir, hubName, connection, connectionStringName, settings, warnings,
-    maxConcurrentOrchestratorFunctions: positiveInt(durable, "maxConcurrentOrchestratorFunctions"),
-    maxConcurrentActivityFunctions: positiveInt(durable, "maxConcurrentActivityFunctions"),
-    maxConcurrentEntityFunctions: positiveInt(durable, "maxConcurrentEntityFunctions"),
+    maxConcurrentOrchestratorFunctions: limit(durable, "maxConcurrentOrchestratorFunctions", settings),
+    maxConcurrentActivityFunctions: limit(durable, "maxConcurrentActivityFunctions", settings),
+    maxConcurrentEntityFunctions: limit(durable, "maxConcurrentEntityFunctions", settings),
   };
 }
 
@@ -126,9 +139,9 @@ function setting(settings: Record<string, string>, name: string): string | undef
   return undefined;
 }
 
-function positiveInt(durable: Record<string, unknown>, field: string): number {
+function limit(durable: Record<string, unknown>, field: LimitField, settings: Record<string, string>): number {
   const v = get(durable, field);
-  if (v === undefined || v === null) return DEFAULT_MAX_CONCURRENT;
+  if (v === undefined || v === null) return defaultMaxConcurrent(field, settings);
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
     throw new ProviderConfigError(`host.json's extensions.durableTask.${field} must be a whole number of at least 1 (it is ${JSON.stringify(v)})`);
   }

@@ -31,9 +31,17 @@ test("the documented setup: hubName from %TASKHUB_NAME%, the connection string f
   expect(c).toMatchObject({
     appDir: dir, hubName: "myhub", connectionStringName: "DURABLE_TASK_SCHEDULER_CONNECTION_STRING",
     connection: { endpoint: "http://localhost:8080", taskHub: "default", authentication: "None" },
-    maxConcurrentOrchestratorFunctions: 10, maxConcurrentActivityFunctions: 10, maxConcurrentEntityFunctions: 10,
   });
+  // The Durable extension's defaults outside the Consumption plan: 10 per processor.
+  const perCore = 10 * os.availableParallelism();
+  expect([c.maxConcurrentOrchestratorFunctions, c.maxConcurrentActivityFunctions, c.maxConcurrentEntityFunctions]).toEqual([perCore, perCore, perCore]);
   expect(c.warnings).toEqual(["The task hub is 'myhub' (from host.json hubName); the connection string's TaskHub 'default' is not used"]);
+});
+
+test("on the Consumption plan (WEBSITE_SKU=Dynamic) the default limits are 5 orchestrators, 10 activities, 10 entities", () => {
+  const dir = appDir(managed({}), { DURABLE_TASK_SCHEDULER_CONNECTION_STRING: LOCAL });
+  const c = loadProviderConfig(dir, { WEBSITE_SKU: "Dynamic" });
+  expect([c.maxConcurrentOrchestratorFunctions, c.maxConcurrentActivityFunctions, c.maxConcurrentEntityFunctions]).toEqual([5, 10, 10]);
 });
 
 test("the environment overrides local.settings.json, and host.json limits are used", () => {

@@ -1,6 +1,7 @@
 // `dts scale status`: the table, --json, limits from an app's host.json, an unreachable scheduler
 // (exit 1 with the reason) and usage errors (exit 2).
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { backendDefinition } from "../../src/server/backend-service";
 import { DtsProcess, startDts, tempDir } from "../helpers/dts-process";
@@ -40,7 +41,7 @@ test("--json, --task-hub over the connection string's, and limits from --app's h
   const r = await runCli(["scale", "status", "--connection-string", connectionString(dts.port, "default"), "--task-hub", "cli", "--app", app, "--json"]);
   expect(r.code).toBe(0);
   const s = JSON.parse(r.stdout);
-  expect(s).toMatchObject({ taskHub: "cli", state: "ok", limits: { orchestrator: 2, activity: 10, entity: 10 }, targetWorkers: 4, vote: "ScaleOut" });
+  expect(s).toMatchObject({ taskHub: "cli", state: "ok", limits: { orchestrator: 2, activity: 10 * os.availableParallelism(), entity: 10 * os.availableParallelism() }, targetWorkers: 4, vote: "ScaleOut" });
   // The app alone (its connection string from the environment, its hub from host.json).
   const own = await runCli(["scale", "status", "--app", app, "--json"], { DURABLE_TASK_SCHEDULER_CONNECTION_STRING: connectionString(dts.port, "x") });
   expect(own.code).toBe(0);

@@ -1,5 +1,6 @@
 // The scale monitor through the local Functions host: GET /runtime/webhooks/durabletask/scale for the
 // app's hub and for another hub, and the error state (503) once the scheduler is gone.
+import * as os from "os";
 import * as path from "path";
 import { backendDefinition } from "../../src/server/backend-service";
 import { DtsProcess, startDts } from "../helpers/dts-process";
@@ -24,6 +25,8 @@ afterAll(async () => {
 });
 
 const zero = { pending: 0, active: 0, oldestAgeSeconds: 0 };
+/** The fixture app's host.json sets no limits: the Durable extension's default, 10 per processor. */
+const perCore = 10 * os.availableParallelism();
 
 test("the app's hub: metrics, limits, target and vote as JSON", async () => {
   expect(host.output()).toContain(`scale status ${host.origin}/runtime/webhooks/durabletask/scale`);
@@ -33,7 +36,7 @@ test("the app's hub: metrics, limits, target and vote as JSON", async () => {
   expect(r.body).toMatchObject({
     taskHub: "default", endpoint: `http://localhost:${dts.port}`, state: "ok", error: null,
     metrics: { orchestrator: zero, activity: zero, entity: zero },
-    limits: { orchestrator: 10, activity: 10, entity: 10 }, targetWorkers: 0, windowSize: 5,
+    limits: { orchestrator: perCore, activity: perCore, entity: perCore }, targetWorkers: 0, windowSize: 5,
   });
   expect(typeof r.body.metrics.connectedWorkers).toBe("number");
   expect(["None", "ScaleIn"]).toContain(r.body.vote);
@@ -42,12 +45,12 @@ test("the app's hub: metrics, limits, target and vote as JSON", async () => {
 
 test("?taskHub= reads another hub: a backlog with no worker scales out", async () => {
   const raw = new RawClient(dts.address, "backlog", backendDefinition);
-  await createBacklog(raw, "h", 11);
+  await createBacklog(raw, "h", perCore + 1);
   raw.close();
   const r = await http("GET", `${host.origin}/runtime/webhooks/durabletask/scale?taskHub=backlog`);
   expect(r.status).toBe(200);
   expect(r.body).toMatchObject({
-    taskHub: "backlog", state: "ok", metrics: { orchestrator: { pending: 11, active: 0 }, connectedWorkers: 0 },
+    taskHub: "backlog", state: "ok", metrics: { orchestrator: { pending: perCore + 1, active: 0 }, connectedWorkers: 0 },
     targetWorkers: 2, workersPerKind: { orchestrator: 2, activity: 0, entity: 0 }, vote: "ScaleOut", voteRule: "no-workers",
   });
 });
