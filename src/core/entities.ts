@@ -5,7 +5,7 @@ import { pb } from "../proto";
 import { invalid } from "./errors";
 import { event, fromTimestamp, str, val } from "./events";
 import { MAX_INSTANCE_ID_LENGTH } from "./limits";
-import { EntityData, FailureDetails, HistoryEvent, MessageRecord } from "./model";
+import { EntityData, FailureDetails, HistoryEvent, InstanceRecord, MessageRecord } from "./model";
 import { NewMessage } from "./orchestration";
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
@@ -156,4 +156,35 @@ function missingResult(operation: string | null | undefined): FailureDetails {
 /** An entity with no state, no lock and nothing queued can be forgotten. */
 export function isEmptyEntity(data: EntityData, backlog: number): boolean {
   return data.state === undefined && data.lockedBy === undefined && backlog === 0;
+}
+
+export interface EntityQuery {
+  prefix?: string;
+  /** Bounds on the entity's last change (epoch ms). */
+  from?: number;
+  to?: number;
+  /** Include entities without state (only a lock or queued operations). */
+  includeTransient: boolean;
+  /** <= 0 means 100. */
+  pageSize: number;
+  /** The last id of the previous page. */
+  after?: string;
+}
+
+/** One page of the matching entities in id order; `last` is set when more follow. */
+export function pageEntities<T extends { rec: InstanceRecord; data: EntityData }>(entries: Iterable<T>, q: EntityQuery): { entities: T[]; last?: string } {
+  const all: T[] = [];
+  for (const e of entries) {
+    const id = e.rec.instanceId;
+    if (q.prefix && !id.startsWith(q.prefix)) continue;
+    if (q.after !== undefined && id <= q.after) continue;
+    if (q.from !== undefined && e.rec.lastUpdatedAt < q.from) continue;
+    if (q.to !== undefined && e.rec.lastUpdatedAt > q.to) continue;
+    if (e.data.state === undefined && !q.includeTransient) continue;
+    all.push(e);
+  }
+  all.sort((a, b) => (a.rec.instanceId < b.rec.instanceId ? -1 : 1));
+  const size = q.pageSize > 0 ? q.pageSize : 100;
+  const page = all.slice(0, size);
+  return { entities: page, last: all.length > size ? page[page.length - 1].rec.instanceId : undefined };
 }

@@ -5,46 +5,31 @@ import { randomUUID } from "crypto";
 import { pb } from "../proto";
 import { SchedulerError, invalid, notFound, precondition } from "../core/errors";
 import { createdSubOrchestrationIds, event, findExecutionStarted, fromTimestamp, orchestratorStarted, str, unfinishedSubOrchestrations, val } from "../core/events";
-import { applyEntityBatch, BatchOutcome, entityName, entityRequest, isEmptyEntity, isEntityId, nextEntityStep, normalizeEntityId } from "../core/entities";
+import { applyEntityBatch, BatchOutcome, EntityQuery, entityName, entityRequest, isEmptyEntity, isEntityId, nextEntityStep, normalizeEntityId, pageEntities } from "../core/entities";
 import { checkInstanceId, checkPayload, checkTags, payloadBytes } from "../core/limits";
 import { ActivityRecord, EntityData, HistoryEvent, InstanceRecord, isTerminal, MessageRecord, nonEmpty, Status, statusName } from "../core/model";
 
 export { statusName };
 import { ActionError, applyEpisode, EpisodeOutcome, NewMessage, parentNotification } from "../core/orchestration";
 import { requestToOutcome } from "../core/precomputed-completion";
-import { InstanceFilter, Store, StoreOp } from "../store/store";
+import { InstanceFilter, Store } from "../store/store";
 import { ActivityTable } from "./activity-table";
+import { Change } from "./change";
 import { Dispatcher, DispatchSource, Lease, WorkKind } from "./dispatcher";
+import { EntityLockIndex } from "./entity-locks";
 import { Fifo } from "./fifo";
 import { GroupCommitter } from "./group-commit";
+import { HotInstance, hotInstance } from "./hot-instance";
+import { HubMetrics, hubMetrics } from "./hub-metrics";
+import { InstanceWaiters } from "./instance-waiters";
 import { EngineOptions } from "./options";
 import { TimerHeap } from "./timer-heap";
 import { WorkerConnection } from "./worker";
 
-interface HotInstance {
-  rec: InstanceRecord;
-  history: HistoryEvent[];
-  inbox: MessageRecord[];
-  lease?: Lease;
-  queued: boolean;
-  notBefore: number;
-  abandonCount: number;
-}
-
 type PrecomputedRequest = pb.durabletask.protos.backend.v1.ICompleteOrchestrationWorkItemRequest;
 type Due = { instanceId: string } | { activitySeq: number };
-type Waiter = { predicate: (r: InstanceRecord) => boolean; resolve: (r: InstanceRecord | undefined) => void };
 
 export const newExecutionId = () => randomUUID().replace(/-/g, "");
-
-/** Changes one operation makes, committed together; `after` runs once they are durable. */
-class Change {
-  readonly ops: StoreOp[] = [];
-  readonly wake = new Set<string>();
-  readonly activities: number[] = [];
-  readonly notify = new Set<string>();
-  readonly after: (() => void)[] = [];
-}
 
 export class TaskHub implements DispatchSource {
   private readonly instances = new Map<string, HotInstance>();
@@ -54,8 +39,8 @@ export class TaskHub implements DispatchSource {
   private readonly activityReady = new Fifo<number>();
   private readonly entityReady = new Fifo<string>();
   /** Entities each orchestration holds locked, so its locks go when it ends. */
-  private readonly locksHeld = new Map<string, Set<string>>();
-  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly locksHeld = new EntityLockIndex();
+  private readonly waiters = new InstanceWaiters();
   private readonly timers: TimerHeap<Due>;
   readonly dispatcher: Dispatcher;
   private seq = 0;
@@ -78,8 +63,8 @@ export class TaskHub implements DispatchSource {
     const snap = this.store.load(this.name);
     this.seq = snap.maxSeq;
     for (const { instance, history } of snap.instances) {
-      this.instances.set(instance.instanceId, { rec: instance, history, inbox: [], queued: false, notBefore: 0, abandonCount: 0 });
-      if (instance.entity?.lockedBy) this.indexLock(instance.instanceId, undefined, instance.entity.lockedBy);
+      this.instances.set(instance.instanceId, hotInstance(instance, history));
+      this.locksHeld.move(instance.instanceId, undefined, instance.entity?.lockedBy);
     }
     const now = Date.now();
     const stale: number[] = [];
@@ -115,8 +100,7 @@ export class TaskHub implements DispatchSource {
     this.closed = true;
     this.timers.close();
     this.dispatcher.close();
-    for (const set of this.waiters.values()) for (const w of set) w.resolve(undefined);
-    this.waiters.clear();
+    this.waiters.close();
   }
 
   // ---------------------------------------------------------------- reads
@@ -144,63 +128,15 @@ export class TaskHub implements DispatchSource {
     const current = this.getInstance(instanceId);
     if (!current) return Promise.reject(notFound(`Orchestration instance '${instanceId}' not found`));
     if (predicate(current)) return Promise.resolve(current);
-    return new Promise((resolve) => {
-      let set = this.waiters.get(instanceId);
-      if (!set) this.waiters.set(instanceId, (set = new Set()));
-      const waiter: Waiter = {
-        predicate,
-        resolve: (r) => {
-          clearTimeout(timer);
-          set!.delete(waiter);
-          if (set!.size === 0) this.waiters.delete(instanceId);
-          resolve(r);
-        },
-      };
-      const timer = setTimeout(() => waiter.resolve(undefined), Math.min(timeoutMs, this.options.maxWaitMs));
-      set.add(waiter);
-      cancelled?.(() => waiter.resolve(undefined));
-    });
+    return this.waiters.wait(instanceId, predicate, Math.min(timeoutMs, this.options.maxWaitMs), cancelled);
   }
 
-  metrics() {
-    let pendingOrchestrations = 0;
-    let oldestOrchestration = Infinity;
+  metrics(): HubMetrics {
     const now = Date.now();
-    let pendingEntities = 0;
-    let oldestEntity = Infinity;
-    for (const h of this.instances.values()) {
-      if (h.rec.entity) {
-        if (!h.lease && this.isReady(h, now)) {
-          pendingEntities++;
-          for (const m of h.inbox) if (m.visibleAt <= now) { oldestEntity = Math.min(oldestEntity, m.visibleAt); break; }
-        }
-      } else if (!h.lease && this.isReady(h, now)) {
-        pendingOrchestrations++;
-        for (const m of h.inbox) if (m.visibleAt <= now) { oldestOrchestration = Math.min(oldestOrchestration, m.visibleAt); break; }
-      }
-    }
-    let pendingActivities = 0;
-    let oldestActivity = Infinity;
-    for (const a of this.activities.values()) {
-      if (!this.activityLeases.has(a.seq) && a.visibleAt <= now) {
-        pendingActivities++;
-        oldestActivity = Math.min(oldestActivity, a.visibleAt);
-      }
-    }
-    let activeOrchestrations = 0;
-    let activeEntities = 0;
-    for (const l of this.dispatcher.leases.values()) {
-      if (l.kind === "orchestration") activeOrchestrations++;
-      else if (l.kind === "entity") activeEntities++;
-    }
-    const age = (t: number) => (t === Infinity ? 0 : Math.max(0, Math.floor((now - t) / 1000)));
-    return {
-      orchestrations: { pending: pendingOrchestrations, active: activeOrchestrations, oldestAgeSeconds: age(oldestOrchestration) },
-      activities: { pending: pendingActivities, active: this.activityLeases.size, oldestAgeSeconds: age(oldestActivity) },
-      entities: { pending: pendingEntities, active: activeEntities, oldestAgeSeconds: age(oldestEntity) },
-      workers: this.dispatcher.workers.size,
-      hotInstances: this.instances.size,
-    };
+    return hubMetrics({
+      instances: this.instances, isReady: (h) => this.isReady(h, now), activities: this.activities.values(),
+      activityLeases: this.activityLeases, leases: this.dispatcher.leases.values(), workers: this.dispatcher.workers.size,
+    }, now);
   }
 
   // ---------------------------------------------------------------- client operations
@@ -706,7 +642,7 @@ export class TaskHub implements DispatchSource {
   }
 
   private createInstance(rec: InstanceRecord, start: HistoryEvent, visibleAt: number, change: Change): void {
-    const h: HotInstance = { rec, history: [], inbox: [], queued: false, notBefore: 0, abandonCount: 0 };
+    const h = hotInstance(rec);
     this.instances.set(rec.instanceId, h);
     change.ops.push({ op: "putInstance", hub: this.name, instance: rec });
     this.send({ instanceId: rec.instanceId, executionId: rec.executionId, visibleAt, event: start }, change);
@@ -775,7 +711,7 @@ export class TaskHub implements DispatchSource {
     if (!h) {
       const rec = this.store.getInstance(this.name, instanceId);
       if (!rec) return;
-      h = { rec, history: this.store.getHistory(this.name, instanceId), inbox: [], queued: false, notBefore: 0, abandonCount: 0 };
+      h = hotInstance(rec, this.store.getHistory(this.name, instanceId));
       this.instances.set(instanceId, h);
     }
     this.setStatus(h, Status.ORCHESTRATION_STATUS_RUNNING, change, { completedAt: undefined });
@@ -877,23 +813,12 @@ export class TaskHub implements DispatchSource {
   }
 
   /** Entities ordered by id; `after` is the last id of the previous page. */
-  queryEntities(q: { prefix?: string; from?: number; to?: number; includeTransient: boolean; pageSize: number; after?: string }) {
-    const all: { rec: InstanceRecord; data: EntityData; backlog: number }[] = [];
-    for (const h of this.instances.values()) {
-      const data = h.rec.entity;
-      if (!data) continue;
-      const id = h.rec.instanceId;
-      if (q.prefix && !id.startsWith(q.prefix)) continue;
-      if (q.after !== undefined && id <= q.after) continue;
-      if (q.from !== undefined && h.rec.lastUpdatedAt < q.from) continue;
-      if (q.to !== undefined && h.rec.lastUpdatedAt > q.to) continue;
-      if (data.state === undefined && !q.includeTransient) continue;
-      all.push({ rec: h.rec, data, backlog: h.inbox.length });
-    }
-    all.sort((a, b) => (a.rec.instanceId < b.rec.instanceId ? -1 : 1));
-    const size = q.pageSize > 0 ? q.pageSize : 100;
-    const page = all.slice(0, size);
-    return { entities: page, last: all.length > size ? page[page.length - 1].rec.instanceId : undefined };
+  queryEntities(q: EntityQuery) {
+    return pageEntities(this.hotEntities(), q);
+  }
+
+  private *hotEntities(): Iterable<{ rec: InstanceRecord; data: EntityData; backlog: number }> {
+    for (const h of this.instances.values()) if (h.rec.entity) yield { rec: h.rec, data: h.rec.entity, backlog: h.inbox.length };
   }
 
   /** Removes entities with nothing in them and releases locks whose holder has finished. */
@@ -1023,7 +948,7 @@ export class TaskHub implements DispatchSource {
       instanceId: id, executionId: "", name: entityName(id), status: Status.ORCHESTRATION_STATUS_RUNNING,
       createdAt: now, lastUpdatedAt: now, entity: {},
     };
-    const h: HotInstance = { rec, history: [], inbox: [], queued: false, notBefore: 0, abandonCount: 0 };
+    const h = hotInstance(rec);
     this.instances.set(id, h);
     change.ops.push({ op: "putInstance", hub: this.name, instance: rec });
     return h;
@@ -1033,32 +958,16 @@ export class TaskHub implements DispatchSource {
     const before = h.rec.entity?.lockedBy;
     h.rec = { ...h.rec, entity: data, lastUpdatedAt: Date.now() };
     change.ops.push({ op: "putInstance", hub: this.name, instance: h.rec });
-    if (before !== data.lockedBy) this.indexLock(h.rec.instanceId, before, data.lockedBy);
+    this.locksHeld.move(h.rec.instanceId, before, data.lockedBy);
     change.wake.add(h.rec.instanceId);
-  }
-
-  private indexLock(entityId: string, before: string | undefined, after: string | undefined): void {
-    if (before) {
-      const set = this.locksHeld.get(before);
-      set?.delete(entityId);
-      if (set?.size === 0) this.locksHeld.delete(before);
-    }
-    if (after) {
-      let set = this.locksHeld.get(after);
-      if (!set) this.locksHeld.set(after, (set = new Set()));
-      set.add(entityId);
-    }
   }
 
   /** An orchestration ended (or moved to a new execution): the entities it locked are free again. */
   private releaseLocksOf(orchestrationId: string, change: Change): void {
-    const held = this.locksHeld.get(orchestrationId);
-    if (!held) return;
-    for (const entityId of [...held]) {
+    for (const entityId of this.locksHeld.takeAll(orchestrationId)) {
       const h = this.instances.get(entityId);
       if (h?.rec.entity?.lockedBy === orchestrationId) this.setEntity(h, { ...h.rec.entity, lockedBy: undefined, criticalSectionId: undefined }, change);
     }
-    this.locksHeld.delete(orchestrationId);
   }
 
   private isLiveOrchestration(instanceId: string): boolean {
@@ -1099,12 +1008,6 @@ export class TaskHub implements DispatchSource {
   }
 
   private notify(instanceId: string): void {
-    const set = this.waiters.get(instanceId);
-    if (!set) return;
-    const rec = this.getInstance(instanceId);
-    for (const w of [...set]) {
-      if (!rec) w.resolve(undefined);
-      else if (w.predicate(rec)) w.resolve(rec);
-    }
+    if (this.waiters.has(instanceId)) this.waiters.notify(instanceId, this.getInstance(instanceId));
   }
 }

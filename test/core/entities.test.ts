@@ -1,7 +1,7 @@
 // Unit tests of entity logic: ids, which queued operations run next under locks, batch results.
-import { applyEntityBatch, nextEntityStep, normalizeEntityId } from "../../src/core/entities";
+import { applyEntityBatch, nextEntityStep, normalizeEntityId, pageEntities } from "../../src/core/entities";
 import { event, str } from "../../src/core/events";
-import { EntityData, HistoryEvent, MessageRecord } from "../../src/core/model";
+import { EntityData, HistoryEvent, InstanceRecord, MessageRecord, Status } from "../../src/core/model";
 
 const NOW = 1_700_000_000_000;
 let seq = 0;
@@ -102,5 +102,29 @@ describe("applyEntityBatch", () => {
     }, NOW);
     expect(out.messages[0]).toMatchObject({ instanceId: "@other@k", visibleAt: NOW + 60_000 });
     expect(out.starts).toEqual([{ instanceId: "o9", name: "Orch" }]);
+  });
+});
+
+describe("pageEntities", () => {
+  const entity = (id: string, lastUpdatedAt: number, data: EntityData) => ({
+    rec: { instanceId: id, executionId: "", name: "e", status: Status.ORCHESTRATION_STATUS_RUNNING, createdAt: 0, lastUpdatedAt, entity: data } as InstanceRecord,
+    data,
+  });
+  const all = [entity("@c@1", 30, { state: "3" }), entity("@a@1", 10, { state: "1" }), entity("@b@1", 20, { lockedBy: "o" }), entity("@a@2", 40, { state: "2" })];
+  const ids = (r: { entities: { rec: InstanceRecord }[] }) => r.entities.map((e) => e.rec.instanceId);
+
+  test("id order, transient ones only when asked, pages continue after the last id", () => {
+    const first = pageEntities(all, { includeTransient: false, pageSize: 2 });
+    expect(ids(first)).toEqual(["@a@1", "@a@2"]);
+    expect(first.last).toBe("@a@2");
+    const second = pageEntities(all, { includeTransient: false, pageSize: 2, after: first.last });
+    expect(ids(second)).toEqual(["@c@1"]);
+    expect(second.last).toBeUndefined();
+    expect(ids(pageEntities(all, { includeTransient: true, pageSize: 0 }))).toEqual(["@a@1", "@a@2", "@b@1", "@c@1"]);
+  });
+
+  test("prefix and last-modified bounds", () => {
+    expect(ids(pageEntities(all, { includeTransient: true, pageSize: 10, prefix: "@a@" }))).toEqual(["@a@1", "@a@2"]);
+    expect(ids(pageEntities(all, { includeTransient: true, pageSize: 10, from: 20, to: 30 }))).toEqual(["@b@1", "@c@1"]);
   });
 });
