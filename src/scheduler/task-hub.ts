@@ -1,13 +1,14 @@
 // The live engine of one task hub: hot instances with their inboxes, ready queues, activity tasks,
 // timers, and every state change (client requests and worker completions) turned into one commit.
 // State is changed in memory first; acknowledgements and the dispatch of consequences wait for the commit.
+// The entity side (batches, locks, entity reads) is entity-engine.ts.
 import { randomUUID } from "crypto";
 import { pb } from "../proto";
 import { SchedulerError, invalid, notFound, precondition } from "../core/errors";
 import { createdSubOrchestrationIds, event, findExecutionStarted, fromTimestamp, orchestratorStarted, str, unfinishedSubOrchestrations, val } from "../core/events";
-import { applyEntityBatch, BatchOutcome, EntityQuery, entityName, entityRequest, isEmptyEntity, isEntityId, nextEntityStep, normalizeEntityId, pageEntities } from "../core/entities";
+import { isEntityId } from "../core/entities";
 import { checkInstanceId, checkPayload, checkTags, payloadBytes } from "../core/limits";
-import { ActivityRecord, EntityData, HistoryEvent, InstanceRecord, isTerminal, MessageRecord, nonEmpty, Status, statusName } from "../core/model";
+import { ActivityRecord, HistoryEvent, InstanceRecord, isTerminal, MessageRecord, nonEmpty, Status, statusName } from "../core/model";
 
 export { statusName };
 import { ActionError, applyEpisode, EpisodeOutcome, NewMessage, parentNotification } from "../core/orchestration";
@@ -16,7 +17,7 @@ import { InstanceFilter, Store } from "../store/store";
 import { ActivityTable } from "./activity-table";
 import { Change } from "./change";
 import { Dispatcher, DispatchSource, Lease, WorkKind } from "./dispatcher";
-import { EntityLockIndex } from "./entity-locks";
+import { EntityEngine } from "./entity-engine";
 import { Fifo } from "./fifo";
 import { GroupCommitter } from "./group-commit";
 import { HotInstance, hotInstance } from "./hot-instance";
@@ -37,12 +38,10 @@ export class TaskHub implements DispatchSource {
   private readonly activityLeases = new Map<number, Lease>();
   private readonly orchestrationReady = new Fifo<string>();
   private readonly activityReady = new Fifo<number>();
-  private readonly entityReady = new Fifo<string>();
-  /** Entities each orchestration holds locked, so its locks go when it ends. */
-  private readonly locksHeld = new EntityLockIndex();
   private readonly waiters = new InstanceWaiters();
   private readonly timers: TimerHeap<Due>;
   readonly dispatcher: Dispatcher;
+  readonly entities: EntityEngine;
   private seq = 0;
   private closed = false;
 
@@ -54,6 +53,16 @@ export class TaskHub implements DispatchSource {
   ) {
     this.timers = new TimerHeap<Due>((due) => this.onDue(due));
     this.dispatcher = new Dispatcher(this, options);
+    this.entities = new EntityEngine({
+      name, options, instances: this.instances, dispatcher: this.dispatcher,
+      send: (m, change) => this.send(m, change),
+      commit: (change) => this.commit(change),
+      startInto: (req, change) => this.startInto(req, change),
+      dropInstance: (id, change) => this.dropInstance(id, change),
+      leaseFor: (token, kind) => this.leaseFor(token, kind),
+      abandon: (token, kind) => this.abandon(token, kind),
+      enqueueIfReady: (h, now) => this.enqueueIfReady(h, now),
+    });
     this.load();
   }
 
@@ -64,7 +73,7 @@ export class TaskHub implements DispatchSource {
     this.seq = snap.maxSeq;
     for (const { instance, history } of snap.instances) {
       this.instances.set(instance.instanceId, hotInstance(instance, history));
-      this.locksHeld.move(instance.instanceId, undefined, instance.entity?.lockedBy);
+      this.entities.loaded(instance);
     }
     const now = Date.now();
     const stale: number[] = [];
@@ -90,8 +99,7 @@ export class TaskHub implements DispatchSource {
     this.activityLeases.clear();
     this.orchestrationReady.clear();
     this.activityReady.clear();
-    this.entityReady.clear();
-    this.locksHeld.clear();
+    this.entities.clear();
     this.load();
     this.dispatcher.pump();
   }
@@ -279,7 +287,8 @@ export class TaskHub implements DispatchSource {
 
   next(lease: Lease): pb.IWorkItem | undefined {
     if (lease.kind === "orchestration") return this.nextOrchestration(lease);
-    return lease.kind === "activity" ? this.nextActivity(lease) : this.nextEntityBatch(lease);
+    if (lease.kind === "activity") return this.nextActivity(lease);
+    return this.leaseFromQueue(this.entities.ready, lease, (h, now) => this.entities.batchFor(h, lease, now));
   }
 
   /**
@@ -347,7 +356,7 @@ export class TaskHub implements DispatchSource {
   private giveBack(lease: Lease, delayMs: number): void {
     if (lease.kind !== "activity") {
       this.inFlight.delete(lease.token);
-      this.entityBatches.delete(lease.token);
+      this.entities.forgetBatch(lease.token);
       const h = this.instances.get(lease.key as string);
       if (!h || h.lease?.token !== lease.token) return;
       h.lease = undefined;
@@ -523,7 +532,7 @@ export class TaskHub implements DispatchSource {
     if (e.executionResumed) return this.resume(instanceId, val(e.executionResumed.input));
     if (e.entityOperationSignaled) {
       const s = e.entityOperationSignaled;
-      return this.signalEntity({ instanceId, name: s.operation, input: s.input, requestId: s.requestId, scheduledTime: s.scheduledTime });
+      return this.entities.signal({ instanceId, name: s.operation, input: s.input, requestId: s.requestId, scheduledTime: s.scheduledTime });
     }
     throw invalid(`AddEvent supports EventRaised, ExecutionTerminated, ExecutionSuspended, ExecutionResumed and EntityOperationSignaled events`);
   }
@@ -620,7 +629,7 @@ export class TaskHub implements DispatchSource {
     }
     if (outcome.parentNotification) this.send(outcome.parentNotification, change);
     if (isTerminal(h.rec.status)) this.finish(h, change);
-    if (isTerminal(h.rec.status) || h.rec.executionId !== wasExecution) this.releaseLocksOf(id, change);
+    if (isTerminal(h.rec.status) || h.rec.executionId !== wasExecution) this.entities.releaseLocksOf(id, change);
     change.wake.add(id);
     change.notify.add(id);
   }
@@ -660,7 +669,7 @@ export class TaskHub implements DispatchSource {
       this.dropActivitiesOf(instanceId, change);
       this.instances.delete(instanceId);
     }
-    this.releaseLocksOf(instanceId, change);
+    this.entities.releaseLocksOf(instanceId, change);
     change.ops.push({ op: "deleteInstance", hub: this.name, instanceId });
   }
 
@@ -699,7 +708,7 @@ export class TaskHub implements DispatchSource {
       h.history = h.history.concat(ended);
     }
     this.finish(h, change);
-    this.releaseLocksOf(rec.instanceId, change);
+    this.entities.releaseLocksOf(rec.instanceId, change);
     const note = parentNotification(rec, started, now);
     if (note) this.send(note, change);
     change.notify.add(rec.instanceId);
@@ -726,7 +735,7 @@ export class TaskHub implements DispatchSource {
 
   /** Delivers a message to a live instance's inbox; messages to unknown or finished instances are dropped. */
   private send(m: NewMessage, change: Change): void {
-    const h = this.instances.get(m.instanceId) ?? (isEntityId(m.instanceId) ? this.createEntity(m.instanceId, change) : undefined);
+    const h = this.instances.get(m.instanceId) ?? (isEntityId(m.instanceId) ? this.entities.create(m.instanceId, change) : undefined);
     if (!h || isTerminal(h.rec.status)) return;
     if (m.executionId && m.executionId !== h.rec.executionId) return;
     const rec: MessageRecord = { ...m, seq: ++this.seq };
@@ -754,7 +763,7 @@ export class TaskHub implements DispatchSource {
 
   private isReady(h: HotInstance, now: number): boolean {
     if (h.lease || isTerminal(h.rec.status) || h.notBefore > now) return false;
-    if (h.rec.entity) return this.entityStep(h, now)?.kind === "batch";
+    if (h.rec.entity) return this.entities.step(h, now)?.kind === "batch";
     if (h.rec.runRequested && h.history.length > 0) return true;
     for (const m of h.inbox) {
       if (m.visibleAt > now) continue;
@@ -764,10 +773,10 @@ export class TaskHub implements DispatchSource {
   }
 
   private enqueueIfReady(h: HotInstance, now: number): void {
-    if (h.rec.entity && !h.lease) this.runEntityControl(h, now);
+    if (h.rec.entity && !h.lease) this.entities.runControl(h, now);
     if (!h.queued && this.isReady(h, now)) {
       h.queued = true;
-      (h.rec.entity ? this.entityReady : this.orchestrationReady).push(h.rec.instanceId);
+      (h.rec.entity ? this.entities.ready : this.orchestrationReady).push(h.rec.instanceId);
     }
   }
 
@@ -787,201 +796,6 @@ export class TaskHub implements DispatchSource {
       }
     }
     this.dispatcher.pump();
-  }
-
-  // ---------------------------------------------------------------- entities
-
-  private readonly entityBatches = new Map<string, MessageRecord[]>();
-
-  signalEntity(req: pb.ISignalEntityRequest): Promise<void> {
-    const id = normalizeEntityId(req.instanceId);
-    if (!req.name) throw invalid("name (the operation name) must not be empty");
-    checkPayload(val(req.input), "input (the operation input)", this.options.maxPayloadBytes);
-    const now = Date.now();
-    const at = fromTimestamp(req.scheduledTime);
-    const change = new Change();
-    this.send({
-      instanceId: id, visibleAt: at && at > now ? at : now,
-      event: event(now, { entityOperationSignaled: { requestId: req.requestId || randomUUID(), operation: req.name, input: req.input, scheduledTime: req.scheduledTime, targetInstanceId: str(id) } }),
-    }, change);
-    return this.commit(change);
-  }
-
-  getEntity(instanceId: string): { rec: InstanceRecord; data: EntityData; backlog: number } | undefined {
-    const h = this.instances.get(normalizeEntityId(instanceId));
-    return h?.rec.entity ? { rec: h.rec, data: h.rec.entity, backlog: h.inbox.length } : undefined;
-  }
-
-  /** Entities ordered by id; `after` is the last id of the previous page. */
-  queryEntities(q: EntityQuery) {
-    return pageEntities(this.hotEntities(), q);
-  }
-
-  private *hotEntities(): Iterable<{ rec: InstanceRecord; data: EntityData; backlog: number }> {
-    for (const h of this.instances.values()) if (h.rec.entity) yield { rec: h.rec, data: h.rec.entity, backlog: h.inbox.length };
-  }
-
-  /** Removes entities with nothing in them and releases locks whose holder has finished. */
-  cleanEntityStorage(removeEmpty: boolean, releaseOrphanedLocks: boolean): Promise<{ removed: number; released: number }> {
-    const change = new Change();
-    let removed = 0;
-    let released = 0;
-    for (const h of [...this.instances.values()]) {
-      const data = h.rec.entity;
-      if (!data || h.lease) continue;
-      if (releaseOrphanedLocks && data.lockedBy && !this.isLiveOrchestration(data.lockedBy)) {
-        this.setEntity(h, { ...data, lockedBy: undefined, criticalSectionId: undefined }, change);
-        released++;
-      }
-      if (removeEmpty && h.rec.entity && isEmptyEntity(h.rec.entity, h.inbox.length)) {
-        this.dropInstance(h.rec.instanceId, change);
-        removed++;
-      }
-    }
-    return this.commit(change).then(() => ({ removed, released }));
-  }
-
-  completeEntity(result: pb.IEntityBatchResult): Promise<void> {
-    if (result.failureDetails) {
-      // The worker could not run the batch at all (not an operation failure): run it again later.
-      this.abandon(result.completionToken, "entity");
-      return Promise.resolve();
-    }
-    return this.completeEntityBatch(result.completionToken, (data, operations, now) => applyEntityBatch(data, operations, result, now));
-  }
-
-  /** BackendService's entity completion: new state and the messages the host built. */
-  completeEntityPrecomputed(req: pb.durabletask.protos.backend.v1.ICompleteEntityWorkItemRequest): Promise<void> {
-    return this.completeEntityBatch(req.completionToken, (data, _operations, now) => ({
-      entity: { ...data, state: val(req.entityState) || undefined },
-      messages: (req.messages ?? []).map((m) => {
-        if (!m.instance?.instanceId || !m.event) throw invalid("every message needs an instance id and an event");
-        return { instanceId: m.instance.instanceId, executionId: val(m.instance.executionId) || undefined, visibleAt: now, event: m.event };
-      }),
-      starts: [],
-    }));
-  }
-
-  private completeEntityBatch(token: string | null | undefined, compute: (data: EntityData, operations: MessageRecord[], now: number) => BatchOutcome): Promise<void> {
-    const lease = this.leaseFor(token, "entity");
-    const h = this.instances.get(lease.key as string);
-    const operations = this.entityBatches.get(lease.token);
-    if (!h?.rec.entity || !operations) {
-      this.dispatcher.end(lease);
-      throw notFound(`Entity '${lease.key}' no longer exists`);
-    }
-    const now = Date.now();
-    let outcome = compute(h.rec.entity, operations, now);
-    const size = payloadBytes(outcome.entity.state);
-    if (size > this.options.maxPayloadBytes) {
-      const failure = { errorType: "PayloadTooLarge", errorMessage: `The state of entity '${h.rec.instanceId}' would be ${size} bytes; the limit is ${this.options.maxPayloadBytes} bytes`, isNonRetriable: true };
-      outcome = applyEntityBatch(h.rec.entity, operations, { entityState: str(h.rec.entity.state), results: operations.map(() => ({ failure: { failureDetails: failure } })) }, now);
-    }
-    lease.completing = true;
-    const change = new Change();
-    const consumed = new Set(operations.map((m) => m.seq));
-    change.ops.push({ op: "deleteMessages", hub: this.name, seqs: [...consumed] });
-    h.inbox = h.inbox.filter((m) => !consumed.has(m.seq));
-    this.setEntity(h, outcome.entity, change);
-    for (const m of outcome.messages) this.send(m, change);
-    for (const start of outcome.starts) {
-      try {
-        this.startInto({ instanceId: start.instanceId, name: start.name, version: start.version, input: start.input, scheduledStartTimestamp: start.scheduledTime }, change);
-      } catch (err) {
-        console.error(`dts: entity '${h.rec.instanceId}' could not start orchestration '${start.name}': ${(err as Error).message}`);
-      }
-    }
-    for (const reason of outcome.rejected ?? []) console.error(`dts: entity '${h.rec.instanceId}' could not send a signal: ${reason}`);
-    h.abandonCount = 0;
-    change.after.push(() => {
-      this.entityBatches.delete(lease.token);
-      this.dispatcher.end(lease);
-      if (h.lease?.token === lease.token) h.lease = undefined;
-      this.forgetIfEmpty(h);
-      this.enqueueIfReady(h, Date.now());
-    });
-    return this.commit(change);
-  }
-
-  private nextEntityBatch(lease: Lease): pb.IWorkItem | undefined {
-    return this.leaseFromQueue(this.entityReady, lease, (h, now) => {
-      const step = h.rec.entity ? this.entityStep(h, now) : undefined;
-      if (step?.kind !== "batch") return undefined;
-      this.entityBatches.set(lease.token, step.operations);
-      return { entityRequestV2: entityRequest(h.rec.instanceId, h.rec.entity!, step.operations) };
-    });
-  }
-
-  private entityStep(h: HotInstance, now: number) {
-    return nextEntityStep(h.rec.instanceId, h.rec.entity!, h.inbox, now, this.options.entityBatchSize, (o) => this.isLiveOrchestration(o));
-  }
-
-  /** Applies lock requests and releases at the head of an entity's queue; they need no worker. */
-  private runEntityControl(h: HotInstance, now: number): void {
-    let change: Change | undefined;
-    for (;;) {
-      const step = this.entityStep(h, now);
-      if (step?.kind !== "control") break;
-      change ??= new Change();
-      change.ops.push({ op: "deleteMessages", hub: this.name, seqs: [step.consumed.seq] });
-      h.inbox = h.inbox.filter((m) => m !== step.consumed);
-      this.setEntity(h, step.entity, change);
-      for (const m of step.messages) this.send(m, change);
-    }
-    if (change) {
-      change.after.push(() => this.forgetIfEmpty(h));
-      this.commit(change).catch(() => {});
-    }
-  }
-
-  private createEntity(instanceId: string, change: Change): HotInstance | undefined {
-    let id: string;
-    try {
-      id = normalizeEntityId(instanceId);
-    } catch {
-      return undefined;
-    }
-    const existing = this.instances.get(id);
-    if (existing) return existing;
-    const now = Date.now();
-    const rec: InstanceRecord = {
-      instanceId: id, executionId: "", name: entityName(id), status: Status.ORCHESTRATION_STATUS_RUNNING,
-      createdAt: now, lastUpdatedAt: now, entity: {},
-    };
-    const h = hotInstance(rec);
-    this.instances.set(id, h);
-    change.ops.push({ op: "putInstance", hub: this.name, instance: rec });
-    return h;
-  }
-
-  private setEntity(h: HotInstance, data: EntityData, change: Change): void {
-    const before = h.rec.entity?.lockedBy;
-    h.rec = { ...h.rec, entity: data, lastUpdatedAt: Date.now() };
-    change.ops.push({ op: "putInstance", hub: this.name, instance: h.rec });
-    this.locksHeld.move(h.rec.instanceId, before, data.lockedBy);
-    change.wake.add(h.rec.instanceId);
-  }
-
-  /** An orchestration ended (or moved to a new execution): the entities it locked are free again. */
-  private releaseLocksOf(orchestrationId: string, change: Change): void {
-    for (const entityId of this.locksHeld.takeAll(orchestrationId)) {
-      const h = this.instances.get(entityId);
-      if (h?.rec.entity?.lockedBy === orchestrationId) this.setEntity(h, { ...h.rec.entity, lockedBy: undefined, criticalSectionId: undefined }, change);
-    }
-  }
-
-  private isLiveOrchestration(instanceId: string): boolean {
-    const h = this.instances.get(instanceId);
-    return !!h && !h.rec.entity && !isTerminal(h.rec.status);
-  }
-
-  /** An entity with no state, lock or queue leaves memory and store. */
-  private forgetIfEmpty(h: HotInstance): void {
-    const data = h.rec.entity;
-    if (!data || h.lease || !isEmptyEntity(data, h.inbox.length) || this.instances.get(h.rec.instanceId) !== h) return;
-    const change = new Change();
-    this.dropInstance(h.rec.instanceId, change);
-    this.commit(change).catch(() => {});
   }
 
   private commit(change: Change): Promise<void> {

@@ -88,7 +88,7 @@ export function backendHandlers(scheduler: Scheduler, sidecar: grpc.UntypedServi
     ReleaseOrchestrationWorkItem: unary<b.IReleaseOrchestrationWorkItemRequest>((req, hub) => hub.release(req.completionToken, "orchestration")),
     CompleteActivityWorkItem: unary<b.ICompleteActivityWorkItemRequest>((req, hub) => hub.completeActivityEvent(req.completionToken, req.responseEvent)),
     AbandonActivityWorkItem: unary<b.IAbandonActivityWorkItemRequest>((req, hub) => hub.abandon(req.completionToken, "activity")),
-    CompleteEntityWorkItem: unary<b.ICompleteEntityWorkItemRequest>((req, hub) => hub.completeEntityPrecomputed(req)),
+    CompleteEntityWorkItem: unary<b.ICompleteEntityWorkItemRequest>((req, hub) => hub.entities.completePrecomputed(req)),
     AbandonEntityWorkItem: unary<b.IAbandonEntityWorkItemRequest>((req, hub) => hub.abandon(req.completionToken, "entity")),
     ReleaseEntityWorkItem: unary<b.IReleaseEntityWorkItemRequest>((req, hub) => hub.release(req.completionToken, "entity")),
     CompleteOrchestrationWorkItemWithExtendedSession: extendedSessions,

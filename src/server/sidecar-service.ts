@@ -139,24 +139,24 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
     DeleteTaskHub: (call: Call<pb.IDeleteTaskHubRequest>, callback: grpc.sendUnaryData<unknown>) => {
       scheduler.deleteHub(hubName(call.metadata) || "default").then(() => callback(null, {}), (e) => callback(toServiceError(e)));
     },
-    CompleteEntityTask: unary<pb.IEntityBatchResult>((req, hub) => hub.completeEntity(req)),
+    CompleteEntityTask: unary<pb.IEntityBatchResult>((req, hub) => hub.entities.complete(req)),
     AbandonTaskEntityWorkItem: unary<pb.IAbandonEntityTaskRequest>((req, hub) => hub.abandon(req.completionToken, "entity")),
-    SignalEntity: unary<pb.ISignalEntityRequest>((req, hub) => hub.signalEntity(req)),
+    SignalEntity: unary<pb.ISignalEntityRequest>((req, hub) => hub.entities.signal(req)),
     GetEntity: unary<pb.IGetEntityRequest>((req, hub) => {
-      const e = hub.getEntity(req.instanceId ?? "");
+      const e = hub.entities.get(req.instanceId ?? "");
       if (!e || e.data.state === undefined) return { exists: false };
       return { exists: true, entity: entityMetadata(e, !!req.includeState) };
     }),
     QueryEntities: unary<pb.IQueryEntitiesRequest>((req, hub) => {
       const q = req.query ?? {};
-      const page = hub.queryEntities({
+      const page = hub.entities.query({
         prefix: val(q.instanceIdStartsWith) || undefined, from: fromTimestamp(q.lastModifiedFrom), to: fromTimestamp(q.lastModifiedTo),
         includeTransient: !!q.includeTransient, pageSize: q.pageSize?.value ?? 0, after: val(q.continuationToken) || undefined,
       });
       return { entities: page.entities.map((e) => entityMetadata(e, !!q.includeState)), continuationToken: str(page.last) };
     }),
     CleanEntityStorage: unary<pb.ICleanEntityStorageRequest>(async (req, hub) => {
-      const r = await hub.cleanEntityStorage(!!req.removeEmptyEntities, !!req.releaseOrphanedLocks);
+      const r = await hub.entities.clean(!!req.removeEmptyEntities, !!req.releaseOrphanedLocks);
       return { emptyEntitiesRemoved: r.removed, orphanedLocksReleased: r.released };
     }),
     SkipGracefulOrchestrationTerminations: unary(() => {
