@@ -14,8 +14,8 @@ import {
 import { SQLITE_FILE } from "../../src/store";
 import { DtsProcess, startDts, tempDir } from "../helpers/dts-process";
 import { isOrchestration, RawClient } from "../helpers/raw";
-import { client, completed, worker } from "../helpers/sdk";
-import { pollUntil, sleep } from "../helpers/poll";
+import { client, completed, lockAndAdd, worker } from "../helpers/sdk";
+import { pollUntil } from "../helpers/poll";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Gen = AsyncGenerator<Task<any>, any, any>;
@@ -89,13 +89,7 @@ async function startWorker(log: string[] = [], hub?: string): Promise<TaskHubGrp
     lock.release();
     return [first, second];
   });
-  w.addNamedOrchestrator("LockAndAdd", async function* (ctx: OrchestrationContext, key: string): Gen {
-    const id = new EntityInstanceId("counter", key);
-    const lock = yield ctx.entities.lockEntities(id);
-    const value = yield ctx.entities.callEntity(id, "add", 1);
-    lock.release();
-    return value;
-  });
+  w.addNamedOrchestrator("LockAndAdd", lockAndAdd);
   await w.start();
   return w;
 }

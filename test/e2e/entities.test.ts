@@ -10,7 +10,7 @@ import {
 } from "@microsoft/durabletask-js";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { RawClient } from "../helpers/raw";
-import { client, completed, grpcCode, worker } from "../helpers/sdk";
+import { client, completed, grpcCode, lockAndAdd, worker } from "../helpers/sdk";
 import { pollUntil, sleep } from "../helpers/poll";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -288,13 +288,7 @@ test("terminating a lock holder frees its lock for a waiting orchestration; so d
       yield ctx.waitForExternalEvent("never");
       return "unreachable";
     });
-    w.addNamedOrchestrator("LockAndAdd", async function* (ctx: OrchestrationContext, key: string): Gen {
-      const id = new EntityInstanceId("counter", key);
-      const lock = yield ctx.entities.lockEntities(id);
-      const value = yield ctx.entities.callEntity(id, "add", 1);
-      lock.release();
-      return value;
-    });
+    w.addNamedOrchestrator("LockAndAdd", lockAndAdd);
     w.addNamedOrchestrator("LockBoth", async function* (ctx: OrchestrationContext, keys: string[]): Gen {
       const lock = yield ctx.entities.lockEntities(...keys.map((k) => new EntityInstanceId("counter", k)));
       lock.release();

@@ -2,7 +2,7 @@
 // default hub, CreateTaskHub/DeleteTaskHub) and input limits (instance ids, --max-payload-bytes,
 // malformed requests) against `dts serve`.
 import * as fs from "fs";
-import { OrchestrationContext, OrchestrationState, OrchestrationStatus, Task, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
+import { OrchestrationContext, OrchestrationStatus, Task, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { RawClient, rawBytesCall } from "../helpers/raw";
 import { client, grpcCode, worker, completed } from "../helpers/sdk";

@@ -2,16 +2,15 @@
 // change goes through the durable commit path.
 import * as fs from "fs";
 import * as path from "path";
-import { TaskHubGrpcClient, TaskHubGrpcWorker, terminateOptions } from "@microsoft/durabletask-js";
+import { TaskHubGrpcClient, terminateOptions } from "@microsoft/durabletask-js";
 import { SQLITE_FILE } from "../../src/store";
 import { DtsProcess } from "../helpers/dts-process";
 import { H, S, completion, executionIdOf, json, newId, started, serveWithWorker } from "./orchestration-fixtures";
 
 let dts: DtsProcess;
 let c: TaskHubGrpcClient;
-let w: TaskHubGrpcWorker;
 
-serveWithWorker([], (s) => ({ dts, c, w } = s));
+serveWithWorker([], (s) => ({ dts, c } = s));
 
 describe("orchestrations on the sqlite store", () => {
   test("the server keeps its state in the sqlite file", () => {

@@ -1,6 +1,6 @@
 // The official SDK's client and worker, quiet, pointed at a test server and task hub.
 import * as grpc from "@grpc/grpc-js";
-import { NoOpLogger, OrchestrationState, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
+import { EntityInstanceId, NoOpLogger, OrchestrationContext, OrchestrationState, Task, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
 
 export function hubMetadata(hub?: string) {
   return hub === undefined ? undefined : async () => {
@@ -34,4 +34,14 @@ export async function completed(c: TaskHubGrpcClient, id: string, timeoutSeconds
   const state = await c.waitForOrchestrationCompletion(id, true, timeoutSeconds);
   if (!state) throw new Error(`instance ${id} not found`);
   return state;
+}
+
+/** An orchestrator for the entity suites: locks counter `key`, adds 1 inside the critical section, returns the new value. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function* lockAndAdd(ctx: OrchestrationContext, key: string): AsyncGenerator<Task<any>, any, any> {
+  const id = new EntityInstanceId("counter", key);
+  const lock = yield ctx.entities.lockEntities(id);
+  const value = yield ctx.entities.callEntity(id, "add", 1);
+  lock.release();
+  return value;
 }
