@@ -1,10 +1,13 @@
 // How many work items of each kind one worker runs at once: host.json's maxConcurrent*Functions, read
 // by the provider's config loader (which applies the Durable extension's defaults); 10 each when the
 // monitor has no app to read.
-import { DEFAULT_MAX_CONCURRENT, ProviderConfig } from "../src/provider/config";
+import { ProviderConfig } from "../src/provider/config";
 import { WorkKind } from "./metrics";
 
 export type ConcurrencyLimits = Record<WorkKind, number>;
+
+/** The per-kind limit assumed without the app's host.json (the workers' core count is unknown then). */
+const DEFAULT_MAX_CONCURRENT = 10;
 
 export const DEFAULT_LIMITS: Readonly<ConcurrencyLimits> = Object.freeze({
   orchestrator: DEFAULT_MAX_CONCURRENT,

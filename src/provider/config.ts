@@ -8,9 +8,6 @@ import * as path from "path";
 import { parseConnectionString, SchedulerConnection } from "./connection-string";
 
 export const DEFAULT_CONNECTION_STRING_NAME = "DURABLE_TASK_SCHEDULER_CONNECTION_STRING";
-/** The per-kind limit a scale monitor assumes when it cannot see the app's host.json (its workers' cores are unknown). */
-export const DEFAULT_MAX_CONCURRENT = 10;
-
 type LimitField = "maxConcurrentOrchestratorFunctions" | "maxConcurrentActivityFunctions" | "maxConcurrentEntityFunctions";
 
 /**

@@ -17,6 +17,11 @@ export function encodeEvent(event: HistoryEvent): Uint8Array {
   return pb.HistoryEvent.encode(event).finish();
 }
 
+/** Decoded events are pb.HistoryEvent instances: unset fields read as their defaults (null, 0, ""). */
+export function decodeEvent(bytes: Uint8Array): HistoryEvent {
+  return pb.HistoryEvent.decode(bytes);
+}
+
 /** The op with each of its events replaced by f(event), in order; ops without events are returned as they are. */
 function mapEvents<A, B>(op: StoreOp<A>, f: (event: A) => B): StoreOp<B> {
   switch (op.op) {

@@ -6,9 +6,8 @@ import Database from "better-sqlite3";
 import * as fs from "fs";
 import * as path from "path";
 import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord } from "../core/model";
-import { pb } from "../proto";
 import { decodeContinuationToken } from "./continuation";
-import { EncodedOp, encodeOps } from "./encoded-batch";
+import { decodeEvent, EncodedOp, encodeOps } from "./encoded-batch";
 import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
 import { NON_TERMINAL_STATUSES, effectiveLimit, effectivePageSize, toIdPage, toInstancePage } from "./query";
 import { configure, migrate } from "./sqlite-schema";
@@ -347,9 +346,4 @@ function toActivity(row: ActivityRow): ActivityRecord {
   if (row.tags !== null) a.tags = JSON.parse(row.tags) as Record<string, string>;
   if (row.abandonCount !== null) a.abandonCount = row.abandonCount;
   return a;
-}
-
-/** Decoded events are pb.HistoryEvent instances: unset fields read as their defaults (null, 0, ""). */
-function decodeEvent(bytes: Uint8Array): HistoryEvent {
-  return pb.HistoryEvent.decode(bytes);
 }
