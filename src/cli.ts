@@ -11,7 +11,11 @@ import { consoleLog, LOG_LEVELS, LogLevel } from "./host/log";
 import { SCALE_PATH } from "./host/scale-endpoint";
 import { appEnvironment } from "./host/settings";
 import { loadProviderConfig } from "./provider/config";
-import { RunningServer, ServerOptions, startServer } from "./server/server";
+import { DEFAULT_KEEPALIVE_INTERVAL_MS, DEFAULT_KEEPALIVE_TIMEOUT_MS, RunningServer, ServerOptions, startServer } from "./server/server";
+import { DEFAULT_MAX_HUBS } from "./scheduler/scheduler";
+import { DEFAULT_BUSY_TIMEOUT_MS } from "./store/busy-retry";
+import { StoreFatalError } from "./store/store";
+import { SchedulerError } from "./core/errors";
 import { scaleCommand, ScaleUsageError } from "../scale/cli";
 
 const USAGE = `Usage: dts serve [options]
@@ -30,6 +34,11 @@ Options (environment variable in brackets):
   --lock-timeout <seconds>             orchestration lock timeout [DTS_LOCK_TIMEOUT] (default ${DEFAULT_ENGINE_OPTIONS.orchestrationLockTimeoutMs / 1000})
   --activity-lock-timeout <seconds>    activity lock timeout [DTS_ACTIVITY_LOCK_TIMEOUT] (default ${DEFAULT_ENGINE_OPTIONS.activityLockTimeoutMs / 1000})
   --health-ping-interval <seconds>     HealthPing on silent worker streams [DTS_HEALTH_PING_INTERVAL] (default ${DEFAULT_ENGINE_OPTIONS.healthPingIntervalMs / 1000})
+  --keepalive-interval <seconds>       HTTP/2 ping to each client connection [DTS_KEEPALIVE_INTERVAL] (default ${DEFAULT_KEEPALIVE_INTERVAL_MS / 1000})
+  --keepalive-timeout <seconds>        a connection not answering a ping this long is closed and its work items go back [DTS_KEEPALIVE_TIMEOUT] (default ${DEFAULT_KEEPALIVE_TIMEOUT_MS / 1000})
+  --max-delivery-attempts <n>          a work item lost this many times in a row is failed [DTS_MAX_DELIVERY_ATTEMPTS] (default ${DEFAULT_ENGINE_OPTIONS.maxDeliveryAttempts})
+  --max-hubs <n>                       most task hubs served [DTS_MAX_HUBS] (default ${DEFAULT_MAX_HUBS})
+  --store-busy-timeout <seconds>       how long a commit waits for a database lock held by another process [DTS_STORE_BUSY_TIMEOUT] (default ${DEFAULT_BUSY_TIMEOUT_MS / 1000})
   -h, --help                 show this help
 `;
 
@@ -52,6 +61,8 @@ const SERVE_OPTIONS = {
   hubs: { type: "string" }, "dynamic-hubs": { type: "boolean" }, "max-payload-bytes": { type: "string" },
   "sqlite-sync": { type: "string" }, "max-orchestrations-per-worker": { type: "string" }, "max-activities-per-worker": { type: "string" },
   "lock-timeout": { type: "string" }, "activity-lock-timeout": { type: "string" }, "health-ping-interval": { type: "string" },
+  "keepalive-interval": { type: "string" }, "keepalive-timeout": { type: "string" }, "max-delivery-attempts": { type: "string" },
+  "max-hubs": { type: "string" }, "store-busy-timeout": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -82,13 +93,27 @@ function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): Schedul
     orchestrationLockTimeoutMs: seconds("lock-timeout", values["lock-timeout"] ?? env.DTS_LOCK_TIMEOUT),
     activityLockTimeoutMs: seconds("activity-lock-timeout", values["activity-lock-timeout"] ?? env.DTS_ACTIVITY_LOCK_TIMEOUT),
     healthPingIntervalMs: seconds("health-ping-interval", values["health-ping-interval"] ?? env.DTS_HEALTH_PING_INTERVAL),
+    keepaliveIntervalMs: seconds("keepalive-interval", values["keepalive-interval"] ?? env.DTS_KEEPALIVE_INTERVAL),
+    keepaliveTimeoutMs: seconds("keepalive-timeout", values["keepalive-timeout"] ?? env.DTS_KEEPALIVE_TIMEOUT),
+    maxDeliveryAttempts: int("max-delivery-attempts", values["max-delivery-attempts"] ?? env.DTS_MAX_DELIVERY_ATTEMPTS, 1),
+    maxHubs: int("max-hubs", values["max-hubs"] ?? env.DTS_MAX_HUBS, 1),
+    storeBusyTimeoutMs: seconds("store-busy-timeout", values["store-busy-timeout"] ?? env.DTS_STORE_BUSY_TIMEOUT),
   } };
 }
 
 /** Starts the scheduler and prints where it listens (the lines tests and users look for). */
-async function startScheduler(settings: SchedulerSettings, dynamicHubs: boolean): Promise<RunningServer> {
+async function startScheduler(settings: SchedulerSettings, dynamicHubs: boolean, stopOnSignals = false): Promise<RunningServer> {
   const { options, dashboardPort } = settings;
   const server = await startServer(options);
+  // Before "listening" is printed, so a signal sent as soon as it appears still shuts down cleanly.
+  if (stopOnSignals) onSignals("dts", () => server.close());
+  // A store that can no longer write stops the process: a supervisor restarts it from what is on disk.
+  server.scheduler.onFatal((err) => {
+    console.error(`dts: exiting: the store cannot write (${err.message}); restart dts serve to recover from the data on disk`);
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    server.close().finally(() => process.exit(1));
+  });
   const where = options.store === "sqlite" ? `sqlite at ${options.dataDir}` : "memory (nothing is kept after exit)";
   console.log(`dts: gRPC listening on 0.0.0.0:${server.port} (TaskHubSidecarService, BackendService)`);
   console.log(`dts: store ${where}; task hubs: ${server.scheduler.hubNames().join(", ")}${dynamicHubs ? " (more created on first use)" : ""}`);
@@ -118,8 +143,7 @@ export async function serve(argv: string[], env: NodeJS.ProcessEnv = process.env
     process.stdout.write(USAGE);
     return;
   }
-  const server = await startScheduler(schedulerSettings(values, env), !!values["dynamic-hubs"]);
-  onSignals("dts", () => server.close());
+  await startScheduler(schedulerSettings(values, env), !!values["dynamic-hubs"], true);
 }
 
 const FUNC_USAGE = `Usage: dts func start [options]
@@ -251,6 +275,11 @@ if (require.main === module) {
     if (err instanceof UsageError || err instanceof ScaleUsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       console.error(`dts: ${err.message}`);
       process.exit(2);
+    }
+    // An expected condition (the data directory is held by another server): the message, no stack.
+    if ((err as { code?: string }).code === "DTS_DATA_DIR_IN_USE" || err instanceof StoreFatalError || err instanceof SchedulerError) {
+      console.error(`dts: ${err.message}`);
+      process.exit(1);
     }
     console.error("dts:", err);
     process.exit(1);

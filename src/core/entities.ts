@@ -4,7 +4,7 @@ import { randomUUID } from "crypto";
 import { pb } from "../proto";
 import { invalid } from "./errors";
 import { event, fromTimestamp, str, val } from "./events";
-import { MAX_INSTANCE_ID_LENGTH } from "./limits";
+import { MAX_INSTANCE_ID_LENGTH, effectivePageSize } from "./limits";
 import { EntityData, FailureDetails, HistoryEvent, InstanceRecord, MessageRecord } from "./model";
 import { NewMessage } from "./orchestration";
 
@@ -165,7 +165,7 @@ export interface EntityQuery {
   to?: number;
   /** Include entities without state (only a lock or queued operations). */
   includeTransient: boolean;
-  /** <= 0 means 100. */
+  /** <= 0 means DEFAULT_PAGE_SIZE (100); capped at MAX_PAGE_SIZE (1000). */
   pageSize: number;
   /** The last id of the previous page. */
   after?: string;
@@ -184,7 +184,7 @@ export function pageEntities<T extends { rec: InstanceRecord; data: EntityData }
     all.push(e);
   }
   all.sort((a, b) => (a.rec.instanceId < b.rec.instanceId ? -1 : 1));
-  const size = q.pageSize > 0 ? q.pageSize : 100;
+  const size = effectivePageSize(q.pageSize);
   const page = all.slice(0, size);
   return { entities: page, last: all.length > size ? page[page.length - 1].rec.instanceId : undefined };
 }

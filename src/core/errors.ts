@@ -13,3 +13,7 @@ export class SchedulerError extends Error {
 export const invalid = (m: string) => new SchedulerError("INVALID_ARGUMENT", m);
 export const notFound = (m: string) => new SchedulerError("NOT_FOUND", m);
 export const precondition = (m: string) => new SchedulerError("FAILED_PRECONDITION", m);
+
+/** A change the store refused: nothing of it was applied, so trying again is safe. */
+export const notStored = (err: Error) =>
+  new SchedulerError("UNAVAILABLE", `The change was not stored and nothing of it was applied (${err.message}); try again`);

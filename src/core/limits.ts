@@ -1,9 +1,23 @@
-// Input rules of the managed scheduler: instance ids and payload sizes. Violations name the field and the limit.
+// Input rules of the managed scheduler: instance ids, payload sizes and page sizes. Violations name the field and the limit.
 import { SchedulerError, invalid } from "./errors";
 
 export const MAX_INSTANCE_ID_LENGTH = 100;
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 export const MAX_TAGS_BYTES = 1000;
+
+/** Rows per page of QueryInstances, ListInstanceIds and QueryEntities when the caller asks for none (or <= 0). */
+export const DEFAULT_PAGE_SIZE = 100;
+/**
+ * The most rows one page of QueryInstances, ListInstanceIds or QueryEntities returns, whatever the
+ * caller asks for: a larger request gets this many and a continuation token for the rest.
+ */
+export const MAX_PAGE_SIZE = 1000;
+
+/** A requested page size made usable: <= 0 or not a number means DEFAULT_PAGE_SIZE, above MAX_PAGE_SIZE means MAX_PAGE_SIZE. */
+export function effectivePageSize(pageSize: number): number {
+  if (!(pageSize > 0)) return DEFAULT_PAGE_SIZE;
+  return Math.min(Math.floor(pageSize) || 1, MAX_PAGE_SIZE);
+}
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 

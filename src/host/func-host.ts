@@ -75,10 +75,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     let scale: ScaleEndpoint | undefined;
     if (usesDurable(app)) {
       durable = loadProviderConfig(appDir, env); // the worker logs its warnings
-      const tokens = tokenSourceFor(durable.connection);
-      const client = new SidecarClient(durable.connection.endpoint, {
-        metadata: tokens ? async () => ({ authorization: `Bearer ${await tokens.getToken()}` }) : undefined,
-      });
+      const client = new SidecarClient(durable.connection.endpoint, { tokenSource: tokenSourceFor(durable.connection) });
       cleanup.push(() => client.close());
       const orchestrations = new Set([...app.functions.values()].filter((f) => /^orchestrationTrigger$/i.test(f.triggerType)).map((f) => f.name.toLowerCase()));
       management = new ManagementApi({
@@ -92,7 +89,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
 
     const port = options.port ?? (Number(settings.host.LocalHttpPort) || DEFAULT_HTTP_PORT);
     const http = await startHttpHost({
-      app, port, hostname: options.hostname, routePrefix: httpRoutePrefix(hostJson), log, scale,
+      app, port, hostname: options.hostname, publicHost: env.WEBSITE_HOSTNAME, routePrefix: httpRoutePrefix(hostJson), log, scale,
       durable: management && durable ? { management, hub: { hubName: durable.hubName, connectionName: durable.connectionStringName } } : undefined,
     });
     cleanup.push(() => http.close());

@@ -10,7 +10,7 @@ import { errorText, HostLog } from "./log";
 import { ApiRequest, ApiResponse, ManagementApi, managementPath } from "./management-api";
 import { byPrecedence, compileRoute, RouteTemplate } from "./routes";
 import type { ScaleEndpoint } from "./scale-endpoint";
-import { durableClientBindingData, HubRef, RPC_PATH } from "./webhook-urls";
+import { durableClientBindingData, HubRef, publicOrigin, RPC_PATH } from "./webhook-urls";
 
 const MAX_BODY_BYTES = 100 * 1024 * 1024; // the Functions host's default request size limit
 
@@ -19,6 +19,8 @@ export interface HttpHostOptions {
   port: number;
   /** Listen address; all interfaces by default. */
   hostname?: string;
+  /** The public `host[:port]` (app setting WEBSITE_HOSTNAME) for the URLs the host builds; see publicOrigin. */
+  publicHost?: string;
   /** host.json extensions.http.routePrefix ("api"). */
   routePrefix: string;
   /** The Durable parts, when the app uses Durable Functions. */
@@ -83,7 +85,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const started = Date.now();
-    const url = new URL(req.url ?? "/", `http://${req.headers.host ?? `localhost:${port}`}`);
+    const url = requestUrl(req.url ?? "/", publicOrigin(req.headers.host, port, options.publicHost));
     const method = (req.method ?? "GET").toUpperCase();
 
     if (options.scale?.matches(url.pathname)) {
@@ -135,14 +137,13 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     res.end();
   }
 
-  function durableInputs(r: HttpFunctionRoute, req: http.IncomingMessage): Record<string, TypedData> {
+  function durableInputs(r: HttpFunctionRoute, url: URL): Record<string, TypedData> {
     const inputs: Record<string, TypedData> = {};
     if (r.durableClients.length === 0) return inputs;
     if (!options.durable) throw new Error(`Function '${r.functionName}' has a durableClient input, but host.json has no durableTask configuration`);
-    const origin = `http://${req.headers.host ?? `localhost:${port}`}`;
     for (const c of r.durableClients) {
       const hub: HubRef = { hubName: c.taskHub || options.durable.hub.hubName, connectionName: c.connectionName || options.durable.hub.connectionName };
-      inputs[c.name] = { string: JSON.stringify(durableClientBindingData(origin, `http://127.0.0.1:${port}`, hub)) };
+      inputs[c.name] = { string: JSON.stringify(durableClientBindingData(url.origin, `http://127.0.0.1:${port}`, hub)) };
     }
     return inputs;
   }
@@ -169,7 +170,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     const rpcHttp = { method, url: url.href, headers, query, params, body: body.length > 0 ? { bytes: body } : undefined };
     let result;
     try {
-      result = await app.invoke(r.functionName, { inputData: { [r.triggerBindingName]: { http: rpcHttp }, ...durableInputs(r, req) }, triggerMetadata });
+      result = await app.invoke(r.functionName, { inputData: { [r.triggerBindingName]: { http: rpcHttp }, ...durableInputs(r, url) }, triggerMetadata });
     } catch (err) {
       log("error", `Function '${r.functionName}' failed: ${errorText(err)}`);
       res.writeHead(500);
@@ -192,7 +193,8 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     const proxied = new Promise<number>((resolve, reject) => {
       const out = http.request(target, {
         method,
-        headers: { ...req.headers, "x-ms-invocation-id": invocationId, "x-forwarded-host": req.headers.host ?? `localhost:${port}`, "x-forwarded-proto": "http" },
+        // The library builds request.url from these; ours replace any the client sent (see publicOrigin).
+        headers: { ...req.headers, "x-ms-invocation-id": invocationId, "x-forwarded-host": url.host, "x-forwarded-proto": url.protocol.slice(0, -1) },
       }, (pres) => {
         const { "x-ms-invocation-id": _id, ...headers } = pres.headers; // the library's pairing header stays internal
         res.writeHead(pres.statusCode ?? 500, headers);
@@ -206,7 +208,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     // The library pairs the proxied request with the invocation by this id.
     const invoked = app.invoke(r.functionName, {
       invocationId,
-      inputData: { [r.triggerBindingName]: { http: { method, url: url.href, headers, params } }, ...durableInputs(r, req) },
+      inputData: { [r.triggerBindingName]: { http: { method, url: url.href, headers, params } }, ...durableInputs(r, url) },
       triggerMetadata,
     });
     try {
@@ -245,6 +247,16 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
       server.closeAllConnections();
     }),
   };
+}
+
+/**
+ * The request's URL under `origin`. The target is appended as text, so one like "//other.host/x"
+ * stays a path; an absolute-form target (as sent to proxies) keeps only its path and query.
+ */
+function requestUrl(target: string, origin: string): URL {
+  if (target.startsWith("/")) return new URL(origin + target);
+  const u = new URL(target, origin);
+  return new URL(origin + u.pathname + u.search);
 }
 
 function readBody(req: http.IncomingMessage): Promise<Buffer> {

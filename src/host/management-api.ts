@@ -6,6 +6,7 @@ import * as grpc from "@grpc/grpc-js";
 import { randomUUID } from "crypto";
 import * as http from "http";
 import { str, toTimestamp } from "../core/events";
+import { effectivePageSize } from "../core/limits";
 import { pb } from "../proto";
 import { errorText, HostLog } from "./log";
 import { isGrpcError, SidecarClient } from "./sidecar-client";
@@ -14,7 +15,6 @@ import { HubRef, managementUrls, RPC_PATH, WEBHOOK_PATH } from "./webhook-urls";
 
 const S = pb.OrchestrationStatus;
 const TERMINAL = [S.ORCHESTRATION_STATUS_COMPLETED, S.ORCHESTRATION_STATUS_FAILED, S.ORCHESTRATION_STATUS_TERMINATED, S.ORCHESTRATION_STATUS_CANCELED];
-const DEFAULT_PAGE_SIZE = 100;
 
 export interface ManagementApiOptions {
   client: SidecarClient;
@@ -56,6 +56,9 @@ export function managementPath(pathname: string): string | undefined {
 
 const bool = (v: string | null, dflt: boolean) => (v === null ? dflt : v.toLowerCase() === "true");
 
+/** Methods that only read; every other one may change state. */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
 export class ManagementApi {
   constructor(private readonly options: ManagementApiOptions) {}
 
@@ -72,6 +75,10 @@ export class ManagementApi {
     if (segments.length > 1 && segments[segments.length - 1] === "") segments.pop();
     const hub = this.hubOf(req.url);
     const method = req.method.toUpperCase();
+    if (!SAFE_METHODS.has(method)) {
+      const refusal = nonJsonRefusal(req);
+      if (refusal) return refusal;
+    }
     try {
       const [collection, a, b, c, ...extra] = segments;
       switch (collection?.toLowerCase()) {
@@ -119,15 +126,9 @@ export class ManagementApi {
     return this.options.client.call<T>(method, request, hub.hubName, timeoutMs);
   }
 
-  /** The origin the caller used, so the URLs we hand back work from where they called. */
-  private origin(req: ApiRequest): string {
-    const proto = String(req.headers["x-forwarded-proto"] ?? req.url.protocol.replace(/:$/, ""));
-    const host = String(req.headers["x-forwarded-host"] ?? req.headers.host ?? req.url.host);
-    return `${proto}://${host}`;
-  }
-
   private checkStatus(req: ApiRequest, hub: HubRef, instanceId: string): ApiResponse {
-    const urls = managementUrls(this.origin(req), hub, instanceId);
+    // req.url's origin is this server's own (http-server builds it with publicOrigin), never a client's X-Forwarded-Host.
+    const urls = managementUrls(req.url.origin, hub, instanceId);
     return { status: 202, headers: { Location: urls.statusQueryGetUri, "Retry-After": "10" }, body: urls };
   }
 
@@ -186,7 +187,7 @@ export class ManagementApi {
   // GET instances?createdTimeFrom&createdTimeTo&runtimeStatus&instanceIdPrefix&top&showInput (+ x-ms-continuation-token)
   private async query(req: ApiRequest, hub: HubRef): Promise<ApiResponse> {
     const q = req.url.searchParams;
-    const top = int(q.get("top"), "top") ?? DEFAULT_PAGE_SIZE;
+    const top = pageSize(q);
     const showInput = bool(q.get("showInput"), true);
     const res = await this.call<pb.QueryInstancesResponse>("QueryInstances", {
       query: {
@@ -294,12 +295,7 @@ export class ManagementApi {
   // POST|DELETE entities/{name}/{key}?op=, body = operation input
   private async signalEntity(req: ApiRequest, hub: HubRef, name: string, key: string): Promise<ApiResponse> {
     const op = req.method.toUpperCase() === "DELETE" ? "delete" : req.url.searchParams.get("op") ?? "";
-    let input: string | undefined;
-    if (req.body.length > 0) {
-      const type = String(req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
-      // JSON bodies are the input; anything else is sent as a string, as the extension does.
-      input = type === "" || type === "application/json" ? jsonBody(req.body) : JSON.stringify(req.body.toString("utf8"));
-    }
+    const input = jsonBody(req.body); // JSON only: handle() refused other content types
     await this.call("SignalEntity", { instanceId: entityId(name, key), name: op, input: str(input), requestId: randomUUID(), requestTime: toTimestamp(Date.now()) }, hub);
     return { status: 202 };
   }
@@ -321,7 +317,7 @@ export class ManagementApi {
         lastModifiedFrom: time(q.get("lastOperationTimeFrom"), "lastOperationTimeFrom"),
         lastModifiedTo: time(q.get("lastOperationTimeTo"), "lastOperationTimeTo"),
         includeState: fetchState,
-        pageSize: { value: int(q.get("top"), "top") ?? DEFAULT_PAGE_SIZE },
+        pageSize: { value: pageSize(q) },
         continuationToken: str(header(req, "x-ms-continuation-token")),
       },
     }, hub);
@@ -368,6 +364,26 @@ function jsonBody(body: Buffer): string | undefined {
   }
 }
 
+/**
+ * 415 for a state-changing request whose body is not declared JSON: an HTML form or a "simple"
+ * cross-site request (text/plain, form-urlencoded, multipart) cannot send application/json, so this
+ * keeps a web page the user visits from starting or terminating their orchestrations. An empty body
+ * without a Content-Type passes (durable-functions' client and `curl -X POST` send terminate so);
+ * an empty body declared as a form does not (a form without fields).
+ */
+function nonJsonRefusal(req: ApiRequest): ApiResponse | undefined {
+  const declared = header(req, "content-type");
+  if (declared === undefined ? req.body.length === 0 : isJsonType(declared)) return undefined;
+  const got = declared === undefined ? "a body without a Content-Type" : `Content-Type '${declared}'`;
+  return error(415, `The Durable management API accepts only JSON request bodies, and this request has ${got}. Send the body as JSON with the header 'Content-Type: application/json' (or send no body).`);
+}
+
+/** application/json or a +json type (application/merge-patch+json...), parameters such as charset aside. */
+function isJsonType(contentType: string): boolean {
+  const type = contentType.split(";")[0].trim().toLowerCase();
+  return type === "application/json" || /^[^\s/]+\/[^\s/]+\+json$/.test(type);
+}
+
 function header(req: ApiRequest, name: string): string | undefined {
   const v = req.headers[name];
   return (Array.isArray(v) ? v[0] : v) || undefined;
@@ -378,6 +394,11 @@ function int(v: string | null, name: string): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new HttpError(400, `${name} must be a whole number, got '${v}'`);
   return n;
+}
+
+/** ?top= as a page size: 100 when absent or 0, at most 1000 (MAX_PAGE_SIZE); the continuation token gets the rest. */
+function pageSize(q: URLSearchParams): number {
+  return effectivePageSize(int(q.get("top"), "top") ?? 0);
 }
 
 function seconds(v: string | null): number | undefined {

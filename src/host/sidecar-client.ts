@@ -3,6 +3,7 @@
 // SDK packages send it from the connection string.
 import * as grpc from "@grpc/grpc-js";
 import { pb } from "../proto";
+import { TokenSource, warnIfTokenInPlaintext } from "../provider/credentials";
 import { sidecarDefinition } from "../server/sidecar-service";
 
 export interface SidecarEndpoint {
@@ -23,8 +24,8 @@ export function parseEndpoint(endpoint: string): SidecarEndpoint {
 }
 
 export interface SidecarClientOptions {
-  /** Extra metadata per call, e.g. an Authorization header for a scheduler that needs a token. */
-  metadata?: () => Record<string, string> | Promise<Record<string, string>>;
+  /** The bearer token for a scheduler that needs one (Authentication other than None). */
+  tokenSource?: TokenSource;
   /** Deadline of unary calls (ms); waits pass their own. */
   timeoutMs?: number;
 }
@@ -37,6 +38,7 @@ export class SidecarClient {
 
   constructor(endpoint: string, private readonly options: SidecarClientOptions = {}) {
     this.endpoint = parseEndpoint(endpoint);
+    if (options.tokenSource) warnIfTokenInPlaintext(`${this.endpoint.secure ? "https" : "http"}://${this.endpoint.address}`);
     const Ctor = grpc.makeGenericClientConstructor(sidecarDefinition as grpc.ServiceDefinition, "TaskHubSidecarService");
     const creds = this.endpoint.secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
     this.client = new Ctor(this.endpoint.address, creds, { "grpc.max_receive_message_length": -1 }) as unknown as GenericClient;
@@ -45,7 +47,7 @@ export class SidecarClient {
   private async metadata(hub: string): Promise<grpc.Metadata> {
     const md = new grpc.Metadata();
     md.set("taskhub", hub);
-    if (this.options.metadata) for (const [k, v] of Object.entries(await this.options.metadata())) md.set(k, v);
+    if (this.options.tokenSource) md.set("authorization", `Bearer ${await this.options.tokenSource.getToken()}`);
     return md;
   }
 

@@ -1,6 +1,9 @@
 // The URLs of the Durable HTTP management API, in the shapes the Durable extension gives them: the
 // durableClient input binding's data (which durable-functions' DurableClient reads) and the
-// check-status payload that start and restart answer with.
+// check-status payload that start and restart answer with; and the origin all of them, and the
+// request URL HTTP functions see, are built on (publicOrigin).
+import { isLoopbackHost } from "../provider/connection-string";
+
 export const WEBHOOK_PATH = "/runtime/webhooks/durabletask";
 /** Where the durable client's rpcBaseUrl points (the extension's local RPC endpoint; here the same server). */
 export const RPC_PATH = "/durabletask";
@@ -75,4 +78,43 @@ export function durableClientBindingData(origin: string, rpcOrigin: string, hub:
     requiredQueryStringParameters: "",
     rpcBaseUrl: `${rpcOrigin}${RPC_PATH}/`,
   };
+}
+
+interface Authority {
+  hostname: string;
+  port: number;
+}
+
+/** host[:port] as in a Host header, or undefined when it is anything else (a path, user info...). */
+function parseAuthority(text: string | undefined, defaultPort: number): Authority | undefined {
+  const t = text?.trim();
+  if (!t) return undefined;
+  let url: URL;
+  try {
+    url = new URL(`http://${t}`);
+  } catch {
+    return undefined;
+  }
+  if (url.username || url.password || url.pathname !== "/" || url.search || url.hash) return undefined;
+  const explicit = /:(\d+)$/.exec(t); // URL drops an explicit :80
+  return { hostname: url.hostname, port: explicit ? Number(explicit[1]) : defaultPort };
+}
+
+/**
+ * The origin of every URL this host builds (check-status links, the request URL HTTP functions see),
+ * for a request to the server listening on `port`. The request's Host header is used only when it
+ * names this server: a loopback name or the configured public host (WEBSITE_HOSTNAME, `host[:port]`),
+ * with the server's port; otherwise the configured host, else localhost. X-Forwarded-Host/-Proto are
+ * never read: any client can send them, and the links would then point at a host of its choosing.
+ */
+export function publicOrigin(hostHeader: string | undefined, port: number, configuredHost?: string): string {
+  // A loopback configured value adds nothing (loopback is always accepted), and may be stale: the
+  // host fills in WEBSITE_HOSTNAME=localhost:<port> for durable-functions when it is not set.
+  const parsed = parseAuthority(configuredHost, port);
+  const configured = parsed && !isLoopbackHost(parsed.hostname) ? parsed : undefined;
+  const asked = parseAuthority(hostHeader, 80);
+  const namesThisServer = (a: Authority) =>
+    (isLoopbackHost(a.hostname) && a.port === port) || (configured !== undefined && a.hostname === configured.hostname && a.port === configured.port);
+  const chosen = asked && namesThisServer(asked) ? asked : configured ?? { hostname: "localhost", port };
+  return `http://${chosen.hostname}:${chosen.port}`;
 }

@@ -7,7 +7,7 @@ import { randomUUID } from "crypto";
 import * as os from "os";
 import { pb } from "../proto";
 import { backendDefinition } from "../server/backend-service";
-import { TokenSource } from "./credentials";
+import { TokenSource, warnIfTokenInPlaintext } from "./credentials";
 
 export interface RetryPolicy {
   maxAttempts: number;
@@ -69,6 +69,7 @@ export class BackendClient {
   constructor(private readonly options: BackendClientOptions) {
     this.workerId = options.workerId ?? newWorkerId();
     this.log = options.log ?? (() => {});
+    if (options.tokenSource) warnIfTokenInPlaintext(options.endpoint);
     const { target, secure } = grpcTarget(options.endpoint);
     const Ctor = grpc.makeGenericClientConstructor(backendDefinition as grpc.ServiceDefinition, "BackendService");
     this.client = new Ctor(target, secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(), {

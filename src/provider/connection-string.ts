@@ -108,3 +108,22 @@ function normalizeEndpoint(text: string, source: string): string {
   }
   return withScheme.replace(/\/+$/, "");
 }
+
+/** Is `hostname` (as URL.hostname gives it: lower case, IPv6 in brackets) this machine's loopback: localhost, 127.x.x.x or ::1? */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/\.$/, "");
+  return h === "localhost" || h === "[::1]" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/**
+ * The start-up warning for sending a bearer token to `endpoint` (an absolute URL), or undefined when
+ * that is safe: over https://, or over http:// to a loopback address (a local scheduler, where
+ * plaintext is the norm). http:// is still allowed elsewhere; the user should know what it costs.
+ */
+export function plaintextTokenWarning(endpoint: string): string | undefined {
+  const url = new URL(endpoint);
+  if (url.protocol === "https:" || isLoopbackHost(url.hostname)) return undefined;
+  return `Warning: the Durable Task Scheduler endpoint ${url.origin} is plaintext (${url.protocol}//) and not on this machine, ` +
+    "so the connection string's bearer token is sent unencrypted and anyone on the network path can read and reuse it. " +
+    "Use an https:// endpoint for a remote scheduler (http:// is meant for localhost).";
+}

@@ -2,7 +2,7 @@
 // Authentication type, and a cache that refreshes the token about 5 minutes before it expires (as the
 // SDKs do), so every gRPC call can ask for a token without a round trip to the identity service.
 import type { AccessToken, TokenCredential } from "@azure/identity";
-import { SchedulerConnection } from "./connection-string";
+import { plaintextTokenWarning, SchedulerConnection } from "./connection-string";
 
 export const TOKEN_SCOPE = "https://durabletask.io/.default";
 export const REFRESH_MARGIN_MS = 5 * 60_000;
@@ -52,6 +52,21 @@ export function credentialFor(conn: SchedulerConnection): TokenCredential | unde
 export function tokenSourceFor(conn: SchedulerConnection): TokenSource | undefined {
   const credential = credentialFor(conn);
   return credential ? new CachedTokenSource(credential) : undefined;
+}
+
+/** Endpoints already warned about; the host's management client and its worker share one connection. */
+const warnedEndpoints = new Set<string>();
+
+/**
+ * Called by each client that will send a bearer token to `endpoint`: prints plaintextTokenWarning to
+ * stderr, once per endpoint per process, so `dts func start` says it once for both of its clients.
+ */
+export function warnIfTokenInPlaintext(endpoint: string): void {
+  const warning = plaintextTokenWarning(endpoint);
+  const key = new URL(endpoint).origin;
+  if (!warning || warnedEndpoints.has(key)) return;
+  warnedEndpoints.add(key);
+  process.stderr.write(`${warning}\n`);
 }
 
 /**

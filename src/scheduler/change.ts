@@ -1,5 +1,6 @@
 // What one operation changes in a task hub, committed together as one store batch.
 import { StoreOp } from "../store/store";
+import { InboxMessage } from "./hot-instance";
 
 /** Changes one operation makes, committed together; `after` runs once they are durable. */
 export class Change {
@@ -10,5 +11,7 @@ export class Change {
   readonly activities: number[] = [];
   /** Instances whose waiters should look again (WaitForInstanceStart/Completion). */
   readonly notify = new Set<string>();
+  /** Messages sent, held back from dispatch until the commit. */
+  readonly sent: InboxMessage[] = [];
   readonly after: (() => void)[] = [];
 }

@@ -104,8 +104,14 @@ export class Dispatcher {
     }
   }
 
-  close(): void {
+  /** Stops dispatching and ends every worker stream with `reason`. */
+  close(reason: string): void {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    for (const w of this.workers) {
+      w.closed = true;
+      w.sink.end(reason);
+    }
+    this.workers.clear();
   }
 
   private pumpKind(kind: WorkKind): void {
@@ -121,8 +127,7 @@ export class Dispatcher {
       }
       if (!best) return;
       const token = `${this.tokenPrefix}.${++this.tokenCounter}`;
-      const timeout = kind === "activity" ? this.options.activityLockTimeoutMs : this.options.orchestrationLockTimeoutMs;
-      const lease: Lease = { token, kind, worker: best, key: "", expiresAt: Date.now() + timeout };
+      const lease: Lease = { token, kind, worker: best, key: "", expiresAt: Date.now() + this.lockTimeout(kind) };
       const item = this.source.next(lease);
       if (!item) return;
       this.leases.set(token, lease);
@@ -133,20 +138,34 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Lease check. A lease whose stream is alive and reading is renewed: a worker keeps its item as
+   * long as it runs (HTTP/2 keepalive closes dead connections, which releases their items at once).
+   * Only a stream that has not read what was sent to it for a whole lock period loses its items.
+   */
   private sweep(): void {
     const now = Date.now();
     let released = false;
     for (const lease of this.leases.values()) {
-      if (lease.expiresAt <= now && !lease.completing) {
-        lease.worker.lastLockExpiredAt = now;
-        this.end(lease);
-        this.source.released(lease, "expired");
-        released = true;
+      if (lease.expiresAt > now || lease.completing) continue;
+      const timeout = this.lockTimeout(lease.kind);
+      const w = lease.worker;
+      if (!w.closed && (w.backedUpSince === undefined || now - w.backedUpSince < timeout)) {
+        lease.expiresAt = now + timeout;
+        continue;
       }
+      w.lastLockExpiredAt = now;
+      this.end(lease);
+      this.source.released(lease, "expired");
+      released = true;
     }
     for (const w of this.workers) {
-      if (now - w.lastSentAt >= this.options.healthPingIntervalMs) w.send({ healthPing: {} });
+      if (w.backedUpSince === undefined && now - w.lastSentAt >= this.options.healthPingIntervalMs) w.send({ healthPing: {} });
     }
     if (released) this.pump();
+  }
+
+  private lockTimeout(kind: WorkKind): number {
+    return kind === "activity" ? this.options.activityLockTimeoutMs : this.options.orchestrationLockTimeoutMs;
   }
 }

@@ -13,7 +13,7 @@ import { Change } from "./change";
 import { Dispatcher, Lease, WorkKind } from "./dispatcher";
 import { EntityLockIndex } from "./entity-locks";
 import { Fifo } from "./fifo";
-import { HotInstance, hotInstance } from "./hot-instance";
+import { committedBacklog, committedInbox, consume, HotInstance, hotInstance } from "./hot-instance";
 import { EngineOptions } from "./options";
 
 /** What the entity side uses of its task hub. */
@@ -71,9 +71,10 @@ export class EntityEngine {
     return this.hub.commit(change);
   }
 
+  /** The entity as committed (its state after the last durable batch). */
   get(instanceId: string): { rec: InstanceRecord; data: EntityData; backlog: number } | undefined {
     const h = this.hub.instances.get(normalizeEntityId(instanceId));
-    return h?.rec.entity ? { rec: h.rec, data: h.rec.entity, backlog: h.inbox.length } : undefined;
+    return h ? committedView(h) : undefined;
   }
 
   /** Entities ordered by id; `after` is the last id of the previous page. */
@@ -82,7 +83,10 @@ export class EntityEngine {
   }
 
   private *hotEntities(): Iterable<{ rec: InstanceRecord; data: EntityData; backlog: number }> {
-    for (const h of this.hub.instances.values()) if (h.rec.entity) yield { rec: h.rec, data: h.rec.entity, backlog: h.inbox.length };
+    for (const h of this.hub.instances.values()) {
+      const view = committedView(h);
+      if (view) yield view;
+    }
   }
 
   /** Removes entities with nothing in them and releases locks whose holder has finished. */
@@ -145,7 +149,7 @@ export class EntityEngine {
     const change = new Change();
     const consumed = new Set(operations.map((m) => m.seq));
     change.ops.push({ op: "deleteMessages", hub: this.hub.name, seqs: [...consumed] });
-    h.inbox = h.inbox.filter((m) => !consumed.has(m.seq));
+    consume(h, change, (m) => !consumed.has(m.seq));
     this.set(h, outcome.entity, change);
     for (const m of outcome.messages) this.hub.send(m, change);
     for (const start of outcome.starts) {
@@ -176,7 +180,7 @@ export class EntityEngine {
   }
 
   step(h: HotInstance, now: number) {
-    return nextEntityStep(h.rec.instanceId, h.rec.entity!, h.inbox, now, this.hub.options.entityBatchSize, (o) => this.isLiveOrchestration(o));
+    return nextEntityStep(h.rec.instanceId, h.rec.entity!, committedInbox(h), now, this.hub.options.entityBatchSize, (o) => this.isLiveOrchestration(o));
   }
 
   /** Applies lock requests and releases at the head of an entity's queue; they need no worker. */
@@ -187,7 +191,7 @@ export class EntityEngine {
       if (step?.kind !== "control") break;
       change ??= new Change();
       change.ops.push({ op: "deleteMessages", hub: this.hub.name, seqs: [step.consumed.seq] });
-      h.inbox = h.inbox.filter((m) => m !== step.consumed);
+      consume(h, change, (m) => m !== step.consumed);
       this.set(h, step.entity, change);
       for (const m of step.messages) this.hub.send(m, change);
     }
@@ -246,4 +250,10 @@ export class EntityEngine {
     this.hub.dropInstance(h.rec.instanceId, change);
     this.hub.commit(change).catch(() => {});
   }
+}
+
+/** What a client may see of an entity: its committed record, and the committed messages waiting for it. */
+function committedView(h: HotInstance): { rec: InstanceRecord; data: EntityData; backlog: number } | undefined {
+  const rec = h.committed?.rec;
+  return rec?.entity ? { rec, data: rec.entity, backlog: committedBacklog(h) } : undefined;
 }

@@ -3,7 +3,12 @@
 // work item, and groups grow by themselves under load. Callers learn the outcome through
 // callbacks; nothing is acknowledged before its group is durable. With a store that commits off
 // the event loop (commitAsync), one group is in flight while the next one gathers.
-import { Store, StoreOp } from "../store/store";
+//
+// A failed group is all or nothing on disk (one transaction), but the changes queued behind it were
+// built in memory on top of it. So a failure refuses the group and everything queued, and the owner
+// rebuilds the touched hubs from the store before the refusals go out: memory never runs ahead of
+// disk for long, and nothing refused is ever written later.
+import { Store, StoreFatalError, StoreOp } from "../store/store";
 
 interface Pending {
   ops: StoreOp[];
@@ -11,28 +16,54 @@ interface Pending {
   failed: (err: Error) => void;
 }
 
+export interface CommitFailure {
+  error: Error;
+  /** The store cannot write any more (its writer died, it was closed): no point in retrying. */
+  fatal: boolean;
+  /** Hubs with a refused change; their memory may be ahead of the store. */
+  hubs: Set<string>;
+  /** Changes refused (the failed group and those queued behind it). */
+  refused: number;
+}
+
 export class GroupCommitter {
   private queue: Pending[] = [];
   private scheduled = false;
   private inFlight = false;
   private idleWaiters: (() => void)[] = [];
-  /** Groups and batches written, for the benchmark's figures. */
-  readonly stats = { commits: 0, batches: 0 };
+  private fatal?: Error;
+  /** Groups and batches written, and groups that failed, for the benchmark's figures and tests. */
+  readonly stats = { commits: 0, batches: 0, failures: 0 };
 
-  constructor(private readonly store: Store, private readonly onFailure: (err: Error) => void) {}
+  constructor(private readonly store: Store, private readonly onFailure: (f: CommitFailure) => void) {}
+
+  /** Changes waiting for the next group (not counting the one being written). */
+  get backlog(): number {
+    return this.queue.length;
+  }
 
   commit(ops: StoreOp[], done: () => void, failed: (err: Error) => void = () => {}): void {
+    if (this.fatal) return failed(this.fatal);
     this.queue.push({ ops, done, failed });
     this.schedule();
   }
 
-  /** Resolves once everything queued so far is written. */
+  /** Resolves once everything queued so far is written (or refused). */
   flush(): Promise<void> {
     if (!this.inFlight && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => {
       this.idleWaiters.push(resolve);
       this.schedule();
     });
+  }
+
+  /** Refuses everything from now on (the store is gone). */
+  stop(err: Error): void {
+    this.fatal ??= err;
+    const queued = this.queue;
+    this.queue = [];
+    for (const p of queued) p.failed(this.fatal);
+    if (!this.inFlight) this.idle();
   }
 
   private schedule(): void {
@@ -56,15 +87,14 @@ export class GroupCommitter {
       this.inFlight = true;
       this.store.commitAsync(all).then(
         () => this.finished(batch),
-        (err: Error) => this.isolateAsync(batch, err).then(() => this.next()),
+        (err: Error) => this.failed(batch, err),
       );
       return;
     }
     try {
       this.store.commit(all);
     } catch (err) {
-      this.isolate(batch, err as Error);
-      return this.next();
+      return this.failed(batch, err as Error);
     }
     this.finished(batch);
   }
@@ -75,9 +105,25 @@ export class GroupCommitter {
     this.next();
   }
 
-  private next(): void {
+  private failed(batch: Pending[], error: Error): void {
     this.inFlight = false;
-    if (this.queue.length > 0) this.schedule();
+    const refused = batch.concat(this.queue);
+    this.queue = [];
+    this.stats.failures++;
+    const fatal = error instanceof StoreFatalError || this.fatal !== undefined;
+    if (fatal) this.fatal ??= error;
+    const hubs = new Set<string>();
+    for (const p of refused) for (const op of p.ops) hubs.add(op.hub);
+    try {
+      this.onFailure({ error, fatal, hubs, refused: refused.length });
+    } finally {
+      for (const p of refused) p.failed(this.fatal ?? error);
+      this.next();
+    }
+  }
+
+  private next(): void {
+    if (this.queue.length > 0 && !this.fatal) this.schedule();
     else this.idle();
   }
 
@@ -85,34 +131,5 @@ export class GroupCommitter {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
-  }
-
-  /** One batch in the group failed the transaction: retry each alone so only the bad ones fail. */
-  private isolate(batch: Pending[], groupError: Error): void {
-    let anyFailed = false;
-    for (const p of batch) {
-      try {
-        if (p.ops.length > 0) this.store.commit(p.ops);
-        p.done();
-      } catch (err) {
-        anyFailed = true;
-        p.failed(err as Error);
-      }
-    }
-    if (anyFailed) this.onFailure(groupError);
-  }
-
-  private async isolateAsync(batch: Pending[], groupError: Error): Promise<void> {
-    let anyFailed = false;
-    for (const p of batch) {
-      try {
-        if (p.ops.length > 0) await this.store.commitAsync!(p.ops);
-        p.done();
-      } catch (err) {
-        anyFailed = true;
-        p.failed(err as Error);
-      }
-    }
-    if (anyFailed) this.onFailure(groupError);
   }
 }

@@ -1,12 +1,20 @@
 // An instance (orchestration or entity) held in memory while it has work: its record, history,
-// waiting messages and dispatch bookkeeping.
+// waiting messages and dispatch bookkeeping. `rec`, `history` and `inbox` run ahead of the store
+// while a change is being committed; `committed` and the messages' `pending` flag say what is
+// durable, and only that is read by clients or dispatched.
 import { HistoryEvent, InstanceRecord, MessageRecord } from "../core/model";
+import type { Change } from "./change";
 import { Lease } from "./dispatcher";
+
+/** A message in an inbox; `pending` until the change that sent it is committed. */
+export type InboxMessage = MessageRecord & { pending?: boolean };
 
 export interface HotInstance {
   rec: InstanceRecord;
   history: HistoryEvent[];
-  inbox: MessageRecord[];
+  inbox: InboxMessage[];
+  /** The record and history as last committed; undefined until the instance's first commit. */
+  committed?: { rec: InstanceRecord; history: HistoryEvent[] };
   /** The work item in flight, if one is. */
   lease?: Lease;
   /** In its ready queue already. */
@@ -14,8 +22,34 @@ export interface HotInstance {
   /** Not dispatched before this time (after an abandon). */
   notBefore: number;
   abandonCount: number;
+  /** Messages taken out of the inbox by changes not yet committed: still waiting, as far as the store knows. */
+  consumedUncommitted: number;
+  /** Work items lost without a completion in a row (stream closed, lock given up); see options.maxDeliveryAttempts. */
+  lostDeliveries: number;
 }
 
-export function hotInstance(rec: InstanceRecord, history: HistoryEvent[] = []): HotInstance {
-  return { rec, history, inbox: [], queued: false, notBefore: 0, abandonCount: 0 };
+/** A hot instance; `durable` when its record and history come from the store. */
+export function hotInstance(rec: InstanceRecord, history: HistoryEvent[] = [], durable = false): HotInstance {
+  return { rec, history, inbox: [], committed: durable ? { rec, history } : undefined, queued: false, notBefore: 0, abandonCount: 0, lostDeliveries: 0, consumedUncommitted: 0 };
+}
+
+/** Messages waiting as the store has them: committed and not consumed by a committed change. */
+export function committedBacklog(h: HotInstance): number {
+  return committedInbox(h).length + h.consumedUncommitted;
+}
+
+/** Takes messages out of the inbox within `change`; until it commits they still count as waiting for readers. */
+export function consume(h: HotInstance, change: Change, keep: (m: InboxMessage) => boolean): void {
+  const before = h.inbox.length;
+  h.inbox = h.inbox.filter(keep);
+  const n = before - h.inbox.length;
+  if (n === 0) return;
+  h.consumedUncommitted += n;
+  change.after.push(() => void (h.consumedUncommitted -= n));
+}
+
+/** The messages an instance may act on: those whose commit is done. */
+export function committedInbox(h: HotInstance): InboxMessage[] {
+  for (const m of h.inbox) if (m.pending) return h.inbox.filter((x) => !x.pending);
+  return h.inbox;
 }

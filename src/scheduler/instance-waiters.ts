@@ -6,23 +6,34 @@ type Waiter = { predicate: (r: InstanceRecord) => boolean; resolve: (r: Instance
 
 export class InstanceWaiters {
   private readonly byInstance = new Map<string, Set<Waiter>>();
+  private count = 0;
+
+  /** Callers waiting now. */
+  get size(): number {
+    return this.count;
+  }
 
   /** Resolves with the record once the predicate holds, or undefined after timeoutMs or on cancel. */
   wait(instanceId: string, predicate: (r: InstanceRecord) => boolean, timeoutMs: number, cancelled?: (cb: () => void) => void): Promise<InstanceRecord | undefined> {
     return new Promise((resolve) => {
       let set = this.byInstance.get(instanceId);
       if (!set) this.byInstance.set(instanceId, (set = new Set()));
+      let done = false;
       const waiter: Waiter = {
         predicate,
         resolve: (r) => {
+          if (done) return;
+          done = true;
+          this.count--;
           clearTimeout(timer);
           set!.delete(waiter);
-          if (set!.size === 0) this.byInstance.delete(instanceId);
+          if (set!.size === 0 && this.byInstance.get(instanceId) === set) this.byInstance.delete(instanceId);
           resolve(r);
         },
       };
       const timer = setTimeout(() => waiter.resolve(undefined), timeoutMs);
       set.add(waiter);
+      this.count++;
       cancelled?.(() => waiter.resolve(undefined));
     });
   }

@@ -3,15 +3,33 @@ import { DEFAULT_MAX_PAYLOAD_BYTES } from "../core/limits";
 
 export interface EngineOptions {
   maxPayloadBytes: number;
-  /** In-flight limits per worker stream, used when the worker sends 0 (the JS SDK always does). */
+  /**
+   * In-flight limits per worker stream: used when the worker asks for none (the JS SDK never does),
+   * and the most a worker may ask for.
+   */
   maxOrchestrationsPerWorker: number;
   maxActivitiesPerWorker: number;
   maxEntitiesPerWorker: number;
   /** Most operations sent to an entity in one batch. */
   entityBatchSize: number;
-  /** A dispatched item comes back to the queue when not completed within this time. */
+  /**
+   * How often a dispatched item's lease is checked. A lease whose worker stream is alive is renewed
+   * (work stays with a live worker however long it runs); one whose stream has gone silent (the
+   * worker has not read what was sent to it) is taken back. Dead connections are found by HTTP/2
+   * keepalive and release their items at once.
+   */
   orchestrationLockTimeoutMs: number;
   activityLockTimeoutMs: number;
+  /** A work item lost this many times in a row (its worker's stream died each time) is failed instead of dispatched again. */
+  maxDeliveryAttempts: number;
+  /** Most new events sent in one orchestration work item; the rest go in the next. */
+  maxEventsPerWorkItem: number;
+  /** Client requests that add work are refused with RESOURCE_EXHAUSTED while this many changes wait for the store. */
+  maxCommitBacklog: number;
+  /** Most WaitForInstance* calls waiting at once per hub. */
+  maxWaiters: number;
+  /** Most GetWorkItems streams one client connection may hold open. */
+  maxWorkStreamsPerConnection: number;
   /** A HealthPing is sent on a stream silent for this long. */
   healthPingIntervalMs: number;
   /** Server-side bound of WaitForInstanceStart/Completion. */
@@ -29,6 +47,11 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   entityBatchSize: 50,
   orchestrationLockTimeoutMs: 2 * 60_000,
   activityLockTimeoutMs: 10 * 60_000,
+  maxDeliveryAttempts: 10,
+  maxEventsPerWorkItem: 1000,
+  maxCommitBacklog: 20_000,
+  maxWaiters: 10_000,
+  maxWorkStreamsPerConnection: 16,
   healthPingIntervalMs: 30_000,
   maxWaitMs: 5 * 60_000,
   abandonBaseDelayMs: 1000,

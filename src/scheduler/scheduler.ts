@@ -1,7 +1,10 @@
-// The scheduler: the set of task hubs over one store and one group committer.
-import { SchedulerError } from "../core/errors";
+// The scheduler: the set of task hubs over one store and one group committer. It owns what happens
+// when a commit fails: the refused changes' hubs are rebuilt from the store (so memory equals disk
+// again, with sequence numbers that only grow), and a store that can no longer write stops
+// everything: every call is refused with UNAVAILABLE and the fatal listeners (the CLI exits) are told.
+import { notStored, SchedulerError } from "../core/errors";
 import { Store } from "../store/store";
-import { GroupCommitter } from "./group-commit";
+import { CommitFailure, GroupCommitter } from "./group-commit";
 import { DEFAULT_ENGINE_OPTIONS, EngineOptions } from "./options";
 import { TaskHub } from "./task-hub";
 
@@ -10,33 +13,56 @@ export interface SchedulerOptions extends Partial<EngineOptions> {
   hubs?: string[];
   /** Create a hub on its first use instead of answering NOT_FOUND. */
   dynamicHubs?: boolean;
+  /** Most task hubs served at once (creating more answers RESOURCE_EXHAUSTED). */
+  maxHubs?: number;
 }
 
 export const DEFAULT_HUB = "default";
+export const DEFAULT_MAX_HUBS = 100;
 
 export class Scheduler {
   readonly options: EngineOptions;
   readonly committer: GroupCommitter;
+  readonly maxHubs: number;
   private readonly hubs = new Map<string, TaskHub>();
   private readonly dynamicHubs: boolean;
+  private failure?: Error;
+  private readonly fatalListeners: ((err: Error) => void)[] = [];
 
   constructor(readonly store: Store, options: SchedulerOptions = {}) {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...stripUndefined(options) };
     this.dynamicHubs = !!options.dynamicHubs;
-    this.committer = new GroupCommitter(store, (err) => {
-      console.error(`dts: a commit failed (${err.message}); reloading hub state from the store`);
-      for (const hub of this.hubs.values()) hub.reload();
-    });
-    for (const name of options.hubs && options.hubs.length > 0 ? options.hubs : [DEFAULT_HUB]) store.createHub(normalize(name));
-    for (const name of store.listHubs()) this.open(name);
+    this.maxHubs = options.maxHubs ?? DEFAULT_MAX_HUBS;
+    this.committer = new GroupCommitter(store, (f) => this.commitFailed(f));
+    const configured = [...new Set((options.hubs && options.hubs.length > 0 ? options.hubs : [DEFAULT_HUB]).map(normalize))];
+    const stored = store.listHubs();
+    const all = new Set([...stored, ...configured]);
+    if (all.size > this.maxHubs) {
+      throw new SchedulerError("RESOURCE_EXHAUSTED", `The data holds ${stored.length} task hubs and ${configured.length} are configured; at most ${this.maxHubs} are served (--max-hubs): raise the limit or delete hubs`);
+    }
+    for (const name of configured) if (!stored.includes(name)) store.createHub(name);
+    for (const name of all) this.open(name, false);
+    store.onFatal?.((err) => this.fail(err));
+  }
+
+  /** Why the scheduler stopped serving, if it did. */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  /** Calls the listener once if the store can no longer write (the server should exit). */
+  onFatal(listener: (err: Error) => void): void {
+    if (this.failure) listener(this.failure);
+    else this.fatalListeners.push(listener);
   }
 
   /** The hub a request names (no name: `default`); NOT_FOUND unless it exists or hubs are dynamic. */
   hub(name: string | undefined): TaskHub {
+    this.checkHealthy();
     const key = normalize(name || DEFAULT_HUB);
     const hub = this.hubs.get(key);
     if (hub) return hub;
-    if (this.dynamicHubs) return this.createHub(key);
+    if (this.dynamicHubs) return this.create(key);
     throw new SchedulerError("NOT_FOUND", `Task hub not found: ${name || DEFAULT_HUB}`);
   }
 
@@ -44,41 +70,99 @@ export class Scheduler {
     return [...this.hubs.keys()];
   }
 
-  createHub(name: string, recreate = false): TaskHub {
+  /**
+   * Creates a hub (recreate: deletes it and its data first); resolves once durable. The store ops go
+   * through the committer, so they are ordered with the hub's own writes: nothing written for the
+   * old hub can land after the delete, nor anything for the new hub before its create.
+   */
+  async createHub(name: string, recreate = false): Promise<void> {
+    this.checkHealthy();
     const key = normalize(name);
     const existing = this.hubs.get(key);
+    if (existing && !recreate) return;
+    const ops: ({ op: "createHub"; hub: string } | { op: "deleteHub"; hub: string })[] = [];
     if (existing) {
-      if (!recreate) return existing;
-      // Recreate: the old hub's data goes; its queued writes are dropped with it.
       this.hubs.delete(key);
-      existing.close();
-      this.store.deleteHub(key);
+      existing.close(`Task hub '${key}' was deleted and created again; reconnect`);
+      ops.push({ op: "deleteHub", hub: key });
     }
-    this.store.createHub(key);
-    return this.open(key);
+    this.create(key, ops);
+    await this.commitOps(ops);
   }
 
-  /** Deletes the hub and all its data, once everything already queued for it is written. */
+  /** Deletes the hub and all its data after everything already queued for it; ends its workers' streams. */
   async deleteHub(name: string): Promise<void> {
+    this.checkHealthy();
     const key = normalize(name);
     const hub = this.hubs.get(key);
     if (!hub) throw new SchedulerError("NOT_FOUND", `Task hub not found: ${name}`);
     this.hubs.delete(key);
-    hub.close();
-    await this.committer.flush();
-    this.store.deleteHub(key);
+    hub.close(`Task hub '${key}' was deleted`);
+    await this.commitOps([{ op: "deleteHub", hub: key }]);
   }
 
   async close(): Promise<void> {
     await this.committer.flush();
-    for (const hub of this.hubs.values()) hub.close();
+    for (const hub of this.hubs.values()) hub.close("The scheduler is shutting down");
     await this.store.close();
   }
 
-  private open(name: string): TaskHub {
-    const hub = new TaskHub(name, this.store, this.committer, this.options);
+  /** A new, empty hub in memory, with its store create queued (into `ops` when given, else at once). */
+  private create(key: string, ops?: { op: "createHub" | "deleteHub"; hub: string }[]): TaskHub {
+    if (this.hubs.size >= this.maxHubs) {
+      throw new SchedulerError("RESOURCE_EXHAUSTED", `This scheduler already serves ${this.hubs.size} task hubs, its limit (--max-hubs ${this.maxHubs}); delete a hub or raise the limit`);
+    }
+    if (ops) ops.push({ op: "createHub", hub: key });
+    else this.committer.commit([{ op: "createHub", hub: key }], () => {});
+    return this.open(key, true);
+  }
+
+  private commitOps(ops: { op: "createHub" | "deleteHub"; hub: string }[]): Promise<void> {
+    return new Promise((resolve, reject) => this.committer.commit(ops, resolve, (err) => reject(notStored(err))));
+  }
+
+  private open(name: string, fresh: boolean): TaskHub {
+    const hub = new TaskHub(name, this.store, this.committer, this.options, fresh);
     this.hubs.set(name, hub);
     return hub;
+  }
+
+  private checkHealthy(): void {
+    if (this.failure) throw new SchedulerError("UNAVAILABLE", `The scheduler cannot write to its store and has stopped serving: ${this.failure.message}`);
+  }
+
+  /** A group commit failed: the refused changes' hubs go back to what the store holds. */
+  private commitFailed(f: CommitFailure): void {
+    if (f.fatal) return this.fail(f.error);
+    const names = [...f.hubs];
+    console.error(`dts: a commit failed (${f.error.message}); ${f.refused} change(s) were refused and not applied; reloading task hub(s) ${names.join(", ")} from the store`);
+    try {
+      const stored = new Set(this.store.listHubs());
+      for (const name of names) {
+        const hub = this.hubs.get(name);
+        if (hub && stored.has(name)) hub.reload();
+        else if (hub) {
+          // Its creation was refused: it does not exist.
+          this.hubs.delete(name);
+          hub.close(`Task hub '${name}' could not be created; try again`);
+        } else if (stored.has(name)) {
+          // Its deletion was refused: it is still there.
+          this.open(name, false);
+        }
+      }
+    } catch (err) {
+      this.fail(new Error(`reloading from the store after a failed commit failed too: ${(err as Error).message}`));
+    }
+  }
+
+  /** The store cannot write any more: refuse everything from now on and tell the listeners. */
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    console.error(`dts: fatal: ${err.message}; the scheduler stops serving`);
+    this.committer.stop(err);
+    for (const hub of this.hubs.values()) hub.close(`The scheduler cannot write to its store: ${err.message}`);
+    for (const l of this.fatalListeners.splice(0)) l(err);
   }
 }
 

@@ -1,14 +1,15 @@
 // The live engine of one task hub: hot instances with their inboxes, ready queues, activity tasks,
 // timers, and every state change (client requests and worker completions) turned into one commit.
-// State is changed in memory first; acknowledgements and the dispatch of consequences wait for the commit.
+// State is changed in memory first; acknowledgements, client reads and the dispatch of consequences wait
+// for the commit: clients read `committed` records, and a message is not dispatched while `pending`.
 // The entity side (batches, locks, entity reads) is entity-engine.ts.
 import { randomUUID } from "crypto";
 import { pb } from "../proto";
-import { SchedulerError, invalid, notFound, precondition } from "../core/errors";
+import { SchedulerError, invalid, notFound, notStored, precondition } from "../core/errors";
 import { createdSubOrchestrationIds, event, findExecutionStarted, fromTimestamp, orchestratorStarted, str, unfinishedSubOrchestrations, val } from "../core/events";
 import { isEntityId } from "../core/entities";
 import { checkInstanceId, checkPayload, checkTags, payloadBytes } from "../core/limits";
-import { ActivityRecord, HistoryEvent, InstanceRecord, isTerminal, MessageRecord, nonEmpty, Status, statusName } from "../core/model";
+import { ActivityRecord, FailureDetails, HistoryEvent, InstanceRecord, isTerminal, nonEmpty, Status, statusName } from "../core/model";
 
 export { statusName };
 import { ActionError, applyEpisode, EpisodeOutcome, NewMessage, parentNotification } from "../core/orchestration";
@@ -20,7 +21,7 @@ import { Dispatcher, DispatchSource, Lease, WorkKind } from "./dispatcher";
 import { EntityEngine } from "./entity-engine";
 import { Fifo } from "./fifo";
 import { GroupCommitter } from "./group-commit";
-import { HotInstance, hotInstance } from "./hot-instance";
+import { HotInstance, hotInstance, InboxMessage } from "./hot-instance";
 import { HubMetrics, hubMetrics } from "./hub-metrics";
 import { InstanceWaiters } from "./instance-waiters";
 import { EngineOptions } from "./options";
@@ -36,6 +37,8 @@ export class TaskHub implements DispatchSource {
   private readonly instances = new Map<string, HotInstance>();
   private readonly activities = new ActivityTable();
   private readonly activityLeases = new Map<number, Lease>();
+  /** Activity deliveries lost in a row, by seq (see released()). */
+  private readonly lostActivities = new Map<number, number>();
   private readonly orchestrationReady = new Fifo<string>();
   private readonly activityReady = new Fifo<number>();
   private readonly waiters = new InstanceWaiters();
@@ -44,12 +47,14 @@ export class TaskHub implements DispatchSource {
   readonly entities: EntityEngine;
   private seq = 0;
   private closed = false;
+  private closedReason = "The task hub is closed";
 
   constructor(
     readonly name: string,
     private readonly store: Store,
     private readonly committer: GroupCommitter,
     private readonly options: EngineOptions,
+    fresh = false,
   ) {
     this.timers = new TimerHeap<Due>((due) => this.onDue(due));
     this.dispatcher = new Dispatcher(this, options);
@@ -63,16 +68,19 @@ export class TaskHub implements DispatchSource {
       abandon: (token, kind) => this.abandon(token, kind),
       enqueueIfReady: (h, now) => this.enqueueIfReady(h, now),
     });
-    this.load();
+    // A hub created just now starts empty: the store may still hold a deleted namesake's data
+    // until the queued delete is written.
+    if (!fresh) this.load();
   }
 
   // ---------------------------------------------------------------- start-up
 
   private load(): void {
     const snap = this.store.load(this.name);
-    this.seq = snap.maxSeq;
+    // Never back: after a failed commit, refused changes may have used seqs above the store's maximum.
+    this.seq = Math.max(this.seq, snap.maxSeq);
     for (const { instance, history } of snap.instances) {
-      this.instances.set(instance.instanceId, hotInstance(instance, history));
+      this.instances.set(instance.instanceId, hotInstance(instance, history, true));
       this.entities.loaded(instance);
     }
     const now = Date.now();
@@ -85,7 +93,7 @@ export class TaskHub implements DispatchSource {
     for (const a of snap.activities) {
       this.activities.set(a.seq, a);
       if (a.visibleAt <= now) this.activityReady.push(a.seq);
-      else this.timers.add(a.visibleAt, { activitySeq: a.seq });
+      else this.addTimer(a.visibleAt, { activitySeq: a.seq });
     }
     for (const h of this.instances.values()) this.enqueueIfReady(h, now);
     if (stale.length > 0) this.committer.commit([{ op: "deleteMessages", hub: this.name, seqs: stale }], () => {});
@@ -95,8 +103,10 @@ export class TaskHub implements DispatchSource {
   reload(): void {
     for (const lease of [...this.dispatcher.leases.values()]) this.dispatcher.end(lease);
     this.instances.clear();
+    this.inFlight.clear();
     this.activities.clear();
     this.activityLeases.clear();
+    this.lostActivities.clear();
     this.orchestrationReady.clear();
     this.activityReady.clear();
     this.entities.clear();
@@ -104,20 +114,35 @@ export class TaskHub implements DispatchSource {
     this.dispatcher.pump();
   }
 
-  close(): void {
+  /** Stops the hub: its worker streams end with `reason`, waiters are released, later changes are refused. */
+  close(reason: string): void {
     this.closed = true;
+    this.closedReason = reason;
     this.timers.close();
-    this.dispatcher.close();
+    this.dispatcher.close(reason);
     this.waiters.close();
   }
 
-  // ---------------------------------------------------------------- reads
+  // ---------------------------------------------------------------- reads (durable state only)
 
+  /** The instance as committed: a client never sees a state that a crash could take back. */
   getInstance(instanceId: string): InstanceRecord | undefined {
-    return this.instances.get(instanceId)?.rec ?? this.store.getInstance(this.name, instanceId);
+    const h = this.instances.get(instanceId);
+    return h?.committed?.rec ?? this.store.getInstance(this.name, instanceId);
   }
 
   getHistory(instanceId: string): HistoryEvent[] | undefined {
+    const committed = this.instances.get(instanceId)?.committed;
+    if (committed) return committed.history;
+    return this.store.getInstance(this.name, instanceId) ? this.store.getHistory(this.name, instanceId) : undefined;
+  }
+
+  /** The engine's own view, including changes still being committed. */
+  private current(instanceId: string): InstanceRecord | undefined {
+    return this.instances.get(instanceId)?.rec ?? this.store.getInstance(this.name, instanceId);
+  }
+
+  private currentHistory(instanceId: string): HistoryEvent[] | undefined {
     const h = this.instances.get(instanceId);
     if (h) return h.history;
     return this.store.getInstance(this.name, instanceId) ? this.store.getHistory(this.name, instanceId) : undefined;
@@ -136,6 +161,9 @@ export class TaskHub implements DispatchSource {
     const current = this.getInstance(instanceId);
     if (!current) return Promise.reject(notFound(`Orchestration instance '${instanceId}' not found`));
     if (predicate(current)) return Promise.resolve(current);
+    if (this.waiters.size >= this.options.maxWaiters) {
+      throw new SchedulerError("RESOURCE_EXHAUSTED", `Task hub '${this.name}' already has ${this.waiters.size} callers waiting on instances (the limit); poll with GetInstance or try again later`);
+    }
     return this.waiters.wait(instanceId, predicate, Math.min(timeoutMs, this.options.maxWaitMs), cancelled);
   }
 
@@ -151,6 +179,7 @@ export class TaskHub implements DispatchSource {
 
   /** Starts an orchestration; resolves with its instance id once durable. */
   startInstance(req: pb.ICreateInstanceRequest): Promise<string> {
+    this.admit();
     const change = new Change();
     const instanceId = this.startInto(req, change);
     return this.commit(change).then(() => instanceId);
@@ -162,7 +191,7 @@ export class TaskHub implements DispatchSource {
     if (!req.name) throw invalid("name (the orchestration name) must not be empty");
     checkPayload(val(req.input), "input", this.options.maxPayloadBytes);
     checkTags(req.tags);
-    const existing = this.getInstance(instanceId);
+    const existing = this.current(instanceId);
     if (existing) {
       const replaceable = req.orchestrationIdReusePolicy?.replaceableStatus ?? [];
       const allowed = replaceable.length > 0 ? replaceable.includes(existing.status) : isTerminal(existing.status);
@@ -195,6 +224,7 @@ export class TaskHub implements DispatchSource {
     if (!name) throw invalid("name (the event name) must not be empty");
     checkPayload(input, "input (the event data)", this.options.maxPayloadBytes);
     const h = this.requireLive(instanceId, "raise an event to");
+    this.admit();
     const change = new Change();
     this.send({ instanceId: h.rec.instanceId, visibleAt: Date.now(), event: event(Date.now(), { eventRaised: { name, input: str(input) } }) }, change);
     return this.commit(change);
@@ -204,7 +234,7 @@ export class TaskHub implements DispatchSource {
     checkPayload(reason, "output (the termination reason)", this.options.maxPayloadBytes);
     this.requireLive(instanceId, "terminate");
     const change = new Change();
-    this.terminateInto(instanceId, reason, recursive, change);
+    this.terminateInto(instanceId, reason, recursive, change, new Set());
     return this.commit(change);
   }
 
@@ -227,7 +257,7 @@ export class TaskHub implements DispatchSource {
   }
 
   rewind(instanceId: string, reason: string | undefined): Promise<void> {
-    const rec = this.getInstance(instanceId);
+    const rec = this.current(instanceId);
     if (!rec) throw notFound(`Orchestration instance '${instanceId}' not found`);
     if (rec.status !== Status.ORCHESTRATION_STATUS_FAILED) {
       throw precondition(`Orchestration instance '${instanceId}' is ${statusName(rec.status)}; only Failed instances can be rewound`);
@@ -238,12 +268,12 @@ export class TaskHub implements DispatchSource {
   }
 
   restart(instanceId: string, withNewInstanceId: boolean): Promise<string> {
-    const rec = this.getInstance(instanceId);
+    const rec = this.current(instanceId);
     if (!rec) throw notFound(`Orchestration instance '${instanceId}' not found`);
     if (!isTerminal(rec.status)) {
       throw precondition(`Orchestration instance '${instanceId}' is ${statusName(rec.status)}; only a completed, failed or terminated instance can be restarted`);
     }
-    const history = this.getHistory(instanceId) ?? [];
+    const history = this.currentHistory(instanceId) ?? [];
     const started = findExecutionStarted(history);
     return this.startInstance({
       instanceId: withNewInstanceId ? randomUUID() : instanceId, name: rec.name, version: str(rec.version),
@@ -255,8 +285,12 @@ export class TaskHub implements DispatchSource {
   purge(instanceIds: string[], recursive: boolean, strict: boolean): Promise<number> {
     const change = new Change();
     let count = 0;
+    // Ids can form a cycle (a child created with its parent's id after a purge): visit each once.
+    const seen = new Set<string>();
     const visit = (id: string, top: boolean) => {
-      const rec = this.getInstance(id);
+      if (seen.has(id)) return;
+      seen.add(id);
+      const rec = this.current(id);
       if (!rec) return;
       if (!isTerminal(rec.status)) {
         if (top && strict) throw precondition(`Orchestration instance '${id}' is ${statusName(rec.status)}; only completed, failed or terminated instances can be purged`);
@@ -318,7 +352,13 @@ export class TaskHub implements DispatchSource {
       const newEvents: HistoryEvent[] = [orchestratorStarted(now)];
       const consumed: number[] = [];
       for (const m of h.inbox) {
-        if (m.visibleAt > now) continue;
+        if (m.visibleAt > now || m.pending) continue;
+        // A bounded episode: the rest of a flood of messages waits, in order, for the next one (a
+        // new execution's start is always taken, wherever it is).
+        if (consumed.length >= this.options.maxEventsPerWorkItem && !m.event.executionStarted) {
+          if (h.history.length > 0 || newEvents[1]?.executionStarted) break;
+          continue;
+        }
         consumed.push(m.seq);
         // A new execution's ExecutionStarted goes first, whatever else arrived before it.
         if (m.event.executionStarted) newEvents.splice(1, 0, m.event);
@@ -348,8 +388,42 @@ export class TaskHub implements DispatchSource {
     }
   }
 
+  /**
+   * A work item was lost without a completion (its stream closed, or its lease ran out on a silent
+   * stream). It goes back to the queue, unless it has now been lost maxDeliveryAttempts times in a
+   * row: a work item that kills every worker it reaches is failed with a reason instead of looping.
+   */
   released(lease: Lease, reason: "disconnected" | "expired"): void {
-    void reason;
+    const limit = this.options.maxDeliveryAttempts;
+    const why = (n: number) => `Its work item was delivered ${n} times and each time the worker's stream ${reason === "expired" ? "went silent" : "closed"} before completing it, so it is not dispatched again (--max-delivery-attempts ${limit})`;
+    if (lease.kind === "activity") {
+      const a = this.activities.get(lease.key as number);
+      const lost = a ? (this.lostActivities.get(a.seq) ?? 0) + 1 : 0;
+      if (a && this.activityLeases.get(a.seq)?.token === lease.token) this.lostActivities.set(a.seq, lost);
+      if (a && lost >= limit && this.activityLeases.get(a.seq)?.token === lease.token) {
+        this.activityLeases.delete(a.seq);
+        this.failActivity(a, { errorType: "PoisonWorkItem", errorMessage: `Activity '${a.name}' failed: ${why(lost)}`, isNonRetriable: true }).catch(() => undefined);
+        return;
+      }
+    } else {
+      const h = this.instances.get(lease.key as string);
+      if (h && h.lease?.token === lease.token && ++h.lostDeliveries >= limit) {
+        const n = h.lostDeliveries;
+        this.inFlight.delete(lease.token);
+        this.entities.forgetBatch(lease.token);
+        h.lease = undefined;
+        if (!h.rec.entity) {
+          const change = new Change();
+          this.endNow(h, { failed: { errorType: "PoisonWorkItem", errorMessage: `Orchestration '${h.rec.name}' failed: ${why(n)}`, isNonRetriable: true } }, change);
+          this.commit(change).catch(() => undefined);
+          return;
+        }
+        // An entity has no status to fail; its batch waits the longest back-off before it is tried again.
+        console.error(`dts: entity '${h.rec.instanceId}': ${why(n)}; retrying after ${this.options.abandonMaxDelayMs / 1000} s`);
+        h.lostDeliveries = 0;
+        return this.giveBack(lease, this.options.abandonMaxDelayMs);
+      }
+    }
     this.giveBack(lease, 0);
   }
 
@@ -434,6 +508,7 @@ export class TaskHub implements DispatchSource {
     h.inbox = h.inbox.filter((m) => !consumed.has(m.seq));
     this.applyOutcome(h, outcome, change);
     h.abandonCount = 0;
+    h.lostDeliveries = 0;
     change.after.push(() => {
       this.inFlight.delete(lease.token);
       this.dispatcher.end(lease);
@@ -473,14 +548,25 @@ export class TaskHub implements DispatchSource {
     } else {
       e = event(now, { taskCompleted: { taskScheduledId: a.taskId, result: res.result } });
     }
-    const change = new Change();
-    change.ops.push({ op: "deleteActivity", hub: this.name, seq: a.seq });
-    this.activities.delete(a.seq);
-    this.send({ instanceId: a.instanceId, executionId: a.executionId, visibleAt: now, event: e }, change);
-    change.after.push(() => {
+    return this.activityDone(a, e, () => {
       this.activityLeases.delete(a.seq);
       this.dispatcher.end(lease);
     });
+  }
+
+  /** An activity that will never complete is failed, so its orchestration can handle it. */
+  private failActivity(a: ActivityRecord, failureDetails: FailureDetails): Promise<void> {
+    return this.activityDone(a, event(Date.now(), { taskFailed: { taskScheduledId: a.taskId, failureDetails } }));
+  }
+
+  /** The activity's task leaves the hub and its result event goes to the orchestration, in one change. */
+  private activityDone(a: ActivityRecord, e: HistoryEvent, after?: () => void): Promise<void> {
+    const change = new Change();
+    change.ops.push({ op: "deleteActivity", hub: this.name, seq: a.seq });
+    this.activities.delete(a.seq);
+    this.lostActivities.delete(a.seq);
+    this.send({ instanceId: a.instanceId, executionId: a.executionId, visibleAt: Date.now(), event: e }, change);
+    if (after) change.after.push(after);
     return this.commit(change);
   }
 
@@ -594,7 +680,7 @@ export class TaskHub implements DispatchSource {
       change.activities.push(rec.seq);
     }
     for (const child of outcome.children) {
-      const existing = this.getInstance(child.instance.instanceId);
+      const existing = this.current(child.instance.instanceId);
       if (existing && !isTerminal(existing.status)) {
         this.send({
           instanceId: id, executionId: h.rec.executionId, visibleAt: now,
@@ -607,10 +693,10 @@ export class TaskHub implements DispatchSource {
     }
     for (const m of outcome.messages) this.send(m, change);
     for (const t of outcome.terminations) {
-      if (this.instances.has(t.instanceId)) this.terminateInto(t.instanceId, t.reason, t.recurse, change);
+      if (this.instances.has(t.instanceId)) this.terminateInto(t.instanceId, t.reason, t.recurse, change, new Set());
     }
     for (const c of outcome.rewindChildren) {
-      const rec = this.getInstance(c.instanceId);
+      const rec = this.current(c.instanceId);
       if (!rec) {
         const childRec: InstanceRecord = {
           instanceId: c.instanceId, executionId: newExecutionId(), name: c.created.name ?? "", version: val(c.created.version),
@@ -645,6 +731,7 @@ export class TaskHub implements DispatchSource {
     for (const a of this.activities.ofInstance(instanceId)) {
       if (!this.activityLeases.has(a.seq)) {
         this.activities.delete(a.seq);
+        this.lostActivities.delete(a.seq);
         change.ops.push({ op: "deleteActivity", hub: this.name, seq: a.seq });
       }
     }
@@ -673,7 +760,9 @@ export class TaskHub implements DispatchSource {
     change.ops.push({ op: "deleteInstance", hub: this.name, instanceId });
   }
 
-  private terminateInto(instanceId: string, reason: string | undefined, recursive: boolean, change: Change): void {
+  private terminateInto(instanceId: string, reason: string | undefined, recursive: boolean, change: Change, seen: Set<string>): void {
+    if (seen.has(instanceId)) return; // a cycle of sub-orchestration ids
+    seen.add(instanceId);
     const h = this.instances.get(instanceId);
     if (!h || isTerminal(h.rec.status)) return;
     const now = Date.now();
@@ -685,25 +774,34 @@ export class TaskHub implements DispatchSource {
     this.send({ instanceId, visibleAt: now, event: event(now, { executionTerminated: { input: str(reason), recurse: recursive } }) }, change);
     if (recursive) {
       for (const c of unfinishedSubOrchestrations(h.history)) {
-        if (c.created.instanceId) this.terminateInto(c.created.instanceId, reason, true, change);
+        if (c.created.instanceId) this.terminateInto(c.created.instanceId, reason, true, change, seen);
       }
     }
   }
 
   /** Ends an execution as Terminated without asking its worker; an in-flight work item's completion is then refused. */
   private terminateNow(h: HotInstance, reason: string | undefined, change: Change): void {
+    this.endNow(h, { terminated: reason }, change);
+  }
+
+  /** Ends an execution without a worker: Terminated with a reason, or Failed with failure details. */
+  private endNow(h: HotInstance, end: { terminated: string | undefined } | { failed: FailureDetails }, change: Change): void {
     const now = Date.now();
     if (h.lease) {
       this.inFlight.delete(h.lease.token);
       this.dispatcher.end(h.lease);
       h.lease = undefined;
     }
-    const rec: InstanceRecord = { ...h.rec, status: Status.ORCHESTRATION_STATUS_TERMINATED, output: reason, completedAt: now, lastUpdatedAt: now };
+    const rec: InstanceRecord = "failed" in end
+      ? { ...h.rec, status: Status.ORCHESTRATION_STATUS_FAILED, failureDetails: end.failed, completedAt: now, lastUpdatedAt: now }
+      : { ...h.rec, status: Status.ORCHESTRATION_STATUS_TERMINATED, output: end.terminated, completedAt: now, lastUpdatedAt: now };
     const started = findExecutionStarted(h.history, h.inbox.map((m) => m.event));
     h.rec = rec;
     change.ops.push({ op: "putInstance", hub: this.name, instance: rec });
     if (h.history.length > 0) {
-      const ended = [event(now, { executionTerminated: { input: str(reason) } }), event(now, { executionCompleted: { orchestrationStatus: rec.status, result: str(reason) } })];
+      const ended = "failed" in end
+        ? [event(now, { executionCompleted: { orchestrationStatus: rec.status, failureDetails: end.failed } })]
+        : [event(now, { executionTerminated: { input: str(end.terminated) } }), event(now, { executionCompleted: { orchestrationStatus: rec.status, result: str(end.terminated) } })];
       change.ops.push({ op: "appendHistory", hub: this.name, instanceId: rec.instanceId, from: h.history.length, events: ended });
       h.history = h.history.concat(ended);
     }
@@ -738,15 +836,27 @@ export class TaskHub implements DispatchSource {
     const h = this.instances.get(m.instanceId) ?? (isEntityId(m.instanceId) ? this.entities.create(m.instanceId, change) : undefined);
     if (!h || isTerminal(h.rec.status)) return;
     if (m.executionId && m.executionId !== h.rec.executionId) return;
-    const rec: MessageRecord = { ...m, seq: ++this.seq };
+    const rec: InboxMessage = { ...m, seq: ++this.seq, pending: true };
     change.ops.push({ op: "putMessage", hub: this.name, message: rec });
+    change.sent.push(rec);
     this.addToInbox(h, rec, Date.now());
     change.wake.add(m.instanceId);
   }
 
-  private addToInbox(h: HotInstance, m: MessageRecord, now: number): void {
+  private addToInbox(h: HotInstance, m: InboxMessage, now: number): void {
     h.inbox.push(m);
-    if (m.visibleAt > now) this.timers.add(m.visibleAt, { instanceId: h.rec.instanceId });
+    if (m.visibleAt > now) this.addTimer(m.visibleAt, { instanceId: h.rec.instanceId });
+  }
+
+  /**
+   * Due-time entries are hints and stay in the heap until they fire, even when what they were for is
+   * gone; when they outnumber what is alive, the stale ones are dropped so the heap stays bounded.
+   */
+  private addTimer(at: number, due: Due): void {
+    this.timers.add(at, due);
+    if (this.timers.size > 2 * (this.instances.size + this.activities.size) + 1024) {
+      this.timers.compact((d) => ("instanceId" in d ? this.instances.has(d.instanceId) : this.activities.has(d.activitySeq)));
+    }
   }
 
   private requireLive(instanceId: string, verb: string): HotInstance {
@@ -758,7 +868,7 @@ export class TaskHub implements DispatchSource {
   }
 
   private childIds(instanceId: string): string[] {
-    return createdSubOrchestrationIds(this.getHistory(instanceId) ?? []);
+    return createdSubOrchestrationIds(this.currentHistory(instanceId) ?? []);
   }
 
   private isReady(h: HotInstance, now: number): boolean {
@@ -766,7 +876,7 @@ export class TaskHub implements DispatchSource {
     if (h.rec.entity) return this.entities.step(h, now)?.kind === "batch";
     if (h.rec.runRequested && h.history.length > 0) return true;
     for (const m of h.inbox) {
-      if (m.visibleAt > now) continue;
+      if (m.visibleAt > now || m.pending) continue;
       if (h.history.length > 0 || m.event.executionStarted) return true;
     }
     return false;
@@ -799,16 +909,21 @@ export class TaskHub implements DispatchSource {
   }
 
   private commit(change: Change): Promise<void> {
-    if (this.closed) return Promise.reject(new SchedulerError("UNAVAILABLE", "The scheduler is shutting down"));
+    if (this.closed) return Promise.reject(new SchedulerError("UNAVAILABLE", this.closedReason));
+    const durable = this.committedAfter(change);
     return new Promise((resolve, reject) => {
       this.committer.commit(change.ops, () => {
+        if (this.closed) return resolve();
+        // Durable now: clients may read it, and its messages may be dispatched.
+        for (const m of change.sent) m.pending = false;
+        for (const [h, committed] of durable) if (this.instances.get(h.rec.instanceId) === h) h.committed = committed;
         const now = Date.now();
         for (const f of change.after) f();
         for (const seq of change.activities) {
           const a = this.activities.get(seq);
           if (!a) continue;
           if (a.visibleAt <= now) this.activityReady.push(seq);
-          else this.timers.add(a.visibleAt, { activitySeq: seq });
+          else this.addTimer(a.visibleAt, { activitySeq: seq });
         }
         for (const id of change.wake) {
           const h = this.instances.get(id);
@@ -817,8 +932,27 @@ export class TaskHub implements DispatchSource {
         for (const id of change.notify) this.notify(id);
         this.dispatcher.pump();
         resolve();
-      }, (err) => reject(new SchedulerError("INTERNAL", `The change could not be stored: ${err.message}`)));
+      }, (err) => reject(err instanceof SchedulerError ? err : notStored(err)));
     });
+  }
+
+  /** What each instance the change writes will look like on disk once it is committed (changes commit in order). */
+  private committedAfter(change: Change): Map<HotInstance, { rec: InstanceRecord; history: HistoryEvent[] }> {
+    const out = new Map<HotInstance, { rec: InstanceRecord; history: HistoryEvent[] }>();
+    for (const op of change.ops) {
+      const id = op.op === "putInstance" ? op.instance.instanceId : op.op === "appendHistory" || op.op === "replaceHistory" ? op.instanceId : undefined;
+      const h = id === undefined ? undefined : this.instances.get(id);
+      if (h) out.set(h, { rec: h.rec, history: h.history });
+    }
+    return out;
+  }
+
+  /** Client requests that add work are refused while the store is far behind, rather than queueing without bound. */
+  private admit(): void {
+    const backlog = this.committer.backlog;
+    if (backlog >= this.options.maxCommitBacklog) {
+      throw new SchedulerError("RESOURCE_EXHAUSTED", `The scheduler's store is ${backlog} changes behind; try again shortly`);
+    }
   }
 
   private notify(instanceId: string): void {

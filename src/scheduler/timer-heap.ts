@@ -25,6 +25,26 @@ export class TimerHeap<T> {
     this.arm();
   }
 
+  /**
+   * Drops the entries whose item `keep` rejects (e.g. those of purged instances, whose far-future
+   * due times would otherwise stay forever), rebuilds the heap in O(n) and re-arms the Node timer
+   * for the new earliest entry. Returns how many entries were dropped.
+   */
+  compact(keep: (item: T) => boolean): number {
+    const before = this.heap.length;
+    const h = this.heap.filter((e) => keep(e.item));
+    const dropped = before - h.length;
+    if (dropped === 0) return 0;
+    this.heap = h;
+    for (let i = (h.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+    // The armed time may belong to a dropped entry: disarm and arm for what is left.
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedAt = Infinity;
+    this.arm();
+    return dropped;
+  }
+
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
@@ -37,18 +57,22 @@ export class TimerHeap<T> {
     const last = h.pop()!;
     if (h.length > 0) {
       h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < h.length && h[l].at < h[m].at) m = l;
-        if (r < h.length && h[r].at < h[m].at) m = r;
-        if (m === i) break;
-        [h[m], h[i]] = [h[i], h[m]];
-        i = m;
-      }
+      this.siftDown(0);
     }
     return top;
+  }
+
+  private siftDown(i: number): void {
+    const h = this.heap;
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let m = i;
+      if (l < h.length && h[l].at < h[m].at) m = l;
+      if (r < h.length && h[r].at < h[m].at) m = r;
+      if (m === i) break;
+      [h[m], h[i]] = [h[i], h[m]];
+      i = m;
+    }
   }
 
   private arm(): void {

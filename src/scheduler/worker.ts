@@ -3,8 +3,10 @@
 import { pb } from "../proto";
 
 export interface WorkItemSink {
-  /** Writes one work item to the stream. */
-  send(item: pb.IWorkItem): void;
+  /** Writes one work item to the stream; false when the stream's buffer is full (the worker is not reading). */
+  send(item: pb.IWorkItem): boolean;
+  /** Ends the stream with UNAVAILABLE and this message (the hub was deleted, the scheduler stops). */
+  end(reason: string): void;
 }
 
 export interface WorkerLimits {
@@ -22,6 +24,8 @@ export class WorkerConnection {
   closed = false;
   /** Set by BeginWorkerDrain: no new work goes to this stream. */
   draining = false;
+  /** Since when writes to this stream have been backed up (the worker stopped reading); undefined when flowing. */
+  backedUpSince?: number;
 
   constructor(
     readonly id: string,
@@ -32,6 +36,11 @@ export class WorkerConnection {
 
   send(item: pb.IWorkItem): void {
     this.lastSentAt = Date.now();
-    this.sink.send(item);
+    if (!this.sink.send(item)) this.backedUpSince ??= this.lastSentAt;
+  }
+
+  /** The stream's buffer drained: the worker reads again. */
+  drained(): void {
+    this.backedUpSince = undefined;
   }
 }

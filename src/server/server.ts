@@ -1,7 +1,7 @@
 // Starts and stops the gRPC server that fronts a Scheduler.
 import * as grpc from "@grpc/grpc-js";
 import { Scheduler, SchedulerOptions } from "../scheduler/scheduler";
-import { openStore, StoreKind } from "../store";
+import { openStore, Store, StoreFatalError, StoreKind } from "../store";
 import { backendDefinition, backendHandlers } from "./backend-service";
 import { bindInsecure, shutdownGrpc } from "./grpc-lifecycle";
 import { sidecarDefinition, sidecarHandlers } from "./sidecar-service";
@@ -12,7 +12,17 @@ export interface ServerOptions extends SchedulerOptions {
   store: StoreKind;
   dataDir: string;
   sqliteSync?: "full" | "normal";
+  /** How long a commit waits for a database lock another process holds before it fails (ms). */
+  storeBusyTimeoutMs?: number;
+  /** HTTP/2 keepalive: the server pings each client connection this often and closes one that does not answer within the timeout. */
+  keepaliveIntervalMs?: number;
+  keepaliveTimeoutMs?: number;
+  /** A store opened by the caller (fault tests); `store`, `dataDir` and the SQLite options are then unused. */
+  storeInstance?: Store;
 }
+
+export const DEFAULT_KEEPALIVE_INTERVAL_MS = 30_000;
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 20_000;
 
 export interface RunningServer {
   port: number;
@@ -21,14 +31,34 @@ export interface RunningServer {
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const store = openStore(options.store, options.dataDir, { synchronous: options.sqliteSync, writerThread: true });
-  const scheduler = new Scheduler(store, options);
+  let store: Store;
+  try {
+    store = options.storeInstance ?? openStore(options.store, options.dataDir, {
+      synchronous: options.sqliteSync, writerThread: true, busyTimeoutMs: options.storeBusyTimeoutMs,
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code === "DTS_DATA_DIR_IN_USE") throw err; // already names the directory and its holder
+    const e = new StoreFatalError(`cannot open the ${options.store} store at ${options.dataDir}: ${(err as Error).message}`);
+    throw Object.assign(e, { code: (err as { code?: string }).code });
+  }
+  let scheduler: Scheduler;
+  try {
+    // Serve nothing until the store can write: a writer that cannot open the database stops start-up here.
+    await store.ready?.();
+    scheduler = new Scheduler(store, options);
+  } catch (err) {
+    await Promise.resolve(store.close()).catch(() => undefined);
+    throw err;
+  }
   const server = new grpc.Server({
     // Large enough that oversize payloads reach our own check and get a message naming the limit.
     "grpc.max_receive_message_length": Math.max(64 * 1024 * 1024, scheduler.options.maxPayloadBytes * 4),
     "grpc.max_send_message_length": -1,
     "grpc.keepalive_permit_without_calls": 1,
     "grpc.http2.min_ping_interval_without_data_ms": 5000,
+    // Dead or frozen peers are found by pings, so their work items are released instead of waiting on a lock timeout.
+    "grpc.keepalive_time_ms": options.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_INTERVAL_MS,
+    "grpc.keepalive_timeout_ms": options.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS,
     // Nothing serves channelz; its per-call bookkeeping is pure overhead on every unary call.
     "grpc.enable_channelz": 0,
   });
@@ -36,7 +66,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   server.addService(sidecarDefinition, sidecar);
   server.addService(backendDefinition, backendHandlers(scheduler, sidecar));
   const host = options.host ?? "0.0.0.0";
-  const port = await bindInsecure(server, host, options.port);
+  let port: number;
+  try {
+    port = await bindInsecure(server, host, options.port);
+  } catch (err) {
+    await scheduler.close().catch(() => undefined);
+    throw err;
+  }
   let closed = false;
   return {
     port,

@@ -71,6 +71,8 @@ export function hubUnary<Req>(scheduler: Scheduler, fn: Handler<Req>): grpc.hand
 
 export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplementation {
   const unary = <Req>(fn: Handler<Req>) => hubUnary(scheduler, fn);
+  /** Open GetWorkItems streams per client connection, bounded so one client cannot take every stream slot. */
+  const streamsByPeer = new Map<string, number>();
 
   return {
     Hello: unary(() => ({})),
@@ -130,14 +132,17 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
     AbandonTaskActivityWorkItem: unary<pb.IAbandonActivityTaskRequest>((req, hub) => hub.abandon(req.completionToken, "activity")),
     CreateTaskHub: (call: Call<pb.ICreateTaskHubRequest>, callback: grpc.sendUnaryData<unknown>) => {
       try {
-        scheduler.createHub(hubName(call.metadata) || "default", !!call.request.recreateIfExists);
-        callback(null, {});
+        scheduler.createHub(hubName(call.metadata) || "default", !!call.request.recreateIfExists).then(() => callback(null, {}), (e) => callback(toServiceError(e)));
       } catch (e) {
         callback(toServiceError(e));
       }
     },
     DeleteTaskHub: (call: Call<pb.IDeleteTaskHubRequest>, callback: grpc.sendUnaryData<unknown>) => {
-      scheduler.deleteHub(hubName(call.metadata) || "default").then(() => callback(null, {}), (e) => callback(toServiceError(e)));
+      try {
+        scheduler.deleteHub(hubName(call.metadata) || "default").then(() => callback(null, {}), (e) => callback(toServiceError(e)));
+      } catch (e) {
+        callback(toServiceError(e));
+      }
     },
     CompleteEntityTask: unary<pb.IEntityBatchResult>((req, hub) => hub.entities.complete(req)),
     AbandonTaskEntityWorkItem: unary<pb.IAbandonEntityTaskRequest>((req, hub) => hub.abandon(req.completionToken, "entity")),
@@ -172,17 +177,37 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
       }
       const r = call.request;
       const opts = scheduler.options;
-      const pick = (asked: number | null | undefined, dflt: number) => (asked && asked > 0 ? asked : dflt);
-      const workerId = String(call.metadata.get("workerid")[0] ?? call.getPeer());
-      const worker = new WorkerConnection(workerId, { send: (item) => call.write(item) }, {
+      // A worker may ask for fewer items in flight than the server's limit, never more.
+      const pick = (asked: number | null | undefined, limit: number) => (asked && asked > 0 ? Math.min(asked, limit) : limit);
+      const peer = call.getPeer();
+      const open = streamsByPeer.get(peer) ?? 0;
+      if (open >= opts.maxWorkStreamsPerConnection) {
+        failStream(call, new SchedulerError("RESOURCE_EXHAUSTED", `This connection already has ${open} GetWorkItems streams open, the server's limit; one stream per worker is enough`));
+        return;
+      }
+      streamsByPeer.set(peer, open + 1);
+      const workerId = String(call.metadata.get("workerid")[0] ?? peer);
+      const worker = new WorkerConnection(workerId, {
+        send: (item) => call.write(item),
+        end: (reason) => failStream(call, new SchedulerError("UNAVAILABLE", reason)),
+      }, {
         orchestrations: pick(r.maxConcurrentOrchestrationWorkItems, opts.maxOrchestrationsPerWorker),
         activities: pick(r.maxConcurrentActivityWorkItems, opts.maxActivitiesPerWorker),
         entities: pick(r.maxConcurrentEntityWorkItems, opts.maxEntitiesPerWorker),
       });
-      const gone = () => hub.disconnectWorker(worker);
+      let ended = false;
+      const gone = () => {
+        if (ended) return;
+        ended = true;
+        const n = (streamsByPeer.get(peer) ?? 1) - 1;
+        if (n > 0) streamsByPeer.set(peer, n);
+        else streamsByPeer.delete(peer);
+        hub.disconnectWorker(worker);
+      };
       call.on("cancelled", gone);
       call.on("close", gone);
       call.on("error", gone);
+      call.on("drain", () => worker.drained());
       hub.connectWorker(worker);
     },
     StreamInstanceHistory: (call: grpc.ServerWritableStream<pb.IStreamInstanceHistoryRequest, pb.IHistoryChunk>) => {

@@ -39,9 +39,7 @@ export class MemoryStore implements Store {
 
   createHub(hub: string): void {
     const hubs = this.open();
-    if (!hubs.has(hub)) {
-      hubs.set(hub, { instances: new Map(), histories: new Map(), messages: new Map(), activities: new Map(), maxSeq: 0 });
-    }
+    if (!hubs.has(hub)) hubs.set(hub, emptyHub());
   }
 
   deleteHub(hub: string): void {
@@ -73,6 +71,10 @@ export class MemoryStore implements Store {
     const undo: Undo = [];
     try {
       for (const op of ops) {
+        if (op.op === "createHub" || op.op === "deleteHub") {
+          set(hubs, op.hub, op.op === "createHub" ? hubs.get(op.hub) ?? emptyHub() : undefined, undo);
+          continue;
+        }
         const h = hubs.get(op.hub);
         if (!h) throw unknownHub(op.hub);
         apply(h, op, undo);
@@ -165,6 +167,9 @@ function apply(h: HubData, op: StoreOp, undo: Undo): void {
     case "deleteActivity":
       set(h.activities, op.seq, undefined, undo);
       break;
+    case "createHub":
+    case "deleteHub":
+      break; // commit() applies hub ops
     case "deleteInstance":
       set(h.instances, op.instanceId, undefined, undo);
       set(h.histories, op.instanceId, undefined, undo);
@@ -194,6 +199,10 @@ function set<K, V>(map: Map<K, V>, key: K, value: V | undefined, undo: Undo): vo
   }
   if (value === undefined) map.delete(key);
   else map.set(key, value);
+}
+
+function emptyHub(): HubData {
+  return { instances: new Map(), histories: new Map(), messages: new Map(), activities: new Map(), maxSeq: 0 };
 }
 
 function copyInstance(r: InstanceRecord): InstanceRecord {

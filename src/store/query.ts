@@ -1,16 +1,17 @@
 // Read semantics shared by both stores: which instances a filter matches, the orders pages follow,
 // page sizes and how a page of rows becomes a result. The memory store calls these directly; the
 // SQLite store mirrors matchesFilter in SQL (sqlite-query.ts) and uses the rest as is.
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, effectivePageSize } from "../core/limits";
 import { InstanceRecord, Status, isTerminal } from "../core/model";
 import { Cursor, encodeContinuationToken } from "./continuation";
 import { InstanceFilter, InstancePage } from "./store";
 
-export const DEFAULT_PAGE_SIZE = 100;
-
-/** pageSize <= 0 (or not a number) means DEFAULT_PAGE_SIZE. */
-export function effectivePageSize(pageSize: number): number {
-  return pageSize > 0 ? Math.floor(pageSize) || 1 : DEFAULT_PAGE_SIZE;
-}
+/**
+ * Page sizes live in core/limits.ts (QueryEntities pages with the same rules): pageSize <= 0 (or not
+ * a number) means DEFAULT_PAGE_SIZE (100); more than MAX_PAGE_SIZE (1000) means MAX_PAGE_SIZE, and
+ * the rest follows through the continuation token / last key.
+ */
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, effectivePageSize };
 
 /**
  * Filter semantics: every present criterion must hold. An empty statuses list and an empty prefix
@@ -82,7 +83,10 @@ export function toIdPage(ids: string[], pageSize: number): { ids: string[]; last
   return { ids: page, last: page[page.length - 1] };
 }
 
-/** findInstanceIds: limit <= 0 means no limit. */
+/**
+ * findInstanceIds: limit <= 0 means no limit. Internal only (purge by filter, in batches of 500): its
+ * ids never reach a client, which sees only the purged count; client-facing reads use effectivePageSize.
+ */
 export function effectiveLimit(limit: number): number {
   return limit > 0 ? Math.floor(limit) || 1 : Infinity;
 }

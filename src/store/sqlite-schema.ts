@@ -70,6 +70,8 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export interface PragmaOptions {
   synchronous: "full" | "normal";
+  /** How long SQLite itself waits for another connection's lock, per attempt. */
+  busyTimeoutMs: number;
 }
 
 export function configure(db: Database, options: PragmaOptions): void {
@@ -77,13 +79,15 @@ export function configure(db: Database, options: PragmaOptions): void {
   // FULL syncs the WAL on every commit (durable across power loss); NORMAL only at checkpoints
   // (a power cut may lose the last commits, but never corrupts the database).
   db.pragma(`synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
-  db.pragma("busy_timeout = 5000");
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
   db.pragma("cache_size = -65536"); // KiB: 64 MiB of page cache
   db.pragma("temp_store = MEMORY");
   db.pragma("foreign_keys = OFF"); // referential cleanup is explicit (deleteHub, deleteInstance)
 }
 
 export function migrate(db: Database): void {
+  // Up to date (the usual case, and always for the writer thread): no need for the write lock.
+  if ((db.pragma("user_version", { simple: true }) as number) === SCHEMA_VERSION) return;
   // IMMEDIATE takes the write lock before reading the version, so two processes opening the same
   // fresh database cannot both run the migrations.
   db.transaction(() => {

@@ -3,23 +3,30 @@
 // nothing. History events and message events are stored as protobuf bytes; instance records keep
 // their filterable fields in columns (see sqlite-schema.ts).
 import Database from "better-sqlite3";
-import * as fs from "fs";
 import * as path from "path";
 import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord } from "../core/model";
 import { decodeContinuationToken } from "./continuation";
 import { decodeEvent, EncodedOp, encodeOps } from "./encoded-batch";
+import { acquireDataDirLock, createPrivateFile, DataDirLock, ensurePrivateDir } from "./data-dir-lock";
 import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
 import { NON_TERMINAL_STATUSES, effectiveLimit, effectivePageSize, toIdPage, toInstancePage } from "./query";
+import { DEFAULT_BUSY_TIMEOUT_MS, retryWhileBusy } from "./busy-retry";
 import { configure, migrate } from "./sqlite-schema";
 import { StatementCache, filterToSql } from "./sqlite-query";
 import { SqliteWriter } from "./sqlite-writer-client";
-import { HubSnapshot, InstanceFilter, InstancePage, Store, StoreOp } from "./store";
+import { HubSnapshot, InstanceFilter, InstancePage, Store, StoreFatalError, StoreOp } from "./store";
 
 export interface SqliteStoreOptions {
   /** "full" (default) survives power loss; "normal" may lose the latest commits on power loss. */
   synchronous?: "full" | "normal";
   /** Write commits on a separate thread (commitAsync) so the caller's event loop never waits on disk. */
   writerThread?: boolean;
+  /** Hold the data directory's lock (data-dir-lock.ts) while open (default true); the writer thread's store does not. */
+  dataDirLock?: boolean;
+  /** How long a write waits for a lock another connection holds before it fails (busy-retry.ts). */
+  busyTimeoutMs?: number;
+  /** Where waits for a locked database are reported (default: stderr). */
+  log?: (message: string) => void;
 }
 
 export const SQLITE_FILE = "dts.sqlite";
@@ -63,30 +70,50 @@ interface ActivityRow {
 export class SqliteStore implements Store {
   readonly kind = "sqlite" as const;
   readonly commitAsync?: (ops: StoreOp[]) => Promise<void>;
-  private readonly writer?: SqliteWriter;
+  readonly ready?: () => Promise<void>;
+  readonly onFatal?: (listener: (err: StoreFatalError) => void) => void;
+  /** The writer thread, when commits run on one (tests reach it to inject a crash). */
+  readonly writer?: SqliteWriter;
   private readonly db: Database.Database;
+  private readonly lock?: DataDirLock;
   private readonly s: ReturnType<typeof prepare>;
   private readonly filtered: StatementCache;
   private readonly commitTx: Database.Transaction<(ops: EncodedOp[]) => void>;
   private readonly deleteHubTx: Database.Transaction<(hub: string) => void>;
   private readonly loadTx: Database.Transaction<(hub: string) => HubSnapshot>;
+  private readonly busyTimeoutMs: number;
+  private readonly log: (message: string) => void;
 
   constructor(dir: string, options: SqliteStoreOptions = {}) {
-    fs.mkdirSync(dir, { recursive: true });
-    this.db = new Database(path.join(dir, SQLITE_FILE));
+    this.busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    this.log = options.log ?? ((message) => console.error(`dts: ${message}`));
+    // The directory 0700 if created here, the database 0600 (SQLite gives its -wal and -shm the same).
+    ensurePrivateDir(dir);
+    this.lock = options.dataDirLock === false ? undefined : acquireDataDirLock(dir);
     try {
-      configure(this.db, { synchronous: options.synchronous ?? "full" });
-      migrate(this.db);
+      const file = path.join(dir, SQLITE_FILE);
+      createPrivateFile(file);
+      this.db = new Database(file);
+    } catch (err) {
+      this.lock?.release();
+      throw err;
+    }
+    try {
+      configure(this.db, { synchronous: options.synchronous ?? "full", busyTimeoutMs: Math.min(5000, this.busyTimeoutMs) });
+      retryWhileBusy("opening the database (schema check)", this.busyTimeoutMs, this.log, () => migrate(this.db));
       this.s = prepare(this.db);
     } catch (err) {
       this.db.close();
+      this.lock?.release();
       throw err;
     }
     this.filtered = new StatementCache(this.db);
     if (options.writerThread) {
-      const writer = new SqliteWriter(dir, options.synchronous ?? "full");
+      const writer = new SqliteWriter({ dir, synchronous: options.synchronous ?? "full", busyTimeoutMs: this.busyTimeoutMs, log: this.log });
       this.writer = writer;
       this.commitAsync = (ops) => writer.commit(ops);
+      this.ready = () => writer.ready;
+      this.onFatal = (listener) => writer.onFatal(listener);
     }
     this.commitTx = this.db.transaction((ops: EncodedOp[]) => this.applyAll(ops));
     this.deleteHubTx = this.db.transaction((hub: string) => {
@@ -101,11 +128,11 @@ export class SqliteStore implements Store {
   }
 
   createHub(hub: string): void {
-    this.s.createHub.run(hub);
+    retryWhileBusy(`creating task hub "${hub}"`, this.busyTimeoutMs, this.log, () => this.s.createHub.run(hub));
   }
 
   deleteHub(hub: string): void {
-    this.deleteHubTx.immediate(hub);
+    retryWhileBusy(`deleting task hub "${hub}"`, this.busyTimeoutMs, this.log, () => this.deleteHubTx.immediate(hub));
   }
 
   load(hub: string): HubSnapshot {
@@ -119,7 +146,7 @@ export class SqliteStore implements Store {
   /** commit() for a batch whose events are already encoded (the writer thread's). */
   commitEncoded(ops: EncodedOp[]): void {
     // IMMEDIATE: take the write lock up front; appendHistory reads before it writes.
-    this.commitTx.immediate(ops);
+    retryWhileBusy("a commit", this.busyTimeoutMs, this.log, () => this.commitTx.immediate(ops));
   }
 
   getInstance(hub: string, instanceId: string): InstanceRecord | undefined {
@@ -173,8 +200,12 @@ export class SqliteStore implements Store {
   close(): void | Promise<void> {
     if (!this.db.open) return;
     const finish = () => {
-      this.db.pragma("optimize");
-      this.db.close();
+      try {
+        this.db.pragma("optimize");
+        this.db.close();
+      } finally {
+        this.lock?.release(); // after the writer thread and this connection are done with the files
+      }
     };
     if (this.writer) return this.writer.close().then(finish);
     finish();
@@ -184,6 +215,17 @@ export class SqliteStore implements Store {
     const known = new Set<string>();
     const maxSeq = new Map<string, number>();
     for (const op of ops) {
+      if (op.op === "createHub") {
+        this.s.createHub.run(op.hub);
+        known.add(op.hub);
+        continue;
+      }
+      if (op.op === "deleteHub") {
+        for (const statement of this.s.deleteHub) statement.run(op.hub);
+        known.delete(op.hub);
+        maxSeq.delete(op.hub);
+        continue;
+      }
       if (!known.has(op.hub)) {
         if (this.s.hubExists.get(op.hub) === undefined) throw unknownHub(op.hub);
         known.add(op.hub);
@@ -226,6 +268,9 @@ export class SqliteStore implements Store {
       case "deleteInstance":
         for (const statement of s.deleteInstance) statement.run(op.hub, op.instanceId);
         break;
+      case "createHub":
+      case "deleteHub":
+        break; // applyAll handles hub ops
       default:
         throw new Error(`unknown store op ${JSON.stringify((op as { op: unknown }).op)}`);
     }

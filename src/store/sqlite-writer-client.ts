@@ -1,26 +1,72 @@
 // Runs commits on the SQLite writer thread (sqlite-writer.ts) and resolves when they are durable.
+// The thread opening its database is `ready`; the thread dying or failing to open is fatal: every
+// pending and later commit is refused with a StoreFatalError and the fatal listeners are told once.
 import * as path from "path";
 import { Worker } from "worker_threads";
 import { packOps } from "./encoded-batch";
-import { StoreOp } from "./store";
+import { StoreFatalError, StoreOp } from "./store";
+
+export interface WriterOptions {
+  dir: string;
+  synchronous: "full" | "normal";
+  busyTimeoutMs: number;
+  log: (message: string) => void;
+}
+
+/** What the writer thread posts back. */
+export type WriterMessage = { ready: true } | { fatal: string } | { log: string } | { id: number; error?: string; code?: string };
 
 export class SqliteWriter {
+  readonly ready: Promise<void>;
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  private readonly fatalListeners: ((err: StoreFatalError) => void)[] = [];
   private nextId = 0;
-  private failure?: Error;
+  private failure?: StoreFatalError;
+  private closing = false;
 
-  constructor(dir: string, synchronous: "full" | "normal") {
-    this.worker = new Worker(path.join(__dirname, "sqlite-writer.js"), { workerData: { dir, synchronous } });
-    this.worker.on("message", (msg: { id: number; error?: string }) => {
+  constructor(options: WriterOptions) {
+    const { dir, synchronous, busyTimeoutMs, log } = options;
+    this.worker = new Worker(path.join(__dirname, "sqlite-writer.js"), { workerData: { dir, synchronous, busyTimeoutMs } });
+    let opened!: () => void;
+    let notOpened!: (err: Error) => void;
+    this.ready = new Promise<void>((resolve, reject) => {
+      opened = resolve;
+      notOpened = reject;
+    });
+    this.ready.catch(() => undefined); // also reported through the fatal listeners
+    this.worker.on("message", (msg: WriterMessage) => {
+      if ("ready" in msg) {
+        // Until now the thread kept the process alive, so start-up could wait for it.
+        this.worker.unref();
+        return opened();
+      }
+      if ("log" in msg) return log(msg.log);
+      if ("fatal" in msg) {
+        const err = new StoreFatalError(msg.fatal);
+        notOpened(err);
+        return this.die(err);
+      }
       const p = this.pending.get(msg.id);
       this.pending.delete(msg.id);
-      if (msg.error !== undefined) p?.reject(new Error(msg.error));
+      if (msg.error !== undefined) p?.reject(Object.assign(new Error(msg.error), { code: msg.code }));
       else p?.resolve();
     });
-    this.worker.on("error", (err) => this.failAll(err));
-    this.worker.on("exit", (code) => this.failAll(new Error(`the SQLite writer thread exited (code ${code})`)));
-    this.worker.unref();
+    this.worker.on("error", (err) => {
+      const e = new StoreFatalError(`the SQLite writer thread failed: ${err.message}`);
+      notOpened(e);
+      this.die(e);
+    });
+    this.worker.on("exit", (code) => {
+      const e = new StoreFatalError(`the SQLite writer thread exited (code ${code})`);
+      notOpened(e);
+      if (!this.closing) this.die(e);
+    });
+  }
+
+  onFatal(listener: (err: StoreFatalError) => void): void {
+    if (this.failure) listener(this.failure);
+    else this.fatalListeners.push(listener);
   }
 
   commit(ops: StoreOp[]): Promise<void> {
@@ -34,13 +80,26 @@ export class SqliteWriter {
   }
 
   async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.failure) return;
+    const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
+    // Keep the process alive until the thread has finished its last commit and closed the database.
+    this.worker.ref();
     this.worker.postMessage("close");
-    await new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
+    await exited;
   }
 
-  private failAll(err: Error): void {
-    this.failure ??= err;
+  /** For fault tests: ends the thread as a crash would. */
+  crashForTest(): Promise<number> {
+    return this.worker.terminate();
+  }
+
+  private die(err: StoreFatalError): void {
+    if (this.failure) return;
+    this.failure = err;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    for (const l of this.fatalListeners.splice(0)) l(err);
   }
 }

@@ -1,22 +1,37 @@
 // The SQLite writer thread: applies commit batches on its own connection so the scheduler's event
 // loop keeps serving while SQLite writes and syncs. Started by SqliteWriter; one message per batch.
+// It says `ready` once its database is open, or `fatal` (and ends) when it cannot open it.
 import { parentPort, workerData } from "worker_threads";
 import { SqliteStore } from "./sqlite-store";
 import { PackedBatch, unpackOps } from "./encoded-batch";
+import type { WriterMessage } from "./sqlite-writer-client";
 
-const { dir, synchronous } = workerData as { dir: string; synchronous: "full" | "normal" };
-const store = new SqliteStore(dir, { synchronous });
+const { dir, synchronous, busyTimeoutMs } = workerData as { dir: string; synchronous: "full" | "normal"; busyTimeoutMs: number };
+const post = (msg: WriterMessage) => parentPort!.postMessage(msg);
 
-parentPort!.on("message", (msg: { id: number; batch: PackedBatch } | "close") => {
-  if (msg === "close") {
-    store.close();
-    parentPort!.close();
-    return;
-  }
-  try {
-    store.commitEncoded(unpackOps(msg.batch));
-    parentPort!.postMessage({ id: msg.id });
-  } catch (err) {
-    parentPort!.postMessage({ id: msg.id, error: (err as Error).message });
-  }
-});
+let store: SqliteStore | undefined;
+try {
+  // The main thread's store holds the data directory's lock; this connection works under it.
+  store = new SqliteStore(dir, { synchronous, busyTimeoutMs, dataDirLock: false, log: (message) => post({ log: message }) });
+  post({ ready: true });
+} catch (err) {
+  post({ fatal: `the SQLite writer could not open ${dir}: ${(err as Error).message}` });
+  parentPort!.close();
+}
+
+if (store) {
+  const s = store;
+  parentPort!.on("message", (msg: { id: number; batch: PackedBatch } | "close") => {
+    if (msg === "close") {
+      s.close();
+      parentPort!.close();
+      return;
+    }
+    try {
+      s.commitEncoded(unpackOps(msg.batch));
+      post({ id: msg.id });
+    } catch (err) {
+      post({ id: msg.id, error: (err as Error).message, code: (err as { code?: string }).code });
+    }
+  });
+}

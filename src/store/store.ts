@@ -13,7 +13,11 @@ export type StoreOp<E = HistoryEvent> =
   | { op: "putActivity"; hub: string; activity: ActivityRecord }
   | { op: "deleteActivity"; hub: string; seq: number }
   /** Removes the instance with its history, messages and activities. */
-  | { op: "deleteInstance"; hub: string; instanceId: string };
+  | { op: "deleteInstance"; hub: string; instanceId: string }
+  /** Creates the hub if missing. Ordered with the hub's other writes, so a create after a delete wins. */
+  | { op: "createHub"; hub: string }
+  /** Deletes the hub and everything in it; writes queued before it are applied first. */
+  | { op: "deleteHub"; hub: string };
 
 /** What the scheduler loads at start-up to rebuild its hot state for one hub. */
 export interface HubSnapshot {
@@ -57,15 +61,22 @@ export interface Store {
   commitAsync?(ops: StoreOp[]): Promise<void>;
   getInstance(hub: string, instanceId: string): InstanceRecord | undefined;
   getHistory(hub: string, instanceId: string): HistoryEvent[];
-  /** Ordered by (createdAt, instanceId). pageSize <= 0 means a default of 100. */
+  /** Ordered by (createdAt, instanceId). pageSize <= 0 means a default of 100; at most 1000 (MAX_PAGE_SIZE) per page. */
   queryInstances(hub: string, filter: InstanceFilter, pageSize: number, continuationToken?: string): InstancePage;
-  /** Ordered by instanceId; `after` is the last id of the previous page. */
+  /** Ordered by instanceId; `after` is the last id of the previous page. Page sizes as for queryInstances. */
   listInstanceIds(hub: string, filter: InstanceFilter, pageSize: number, after?: string): { ids: string[]; last?: string };
   /** Ids of every instance matching the filter (for purge by filter). */
   findInstanceIds(hub: string, filter: InstanceFilter, limit: number): string[];
   /** Closes the store; waits for a writer thread to finish when there is one. */
   close(): void | Promise<void>;
+  /** Resolves once the store can write (its writer thread opened the database); rejects if it cannot. */
+  ready?(): Promise<void>;
+  /** Calls the listener once if the store loses the ability to write (its writer thread died). */
+  onFatal?(listener: (err: StoreFatalError) => void): void;
 }
+
+/** The store can no longer write at all (writer thread gone, database unopenable): stop, do not retry. */
+export class StoreFatalError extends Error {}
 
 /** Thrown for a continuation token the store did not issue. */
 export class InvalidContinuationTokenError extends Error {}

@@ -1,6 +1,7 @@
 // Unit tests of entity logic: ids, which queued operations run next under locks, batch results.
 import { applyEntityBatch, nextEntityStep, normalizeEntityId, pageEntities } from "../../src/core/entities";
 import { event, str } from "../../src/core/events";
+import { MAX_PAGE_SIZE } from "../../src/core/limits";
 import { EntityData, HistoryEvent, InstanceRecord, MessageRecord, Status } from "../../src/core/model";
 
 const NOW = 1_700_000_000_000;
@@ -126,5 +127,26 @@ describe("pageEntities", () => {
   test("prefix and last-modified bounds", () => {
     expect(ids(pageEntities(all, { includeTransient: true, pageSize: 10, prefix: "@a@" }))).toEqual(["@a@1", "@a@2"]);
     expect(ids(pageEntities(all, { includeTransient: true, pageSize: 10, from: 20, to: 30 }))).toEqual(["@b@1", "@c@1"]);
+  });
+
+  test("a page holds at most MAX_PAGE_SIZE entities, whatever size is asked; paging reaches each exactly once", () => {
+    const many = Array.from({ length: 2_345 }, (_, i) => entity(`@n@${String(2_344 - i).padStart(5, "0")}`, i, { state: `${i}` }));
+    const want = many.map((e) => e.rec.instanceId).sort();
+    const seen: string[] = [];
+    const sizes: number[] = [];
+    let after: string | undefined;
+    do {
+      const page = pageEntities(many, { includeTransient: false, pageSize: 1_000_000, after });
+      sizes.push(page.entities.length);
+      seen.push(...ids(page));
+      after = page.last;
+    } while (after);
+    expect(MAX_PAGE_SIZE).toBe(1000);
+    expect(sizes).toEqual([1000, 1000, 345]);
+    expect(seen).toEqual(want);
+    expect(pageEntities(many, { includeTransient: false, pageSize: Infinity }).entities).toHaveLength(1000);
+    expect(pageEntities(many, { includeTransient: false, pageSize: 1000 }).entities).toHaveLength(1000);
+    expect(pageEntities(many, { includeTransient: false, pageSize: 0 }).entities).toHaveLength(100);
+    expect(pageEntities(many, { includeTransient: false, pageSize: -5 }).entities).toHaveLength(100);
   });
 });

@@ -1,6 +1,6 @@
 // End-to-end: how `dts serve` hands work to worker streams: spreading over workers, late workers,
 // per-stream flow control, completion tokens, abandon, recovery from a killed worker process,
-// health pings and activity lock timeouts. Raw GetWorkItems streams play the worker where the test
+// health pings, and leases that stay with live workers (a frozen one loses them through keepalive). Raw GetWorkItems streams play the worker where the test
 // needs to see or withhold individual work items. Each test uses its own task hub (--dynamic-hubs).
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
@@ -27,7 +27,7 @@ const children: ChildProcess[] = [];
 beforeAll(async () => {
   [dts, lockDts] = await Promise.all([
     startDts(["--dynamic-hubs", "--health-ping-interval", "1", "--max-activities-per-worker", "5"]),
-    startDts(["--store", "memory", "--activity-lock-timeout", "2"]),
+    startDts(["--store", "memory", "--dynamic-hubs", "--activity-lock-timeout", "1", "--lock-timeout", "1", "--keepalive-interval", "1", "--keepalive-timeout", "1"]),
   ]);
 });
 
@@ -239,9 +239,9 @@ test("AbandonTaskActivityWorkItem hands the activity out again later", async () 
   expect(taskCompletedResults(orch)).toEqual(['"new"']);
 });
 
-test("an activity of a worker process killed mid-run goes to another worker when its stream closes", async () => {
-  const hub = "kill";
-  const child = spawn(process.execPath, [FIXTURE, dts.address, hub], { stdio: ["ignore", "pipe", "pipe"] });
+/** The hanging-worker fixture in a child process: it takes CallHang's activity and never finishes it. */
+function hangingWorker(server: DtsProcess, hub: string) {
+  const child = spawn(process.execPath, [FIXTURE, server.address, hub], { stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   let out = "";
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
@@ -253,25 +253,36 @@ test("an activity of a worker process killed mid-run goes to another worker when
     child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
     exited.then(() => reject(new Error(`hanging worker exited early:\n${out}`)));
   });
+  return { child, started, exited, output: () => out };
+}
 
-  const c = sdkClient(hub);
-  const id = await c.scheduleNewOrchestration("CallHang", "payload");
-  await started;
-  expect(out).toContain('started "payload"');
-
-  // A healthy worker joins; the activity stays with the hung process until that process dies.
-  const ranHere: unknown[] = [];
-  const w = sdkWorker(hub);
+/** A healthy in-process worker for CallHang whose activity finishes at once; `ran` lists its inputs. */
+async function recoveringWorker(hub: string, server = dts): Promise<unknown[]> {
+  const ran: unknown[] = [];
+  const w = sdkWorker(hub, server);
   w.addNamedOrchestrator("CallHang", async function* (ctx: OrchestrationContext, input: unknown): AsyncGenerator<Task<any>, any, any> {
     return yield ctx.callActivity("Hang", input);
   });
   w.addNamedActivity("Hang", (_ctx: ActivityContext, input: unknown) => {
-    ranHere.push(input);
+    ran.push(input);
     return `recovered ${input}`;
   });
   await w.start();
-  child.kill("SIGKILL");
-  await exited;
+  return ran;
+}
+
+test("an activity of a worker process killed mid-run goes to another worker when its stream closes", async () => {
+  const hub = "kill";
+  const hanging = hangingWorker(dts, hub);
+  const c = sdkClient(hub);
+  const id = await c.scheduleNewOrchestration("CallHang", "payload");
+  await hanging.started;
+  expect(hanging.output()).toContain('started "payload"');
+
+  // A healthy worker joins; the activity stays with the hung process until that process dies.
+  const ranHere = await recoveringWorker(hub);
+  hanging.child.kill("SIGKILL");
+  await hanging.exited;
 
   // The default activity lock timeout is 10 minutes: finishing now means the closed stream released it.
   const s = await completed(c, id);
@@ -292,31 +303,40 @@ test("a silent stream receives HealthPing work items (--health-ping-interval 1)"
   expect(s.items.every(isPing)).toBe(true);
 });
 
-test("lock timeout (--activity-lock-timeout 2): an activity never completed goes to a second stream", async () => {
-  const r = rawClient(undefined, lockDts);
-  const a = r.workItems();
-  const c = sdkClient(undefined, lockDts);
-  const id = await c.scheduleNewOrchestration("RawOne");
-  const { index } = await answerWithActivities(r, a, ["Act"]);
-  const ai = await a.waitFor(isActivity, index + 1);
-  const first = a.items[ai];
+test("a 5 s activity with a 1 s lock timeout runs once: a live worker keeps its work item", async () => {
+  const hub = undefined;
+  const runs: string[] = [];
+  const w = sdkWorker(hub, lockDts);
+  w.addNamedOrchestrator("Slow", async function* (ctx: OrchestrationContext, input: string): AsyncGenerator<Task<any>, any, any> {
+    return yield ctx.callActivity("FiveSeconds", input);
+  });
+  w.addNamedActivity("FiveSeconds", async (_ctx: ActivityContext, input: string) => {
+    runs.push(input);
+    // The activity's own running time is what is tested: five lock periods.
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    return `done ${input}`;
+  });
+  await w.start();
+  const c = sdkClient(hub, lockDts);
+  const s = await completed(c, await c.scheduleNewOrchestration("Slow", "once"));
+  expect(s.runtimeStatus).toBe(S.COMPLETED);
+  expect(s.serializedOutput).toBe('"done once"');
+  expect(runs).toEqual(["once"]);
+}, 30_000);
 
-  // Stream a keeps the activity and never completes it; stream b is idle.
-  const b = r.workItems();
-  const bi = await b.waitFor(isActivity);
-  const again = b.items[bi];
-  expect(again.activityRequest!.taskId).toBe(first.activityRequest!.taskId);
-  expect(again.activityRequest!.orchestrationInstance!.instanceId).toBe(id);
-  expect(again.completionToken).not.toBe(first.completionToken);
-
-  // The late completion from the stream that lost the lock is refused; the new holder's is applied.
-  expect((await grpcCode(r.call("CompleteActivityTask", activityResponse(first, "late")))).code).toBe(5);
-  await r.call("CompleteActivityTask", activityResponse(again, "on time"));
-  const orchOnA = a.waitFor(isOrchestration, ai + 1).then((i) => a.items[i]);
-  const orchOnB = b.waitFor(isOrchestration, bi + 1).then((i) => b.items[i]);
-  // Whichever stream does not get it ends waiting when the stream closes.
-  orchOnA.catch(() => undefined);
-  orchOnB.catch(() => undefined);
-  const orch = await Promise.race([orchOnA, orchOnB]);
-  expect(taskCompletedResults(orch)).toEqual(['"on time"']);
+test("a worker process that stops answering (SIGSTOP) loses its activity through keepalive, and another worker runs it", async () => {
+  const hub = "frozen";
+  const hanging = hangingWorker(lockDts, hub);
+  const c = sdkClient(hub, lockDts);
+  const id = await c.scheduleNewOrchestration("CallHang", "frozen payload");
+  await hanging.started;
+  // Frozen, its TCP connection stays open but HTTP/2 pings go unanswered (--keepalive-interval 1 --keepalive-timeout 1).
+  hanging.child.kill("SIGSTOP");
+  const ranHere = await recoveringWorker(hub, lockDts);
+  const s = await completed(c, id);
+  expect(s.runtimeStatus).toBe(S.COMPLETED);
+  expect(s.serializedOutput).toBe('"recovered frozen payload"');
+  expect(ranHere).toEqual(["frozen payload"]);
+  hanging.child.kill("SIGKILL");
+  await hanging.exited;
 }, 30_000);

@@ -518,6 +518,8 @@ test("an entity operation signals another entity and starts an orchestration", a
   await until(() => c.getEntity<number>(target), (e) => e?.state === 7 && e.backlogQueueSize === 0, "the relayed signals");
 
   await c.signalEntity(relay, "start", { instanceId: "started-by-entity", value: "hello" });
+  // The instance exists for clients once the entity's batch that starts it is committed.
+  await until(() => c.getOrchestrationState("started-by-entity"), (st) => st !== undefined, "the entity to start the orchestration");
   const s = await completed(c, "started-by-entity");
   expect(s.runtimeStatus).toBe(S.COMPLETED);
   expect(JSON.parse(s.serializedOutput!)).toBe("echo:hello");

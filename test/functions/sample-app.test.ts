@@ -181,8 +181,9 @@ test("the management API starts orchestrations itself, and can wait for the resu
   // Unknown orchestrator: 400 from the API and from the sample's starter.
   expect((await http("POST", `${api}/orchestrators/NoSuchOrchestrator`)).status).toBe(400);
   expect((await http("POST", `${host.origin}/api/orchestrators/NoSuchOrchestrator`)).status).toBe(400);
-  // A body that is not JSON: 400.
-  expect((await http("POST", `${api}/orchestrators/HelloCities`, "{not json")).status).toBe(400);
+  // A body declared JSON that is not: 400; one not declared JSON: 415.
+  expect((await http("POST", `${api}/orchestrators/HelloCities`, "{not json", { "content-type": "application/json" })).status).toBe(400);
+  expect((await http("POST", `${api}/orchestrators/HelloCities`, "{not json")).status).toBe(415);
 });
 
 test("a running instance id cannot be started twice (409)", async () => {
