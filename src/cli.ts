@@ -38,6 +38,8 @@ Options (environment variable in brackets):
   --keepalive-timeout <seconds>        a connection not answering a ping this long is closed and its work items go back [DTS_KEEPALIVE_TIMEOUT] (default ${DEFAULT_KEEPALIVE_TIMEOUT_MS / 1000})
   --max-delivery-attempts <n>          a work item lost this many times in a row is failed [DTS_MAX_DELIVERY_ATTEMPTS] (default ${DEFAULT_ENGINE_OPTIONS.maxDeliveryAttempts})
   --max-hubs <n>                       most task hubs served [DTS_MAX_HUBS] (default ${DEFAULT_MAX_HUBS})
+  --max-history-events <n>             an orchestration whose history grows past this fails [DTS_MAX_HISTORY_EVENTS] (default ${DEFAULT_ENGINE_OPTIONS.maxHistoryEvents})
+  --history-streaming-threshold <n>    longer histories go by StreamInstanceHistory to workers that can [DTS_HISTORY_STREAMING_THRESHOLD] (default ${DEFAULT_ENGINE_OPTIONS.historyStreamingThreshold})
   --store-busy-timeout <seconds>       how long a commit waits for a database lock held by another process [DTS_STORE_BUSY_TIMEOUT] (default ${DEFAULT_BUSY_TIMEOUT_MS / 1000})
   -h, --help                 show this help
 `;
@@ -63,6 +65,7 @@ const SERVE_OPTIONS = {
   "lock-timeout": { type: "string" }, "activity-lock-timeout": { type: "string" }, "health-ping-interval": { type: "string" },
   "keepalive-interval": { type: "string" }, "keepalive-timeout": { type: "string" }, "max-delivery-attempts": { type: "string" },
   "max-hubs": { type: "string" }, "store-busy-timeout": { type: "string" },
+  "max-history-events": { type: "string" }, "history-streaming-threshold": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -97,6 +100,8 @@ function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): Schedul
     keepaliveTimeoutMs: seconds("keepalive-timeout", values["keepalive-timeout"] ?? env.DTS_KEEPALIVE_TIMEOUT),
     maxDeliveryAttempts: int("max-delivery-attempts", values["max-delivery-attempts"] ?? env.DTS_MAX_DELIVERY_ATTEMPTS, 1),
     maxHubs: int("max-hubs", values["max-hubs"] ?? env.DTS_MAX_HUBS, 1),
+    maxHistoryEvents: int("max-history-events", values["max-history-events"] ?? env.DTS_MAX_HISTORY_EVENTS, 10),
+    historyStreamingThreshold: int("history-streaming-threshold", values["history-streaming-threshold"] ?? env.DTS_HISTORY_STREAMING_THRESHOLD, 0),
     storeBusyTimeoutMs: seconds("store-busy-timeout", values["store-busy-timeout"] ?? env.DTS_STORE_BUSY_TIMEOUT),
   } };
 }

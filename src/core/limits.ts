@@ -12,6 +12,8 @@ export const DEFAULT_PAGE_SIZE = 100;
  * caller asks for: a larger request gets this many and a continuation token for the rest.
  */
 export const MAX_PAGE_SIZE = 1000;
+/** A page of instances with their payloads stops short of this many payload bytes (see trimPageToBytes). */
+export const MAX_PAGE_PAYLOAD_BYTES = 16 * 1024 * 1024;
 
 /** A requested page size made usable: <= 0 or not a number means DEFAULT_PAGE_SIZE, above MAX_PAGE_SIZE means MAX_PAGE_SIZE. */
 export function effectivePageSize(pageSize: number): number {

@@ -29,6 +29,8 @@ export interface EntityHost {
   leaseFor(token: string | null | undefined, kind: WorkKind): Lease;
   abandon(token: string | null | undefined, kind: WorkKind): void;
   enqueueIfReady(h: HotInstance, now: number): void;
+  /** Throws RESOURCE_EXHAUSTED while the store is far behind (client requests that add work). */
+  admit(): void;
 }
 
 export class EntityEngine {
@@ -61,6 +63,7 @@ export class EntityEngine {
     const id = normalizeEntityId(req.instanceId);
     if (!req.name) throw invalid("name (the operation name) must not be empty");
     checkPayload(val(req.input), "input (the operation input)", this.hub.options.maxPayloadBytes);
+    this.hub.admit();
     const now = Date.now();
     const at = fromTimestamp(req.scheduledTime);
     const change = new Change();

@@ -26,6 +26,10 @@ export interface EngineOptions {
   maxEventsPerWorkItem: number;
   /** Client requests that add work are refused with RESOURCE_EXHAUSTED while this many changes wait for the store. */
   maxCommitBacklog: number;
+  /** An orchestration whose history would grow past this many events is failed (HistoryTooLarge). */
+  maxHistoryEvents: number;
+  /** Past events beyond this count go by StreamInstanceHistory to workers that declare history streaming. */
+  historyStreamingThreshold: number;
   /** Most WaitForInstance* calls waiting at once per hub. */
   maxWaiters: number;
   /** Most GetWorkItems streams one client connection may hold open. */
@@ -50,6 +54,8 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   maxDeliveryAttempts: 10,
   maxEventsPerWorkItem: 1000,
   maxCommitBacklog: 20_000,
+  maxHistoryEvents: 100_000,
+  historyStreamingThreshold: 1000,
   maxWaiters: 10_000,
   maxWorkStreamsPerConnection: 16,
   healthPingIntervalMs: 30_000,

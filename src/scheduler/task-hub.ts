@@ -8,12 +8,13 @@ import { pb } from "../proto";
 import { SchedulerError, invalid, notFound, notStored, precondition } from "../core/errors";
 import { createdSubOrchestrationIds, event, findExecutionStarted, fromTimestamp, orchestratorStarted, str, unfinishedSubOrchestrations, val } from "../core/events";
 import { isEntityId } from "../core/entities";
-import { checkInstanceId, checkPayload, checkTags, payloadBytes } from "../core/limits";
+import { checkInstanceId, checkPayload, checkTags, MAX_PAGE_PAYLOAD_BYTES, payloadBytes } from "../core/limits";
 import { ActivityRecord, FailureDetails, HistoryEvent, InstanceRecord, isTerminal, nonEmpty, Status, statusName } from "../core/model";
 
 export { statusName };
 import { ActionError, applyEpisode, EpisodeOutcome, NewMessage, parentNotification } from "../core/orchestration";
 import { requestToOutcome } from "../core/precomputed-completion";
+import { trimPageToBytes } from "../store/query";
 import { InstanceFilter, Store } from "../store/store";
 import { ActivityTable } from "./activity-table";
 import { Change } from "./change";
@@ -67,6 +68,7 @@ export class TaskHub implements DispatchSource {
       leaseFor: (token, kind) => this.leaseFor(token, kind),
       abandon: (token, kind) => this.abandon(token, kind),
       enqueueIfReady: (h, now) => this.enqueueIfReady(h, now),
+      admit: () => this.admit(),
     });
     // A hub created just now starts empty: the store may still hold a deleted namesake's data
     // until the queued delete is written.
@@ -148,8 +150,10 @@ export class TaskHub implements DispatchSource {
     return this.store.getInstance(this.name, instanceId) ? this.store.getHistory(this.name, instanceId) : undefined;
   }
 
-  queryInstances(filter: InstanceFilter, pageSize: number, token?: string) {
-    return this.store.queryInstances(this.name, filter, pageSize, token);
+  /** A page of instances; with payloads, also cut short at MAX_PAGE_PAYLOAD_BYTES. */
+  queryInstances(filter: InstanceFilter, pageSize: number, token?: string, withPayloads = false) {
+    const page = this.store.queryInstances(this.name, filter, pageSize, token);
+    return withPayloads ? trimPageToBytes(page, MAX_PAGE_PAYLOAD_BYTES) : page;
   }
 
   listInstanceIds(filter: InstanceFilter, pageSize: number, after?: string) {
@@ -165,6 +169,18 @@ export class TaskHub implements DispatchSource {
       throw new SchedulerError("RESOURCE_EXHAUSTED", `Task hub '${this.name}' already has ${this.waiters.size} callers waiting on instances (the limit); poll with GetInstance or try again later`);
     }
     return this.waiters.wait(instanceId, predicate, Math.min(timeoutMs, this.options.maxWaitMs), cancelled);
+  }
+
+  /**
+   * The hot state in a canonical form (instances by id with record, history and inbox seqs; activity
+   * tasks by seq): two hubs hold the same state exactly when these are deep-equal. A hub freshly
+   * loaded from the store gives what is on disk, so fault tests compare the two.
+   */
+  hotState(): { instances: { rec: InstanceRecord; history: HistoryEvent[]; inbox: number[] }[]; activities: ActivityRecord[] } {
+    const instances = [...this.instances.values()]
+      .map((h) => ({ rec: h.rec, history: h.history, inbox: h.inbox.map((m) => m.seq) }))
+      .sort((a, b) => (a.rec.instanceId < b.rec.instanceId ? -1 : a.rec.instanceId > b.rec.instanceId ? 1 : 0));
+    return { instances, activities: [...this.activities.values()].sort((a, b) => a.seq - b.seq) };
   }
 
   metrics(): HubMetrics {
@@ -365,7 +381,14 @@ export class TaskHub implements DispatchSource {
         else newEvents.push(m.event);
       }
       this.inFlight.set(lease.token, { consumed, newEvents });
-      return { orchestratorRequest: { instanceId: h.rec.instanceId, executionId: str(h.rec.executionId), pastEvents: h.history, newEvents } };
+      // A long history goes by StreamInstanceHistory to a worker that can fetch it (its commit is done: the
+      // instance was not leased before), instead of in one message.
+      const stream = lease.worker.historyStreaming && h.history.length > this.options.historyStreamingThreshold;
+      return {
+        orchestratorRequest: {
+          instanceId: h.rec.instanceId, executionId: str(h.rec.executionId), pastEvents: stream ? [] : h.history, newEvents, requiresHistoryStreaming: stream,
+        },
+      };
     });
   }
 
@@ -489,16 +512,23 @@ export class TaskHub implements DispatchSource {
       throw invalid(`instanceId '${instanceId}' does not match the work item's instance '${h.rec.instanceId}'`);
     }
     const now = Date.now();
+    // A result the scheduler cannot store fails the orchestration instead of looping on retries.
+    const fail = (failureDetails: FailureDetails) => applyEpisode({
+      instance: h.rec, history: h.history, dispatched: dispatched.newEvents, now, newExecutionId,
+      actions: [{ id: -1, completeOrchestration: { orchestrationStatus: Status.ORCHESTRATION_STATUS_FAILED, failureDetails } }],
+    });
     let outcome: EpisodeOutcome;
     try {
       outcome = compute(h, dispatched.newEvents, now);
     } catch (err) {
       if (!(err instanceof SchedulerError) && !(err instanceof ActionError)) throw err;
-      // A result the scheduler cannot store fails the orchestration instead of looping on retries.
-      const failureDetails = { errorType: err instanceof ActionError ? "InvalidAction" : "PayloadTooLarge", errorMessage: err.message };
-      outcome = applyEpisode({
-        instance: h.rec, history: h.history, dispatched: dispatched.newEvents, now, newExecutionId,
-        actions: [{ id: -1, completeOrchestration: { orchestrationStatus: Status.ORCHESTRATION_STATUS_FAILED, failureDetails } }],
+      outcome = fail({ errorType: err instanceof ActionError ? "InvalidAction" : "PayloadTooLarge", errorMessage: err.message });
+    }
+    const length = outcome.replaceHistory ? outcome.replaceHistory.length : h.history.length + outcome.append.length;
+    if (length > this.options.maxHistoryEvents && !isTerminal(outcome.instance.status)) {
+      outcome = fail({
+        errorType: "HistoryTooLarge", isNonRetriable: true,
+        errorMessage: `The history of orchestration '${h.rec.instanceId}' would have ${length} events; the limit is ${this.options.maxHistoryEvents} (--max-history-events). Use continue-as-new to keep an eternal or very long orchestration's history short`,
       });
     }
     lease.completing = true;

@@ -32,6 +32,8 @@ export class WorkerConnection {
     readonly sink: WorkItemSink,
     readonly limits: WorkerLimits,
     readonly connectedAt = Date.now(),
+    /** The worker fetches long histories with StreamInstanceHistory (WORKER_CAPABILITY_HISTORY_STREAMING). */
+    readonly historyStreaming = false,
   ) {}
 
   send(item: pb.IWorkItem): void {

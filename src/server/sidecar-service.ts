@@ -93,7 +93,7 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
       const q = req.query ?? {};
       const page = hub.queryInstances(
         { statuses: statuses(q.runtimeStatus), createdFrom: fromTimestamp(q.createdTimeFrom), createdTo: fromTimestamp(q.createdTimeTo), instanceIdPrefix: val(q.instanceIdPrefix) || undefined },
-        q.maxInstanceCount ?? 0, val(q.continuationToken) || undefined);
+        q.maxInstanceCount ?? 0, val(q.continuationToken) || undefined, !!q.fetchInputsAndOutputs);
       return { orchestrationState: page.instances.map((r) => toState(r, !!q.fetchInputsAndOutputs)), continuationToken: str(page.continuationToken) };
     }),
     ListInstanceIds: unary<pb.IListInstanceIdsRequest>((req, hub) => {
@@ -194,7 +194,7 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
         orchestrations: pick(r.maxConcurrentOrchestrationWorkItems, opts.maxOrchestrationsPerWorker),
         activities: pick(r.maxConcurrentActivityWorkItems, opts.maxActivitiesPerWorker),
         entities: pick(r.maxConcurrentEntityWorkItems, opts.maxEntitiesPerWorker),
-      });
+      }, Date.now(), (r.capabilities ?? []).includes(pb.WorkerCapability.WORKER_CAPABILITY_HISTORY_STREAMING));
       let ended = false;
       const gone = () => {
         if (ended) return;

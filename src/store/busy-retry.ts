@@ -3,6 +3,11 @@
 // when it starts waiting and when it gets through, then gives up with an error that says why.
 export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
 
+/** SQLite's own wait per attempt (busy_timeout): a fraction of the bound, so waits are retried and logged. */
+export function busyWaitPerAttempt(boundMs: number): number {
+  return Math.max(10, Math.min(1000, Math.floor(boundMs / 5)));
+}
+
 export function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | undefined)?.code;
   return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));

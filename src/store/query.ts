@@ -1,7 +1,7 @@
 // Read semantics shared by both stores: which instances a filter matches, the orders pages follow,
 // page sizes and how a page of rows becomes a result. The memory store calls these directly; the
 // SQLite store mirrors matchesFilter in SQL (sqlite-query.ts) and uses the rest as is.
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, effectivePageSize } from "../core/limits";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, effectivePageSize, payloadBytes } from "../core/limits";
 import { InstanceRecord, Status, isTerminal } from "../core/model";
 import { Cursor, encodeContinuationToken } from "./continuation";
 import { InstanceFilter, InstancePage } from "./store";
@@ -74,6 +74,25 @@ export function toInstancePage(rows: InstanceRecord[], pageSize: number): Instan
   const instances = rows.slice(0, pageSize);
   const last = instances[instances.length - 1];
   return { instances, continuationToken: encodeContinuationToken({ createdAt: last.createdAt, instanceId: last.instanceId }) };
+}
+
+/**
+ * A page cut short once its payloads (input, output, custom status) pass maxBytes, so a page of
+ * large instances stays a sane response; at least one row is kept, and the token resumes after the
+ * last row kept.
+ */
+export function trimPageToBytes(page: InstancePage, maxBytes: number): InstancePage {
+  let total = 0;
+  for (let i = 0; i < page.instances.length; i++) {
+    const r = page.instances[i];
+    total += payloadBytes(r.input) + payloadBytes(r.output) + payloadBytes(r.customStatus);
+    if (total > maxBytes && i > 0) {
+      const instances = page.instances.slice(0, i);
+      const last = instances[i - 1];
+      return { instances, continuationToken: encodeContinuationToken({ createdAt: last.createdAt, instanceId: last.instanceId }) };
+    }
+  }
+  return page;
 }
 
 /** Like toInstancePage for listInstanceIds: `last` is set only when another page follows. */

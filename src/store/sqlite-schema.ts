@@ -75,11 +75,12 @@ export interface PragmaOptions {
 }
 
 export function configure(db: Database, options: PragmaOptions): void {
+  // First, so switching a new database to WAL waits for another connection's lock like every write.
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
   db.pragma("journal_mode = WAL");
   // FULL syncs the WAL on every commit (durable across power loss); NORMAL only at checkpoints
   // (a power cut may lose the last commits, but never corrupts the database).
   db.pragma(`synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
-  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
   db.pragma("cache_size = -65536"); // KiB: 64 MiB of page cache
   db.pragma("temp_store = MEMORY");
   db.pragma("foreign_keys = OFF"); // referential cleanup is explicit (deleteHub, deleteInstance)

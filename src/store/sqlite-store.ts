@@ -10,7 +10,7 @@ import { decodeEvent, EncodedOp, encodeOps } from "./encoded-batch";
 import { acquireDataDirLock, createPrivateFile, DataDirLock, ensurePrivateDir } from "./data-dir-lock";
 import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
 import { NON_TERMINAL_STATUSES, effectiveLimit, effectivePageSize, toIdPage, toInstancePage } from "./query";
-import { DEFAULT_BUSY_TIMEOUT_MS, retryWhileBusy } from "./busy-retry";
+import { busyWaitPerAttempt, DEFAULT_BUSY_TIMEOUT_MS, retryWhileBusy } from "./busy-retry";
 import { configure, migrate } from "./sqlite-schema";
 import { StatementCache, filterToSql } from "./sqlite-query";
 import { SqliteWriter } from "./sqlite-writer-client";
@@ -99,8 +99,10 @@ export class SqliteStore implements Store {
       throw err;
     }
     try {
-      configure(this.db, { synchronous: options.synchronous ?? "full", busyTimeoutMs: Math.min(5000, this.busyTimeoutMs) });
-      retryWhileBusy("opening the database (schema check)", this.busyTimeoutMs, this.log, () => migrate(this.db));
+      retryWhileBusy("opening the database", this.busyTimeoutMs, this.log, () => {
+        configure(this.db, { synchronous: options.synchronous ?? "full", busyTimeoutMs: busyWaitPerAttempt(this.busyTimeoutMs) });
+        migrate(this.db);
+      });
       this.s = prepare(this.db);
     } catch (err) {
       this.db.close();

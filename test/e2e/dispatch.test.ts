@@ -10,7 +10,7 @@ import {
 } from "@microsoft/durabletask-js";
 import { pb } from "../../src/proto";
 import { DtsProcess, startDts } from "../helpers/dts-process";
-import { deferred, isActivity, isOrchestration, isPing, RawClient, WorkStream } from "../helpers/raw";
+import { activityResponse, answerWithActivities, deferred, isActivity, isOrchestration, isPing, RawClient } from "../helpers/raw";
 import { client, grpcCode, worker } from "../helpers/sdk";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -62,27 +62,6 @@ async function completed(c: TaskHubGrpcClient, id: string): Promise<Orchestratio
   const s = await c.waitForOrchestrationCompletion(id, true, 60);
   if (!s) throw new Error(`instance ${id} not found`);
   return s;
-}
-
-/** Plays the orchestrator on a raw stream: answers the next orchestration item with one scheduleTask per name. */
-async function answerWithActivities(r: RawClient, s: WorkStream, names: string[], from = 0): Promise<{ index: number; item: pb.WorkItem }> {
-  const index = await s.waitFor(isOrchestration, from);
-  const item = s.items[index];
-  await r.call("CompleteOrchestratorTask", {
-    instanceId: item.orchestratorRequest!.instanceId,
-    completionToken: item.completionToken,
-    actions: names.map((name, i) => ({ id: i + 1, scheduleTask: { name, input: { value: JSON.stringify(i + 1) } } })),
-  });
-  return { index, item };
-}
-
-function activityResponse(item: pb.WorkItem, result: unknown, token = item.completionToken): pb.IActivityResponse {
-  return {
-    instanceId: item.activityRequest!.orchestrationInstance!.instanceId,
-    taskId: item.activityRequest!.taskId,
-    result: { value: JSON.stringify(result) },
-    completionToken: token,
-  };
 }
 
 const taskCompletedResults = (item: pb.WorkItem) =>

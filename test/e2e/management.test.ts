@@ -1,11 +1,11 @@
 // End-to-end: instance management with the official JS SDK against `dts serve` (sqlite): reading
 // instances, waiting, queries with paging, listing ids, purging and instance id reuse.
 // Each describe block works in its own task hub (--dynamic-hubs), so queries see only its instances.
-import * as fs from "fs";
 import {
   HistoryEventType, OrchestrationContext, OrchestrationState, OrchestrationStatus, PurgeInstanceCriteria, Task, TaskHubGrpcClient, TaskHubGrpcWorker,
 } from "@microsoft/durabletask-js";
 import { DtsProcess, startDts } from "../helpers/dts-process";
+import { stopAll } from "../helpers/teardown";
 import { RawClient } from "../helpers/raw";
 import { client, grpcCode, worker, completed } from "../helpers/sdk";
 
@@ -56,13 +56,7 @@ beforeAll(async () => {
   dts = await startDts(["--dynamic-hubs"]);
 });
 
-afterAll(async () => {
-  for (const r of raws) r.close();
-  await Promise.all(workers.map((w) => w.stop()));
-  await Promise.all(clients.map((c) => c.stop()));
-  await dts?.stop();
-  if (dts) fs.rmSync(dts.dataDir, { recursive: true, force: true });
-});
+afterAll(() => stopAll({ raws, workers, clients, servers: [dts] }));
 
 describe("reading and waiting", () => {
   let c: TaskHubGrpcClient;

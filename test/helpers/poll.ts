@@ -12,3 +12,16 @@ export async function pollUntil<T>(read: () => Promise<T>, done: (v: T) => boole
     await sleep(25);
   }
 }
+
+/** Resolves as `p` does, or fails naming `what` once timeoutMs pass first: an awaited event that never comes fails fast. */
+export async function within<T>(p: Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

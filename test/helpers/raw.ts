@@ -107,6 +107,28 @@ export const isActivity: ItemPredicate = (i) => !!i.activityRequest;
 export const isOrchestration: ItemPredicate = (i) => !!i.orchestratorRequest;
 export const isPing: ItemPredicate = (i) => !!i.healthPing;
 
+/** Plays the orchestrator on a raw stream: answers the next orchestration item (at index >= from) with one scheduleTask per name, ids 1, 2, ... as the SDKs number them. */
+export async function answerWithActivities(r: RawClient, s: WorkStream, names: string[], from = 0): Promise<{ index: number; item: pb.WorkItem }> {
+  const index = await s.waitFor(isOrchestration, from);
+  const item = s.items[index];
+  await r.call("CompleteOrchestratorTask", {
+    instanceId: item.orchestratorRequest!.instanceId,
+    completionToken: item.completionToken,
+    actions: names.map((name, i) => ({ id: i + 1, scheduleTask: { name, input: { value: JSON.stringify(i + 1) } } })),
+  });
+  return { index, item };
+}
+
+/** A CompleteActivityTask request for an activity work item with this (JSON) result. */
+export function activityResponse(item: pb.WorkItem, result: unknown, token = item.completionToken): pb.IActivityResponse {
+  return {
+    instanceId: item.activityRequest!.orchestrationInstance!.instanceId,
+    taskId: item.activityRequest!.taskId,
+    result: { value: JSON.stringify(result) },
+    completionToken: token,
+  };
+}
+
 /** Sends raw bytes to a method with identity (de)serializers: resolves with the error the server answers. */
 export function rawBytesCall(address: string, method: string, bytes: Buffer, hub?: string): Promise<grpc.ServiceError | Buffer> {
   const c = new grpc.Client(address, grpc.credentials.createInsecure());

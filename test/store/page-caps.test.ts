@@ -6,7 +6,8 @@ import * as path from "path";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, effectivePageSize } from "../../src/core/limits";
 import { InstanceRecord, Status } from "../../src/core/model";
 import { MemoryStore, SqliteStore, Store } from "../../src/store";
-import { effectivePageSize as storePageSize } from "../../src/store/query";
+import { effectivePageSize as storePageSize, trimPageToBytes } from "../../src/store/query";
+import { decodeContinuationToken } from "../../src/store/continuation";
 
 const H = "hub";
 const COUNT = 2_345;
@@ -104,4 +105,19 @@ describe.each(kinds)("%s store", (_kind, open) => {
     expect(store.findInstanceIds(H, {}, 0)).toHaveLength(COUNT);
     expect(store.findInstanceIds(H, {}, 500)).toHaveLength(500);
   });
+});
+
+test("trimPageToBytes: a page of large payloads stops once over the byte budget, keeps at least one row, and resumes after the last row kept", () => {
+  const rec = (i: number, bytes: number): InstanceRecord => ({
+    instanceId: `i-${i}`, executionId: "e", name: "n", status: Status.ORCHESTRATION_STATUS_COMPLETED, createdAt: 1000 + i, lastUpdatedAt: 1000 + i,
+    input: "x".repeat(bytes),
+  });
+  const page = { instances: [rec(0, 400), rec(1, 400), rec(2, 400), rec(3, 400)] };
+  const cut = trimPageToBytes(page, 1000);
+  expect(cut.instances.map((r) => r.instanceId)).toEqual(["i-0", "i-1"]);
+  expect(decodeContinuationToken(cut.continuationToken!)).toEqual({ createdAt: 1001, instanceId: "i-1" });
+  // One row larger than the budget still comes back alone; a page within it is untouched.
+  expect(trimPageToBytes({ instances: [rec(0, 5000), rec(1, 1)] }, 1000).instances.map((r) => r.instanceId)).toEqual(["i-0"]);
+  const small = { instances: [rec(0, 10)], continuationToken: "next" };
+  expect(trimPageToBytes(small, 1000)).toBe(small);
 });
