@@ -168,7 +168,11 @@ export class TaskHub implements DispatchSource {
     if (this.waiters.size >= this.options.maxWaiters) {
       throw new SchedulerError("RESOURCE_EXHAUSTED", `Task hub '${this.name}' already has ${this.waiters.size} callers waiting on instances (the limit); poll with GetInstance or try again later`);
     }
-    return this.waiters.wait(instanceId, predicate, Math.min(timeoutMs, this.options.maxWaitMs), cancelled);
+    return this.waiters.wait(instanceId, predicate, Math.min(timeoutMs, this.options.maxWaitMs), cancelled).then((rec) => {
+      // Released because the hub closed (deleted, recreated, shutting down), not because time ran out.
+      if (!rec && this.closed) throw new SchedulerError("UNAVAILABLE", this.closedReason);
+      return rec;
+    });
   }
 
   /**
@@ -848,7 +852,7 @@ export class TaskHub implements DispatchSource {
     if (!h) {
       const rec = this.store.getInstance(this.name, instanceId);
       if (!rec) return;
-      h = hotInstance(rec, this.store.getHistory(this.name, instanceId));
+      h = hotInstance(rec, this.store.getHistory(this.name, instanceId), true);
       this.instances.set(instanceId, h);
     }
     this.setStatus(h, Status.ORCHESTRATION_STATUS_RUNNING, change, { completedAt: undefined });
