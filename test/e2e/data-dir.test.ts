@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { SQLITE_FILE } from "../../src/store";
 import { DtsProcess, startDts, tempDir } from "../helpers/dts-process";
+import { pollUntil } from "../helpers/poll";
 
 const dataDir = path.join(tempDir("dts-data-dir-"), "data");
 const servers: DtsProcess[] = [];
@@ -39,6 +40,7 @@ test("a second server on the same --data refuses to start and names the first; a
   await first.kill();
   const next = await serve();
   expect(next.port).toBeGreaterThan(0);
-  expect(next.output()).toContain(`store sqlite at ${dataDir}`);
+  // The line after "listening" may arrive in a later chunk: wait for it.
+  await pollUntil(async () => next.output(), (out) => out.includes(`store sqlite at ${dataDir}`), "the store line");
   await next.stop();
 });
