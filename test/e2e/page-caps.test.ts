@@ -31,7 +31,7 @@ beforeAll(async () => {
   raw = new RawClient(dts.address);
   await inParallel(INSTANCES, 100, (i) => raw.call("StartInstance", { instanceId: `cap-${pad(i)}`, name: "Never", scheduledStartTimestamp: FAR_FUTURE }));
   await inParallel(ENTITIES, 100, (i) => raw.call("SignalEntity", { instanceId: `@capped@${pad(i)}`, requestId: `r${i}`, name: "add", scheduledTime: FAR_FUTURE }));
-}, 30_000);
+}, 120_000); // an upper bound for a loaded machine; a few seconds when quiet
 
 afterAll(async () => {
   raw?.close();
