@@ -9,6 +9,7 @@ import { FunctionApp, FunctionBinding, InvocationRequest, InvocationResult, Regi
 import { CoreInvocationContext, FunctionsRuntime, installFunctionsCore, RegisteredCoreFunction } from "./functions-core";
 import { globFiles } from "./glob";
 import { errorText, HostLog } from "./log";
+import { keepOrchestratorErrors } from "./orchestrator-errors";
 
 /** The contract's request, plus an invocation id of the caller's choosing (HTTP streaming pairs requests by it). */
 export interface LoaderInvocationRequest extends InvocationRequest {
@@ -53,6 +54,7 @@ export async function loadFunctionApp(dir: string, env: NodeJS.ProcessEnv = proc
   runtime.log = log;
   installFunctionsCore(runtime);
 
+  keepOrchestratorErrors(appDir);
   const entryFiles = entryPoints(appDir);
   for (const file of entryFiles) {
     try {

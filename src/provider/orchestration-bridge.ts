@@ -13,6 +13,7 @@ import { DfAction, json, NonDeterminismError, planActions } from "./action-plan"
 import { findFunction, notFoundMessage, ORCHESTRATION_TRIGGER, safeJson, WorkItemError } from "./functions";
 import { failureFromJson, replayEvents, toJsonHistory } from "./history-json";
 import { returnedObject } from "./typed-data";
+import { thrownByOrchestrator } from "../host/orchestrator-errors";
 
 type CompleteRequest = pb.durabletask.protos.backend.v1.ICompleteOrchestrationWorkItemRequest;
 
@@ -141,12 +142,15 @@ export async function runOrchestration(app: FunctionApp, item: OrchestrationWork
     return fail({ errorType: "NotSupported", errorMessage: `Orchestrator function '${fn.name}' failed: ${plan.unsupported}`, isNonRetriable: true }, plan.actions, customStatus);
   }
   if (failed) {
-    // durable-functions keeps only the message of what the orchestrator threw (its Error carries no
-    // stack or type); an unhandled activity or sub-orchestration failure also keeps that failure.
+    // The message is in durable-functions' state; the type and stack come from what the orchestrator
+    // threw, when the host kept it (host/orchestrator-errors.ts). An unhandled activity or
+    // sub-orchestration failure also keeps that failure.
     const innerFailure = failureFromJson(state.failureDetails);
     const message = typeof state.error === "string" ? state.error : messageBeforeLabel(thrown);
+    const original = thrownByOrchestrator(thrown);
     return fail({
-      errorType: innerFailure ? "TaskFailedError" : "Error", errorMessage: `Orchestrator function '${fn.name}' failed: ${message}`, innerFailure,
+      errorType: innerFailure ? "TaskFailedError" : original.errorType ?? "Error", errorMessage: `Orchestrator function '${fn.name}' failed: ${message}`,
+      stackTrace: str(original.stackTrace), innerFailure,
     }, plan.actions, customStatus);
   }
   if (plan.continueAsNew) {

@@ -5,6 +5,7 @@ import * as path from "path";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { connectionString, FIXTURES, FuncHostProcess, http, HttpResult } from "../helpers/func-process";
 import { startFuncHost } from "../helpers/func-process";
+import { client } from "../helpers/sdk";
 
 let dts: DtsProcess;
 let host: FuncHostProcess;
@@ -80,6 +81,16 @@ test("rewind a failed instance; rewinding a running one is refused", async () =>
   await op("raiseEvent", { id: "c-3", data: { fail: true } });
   const failed = await statusUntil("c-3", (s) => s.runtimeStatus === "Failed");
   expect(JSON.stringify(failed.output)).toContain("asked to fail");
+  // The orchestrator's error type and stack reach the failure details the SDK client reads.
+  const sdk = client(dts.address);
+  try {
+    const state = await sdk.getOrchestrationState("c-3");
+    expect(state?.failureDetails?.errorType).toBe("RangeError");
+    expect(state?.failureDetails?.message).toContain("asked to fail");
+    expect(state?.failureDetails?.stackTrace).toMatch(/^RangeError: asked to fail\n\s+at [\s\S]*client-app[\\/]index\.js/);
+  } finally {
+    await sdk.stop();
+  }
   // Rewinding replays the failed episode: the event is still { fail: true }, so it fails again, but
   // the rewind itself is accepted (202) and the instance runs again.
   expect((await op("rewind", { id: "c-3" })).body).toEqual({ ok: true });

@@ -6,6 +6,7 @@ import { event, kindOf, str } from "../../src/core/events";
 import { Status } from "../../src/core/model";
 import { pb } from "../../src/proto";
 import { Driver, T0, TestApp } from "./harness";
+import { keepOrchestratorErrors } from "../../src/host/orchestrator-errors";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const S = pb.OrchestrationStatus;
@@ -354,15 +355,25 @@ test("continueAsNew completes the execution with the new input and the next one 
   expect(d.output).toBe(2);
 });
 
-test("an orchestrator exception fails it with the function name and the error message", async () => {
+test("an orchestrator exception fails it with the function name and the error message; with the host's executor wrap, also its type and stack", async () => {
   const d = new Driver(app, "Throws");
   await d.episode();
   const req = await d.complete(0, "x").episode();
   expect(req.runtimeStatus).toBe(S.ORCHESTRATION_STATUS_FAILED);
-  const failure = d.completed!.failureDetails!;
-  // durable-functions passes on only the message of what the orchestrator threw.
-  expect(failure.errorType).toBe("Error");
+  const plain = d.completed!.failureDetails!;
+  // durable-functions alone passes on only the message of what the orchestrator threw.
+  expect(plain.errorType).toBe("Error");
+  expect(plain.errorMessage).toBe("Orchestrator function 'Throws' failed: bad input");
+
+  // The local host wraps the app's durable-functions executor (host/orchestrator-errors.ts) when it loads the app.
+  expect(keepOrchestratorErrors(process.cwd())).toBe(true);
+  const again = new Driver(app, "Throws");
+  await again.episode();
+  await again.complete(0, "x").episode();
+  const failure = again.completed!.failureDetails!;
+  expect(failure.errorType).toBe("TypeError");
   expect(failure.errorMessage).toBe("Orchestrator function 'Throws' failed: bad input");
+  expect(failure.stackTrace?.value).toMatch(/^TypeError: bad input\n\s+at /);
 });
 
 test("an unhandled activity failure fails the orchestration with the activity's failure as inner failure", async () => {

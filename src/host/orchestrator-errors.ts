@@ -1,0 +1,41 @@
+// durable-functions 3 loses what an orchestrator threw: its executor keeps the exception but throws
+// an OrchestrationFailureError built from a boolean instead of it, so only the message survives (in
+// the out-of-proc state) and the type and stack are gone. The real host has the same gap; the
+// managed service shows them. So the local host, which already provides the worker's runtime,
+// wraps the executor of the app's own durable-functions: a failure it throws carries the original
+// exception as `cause`, which the provider turns into errorType and stackTrace.
+import * as path from "path";
+
+const PATCHED = Symbol.for("dts.orchestratorErrorCause");
+
+type Executor = { prototype: { execute: (...args: unknown[]) => Promise<unknown>; exception?: unknown; [PATCHED]?: boolean } };
+
+/** Patches the durable-functions the app in `appDir` resolves, if it has 3.x's executor; returns whether it did. */
+export function keepOrchestratorErrors(appDir: string): boolean {
+  let file: string;
+  try {
+    file = require.resolve("durable-functions/lib/src/orchestrations/TaskOrchestrationExecutor", { paths: [path.resolve(appDir)] });
+  } catch {
+    return false; // no durable-functions, or a version laid out otherwise
+  }
+  const executor = (require(file) as { TaskOrchestrationExecutor?: Executor }).TaskOrchestrationExecutor;
+  const proto = executor?.prototype;
+  if (!proto || typeof proto.execute !== "function") return false;
+  if (proto[PATCHED]) return true;
+  const execute = proto.execute;
+  proto.execute = function (this: { exception?: unknown }, ...args: unknown[]) {
+    return execute.apply(this, args).catch((err: unknown) => {
+      if (err instanceof Error && this.exception !== undefined && err.cause === undefined) err.cause = this.exception;
+      throw err;
+    });
+  };
+  proto[PATCHED] = true;
+  return true;
+}
+
+/** The type and stack of what the orchestrator threw, when the failure carries it (see above). */
+export function thrownByOrchestrator(err: unknown): { errorType?: string; stackTrace?: string } {
+  const original = err instanceof Error ? err.cause : undefined;
+  if (!(original instanceof Error)) return {};
+  return { errorType: original.name || original.constructor?.name || "Error", stackTrace: original.stack };
+}
