@@ -164,7 +164,7 @@ function notFound(id: string, hub: string): Outcome {
 function instanceOperation(summary: string, rpc: string, done: string, request: (v: Values, id: string) => object): Verb {
   return {
     summary, options: REASON,
-    help: `  --id <instanceId>   the instance (required)\n  --reason <text>     recorded with the ${summary.split(" ")[0].toLowerCase()}`,
+    help: "  --id <instanceId>   the instance (required)\n  --reason <text>     why, kept in the instance's history (a termination's reason is its output)",
     check: (v) => void required(v, "id", "<instanceId>"),
     async run(ctx) {
       const id = required(ctx.values, "id", "<instanceId>");
@@ -224,7 +224,7 @@ const VERBS: Record<string, Verb> = {
     },
   },
   "get-instances": {
-    summary: "List instances, newest filters first",
+    summary: "List orchestration instances, filtered, a page at a time",
     options: {
       "created-after": { type: "string" }, "created-before": { type: "string" }, "runtime-status": { type: "string" },
       top: { type: "string" }, "continuation-token": { type: "string" }, "show-input": { type: "boolean" }, "show-output": { type: "boolean" },
@@ -434,7 +434,8 @@ export async function durableCommand(argv: string[], env: NodeJS.ProcessEnv = pr
     if (!(timeoutS > 0) || !isFinite(timeoutS)) throw new DurableUsageError(`--timeout must be a number of seconds > 0, got '${t}'`);
     target = resolveTarget(values, env);
   } catch (err) {
-    if (err instanceof DurableUsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    const code = (err as { code?: unknown }).code;
+    if (err instanceof DurableUsageError || (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS"))) {
       io.err(`dts durable ${name}: ${(err as Error).message} (dts durable ${name} --help)\n`);
       return EXIT.usage;
     }

@@ -253,6 +253,13 @@ describe("errors and exit codes", () => {
     expect(r.stderr).toMatch(new RegExp(`the scheduler at http://localhost:${port} did not answer \\(UNAVAILABLE: .*check that it is running`));
   });
 
+  test("a connection string needing a token goes through the provider's credentials: none to be had is a refusal (5)", async () => {
+    const noIdentity = { AZURE_TENANT_ID: "", AZURE_CLIENT_ID: "", AZURE_CLIENT_SECRET: "" };
+    const r = await runCli(["durable", "get-instances", "--connection-string", `Endpoint=http://localhost:${dts.port};TaskHub=default;Authentication=Environment`], noIdentity);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/Could not get a token for https:\/\/durabletask.io\/.default: EnvironmentCredential is unavailable.*check Authentication=/);
+  });
+
   test("help: dts durable --help and dts durable <verb> --help print usage and exit 0", async () => {
     const top = await runCli(["durable", "--help"]);
     expect(top.code).toBe(0);
