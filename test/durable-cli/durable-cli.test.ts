@@ -3,6 +3,7 @@
 // --json output, the connection sources, and the exit codes for not found, bad arguments, an
 // unreachable scheduler and refusals.
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 import { TaskHubGrpcClient } from "@microsoft/durabletask-js";
 import { DtsProcess, deadPort, runCli, tempDir } from "../helpers/dts-process";
@@ -79,6 +80,10 @@ describe("instances", () => {
     await pollUntil(() => statusOf(id), (st) => st === S.SUSPENDED, "the instance to be suspended");
     expect((await durable("resume", ["--id", id])).code).toBe(0);
     await pollUntil(() => statusOf(id), (st) => st === S.RUNNING, "the instance to resume");
+    // Its id is taken while it runs.
+    const taken = await durable("start-new", ["--function-name", "WaitForever", "--id", id]);
+    expect(taken.code).toBe(5);
+    expect(taken.stderr).toMatch(/ALREADY_EXISTS: An orchestration with instance id '.*' already exists/);
     const t = await durable("terminate", ["--id", id, "--reason", "done here"]);
     expect(t).toMatchObject({ code: 0, stdout: `Instance '${id}': termination requested.\n` });
     const s = await completion(c, id);
@@ -251,6 +256,21 @@ describe("errors and exit codes", () => {
     const r = await runCli(["durable", "get-instances", "--connection-string", connectionString(port)]);
     expect(r.code).toBe(4);
     expect(r.stderr).toMatch(new RegExp(`the scheduler at http://localhost:${port} did not answer \\(UNAVAILABLE: .*check that it is running`));
+  });
+
+  test("a scheduler that accepts connections but never answers exits 4 after --timeout", async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      const r = await runCli(["durable", "get-instances", "--timeout", "1", "--connection-string", connectionString(port)]);
+      expect(r.code).toBe(4);
+      expect(r.stderr).toMatch(/did not answer \(DEADLINE_EXCEEDED: /);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   test("a connection string needing a token goes through the provider's credentials: none to be had is a refusal (5)", async () => {
