@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `dts` command. `dts serve` runs the scheduler; `dts func start` runs a function app like
 // `func start` against it; `dts start` runs both in one process (what `npm start` does); `dts scale`
-// reports a task hub's scale status or serves it to KEDA (scale/).
+// reports a task hub's scale status or serves it to KEDA (scale/); `dts durable` manages instances like
+// `func durable` (durable-cli/).
 import * as path from "path";
 import { parseArgs } from "util";
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "./core/limits";
@@ -17,6 +18,7 @@ import { DEFAULT_BUSY_TIMEOUT_MS } from "./store/busy-retry";
 import { StoreFatalError } from "./store/store";
 import { SchedulerError } from "./core/errors";
 import { scaleCommand, ScaleUsageError } from "../scale/cli";
+import { durableCommand } from "./durable-cli/command";
 
 const USAGE = `Usage: dts serve [options]
 
@@ -264,15 +266,22 @@ async function main(argv: string[]): Promise<void> {
     if (scaler) onSignals("dts scale", () => scaler.close());
     return;
   }
+  if (verb === "durable") {
+    // The verbs print their own errors; only the exit code is left to set (no process.exit: stdout may still be flushing).
+    process.exitCode = await durableCommand(rest);
+    return;
+  }
   if (verb === undefined || verb === "help" || verb === "--help" || verb === "-h") {
     process.stdout.write(`Usage: dts <command>\n\nCommands:\n  serve        run the scheduler (dts serve --help for options)\n` +
       `  func start   run a function app like \`func start\` (dts func start --help)\n` +
       `  start        run the scheduler and the function app in the current directory together\n` +
       `  scale status print a task hub's work items, target worker count and scale vote (dts scale --help)\n` +
-      `  scale keda   serve the KEDA external scaler for Kubernetes (dts scale --help)\n`);
+      `  scale keda   serve the KEDA external scaler for Kubernetes (dts scale --help)\n` +
+      `  durable      manage orchestration instances like \`func durable\`: start-new, get-runtime-status,\n` +
+      `               get-instances, raise-event, terminate, purge-history... (dts durable --help)\n`);
     return;
   }
-  throw new UsageError(`unknown command '${verb}'; try 'dts serve', 'dts func start', 'dts start' or 'dts scale status'`);
+  throw new UsageError(`unknown command '${verb}'; try 'dts serve', 'dts func start', 'dts start', 'dts scale status' or 'dts durable'`);
 }
 
 if (require.main === module) {

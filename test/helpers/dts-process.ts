@@ -1,6 +1,8 @@
-// Runs the real `dts serve` in a child process on a free port, as a user would, for end-to-end tests.
-import { ChildProcess, spawn } from "child_process";
+// Runs the real `dts serve` in a child process on a free port, as a user would, for end-to-end tests;
+// and one-shot `dts` commands to completion.
+import { ChildProcess, execFile, spawn } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 
@@ -69,4 +71,22 @@ export function spawnCli(args: string[], listening: RegExp, options: { env?: Nod
     proc.stderr!.on("data", (c: Buffer) => (out += c.toString()));
     exited.then((code) => reject(new Error(`dts ${args[0]} exited with ${code} before listening:\n${out}`)));
   });
+}
+
+/** Runs `dts <args>` to completion: its exit code and what it printed. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** A local port with nothing listening on it (bound, then released). */
+export async function deadPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
