@@ -28,8 +28,13 @@ export class AdminApi {
   }
 
   async handle(req: ApiRequest): Promise<ApiResponse> {
-    const name = decodeURIComponent(ADMIN_FUNCTION.exec(req.url.pathname)![1]);
     if (req.method !== "POST") return { status: 405, headers: { Allow: "POST" } };
+    let name: string;
+    try {
+      name = decodeURIComponent(ADMIN_FUNCTION.exec(req.url.pathname)![1]);
+    } catch {
+      return { status: 400, body: { error: "The function name in the path is not valid percent-encoding" } };
+    }
     const fn = [...this.options.app.functions.values()].find((f) => f.name.toLowerCase() === name.toLowerCase());
     if (!fn) return { status: 404, body: { error: `No function named '${name}'` } };
     if (fn.triggerType.toLowerCase() === "httptrigger") return { status: 400, body: { error: `'${fn.name}' is an HTTP function: send the request to its URL instead` } };

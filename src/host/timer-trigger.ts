@@ -118,15 +118,22 @@ export class TimerTriggers {
   /** Waits for the recorded next occurrence, fires it, and arms again; one invocation at a time. */
   private arm(t: Timer): void {
     if (this.stopped) return;
+    const now = this.now();
+    if (t.status.next.getTime() < now.getTime()) {
+      // A run (or a past-due run at start) outlasted the next occurrence: as the host does, skip
+      // to the first occurrence after now instead of firing late.
+      t.status = { ...t.status, next: t.schedule.next(now), lastUpdated: now };
+      this.persist(t);
+    }
     const due = t.status.next;
-    const wait = due.getTime() - this.now().getTime();
+    const wait = due.getTime() - now.getTime();
     t.handle = setTimeout(() => {
       if (wait > MAX_DELAY) return this.arm(t);
       // The next occurrence counts from the later of now and this one: a timer that fires a little
-      // early must not fire this occurrence twice, and occurrences passed during a long run are skipped.
-      const now = this.now();
-      const after = now.getTime() > due.getTime() ? now : due;
-      this.track(this.fire(t, due, t.schedule.next(after), false, `Timer fired at ${now.toISOString()}`).then(() => this.arm(t)));
+      // early must not fire this occurrence twice.
+      const fired = this.now();
+      const after = fired.getTime() > due.getTime() ? fired : due;
+      this.track(this.fire(t, due, t.schedule.next(after), false, `Timer fired at ${fired.toISOString()}`).then(() => this.arm(t)));
     }, Math.max(0, Math.min(wait, MAX_DELAY)));
   }
 

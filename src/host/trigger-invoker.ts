@@ -34,7 +34,8 @@ export class TriggerInvoker {
     const started = Date.now();
     log("information", `Executing '${fn.name}' (Reason='${reason}', Id=${id})`);
     try {
-      await app.invoke(fn.name, { inputData: { [fn.triggerBindingName]: triggerData, ...this.extraInputs(fn.name) } });
+      const inputData = { [fn.triggerBindingName]: triggerData, ...this.extraInputs(fn.name) };
+      await app.invoke(fn.name, { inputData });
       log("information", `Executed '${fn.name}' (Succeeded, Id=${id}, Duration=${Date.now() - started}ms)`);
       return { ok: true };
     } catch (err) {
