@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { DtsProcess, startDts, tempDir } from "../helpers/dts-process";
 import { connectionString, FIXTURES, FuncHostProcess, http, pollStatus, pollUntil, startFuncHost } from "../helpers/func-process";
+import { stopAll } from "../helpers/teardown";
 
 let dts: DtsProcess;
 let host: FuncHostProcess;
@@ -26,9 +27,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   const code = await host?.stop();
-  await dts?.stop();
+  await stopAll({ servers: [dts] });
   fs.rmSync(timersDir, { recursive: true, force: true });
-  fs.rmSync(dts.dataDir, { recursive: true, force: true });
   expect(code).toBe(0);
 });
 
