@@ -157,8 +157,8 @@ const FUNC_USAGE = `Usage: dts func start [options]
 
 Runs the function app in a directory like \`func start\`: reads its host.json and local.settings.json
 (environment variables win over Values), loads package.json "main", serves its HTTP triggers and the
-Durable HTTP management API, and runs its orchestrations, activities and entities on the scheduler
-named by the Durable Task Scheduler connection string.
+Durable HTTP management API, fires its timer triggers, and runs its orchestrations, activities and
+entities on the scheduler named by the Durable Task Scheduler connection string.
 
 Options:
   --port <n>      HTTP port (default local.settings.json Host.LocalHttpPort, else ${DEFAULT_HTTP_PORT}; 0 picks a free one)

@@ -4,6 +4,7 @@
 // against the scheduler named by the connection string.
 import { loadProviderConfig, ProviderConfig } from "../provider/config";
 import { tokenSourceFor } from "../provider/credentials";
+import { AdminApi } from "./admin-api";
 import { FunctionApp } from "./function-app";
 import { HttpHost, startHttpHost } from "./http-server";
 import { loadFunctionApp, LoadedFunctionApp } from "./loader";
@@ -12,6 +13,9 @@ import { ManagementApi } from "./management-api";
 import { ScaleEndpoint } from "./scale-endpoint";
 import { appEnvironment, httpRoutePrefix, readHostJson } from "./settings";
 import { SidecarClient } from "./sidecar-client";
+import { isTimerTrigger, TimerTriggers } from "./timer-trigger";
+import { TriggerInvoker } from "./trigger-invoker";
+import { publicOrigin } from "./webhook-urls";
 
 export const DEFAULT_HTTP_PORT = 7071;
 
@@ -38,6 +42,8 @@ export interface RunningFunctionsHost {
 }
 
 const DURABLE_TRIGGERS = /^(orchestrationTrigger|activityTrigger|entityTrigger)$/i;
+/** The triggers this host runs by itself; others only by hand (POST /admin/functions/{name}). */
+const RUNNABLE_TRIGGERS = /^(httpTrigger|timerTrigger|orchestrationTrigger|activityTrigger|entityTrigger)$/i;
 
 /** Does the app have orchestrations, activities, entities or durable clients? */
 export function usesDurable(app: FunctionApp): boolean {
@@ -58,6 +64,10 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
   const hostJson = readHostJson(appDir);
 
   const app = await loadFunctionApp(appDir, env, { log });
+  // On Azure these would run; here they would silently never fire, so say so.
+  for (const fn of app.functions.values()) {
+    if (!RUNNABLE_TRIGGERS.test(fn.triggerType)) log("warning", `Function '${fn.name}': trigger type '${fn.triggerType || "(none)"}' is not supported by this host; it will not run (POST /admin/functions/${fn.name} runs it by hand)`);
+  }
   const cleanup: (() => Promise<void> | void)[] = [() => app.close()];
   const closeAll = async () => {
     for (const f of cleanup.reverse()) {
@@ -87,12 +97,23 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
       cleanup.push(() => endpoint.close());
     }
 
+    // Timers and functions run by hand share one invoke path; their durable clients call this server.
+    let origins: { public: string; rpc: string } | undefined;
+    const invoker = new TriggerInvoker({
+      app, log, origins: () => origins!,
+      hub: durable ? { hubName: durable.hubName, connectionName: durable.connectionStringName } : undefined,
+    });
+    const invoke = (name: string, trigger: Parameters<TriggerInvoker["invoke"]>[1], reason: string) => invoker.invoke(name, trigger, reason);
+    const timers = new TimerTriggers({ app, settings: env, log, invoke });
+    const admin = new AdminApi({ app, invoke, manualTimer: (name) => timers.manualTimer(name) });
+
     const port = options.port ?? (Number(settings.host.LocalHttpPort) || DEFAULT_HTTP_PORT);
     const http = await startHttpHost({
-      app, port, hostname: options.hostname, publicHost: env.WEBSITE_HOSTNAME, routePrefix: httpRoutePrefix(hostJson), log, scale,
+      app, port, hostname: options.hostname, publicHost: env.WEBSITE_HOSTNAME, routePrefix: httpRoutePrefix(hostJson), log, scale, admin,
       durable: management && durable ? { management, hub: { hubName: durable.hubName, connectionName: durable.connectionStringName } } : undefined,
     });
     cleanup.push(() => http.close());
+    origins = { public: publicOrigin(undefined, http.port, env.WEBSITE_HOSTNAME), rpc: `http://127.0.0.1:${http.port}` };
     // durable-functions builds check-status URLs for localhost:7071 unless WEBSITE_HOSTNAME names the host.
     if (!process.env.WEBSITE_HOSTNAME) process.env.WEBSITE_HOSTNAME = `localhost:${http.port}`;
 
@@ -103,12 +124,20 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
       cleanup.push(() => worker.stop());
     }
 
+    // Last, so a timer that starts an orchestration at start-up finds everything running; stopped
+    // first (with the functions run by hand), before the worker and the server they use.
+    timers.start();
+    cleanup.push(() => admin.close());
+    cleanup.push(() => timers.stop());
+
     return {
       app, http, durable,
       functionList: () => {
         const lines: string[] = [];
         for (const r of http.routes) lines.push(`${r.functionName}: [${(r.methods ?? ["GET", "POST", "PUT", "DELETE", "PATCH"]).join(",")}] ${http.urlOf(r)}`);
-        for (const fn of app.functions.values()) if (fn.triggerType.toLowerCase() !== "httptrigger") lines.push(`${fn.name}: ${fn.triggerType}`);
+        for (const fn of app.functions.values()) {
+          if (fn.triggerType.toLowerCase() !== "httptrigger") lines.push(`${fn.name}: ${(isTimerTrigger(fn.triggerType) && timers.describe(fn.name)) || fn.triggerType}`);
+        }
         return lines;
       },
       close: closeAll,

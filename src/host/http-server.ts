@@ -4,6 +4,7 @@
 // /runtime/webhooks/durabletask/ and /durabletask/ (the client's rpcBaseUrl), all on one port.
 import { randomUUID } from "crypto";
 import * as http from "http";
+import type { AdminApi } from "./admin-api";
 import { TypedData } from "./function-app";
 import { LoadedFunctionApp } from "./loader";
 import { errorText, HostLog } from "./log";
@@ -27,6 +28,8 @@ export interface HttpHostOptions {
   durable?: { management: ManagementApi; hub: HubRef };
   /** The scale monitor's endpoint (scale-endpoint.ts), when the app uses Durable Functions. */
   scale?: ScaleEndpoint;
+  /** POST /admin/functions/{name} (admin-api.ts). */
+  admin?: AdminApi;
   log: HostLog;
 }
 
@@ -92,6 +95,13 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
       const apiRes = await options.scale.handle({ method, url, headers: req.headers, body: Buffer.alloc(0) });
       writeApiResponse(res, apiRes);
       log("debug", `${method} ${url.pathname}${url.search} -> ${apiRes.status} (${Date.now() - started} ms)`);
+      return;
+    }
+
+    if (options.admin?.matches(url.pathname)) {
+      const apiRes = await options.admin.handle({ method, url, headers: req.headers, body: await readBody(req) });
+      writeApiResponse(res, apiRes);
+      log("information", `${method} ${url.pathname} -> ${apiRes.status} (${Date.now() - started} ms)`);
       return;
     }
 
