@@ -288,13 +288,12 @@ export class ManagementApi {
    * A finished instance goes through the scheduler's RestartInstance, which keeps its tags and trace.
    */
   private async restart(hub: HubRef, instanceId: string, withNewId: boolean): Promise<string> {
-    const res = instanceId.startsWith("@") ? undefined : await this.call<pb.GetInstanceResponse>("GetInstance", { instanceId, getInputsAndOutputs: true }, hub);
-    const state = res?.exists ? res.orchestrationState ?? undefined : undefined;
+    const state = await this.stateOf(hub, instanceId, true);
     this.refuse("restart", instanceId, state?.orchestrationStatus, !withNewId);
     try {
       if (isFinished(state!.orchestrationStatus)) {
-        const res = await this.call<pb.RestartInstanceResponse>("RestartInstance", { instanceId, restartWithNewInstanceId: withNewId }, hub);
-        return res.instanceId || instanceId;
+        const restarted = await this.call<pb.RestartInstanceResponse>("RestartInstance", { instanceId, restartWithNewInstanceId: withNewId }, hub);
+        return restarted.instanceId || instanceId;
       }
       const id = randomUUID().replace(/-/g, "");
       await this.call("StartInstance", { instanceId: id, name: state!.name, input: state!.input, version: state!.version, tags: state!.tags, requestTime: toTimestamp(Date.now()) }, hub);
@@ -305,11 +304,15 @@ export class ManagementApi {
     }
   }
 
-  /** The instance's runtime status, or undefined when there is no such orchestration. */
-  private async statusOf(hub: HubRef, instanceId: string): Promise<pb.OrchestrationStatus | undefined> {
+  /** The orchestration's state, or undefined when there is no such orchestration. */
+  private async stateOf(hub: HubRef, instanceId: string, withPayloads: boolean): Promise<pb.IOrchestrationState | undefined> {
     if (instanceId.startsWith("@")) return undefined; // entity ids name no orchestration
-    const res = await this.call<pb.GetInstanceResponse>("GetInstance", { instanceId, getInputsAndOutputs: false }, hub);
-    return res.exists ? res.orchestrationState?.orchestrationStatus ?? undefined : undefined;
+    const res = await this.call<pb.GetInstanceResponse>("GetInstance", { instanceId, getInputsAndOutputs: withPayloads }, hub);
+    return res.exists ? res.orchestrationState ?? undefined : undefined;
+  }
+
+  private async statusOf(hub: HubRef, instanceId: string): Promise<pb.OrchestrationStatus | undefined> {
+    return (await this.stateOf(hub, instanceId, false))?.orchestrationStatus ?? undefined;
   }
 
   /** Throws the extension's answer when the instance's state does not allow `op`. */
