@@ -6,6 +6,7 @@ import { loadProviderConfig, ProviderConfig } from "../provider/config";
 import { tokenSourceFor } from "../provider/credentials";
 import { AdminApi } from "./admin-api";
 import { FunctionApp } from "./function-app";
+import { HostStatus } from "./host-status";
 import { HttpHost, startHttpHost } from "./http-server";
 import { loadFunctionApp, LoadedFunctionApp } from "./loader";
 import { errorText, HostLog } from "./log";
@@ -36,6 +37,8 @@ export interface RunningFunctionsHost {
   http: HttpHost;
   /** Set when the app uses Durable Functions. */
   durable?: ProviderConfig;
+  /** What GET /admin/host/status reports ("Running" once the app is served and, for Durable apps, its worker connected). */
+  status: HostStatus;
   /** The lines `func start` prints: each function, with its URL for HTTP triggers. */
   functionList(): string[];
   close(): Promise<void>;
@@ -63,6 +66,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
   if (runtime && runtime.toLowerCase() !== "node") log("warning", `FUNCTIONS_WORKER_RUNTIME is '${runtime}'; this host runs Node.js apps only`);
   const hostJson = readHostJson(appDir);
 
+  const status = new HostStatus();
   const app = await loadFunctionApp(appDir, env, { log });
   // On Azure these would run; here they would silently never fire, so say so.
   for (const fn of app.functions.values()) {
@@ -70,6 +74,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
   }
   const cleanup: (() => Promise<void> | void)[] = [() => app.close()];
   const closeAll = async () => {
+    status.set("Stopping");
     for (const f of cleanup.reverse()) {
       try {
         await f();
@@ -109,18 +114,24 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
 
     const port = options.port ?? (Number(settings.host.LocalHttpPort) || DEFAULT_HTTP_PORT);
     const http = await startHttpHost({
-      app, port, hostname: options.hostname, publicHost: env.WEBSITE_HOSTNAME, routePrefix: httpRoutePrefix(hostJson), log, scale, admin,
+      app, port, hostname: options.hostname, publicHost: env.WEBSITE_HOSTNAME, routePrefix: httpRoutePrefix(hostJson), log, scale, admin, status,
       durable: management && durable ? { management, hub: { hubName: durable.hubName, connectionName: durable.connectionStringName } } : undefined,
     });
     cleanup.push(() => http.close());
     origins = { public: publicOrigin(undefined, http.port, env.WEBSITE_HOSTNAME), rpc: `http://127.0.0.1:${http.port}` };
+    status.set(durable ? "Initialized" : "Running");
     // durable-functions builds check-status URLs for localhost:7071 unless WEBSITE_HOSTNAME names the host.
     if (!process.env.WEBSITE_HOSTNAME) process.env.WEBSITE_HOSTNAME = `localhost:${http.port}`;
 
     if (durable) {
       // The provider adapter is loaded only for apps that use Durable Functions.
       const { startDurableWorker } = await import("../provider/durable-worker");
-      const worker = await startDurableWorker(app, durable, { log: (line) => log("information", line) });
+      const worker = await startDurableWorker(app, durable, {
+        log: (line) => log("information", line),
+        // Running only while work can flow from the scheduler; a lost stream is reported until it reopens.
+        onConnect: () => status.set("Running"),
+        onDisconnect: (reason) => status.set("Initialized", `The Durable Task Scheduler work item stream was lost (${reason}); reconnecting`),
+      });
       cleanup.push(() => worker.stop());
     }
 
@@ -131,7 +142,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     cleanup.push(() => timers.stop());
 
     return {
-      app, http, durable,
+      app, http, durable, status,
       functionList: () => {
         const lines: string[] = [];
         for (const r of http.routes) lines.push(`${r.functionName}: [${(r.methods ?? ["GET", "POST", "PUT", "DELETE", "PATCH"]).join(",")}] ${http.urlOf(r)}`);

@@ -10,6 +10,7 @@ import { LoadedFunctionApp } from "./loader";
 import { errorText, HostLog } from "./log";
 import { ApiRequest, ApiResponse, ManagementApi, managementPath } from "./management-api";
 import { byPrecedence, compileRoute, RouteTemplate } from "./routes";
+import { HOST_STATUS_PATH, HostStatus } from "./host-status";
 import type { ScaleEndpoint } from "./scale-endpoint";
 import { durableClientBindingData, HubRef, publicOrigin, RPC_PATH } from "./webhook-urls";
 
@@ -30,6 +31,8 @@ export interface HttpHostOptions {
   scale?: ScaleEndpoint;
   /** POST /admin/functions/{name} (admin-api.ts). */
   admin?: AdminApi;
+  /** Answers GET /admin/host/status. */
+  status: HostStatus;
   log: HostLog;
 }
 
@@ -105,6 +108,11 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
       return;
     }
 
+    if (url.pathname.toLowerCase() === HOST_STATUS_PATH) {
+      writeApiResponse(res, method === "GET" || method === "HEAD" ? { status: 200, body: options.status.payload() } : { status: 405, headers: { Allow: "GET, HEAD" } });
+      return;
+    }
+
     const mgmt = managementPath(url.pathname);
     if (mgmt !== undefined) {
       const body = await readBody(req);
@@ -159,7 +167,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
   }
 
   /** Runs one HTTP-triggered function; resolves with the status code sent. */
-  async function invokeHttp(r: HttpFunctionRoute, params: Record<string, string>, req: http.IncomingMessage, res: http.ServerResponse, url: URL, method: string): Promise<number> {
+  async function invokeHttp(r: HttpFunctionRoute, routeParams: Record<string, string>, req: http.IncomingMessage, res: http.ServerResponse, url: URL, method: string): Promise<number> {
     const fn = app.functions.get(r.functionName)!;
     for (const b of Object.values(fn.bindings)) {
       if (b.direction === "in" && b.name !== r.triggerBindingName && !isDurableClient(b.type) && !unsupported.has(`${fn.name}/${b.name}`)) {
@@ -171,8 +179,10 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;
     const query: Record<string, string> = {};
     for (const k of new Set(url.searchParams.keys())) query[k] = url.searchParams.getAll(k).join(",");
+    // The Functions host gives the query-string values as params too, route values winning.
+    const params = { ...query, ...routeParams };
     const triggerMetadata: Record<string, TypedData> = { Headers: { json: JSON.stringify(headers) }, Query: { json: JSON.stringify(query) } };
-    for (const [k, v] of Object.entries(params)) triggerMetadata[k] = { string: v };
+    for (const [k, v] of Object.entries(routeParams)) triggerMetadata[k] = { string: v };
 
     if (app.httpStreamUri) return invokeStreaming(r, headers, params, triggerMetadata, req, res, url, method);
 

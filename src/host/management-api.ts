@@ -8,6 +8,7 @@ import * as http from "http";
 import { str, toTimestamp } from "../core/events";
 import { effectivePageSize } from "../core/limits";
 import { pb } from "../proto";
+import { InstanceOperation, isFinished, refusal } from "./instance-rules";
 import { errorText, HostLog } from "./log";
 import { isGrpcError, SidecarClient } from "./sidecar-client";
 import { entityPayload, historyPayload, isRunningStatus, parseJson, parseRuntimeStatuses, statusPayload } from "./status-payload";
@@ -206,8 +207,11 @@ export class ManagementApi {
     return { status: 200, headers: token ? { "x-ms-continuation-token": token } : {}, body };
   }
 
-  // DELETE instances/{id}
+  // DELETE instances/{id}: an orchestration must have finished; an entity (@name@key) is purged as it is,
+  // answering 200 even when there was none (as the extension, which checks only orchestrations).
   private async purgeOne(hub: HubRef, instanceId: string): Promise<ApiResponse> {
+    const entity = instanceId.startsWith("@");
+    if (!entity) this.refuse("purge", instanceId, await this.statusOf(hub, instanceId));
     let deleted: number;
     try {
       deleted = (await this.call<pb.PurgeInstancesResponse>("PurgeInstances", { instanceId }, hub)).deletedInstanceCount ?? 0;
@@ -215,7 +219,7 @@ export class ManagementApi {
       if (isGrpcError(err) && err.code === grpc.status.FAILED_PRECONDITION) throw new HttpError(412, err.details);
       throw err;
     }
-    if (deleted === 0) return error(404, `No instance with ID '${instanceId}' found.`);
+    if (deleted === 0 && !entity) return error(404, `No instance with ID '${instanceId}' found.`);
     return { status: 200, body: { instancesDeleted: deleted } };
   }
 
@@ -237,6 +241,7 @@ export class ManagementApi {
   // POST instances/{id}/raiseEvent/{eventName}, JSON body
   private async raiseEvent(req: ApiRequest, hub: HubRef, instanceId: string, name: string): Promise<ApiResponse> {
     const input = jsonBody(req.body);
+    this.refuse("raiseEvent", instanceId, await this.statusOf(hub, instanceId));
     await this.live(() => this.call("RaiseEvent", { instanceId, name, input: str(input ?? "null") }, hub));
     return { status: 202 };
   }
@@ -246,15 +251,19 @@ export class ManagementApi {
     const reason = req.url.searchParams.get("reason") ?? undefined;
     switch (op) {
       case "terminate":
+        this.refuse(op, instanceId, await this.statusOf(hub, instanceId));
         await this.live(() => this.call("TerminateInstance", { instanceId, output: str(reason === undefined ? undefined : JSON.stringify(reason)), recursive: true }, hub));
         return { status: 202 };
       case "suspend":
+        this.refuse(op, instanceId, await this.statusOf(hub, instanceId));
         await this.live(() => this.call("SuspendInstance", { instanceId, reason: str(reason) }, hub));
         return { status: 202 };
       case "resume":
+        this.refuse(op, instanceId, await this.statusOf(hub, instanceId));
         await this.live(() => this.call("ResumeInstance", { instanceId, reason: str(reason) }, hub));
         return { status: 202 };
       case "rewind":
+        this.refuse(op, instanceId, await this.statusOf(hub, instanceId));
         try {
           await this.call("RewindInstance", { instanceId, reason: str(reason) }, hub);
         } catch (err) {
@@ -263,16 +272,7 @@ export class ManagementApi {
         }
         return { status: 202 };
       case "restart": {
-        let newId: string;
-        try {
-          const res = await this.call<pb.RestartInstanceResponse>("RestartInstance", {
-            instanceId, restartWithNewInstanceId: bool(req.url.searchParams.get("restartWithNewInstanceId"), true),
-          }, hub);
-          newId = res.instanceId || instanceId;
-        } catch (err) {
-          if (isGrpcError(err) && (err.code === grpc.status.FAILED_PRECONDITION || err.code === grpc.status.ALREADY_EXISTS)) throw new HttpError(409, err.details);
-          throw err;
-        }
+        const newId = await this.restart(hub, instanceId, bool(req.url.searchParams.get("restartWithNewInstanceId"), true));
         const timeout = seconds(req.url.searchParams.get("timeout"));
         if (timeout !== undefined) return this.waitOrCheckStatus(req, hub, newId, timeout);
         return this.checkStatus(req, hub, newId);
@@ -282,7 +282,46 @@ export class ManagementApi {
     }
   }
 
-  /** For operations on a running instance: a finished one answers 410 Gone (the client treats it as done). */
+  /**
+   * Restart as the extension does it: a new start of the instance's orchestration with its input,
+   * under a new id (any existing instance) or its own id (a finished one; a live one answers 409).
+   * A finished instance goes through the scheduler's RestartInstance, which keeps its tags and trace.
+   */
+  private async restart(hub: HubRef, instanceId: string, withNewId: boolean): Promise<string> {
+    const state = await this.stateOf(hub, instanceId, true);
+    this.refuse("restart", instanceId, state?.orchestrationStatus, !withNewId);
+    try {
+      if (isFinished(state!.orchestrationStatus)) {
+        const restarted = await this.call<pb.RestartInstanceResponse>("RestartInstance", { instanceId, restartWithNewInstanceId: withNewId }, hub);
+        return restarted.instanceId || instanceId;
+      }
+      const id = randomUUID().replace(/-/g, "");
+      await this.call("StartInstance", { instanceId: id, name: state!.name, input: state!.input, version: state!.version, tags: state!.tags, requestTime: toTimestamp(Date.now()) }, hub);
+      return id;
+    } catch (err) {
+      if (isGrpcError(err) && (err.code === grpc.status.FAILED_PRECONDITION || err.code === grpc.status.ALREADY_EXISTS)) throw new HttpError(409, err.details);
+      throw err;
+    }
+  }
+
+  /** The orchestration's state, or undefined when there is no such orchestration. */
+  private async stateOf(hub: HubRef, instanceId: string, withPayloads: boolean): Promise<pb.IOrchestrationState | undefined> {
+    if (instanceId.startsWith("@")) return undefined; // entity ids name no orchestration
+    const res = await this.call<pb.GetInstanceResponse>("GetInstance", { instanceId, getInputsAndOutputs: withPayloads }, hub);
+    return res.exists ? res.orchestrationState ?? undefined : undefined;
+  }
+
+  private async statusOf(hub: HubRef, instanceId: string): Promise<pb.OrchestrationStatus | undefined> {
+    return (await this.stateOf(hub, instanceId, false))?.orchestrationStatus ?? undefined;
+  }
+
+  /** Throws the extension's answer when the instance's state does not allow `op`. */
+  private refuse(op: InstanceOperation, instanceId: string, status: pb.OrchestrationStatus | null | undefined, sameId = false): void {
+    const r = refusal(op, instanceId, status, sameId);
+    if (r) throw new HttpError(r.status, r.message);
+  }
+
+  /** For operations on a live instance that finished in the meantime: 410 Gone (the client treats it as done). */
   private async live(fn: () => Promise<unknown>): Promise<void> {
     try {
       await fn();

@@ -21,6 +21,10 @@ export interface DurableWorkerOptions {
   drainTimeoutMs?: number;
   /** Overrides of the gRPC client's retry and reconnect timing (tests). */
   client?: Partial<Pick<BackendClientOptions, "retry" | "reconnect" | "silenceMs">>;
+  /** The work item stream opened (first time or again): work can flow. */
+  onConnect?(): void;
+  /** The work item stream was lost; it is reopened after a delay. */
+  onDisconnect?(reason: string): void;
 }
 
 export interface DurableWorker {
@@ -137,7 +141,7 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
     maxConcurrentOrchestrationWorkItems: limits.orchestration,
     maxConcurrentActivityWorkItems: limits.activity,
     maxConcurrentEntityWorkItems: limits.entity,
-  }, { onItem });
+  }, { onItem, onConnect: options.onConnect, onDisconnect: options.onDisconnect });
   say(`worker ${client.workerId} listening to task hub '${config.hubName}' at ${endpoint} (at most ${limits.orchestration} orchestrator, ${limits.activity} activity, ${limits.entity} entity invocations at once)`);
 
   let stopped: Promise<void> | undefined;

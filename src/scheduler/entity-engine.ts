@@ -3,7 +3,7 @@
 // held in the hub's instance map; this module keeps their ready queue, batches in flight and lock index.
 import { randomUUID } from "crypto";
 import { pb } from "../proto";
-import { invalid, notFound } from "../core/errors";
+import { invalid, notFound, precondition } from "../core/errors";
 import { applyEntityBatch, BatchOutcome, EntityQuery, entityName, entityRequest, isEmptyEntity, nextEntityStep, normalizeEntityId, pageEntities } from "../core/entities";
 import { event, fromTimestamp, str, val } from "../core/events";
 import { checkPayload, payloadBytes } from "../core/limits";
@@ -110,6 +110,25 @@ export class EntityEngine {
       }
     }
     return this.hub.commit(change).then(() => ({ removed, released }));
+  }
+
+  /**
+   * Purge of one entity (PurgeInstances by its @name@key id): its state, lock and queued operations
+   * go; resolves with 1, or 0 when there is no such entity. A batch in flight is dropped (its
+   * completion is refused). An entity locked by a live orchestration is refused: purging it would
+   * end that orchestration's critical section behind its back.
+   */
+  purgeInto(instanceId: string, change: Change): number {
+    const h = this.hub.instances.get(normalizeEntityId(instanceId));
+    const data = h?.rec.entity;
+    if (!h || !data) return 0;
+    if (data.lockedBy && this.isLiveOrchestration(data.lockedBy)) {
+      throw precondition(`Entity '${h.rec.instanceId}' is locked by orchestration '${data.lockedBy}' (a critical section); purge it after that orchestration releases it or ends`);
+    }
+    if (h.lease) this.batches.delete(h.lease.token);
+    this.locks.move(h.rec.instanceId, data.lockedBy, undefined);
+    this.hub.dropInstance(h.rec.instanceId, change);
+    return 1;
   }
 
   complete(result: pb.IEntityBatchResult): Promise<void> {

@@ -301,7 +301,7 @@ export class TaskHub implements DispatchSource {
     });
   }
 
-  /** Purges terminal instances (and, when recursive, their sub-orchestrations); resolves with the count. */
+  /** Purges terminal instances (and, when recursive, their sub-orchestrations), or an entity given as `strict`'s one id; resolves with the count. */
   purge(instanceIds: string[], recursive: boolean, strict: boolean): Promise<number> {
     const change = new Change();
     let count = 0;
@@ -310,6 +310,11 @@ export class TaskHub implements DispatchSource {
     const visit = (id: string, top: boolean) => {
       if (seen.has(id)) return;
       seen.add(id);
+      // An entity is purged only by its own id (never by a filter or batch, where its status reads Running).
+      if (isEntityId(id)) {
+        if (top && strict) count += this.entities.purgeInto(id, change);
+        return;
+      }
       const rec = this.current(id);
       if (!rec) return;
       if (!isTerminal(rec.status)) {

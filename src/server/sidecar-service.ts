@@ -3,6 +3,7 @@ import * as grpc from "@grpc/grpc-js";
 import { pb } from "../proto";
 import { SchedulerError, invalid } from "../core/errors";
 import { fromTimestamp, str, toTimestamp, val } from "../core/events";
+import { isEntityId, normalizeEntityId } from "../core/entities";
 import { checkInstanceId } from "../core/limits";
 import { EntityData, InstanceRecord, isTerminal, Status } from "../core/model";
 import { Scheduler } from "../scheduler/scheduler";
@@ -104,7 +105,11 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
     }),
     PurgeInstances: unary<pb.IPurgeInstancesRequest>(async (req, hub) => {
       const recursive = !!req.recursive;
-      if (req.instanceId) return { deletedInstanceCount: await hub.purge([checkInstanceId(req.instanceId)], recursive, true), isComplete: { value: true } };
+      if (req.instanceId) {
+        // One id may name an entity (@name@key): its storage is purged, as the Durable extension does.
+        const id = isEntityId(req.instanceId) ? normalizeEntityId(req.instanceId) : checkInstanceId(req.instanceId);
+        return { deletedInstanceCount: await hub.purge([id], recursive, true), isComplete: { value: true } };
+      }
       if (req.instanceBatch) {
         const ids = (req.instanceBatch.instanceIds ?? []).map((id) => checkInstanceId(id));
         return { deletedInstanceCount: await hub.purge(ids, recursive, false), isComplete: { value: true } };
@@ -208,6 +213,8 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
       call.on("close", gone);
       call.on("error", gone);
       call.on("drain", () => worker.drained());
+      // Headers now, not with the first item (maybe a health ping 30 s later): the worker learns at once that it is connected.
+      call.sendMetadata(new grpc.Metadata());
       hub.connectWorker(worker);
     },
     StreamInstanceHistory: (call: grpc.ServerWritableStream<pb.IStreamInstanceHistoryRequest, pb.IHistoryChunk>) => {

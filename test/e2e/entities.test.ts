@@ -633,3 +633,33 @@ test("payload limits inside: an orchestration's oversized operation input fails 
   expect((await c.getEntity<string>(log))?.state).toBe("a".repeat(10_000));
 });
 
+
+test("PurgeInstances by an entity's id deletes its state and queued operations; a batch in flight is refused afterwards", async () => {
+  const hub = "purge-entity";
+  const raw = rawClient(hub);
+  const stream = raw.workItems({});
+  const ops = (item: any) => item.entityRequestV2.operationRequests.map((e: any) => `${e.entityOperationSignaled.operation}:${e.entityOperationSignaled.input?.value}`);
+
+  await raw.call("SignalEntity", { instanceId: "@counter@p", requestId: "r1", name: "add", input: { value: "1" } });
+  const first = await stream.next((i) => !!i.entityRequestV2);
+  expect(ops(first)).toEqual(["add:1"]);
+  // Queued behind the batch in flight.
+  await raw.call("SignalEntity", { instanceId: "@counter@p", requestId: "r2", name: "add", input: { value: "2" } });
+
+  // A batch (or filter) never reaches entities; only the entity's own id does, its name in any case.
+  expect((await grpcCode(raw.call("PurgeInstances", { instanceBatch: { instanceIds: ["@counter@p"] } }))).code).toBe(3);
+  expect((await raw.call("PurgeInstances", { purgeInstanceFilter: { runtimeStatus: [0] } })).deletedInstanceCount).toBe(0);
+  expect((await raw.call("PurgeInstances", { instanceId: "@Counter@p" })).deletedInstanceCount).toBe(1);
+  expect((await raw.call("GetEntity", { instanceId: "@counter@p" })).exists).toBe(false);
+  expect((await raw.call("PurgeInstances", { instanceId: "@counter@p" })).deletedInstanceCount).toBe(0);
+
+  // The worker's result for the purged entity is refused; the queued "add 2" went with the entity.
+  const late = await grpcCode(raw.call("CompleteEntityTask", { completionToken: first.completionToken, entityState: { value: "1" }, results: [{ success: {} }] }));
+  expect(late.code).toBe(5);
+  await raw.call("SignalEntity", { instanceId: "@counter@p", requestId: "r3", name: "add", input: { value: "3" } });
+  const index = stream.items.indexOf(first);
+  const next = await stream.next((i) => !!i.entityRequestV2, index + 1);
+  expect(ops(next)).toEqual(["add:3"]);
+  expect(next.entityRequestV2!.entityState).toBeFalsy();
+  stream.cancel();
+});
