@@ -104,7 +104,7 @@ test("dts start outside a function app says what to do", async () => {
   expect(err?.stderr).toMatch(/is not a function app \(no host\.json\).*--app <dir>.*dts serve/);
 });
 
-test("the installed dts serve, started outside the repository, runs an orchestration for the SDK", async () => {
+test("the installed dts serve, started outside the repository, runs an orchestration for the SDK and answers dts scale status", async () => {
   const server = await startDts([], { cli: dts, cwd: elsewhere, dataDir: path.join(tmp, "data") });
   servers.push(server);
   const w = worker(server.address);
@@ -121,6 +121,9 @@ test("the installed dts serve, started outside the repository, runs an orchestra
   expect(state.runtimeStatus).toBe(OrchestrationStatus.COMPLETED);
   expect(JSON.parse(state.serializedOutput!)).toEqual(["Hello, Tokyo!", "Hello, Seattle!"]);
   expect(fs.existsSync(path.join(tmp, "data", "dts.sqlite"))).toBe(true);
+  // The scale monitor (its own codec) reads the same server.
+  const scale = await run(dts, ["scale", "status", "--json", "--connection-string", `Endpoint=http://${server.address};TaskHub=default;Authentication=None`], { cwd: elsewhere });
+  expect(JSON.parse(scale.stdout)).toMatchObject({ state: "ok", taskHub: "default" });
   await w.stop();
   workers.length = 0;
   expect(await server.stop()).toBe(0);
