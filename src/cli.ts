@@ -3,6 +3,7 @@
 // `func start` against it; `dts start` runs both in one process (what `npm start` does); `dts scale`
 // reports a task hub's scale status or serves it to KEDA (scale/); `dts durable` manages instances like
 // `func durable` (durable-cli/).
+import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "./core/limits";
@@ -175,8 +176,20 @@ async function funcStart(argv: string[]): Promise<void> {
     process.stdout.write(FUNC_USAGE);
     return;
   }
-  const host = await runFunctionsHost(path.resolve(values.app ?? "."), int("port", values.port, 0), process.env);
+  const host = await runFunctionsHost(appDirectory(values.app), int("port", values.port, 0), process.env);
   onSignals("dts func", () => host.close());
+}
+
+/**
+ * The function app's directory (default: the current one). Like `func start`, it must hold host.json:
+ * run anywhere else (e.g. an installed dts from an empty directory), say so instead of a stack trace.
+ */
+function appDirectory(app: string | undefined): string {
+  const dir = path.resolve(app ?? ".");
+  if (!fs.existsSync(path.join(dir, "host.json"))) {
+    throw new UsageError(`${dir} is not a function app (no host.json): run this in the app's directory or pass --app <dir>; 'dts serve' runs the scheduler alone`);
+  }
+  return dir;
 }
 
 /** Starts the host for an app and prints its functions and URLs the way `func start` does. */
@@ -202,6 +215,7 @@ the app pointed at this scheduler.
 Options: every dts serve option, and
   --func-port <n>  the app's HTTP port (default local.settings.json Host.LocalHttpPort, else ${DEFAULT_HTTP_PORT})
   --app <dir>      the function app's directory (default: the current directory)
+  -h, --help       show this help
 `;
 
 async function start(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -210,7 +224,7 @@ async function start(argv: string[], env: NodeJS.ProcessEnv = process.env): Prom
     process.stdout.write(START_USAGE);
     return;
   }
-  const appDir = path.resolve(values.app ?? ".");
+  const appDir = appDirectory(values.app);
   const funcPort = int("func-port", values["func-port"], 0);
   // The app's task hub must be one the scheduler serves.
   const appEnv = appEnvironment(appDir, env).env;
@@ -274,7 +288,7 @@ async function main(argv: string[]): Promise<void> {
   if (verb === undefined || verb === "help" || verb === "--help" || verb === "-h") {
     process.stdout.write(`Usage: dts <command>\n\nCommands:\n  serve        run the scheduler (dts serve --help for options)\n` +
       `  func start   run a function app like \`func start\` (dts func start --help)\n` +
-      `  start        run the scheduler and the function app in the current directory together\n` +
+      `  start        run the scheduler and the function app in the current directory together (dts start --help)\n` +
       `  scale status print a task hub's work items, target worker count and scale vote (dts scale --help)\n` +
       `  scale keda   serve the KEDA external scaler for Kubernetes (dts scale --help)\n` +
       `  durable      manage orchestration instances like \`func durable\`: start-new, get-runtime-status,\n` +

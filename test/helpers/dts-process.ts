@@ -30,8 +30,17 @@ export function tempDir(prefix = "dts-test-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  nodeArgs?: string[];
+  /** A `dts` executable to run as is (e.g. an installed package's bin) instead of node on the repository's CLI. */
+  cli?: string;
+  /** Working directory (default: this process's). */
+  cwd?: string;
+}
+
 /** Starts `dts serve --port 0 ...args`; resolves once it prints the port it listens on. */
-export function startDts(args: string[] = [], options: { dataDir?: string; env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Promise<DtsProcess> {
+export function startDts(args: string[] = [], options: SpawnOptions & { dataDir?: string } = {}): Promise<DtsProcess> {
   const dataDir = options.dataDir ?? tempDir();
   const full = ["serve", "--port", "0", ...(args.includes("--data") ? [] : ["--data", dataDir]), ...args];
   return spawnCli(full, /gRPC listening on [^:]+:(\d+)/, options).then((p) => ({ ...p, address: `localhost:${p.port}`, dataDir }));
@@ -40,8 +49,10 @@ export function startDts(args: string[] = [], options: { dataDir?: string; env?:
 export type CliProcess = Omit<DtsProcess, "address" | "dataDir">;
 
 /** Spawns `dts ...args`; resolves once its output matches `listening` (whose first group is the port). */
-export function spawnCli(args: string[], listening: RegExp, options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Promise<CliProcess> {
-  const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+export function spawnCli(args: string[], listening: RegExp, options: SpawnOptions = {}): Promise<CliProcess> {
+  if (options.cli && options.nodeArgs?.length) throw new Error("nodeArgs apply to the repository's CLI only, not to options.cli");
+  const [command, commandArgs] = options.cli ? [options.cli, args] : [process.execPath, [...(options.nodeArgs ?? []), CLI, ...args]];
+  const proc = spawn(command, commandArgs, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
   running.add(proc);
   let out = "";
   const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => {
