@@ -26,6 +26,11 @@ export function event(now: number, fields: Omit<HistoryEvent, "eventId" | "times
   return { eventId, timestamp: toTimestamp(now), ...fields };
 }
 
+/** An execution's first event; eventId 0, as the managed service's histories have it. */
+export function executionStarted(now: number, fields: pb.IExecutionStartedEvent): HistoryEvent {
+  return event(now, { executionStarted: fields }, 0);
+}
+
 export function orchestratorStarted(now: number): HistoryEvent {
   return event(now, { orchestratorStarted: {} });
 }

@@ -120,6 +120,27 @@ describe("applyEpisode", () => {
     expect(out.replaceHistory).toEqual(newHistory);
     expect(out.instance).toMatchObject({ status: Status.ORCHESTRATION_STATUS_RUNNING, failureDetails: undefined, completedAt: undefined, runRequested: true });
     expect(out.rewindChildren.map((c) => c.instanceId)).toEqual(["c1"]);
+    // The history kept the execution id, so the instance does too.
+    expect(out.instance.executionId).toBe("exec-1");
+    expect(out.instance.rewoundExecutionIds).toBeUndefined();
+  });
+
+  test("rewindOrchestration adopts the execution id the SDK wrote into the new history, keeping the old ones for late results", () => {
+    const restarted = event(NOW - 1000, { executionStarted: { name: "Orch", orchestrationInstance: { instanceId: "parent", executionId: str("exec-2") } } }, 0);
+    const failed: InstanceRecord = { ...base, status: Status.ORCHESTRATION_STATUS_FAILED, rewoundExecutionIds: ["exec-0"] };
+    const out = run([{ id: -1, rewindOrchestration: { newHistory: [restarted] } }], { instance: failed, history: [start] });
+    expect(out.instance.executionId).toBe("exec-2");
+    expect(out.instance.rewoundExecutionIds).toEqual(["exec-0", "exec-1"]);
+    // A continue-as-new is a new execution: results for the earlier ones no longer belong to it.
+    const next = run([{ id: 1, completeOrchestration: { orchestrationStatus: Status.ORCHESTRATION_STATUS_CONTINUED_AS_NEW } }], { instance: out.instance });
+    expect(next.instance.rewoundExecutionIds).toBeUndefined();
+  });
+
+  test("every ExecutionStarted the scheduler creates has eventId 0 (sub-orchestration, continue-as-new)", () => {
+    expect(run([{ id: 3, createSubOrchestration: { instanceId: "child", name: "Child" } }]).children[0].start.eventId).toBe(0);
+    const continued = run([{ id: 1, completeOrchestration: { orchestrationStatus: Status.ORCHESTRATION_STATUS_CONTINUED_AS_NEW } }]);
+    expect(continued.messages[0].event.executionStarted).toBeDefined();
+    expect(continued.messages[0].event.eventId).toBe(0);
   });
 
   test("terminateOrchestration asks for the target's termination", () => {
