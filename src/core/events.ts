@@ -63,6 +63,26 @@ export function unfinishedSubOrchestrations(history: HistoryEvent[]): { taskId: 
   return [...created].filter(([id]) => !done.has(id)).map(([taskId, c]) => ({ taskId, created: c }));
 }
 
+/** Activities and timers this history started and has not seen finish. */
+export function openTasksAndTimers(history: HistoryEvent[]): {
+  activities: { taskId: number; scheduled: pb.ITaskScheduledEvent }[];
+  timers: { timerId: number; fireAt: pb.google.protobuf.ITimestamp | null | undefined }[];
+} {
+  const tasks = new Map<number, pb.ITaskScheduledEvent>();
+  const timers = new Map<number, pb.google.protobuf.ITimestamp | null | undefined>();
+  for (const e of history) {
+    if (e.taskScheduled) tasks.set(e.eventId ?? 0, e.taskScheduled);
+    else if (e.taskCompleted) tasks.delete(e.taskCompleted.taskScheduledId ?? 0);
+    else if (e.taskFailed) tasks.delete(e.taskFailed.taskScheduledId ?? 0);
+    else if (e.timerCreated) timers.set(e.eventId ?? 0, e.timerCreated.fireAt);
+    else if (e.timerFired) timers.delete(e.timerFired.timerId ?? 0);
+  }
+  return {
+    activities: [...tasks].map(([taskId, scheduled]) => ({ taskId, scheduled })),
+    timers: [...timers].map(([timerId, fireAt]) => ({ timerId, fireAt })),
+  };
+}
+
 /** Every sub-orchestration instance id this history created. */
 export function createdSubOrchestrationIds(history: HistoryEvent[]): string[] {
   const ids: string[] = [];

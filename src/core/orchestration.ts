@@ -1,7 +1,7 @@
 // Applying a finished orchestration episode to an instance: the worker's actions become history,
 // activity tasks, timers and messages. Pure: the caller supplies the clock and the id generator.
 import { pb } from "../proto";
-import { event, executionStarted, findExecutionStarted, fromTimestamp, str, val } from "./events";
+import { event, executionStarted, findExecutionStarted, fromTimestamp, openTasksAndTimers, str, val } from "./events";
 import { normalizeEntityId } from "./entities";
 import { ActivityRecord, FailureDetails, HistoryEvent, InstanceRecord, isTerminal, MessageRecord, nonEmpty, Status } from "./model";
 
@@ -110,6 +110,7 @@ export function applyEpisode(input: EpisodeInput): EpisodeOutcome {
       out.replaceHistory = [...newHistory];
       out.append = [];
       rewound(instance, newHistory);
+      reissueOpenWork(out, newHistory, now);
       const done = new Set<number>();
       for (const e of newHistory) if (e.subOrchestrationInstanceCompleted) done.add(e.subOrchestrationInstanceCompleted.taskScheduledId ?? 0);
       for (const e of newHistory) {
@@ -135,6 +136,21 @@ export function rewound(instance: InstanceRecord, newHistory: HistoryEvent[]): v
   if (executionId && executionId !== instance.executionId) {
     instance.rewoundExecutionIds = [...(instance.rewoundExecutionIds ?? []), instance.executionId];
     instance.executionId = executionId;
+  }
+}
+
+/**
+ * The activities and timers a rewound execution still waits for were dropped when it failed: they
+ * are issued again (the scheduler skips an activity still running, whose result will arrive).
+ */
+export function reissueOpenWork(out: EpisodeOutcome, history: HistoryEvent[], now: number): void {
+  const { instanceId, executionId } = out.instance;
+  const open = openTasksAndTimers(history);
+  for (const { taskId, scheduled: a } of open.activities) {
+    out.activities.push({ instanceId, executionId, taskId, name: a.name ?? "", version: val(a.version), input: val(a.input), tags: nonEmpty(a.tags), visibleAt: now });
+  }
+  for (const { timerId, fireAt } of open.timers) {
+    out.messages.push({ instanceId, executionId, visibleAt: fromTimestamp(fireAt) ?? now, event: event(now, { timerFired: { fireAt, timerId } }) });
   }
 }
 

@@ -720,7 +720,20 @@ export class TaskHub implements DispatchSource {
       this.dropActivitiesOf(id, change);
     }
     const now = Date.now();
+    // A rewind issues again the work its execution still waits for; what is still running, or whose
+    // result already waits in the inbox, is not doubled.
+    const rewind = !!outcome.replaceHistory?.length;
+    const running = rewind ? new Set(this.activities.ofInstance(id).map((a) => a.taskId)) : undefined;
+    const ticking = rewind ? new Set<number | null | undefined>() : undefined;
+    if (running && ticking) {
+      for (const { event: e } of h.inbox) {
+        const result = e.taskCompleted ?? e.taskFailed;
+        if (result) running.add(result.taskScheduledId ?? 0);
+        if (e.timerFired) ticking.add(e.timerFired.timerId);
+      }
+    }
     for (const a of outcome.activities) {
+      if (running?.has(a.taskId)) continue;
       const rec: ActivityRecord = { ...a, seq: ++this.seq };
       this.activities.set(rec.seq, rec);
       change.ops.push({ op: "putActivity", hub, activity: rec });
@@ -738,7 +751,10 @@ export class TaskHub implements DispatchSource {
       if (existing) this.dropInstance(child.instance.instanceId, change);
       this.createInstance(child.instance, child.start, now, change);
     }
-    for (const m of outcome.messages) this.send(m, change);
+    for (const m of outcome.messages) {
+      if (m.instanceId === id && m.event.timerFired && ticking?.has(m.event.timerFired.timerId)) continue;
+      this.send(m, change);
+    }
     for (const t of outcome.terminations) {
       if (this.instances.has(t.instanceId)) this.terminateInto(t.instanceId, t.reason, t.recurse, change, new Set());
     }

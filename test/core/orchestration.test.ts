@@ -136,6 +136,25 @@ describe("applyEpisode", () => {
     expect(next.instance.rewoundExecutionIds).toBeUndefined();
   });
 
+  test("rewindOrchestration issues again the activities and timers the history still waits for", () => {
+    const fireAt = toTimestamp(NOW + 5000);
+    const newHistory = [
+      start,
+      event(NOW, { taskScheduled: { name: "Done", input: str("1") } }, 1),
+      event(NOW, { taskScheduled: { name: "Open", input: str("2") } }, 2),
+      event(NOW, { timerCreated: { fireAt } }, 3),
+      event(NOW, { timerCreated: { fireAt } }, 4),
+      event(NOW, { taskCompleted: { taskScheduledId: 1, result: str("x") } }),
+      event(NOW, { timerFired: { fireAt, timerId: 4 } }),
+      event(NOW, { executionRewound: {} }),
+    ];
+    const out = run([{ id: -1, rewindOrchestration: { newHistory } }], { instance: { ...base, status: Status.ORCHESTRATION_STATUS_FAILED } });
+    expect(out.activities).toEqual([{ instanceId: "parent", executionId: "exec-1", taskId: 2, name: "Open", version: undefined, input: "2", tags: undefined, visibleAt: NOW }]);
+    expect(out.messages).toHaveLength(1);
+    expect(out.messages[0]).toMatchObject({ instanceId: "parent", executionId: "exec-1", visibleAt: NOW + 5000 });
+    expect(out.messages[0].event.timerFired?.timerId).toBe(3);
+  });
+
   test("every ExecutionStarted the scheduler creates has eventId 0 (sub-orchestration, continue-as-new)", () => {
     expect(run([{ id: 3, createSubOrchestration: { instanceId: "child", name: "Child" } }]).children[0].start.eventId).toBe(0);
     const continued = run([{ id: 1, completeOrchestration: { orchestrationStatus: Status.ORCHESTRATION_STATUS_CONTINUED_AS_NEW } }]);

@@ -213,6 +213,15 @@ const orchestrators: Record<string, Orchestrator> = {
     const theirs: string = yield child;
     return [mine, theirs];
   },
+  /** Fails at once on Flaky while its Gate activity and a timer are still pending. */
+  async *RewindFanOut(ctx, key: string) {
+    const gated = ctx.callActivity("Gate", key);
+    const timer = ctx.createTimer(1);
+    const flaky: string = yield ctx.callActivity("Flaky", key);
+    const opened: string = yield gated;
+    yield timer;
+    return [opened, flaky];
+  },
   async *WaitThenEcho(ctx, input: unknown) {
     yield ctx.waitForExternalEvent("go");
     return { input, version: ctx.version };

@@ -3,13 +3,30 @@
 import { TaskHubGrpcClient, terminateOptions } from "@microsoft/durabletask-js";
 import { grpcCode, WarningRecorder } from "../helpers/sdk";
 import {
-  H, S, completion, countedRuns, executionIdOf, flakyAttempts, historyHas, json, newId, serveWithWorker, started, startEventId, types,
+  H, S, completion, countedRuns, executionIdOf, flakyAttempts, historyHas, json, newId, openGate, serveWithWorker, started, startEventId, types, until,
 } from "./orchestration-fixtures";
+import { DtsProcess } from "../helpers/dts-process";
+import { RawClient } from "../helpers/raw";
+import { backendDefinition } from "../../src/server/backend-service";
 
 let c: TaskHubGrpcClient;
 let log: WarningRecorder;
+let dts: DtsProcess;
 
-serveWithWorker(["--store", "memory"], (s) => ({ c, log } = s));
+serveWithWorker(["--store", "memory"], (s) => ({ c, log, dts } = s));
+
+/** Waits until no activity work item is queued or running in the hub (its completion is committed). */
+async function activitiesDone(): Promise<void> {
+  const r = new RawClient(dts.address, undefined, backendDefinition);
+  try {
+    await until(async () => {
+      const m = (await r.call("GetMetrics", {})).metrics?.activityWorkItems;
+      return !m?.pending && !m?.active;
+    }, "no activity work items");
+  } finally {
+    r.close();
+  }
+}
 
 describe("continue-as-new", () => {
   test("a counter loop ends with the last input as output", async () => {
@@ -271,6 +288,31 @@ describe("rewind", () => {
     expect(flakyAttempts.get(id)).toBe(2);
     expect(types(await c.getOrchestrationHistory(id)).filter((t) => t === H.SubOrchestrationInstanceCompleted)).toHaveLength(1);
     expect([...log.about(id), ...log.about(childId)]).toEqual([]);
+  });
+
+  test.each([
+    ["after the rewind", false],
+    ["before the rewind, while the orchestration is Failed", true],
+  ])("the activities and timers a failed orchestration still waited for run after a rewind (the running activity finishes %s)", async (_when, gateFirst) => {
+    const id = newId("rewind-fan-out");
+    await c.scheduleNewOrchestration("RewindFanOut", id, id);
+    expect((await completion(c, id)).runtimeStatus).toBe(S.FAILED);
+    if (gateFirst) {
+      openGate(id);
+      await activitiesDone(); // its result reached the Failed instance and was dropped
+    }
+    await c.rewindInstance(id, "try again");
+    if (!gateFirst) {
+      await historyHas(c, id, (e) => e.type === H.TaskCompleted, "the rewound Flaky activity to complete");
+      openGate(id);
+    }
+    const s = await completion(c, id);
+    expect(s.runtimeStatus).toBe(S.COMPLETED);
+    expect(json(s.serializedOutput)).toEqual(["opened", `ok ${id}`]);
+    const kinds = types(await c.getOrchestrationHistory(id));
+    expect(kinds.filter((t) => t === H.TimerFired)).toHaveLength(1);
+    expect(kinds.filter((t) => t === H.TaskCompleted)).toHaveLength(2);
+    expect(log.about(id)).toEqual([]);
   });
 
   test("rewinding an instance that did not fail is rejected", async () => {
