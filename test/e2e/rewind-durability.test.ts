@@ -16,9 +16,21 @@ async function serve(): Promise<{ c: TaskHubGrpcClient; w: TaskHubGrpcWorker; se
   const server = await startDts(["--store", "sqlite"], { dataDir });
   const c = client(server.address);
   const w = worker(server.address);
+  servers.push(server);
+  clients.push(c);
+  workers.push(w);
   registerAll(w);
   await w.start();
   return { c, w, server };
+}
+
+/** Stops one server (SIGTERM, exit 0) after its worker and client, keeping its data directory. */
+async function stopKeepingData(p: { c: TaskHubGrpcClient; w: TaskHubGrpcWorker; server: DtsProcess }): Promise<void> {
+  workers.splice(workers.indexOf(p.w), 1);
+  clients.splice(clients.indexOf(p.c), 1);
+  servers.splice(servers.indexOf(p.server), 1);
+  await stopAll({ workers: [p.w], clients: [p.c] });
+  expect(await p.server.stop()).toBe(0);
 }
 
 afterAll(() => stopAll({ workers, clients, servers }));
@@ -30,14 +42,9 @@ test("a parent rewound while its child still runs gets the child's result after 
   expect((await completion(first.c, id)).runtimeStatus).toBe(S.FAILED);
   await first.c.rewindInstance(id, "try again");
   await historyHas(first.c, id, (e) => e.type === H.TaskCompleted, "the rewound parent's activity to complete");
-  await first.w.stop();
-  await first.c.stop();
-  expect(await first.server.stop()).toBe(0);
+  await stopKeepingData(first);
 
   const second = await serve();
-  servers.push(second.server);
-  workers.push(second.w);
-  clients.push(second.c);
   expect((await second.c.getOrchestrationState(id))?.runtimeStatus).toBe(S.RUNNING);
   await second.c.raiseOrchestrationEvent(`${id}-child`, "never");
   const s = await completion(second.c, id);
