@@ -111,12 +111,7 @@ export function applyEpisode(input: EpisodeInput): EpisodeOutcome {
       out.append = [];
       rewound(instance, newHistory);
       reissueOpenWork(out, newHistory, now);
-      const done = new Set<number>();
-      for (const e of newHistory) if (e.subOrchestrationInstanceCompleted) done.add(e.subOrchestrationInstanceCompleted.taskScheduledId ?? 0);
-      for (const e of newHistory) {
-        const c = e.subOrchestrationInstanceCreated;
-        if (c?.instanceId && !done.has(e.eventId ?? 0)) out.rewindChildren.push({ taskId: e.eventId ?? 0, instanceId: c.instanceId, created: c });
-      }
+      out.rewindChildren = rewindChildrenOf(newHistory);
     } else if (action.completeOrchestration) {
       completeExecution(out, action.completeOrchestration, id, started, input);
     } else {
@@ -137,6 +132,18 @@ export function rewound(instance: InstanceRecord, newHistory: HistoryEvent[]): v
     instance.rewoundExecutionIds = [...(instance.rewoundExecutionIds ?? []), instance.executionId];
     instance.executionId = executionId;
   }
+}
+
+/** The sub-orchestrations a rewritten history still waits for: each is rewound, re-created or heard from again. */
+export function rewindChildrenOf(newHistory: HistoryEvent[]): EpisodeOutcome["rewindChildren"] {
+  const done = new Set<number>();
+  for (const e of newHistory) if (e.subOrchestrationInstanceCompleted) done.add(e.subOrchestrationInstanceCompleted.taskScheduledId ?? 0);
+  const children: EpisodeOutcome["rewindChildren"] = [];
+  for (const e of newHistory) {
+    const c = e.subOrchestrationInstanceCreated;
+    if (c?.instanceId && !done.has(e.eventId ?? 0)) children.push({ taskId: e.eventId ?? 0, instanceId: c.instanceId, created: c });
+  }
+  return children;
 }
 
 /**

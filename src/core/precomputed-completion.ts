@@ -12,7 +12,7 @@
 import { pb } from "../proto";
 import { event, findExecutionStarted, fromTimestamp, str, val } from "./events";
 import { HistoryEvent, InstanceRecord, isTerminal, nonEmpty, Status } from "./model";
-import { ActionError, EpisodeOutcome, NewChild, NewMessage, parentNotification, rewound } from "./orchestration";
+import { ActionError, EpisodeOutcome, NewChild, NewMessage, parentNotification, rewindChildrenOf, rewound } from "./orchestration";
 
 type Request = pb.durabletask.protos.backend.v1.ICompleteOrchestrationWorkItemRequest;
 
@@ -122,6 +122,8 @@ export function requestToOutcome({ instance: before, history, request, now }: Pr
     out.replaceHistory = [...newHistory];
     out.append = [];
     rewound(instance, newHistory);
+    // From the history, not the host's ExecutionRewound messages: it names each child's task and start.
+    out.rewindChildren = rewindChildrenOf(newHistory);
     return out;
   }
   if (instance.status === Status.ORCHESTRATION_STATUS_PENDING) instance.status = Status.ORCHESTRATION_STATUS_RUNNING;

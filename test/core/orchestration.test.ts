@@ -2,6 +2,7 @@
 import { event, orchestratorStarted, str, toTimestamp } from "../../src/core/events";
 import { InstanceRecord, Status } from "../../src/core/model";
 import { ActionError, applyEpisode, EpisodeInput } from "../../src/core/orchestration";
+import { requestToOutcome } from "../../src/core/precomputed-completion";
 import { pb } from "../../src/proto";
 
 const NOW = 1_700_000_000_000;
@@ -171,5 +172,25 @@ describe("applyEpisode", () => {
     const out = run([{ id: 8, sendEntityMessage: { entityOperationSignaled: { requestId: "r", operation: "add", targetInstanceId: str("@counter@a") } } }]);
     expect(out.append[2]).toMatchObject({ eventId: 8, entityOperationSignaled: { requestId: "r" } });
     expect(out.messages[0].instanceId).toBe("@counter@a");
+  });
+});
+
+describe("requestToOutcome (a Functions host's precomputed episode)", () => {
+  test("a rewritten history is a rewind: the children it still waits for come from the history, with their task ids and starts", () => {
+    const newHistory = [
+      start,
+      event(NOW, { subOrchestrationInstanceCreated: { instanceId: "c1", name: "C", input: str("1") } }, 1),
+      event(NOW, { executionRewound: { reason: str("fix") } }),
+    ];
+    const out = requestToOutcome({
+      instance: { ...base, status: Status.ORCHESTRATION_STATUS_FAILED }, history: [start], now: NOW,
+      request: {
+        completionToken: "t", runtimeStatus: Status.ORCHESTRATION_STATUS_RUNNING, newHistory,
+        newMessages: [{ instance: { instanceId: "c1" }, event: event(NOW, { executionRewound: { reason: str("Rewound with its parent") } }) }],
+      },
+    });
+    expect(out.replaceHistory).toEqual(newHistory);
+    expect(out.instance).toMatchObject({ status: Status.ORCHESTRATION_STATUS_RUNNING, executionId: "exec-1", runRequested: true });
+    expect(out.rewindChildren).toEqual([{ taskId: 1, instanceId: "c1", created: newHistory[1].subOrchestrationInstanceCreated }]);
   });
 });
