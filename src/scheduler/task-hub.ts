@@ -763,7 +763,7 @@ export class TaskHub implements DispatchSource {
       if (!rec) {
         const childRec: InstanceRecord = {
           instanceId: c.instanceId, executionId: newExecutionId(), name: c.created.name ?? "", version: val(c.created.version),
-          status: Status.ORCHESTRATION_STATUS_PENDING, input: val(c.created.input), createdAt: now, lastUpdatedAt: now, parentInstanceId: id,
+          status: Status.ORCHESTRATION_STATUS_PENDING, input: val(c.created.input), createdAt: now, lastUpdatedAt: now, parentInstanceId: id, tags: nonEmpty(c.created.tags),
         };
         this.createInstance(childRec, executionStarted(now, {
           name: c.created.name, version: c.created.version, input: c.created.input, tags: c.created.tags,

@@ -260,6 +260,23 @@ describe("rewind", () => {
     expect(startEventId(await c.getOrchestrationHistory(childId))).toBe(0);
   });
 
+  test("a failed sub-orchestration purged before its parent's rewind is created again and the parent completes", async () => {
+    const id = newId("rewind-purged-child");
+    const childId = `${id}-child`;
+    await c.scheduleNewOrchestration("RewindParent", childId, id);
+    expect((await completion(c, id)).runtimeStatus).toBe(S.FAILED);
+    expect((await c.purgeOrchestration(childId))?.deletedInstanceCount).toBe(1);
+
+    await c.rewindInstance(id, "try again");
+    const s = await completion(c, id);
+    expect(s.runtimeStatus).toBe(S.COMPLETED);
+    expect(json(s.serializedOutput)).toBe(`parent got ok ${childId}`);
+    const child = await completion(c, childId);
+    expect([child.runtimeStatus, child.name, json(child.serializedInput)]).toEqual([S.COMPLETED, "FlakyChild", childId]);
+    expect(startEventId(await c.getOrchestrationHistory(childId))).toBe(0);
+    expect([...log.about(id), ...log.about(childId)]).toEqual([]);
+  });
+
   test.each([
     ["after the rewind", false],
     ["before the rewind, while the parent is Failed", true],
