@@ -26,6 +26,11 @@ export function event(now: number, fields: Omit<HistoryEvent, "eventId" | "times
   return { eventId, timestamp: toTimestamp(now), ...fields };
 }
 
+/** An execution's first event; eventId 0, as the managed service's histories have it. */
+export function executionStarted(now: number, fields: pb.IExecutionStartedEvent): HistoryEvent {
+  return event(now, { executionStarted: fields }, 0);
+}
+
 export function orchestratorStarted(now: number): HistoryEvent {
   return event(now, { orchestratorStarted: {} });
 }
@@ -56,6 +61,26 @@ export function unfinishedSubOrchestrations(history: HistoryEvent[]): { taskId: 
     else if (e.subOrchestrationInstanceFailed) done.add(e.subOrchestrationInstanceFailed.taskScheduledId ?? 0);
   }
   return [...created].filter(([id]) => !done.has(id)).map(([taskId, c]) => ({ taskId, created: c }));
+}
+
+/** Activities and timers this history started and has not seen finish. */
+export function openTasksAndTimers(history: HistoryEvent[]): {
+  activities: { taskId: number; scheduled: pb.ITaskScheduledEvent }[];
+  timers: { timerId: number; fireAt: pb.google.protobuf.ITimestamp | null | undefined }[];
+} {
+  const tasks = new Map<number, pb.ITaskScheduledEvent>();
+  const timers = new Map<number, pb.google.protobuf.ITimestamp | null | undefined>();
+  for (const e of history) {
+    if (e.taskScheduled) tasks.set(e.eventId ?? 0, e.taskScheduled);
+    else if (e.taskCompleted) tasks.delete(e.taskCompleted.taskScheduledId ?? 0);
+    else if (e.taskFailed) tasks.delete(e.taskFailed.taskScheduledId ?? 0);
+    else if (e.timerCreated) timers.set(e.eventId ?? 0, e.timerCreated.fireAt);
+    else if (e.timerFired) timers.delete(e.timerFired.timerId ?? 0);
+  }
+  return {
+    activities: [...tasks].map(([taskId, scheduled]) => ({ taskId, scheduled })),
+    timers: [...timers].map(([timerId, fireAt]) => ({ timerId, fireAt })),
+  };
 }
 
 /** Every sub-orchestration instance id this history created. */

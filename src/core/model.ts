@@ -26,6 +26,11 @@ export interface InstanceRecord {
   tags?: Record<string, string>;
   /** Dispatch once even with no message waiting (after a rewind rewrote the history). */
   runRequested?: boolean;
+  /**
+   * Execution ids this execution had before rewinds gave it new ones: results addressed to them (a
+   * sub-orchestration or activity still running when it was rewound) still belong to it.
+   */
+  rewoundExecutionIds?: string[];
   /** Set for durable entities (ids `@name@key`), which share the instance records. */
   entity?: EntityData;
 }

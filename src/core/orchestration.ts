@@ -1,7 +1,7 @@
 // Applying a finished orchestration episode to an instance: the worker's actions become history,
 // activity tasks, timers and messages. Pure: the caller supplies the clock and the id generator.
 import { pb } from "../proto";
-import { event, findExecutionStarted, fromTimestamp, str, val } from "./events";
+import { event, executionStarted, findExecutionStarted, fromTimestamp, openTasksAndTimers, str, val } from "./events";
 import { normalizeEntityId } from "./entities";
 import { ActivityRecord, FailureDetails, HistoryEvent, InstanceRecord, isTerminal, MessageRecord, nonEmpty, Status } from "./model";
 
@@ -85,14 +85,12 @@ export function applyEpisode(input: EpisodeInput): EpisodeOutcome {
         status: Status.ORCHESTRATION_STATUS_PENDING, input: val(a.input), createdAt: now, lastUpdatedAt: now,
         parentInstanceId: instance.instanceId, tags: nonEmpty(a.tags),
       };
-      const start = event(now, {
-        executionStarted: {
-          name: a.name, version: a.version, input: a.input, tags: a.tags, parentTraceContext: a.parentTraceContext,
-          orchestrationInstance: { instanceId: a.instanceId, executionId: str(childExecutionId) },
-          parentInstance: {
-            taskScheduledId: id, name: str(instance.name), version: str(instance.version),
-            orchestrationInstance: { instanceId: instance.instanceId, executionId: str(executionId) },
-          },
+      const start = executionStarted(now, {
+        name: a.name, version: a.version, input: a.input, tags: a.tags, parentTraceContext: a.parentTraceContext,
+        orchestrationInstance: { instanceId: a.instanceId, executionId: str(childExecutionId) },
+        parentInstance: {
+          taskScheduledId: id, name: str(instance.name), version: str(instance.version),
+          orchestrationInstance: { instanceId: instance.instanceId, executionId: str(executionId) },
         },
       });
       out.children.push({ instance: child, start, parentTaskId: id });
@@ -111,13 +109,9 @@ export function applyEpisode(input: EpisodeInput): EpisodeOutcome {
       const newHistory = action.rewindOrchestration.newHistory ?? [];
       out.replaceHistory = [...newHistory];
       out.append = [];
-      Object.assign(instance, { status: Status.ORCHESTRATION_STATUS_RUNNING, output: undefined, failureDetails: undefined, completedAt: undefined, runRequested: true });
-      const done = new Set<number>();
-      for (const e of newHistory) if (e.subOrchestrationInstanceCompleted) done.add(e.subOrchestrationInstanceCompleted.taskScheduledId ?? 0);
-      for (const e of newHistory) {
-        const c = e.subOrchestrationInstanceCreated;
-        if (c?.instanceId && !done.has(e.eventId ?? 0)) out.rewindChildren.push({ taskId: e.eventId ?? 0, instanceId: c.instanceId, created: c });
-      }
+      rewound(instance, newHistory);
+      reissueOpenWork(out, newHistory, now);
+      out.rewindChildren = rewindChildrenOf(newHistory);
     } else if (action.completeOrchestration) {
       completeExecution(out, action.completeOrchestration, id, started, input);
     } else {
@@ -125,6 +119,46 @@ export function applyEpisode(input: EpisodeInput): EpisodeOutcome {
     }
   }
   return out;
+}
+
+/**
+ * The instance once a rewind rewrote its history: running again, under the execution id the new
+ * history's ExecutionStarted carries (the SDKs mint one), so work items and history agree.
+ */
+export function rewound(instance: InstanceRecord, newHistory: HistoryEvent[]): void {
+  Object.assign(instance, { status: Status.ORCHESTRATION_STATUS_RUNNING, output: undefined, failureDetails: undefined, completedAt: undefined, runRequested: true });
+  const executionId = val(findExecutionStarted(newHistory)?.orchestrationInstance?.executionId);
+  if (executionId && executionId !== instance.executionId) {
+    instance.rewoundExecutionIds = [...(instance.rewoundExecutionIds ?? []), instance.executionId];
+    instance.executionId = executionId;
+  }
+}
+
+/** The sub-orchestrations a rewritten history still waits for: each is rewound, re-created or heard from again. */
+export function rewindChildrenOf(newHistory: HistoryEvent[]): EpisodeOutcome["rewindChildren"] {
+  const done = new Set<number>();
+  for (const e of newHistory) if (e.subOrchestrationInstanceCompleted) done.add(e.subOrchestrationInstanceCompleted.taskScheduledId ?? 0);
+  const children: EpisodeOutcome["rewindChildren"] = [];
+  for (const e of newHistory) {
+    const c = e.subOrchestrationInstanceCreated;
+    if (c?.instanceId && !done.has(e.eventId ?? 0)) children.push({ taskId: e.eventId ?? 0, instanceId: c.instanceId, created: c });
+  }
+  return children;
+}
+
+/**
+ * The activities and timers a rewound execution still waits for were dropped when it failed: they
+ * are issued again (the scheduler skips an activity still running, whose result will arrive).
+ */
+export function reissueOpenWork(out: EpisodeOutcome, history: HistoryEvent[], now: number): void {
+  const { instanceId, executionId } = out.instance;
+  const open = openTasksAndTimers(history);
+  for (const { taskId, scheduled: a } of open.activities) {
+    out.activities.push({ instanceId, executionId, taskId, name: a.name ?? "", version: val(a.version), input: val(a.input), tags: nonEmpty(a.tags), visibleAt: now });
+  }
+  for (const { timerId, fireAt } of open.timers) {
+    out.messages.push({ instanceId, executionId, visibleAt: fromTimestamp(fireAt) ?? now, event: event(now, { timerFired: { fireAt, timerId } }) });
+  }
 }
 
 function completeExecution(out: EpisodeOutcome, a: pb.ICompleteOrchestrationAction, id: number, started: pb.IExecutionStartedEvent | undefined, input: EpisodeInput): void {
@@ -136,7 +170,7 @@ function completeExecution(out: EpisodeOutcome, a: pb.ICompleteOrchestrationActi
     const version = val(a.newVersion) ?? instance.version;
     Object.assign(instance, {
       executionId, version, input: val(a.result), output: undefined, customStatus: undefined, failureDetails: undefined,
-      status: Status.ORCHESTRATION_STATUS_RUNNING,
+      status: Status.ORCHESTRATION_STATUS_RUNNING, rewoundExecutionIds: undefined,
     });
     out.replaceHistory = [];
     out.append = [];
@@ -146,12 +180,10 @@ function completeExecution(out: EpisodeOutcome, a: pb.ICompleteOrchestrationActi
     out.children = [];
     out.messages.push({
       instanceId: instance.instanceId, executionId, visibleAt: now,
-      event: event(now, {
-        executionStarted: {
-          name: instance.name, version: str(version), input: a.result, tags: started?.tags,
-          orchestrationInstance: { instanceId: instance.instanceId, executionId: str(executionId) },
-          parentInstance: started?.parentInstance, parentTraceContext: started?.parentTraceContext,
-        },
+      event: executionStarted(now, {
+        name: instance.name, version: str(version), input: a.result, tags: started?.tags,
+        orchestrationInstance: { instanceId: instance.instanceId, executionId: str(executionId) },
+        parentInstance: started?.parentInstance, parentTraceContext: started?.parentTraceContext,
       }),
     });
     for (const carried of a.carryoverEvents ?? []) {

@@ -12,7 +12,7 @@
 import { pb } from "../proto";
 import { event, findExecutionStarted, fromTimestamp, str, val } from "./events";
 import { HistoryEvent, InstanceRecord, isTerminal, nonEmpty, Status } from "./model";
-import { ActionError, EpisodeOutcome, NewChild, NewMessage, parentNotification } from "./orchestration";
+import { ActionError, EpisodeOutcome, NewChild, NewMessage, parentNotification, rewindChildrenOf, rewound } from "./orchestration";
 
 type Request = pb.durabletask.protos.backend.v1.ICompleteOrchestrationWorkItemRequest;
 
@@ -109,7 +109,7 @@ export function requestToOutcome({ instance: before, history, request, now }: Pr
     Object.assign(instance, {
       executionId: val(nextExecution.orchestrationInstance?.executionId) || instance.executionId,
       input: val(nextExecution.input), version: val(nextExecution.version) || instance.version,
-      output: undefined, customStatus: undefined, failureDetails: undefined, status: Status.ORCHESTRATION_STATUS_RUNNING,
+      output: undefined, customStatus: undefined, failureDetails: undefined, status: Status.ORCHESTRATION_STATUS_RUNNING, rewoundExecutionIds: undefined,
     });
     out.replaceHistory = [];
     out.append = [];
@@ -121,7 +121,9 @@ export function requestToOutcome({ instance: before, history, request, now }: Pr
     // A rewritten history (rewind).
     out.replaceHistory = [...newHistory];
     out.append = [];
-    Object.assign(instance, { status: Status.ORCHESTRATION_STATUS_RUNNING, output: undefined, failureDetails: undefined, completedAt: undefined, runRequested: true });
+    rewound(instance, newHistory);
+    // From the history, not the host's ExecutionRewound messages: it names each child's task and start.
+    out.rewindChildren = rewindChildrenOf(newHistory);
     return out;
   }
   if (instance.status === Status.ORCHESTRATION_STATUS_PENDING) instance.status = Status.ORCHESTRATION_STATUS_RUNNING;

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import { str, toTimestamp } from "../core/events";
+import { statusName } from "../core/model";
 import { pb } from "../proto";
 import { appEnvironment } from "../host/settings";
 import { isGrpcError, SidecarClient } from "../host/sidecar-client";
@@ -323,7 +324,13 @@ const VERBS: Record<string, Verb> = {
       };
       const res = await ctx.client.call<pb.PurgeInstancesResponse>("PurgeInstances", request, ctx.hub, ctx.timeoutMs);
       const deleted = res.deletedInstanceCount ?? 0;
-      if (id !== undefined && deleted === 0) return notFound(id, ctx.hub);
+      if (id !== undefined && deleted === 0) {
+        // The scheduler answers 0 for an unfinished instance as for an unknown one (as the SDKs expect); tell them apart.
+        const state = await getStatus(ctx, id, false);
+        if (!state) return notFound(id, ctx.hub);
+        const status = state.orchestrationStatus ?? S.ORCHESTRATION_STATUS_RUNNING;
+        if (!PURGEABLE.includes(status)) return { code: EXIT.refused, error: `instance '${id}' is ${statusName(status)}, not finished, so it cannot be purged; terminate it first` };
+      }
       return { json: { taskHub: ctx.hub, instancesDeleted: deleted }, text: `Purged ${deleted} instance(s) from task hub '${ctx.hub}'.\n` };
     },
   },

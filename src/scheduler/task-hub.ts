@@ -6,7 +6,7 @@
 import { randomUUID } from "crypto";
 import { pb } from "../proto";
 import { SchedulerError, invalid, notFound, notStored, precondition } from "../core/errors";
-import { createdSubOrchestrationIds, event, findExecutionStarted, fromTimestamp, orchestratorStarted, str, unfinishedSubOrchestrations, val } from "../core/events";
+import { createdSubOrchestrationIds, event, executionStarted, findExecutionStarted, fromTimestamp, orchestratorStarted, str, unfinishedSubOrchestrations, val } from "../core/events";
 import { isEntityId } from "../core/entities";
 import { checkInstanceId, checkPayload, checkTags, MAX_PAGE_PAYLOAD_BYTES, payloadBytes } from "../core/limits";
 import { ActivityRecord, FailureDetails, HistoryEvent, InstanceRecord, isTerminal, nonEmpty, Status, statusName } from "../core/model";
@@ -229,12 +229,10 @@ export class TaskHub implements DispatchSource {
       input: val(req.input), createdAt: now, lastUpdatedAt: now, tags: nonEmpty(req.tags),
       scheduledStartAt: scheduledStartAt && scheduledStartAt > now ? scheduledStartAt : undefined,
     };
-    const start = event(now, {
-      executionStarted: {
-        name: req.name, version: req.version, input: req.input, tags: req.tags, parentTraceContext: req.parentTraceContext,
-        orchestrationInstance: { instanceId, executionId: str(executionId) },
-        scheduledStartTimestamp: rec.scheduledStartAt ? req.scheduledStartTimestamp : undefined,
-      },
+    const start = executionStarted(now, {
+      name: req.name, version: req.version, input: req.input, tags: req.tags, parentTraceContext: req.parentTraceContext,
+      orchestrationInstance: { instanceId, executionId: str(executionId) },
+      scheduledStartTimestamp: rec.scheduledStartAt ? req.scheduledStartTimestamp : undefined,
     });
     this.createInstance(rec, start, rec.scheduledStartAt ?? now, change);
     return instanceId;
@@ -290,8 +288,9 @@ export class TaskHub implements DispatchSource {
   restart(instanceId: string, withNewInstanceId: boolean): Promise<string> {
     const rec = this.current(instanceId);
     if (!rec) throw notFound(`Orchestration instance '${instanceId}' not found`);
-    if (!isTerminal(rec.status)) {
-      throw precondition(`Orchestration instance '${instanceId}' is ${statusName(rec.status)}; only a completed, failed or terminated instance can be restarted`);
+    // A restart under a new id leaves the original alone, so it may still be running (as the SDKs allow).
+    if (!withNewInstanceId && !isTerminal(rec.status)) {
+      throw precondition(`Orchestration instance '${instanceId}' is ${statusName(rec.status)}; only a completed, failed or terminated instance can be restarted under its own id (or restart it with a new instance id)`);
     }
     const history = this.currentHistory(instanceId) ?? [];
     const started = findExecutionStarted(history);
@@ -317,10 +316,8 @@ export class TaskHub implements DispatchSource {
       }
       const rec = this.current(id);
       if (!rec) return;
-      if (!isTerminal(rec.status)) {
-        if (top && strict) throw precondition(`Orchestration instance '${id}' is ${statusName(rec.status)}; only completed, failed or terminated instances can be purged`);
-        return;
-      }
+      // Not finished: left alone and not counted (the SDKs report a count of 0, not an error).
+      if (!isTerminal(rec.status)) return;
       const children = recursive ? this.childIds(id) : [];
       this.dropInstance(id, change);
       count++;
@@ -383,6 +380,15 @@ export class TaskHub implements DispatchSource {
         if (consumed.length >= this.options.maxEventsPerWorkItem && !m.event.executionStarted) {
           if (h.history.length > 0 || newEvents[1]?.executionStarted) break;
           continue;
+        }
+        // A rewind goes alone: the SDKs expect its work item's new events to be exactly
+        // [orchestratorStarted, executionRewound]; what arrived after it waits for the next one.
+        if (m.event.executionRewound) {
+          if (consumed.length === 0) {
+            consumed.push(m.seq);
+            newEvents.push(m.event);
+          }
+          break;
         }
         consumed.push(m.seq);
         // A new execution's ExecutionStarted goes first, whatever else arrived before it.
@@ -704,7 +710,9 @@ export class TaskHub implements DispatchSource {
       change.ops.push({ op: "appendHistory", hub, instanceId: id, from: h.history.length, events: outcome.append });
       h.history = h.history.concat(outcome.append);
     }
-    if (h.rec.executionId !== wasExecution) {
+    // A new execution id means continue-as-new, unless a rewind gave it (the same execution goes on).
+    const continued = h.rec.executionId !== wasExecution && !h.rec.rewoundExecutionIds?.includes(wasExecution);
+    if (continued) {
       // Continue-as-new: only messages for no particular execution (raised events) carry over.
       const dropped = h.inbox.filter((m) => m.executionId !== undefined);
       if (dropped.length > 0) change.ops.push({ op: "deleteMessages", hub, seqs: dropped.map((m) => m.seq) });
@@ -712,7 +720,20 @@ export class TaskHub implements DispatchSource {
       this.dropActivitiesOf(id, change);
     }
     const now = Date.now();
+    // A rewind issues again the work its execution still waits for; what is still running, or whose
+    // result already waits in the inbox, is not doubled.
+    const rewind = !!outcome.replaceHistory?.length;
+    const running = rewind ? new Set(this.activities.ofInstance(id).map((a) => a.taskId)) : undefined;
+    const ticking = rewind ? new Set<number | null | undefined>() : undefined;
+    if (running && ticking) {
+      for (const { event: e } of h.inbox) {
+        const result = e.taskCompleted ?? e.taskFailed;
+        if (result) running.add(result.taskScheduledId ?? 0);
+        if (e.timerFired) ticking.add(e.timerFired.timerId);
+      }
+    }
     for (const a of outcome.activities) {
+      if (running?.has(a.taskId)) continue;
       const rec: ActivityRecord = { ...a, seq: ++this.seq };
       this.activities.set(rec.seq, rec);
       change.ops.push({ op: "putActivity", hub, activity: rec });
@@ -730,7 +751,10 @@ export class TaskHub implements DispatchSource {
       if (existing) this.dropInstance(child.instance.instanceId, change);
       this.createInstance(child.instance, child.start, now, change);
     }
-    for (const m of outcome.messages) this.send(m, change);
+    for (const m of outcome.messages) {
+      if (m.instanceId === id && m.event.timerFired && ticking?.has(m.event.timerFired.timerId)) continue;
+      this.send(m, change);
+    }
     for (const t of outcome.terminations) {
       if (this.instances.has(t.instanceId)) this.terminateInto(t.instanceId, t.reason, t.recurse, change, new Set());
     }
@@ -739,24 +763,40 @@ export class TaskHub implements DispatchSource {
       if (!rec) {
         const childRec: InstanceRecord = {
           instanceId: c.instanceId, executionId: newExecutionId(), name: c.created.name ?? "", version: val(c.created.version),
-          status: Status.ORCHESTRATION_STATUS_PENDING, input: val(c.created.input), createdAt: now, lastUpdatedAt: now, parentInstanceId: id,
+          status: Status.ORCHESTRATION_STATUS_PENDING, input: val(c.created.input), createdAt: now, lastUpdatedAt: now, parentInstanceId: id, tags: nonEmpty(c.created.tags),
         };
-        this.createInstance(childRec, event(now, {
-          executionStarted: {
-            name: c.created.name, version: c.created.version, input: c.created.input, tags: c.created.tags,
-            orchestrationInstance: { instanceId: c.instanceId, executionId: str(childRec.executionId) },
-            parentInstance: { taskScheduledId: c.taskId, name: str(h.rec.name), orchestrationInstance: { instanceId: id, executionId: str(h.rec.executionId) } },
-          },
+        this.createInstance(childRec, executionStarted(now, {
+          name: c.created.name, version: c.created.version, input: c.created.input, tags: c.created.tags,
+          orchestrationInstance: { instanceId: c.instanceId, executionId: str(childRec.executionId) },
+          parentInstance: { taskScheduledId: c.taskId, name: str(h.rec.name), orchestrationInstance: { instanceId: id, executionId: str(h.rec.executionId) } },
         }), now, change);
       } else if (rec.status === Status.ORCHESTRATION_STATUS_FAILED) {
-        this.rewindInto(c.instanceId, "Rewound with its parent", change);
+        this.rewindInto(c.instanceId, "Rewound with its parent", change, h.rec.executionId);
+      } else if (isTerminal(rec.status)) {
+        this.resendChildResult(h, rec, change, now);
       }
+      // A child still running reports to an execution id the parent had before the rewind; send() accepts it.
     }
     if (outcome.parentNotification) this.send(outcome.parentNotification, change);
     if (isTerminal(h.rec.status)) this.finish(h, change);
-    if (isTerminal(h.rec.status) || h.rec.executionId !== wasExecution) this.entities.releaseLocksOf(id, change);
+    if (isTerminal(h.rec.status) || continued) this.entities.releaseLocksOf(id, change);
     change.wake.add(id);
     change.notify.add(id);
+  }
+
+  /**
+   * A child that finished while its parent was Failed had its result dropped; the rewound parent
+   * waits for it, so it is sent again (unless it is already in the parent's inbox).
+   */
+  private resendChildResult(parent: HotInstance, child: InstanceRecord, change: Change, now: number): void {
+    const started = findExecutionStarted(this.currentHistory(child.instanceId) ?? []);
+    const link = started?.parentInstance;
+    if (link?.orchestrationInstance?.instanceId !== parent.rec.instanceId) return; // the id now names another instance
+    const taskId = link.taskScheduledId ?? 0;
+    const result = (e: HistoryEvent) => (e.subOrchestrationInstanceCompleted ?? e.subOrchestrationInstanceFailed)?.taskScheduledId === taskId;
+    if (parent.inbox.some((m) => result(m.event))) return;
+    const note = parentNotification(child, started, now);
+    if (note) this.send({ ...note, executionId: parent.rec.executionId }, change);
   }
 
   /** An execution ended: its queued work and messages go. */
@@ -852,7 +892,8 @@ export class TaskHub implements DispatchSource {
     change.after.push(() => this.evictIfDone(h));
   }
 
-  private rewindInto(instanceId: string, reason: string | undefined, change: Change): void {
+  /** parentExecutionId: a rewound parent's execution, which the SDK writes into the child's rewritten ExecutionStarted. */
+  private rewindInto(instanceId: string, reason: string | undefined, change: Change, parentExecutionId?: string): void {
     let h = this.instances.get(instanceId);
     if (!h) {
       const rec = this.store.getInstance(this.name, instanceId);
@@ -861,7 +902,7 @@ export class TaskHub implements DispatchSource {
       this.instances.set(instanceId, h);
     }
     this.setStatus(h, Status.ORCHESTRATION_STATUS_RUNNING, change, { completedAt: undefined });
-    this.send({ instanceId, visibleAt: Date.now(), event: event(Date.now(), { executionRewound: { reason: str(reason) } }) }, change);
+    this.send({ instanceId, visibleAt: Date.now(), event: event(Date.now(), { executionRewound: { reason: str(reason), parentExecutionId: str(parentExecutionId) } }) }, change);
   }
 
   private setStatus(h: HotInstance, status: Status, change: Change, extra: Partial<InstanceRecord> = {}): void {
@@ -874,7 +915,7 @@ export class TaskHub implements DispatchSource {
   private send(m: NewMessage, change: Change): void {
     const h = this.instances.get(m.instanceId) ?? (isEntityId(m.instanceId) ? this.entities.create(m.instanceId, change) : undefined);
     if (!h || isTerminal(h.rec.status)) return;
-    if (m.executionId && m.executionId !== h.rec.executionId) return;
+    if (m.executionId && m.executionId !== h.rec.executionId && !h.rec.rewoundExecutionIds?.includes(m.executionId)) return;
     const rec: InboxMessage = { ...m, seq: ++this.seq, pending: true };
     change.ops.push({ op: "putMessage", hub: this.name, message: rec });
     change.sent.push(rec);

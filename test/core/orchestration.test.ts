@@ -2,6 +2,7 @@
 import { event, orchestratorStarted, str, toTimestamp } from "../../src/core/events";
 import { InstanceRecord, Status } from "../../src/core/model";
 import { ActionError, applyEpisode, EpisodeInput } from "../../src/core/orchestration";
+import { requestToOutcome } from "../../src/core/precomputed-completion";
 import { pb } from "../../src/proto";
 
 const NOW = 1_700_000_000_000;
@@ -120,6 +121,46 @@ describe("applyEpisode", () => {
     expect(out.replaceHistory).toEqual(newHistory);
     expect(out.instance).toMatchObject({ status: Status.ORCHESTRATION_STATUS_RUNNING, failureDetails: undefined, completedAt: undefined, runRequested: true });
     expect(out.rewindChildren.map((c) => c.instanceId)).toEqual(["c1"]);
+    // The history kept the execution id, so the instance does too.
+    expect(out.instance.executionId).toBe("exec-1");
+    expect(out.instance.rewoundExecutionIds).toBeUndefined();
+  });
+
+  test("rewindOrchestration adopts the execution id the SDK wrote into the new history, keeping the old ones for late results", () => {
+    const restarted = event(NOW - 1000, { executionStarted: { name: "Orch", orchestrationInstance: { instanceId: "parent", executionId: str("exec-2") } } }, 0);
+    const failed: InstanceRecord = { ...base, status: Status.ORCHESTRATION_STATUS_FAILED, rewoundExecutionIds: ["exec-0"] };
+    const out = run([{ id: -1, rewindOrchestration: { newHistory: [restarted] } }], { instance: failed, history: [start] });
+    expect(out.instance.executionId).toBe("exec-2");
+    expect(out.instance.rewoundExecutionIds).toEqual(["exec-0", "exec-1"]);
+    // A continue-as-new is a new execution: results for the earlier ones no longer belong to it.
+    const next = run([{ id: 1, completeOrchestration: { orchestrationStatus: Status.ORCHESTRATION_STATUS_CONTINUED_AS_NEW } }], { instance: out.instance });
+    expect(next.instance.rewoundExecutionIds).toBeUndefined();
+  });
+
+  test("rewindOrchestration issues again the activities and timers the history still waits for", () => {
+    const fireAt = toTimestamp(NOW + 5000);
+    const newHistory = [
+      start,
+      event(NOW, { taskScheduled: { name: "Done", input: str("1") } }, 1),
+      event(NOW, { taskScheduled: { name: "Open", input: str("2") } }, 2),
+      event(NOW, { timerCreated: { fireAt } }, 3),
+      event(NOW, { timerCreated: { fireAt } }, 4),
+      event(NOW, { taskCompleted: { taskScheduledId: 1, result: str("x") } }),
+      event(NOW, { timerFired: { fireAt, timerId: 4 } }),
+      event(NOW, { executionRewound: {} }),
+    ];
+    const out = run([{ id: -1, rewindOrchestration: { newHistory } }], { instance: { ...base, status: Status.ORCHESTRATION_STATUS_FAILED } });
+    expect(out.activities).toEqual([{ instanceId: "parent", executionId: "exec-1", taskId: 2, name: "Open", version: undefined, input: "2", tags: undefined, visibleAt: NOW }]);
+    expect(out.messages).toHaveLength(1);
+    expect(out.messages[0]).toMatchObject({ instanceId: "parent", executionId: "exec-1", visibleAt: NOW + 5000 });
+    expect(out.messages[0].event.timerFired?.timerId).toBe(3);
+  });
+
+  test("every ExecutionStarted the scheduler creates has eventId 0 (sub-orchestration, continue-as-new)", () => {
+    expect(run([{ id: 3, createSubOrchestration: { instanceId: "child", name: "Child" } }]).children[0].start.eventId).toBe(0);
+    const continued = run([{ id: 1, completeOrchestration: { orchestrationStatus: Status.ORCHESTRATION_STATUS_CONTINUED_AS_NEW } }]);
+    expect(continued.messages[0].event.executionStarted).toBeDefined();
+    expect(continued.messages[0].event.eventId).toBe(0);
   });
 
   test("terminateOrchestration asks for the target's termination", () => {
@@ -131,5 +172,25 @@ describe("applyEpisode", () => {
     const out = run([{ id: 8, sendEntityMessage: { entityOperationSignaled: { requestId: "r", operation: "add", targetInstanceId: str("@counter@a") } } }]);
     expect(out.append[2]).toMatchObject({ eventId: 8, entityOperationSignaled: { requestId: "r" } });
     expect(out.messages[0].instanceId).toBe("@counter@a");
+  });
+});
+
+describe("requestToOutcome (a Functions host's precomputed episode)", () => {
+  test("a rewritten history is a rewind: the children it still waits for come from the history, with their task ids and starts", () => {
+    const newHistory = [
+      start,
+      event(NOW, { subOrchestrationInstanceCreated: { instanceId: "c1", name: "C", input: str("1") } }, 1),
+      event(NOW, { executionRewound: { reason: str("fix") } }),
+    ];
+    const out = requestToOutcome({
+      instance: { ...base, status: Status.ORCHESTRATION_STATUS_FAILED }, history: [start], now: NOW,
+      request: {
+        completionToken: "t", runtimeStatus: Status.ORCHESTRATION_STATUS_RUNNING, newHistory,
+        newMessages: [{ instance: { instanceId: "c1" }, event: event(NOW, { executionRewound: { reason: str("Rewound with its parent") } }) }],
+      },
+    });
+    expect(out.replaceHistory).toEqual(newHistory);
+    expect(out.instance).toMatchObject({ status: Status.ORCHESTRATION_STATUS_RUNNING, executionId: "exec-1", runRequested: true });
+    expect(out.rewindChildren).toEqual([{ taskId: 1, instanceId: "c1", created: newHistory[1].subOrchestrationInstanceCreated }]);
   });
 });

@@ -7,7 +7,7 @@ import {
   Task, TaskFailedError, TaskHubGrpcClient, TaskHubGrpcWorker, whenAll, whenAny,
 } from "@microsoft/durabletask-js";
 import { DtsProcess, startDts } from "../helpers/dts-process";
-import { client, worker } from "../helpers/sdk";
+import { client, WarningRecorder, worker } from "../helpers/sdk";
 
 type Orchestrator = (ctx: OrchestrationContext, input: any) => AsyncGenerator<Task<any>, any, any>;
 
@@ -206,6 +206,26 @@ const orchestrators: Record<string, Orchestrator> = {
     const r: string = yield ctx.callSubOrchestrator("FlakyChild", key, { instanceId: `${ctx.instanceId}-child` });
     return `parent got ${r}`;
   },
+  /** Fails on its own activity while its child (waiting for "never") still runs. */
+  async *RewindWithRunningChild(ctx, key: string) {
+    const child = ctx.callSubOrchestrator("WaitForever", undefined, { instanceId: `${ctx.instanceId}-child` });
+    const mine: string = yield ctx.callActivity("Flaky", key);
+    const theirs: string = yield child;
+    return [mine, theirs];
+  },
+  /** Fails at once on Flaky while its Gate activity and a timer are still pending. */
+  async *RewindFanOut(ctx, key: string) {
+    const gated = ctx.callActivity("Gate", key);
+    const timer = ctx.createTimer(1);
+    const flaky: string = yield ctx.callActivity("Flaky", key);
+    const opened: string = yield gated;
+    yield timer;
+    return [opened, flaky];
+  },
+  async *WaitThenEcho(ctx, input: unknown) {
+    yield ctx.waitForExternalEvent("go");
+    return { input, version: ctx.version };
+  },
 };
 
 export function registerAll(w: TaskHubGrpcWorker): void {
@@ -251,22 +271,29 @@ export function executionIdOf(h: HistoryEvent[]): string | undefined {
   return e && e.type === H.ExecutionStarted ? e.orchestrationInstance?.executionId : undefined;
 }
 
+/** The eventId of the history's ExecutionStarted (0, as in the managed service's histories). */
+export const startEventId = (h: HistoryEvent[]) => h.find((e) => e.type === H.ExecutionStarted)?.eventId;
+
 export function json(s: string | undefined): unknown {
   return s === undefined ? undefined : JSON.parse(s);
 }
 
-/** One `dts serve` with a client and a worker that has every fixture registered, for a whole test file. */
-export function serveWithWorker(args: string[], ready: (s: { dts: DtsProcess; c: TaskHubGrpcClient; w: TaskHubGrpcWorker }) => void): void {
+/**
+ * One `dts serve` with a client and a worker that has every fixture registered, for a whole test file;
+ * `log` keeps the worker's warnings.
+ */
+export function serveWithWorker(args: string[], ready: (s: { dts: DtsProcess; c: TaskHubGrpcClient; w: TaskHubGrpcWorker; log: WarningRecorder }) => void): void {
   let dts: DtsProcess | undefined;
   let c: TaskHubGrpcClient | undefined;
   let w: TaskHubGrpcWorker | undefined;
   beforeAll(async () => {
     dts = await startDts(args);
     c = client(dts.address);
-    w = worker(dts.address);
+    const log = new WarningRecorder();
+    w = worker(dts.address, undefined, log);
     registerAll(w);
     await w.start();
-    ready({ dts, c, w });
+    ready({ dts, c, w, log });
   });
   afterAll(async () => {
     openAllGates();

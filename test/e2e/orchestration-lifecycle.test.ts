@@ -1,14 +1,32 @@
 // End-to-end: the official JS SDK against `dts serve --store memory`: continue-as-new, suspend and
 // resume, terminate, restart and rewind.
 import { TaskHubGrpcClient, terminateOptions } from "@microsoft/durabletask-js";
-import { grpcCode } from "../helpers/sdk";
+import { grpcCode, WarningRecorder } from "../helpers/sdk";
 import {
-  H, S, completion, countedRuns, executionIdOf, flakyAttempts, historyHas, json, newId, serveWithWorker, started, types,
+  H, S, completion, countedRuns, executionIdOf, flakyAttempts, historyHas, json, newId, openGate, serveWithWorker, started, startEventId, types, until,
 } from "./orchestration-fixtures";
+import { DtsProcess } from "../helpers/dts-process";
+import { RawClient } from "../helpers/raw";
+import { backendDefinition } from "../../src/server/backend-service";
 
 let c: TaskHubGrpcClient;
+let log: WarningRecorder;
+let dts: DtsProcess;
 
-serveWithWorker(["--store", "memory"], (s) => ({ c } = s));
+serveWithWorker(["--store", "memory"], (s) => ({ c, log, dts } = s));
+
+/** Waits until no activity work item is queued or running in the hub (its completion is committed). */
+async function activitiesDone(): Promise<void> {
+  const r = new RawClient(dts.address, undefined, backendDefinition);
+  try {
+    await until(async () => {
+      const m = (await r.call("GetMetrics", {})).metrics?.activityWorkItems;
+      return !m?.pending && !m?.active;
+    }, "no activity work items");
+  } finally {
+    r.close();
+  }
+}
 
 describe("continue-as-new", () => {
   test("a counter loop ends with the last input as output", async () => {
@@ -34,6 +52,7 @@ describe("continue-as-new", () => {
     const h = await c.getOrchestrationHistory(id);
     const second = executionIdOf(h);
     expect(second).toMatch(/^[0-9a-f]+$/);
+    expect(startEventId(h)).toBe(0);
     expect(second).not.toBe(first);
     const start = h.find((e) => e.type === H.ExecutionStarted);
     expect(start?.type === H.ExecutionStarted && start.input).toBe("1");
@@ -141,15 +160,35 @@ describe("restart", () => {
     expect(json(again.serializedInput)).toEqual({ key, value: 21 });
     expect(json(again.serializedOutput)).toBe(42);
     expect(countedRuns.get(key)).toBe(2);
-    expect(executionIdOf(await c.getOrchestrationHistory(id))).not.toBe(firstExecution);
+    const h = await c.getOrchestrationHistory(id);
+    expect(executionIdOf(h)).not.toBe(firstExecution);
+    expect(startEventId(h)).toBe(0);
   });
 
-  test("restarting a running instance is rejected", async () => {
+  test("restarting a running instance under its own id is rejected", async () => {
     const id = await c.scheduleNewOrchestration("WaitForever");
     await c.waitForOrchestrationStart(id, false, 30);
     await expect(c.restartOrchestration(id)).rejects.toThrow(/cannot be restarted/);
     await expect(c.restartOrchestration(newId("nobody"))).rejects.toThrow(/was not found/);
+    await expect(c.restartOrchestration(newId("nobody"), true)).rejects.toThrow(/was not found/);
     await c.terminateOrchestration(id);
+  });
+
+  test("restartWithNewInstanceId copies a running instance: name, version, input and tags; the original runs on", async () => {
+    const id = await c.scheduleNewOrchestration("WaitThenEcho", { n: 7 }, { instanceId: newId("restart-running"), version: "2.1", tags: { team: "blue" } });
+    await c.waitForOrchestrationStart(id, false, 30);
+    const copy = await c.restartOrchestration(id, true);
+    expect(copy).not.toBe(id);
+    await c.waitForOrchestrationStart(copy, false, 30);
+    await c.raiseOrchestrationEvent(copy, "go");
+    const s = await completion(c, copy);
+    expect(s.runtimeStatus).toBe(S.COMPLETED);
+    expect(s.name).toBe("WaitThenEcho");
+    expect(json(s.serializedOutput)).toEqual({ input: { n: 7 }, version: "2.1" });
+    expect(s.tags).toEqual({ team: "blue" });
+    expect((await c.getOrchestrationState(id))?.runtimeStatus).toBe(S.RUNNING);
+    await c.raiseOrchestrationEvent(id, "go");
+    expect((await completion(c, id)).runtimeStatus).toBe(S.COMPLETED);
   });
 
   test("restartWithNewInstanceId starts a new instance that completes", async () => {
@@ -175,16 +214,24 @@ describe("rewind", () => {
     expect(failed.runtimeStatus).toBe(S.FAILED);
     expect(failed.failureDetails?.message).toBe(`Activity task #2 failed: transient failure of ${id}`);
 
+    const failedExecution = executionIdOf(await c.getOrchestrationHistory(id));
+
     await c.rewindInstance(id, "try again");
     const s = await completion(c, id);
     expect(s.runtimeStatus).toBe(S.COMPLETED);
     expect(json(s.serializedOutput)).toEqual(["Hello, step!", `ok ${id}`]);
     expect(s.failureDetails).toBeUndefined();
     expect(flakyAttempts.get(id)).toBe(2);
-    const kinds = types(await c.getOrchestrationHistory(id));
+    const history = await c.getOrchestrationHistory(id);
+    const kinds = types(history);
     expect(kinds).toContain(H.ExecutionRewound);
     expect(kinds).not.toContain(H.TaskFailed);
     expect(kinds[kinds.length - 1]).toBe(H.ExecutionCompleted);
+    // The rewound execution runs under the new execution id the SDK wrote into its history, and the
+    // work items say the same (else the SDK warns "executionId mismatch").
+    expect(executionIdOf(history)).toMatch(/^[0-9a-f]+$/);
+    expect(executionIdOf(history)).not.toBe(failedExecution);
+    expect(log.about(id)).toEqual([]);
   });
 
   test("rewinding a parent failed by its sub-orchestration rewinds both, and the parent completes", async () => {
@@ -204,6 +251,85 @@ describe("rewind", () => {
     expect(child.runtimeStatus).toBe(S.COMPLETED);
     expect(json(child.serializedOutput)).toBe(`ok ${childId}`);
     expect(flakyAttempts.get(childId)).toBe(2);
+    // The rewound child reports to its parent's new execution (ExecutionRewound.parentExecutionId).
+    const parentStart = (await c.getOrchestrationHistory(id)).find((e) => e.type === H.ExecutionStarted);
+    const childStart = (await c.getOrchestrationHistory(childId)).find((e) => e.type === H.ExecutionStarted);
+    expect(childStart?.type === H.ExecutionStarted && childStart.parentInstance?.orchestrationInstance?.executionId)
+      .toBe(parentStart?.type === H.ExecutionStarted && parentStart.orchestrationInstance?.executionId);
+    expect([...log.about(id), ...log.about(childId)]).toEqual([]);
+    expect(startEventId(await c.getOrchestrationHistory(childId))).toBe(0);
+  });
+
+  test("a failed sub-orchestration purged before its parent's rewind is created again and the parent completes", async () => {
+    const id = newId("rewind-purged-child");
+    const childId = `${id}-child`;
+    await c.scheduleNewOrchestration("RewindParent", childId, id);
+    expect((await completion(c, id)).runtimeStatus).toBe(S.FAILED);
+    expect((await c.purgeOrchestration(childId))?.deletedInstanceCount).toBe(1);
+
+    await c.rewindInstance(id, "try again");
+    const s = await completion(c, id);
+    expect(s.runtimeStatus).toBe(S.COMPLETED);
+    expect(json(s.serializedOutput)).toBe(`parent got ok ${childId}`);
+    const child = await completion(c, childId);
+    expect([child.runtimeStatus, child.name, json(child.serializedInput)]).toEqual([S.COMPLETED, "FlakyChild", childId]);
+    expect(startEventId(await c.getOrchestrationHistory(childId))).toBe(0);
+    expect([...log.about(id), ...log.about(childId)]).toEqual([]);
+  });
+
+  test.each([
+    ["after the rewind", false],
+    ["before the rewind, while the parent is Failed", true],
+  ])("a parent failed while its sub-orchestration still ran is rewound and completes when the child does (child finishes %s)", async (_when, childFirst) => {
+    const id = newId("rewind-running-child");
+    const childId = `${id}-child`;
+    await c.scheduleNewOrchestration("RewindWithRunningChild", id, id);
+    const failed = await completion(c, id);
+    expect(failed.runtimeStatus).toBe(S.FAILED);
+    expect((await c.getOrchestrationState(childId))?.runtimeStatus).toBe(S.RUNNING);
+
+    if (childFirst) {
+      await c.raiseOrchestrationEvent(childId, "never");
+      expect((await completion(c, childId)).runtimeStatus).toBe(S.COMPLETED);
+    }
+    await c.rewindInstance(id, "try again");
+    if (!childFirst) {
+      // The parent has rerun its activity and waits for the child, which is still running.
+      await historyHas(c, id, (e) => e.type === H.TaskCompleted, "the rewound parent's activity to complete");
+      expect((await c.getOrchestrationState(childId))?.runtimeStatus).toBe(S.RUNNING);
+      await c.raiseOrchestrationEvent(childId, "never");
+    }
+    const s = await completion(c, id);
+    expect(s.runtimeStatus).toBe(S.COMPLETED);
+    expect(json(s.serializedOutput)).toEqual([`ok ${id}`, "woken"]);
+    expect(flakyAttempts.get(id)).toBe(2);
+    expect(types(await c.getOrchestrationHistory(id)).filter((t) => t === H.SubOrchestrationInstanceCompleted)).toHaveLength(1);
+    expect([...log.about(id), ...log.about(childId)]).toEqual([]);
+  });
+
+  test.each([
+    ["after the rewind", false],
+    ["before the rewind, while the orchestration is Failed", true],
+  ])("the activities and timers a failed orchestration still waited for run after a rewind (the running activity finishes %s)", async (_when, gateFirst) => {
+    const id = newId("rewind-fan-out");
+    await c.scheduleNewOrchestration("RewindFanOut", id, id);
+    expect((await completion(c, id)).runtimeStatus).toBe(S.FAILED);
+    if (gateFirst) {
+      openGate(id);
+      await activitiesDone(); // its result reached the Failed instance and was dropped
+    }
+    await c.rewindInstance(id, "try again");
+    if (!gateFirst) {
+      await historyHas(c, id, (e) => e.type === H.TaskCompleted, "the rewound Flaky activity to complete");
+      openGate(id);
+    }
+    const s = await completion(c, id);
+    expect(s.runtimeStatus).toBe(S.COMPLETED);
+    expect(json(s.serializedOutput)).toEqual(["opened", `ok ${id}`]);
+    const kinds = types(await c.getOrchestrationHistory(id));
+    expect(kinds.filter((t) => t === H.TimerFired)).toHaveLength(1);
+    expect(kinds.filter((t) => t === H.TaskCompleted)).toHaveLength(2);
+    expect(log.about(id)).toEqual([]);
   });
 
   test("rewinding an instance that did not fail is rejected", async () => {

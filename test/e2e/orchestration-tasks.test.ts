@@ -1,7 +1,7 @@
 // End-to-end: the official JS SDK against `dts serve --store memory`: activities, sub-orchestrations,
 // timers, external events, custom status, tags, history and purge.
 import { TaskHubGrpcClient } from "@microsoft/durabletask-js";
-import { H, S, completion, historyHas, json, newId, openGate, types, serveWithWorker } from "./orchestration-fixtures";
+import { H, S, completion, historyHas, json, newId, openGate, types, serveWithWorker, startEventId } from "./orchestration-fixtures";
 
 let c: TaskHubGrpcClient;
 
@@ -65,6 +65,7 @@ describe("sub-orchestrations", () => {
     const defaultChildId = created[1].type === H.SubOrchestrationInstanceCreated ? created[1].instanceId : undefined;
     expect(defaultChildId).toMatch(/^[0-9a-f]+:0002$/);
     expect((await c.getOrchestrationState(defaultChildId!))?.runtimeStatus).toBe(S.COMPLETED);
+    expect(startEventId(await c.getOrchestrationHistory(`${id}-child`))).toBe(0);
   });
 
   test("fan out to sub-orchestrations with whenAll", async () => {
@@ -244,7 +245,7 @@ describe("history and purge", () => {
       H.OrchestratorStarted, H.TaskCompleted, H.ExecutionCompleted,
     ]);
     const [, start, s1, , c1, s2, , c2, done] = h;
-    expect(start.type === H.ExecutionStarted && [start.name, start.input, start.orchestrationInstance?.instanceId]).toEqual(["Sequence", '["A","B"]', id]);
+    expect(start.type === H.ExecutionStarted && [start.eventId, start.name, start.input, start.orchestrationInstance?.instanceId]).toEqual([0, "Sequence", '["A","B"]', id]);
     expect(s1.type === H.TaskScheduled && [s1.eventId, s1.name, s1.input]).toEqual([1, "Hello", '"A"']);
     expect(c1.type === H.TaskCompleted && [c1.taskScheduledId, c1.result]).toEqual([1, '"Hello, A!"']);
     expect(s2.type === H.TaskScheduled && [s2.eventId, s2.name, s2.input]).toEqual([2, "Hello", '"B"']);

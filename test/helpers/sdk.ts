@@ -1,6 +1,6 @@
 // The official SDK's client and worker, quiet, pointed at a test server and task hub.
 import * as grpc from "@grpc/grpc-js";
-import { EntityInstanceId, NoOpLogger, OrchestrationContext, OrchestrationState, Task, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
+import { EntityInstanceId, Logger, LogEvent, NoOpLogger, OrchestrationContext, OrchestrationState, Task, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
 
 export function hubMetadata(hub?: string) {
   return hub === undefined ? undefined : async () => {
@@ -14,8 +14,23 @@ export function client(address: string, hub?: string): TaskHubGrpcClient {
   return new TaskHubGrpcClient({ hostAddress: address, logger: new NoOpLogger(), metadataGenerator: hubMetadata(hub) });
 }
 
-export function worker(address: string, hub?: string): TaskHubGrpcWorker {
-  return new TaskHubGrpcWorker({ hostAddress: address, logger: new NoOpLogger(), metadataGenerator: hubMetadata(hub), shutdownTimeoutMs: 2000 });
+export function worker(address: string, hub?: string, logger: Logger = new NoOpLogger()): TaskHubGrpcWorker {
+  return new TaskHubGrpcWorker({ hostAddress: address, logger, metadataGenerator: hubMetadata(hub), shutdownTimeoutMs: 2000 });
+}
+
+/** A quiet logger that keeps the SDK's warnings, to check it found nothing odd in what the server sent. */
+export class WarningRecorder extends NoOpLogger {
+  readonly warnings: string[] = [];
+  warn(message: string): void {
+    this.warnings.push(message);
+  }
+  logEvent(level: "error" | "warn" | "info" | "debug", _event: LogEvent, message: string): void {
+    if (level === "warn") this.warnings.push(message);
+  }
+  /** The warnings that name an instance. */
+  about(instanceId: string): string[] {
+    return this.warnings.filter((w) => w.includes(`'${instanceId}'`));
+  }
 }
 
 /** The gRPC status code of a rejected call (the SDK passes grpc errors through). */
