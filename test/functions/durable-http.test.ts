@@ -2,7 +2,7 @@
 // context.df.callHttp against a server this test runs (a GET, a POST echoed back, a 202 → Location →
 // 202 → 200 job, and a refused connection), started and checked through the management API. The
 // server counts requests: the orchestration replays once per result, yet each URL is hit exactly as
-// often as the orchestration asked.
+// often as the orchestration asked, also when a restarted host replays the orchestration.
 import * as http from "http";
 import { AddressInfo } from "net";
 import * as path from "path";
@@ -33,6 +33,8 @@ beforeAll(async () => {
       switch (key) {
         case "GET /json":
           return json(200, { ok: true, items: [1, 2] });
+        case "GET /once":
+          return json(200, { n: hits[key] });
         case "POST /echo":
           return json(200, { method: req.method, contentType: req.headers["content-type"], test: req.headers["x-test"], body }, { "X-Echo": "echoed" });
         case "POST /jobs":
@@ -84,4 +86,21 @@ test("callHttp: GET, POST with headers and content, 202 polling, a refused conne
   const ok = "TaskCompleted BuiltIn::HttpActivity";
   expect(steps).toEqual([ok, ok, ok, "TimerFired", ok, "TimerFired", ok, "TaskFailed BuiltIn::HttpActivity"]);
   expect(host.output()).toMatch(/activity 'BuiltIn::HttpActivity' .* failed \(Error: callHttp GET .* ECONNREFUSED/);
+});
+
+test("a host started anew replays a finished request from history instead of making it again", async () => {
+  const started = await request("POST", `${host.origin}/runtime/webhooks/durabletask/orchestrators/HttpThenWait/http-2`, { base });
+  expect(started.status).toBe(202);
+  const history = `${started.body.statusQueryGetUri}${started.body.statusQueryGetUri.includes("?") ? "&" : "?"}showHistory=true`;
+  // Waiting for the event once the response is in history.
+  await pollStatus(history, (b) => ((b as { historyEvents?: { EventType: string }[] }).historyEvents ?? []).some((e) => e.EventType === "TaskCompleted"));
+  expect(hits["GET /once"]).toBe(1);
+
+  expect(await host.stop()).toBe(0);
+  host = await startFuncHost(path.join(FIXTURES, "http-app"), { DURABLE_TASK_SCHEDULER_CONNECTION_STRING: connectionString(dts.port) });
+  const raised = await request("POST", `${host.origin}/runtime/webhooks/durabletask/instances/http-2/raiseEvent/Go`, { now: true });
+  expect(raised.status).toBe(202);
+  const done = await pollStatus(`${host.origin}/runtime/webhooks/durabletask/instances/http-2`);
+  expect(done.body.output).toEqual({ status: 200, body: { n: 1 }, go: { now: true } });
+  expect(hits["GET /once"]).toBe(1);
 });
