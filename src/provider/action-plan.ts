@@ -7,13 +7,16 @@
 //   external events take none;
 // - a yielded task blocks the action list until it completes, so tasks after it are numbered only then;
 // - the host runs retries: when an attempt fails a retry timer takes the next id, and when that timer
-//   fires (attempts left) the next attempt takes the next id - in history order, as the JS replay does.
+//   fires (attempts left) the next attempt takes the next id - in history order, as the JS replay does;
+// - durable HTTP polls the same way: a 202 with a Location gives a timer and the next request their ids
+//   at once (CallHttpWithPollingTask), the request is scheduled once the timer fires (durable-http.ts).
 // An id whose scheduling event is already in history is old; any other becomes a new action.
 import { createHash, randomUUID } from "crypto";
 import { pb } from "../proto";
 import { fromTimestamp, kindOf, str, toTimestamp } from "../core/events";
 import { HistoryEvent } from "../core/model";
 import { ReplayEvent } from "./history-json";
+import { DEFAULT_HTTP_POLL_MS, DurableHttpRequestJson, HTTP_ACTIVITY_NAME, nextPoll, requestOfAction } from "./durable-http";
 
 /** durable-functions' ActionType numbers. */
 export const ActionType = {
@@ -45,6 +48,7 @@ export interface DfAction {
   compoundActions?: DfAction[];
   lockRequestId?: string;
   lockSet?: { name: string; key: string }[];
+  httpRequest?: unknown;
 }
 
 export interface PlanInput {
@@ -58,6 +62,8 @@ export interface PlanInput {
   finished: boolean;
   /** Request ids for new entity messages (random by default; history keeps them for replays). */
   newRequestId?: () => string;
+  /** Durable HTTP's wait between polls when a 202 has no Retry-After (defaultHttpAsyncRequestSleepTimeMillseconds). */
+  httpPollMs?: number;
 }
 
 export interface Plan {
@@ -65,8 +71,6 @@ export interface Plan {
   actions: pb.IOrchestratorAction[];
   /** Set when the orchestrator called continueAsNew: the new input's JSON. */
   continueAsNew?: { input?: string };
-  /** Set when an action cannot run on this host (the orchestration fails with this message). */
-  unsupported?: string;
   /** Where the re-enactment had to guess (logged by the caller). */
   notes: string[];
 }
@@ -91,9 +95,11 @@ interface Leaf extends Node {
   key: number | string;
   /** Schedules the task's work once it has its id. */
   begin?: (id: number) => void;
+  /** A completed task's result JSON (durable HTTP reads the response from it). */
+  result?: string;
 }
 interface Compound extends Node {
-  kind: "all" | "any" | "retry";
+  kind: "all" | "any" | "retry" | "http";
   children: Node[];
   onChild(child: Node): void;
 }
@@ -110,7 +116,7 @@ class Replay {
   private readonly open = new Map<number, Leaf>();
   private readonly waiting = new Map<string, Leaf[]>();
   /** Results that arrived before their task was waited on (JS: deferredTasks). */
-  private readonly early = new Map<number | string, boolean[]>();
+  private readonly early = new Map<number | string, { ok: boolean; result?: string }[]>();
   private readonly byRequestId = new Map<string, number>();
   private lock?: { criticalSectionId: string; entities: string[] };
   private next = 0;
@@ -216,6 +222,9 @@ class Replay {
         return this.retryNode(a, parent);
       case ActionType.WaitForExternalEvent:
         return leaf(a.externalEventName ?? "", parent);
+      case ActionType.CallHttp:
+        if (requestOfAction(a.httpRequest).asynchronousPatternEnabled) return this.httpNode(a, parent);
+        return leaf(-1, parent, (id) => this.start(a, id));
       default:
         return leaf(-1, parent, (id) => this.start(a, id));
     }
@@ -240,11 +249,11 @@ class Replay {
     }
     const early = this.early.get(l.key);
     if (early?.length && !l.done) {
-      const ok = early.shift()!;
+      const { ok, result } = early.shift()!;
       if (early.length === 0) this.early.delete(l.key);
       if (typeof l.key === "string") this.waiting.get(l.key)?.pop();
       else this.open.delete(l.key);
-      this.finish(l, ok);
+      this.finish(l, ok, result);
     }
   }
 
@@ -293,7 +302,7 @@ class Replay {
         return;
       }
       case ActionType.CallHttp:
-        this.plan.unsupported ??= "callHttp is not supported by this host (durable HTTP needs the Durable extension's HTTP client): make the request from an activity function instead";
+        this.scheduleHttp(id, requestOfAction(a.httpRequest));
         return;
       default:
         throw new NonDeterminismError(`unknown action type ${a.actionType}`);
@@ -337,6 +346,46 @@ class Replay {
     return node;
   }
 
+  /**
+   * callHttp with the asynchronous pattern (CallHttpWithPollingTask): the request; on a 202 with a
+   * Location, a timer and the next request take the next two ids together, and the request is made
+   * once the timer has fired; the first other response (or failure) ends the task.
+   */
+  private httpNode(a: DfAction, parent?: Compound): Node {
+    let current = requestOfAction(a.httpRequest);
+    /** Poll timers not yet fired, with the request each one holds back. */
+    const waits = new Map<Node, { request: Leaf; body: DurableHttpRequestJson }>();
+    const node: Compound = {
+      kind: "http", done: false, failed: false, parent, children: [],
+      onChild: (child) => {
+        if (node.done) return;
+        const wait = waits.get(child);
+        if (wait) {
+          // The JS task ignores its timer; for the host it is the moment to make the next request.
+          waits.delete(child);
+          this.scheduleHttp(wait.request.key as number, wait.body);
+          return;
+        }
+        if (child.failed) return this.finish(node, false);
+        const poll = nextPoll((child as Leaf).result, current, this.now, this.input.httpPollMs ?? DEFAULT_HTTP_POLL_MS);
+        if (!poll) return this.finish(node, true);
+        current = poll.request;
+        const timer = leaf(-1, node, (id) => this.schedule(id, "timer", () => ({ createTimer: { fireAt: toTimestamp(poll.fireAt) } })));
+        const request = leaf(-1, node);
+        waits.set(timer, { request, body: poll.request });
+        this.addChild(node, timer);
+        this.addChild(node, request);
+      },
+    };
+    const first = current;
+    node.children.push(leaf(-1, node, (id) => this.scheduleHttp(id, first)));
+    return node;
+  }
+
+  private scheduleHttp(id: number, request: DurableHttpRequestJson): void {
+    this.schedule(id, "activity", () => ({ scheduleTask: { name: HTTP_ACTIVITY_NAME, input: str(JSON.stringify(request)) } }));
+  }
+
   private addChild(parent: Compound, child: Node): void {
     parent.children.push(child);
     this.track(child);
@@ -368,7 +417,8 @@ class Replay {
   private apply(e: HistoryEvent): void {
     let key: number | string | undefined;
     let ok = true;
-    if (e.taskCompleted) key = e.taskCompleted.taskScheduledId ?? 0;
+    let result: string | undefined;
+    if (e.taskCompleted) { key = e.taskCompleted.taskScheduledId ?? 0; result = e.taskCompleted.result?.value ?? undefined; }
     else if (e.taskFailed) { key = e.taskFailed.taskScheduledId ?? 0; ok = false; }
     else if (e.subOrchestrationInstanceCompleted) key = e.subOrchestrationInstanceCompleted.taskScheduledId ?? 0;
     else if (e.subOrchestrationInstanceFailed) { key = e.subOrchestrationInstanceFailed.taskScheduledId ?? 0; ok = false; }
@@ -388,15 +438,17 @@ class Replay {
     }
     if (!target) {
       const list = this.early.get(key) ?? [];
-      list.push(ok);
+      list.push({ ok, result });
       this.early.set(key, list);
       return;
     }
-    this.finish(target, ok);
+    this.finish(target, ok, result);
   }
 
-  private finish(node: Node, ok: boolean): void {
-    if (!node.done) finishNode(node, ok);
+  private finish(node: Node, ok: boolean, result?: string): void {
+    if (node.done) return;
+    if (result !== undefined) (node as Leaf).result = result;
+    finishNode(node, ok);
   }
 }
 

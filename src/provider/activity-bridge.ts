@@ -1,10 +1,12 @@
 // One activity work item: the input goes to the app's activityTrigger function as `{string: JSON}`
 // (so the handler gets the deserialized value) with the orchestration's instance id in the trigger
-// metadata; its return value becomes TaskCompleted's JSON result, what it throws TaskFailed.
+// metadata; its return value becomes TaskCompleted's JSON result, what it throws TaskFailed. The
+// durable HTTP activity is the host's own: it makes the request (durable-http.ts) instead of invoking the app.
 import { pb } from "../proto";
 import { event, str, val } from "../core/events";
 import { HistoryEvent } from "../core/model";
 import { FunctionApp } from "../host/function-app";
+import { DurableHttpOptions, executeDurableHttp, HTTP_ACTIVITY_NAME, requestOfAction } from "./durable-http";
 import { ACTIVITY_TRIGGER, failureFromError, findFunction, notFoundMessage } from "./functions";
 import { returnedJson } from "./typed-data";
 
@@ -23,7 +25,14 @@ export interface ActivityResult {
   error?: string;
 }
 
-export async function runActivity(app: FunctionApp, item: ActivityWorkItem, now: () => number = Date.now): Promise<ActivityResult> {
+export interface ActivityOptions {
+  now?: () => number;
+  /** For the durable HTTP activity (token sources). */
+  http?: DurableHttpOptions;
+}
+
+export async function runActivity(app: FunctionApp, item: ActivityWorkItem, options: ActivityOptions = {}): Promise<ActivityResult> {
+  const now = options.now ?? Date.now;
   const a = item.activityRequest;
   const name = a.name ?? "";
   const taskScheduledId = a.taskId ?? 0;
@@ -31,6 +40,19 @@ export async function runActivity(app: FunctionApp, item: ActivityWorkItem, now:
   const done = (e: HistoryEvent, error?: string): ActivityResult => ({
     request: { completionToken: item.completionToken, responseEvent: e }, name, succeeded: !e.taskFailed, error,
   });
+  const failed = (err: unknown): ActivityResult => {
+    const failureDetails = failureFromError(err);
+    return done(event(now(), { taskFailed: { taskScheduledId, failureDetails } }), `${failureDetails.errorType}: ${failureDetails.errorMessage}`);
+  };
+
+  if (name === HTTP_ACTIVITY_NAME) {
+    try {
+      const response = await executeDurableHttp(requestOfAction(JSON.parse(val(a.input) ?? "null")), options.http);
+      return done(event(now(), { taskCompleted: { taskScheduledId, result: str(JSON.stringify(response)) } }));
+    } catch (err) {
+      return failed(err);
+    }
+  }
 
   const fn = findFunction(app, name, ACTIVITY_TRIGGER);
   if (!fn) {
@@ -45,8 +67,7 @@ export async function runActivity(app: FunctionApp, item: ActivityWorkItem, now:
     });
     return done(event(now(), { taskCompleted: { taskScheduledId, result: str(returnedJson(res.returnValue)) } }));
   } catch (err) {
-    const failureDetails = failureFromError(err);
-    return done(event(now(), { taskFailed: { taskScheduledId, failureDetails } }), `${failureDetails.errorType}: ${failureDetails.errorMessage}`);
+    return failed(err);
   }
 }
 

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseConnectionString, SchedulerConnection } from "./connection-string";
+import { DEFAULT_HTTP_POLL_MS } from "./durable-http";
 
 export const DEFAULT_CONNECTION_STRING_NAME = "DURABLE_TASK_SCHEDULER_CONNECTION_STRING";
 type LimitField = "maxConcurrentOrchestratorFunctions" | "maxConcurrentActivityFunctions" | "maxConcurrentEntityFunctions";
@@ -28,6 +29,8 @@ export interface ProviderConfig {
   maxConcurrentOrchestratorFunctions: number;
   maxConcurrentActivityFunctions: number;
   maxConcurrentEntityFunctions: number;
+  /** httpSettings.defaultAsyncRequestSleepTimeMilliseconds: durable HTTP's wait between polls of a 202 without Retry-After. */
+  httpAsyncSleepMs: number;
   /** The resolved app settings (local.settings.json Values overridden by the environment). */
   settings: Record<string, string>;
   /** Things worth a log line that do not stop the app (e.g. two different hub names). */
@@ -70,6 +73,7 @@ export function loadProviderConfig(appDir: string, env: NodeJS.ProcessEnv = proc
     maxConcurrentOrchestratorFunctions: limit(durable, "maxConcurrentOrchestratorFunctions", settings),
     maxConcurrentActivityFunctions: limit(durable, "maxConcurrentActivityFunctions", settings),
     maxConcurrentEntityFunctions: limit(durable, "maxConcurrentEntityFunctions", settings),
+    httpAsyncSleepMs: httpAsyncSleep(durable),
   };
 }
 
@@ -141,6 +145,15 @@ function limit(durable: Record<string, unknown>, field: LimitField, settings: Re
   if (v === undefined || v === null) return defaultMaxConcurrent(field, settings);
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
     throw new ProviderConfigError(`host.json's extensions.durableTask.${field} must be a whole number of at least 1 (it is ${JSON.stringify(v)})`);
+  }
+  return v;
+}
+
+function httpAsyncSleep(durable: Record<string, unknown>): number {
+  const v = get(objectAt(durable, "httpSettings", "host.json extensions.durableTask") ?? {}, "defaultAsyncRequestSleepTimeMilliseconds");
+  if (v === undefined || v === null) return DEFAULT_HTTP_POLL_MS;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+    throw new ProviderConfigError(`host.json's extensions.durableTask.httpSettings.defaultAsyncRequestSleepTimeMilliseconds must be a whole number of milliseconds (it is ${JSON.stringify(v)})`);
   }
   return v;
 }

@@ -116,3 +116,32 @@ export class CachedTokenSource implements TokenSource {
     return this.pending;
   }
 }
+
+/**
+ * Token sources by scope over one credential, for durable HTTP's ManagedIdentityTokenSource (any
+ * resource an orchestration names). The credential is made on first use: without callHttp token
+ * sources @azure/identity is never loaded.
+ */
+export class TokenSourceCache {
+  private readonly sources = new Map<string, TokenSource>();
+  private credential?: TokenCredential;
+
+  constructor(private readonly makeCredential: () => TokenCredential = defaultAzureCredential) {}
+
+  forScope(scope: string): TokenSource {
+    let source = this.sources.get(scope);
+    if (!source) {
+      this.credential ??= this.makeCredential();
+      source = new CachedTokenSource(this.credential, scope);
+      this.sources.set(scope, source);
+    }
+    return source;
+  }
+}
+
+/** What the extension's ManagedIdentityTokenSource uses: the managed identity on Azure, developer sign-ins locally. */
+export function defaultAzureCredential(): TokenCredential {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const id = require("@azure/identity") as typeof import("@azure/identity");
+  return new id.DefaultAzureCredential();
+}

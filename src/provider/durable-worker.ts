@@ -9,7 +9,7 @@ import { FunctionApp } from "../host/function-app";
 import { runActivity } from "./activity-bridge";
 import { BackendClient, BackendClientOptions } from "./backend-client";
 import { ProviderConfig } from "./config";
-import { TokenSource, tokenSourceFor } from "./credentials";
+import { TokenSource, TokenSourceCache, tokenSourceFor } from "./credentials";
 import { runEntity } from "./entity-bridge";
 import { runOrchestration } from "./orchestration-bridge";
 
@@ -17,6 +17,8 @@ export interface DurableWorkerOptions {
   log?: (line: string) => void;
   /** Replaces the connection string's credential (tests). */
   tokenSource?: TokenSource;
+  /** Tokens for durable HTTP's token sources (default: DefaultAzureCredential, made on first use). */
+  httpTokens?: TokenSourceCache;
   /** How long stop() waits for running invocations (default 30 s). */
   drainTimeoutMs?: number;
   /** Overrides of the gRPC client's retry and reconnect timing (tests). */
@@ -41,6 +43,7 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
   for (const w of config.warnings) say(w);
   const endpoint = config.connection.endpoint;
   const tokenSource = options.tokenSource ?? tokenSourceFor(config.connection);
+  const httpTokens = options.httpTokens ?? new TokenSourceCache();
   const client = new BackendClient({ endpoint, taskHub: config.hubName, tokenSource, log: say, ...options.client });
 
   // Hello: a wrong hub or credential should stop the host with a clear message; an unreachable
@@ -87,12 +90,12 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
     let completing = false;
     try {
       if (kind === "orchestration") {
-        const r = await runOrchestration(app, { orchestratorRequest: item.orchestratorRequest!, completionToken: item.completionToken });
+        const r = await runOrchestration(app, { orchestratorRequest: item.orchestratorRequest!, completionToken: item.completionToken }, { httpPollMs: config.httpAsyncSleepMs });
         completing = true;
         await client.call("CompleteOrchestrationWorkItem", r.request);
         say(`orchestrator ${label}: ${r.outcome}${r.outcome === "running" ? ` (${scheduledWork(r.request)})` : ""} in ${ms()}${notes(r.notes)}`);
       } else if (kind === "activity") {
-        const r = await runActivity(app, { activityRequest: item.activityRequest!, completionToken: item.completionToken });
+        const r = await runActivity(app, { activityRequest: item.activityRequest!, completionToken: item.completionToken }, { http: { tokens: httpTokens } });
         completing = true;
         await client.call("CompleteActivityWorkItem", r.request);
         say(`activity ${label}: ${r.succeeded ? "succeeded" : `failed (${r.error})`} in ${ms()}`);

@@ -10,6 +10,7 @@ import { applyEpisode } from "../core/orchestration";
 import { outcomeToRequest } from "../core/precomputed-completion";
 import { FunctionApp } from "../host/function-app";
 import { DfAction, json, NonDeterminismError, planActions } from "./action-plan";
+import { DEFAULT_HTTP_POLL_MS } from "./durable-http";
 import { findFunction, notFoundMessage, ORCHESTRATION_TRIGGER, safeJson, WorkItemError } from "./functions";
 import { failureFromJson, replayEvents, toJsonHistory } from "./history-json";
 import { returnedObject } from "./typed-data";
@@ -29,7 +30,6 @@ const UPPER_SCHEMA_VERSION_NEW = 3;
  */
 const MAXIMUM_SHORT_TIMER = "10675199.02:48:05";
 const LONG_TIMER_INTERVAL = "3.00:00:00";
-const HTTP_POLL_MS = 30_000;
 const OUT_OF_PROC_LABEL = "$OutOfProcData$:";
 
 export interface OrchestrationWorkItem {
@@ -50,6 +50,8 @@ export interface BridgeOptions {
   now?: () => number;
   newExecutionId?: () => string;
   newRequestId?: () => string;
+  /** host.json httpSettings.defaultAsyncRequestSleepTimeMilliseconds: durable HTTP's default wait between polls. */
+  httpPollMs?: number;
 }
 
 export async function runOrchestration(app: FunctionApp, item: OrchestrationWorkItem, options: BridgeOptions = {}): Promise<OrchestrationResult> {
@@ -103,7 +105,7 @@ export async function runOrchestration(app: FunctionApp, item: OrchestrationWork
     upperSchemaVersionNew: UPPER_SCHEMA_VERSION_NEW,
     longRunningTimerIntervalDuration: LONG_TIMER_INTERVAL,
     maximumShortTimerDuration: MAXIMUM_SHORT_TIMER,
-    defaultHttpAsyncRequestSleepTimeMillseconds: HTTP_POLL_MS,
+    defaultHttpAsyncRequestSleepTimeMillseconds: options.httpPollMs ?? DEFAULT_HTTP_POLL_MS,
   };
 
   let state: Record<string, unknown> | undefined;
@@ -130,7 +132,7 @@ export async function runOrchestration(app: FunctionApp, item: OrchestrationWork
   let plan;
   try {
     plan = planActions({
-      instanceId, executionId, events, actions, finished: !!state.isDone || failed, newRequestId: options.newRequestId,
+      instanceId, executionId, events, actions, finished: !!state.isDone || failed, newRequestId: options.newRequestId, httpPollMs: options.httpPollMs,
     });
   } catch (err) {
     if (!(err instanceof NonDeterminismError)) throw err;
@@ -138,9 +140,6 @@ export async function runOrchestration(app: FunctionApp, item: OrchestrationWork
   }
   notes.push(...plan.notes);
 
-  if (plan.unsupported) {
-    return fail({ errorType: "NotSupported", errorMessage: `Orchestrator function '${fn.name}' failed: ${plan.unsupported}`, isNonRetriable: true }, plan.actions, customStatus);
-  }
   if (failed) {
     // The message is in durable-functions' state; the type and stack come from what the orchestrator
     // threw, when the host kept it (host/orchestrator-errors.ts). An unhandled activity or

@@ -56,6 +56,14 @@ test("the environment overrides local.settings.json, and host.json limits are us
   expect(c.settings.HUB).toBe("h");
 });
 
+test("durable HTTP's poll wait: httpSettings.defaultAsyncRequestSleepTimeMilliseconds, 30 s by default", () => {
+  expect(loadProviderConfig(appDir(managed(), { DURABLE_TASK_SCHEDULER_CONNECTION_STRING: LOCAL }), {}).httpAsyncSleepMs).toBe(30_000);
+  const dir = appDir(managed({ httpSettings: { defaultAsyncRequestSleepTimeMilliseconds: 250 } }), { DURABLE_TASK_SCHEDULER_CONNECTION_STRING: LOCAL });
+  expect(loadProviderConfig(dir, {}).httpAsyncSleepMs).toBe(250);
+  const bad = appDir(managed({ httpSettings: { defaultAsyncRequestSleepTimeMilliseconds: "1s" } }), { DURABLE_TASK_SCHEDULER_CONNECTION_STRING: LOCAL });
+  expect(() => loadProviderConfig(bad, {})).toThrow(/defaultAsyncRequestSleepTimeMilliseconds must be a whole number/);
+});
+
 test("without hubName the TASKHUB_NAME setting names the hub, else the connection string's TaskHub", () => {
   expect(loadProviderConfig(appDir(managed(), { DURABLE_TASK_SCHEDULER_CONNECTION_STRING: LOCAL, TASKHUB_NAME: "fromsetting" }), {}).hubName).toBe("fromsetting");
   expect(loadProviderConfig(appDir(managed(), { DURABLE_TASK_SCHEDULER_CONNECTION_STRING: LOCAL }), {}).hubName).toBe("default");

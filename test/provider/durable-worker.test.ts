@@ -45,7 +45,7 @@ function config(limits: Partial<ProviderConfig> = {}, endpoint = `http://127.0.0
   return {
     appDir: "/app", hubName, connectionStringName: "C", settings: {}, warnings: ["a warning from the config"],
     connection: parseConnectionString(`Endpoint=${endpoint};Authentication=None`),
-    maxConcurrentOrchestratorFunctions: 10, maxConcurrentActivityFunctions: 2, maxConcurrentEntityFunctions: 10, ...limits,
+    maxConcurrentOrchestratorFunctions: 10, maxConcurrentActivityFunctions: 2, maxConcurrentEntityFunctions: 10, httpAsyncSleepMs: 30_000, ...limits,
   };
 }
 

@@ -96,8 +96,11 @@ export class Driver {
     }));
   }
 
+  /** Durable HTTP's default poll wait (BridgeOptions.httpPollMs); the bridge's default when unset. */
+  httpPollMs?: number;
+
   get options(): BridgeOptions {
-    return { now: () => this.now, newRequestId: () => `req-${++this.requestIds}`, newExecutionId: () => `exec-${++this.executions}` };
+    return { now: () => this.now, newRequestId: () => `req-${++this.requestIds}`, newExecutionId: () => `exec-${++this.executions}`, httpPollMs: this.httpPollMs };
   }
 
   /** Runs one episode with what is in the inbox; returns the completion request. */

@@ -117,9 +117,6 @@ const app = new TestApp()
     ctx.df.setCustomStatus({ stage: 2 });
     return "ok";
   })
-  .orchestration("Http", function* (ctx: any) {
-    return yield ctx.df.callHttp({ method: "GET", url: "https://example.com" });
-  })
   .orchestration("Waits", function* (ctx: any) {
     const v = yield ctx.df.waitForExternalEvent("Go");
     return v;
@@ -389,13 +386,6 @@ test("custom status is sent with each episode", async () => {
   const d = new Driver(app, "Status");
   expect((await d.episode()).customStatus?.value).toBe('{"stage":1}');
   expect((await d.complete(0, "x").episode()).customStatus?.value).toBe('{"stage":2}');
-});
-
-test("callHttp fails the orchestration with a message saying what to do instead", async () => {
-  const d = new Driver(app, "Http");
-  const req = await d.episode();
-  expect(req.runtimeStatus).toBe(S.ORCHESTRATION_STATUS_FAILED);
-  expect(d.completed!.failureDetails!.errorMessage).toMatch(/callHttp is not supported.*activity/);
 });
 
 test("a terminated orchestration completes as Terminated without running its code", async () => {
