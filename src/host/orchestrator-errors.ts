@@ -3,7 +3,7 @@
 // the out-of-proc state) and the type and stack are gone. The real host has the same gap; the
 // managed service shows them. So the local host, which already provides the worker's runtime,
 // wraps the executor of the app's own durable-functions: a failure it throws carries the original
-// exception as `cause`, which the provider turns into errorType and stackTrace.
+// exception as `cause`, which the provider turns into errorType and stackTrace (functions.ts).
 import * as path from "path";
 
 const PATCHED = Symbol.for("dts.orchestratorErrorCause");
@@ -31,11 +31,4 @@ export function keepOrchestratorErrors(appDir: string): boolean {
   };
   proto[PATCHED] = true;
   return true;
-}
-
-/** The type and stack of what the orchestrator threw, when the failure carries it (see above). */
-export function thrownByOrchestrator(err: unknown): { errorType?: string; stackTrace?: string } {
-  const original = err instanceof Error ? err.cause : undefined;
-  if (!(original instanceof Error)) return {};
-  return { errorType: original.name || original.constructor?.name || "Error", stackTrace: original.stack };
 }

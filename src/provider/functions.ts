@@ -60,3 +60,13 @@ export function safeJson(v: unknown): string {
     return String(v);
   }
 }
+
+/**
+ * The type and stack of what an orchestrator threw, when the failure durable-functions threw carries it
+ * as `cause` (the local host's executor wrap, host/orchestrator-errors.ts).
+ */
+export function thrownByOrchestrator(err: unknown): { errorType?: string; stackTrace?: string } {
+  const original = err instanceof Error ? err.cause : undefined;
+  if (!(original instanceof Error)) return {};
+  return { errorType: original.name || original.constructor?.name || "Error", stackTrace: original.stack };
+}

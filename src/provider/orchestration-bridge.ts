@@ -11,10 +11,9 @@ import { outcomeToRequest } from "../core/precomputed-completion";
 import { FunctionApp } from "../host/function-app";
 import { DfAction, json, NonDeterminismError, planActions } from "./action-plan";
 import { DEFAULT_HTTP_POLL_MS } from "./durable-http";
-import { findFunction, notFoundMessage, ORCHESTRATION_TRIGGER, safeJson, WorkItemError } from "./functions";
+import { findFunction, notFoundMessage, ORCHESTRATION_TRIGGER, safeJson, thrownByOrchestrator, WorkItemError } from "./functions";
 import { failureFromJson, replayEvents, toJsonHistory } from "./history-json";
 import { returnedObject } from "./typed-data";
-import { thrownByOrchestrator } from "../host/orchestrator-errors";
 
 type CompleteRequest = pb.durabletask.protos.backend.v1.ICompleteOrchestrationWorkItemRequest;
 

@@ -1,6 +1,6 @@
 // What one operation changes in a task hub, committed together as one store batch.
 import { StoreOp } from "../store/store";
-import { InboxMessage } from "./hot-instance";
+import { HotInstance, InboxMessage } from "./hot-instance";
 
 /** Changes one operation makes, committed together; `after` runs once they are durable. */
 export class Change {
@@ -14,4 +14,19 @@ export class Change {
   /** Messages sent, held back from dispatch until the commit. */
   readonly sent: InboxMessage[] = [];
   readonly after: (() => void)[] = [];
+
+  /**
+   * Takes these messages out of the instance's inbox and deletes them in the store. Until the commit
+   * they still count as waiting for readers (HotInstance.consumedUncommitted).
+   */
+  consume(hub: string, h: HotInstance, seqs: number[]): void {
+    if (seqs.length === 0) return;
+    this.ops.push({ op: "deleteMessages", hub, seqs });
+    const gone = new Set(seqs);
+    const before = h.inbox.length;
+    h.inbox = h.inbox.filter((m) => !gone.has(m.seq));
+    const n = before - h.inbox.length;
+    h.consumedUncommitted += n;
+    this.after.push(() => void (h.consumedUncommitted -= n));
+  }
 }

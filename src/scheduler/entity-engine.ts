@@ -13,7 +13,7 @@ import { Change } from "./change";
 import { Dispatcher, Lease, WorkKind } from "./dispatcher";
 import { EntityLockIndex } from "./entity-locks";
 import { Fifo } from "./fifo";
-import { committedBacklog, committedInbox, consume, HotInstance, hotInstance } from "./hot-instance";
+import { committedBacklog, committedInbox, HotInstance, hotInstance } from "./hot-instance";
 import { EngineOptions } from "./options";
 
 /** What the entity side uses of its task hub. */
@@ -169,9 +169,7 @@ export class EntityEngine {
     }
     lease.completing = true;
     const change = new Change();
-    const consumed = new Set(operations.map((m) => m.seq));
-    change.ops.push({ op: "deleteMessages", hub: this.hub.name, seqs: [...consumed] });
-    consume(h, change, (m) => !consumed.has(m.seq));
+    change.consume(this.hub.name, h, operations.map((m) => m.seq));
     this.set(h, outcome.entity, change);
     for (const m of outcome.messages) this.hub.send(m, change);
     for (const start of outcome.starts) {
@@ -212,8 +210,7 @@ export class EntityEngine {
       const step = this.step(h, now);
       if (step?.kind !== "control") break;
       change ??= new Change();
-      change.ops.push({ op: "deleteMessages", hub: this.hub.name, seqs: [step.consumed.seq] });
-      consume(h, change, (m) => m !== step.consumed);
+      change.consume(this.hub.name, h, [step.consumed.seq]);
       this.set(h, step.entity, change);
       for (const m of step.messages) this.hub.send(m, change);
     }

@@ -3,7 +3,6 @@
 // while a change is being committed; `committed` and the messages' `pending` flag say what is
 // durable, and only that is read by clients or dispatched.
 import { HistoryEvent, InstanceRecord, MessageRecord } from "../core/model";
-import type { Change } from "./change";
 import { Lease } from "./dispatcher";
 
 /** A message in an inbox; `pending` until the change that sent it is committed. */
@@ -36,16 +35,6 @@ export function hotInstance(rec: InstanceRecord, history: HistoryEvent[] = [], d
 /** Messages waiting as the store has them: committed and not consumed by a committed change. */
 export function committedBacklog(h: HotInstance): number {
   return committedInbox(h).length + h.consumedUncommitted;
-}
-
-/** Takes messages out of the inbox within `change`; until it commits they still count as waiting for readers. */
-export function consume(h: HotInstance, change: Change, keep: (m: InboxMessage) => boolean): void {
-  const before = h.inbox.length;
-  h.inbox = h.inbox.filter(keep);
-  const n = before - h.inbox.length;
-  if (n === 0) return;
-  h.consumedUncommitted += n;
-  change.after.push(() => void (h.consumedUncommitted -= n));
 }
 
 /** The messages an instance may act on: those whose commit is done. */

@@ -548,9 +548,7 @@ export class TaskHub implements DispatchSource {
     }
     lease.completing = true;
     const change = new Change();
-    change.ops.push({ op: "deleteMessages", hub: this.name, seqs: dispatched.consumed });
-    const consumed = new Set(dispatched.consumed);
-    h.inbox = h.inbox.filter((m) => !consumed.has(m.seq));
+    change.consume(this.name, h, dispatched.consumed);
     this.applyOutcome(h, outcome, change);
     h.abandonCount = 0;
     h.lostDeliveries = 0;
