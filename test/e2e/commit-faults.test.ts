@@ -16,7 +16,7 @@ import { SQLITE_FILE, SqliteStore } from "../../src/store";
 import { encodeEvent } from "../../src/store/encoded-batch";
 import { startDts, tempDir } from "../helpers/dts-process";
 import { FaultyStore } from "../helpers/faulty-store";
-import { pollUntil } from "../helpers/poll";
+import { inParallel, pollUntil } from "../helpers/poll";
 import { client, completed, worker } from "../helpers/sdk";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -64,22 +64,12 @@ function codeOf(e: unknown): number | undefined {
   return (e as { code?: number }).code;
 }
 
-/** Runs fn over items, `width` at a time: a steady stream of requests, so faults land in many groups. */
-async function pool<T>(items: T[], width: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i], i);
-    }
-  }));
-}
-
 /** Starts `ids`; returns which the server acknowledged and which it refused (UNAVAILABLE only). */
 async function startAll(c: TaskHubGrpcClient, ids: string[]): Promise<{ acked: string[]; refused: string[] }> {
   const acked: string[] = [];
   const refused: string[] = [];
-  await pool(ids, 8, async (id, i) => {
+  await inParallel(ids.length, 8, async (i) => {
+    const id = ids[i];
     try {
       await c.scheduleNewOrchestration("Faulty", i, id);
       acked.push(id);
@@ -94,7 +84,8 @@ async function startAll(c: TaskHubGrpcClient, ids: string[]): Promise<{ acked: s
 /** Raises "go" once per instance: a refused raise (UNAVAILABLE) is tried again until acknowledged. */
 async function raiseAll(c: TaskHubGrpcClient, ids: string[]): Promise<number> {
   let refusals = 0;
-  await pool(ids, 8, async (id) => {
+  await inParallel(ids.length, 8, async (i) => {
+    const id = ids[i];
     for (;;) {
       try {
         await c.raiseOrchestrationEvent(id, "go", id);

@@ -6,13 +6,12 @@
 // DTS_CRASH_INSTANCES (default 2000) and DTS_CRASH_TRIALS (default 50) scale the two tests for local
 // stress runs; the timeouts scale with them.
 import * as fs from "fs";
-import * as net from "net";
 import {
   ActivityContext, ExecutionCompletedEvent, ExecutionStartedEvent, HistoryEvent, HistoryEventType, NoOpLogger, OrchestrationContext, OrchestrationState, OrchestrationStatus,
   TaskCompletedEvent, TaskHubGrpcClient, TaskHubGrpcWorker, TaskScheduledEvent,
 } from "@microsoft/durabletask-js";
 import { CITIES, helloCities, sayHello } from "../bench/workloads";
-import { DtsProcess, startDts, tempDir } from "../helpers/dts-process";
+import { deadPort, DtsProcess, startDts, tempDir } from "../helpers/dts-process";
 import { deferred, Deferred } from "../helpers/raw";
 import { sleep } from "../helpers/poll";
 import { worker } from "../helpers/sdk";
@@ -41,17 +40,6 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.kill()));
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 }, 30_000);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function serve(dataDir: string, port?: number): Promise<DtsProcess> {
   const p = await startDts(["--store", "sqlite", ...(port === undefined ? [] : ["--port", String(port)])], { dataDir });
@@ -180,7 +168,7 @@ async function crashRun(): Promise<void> {
   const t0 = Date.now();
   const dataDir = tempDir("dts-crash-");
   dirs.push(dataDir);
-  const port = await freePort();
+  const port = await deadPort();
   const address = `127.0.0.1:${port}`;
   let server = await serve(dataDir, port);
   const c = quickClient(address);

@@ -4,6 +4,7 @@
 // only have a far-future signal queued (transient), so creating them is cheap.
 import { MAX_PAGE_SIZE } from "../../src/core/limits";
 import { DtsProcess, startDts } from "../helpers/dts-process";
+import { inParallel } from "../helpers/poll";
 import { RawClient } from "../helpers/raw";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -17,13 +18,6 @@ let dts: DtsProcess;
 let raw: RawClient;
 
 /** Runs `fn` over 0..count-1 with at most `width` calls in flight. */
-async function inParallel(count: number, width: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < count) await fn(next++);
-  }));
-}
-
 const pad = (i: number) => String(i).padStart(5, "0");
 
 beforeAll(async () => {

@@ -2,10 +2,9 @@
 // query-string values in request.params, the management API's status codes for every state an
 // instance can be in, and purging an entity through the purge API. Real `dts serve` and
 // `dts func start` processes, driven over HTTP.
-import * as net from "net";
 import * as path from "path";
 import { TaskHubGrpcClient } from "@microsoft/durabletask-js";
-import { DtsProcess, startDts } from "../helpers/dts-process";
+import { deadPort, DtsProcess, startDts } from "../helpers/dts-process";
 import { connectionString, FIXTURES, FuncHostProcess, http, HttpResult, pollStatus, pollUntil, startFuncHost } from "../helpers/func-process";
 import { client } from "../helpers/sdk";
 
@@ -45,7 +44,7 @@ describe("GET /admin/host/status", () => {
   });
 
   test("Initialized (with the reason) while the scheduler cannot be reached; Running once it can", async () => {
-    const port = await freePort();
+    const port = await deadPort();
     const waiting = await startFuncHost(APP, { DURABLE_TASK_SCHEDULER_CONNECTION_STRING: connectionString(port) });
     let late: DtsProcess | undefined;
     try {
@@ -176,13 +175,3 @@ test("an entity locked by a running orchestration is not purged (412) until the 
   expect((await http("DELETE", `${base}/instances/@counter@k2`)).body).toEqual({ instancesDeleted: 0 });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}

@@ -25,3 +25,11 @@ export async function within<T>(p: Promise<T>, what: string, timeoutMs = 10_000)
     clearTimeout(timer);
   }
 }
+
+/** Runs fn(0) .. fn(count - 1), `width` at a time: a steady stream of requests rather than one burst. */
+export async function inParallel(count: number, width: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < count) await fn(next++);
+  }));
+}
