@@ -20,6 +20,7 @@ import { StoreFatalError } from "./store/store";
 import { SchedulerError } from "./core/errors";
 import { scaleCommand, ScaleUsageError } from "../scale/cli";
 import { durableCommand } from "./durable-cli/command";
+import { AuthConfigError, authRequested, AuthSettings, DEFAULT_AUDIENCE, DEFAULT_CLOCK_SKEW_SECONDS, isLoopbackHost, RoleAssignmentsError, RunningAccess, startAccess } from "./auth";
 
 const USAGE = `Usage: dts serve [options]
 
@@ -44,6 +45,16 @@ Options (environment variable in brackets):
   --max-history-events <n>             an orchestration whose history grows past this fails [DTS_MAX_HISTORY_EVENTS] (default ${DEFAULT_ENGINE_OPTIONS.maxHistoryEvents})
   --history-streaming-threshold <n>    longer histories go by StreamInstanceHistory to workers that can [DTS_HISTORY_STREAMING_THRESHOLD] (default ${DEFAULT_ENGINE_OPTIONS.historyStreamingThreshold})
   --store-busy-timeout <seconds>       how long a commit waits for a database lock held by another process [DTS_STORE_BUSY_TIMEOUT] (default ${DEFAULT_BUSY_TIMEOUT_MS / 1000})
+  --host <address>           listen address [DTS_HOST] (default localhost without auth, 0.0.0.0 with auth)
+
+Identity and roles (auth is on when an issuer, a tenant or a key set is given; see README "Identity, roles and TLS"):
+  --auth-issuer <url>        trusted token issuer, keys by OpenID Connect discovery; repeatable [DTS_AUTH_ISSUER, comma-separated]
+  --auth-tenant <id>         trust Entra ID tenant <id> (its v1 and v2 issuers) [DTS_AUTH_TENANT]
+  --auth-jwks <file|url>     a fixed JSON Web Key Set instead of discovery [DTS_AUTH_JWKS]
+  --auth-audience <aud>      accepted token audience; repeatable [DTS_AUTH_AUDIENCE, comma-separated] (default ${DEFAULT_AUDIENCE})
+  --auth-clock-skew <s>      allowed clock difference for exp/nbf [DTS_AUTH_CLOCK_SKEW] (default ${DEFAULT_CLOCK_SKEW_SECONDS})
+  --role-assignments <file>  JSON array of {"principal","role","scope"}, re-read when it changes [DTS_ROLE_ASSIGNMENTS]
+  --auth-trust-token-roles   roles named in a token's "roles" claim count too [DTS_AUTH_TRUST_TOKEN_ROLES=true]
   -h, --help                 show this help
 `;
 
@@ -69,14 +80,40 @@ const SERVE_OPTIONS = {
   "keepalive-interval": { type: "string" }, "keepalive-timeout": { type: "string" }, "max-delivery-attempts": { type: "string" },
   "max-hubs": { type: "string" }, "store-busy-timeout": { type: "string" },
   "max-history-events": { type: "string" }, "history-streaming-threshold": { type: "string" },
+  host: { type: "string" }, "auth-issuer": { type: "string", multiple: true }, "auth-tenant": { type: "string" },
+  "auth-jwks": { type: "string" }, "auth-audience": { type: "string", multiple: true }, "auth-clock-skew": { type: "string" },
+  "role-assignments": { type: "string" }, "auth-trust-token-roles": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
-type ServeValues = { [K in keyof typeof SERVE_OPTIONS]?: (typeof SERVE_OPTIONS)[K]["type"] extends "boolean" ? boolean : string };
+type ServeValues = {
+  [K in keyof typeof SERVE_OPTIONS]?: (typeof SERVE_OPTIONS)[K] extends { multiple: true } ? string[] : (typeof SERVE_OPTIONS)[K]["type"] extends "boolean" ? boolean : string
+};
 
 interface SchedulerSettings {
   options: ServerOptions;
   dashboardPort: number;
+  auth: AuthSettings;
+}
+
+/** A repeatable flag, else its environment variable split at commas. */
+function list(flag: string[] | undefined, envValue: string | undefined): string[] {
+  if (flag && flag.length > 0) return flag;
+  return (envValue ?? "").split(",").map((v) => v.trim()).filter(Boolean);
+}
+
+function authSettings(values: ServeValues, env: NodeJS.ProcessEnv): AuthSettings {
+  const audiences = list(values["auth-audience"], env.DTS_AUTH_AUDIENCE);
+  const skew = values["auth-clock-skew"] ?? env.DTS_AUTH_CLOCK_SKEW;
+  return {
+    issuers: list(values["auth-issuer"], env.DTS_AUTH_ISSUER),
+    tenant: values["auth-tenant"] ?? (env.DTS_AUTH_TENANT || undefined),
+    jwks: values["auth-jwks"] ?? (env.DTS_AUTH_JWKS || undefined),
+    audiences: audiences.length > 0 ? audiences : [DEFAULT_AUDIENCE],
+    clockSkewSeconds: skew === undefined || skew === "" ? undefined : int("auth-clock-skew", skew, 0),
+    roleAssignmentsFile: values["role-assignments"] ?? (env.DTS_ROLE_ASSIGNMENTS || undefined),
+    trustTokenRoles: values["auth-trust-token-roles"] ?? (env.DTS_AUTH_TRUST_TOKEN_ROLES ?? "").toLowerCase() === "true",
+  };
 }
 
 /** `dts serve`'s flags and environment variables as server options (flags win). */
@@ -90,8 +127,11 @@ function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): Schedul
   const port = int("port", values.port ?? env.DTS_PORT, 0) ?? 8080;
   const dashboardPort = int("dashboard-port", values["dashboard-port"] ?? env.DTS_DASHBOARD_PORT, 0) ?? 8082;
 
-  return { dashboardPort, options: {
-    port, store, dataDir, sqliteSync, hubs,
+  const auth = authSettings(values, env);
+  // Without auth only this machine may call: exposing it takes an explicit --host.
+  const host = values.host ?? (env.DTS_HOST || (authRequested(auth) ? "0.0.0.0" : "localhost"));
+  return { dashboardPort, auth, options: {
+    port, host, store, dataDir, sqliteSync, hubs,
     dynamicHubs: values["dynamic-hubs"] ?? (env.DTS_USE_DYNAMIC_TASK_HUBS ?? "").toLowerCase() === "true",
     maxPayloadBytes: int("max-payload-bytes", values["max-payload-bytes"] ?? env.DTS_MAX_PAYLOAD_BYTES, 1),
     maxOrchestrationsPerWorker: int("max-orchestrations-per-worker", values["max-orchestrations-per-worker"] ?? env.DTS_MAX_ORCHESTRATIONS_PER_WORKER, 1),
@@ -112,7 +152,25 @@ function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): Schedul
 /** Starts the scheduler and prints where it listens (the lines tests and users look for). */
 async function startScheduler(settings: SchedulerSettings, dynamicHubs: boolean, stopOnSignals = false): Promise<RunningServer> {
   const { options, dashboardPort } = settings;
-  const server = await startServer(options);
+  let access: RunningAccess;
+  try {
+    access = startAccess(settings.auth);
+  } catch (err) {
+    if (err instanceof AuthConfigError || err instanceof RoleAssignmentsError || (err as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError((err as Error).message);
+    throw err;
+  }
+  let server: RunningServer;
+  try {
+    server = await startServer({ ...options, access: access.access });
+  } catch (err) {
+    access.close();
+    throw err;
+  }
+  const closeServer = server.close;
+  server.close = async () => {
+    access.close();
+    await closeServer();
+  };
   // Before "listening" is printed, so a signal sent as soon as it appears still shuts down cleanly.
   if (stopOnSignals) onSignals("dts", () => server.close());
   // A store that can no longer write stops the process: a supervisor restarts it from what is on disk.
@@ -123,7 +181,13 @@ async function startScheduler(settings: SchedulerSettings, dynamicHubs: boolean,
     server.close().finally(() => process.exit(1));
   });
   const where = options.store === "sqlite" ? `sqlite at ${options.dataDir}` : "memory (nothing is kept after exit)";
-  console.log(`dts: gRPC listening on 0.0.0.0:${server.port} (TaskHubSidecarService, BackendService)`);
+  const host = options.host ?? "localhost";
+  if (!access.access.enabled && !isLoopbackHost(host)) {
+    console.error(`dts: warning: listening on ${host} without authentication: anyone who can reach port ${server.port} can start, read, terminate and purge anything in every task hub. ` +
+      "Turn on auth (--auth-issuer, --auth-tenant or --auth-jwks) or listen on localhost only (leave out --host).");
+  }
+  console.log(`dts: gRPC listening on ${host}:${server.port} (TaskHubSidecarService, BackendService)`);
+  console.log(`dts: ${access.summary}`);
   console.log(`dts: store ${where}; task hubs: ${server.scheduler.hubNames().join(", ")}${dynamicHubs ? " (more created on first use)" : ""}`);
   console.log(`dts: dashboard port ${dashboardPort} is reserved; the dashboard is not built yet`);
   return server;

@@ -6,6 +6,8 @@ import { backendDefinition, sidecarDefinition } from "../proto/services";
 import { backendHandlers } from "./backend-service";
 import { bindInsecure, shutdownGrpc } from "../proto/grpc-lifecycle";
 import { sidecarHandlers } from "./sidecar-service";
+import { AccessControl, OPEN_ACCESS } from "../auth/access";
+import { guardService } from "./access-guard";
 
 export interface ServerOptions extends SchedulerOptions {
   port: number;
@@ -20,6 +22,8 @@ export interface ServerOptions extends SchedulerOptions {
   keepaliveTimeoutMs?: number;
   /** A store opened by the caller (fault tests); `store`, `dataDir` and the SQLite options are then unused. */
   storeInstance?: Store;
+  /** Who may call what (default: everyone, everything). */
+  access?: AccessControl;
 }
 
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 30_000;
@@ -64,9 +68,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     "grpc.enable_channelz": 0,
   });
   const sidecar = sidecarHandlers(scheduler);
-  server.addService(sidecarDefinition, sidecar);
-  server.addService(backendDefinition, backendHandlers(scheduler, sidecar));
-  const host = options.host ?? "0.0.0.0";
+  const access = options.access ?? OPEN_ACCESS;
+  try {
+    server.addService(sidecarDefinition, guardService(sidecarDefinition, sidecar, access));
+    server.addService(backendDefinition, guardService(backendDefinition, backendHandlers(scheduler, sidecar), access));
+  } catch (err) {
+    await scheduler.close().catch(() => undefined);
+    throw err;
+  }
+  const host = options.host ?? "localhost";
   let port: number;
   try {
     port = await bindInsecure(server, host, options.port);

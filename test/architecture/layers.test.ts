@@ -12,12 +12,13 @@ const LAYERS: Record<string, string[]> = {
   "src/core": ["src/proto"],
   "src/store": ["src/core", "src/proto"],
   "src/scheduler": ["src/store", "src/core", "src/proto"],
-  "src/server": ["src/scheduler", "src/store", "src/core", "src/proto"],
+  "src/auth": ["src/core"],
+  "src/server": ["src/auth", "src/scheduler", "src/store", "src/core", "src/proto"],
   "src/provider": ["src/core", "src/proto"],
   scale: ["src/provider", "src/core", "src/proto"],
   "src/host": ["scale", "src/provider", "src/core", "src/proto"],
   "src/durable-cli": ["src/host", "scale", "src/provider", "src/core", "src/proto"],
-  src: ["src/durable-cli", "src/host", "scale", "src/provider", "src/server", "src/scheduler", "src/store", "src/core", "src/proto"],
+  src: ["src/durable-cli", "src/host", "scale", "src/provider", "src/server", "src/auth", "src/scheduler", "src/store", "src/core", "src/proto"],
 };
 
 function sources(dir: string): string[] {

@@ -13,6 +13,8 @@ export type RawError = grpc.ServiceError;
 
 export class RawClient {
   readonly grpc: grpc.Client & Record<string, any>;
+  /** A bearer token sent with every call (auth tests). */
+  token?: string;
   private readonly streams = new Set<WorkStream>();
 
   /** A client of TaskHubSidecarService, or of another of our services (e.g. backendDefinition). */
@@ -24,6 +26,7 @@ export class RawClient {
   metadata(): grpc.Metadata {
     const md = new grpc.Metadata();
     if (this.hub !== undefined) md.set("taskhub", this.hub);
+    if (this.token !== undefined) md.set("authorization", `Bearer ${this.token}`);
     return md;
   }
 

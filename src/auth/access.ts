@@ -1,0 +1,76 @@
+// The one place a request's caller is decided: who sent it (from the bearer token) and whether that
+// caller may do an operation on a task hub. The gRPC edge asks it for every call; the dashboard will
+// ask it with its session's token the same way.
+import { SchedulerError } from "../core/errors";
+import { RoleAssignment } from "./role-assignments";
+import { CONTRIBUTOR, includes, Permission, Role, roleNamed, SCHEDULER_SCOPE } from "./roles";
+import { TokenVerifier, unauthenticated } from "./token-verifier";
+
+export interface Caller {
+  /** The ids role assignments may name: `oid` (else `sub`), `appid`, `azp`. Empty for the anonymous caller. */
+  principals: string[];
+  /** Roles the token itself carries (trusted with --auth-trust-token-roles), on every hub. */
+  tokenRoles: Role[];
+  /** When the token stops being accepted (ms since the epoch, skew included); undefined: never. */
+  acceptedUntil?: number;
+}
+
+export interface AccessControl {
+  /** False when there is no authentication: every call is allowed and nothing needs checking. */
+  readonly enabled: boolean;
+  /** The caller behind an `authorization` header value; UNAUTHENTICATED when there is none or it is not valid. */
+  authenticate(authorization: string | undefined): Promise<Caller>;
+  /** Throws PERMISSION_DENIED naming the role and hub when the caller may not do `what` on `hub`. */
+  authorize(caller: Caller, permission: Permission, hub: string, what: string): void;
+}
+
+/** No authentication (the local default, like the emulator): everyone may do everything. */
+export const OPEN_ACCESS: AccessControl = {
+  enabled: false,
+  authenticate: async () => ({ principals: [], tokenRoles: [CONTRIBUTOR] }),
+  authorize: () => undefined,
+};
+
+export interface TokenAccessOptions {
+  verifier: TokenVerifier;
+  /** The current assignments (re-read from their file as it changes). */
+  assignments: () => readonly RoleAssignment[];
+  trustTokenRoles: boolean;
+}
+
+export class TokenAccess implements AccessControl {
+  readonly enabled = true;
+
+  constructor(private readonly options: TokenAccessOptions) {}
+
+  async authenticate(authorization: string | undefined): Promise<Caller> {
+    if (!authorization) {
+      throw unauthenticated("This scheduler requires a bearer token: send the metadata 'authorization: Bearer <token>' (SDKs: a credential or a metadata generator; Functions apps: Authentication= in the connection string)");
+    }
+    const m = /^Bearer +(\S+)\s*$/i.exec(authorization);
+    if (!m) throw unauthenticated("The authorization metadata must be 'Bearer <token>'");
+    const claims = await this.options.verifier.verify(m[1]);
+    const ids = [claims.oid ?? claims.sub, claims.appid, claims.azp].filter((v): v is string => typeof v === "string" && v !== "");
+    const tokenRoles = this.options.trustTokenRoles && Array.isArray(claims.roles)
+      ? claims.roles.map((r) => (typeof r === "string" ? roleNamed(r) : undefined)).filter((r): r is Role => r !== undefined)
+      : [];
+    const exp = typeof claims.exp === "number" ? (claims.exp + this.options.verifier.clockSkewSeconds) * 1000 : undefined;
+    return { principals: [...new Set(ids)], tokenRoles, acceptedUntil: exp };
+  }
+
+  authorize(caller: Caller, permission: Permission, hub: string, what: string): void {
+    if (this.roles(caller, permission.scope === "scheduler" ? undefined : hub).some((r) => includes(r, permission.role))) return;
+    const who = caller.principals.length > 0 ? `principal '${caller.principals[0]}'` : "the caller";
+    const where = permission.scope === "scheduler" ? `the whole scheduler (scope "${SCHEDULER_SCOPE}")` : `task hub '${hub}' (scope "${hub}" or "${SCHEDULER_SCOPE}")`;
+    throw new SchedulerError("PERMISSION_DENIED", `${what} needs the role ${permission.role}${permission.role === CONTRIBUTOR ? "" : " or above"} on ${where}; ${who} does not have it`);
+  }
+
+  /** The caller's roles on a hub (undefined: roles on the whole scheduler only). Hub names compare as the scheduler does, case-insensitively. */
+  private roles(caller: Caller, hub: string | undefined): Role[] {
+    const key = hub?.trim().toLowerCase();
+    const held = this.options.assignments()
+      .filter((a) => caller.principals.includes(a.principal) && (a.scope === SCHEDULER_SCOPE || (key !== undefined && a.scope.toLowerCase() === key)))
+      .map((a) => a.role);
+    return [...held, ...caller.tokenRoles];
+  }
+}
