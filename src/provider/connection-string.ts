@@ -7,6 +7,8 @@
 export const AUTHENTICATION_TYPES = [
   "DefaultAzure", "ManagedIdentity", "WorkloadIdentity", "Environment", "AzureCli", "AzurePowerShell",
   "VisualStudio", "VisualStudioCode", "InteractiveBrowser", "None",
+  // Ours, for self-hosted identity providers: a token from a file (TokenFilePath) or a command (TokenCommand).
+  "TokenFile", "TokenCommand",
 ] as const;
 
 export type AuthenticationType = (typeof AUTHENTICATION_TYPES)[number];
@@ -20,6 +22,8 @@ export interface SchedulerConnection {
   clientId?: string;
   tenantId?: string;
   tokenFilePath?: string;
+  /** Authentication=TokenCommand: a shell command that prints an access token. */
+  tokenCommand?: string;
   additionallyAllowedTenants: string[];
 }
 
@@ -27,7 +31,7 @@ export class ConnectionStringError extends Error {}
 
 const KEYS = {
   endpoint: "Endpoint", taskhub: "TaskHub", authentication: "Authentication", clientid: "ClientID",
-  tenantid: "TenantId", tokenfilepath: "TokenFilePath", additionallyallowedtenants: "AdditionallyAllowedTenants",
+  tenantid: "TenantId", tokenfilepath: "TokenFilePath", tokencommand: "TokenCommand", additionallyallowedtenants: "AdditionallyAllowedTenants",
 } as const;
 
 /**
@@ -49,6 +53,12 @@ export function parseConnectionString(text: string, source = "the connection str
     throw new ConnectionStringError(`${source} has Authentication='${authText}', which is not supported; allowed values: ${AUTHENTICATION_TYPES.join(", ")}`);
   }
   const tenants = values.get("additionallyallowedtenants");
+  if (authentication === "TokenFile" && !values.get("tokenfilepath")) {
+    throw new ConnectionStringError(`${source} has Authentication=TokenFile without TokenFilePath: add 'TokenFilePath=<file holding the access token>'`);
+  }
+  if (authentication === "TokenCommand" && !values.get("tokencommand")) {
+    throw new ConnectionStringError(`${source} has Authentication=TokenCommand without TokenCommand: add 'TokenCommand="<command printing an access token>"'`);
+  }
   return {
     endpoint: normalizeEndpoint(endpointText, source),
     taskHub: values.get("taskhub") || undefined,
@@ -56,6 +66,7 @@ export function parseConnectionString(text: string, source = "the connection str
     clientId: values.get("clientid") || undefined,
     tenantId: values.get("tenantid") || undefined,
     tokenFilePath: values.get("tokenfilepath") || undefined,
+    tokenCommand: values.get("tokencommand") || undefined,
     additionallyAllowedTenants: tenants ? tenants.split(",").map((t) => t.trim()).filter((t) => t !== "") : [],
   };
 }

@@ -3,23 +3,19 @@
 // SDKs do), so every gRPC call can ask for a token without a round trip to the identity service.
 import type { AccessToken, TokenCredential } from "@azure/identity";
 import { plaintextTokenWarning, SchedulerConnection } from "./connection-string";
+import { CredentialError, REFRESH_MARGIN_MS, TokenSource } from "./token-source";
+import { CommandTokenSource, FileTokenSource } from "./token-sources";
+
+export { CredentialError, REFRESH_MARGIN_MS, TokenSource } from "./token-source";
 
 export const TOKEN_SCOPE = "https://durabletask.io/.default";
-export const REFRESH_MARGIN_MS = 5 * 60_000;
-
-/** Gives the current access token; callers put it in `authorization: Bearer <token>`. */
-export interface TokenSource {
-  getToken(): Promise<string>;
-}
-
-export class CredentialError extends Error {}
 
 /**
  * The credential for a connection string, or undefined for Authentication=None. @azure/identity is
  * loaded only here and only when needed: it is large, and local schedulers need no token.
  */
 export function credentialFor(conn: SchedulerConnection): TokenCredential | undefined {
-  if (conn.authentication === "None") return undefined;
+  if (conn.authentication === "None" || conn.authentication === "TokenFile" || conn.authentication === "TokenCommand") return undefined;
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const id = require("@azure/identity") as typeof import("@azure/identity");
   const tenants = conn.additionallyAllowedTenants.length > 0 ? { additionallyAllowedTenants: conn.additionallyAllowedTenants } : {};
@@ -50,6 +46,8 @@ export function credentialFor(conn: SchedulerConnection): TokenCredential | unde
 
 /** A token source for a connection string; undefined when it needs no token (Authentication=None). */
 export function tokenSourceFor(conn: SchedulerConnection): TokenSource | undefined {
+  if (conn.authentication === "TokenFile") return new FileTokenSource(conn.tokenFilePath!);
+  if (conn.authentication === "TokenCommand") return new CommandTokenSource(conn.tokenCommand!);
   const credential = credentialFor(conn);
   return credential ? new CachedTokenSource(credential) : undefined;
 }

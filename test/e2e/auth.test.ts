@@ -8,7 +8,8 @@ import * as grpc from "@grpc/grpc-js";
 import { ActivityContext, NoOpLogger, OrchestrationContext, OrchestrationStatus, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
 import { PERMISSIONS, READER, ROLES, WORKER, CONTRIBUTOR, Role, includes } from "../../src/auth/roles";
 import { backendDefinition, sidecarDefinition } from "../../src/proto/services";
-import { DtsProcess, startDts, tempDir } from "../helpers/dts-process";
+import { DtsProcess, runCli, startDts, tempDir } from "../helpers/dts-process";
+import { http, pollStatus, REPO_ROOT, startFuncHost } from "../helpers/func-process";
 import { IdentityProvider, startIdentityProvider } from "../helpers/identity-provider";
 import { pollUntil, within } from "../helpers/poll";
 import { RawClient } from "../helpers/raw";
@@ -242,6 +243,43 @@ describe("every RPC of both services against the role table", () => {
       expect(rows).toEqual([]);
     });
   }
+});
+
+describe("clients with a token from a file or a command (self-hosted identity providers)", () => {
+  test("the Functions host path: the sample app runs HelloCities with a Worker token from TokenFilePath", async () => {
+    const file = path.join(dir, "worker.token");
+    fs.writeFileSync(file, tokens["worker-app"]);
+    const host = await startFuncHost(REPO_ROOT, {
+      DURABLE_TASK_SCHEDULER_CONNECTION_STRING: `Endpoint=http://localhost:${dts.port};TaskHub=default;Authentication=TokenFile;TokenFilePath=${file}`,
+    });
+    try {
+      const r = await http("POST", `${host.origin}/api/orchestrators/HelloCities`);
+      expect(r.status).toBe(202);
+      const done = await pollStatus(r.body.statusQueryGetUri);
+      expect(done.body.runtimeStatus).toBe("Completed");
+      // The management API's purge needs Contributor: the app's Worker token is refused, and the API says so.
+      const purge = await http("DELETE", r.body.purgeHistoryDeleteUri);
+      expect(purge.status).not.toBe(200);
+    } finally {
+      expect(await host.stop()).toBe(0);
+    }
+  });
+
+  test("dts durable and dts scale status with TokenCommand; a Reader's terminate exits with code 5", async () => {
+    const file = path.join(dir, "reader.token");
+    fs.writeFileSync(file, tokens["reader-app"]);
+    const cs = `Endpoint=http://localhost:${dts.port};TaskHub=default;Authentication=TokenCommand;TokenCommand="cat '${file}'"`;
+    const status = await runCli(["scale", "status", "--connection-string", cs, "--json"]);
+    expect(JSON.parse(status.stdout)).toMatchObject({ state: "ok" });
+    const list = await runCli(["durable", "get-instances", "--connection-string", cs, "--json"]);
+    expect(list.code).toBe(0);
+    const terminate = await runCli(["durable", "terminate", "--id", "x", "--connection-string", cs]);
+    expect(terminate.code).toBe(5);
+    expect(terminate.stderr).toMatch(/Durable Task Worker or above on task hub 'default'/);
+    const none = await runCli(["durable", "get-instances", "--connection-string", `Endpoint=http://localhost:${dts.port};TaskHub=default;Authentication=None`]);
+    expect(none.code).toBe(5);
+    expect(none.stderr).toMatch(/requires a bearer token/);
+  });
 });
 
 describe("listening", () => {

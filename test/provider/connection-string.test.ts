@@ -22,7 +22,7 @@ test("keys and the Authentication value are case-insensitive; spaces, quotes and
 });
 
 test("every documented Authentication value is accepted", () => {
-  for (const t of AUTHENTICATION_TYPES) expect(parseConnectionString(`Endpoint=h;Authentication=${t.toUpperCase()}`).authentication).toBe(t);
+  for (const t of AUTHENTICATION_TYPES) expect(parseConnectionString(`Endpoint=h;Authentication=${t.toUpperCase()};TokenFilePath=f;TokenCommand=c`).authentication).toBe(t);
 });
 
 test("workload identity settings and additionally allowed tenants", () => {
