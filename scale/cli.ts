@@ -5,6 +5,7 @@ import { parseArgs } from "util";
 import { ConnectionStringError } from "../src/provider/connection-string";
 import { ProviderConfigError } from "../src/provider/config";
 import { tokenSourceFor } from "../src/provider/credentials";
+import { tlsFilesFrom } from "../src/proto/tls-files";
 import { resolveScaleConfig, ScaleConfigError, ScaleConfigInput } from "./config";
 import { formatStatus } from "./format";
 import { DEFAULT_CACHE_MS, DEFAULT_TIMEOUT_MS, schedulerMetricsSource } from "./metrics-source";
@@ -37,6 +38,9 @@ dts scale keda options:
 ${TARGET_HELP}
   --cache-seconds <s>      reuse one metrics read for this long (default ${DEFAULT_CACHE_MS / 1000})
   --poll-seconds <s>       how often StreamIsActive re-checks (default ${DEFAULT_POLL_MS / 1000})
+  --host <address>         listen address [DTS_HOST] (default 0.0.0.0)
+  --tls-cert <file>, --tls-key <file>  serve TLS from these PEM files, re-read when they change [DTS_TLS_CERT, DTS_TLS_KEY]
+  --tls-client-ca <file>   require client certificates signed by this CA (mutual TLS) [DTS_TLS_CLIENT_CA]
   --timeout <seconds>      give up on an unanswered read (default ${DEFAULT_TIMEOUT_MS / 1000})
   Trigger metadata may set taskHub, connectionStringName (an environment variable of this process)
   and maxConcurrentOrchestratorFunctions / maxConcurrentActivityFunctions / maxConcurrentEntityFunctions.
@@ -117,7 +121,10 @@ async function status(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
 async function keda(argv: string[], env: NodeJS.ProcessEnv): Promise<RunningKedaScaler | undefined> {
   const { values } = parseArgs({
     args: argv, strict: true,
-    options: { ...TARGET_OPTIONS, port: { type: "string" }, "cache-seconds": { type: "string" }, "poll-seconds": { type: "string" } },
+    options: {
+      ...TARGET_OPTIONS, port: { type: "string" }, host: { type: "string" }, "cache-seconds": { type: "string" }, "poll-seconds": { type: "string" },
+      "tls-cert": { type: "string" }, "tls-key": { type: "string" }, "tls-client-ca": { type: "string" },
+    },
   });
   if (values.help) {
     process.stdout.write(SCALE_USAGE);
@@ -130,8 +137,11 @@ async function keda(argv: string[], env: NodeJS.ProcessEnv): Promise<RunningKeda
   // Without any scheduler on the command line, each ScaledObject must name one in its metadata.
   const hasDefault = values["connection-string"] !== undefined || values.app !== undefined || !!env.DURABLE_TASK_SCHEDULER_CONNECTION_STRING;
   const defaults: ScalerDefaults = hasDefault ? target(values, env) : { taskHub: values["task-hub"] };
-  const scaler = await startKedaScaler({ port, defaults, env, cacheMs, pollMs, timeoutMs });
-  console.log(`dts scale: KEDA external scaler (externalscaler.ExternalScaler) listening on 0.0.0.0:${scaler.port}`);
+  const tls = tlsFilesFrom(values["tls-cert"] ?? (env.DTS_TLS_CERT || undefined), values["tls-key"] ?? (env.DTS_TLS_KEY || undefined), values["tls-client-ca"] ?? (env.DTS_TLS_CLIENT_CA || undefined));
+  const host = values.host ?? (env.DTS_HOST || "0.0.0.0");
+  const scaler = await startKedaScaler({ port, host, defaults, env, cacheMs, pollMs, timeoutMs, tls });
+  const transport = tls ? (tls.clientCa ? "TLS, client certificates required" : "TLS") : "plaintext";
+  console.log(`dts scale: KEDA external scaler (externalscaler.ExternalScaler) listening on ${host}:${scaler.port} (${transport})`);
   console.log(defaults.connection
     ? `dts scale: default scheduler ${defaults.connection.endpoint}, task hub '${defaults.taskHub}'; trigger metadata may name others`
     : `dts scale: no default scheduler; each trigger must set connectionStringName in its metadata`);

@@ -20,6 +20,7 @@ import { StoreFatalError } from "./store/store";
 import { SchedulerError } from "./core/errors";
 import { scaleCommand, ScaleUsageError } from "../scale/cli";
 import { durableCommand } from "./durable-cli/command";
+import { tlsFilesFrom, TlsFilesError } from "./proto/tls-files";
 import { AuthConfigError, authRequested, AuthSettings, DEFAULT_AUDIENCE, DEFAULT_CLOCK_SKEW_SECONDS, isLoopbackHost, RoleAssignmentsError, RunningAccess, startAccess } from "./auth";
 
 const USAGE = `Usage: dts serve [options]
@@ -55,6 +56,11 @@ Identity and roles (auth is on when an issuer, a tenant or a key set is given; s
   --auth-clock-skew <s>      allowed clock difference for exp/nbf [DTS_AUTH_CLOCK_SKEW] (default ${DEFAULT_CLOCK_SKEW_SECONDS})
   --role-assignments <file>  JSON array of {"principal","role","scope"}, re-read when it changes [DTS_ROLE_ASSIGNMENTS]
   --auth-trust-token-roles   roles named in a token's "roles" claim count too [DTS_AUTH_TRUST_TOKEN_ROLES=true]
+
+TLS:
+  --tls-cert <file>          PEM certificate (chain) to serve gRPC over TLS; re-read when it changes [DTS_TLS_CERT]
+  --tls-key <file>           its PEM private key [DTS_TLS_KEY]
+  --tls-client-ca <file>     require client certificates signed by this PEM CA (mutual TLS) [DTS_TLS_CLIENT_CA]
   -h, --help                 show this help
 `;
 
@@ -83,6 +89,7 @@ const SERVE_OPTIONS = {
   host: { type: "string" }, "auth-issuer": { type: "string", multiple: true }, "auth-tenant": { type: "string" },
   "auth-jwks": { type: "string" }, "auth-audience": { type: "string", multiple: true }, "auth-clock-skew": { type: "string" },
   "role-assignments": { type: "string" }, "auth-trust-token-roles": { type: "boolean" },
+  "tls-cert": { type: "string" }, "tls-key": { type: "string" }, "tls-client-ca": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -131,7 +138,8 @@ function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): Schedul
   // Without auth only this machine may call: exposing it takes an explicit --host.
   const host = values.host ?? (env.DTS_HOST || (authRequested(auth) ? "0.0.0.0" : "localhost"));
   return { dashboardPort, auth, options: {
-    port, host, store, dataDir, sqliteSync, hubs,
+    port, host, store,
+    tls: tlsFilesFrom(values["tls-cert"] ?? (env.DTS_TLS_CERT || undefined), values["tls-key"] ?? (env.DTS_TLS_KEY || undefined), values["tls-client-ca"] ?? (env.DTS_TLS_CLIENT_CA || undefined)), dataDir, sqliteSync, hubs,
     dynamicHubs: values["dynamic-hubs"] ?? (env.DTS_USE_DYNAMIC_TASK_HUBS ?? "").toLowerCase() === "true",
     maxPayloadBytes: int("max-payload-bytes", values["max-payload-bytes"] ?? env.DTS_MAX_PAYLOAD_BYTES, 1),
     maxOrchestrationsPerWorker: int("max-orchestrations-per-worker", values["max-orchestrations-per-worker"] ?? env.DTS_MAX_ORCHESTRATIONS_PER_WORKER, 1),
@@ -164,6 +172,7 @@ async function startScheduler(settings: SchedulerSettings, dynamicHubs: boolean,
     server = await startServer({ ...options, access: access.access });
   } catch (err) {
     access.close();
+    if (err instanceof TlsFilesError) throw new UsageError(`TLS: ${err.message}`);
     throw err;
   }
   const closeServer = server.close;
@@ -186,7 +195,8 @@ async function startScheduler(settings: SchedulerSettings, dynamicHubs: boolean,
     console.error(`dts: warning: listening on ${host} without authentication: anyone who can reach port ${server.port} can start, read, terminate and purge anything in every task hub. ` +
       "Turn on auth (--auth-issuer, --auth-tenant or --auth-jwks) or listen on localhost only (leave out --host).");
   }
-  console.log(`dts: gRPC listening on ${host}:${server.port} (TaskHubSidecarService, BackendService)`);
+  const transport = options.tls ? (options.tls.clientCa ? "TLS, client certificates required" : "TLS") : "plaintext";
+  console.log(`dts: gRPC listening on ${host}:${server.port} (TaskHubSidecarService, BackendService; ${transport})`);
   console.log(`dts: ${access.summary}`);
   console.log(`dts: store ${where}; task hubs: ${server.scheduler.hubNames().join(", ")}${dynamicHubs ? " (more created on first use)" : ""}`);
   console.log(`dts: dashboard port ${dashboardPort} is reserved; the dashboard is not built yet`);
@@ -294,6 +304,10 @@ async function start(argv: string[], env: NodeJS.ProcessEnv = process.env): Prom
   const appEnv = appEnvironment(appDir, env).env;
   const config = loadProviderConfig(appDir, appEnv);
   const settings = schedulerSettings(values, env);
+  // The app is pointed at this scheduler with Authentication=None, which auth would refuse.
+  if (authRequested(settings.auth)) {
+    throw new UsageError("dts start runs the app without a token, so it cannot be combined with auth: run 'dts serve' with the auth flags and 'dts func start' with a connection string that carries a token (e.g. Authentication=TokenFile)");
+  }
   const hubs = settings.options.hubs ?? ["default"];
   if (!hubs.includes(config.hubName)) settings.options.hubs = [...hubs, config.hubName];
   const server = await startScheduler(settings, !!values["dynamic-hubs"]);
@@ -364,7 +378,7 @@ async function main(argv: string[]): Promise<void> {
 
 if (require.main === module) {
   main(process.argv.slice(2)).catch((err) => {
-    if (err instanceof UsageError || err instanceof ScaleUsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (err instanceof UsageError || err instanceof ScaleUsageError || err instanceof TlsFilesError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       console.error(`dts: ${err.message}`);
       process.exit(2);
     }

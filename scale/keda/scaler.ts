@@ -11,7 +11,8 @@ import { ScaleMonitor } from "../monitor";
 import { MonitorRegistry, MonitorRegistryOptions } from "../registry";
 import { metricNameFor, MetadataError, resolveTrigger, ScalerDefaults } from "./metadata";
 import { es, externalScalerDefinition } from "./proto";
-import { bindInsecure, shutdownGrpc } from "../../src/proto/grpc-lifecycle";
+import { bindInsecure, bindWith, shutdownGrpc } from "../../src/proto/grpc-lifecycle";
+import { TlsFiles, watchedTlsCredentials } from "../../src/proto/tls-files";
 
 export const DEFAULT_POLL_MS = 1000;
 
@@ -22,6 +23,8 @@ export interface KedaScalerOptions extends MonitorRegistryOptions {
   defaults: ScalerDefaults;
   /** Where connectionStringName metadata is looked up. */
   env?: NodeJS.ProcessEnv;
+  /** Serve TLS from these PEM files (watched), as the scheduler does; KEDA's `caCert`/`tlsClientCert` trigger settings match. */
+  tls?: TlsFiles;
   /** How often StreamIsActive re-checks the monitor (which reads the scheduler at most every cacheMs). */
   pollMs?: number;
 }
@@ -118,7 +121,15 @@ export async function startKedaScaler(options: KedaScalerOptions): Promise<Runni
 
   const server = new grpc.Server();
   server.addService(externalScalerDefinition, handlers);
-  const port = await bindInsecure(server, options.host ?? "0.0.0.0", options.port);
+  const tls = options.tls ? watchedTlsCredentials(options.tls) : undefined;
+  let port: number;
+  try {
+    port = await (tls ? bindWith(server, options.host ?? "0.0.0.0", options.port, tls.credentials) : bindInsecure(server, options.host ?? "0.0.0.0", options.port));
+  } catch (err) {
+    tls?.close();
+    registry.close();
+    throw err;
+  }
 
   return {
     port,
@@ -126,6 +137,7 @@ export async function startKedaScaler(options: KedaScalerOptions): Promise<Runni
       for (const end of [...streams]) end();
       // Unary calls still waiting on the scheduler get 2 s to finish.
       await shutdownGrpc(server, 2000);
+      tls?.close();
       registry.close();
     },
   };

@@ -2,8 +2,8 @@
 // expiry and not-before. Every refusal is UNAUTHENTICATED with a reason the caller can act on, and
 // never repeats what the token says.
 import * as fs from "fs";
-import * as jose from "jose";
 import { SchedulerError } from "../core/errors";
+import { Jose, loadJose } from "./jose";
 import { isLoopbackUrl } from "./loopback";
 
 /** Asymmetric only: `none` and HMAC (which a public key would "verify") are never accepted. */
@@ -28,7 +28,8 @@ export interface TokenVerifierOptions {
 
 export class AuthConfigError extends Error {}
 
-type KeySet = ReturnType<typeof jose.createRemoteJWKSet> | ReturnType<typeof jose.createLocalJWKSet>;
+type KeySet = ReturnType<typeof Jose.createRemoteJWKSet> | ReturnType<typeof Jose.createLocalJWKSet>;
+type Claims = Jose.JWTPayload;
 
 /** An issuer and where its keys are found. */
 interface TrustedIssuer {
@@ -44,9 +45,11 @@ export const unauthenticated = (reason: string) => new SchedulerError("UNAUTHENT
 export class TokenVerifier {
   private readonly trusted = new Map<string, TrustedIssuer>();
   private readonly keysByIssuer = new Map<string, Promise<KeySet>>();
-  private readonly fixedKeys?: KeySet;
+  /** --auth-jwks: a URL, or the key set read from the file at start. */
+  private readonly fixedKeySource?: URL | Jose.JSONWebKeySet;
+  private fixedKeys?: KeySet;
   private readonly skew: number;
-  private readonly verified = new Map<string, jose.JWTPayload>();
+  private readonly verified = new Map<string, Claims>();
 
   constructor(private readonly options: TokenVerifierOptions) {
     this.skew = options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
@@ -58,8 +61,8 @@ export class TokenVerifier {
       this.trust(v2, discovery, v2);
       this.trust(`https://sts.windows.net/${t}/`, discovery, v2);
     }
-    if (options.jwks) this.fixedKeys = loadKeySet(options.jwks);
-    if (this.trusted.size === 0 && !this.fixedKeys) throw new AuthConfigError("auth needs --auth-issuer, --auth-tenant or --auth-jwks");
+    if (options.jwks) this.fixedKeySource = readKeySetSource(options.jwks);
+    if (this.trusted.size === 0 && !this.fixedKeySource) throw new AuthConfigError("auth needs --auth-issuer, --auth-tenant or --auth-jwks");
     if (options.audiences.length === 0) throw new AuthConfigError("auth needs at least one --auth-audience");
   }
 
@@ -81,13 +84,14 @@ export class TokenVerifier {
   }
 
   /** The token's claims once every check passed; UNAUTHENTICATED with the reason otherwise. */
-  async verify(token: string): Promise<jose.JWTPayload> {
+  async verify(token: string): Promise<Claims> {
     const known = this.verified.get(token);
     if (known) {
       if (typeof known.exp === "number" && known.exp + this.skew > Date.now() / 1000) return known;
       this.verified.delete(token);
     }
-    let unverified: jose.JWTPayload;
+    const jose = await loadJose();
+    let unverified: Claims;
     try {
       jose.decodeProtectedHeader(token);
       unverified = jose.decodeJwt(token);
@@ -96,15 +100,16 @@ export class TokenVerifier {
     }
     const issuer = typeof unverified.iss === "string" ? unverified.iss : undefined;
     let keys: KeySet;
-    if (this.fixedKeys) {
+    if (this.fixedKeySource) {
       if (this.trusted.size > 0 && (issuer === undefined || !this.trusted.has(issuer))) throw this.untrustedIssuer();
-      keys = this.fixedKeys;
+      const source = this.fixedKeySource;
+      keys = this.fixedKeys ??= source instanceof URL ? jose.createRemoteJWKSet(source, { cooldownDuration: KEY_REFETCH_COOLDOWN_MS }) : jose.createLocalJWKSet(source);
     } else {
       const trusted = issuer === undefined ? undefined : this.trusted.get(issuer);
       if (!trusted) throw this.untrustedIssuer();
       keys = await this.keysOf(trusted);
     }
-    let claims: jose.JWTPayload;
+    let claims: Claims;
     try {
       ({ payload: claims } = await jose.jwtVerify(token, keys, {
         issuer: this.trusted.size > 0 ? [...this.trusted.keys()] : undefined,
@@ -120,7 +125,7 @@ export class TokenVerifier {
     return claims;
   }
 
-  private remember(token: string, claims: jose.JWTPayload): void {
+  private remember(token: string, claims: Claims): void {
     if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
     this.verified.set(token, claims);
   }
@@ -181,22 +186,22 @@ async function discoverKeys(trusted: TrustedIssuer): Promise<KeySet> {
   if (doc.issuer !== trusted.expectedInDocument || typeof doc.jwks_uri !== "string") {
     throw new SchedulerError("UNAVAILABLE", `The OpenID configuration at ${trusted.discovery} does not describe issuer ${trusted.expectedInDocument} with a jwks_uri; check --auth-issuer`);
   }
-  return jose.createRemoteJWKSet(new URL(doc.jwks_uri), { cooldownDuration: KEY_REFETCH_COOLDOWN_MS });
+  return (await loadJose()).createRemoteJWKSet(new URL(doc.jwks_uri), { cooldownDuration: KEY_REFETCH_COOLDOWN_MS });
 }
 
-/** `--auth-jwks`: a URL (fetched and refreshed like an issuer's) or a JSON file read once at start. */
-function loadKeySet(source: string): KeySet {
+/** `--auth-jwks`: a URL (fetched and refreshed like an issuer's keys) or a JSON file read once at start. */
+function readKeySetSource(source: string): URL | Jose.JSONWebKeySet {
   if (/^https?:\/\//i.test(source)) {
     const url = new URL(source);
     if (url.protocol === "http:" && !isLoopbackUrl(url)) throw new AuthConfigError(`--auth-jwks '${source}' must be https:// (http:// only on a loopback address)`);
-    return jose.createRemoteJWKSet(url, { cooldownDuration: KEY_REFETCH_COOLDOWN_MS });
+    return url;
   }
-  let jwks: jose.JSONWebKeySet;
+  let jwks: Jose.JSONWebKeySet;
   try {
-    jwks = JSON.parse(fs.readFileSync(source, "utf8")) as jose.JSONWebKeySet;
+    jwks = JSON.parse(fs.readFileSync(source, "utf8")) as Jose.JSONWebKeySet;
   } catch (err) {
     throw new AuthConfigError(`--auth-jwks '${source}' cannot be read as a JSON key set (${(err as Error).message})`);
   }
   if (!Array.isArray(jwks?.keys)) throw new AuthConfigError(`--auth-jwks '${source}' has no "keys" array`);
-  return jose.createLocalJWKSet(jwks);
+  return jwks;
 }

@@ -4,7 +4,8 @@ import { Scheduler, SchedulerOptions } from "../scheduler/scheduler";
 import { openStore, Store, StoreFatalError, StoreKind } from "../store";
 import { backendDefinition, sidecarDefinition } from "../proto/services";
 import { backendHandlers } from "./backend-service";
-import { bindInsecure, shutdownGrpc } from "../proto/grpc-lifecycle";
+import { bindInsecure, bindWith, shutdownGrpc } from "../proto/grpc-lifecycle";
+import { TlsFiles, watchedTlsCredentials, WatchedTls } from "../proto/tls-files";
 import { sidecarHandlers } from "./sidecar-service";
 import { AccessControl, OPEN_ACCESS } from "../auth/access";
 import { guardService } from "./access-guard";
@@ -24,6 +25,8 @@ export interface ServerOptions extends SchedulerOptions {
   storeInstance?: Store;
   /** Who may call what (default: everyone, everything). */
   access?: AccessControl;
+  /** Serve TLS from these PEM files (watched; renewed certificates apply to new connections). */
+  tls?: TlsFiles;
 }
 
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 30_000;
@@ -78,9 +81,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const host = options.host ?? "localhost";
   let port: number;
+  let tls: WatchedTls | undefined;
   try {
-    port = await bindInsecure(server, host, options.port);
+    tls = options.tls ? watchedTlsCredentials(options.tls) : undefined;
+    port = await (tls ? bindWith(server, host, options.port, tls.credentials) : bindInsecure(server, host, options.port));
   } catch (err) {
+    tls?.close();
     await scheduler.close().catch(() => undefined);
     throw err;
   }
@@ -93,6 +99,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       closed = true;
       // Worker streams never end by themselves: cancel every call at once; the store is flushed next.
       await shutdownGrpc(server, 0);
+      tls?.close();
       await scheduler.close();
     },
   };

@@ -79,7 +79,7 @@ test("dts start runs the scheduler and the sample app in one process and stops b
   const both = await spawnHost(["start", "--port", "0", "--func-port", "0", "--store", "memory", "--app", REPO_ROOT]);
   let code: number | null = null;
   try {
-    expect(both.output()).toMatch(/gRPC listening on 0\.0\.0\.0:\d+/);
+    expect(both.output()).toMatch(/gRPC listening on localhost:\d+/);
     await both.waitForOutput(/Ctrl-C stops both/);
     expect(both.output()).toContain(`Try:        curl -s -X POST ${both.origin}/api/orchestrators/HelloCities`);
     expect(both.output()).toMatch(/Dashboard: +http:\/\/localhost:8082/);

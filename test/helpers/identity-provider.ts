@@ -1,5 +1,6 @@
 // Starts the test OpenID Connect provider (identity-provider-main.ts) in a child process and asks it
 // for tokens: real client-credentials grants, and crafted tokens for the negative cases.
+import { ChildProcess } from "child_process";
 import * as path from "path";
 import { spawnCli } from "./dts-process";
 
@@ -11,6 +12,7 @@ export interface TestClient {
 
 export interface IdentityProvider {
   issuer: string;
+  proc: ChildProcess;
   /** A client-credentials access token for `clientId` (audience https://durabletask.io unless `resource` says otherwise). */
   token(clientId: string, resource?: string): Promise<string>;
   /** A token made by hand: `claims` over the defaults (this issuer, the audience, valid 10 min), signed as `key` says. */
@@ -25,6 +27,7 @@ export async function startIdentityProvider(clients: TestClient[]): Promise<Iden
   const issuer = `http://localhost:${p.port}`;
   return {
     issuer,
+    proc: p.proc,
     token: async (clientId, resource = "https://durabletask.io") => {
       const res = await fetch(`${issuer}/token`, {
         method: "POST",

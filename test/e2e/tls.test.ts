@@ -1,0 +1,130 @@
+// End-to-end: `dts serve --tls-cert --tls-key [--tls-client-ca]` (issue #15). A renewed certificate is
+// served to new connections while open ones (a worker's stream among them) carry on; a broken renewal
+// keeps the last good certificate; with a client CA, only clients with a certificate it signed get in.
+// The KEDA scaler takes the same flags.
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as grpc from "@grpc/grpc-js";
+import { sidecarDefinition } from "../../src/proto/services";
+import { externalScalerDefinition } from "../../scale/keda/proto";
+import { DtsProcess, spawnCli, startDts, tempDir } from "../helpers/dts-process";
+import { pollUntil, within } from "../helpers/poll";
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+let dir: string;
+const closers: (() => unknown)[] = [];
+
+beforeAll(() => {
+  dir = tempDir("dts-tls-");
+  // Two certificate authorities, a server certificate for localhost from each, and a client certificate from the first.
+  for (const ca of ["ca1", "ca2"]) openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", `/CN=${ca}`, "-keyout", f(`${ca}.key`), "-out", f(`${ca}.pem`)]);
+  issue("server1", "ca1", "localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1");
+  issue("server2", "ca2", "localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1");
+  issue("client", "ca1", "worker", "extendedKeyUsage=clientAuth");
+});
+
+afterAll(async () => {
+  for (const c of closers.reverse()) await c();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const f = (name: string) => path.join(dir, name);
+
+function openssl(args: string[]): void {
+  execFileSync("openssl", args, { stdio: "ignore" });
+}
+
+function issue(name: string, ca: string, cn: string, ext: string): void {
+  openssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${cn}`, "-keyout", f(`${name}.key`), "-out", f(`${name}.csr`)]);
+  fs.writeFileSync(f(`${name}.ext`), ext + "\n");
+  openssl(["x509", "-req", "-in", f(`${name}.csr`), "-CA", f(`${ca}.pem`), "-CAkey", f(`${ca}.key`), "-CAcreateserial", "-days", "2", "-extfile", f(`${name}.ext`), "-out", f(`${name}.pem`)]);
+}
+
+/** Replaces a file the way renewals do: write beside it, then rename over it. */
+function replace(file: string, content: Buffer | string): void {
+  fs.writeFileSync(file + ".new", content);
+  fs.renameSync(file + ".new", file);
+}
+
+function sidecar(port: number, trust: string, client?: string): grpc.Client & Record<string, any> {
+  const Ctor = grpc.makeGenericClientConstructor(sidecarDefinition as any, "Sidecar");
+  const creds = grpc.credentials.createSsl(fs.readFileSync(f(`${trust}.pem`)), client ? fs.readFileSync(f(`${client}.key`)) : null, client ? fs.readFileSync(f(`${client}.pem`)) : null);
+  const c = new Ctor(`localhost:${port}`, creds) as any;
+  closers.push(() => c.close());
+  return c;
+}
+
+function hello(c: grpc.Client & Record<string, any>): Promise<number> {
+  return new Promise((resolve) => c.Hello({}, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (err: grpc.ServiceError | null) => resolve(err ? err.code : grpc.status.OK)));
+}
+
+async function serve(args: string[]): Promise<DtsProcess> {
+  const p = await startDts(["--store", "memory", ...args]);
+  closers.push(async () => {
+    await p.stop();
+    fs.rmSync(p.dataDir, { recursive: true, force: true });
+  });
+  return p;
+}
+
+test("a renewed certificate reaches new connections without dropping open ones; a broken renewal keeps the last good one", async () => {
+  fs.copyFileSync(f("server1.pem"), f("tls.pem"));
+  fs.copyFileSync(f("server1.key"), f("tls.key"));
+  const dts = await serve(["--tls-cert", f("tls.pem"), "--tls-key", f("tls.key")]);
+  expect(dts.output()).toMatch(/gRPC listening on localhost:\d+ \(TaskHubSidecarService, BackendService; TLS\)/);
+
+  const old = sidecar(dts.port, "ca1");
+  expect(await hello(old)).toBe(grpc.status.OK);
+  const stream = old.GetWorkItems({}, new grpc.Metadata()) as grpc.ClientReadableStream<unknown>;
+  let streamEnded = false;
+  stream.on("error", () => (streamEnded = true));
+  stream.on("end", () => (streamEnded = true));
+  await within(new Promise((resolve) => stream.once("metadata", resolve)), "the work item stream to open");
+
+  // The renewal: key first, then the certificate (each renamed into place).
+  replace(f("tls.key"), fs.readFileSync(f("server2.key")));
+  replace(f("tls.pem"), fs.readFileSync(f("server2.pem")));
+  await pollUntil(async () => dts.output(), (o) => /TLS certificate reloaded/.test(o), "the certificate to be reloaded");
+  expect(await hello(sidecar(dts.port, "ca2"))).toBe(grpc.status.OK);
+  expect(await hello(sidecar(dts.port, "ca1"))).toBe(grpc.status.UNAVAILABLE);
+  // The connection opened before the renewal is still the same, working one.
+  expect(await hello(old)).toBe(grpc.status.OK);
+  expect(streamEnded).toBe(false);
+  stream.cancel();
+
+  replace(f("tls.pem"), "not a certificate");
+  await pollUntil(async () => dts.output(), (o) => /TLS files not reloaded: .*tls\.pem and .*tls\.key do not load/.test(o), "the broken renewal to be logged");
+  expect(await hello(sidecar(dts.port, "ca2"))).toBe(grpc.status.OK);
+});
+
+test("--tls-client-ca: only clients with a certificate from that CA get in", async () => {
+  const dts = await serve(["--tls-cert", f("server1.pem"), "--tls-key", f("server1.key"), "--tls-client-ca", f("ca1.pem")]);
+  expect(dts.output()).toMatch(/TLS, client certificates required/);
+  expect(await hello(sidecar(dts.port, "ca1", "client"))).toBe(grpc.status.OK);
+  expect(await hello(sidecar(dts.port, "ca1"))).toBe(grpc.status.UNAVAILABLE);
+});
+
+test("bad TLS flags stop the start with exit code 2", async () => {
+  const { runCli } = await import("../helpers/dts-process");
+  const only = await runCli(["serve", "--port", "0", "--store", "memory", "--tls-cert", f("server1.pem")]);
+  expect(only.code).toBe(2);
+  expect(only.stderr).toMatch(/--tls-cert and --tls-key go together/);
+  const mismatched = await runCli(["serve", "--port", "0", "--store", "memory", "--tls-cert", f("server1.pem"), "--tls-key", f("server2.key")]);
+  expect(mismatched.code).toBe(2);
+  expect(mismatched.stderr).toMatch(/do not load as a certificate and its private key/);
+});
+
+test("the KEDA scaler serves TLS with the same flags", async () => {
+  const p = await spawnCli(["scale", "keda", "--port", "0", "--host", "localhost", "--tls-cert", f("server1.pem"), "--tls-key", f("server1.key")],
+    /listening on [^:]+:(\d+)/);
+  closers.push(() => p.stop());
+  expect(p.output()).toMatch(/\(TLS\)/);
+  const Ctor = grpc.makeGenericClientConstructor(externalScalerDefinition as any, "Scaler");
+  const c = new Ctor(`localhost:${p.port}`, grpc.credentials.createSsl(fs.readFileSync(f("ca1.pem")))) as any;
+  closers.push(() => c.close());
+  // No scheduler is configured: the call gets through TLS and is answered (INVALID_ARGUMENT/FAILED_PRECONDITION), not UNAVAILABLE.
+  const code = await new Promise<number>((resolve) => c.GetMetricSpec({ scalerMetadata: {} }, (err: grpc.ServiceError | null) => resolve(err ? err.code : 0)));
+  expect(code).not.toBe(grpc.status.UNAVAILABLE);
+});
