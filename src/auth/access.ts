@@ -20,14 +20,19 @@ export interface AccessControl {
   readonly enabled: boolean;
   /** The caller behind an `authorization` header value; UNAUTHENTICATED when there is none or it is not valid. */
   authenticate(authorization: string | undefined): Promise<Caller>;
+  /** The caller for a header value authenticated before and still accepted, without waiting; undefined otherwise. */
+  known(authorization: string | undefined): Caller | undefined;
   /** Throws PERMISSION_DENIED naming the role and hub when the caller may not do `what` on `hub`. */
   authorize(caller: Caller, permission: Permission, hub: string, what: string): void;
 }
 
+const ANONYMOUS: Caller = { principals: [], tokenRoles: [CONTRIBUTOR] };
+
 /** No authentication (the local default, like the emulator): everyone may do everything. */
 export const OPEN_ACCESS: AccessControl = {
   enabled: false,
-  authenticate: async () => ({ principals: [], tokenRoles: [CONTRIBUTOR] }),
+  authenticate: async () => ANONYMOUS,
+  known: () => ANONYMOUS,
   authorize: () => undefined,
 };
 
@@ -38,12 +43,33 @@ export interface TokenAccessOptions {
   trustTokenRoles: boolean;
 }
 
+/** Callers remembered by header value: a worker sends one token with thousands of calls. */
+const KNOWN_CALLERS = 10_000;
+
 export class TokenAccess implements AccessControl {
   readonly enabled = true;
+  private readonly callers = new Map<string, Caller>();
 
   constructor(private readonly options: TokenAccessOptions) {}
 
+  known(authorization: string | undefined): Caller | undefined {
+    if (authorization === undefined) return undefined;
+    const caller = this.callers.get(authorization);
+    if (caller && caller.acceptedUntil !== undefined && caller.acceptedUntil > Date.now()) return caller;
+    if (caller) this.callers.delete(authorization);
+    return undefined;
+  }
+
   async authenticate(authorization: string | undefined): Promise<Caller> {
+    const known = this.known(authorization);
+    if (known) return known;
+    const caller = await this.identify(authorization);
+    if (this.callers.size >= KNOWN_CALLERS) this.callers.delete(this.callers.keys().next().value as string);
+    this.callers.set(authorization!, caller);
+    return caller;
+  }
+
+  private async identify(authorization: string | undefined): Promise<Caller> {
     if (!authorization) {
       throw unauthenticated("This scheduler requires a bearer token: send the metadata 'authorization: Bearer <token>' (SDKs: a credential or a metadata generator; Functions apps: Authentication= in the connection string)");
     }

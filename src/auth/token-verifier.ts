@@ -12,8 +12,6 @@ export const DEFAULT_AUDIENCE = "https://durabletask.io";
 export const DEFAULT_CLOCK_SKEW_SECONDS = 300;
 /** jose refetches an issuer's keys on an unknown `kid`, but not more often than this. */
 const KEY_REFETCH_COOLDOWN_MS = 60_000;
-/** Verified tokens remembered, so a worker's many calls with one token cost one signature check. */
-const VERIFIED_CACHE_SIZE = 10_000;
 
 export interface TokenVerifierOptions {
   /** Trusted issuers; each one's keys come from OpenID Connect discovery unless `jwks` is given. */
@@ -49,7 +47,6 @@ export class TokenVerifier {
   private readonly fixedKeySource?: URL | Jose.JSONWebKeySet;
   private fixedKeys?: KeySet;
   private readonly skew: number;
-  private readonly verified = new Map<string, Claims>();
 
   constructor(private readonly options: TokenVerifierOptions) {
     this.skew = options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
@@ -85,11 +82,6 @@ export class TokenVerifier {
 
   /** The token's claims once every check passed; UNAUTHENTICATED with the reason otherwise. */
   async verify(token: string): Promise<Claims> {
-    const known = this.verified.get(token);
-    if (known) {
-      if (typeof known.exp === "number" && known.exp + this.skew > Date.now() / 1000) return known;
-      this.verified.delete(token);
-    }
     const jose = await loadJose();
     let unverified: Claims;
     try {
@@ -121,13 +113,7 @@ export class TokenVerifier {
     } catch (err) {
       throw this.refusal(err);
     }
-    this.remember(token, claims);
     return claims;
-  }
-
-  private remember(token: string, claims: Claims): void {
-    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
-    this.verified.set(token, claims);
   }
 
   private untrustedIssuer(): SchedulerError {

@@ -25,15 +25,36 @@ export function guardService(
     // A new RPC must get its row in the role table before it can be served with auth on.
     if (!permission) throw new Error(`${serviceName}/${method} has no entry in the role table (src/auth/roles.ts)`);
     const handler = handlers[method] as (...args: unknown[]) => void;
-    const check = async (call: AnyCall): Promise<Caller> => {
-      const authorization = call.metadata.get("authorization")[0];
-      const caller = await access.authenticate(authorization === undefined ? undefined : String(authorization));
-      access.authorize(caller, permission, hubName(call.metadata) || DEFAULT_HUB, method);
-      return caller;
+    /** The authorized caller: at once for a token seen before (no promise on the hot path), else once verified. */
+    const check = (call: AnyCall): Caller | Promise<Caller> => {
+      const header = call.metadata.get("authorization")[0];
+      const authorization = header === undefined ? undefined : String(header);
+      const hub = hubName(call.metadata) || DEFAULT_HUB;
+      const known = access.known(authorization);
+      if (known) {
+        access.authorize(known, permission, hub, method);
+        return known;
+      }
+      return access.authenticate(authorization).then((caller) => {
+        access.authorize(caller, permission, hub, method);
+        return caller;
+      });
+    };
+    /** Runs `then` with the caller, or `fail` with the refusal; synchronously when the caller is known. */
+    const checked = (call: AnyCall, then: (caller: Caller) => void, fail: (err: unknown) => void): void => {
+      let result: Caller | Promise<Caller>;
+      try {
+        result = check(call);
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      if (result instanceof Promise) result.then(then, fail);
+      else then(result);
     };
     if (attrs.responseStream) {
       guarded[method] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        check(call).then((caller) => {
+        checked(call, (caller) => {
           if (call.cancelled) return;
           endAtExpiry(call, caller);
           handler(call);
@@ -41,7 +62,7 @@ export function guardService(
       };
     } else {
       guarded[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        check(call).then(() => handler(call, callback), (err) => callback(toServiceError(err)));
+        checked(call, () => handler(call, callback), (err) => callback(toServiceError(err)));
       };
     }
   }

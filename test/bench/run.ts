@@ -1,5 +1,7 @@
 // npm run bench [-- options]: the throughput benchmark. See USAGE below and README "Benchmarks".
+import * as fs from "fs";
 import { parseArgs } from "util";
+import { startBenchAuth } from "./auth";
 import { stopAll, runningChildren } from "./procfs";
 import { addRatios, legend, machine, table } from "./report";
 import { LATENCY_KINDS, Row, RUNNERS, SCENARIO_TITLES, ScenarioContext, ScenarioName, SCENARIOS, skipReason, warmUp } from "./scenarios";
@@ -40,6 +42,8 @@ Other options:
   --node-arg FLAG    a node flag for the scheduler process (repeatable), e.g. --node-arg=--cpu-prof
   --worker-node-arg FLAG  the same for the SDK worker processes and the functions host
   --workers N        SDK worker processes on the sqlite and memory paths (default 1); worker CPU s is their sum
+  --auth             authentication on: a local OpenID Connect provider issues tokens, the scheduler checks
+                     them on every call (Worker role for the workers, Contributor for the bench's client)
   --json             one JSON document on stdout: every row, the options and the machine (cpus, node, git commit)
   -h, --help         this text
 
@@ -89,7 +93,7 @@ function options(argv: string[]) {
       count: { type: "string" }, "fan-out": { type: "string" }, sequence: { type: "string" }, "latency-runs": { type: "string" },
       memory: { type: "string" }, startup: { type: "string" }, paths: { type: "string" }, scenarios: { type: "string" },
       "idle-seconds": { type: "string" }, window: { type: "string" }, timeout: { type: "string" },
-      "node-arg": { type: "string", multiple: true }, "worker-node-arg": { type: "string", multiple: true }, workers: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
+      "node-arg": { type: "string", multiple: true }, "worker-node-arg": { type: "string", multiple: true }, workers: { type: "string" }, auth: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
     },
   });
   const opt = (name: "memory" | "startup") => (values[name] === "default" ? undefined : values[name]);
@@ -107,7 +111,7 @@ function options(argv: string[]) {
   }
   scenarios = SCENARIOS.filter((s) => scenarios!.includes(s));
   return {
-    help: !!values.help, json: !!values.json, nodeArgs: values["node-arg"] ?? [], workerNodeArgs: values["worker-node-arg"] ?? [], workers: positive("workers", values.workers, 1), sizes, paths, scenarios,
+    help: !!values.help, json: !!values.json, auth: !!values.auth, nodeArgs: values["node-arg"] ?? [], workerNodeArgs: values["worker-node-arg"] ?? [], workers: positive("workers", values.workers, 1), sizes, paths, scenarios,
     idleSeconds: positive("idle-seconds", values["idle-seconds"], DEFAULTS.idleSeconds), window: positive("window", values.window, DEFAULTS.window),
     timeoutSeconds: positive("timeout", values.timeout, DEFAULTS.timeout),
   };
@@ -125,7 +129,8 @@ async function main(): Promise<number> {
   const rows: Row[] = [];
   // The reference runs first in each scenario, so its figure is there when the others are compared.
   const paths: PathName[] = [...o.paths].sort((a, b) => (a === "inprocess" ? -1 : b === "inprocess" ? 1 : 0));
-  process.stderr.write(`bench: ${o.scenarios.map((s) => `${SCENARIO_TITLES[s]} (${o.sizes[s]})`).join(", ")} on ${paths.join(", ")}\n`);
+  process.stderr.write(`bench: ${o.scenarios.map((s) => `${SCENARIO_TITLES[s]} (${o.sizes[s]})`).join(", ")} on ${paths.join(", ")}${o.auth ? ", auth on" : ""}\n`);
+  const benchAuth = o.auth ? await startBenchAuth() : undefined;
   for (const scenario of o.scenarios) {
     for (const path of paths) {
       if (aborted) break;
@@ -141,7 +146,7 @@ async function main(): Promise<number> {
       let target: Target | undefined;
       try {
         process.stderr.write(`${label}: starting\n`);
-        target = await startTarget(path, { nodeArgs: o.nodeArgs, workerNodeArgs: o.workerNodeArgs, workers: o.workers });
+        target = await startTarget(path, { nodeArgs: o.nodeArgs, workerNodeArgs: o.workerNodeArgs, workers: o.workers, auth: benchAuth?.auth });
         const t = target;
         const result = await Promise.race([t.failed, (async () => {
           await warmUp(t, deadline);
@@ -164,20 +169,24 @@ async function main(): Promise<number> {
       }
     }
   }
+  if (benchAuth) {
+    await benchAuth.idp.stop();
+    fs.rmSync(benchAuth.dir, { recursive: true, force: true });
+  }
   if (aborted) return 130;
   addRatios(rows);
   const failed = rows.some((r) => r.error);
   if (o.json) {
     const doc = {
       benchmark: "dts throughput", startedAt: started.toISOString(), seconds: +((Date.now() - started.getTime()) / 1000).toFixed(1), machine: machine(),
-      options: { paths: o.paths, scenarios: o.scenarios, sizes: o.sizes, idleSeconds: o.idleSeconds, window: o.window, timeoutSeconds: o.timeoutSeconds, nodeArgs: o.nodeArgs, workerNodeArgs: o.workerNodeArgs, workers: o.workers },
+      options: { paths: o.paths, scenarios: o.scenarios, sizes: o.sizes, idleSeconds: o.idleSeconds, window: o.window, timeoutSeconds: o.timeoutSeconds, nodeArgs: o.nodeArgs, workerNodeArgs: o.workerNodeArgs, workers: o.workers, auth: o.auth },
       rows,
     };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   } else {
     const m = machine();
     process.stdout.write(`\n${m.cpus} x ${m.cpuModel}, node ${m.node}, commit ${m.commit?.slice(0, 12) ?? "?"}${m.dirty ? " (with uncommitted changes)" : ""}` +
-      `${o.workers > 1 ? `, ${o.workers} SDK worker processes` : ""}\n\n`);
+      `${o.workers > 1 ? `, ${o.workers} SDK worker processes` : ""}${o.auth ? ", auth on (bearer tokens checked on every call)" : ""}\n\n`);
     process.stdout.write(`${table(rows)}\n\n${legend(o.scenarios)}\n`);
   }
   return failed ? 1 : 0;

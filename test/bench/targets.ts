@@ -18,6 +18,7 @@ import { DtsProcess, startDts, tempDir } from "../helpers/dts-process";
 import { connectionString, FuncHostProcess, REPO_ROOT, startFuncHost } from "../helpers/func-process";
 import { spawnTracked, stopProcess, track } from "./procfs";
 import { Progress } from "./scenarios";
+import { bearerMetadata } from "./auth";
 import { fanOutFanIn, helloCities, longSequence, registerWorkloads, waitForGo } from "./workloads";
 
 export type PathName = "sqlite" | "memory" | "functions" | "inprocess";
@@ -37,6 +38,22 @@ export interface TargetOptions {
   dataDir?: string;
   /** Port for the scheduler (the restart scenario restarts on the same one); a free one otherwise. */
   port?: number;
+  /** --auth: the scheduler checks tokens; the worker, the client and the functions host send them. */
+  auth?: BenchAuth;
+}
+
+export interface BenchAuth {
+  /** `dts serve` flags: the issuer and the role assignments. */
+  serveArgs: string[];
+  /** A Worker's token (SDK workers), a Contributor's (the bench's client), and the Worker token in a file (the functions host). */
+  workerToken: string;
+  clientToken: string;
+  workerTokenFile: string;
+}
+
+/** The SDK client the bench starts and waits with; with auth, it sends the Contributor's token. */
+function benchClient(address: string, auth: BenchAuth | undefined): TaskHubGrpcClient {
+  return new TaskHubGrpcClient({ hostAddress: address, logger: new NoOpLogger(), metadataGenerator: auth ? bearerMetadata(auth.clientToken) : undefined });
 }
 
 export interface Target {
@@ -99,9 +116,10 @@ async function untilDeadline<T>(id: string, deadline: number, what: string, once
 }
 
 /** Spawns the SDK worker process; resolves once it prints `waitFor` ("ready", or "waiting" with --wait-for-port). */
-export async function spawnWorker(address: string, waitForPort = false, nodeArgs: string[] = []): Promise<ChildProcess> {
+export async function spawnWorker(address: string, waitForPort = false, nodeArgs: string[] = [], token?: string): Promise<ChildProcess> {
   const args = [...nodeArgs, path.join(__dirname, "worker-process.js"), address, ...(waitForPort ? ["--wait-for-port"] : [])];
-  const proc = spawnTracked(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"] });
+  const env = token ? { ...process.env, DTS_BENCH_TOKEN: token } : process.env;
+  const proc = spawnTracked(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"], env });
   let out = "";
   const waitFor = waitForPort ? "waiting" : "ready";
   await new Promise<void>((resolve, reject) => {
@@ -118,7 +136,7 @@ export async function spawnWorker(address: string, waitForPort = false, nodeArgs
 
 /** Spawns options.workers (default 1) worker processes at once; stops them all if one fails to start. */
 async function spawnWorkers(address: string, options: TargetOptions, waitForPort = false): Promise<ChildProcess[]> {
-  const started = await Promise.allSettled(Array.from({ length: options.workers ?? 1 }, () => spawnWorker(address, waitForPort, options.workerNodeArgs)));
+  const started = await Promise.allSettled(Array.from({ length: options.workers ?? 1 }, () => spawnWorker(address, waitForPort, options.workerNodeArgs, options.auth?.workerToken)));
   const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (!failed) return started.map((r) => (r as PromiseFulfilledResult<ChildProcess>).value);
   await Promise.all(started.map((r) => (r.status === "fulfilled" ? stopProcess(r.value) : undefined)));
@@ -141,7 +159,7 @@ class GrpcTarget implements Target {
     this.workerPids = host ? [host.proc.pid!] : workers.map((w) => w.pid!);
     this.port = dts.port;
     this.dataDir = dts.dataDir;
-    this.client = new TaskHubGrpcClient({ hostAddress: dts.address, logger: new NoOpLogger() });
+    this.client = benchClient(dts.address, options.auth);
     this.failed = new Promise<never>((_, reject) => (this.fail = reject));
     this.failed.catch(() => undefined);
     this.watch(dts.proc, "scheduler", () => this.dts.output());
@@ -221,7 +239,7 @@ class GrpcTarget implements Target {
     this.watch(this.dts.proc, "scheduler", () => this.dts.output());
     this.schedulerPid = this.dts.proc.pid!;
     this.workerPids = this.workers.map((w) => w.pid!);
-    this.client = new TaskHubGrpcClient({ hostAddress: this.dts.address, logger: new NoOpLogger() });
+    this.client = benchClient(this.dts.address, this.options.auth);
     return { spawnedAt, listenMs };
   }
 
@@ -243,7 +261,7 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 /** Starts `dts serve` with the GC preload; tracked so the bench's cleanup stops it. */
 export async function startScheduler(store: "sqlite" | "memory", options: TargetOptions): Promise<DtsProcess> {
-  const args = ["--store", store, ...(options.port !== undefined ? ["--port", String(options.port)] : [])];
+  const args = ["--store", store, ...(options.port !== undefined ? ["--port", String(options.port)] : []), ...(options.auth?.serveArgs ?? [])];
   const dts = await within(startDts(args, { dataDir: options.dataDir, nodeArgs: ["--expose-gc", "-r", GC_PRELOAD, ...options.nodeArgs] }), 120_000, "dts serve");
   track(dts.proc);
   return dts;
@@ -258,7 +276,10 @@ export async function startTarget(pathName: PathName, options: TargetOptions): P
     dts = await startScheduler(store, { ...options, dataDir });
     if (pathName === "functions") {
       const host = await within(startFuncHost(REPO_ROOT, {
-        DURABLE_TASK_SCHEDULER_CONNECTION_STRING: connectionString(dts.port), TASKHUB_NAME: "default", DTS_LOG_LEVEL: "warning",
+        DURABLE_TASK_SCHEDULER_CONNECTION_STRING: options.auth
+          ? `Endpoint=http://localhost:${dts.port};TaskHub=default;Authentication=TokenFile;TokenFilePath=${options.auth.workerTokenFile}`
+          : connectionString(dts.port),
+        TASKHUB_NAME: "default", DTS_LOG_LEVEL: "warning",
       }, options.workerNodeArgs), 120_000, "dts func start");
       track(host.proc);
       return new GrpcTarget(pathName, dts, [], host, options);

@@ -6,6 +6,7 @@
 // Exits on SIGTERM/SIGINT, and when its parent goes away (stdin closes), so it is never orphaned.
 import * as net from "net";
 import { NoOpLogger, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
+import { bearerMetadata } from "./auth";
 import { registerWorkloads } from "./workloads";
 
 const address = process.argv[2];
@@ -28,7 +29,9 @@ async function main() {
     console.log("waiting");
     while (!(await portOpen(host, port))) await new Promise((r) => setTimeout(r, 10));
   }
-  const worker = new TaskHubGrpcWorker({ hostAddress: address, logger: new NoOpLogger(), shutdownTimeoutMs: 1000 });
+  // With --auth the bench passes a Worker's token in DTS_BENCH_TOKEN.
+  const token = process.env.DTS_BENCH_TOKEN;
+  const worker = new TaskHubGrpcWorker({ hostAddress: address, logger: new NoOpLogger(), shutdownTimeoutMs: 1000, metadataGenerator: token ? bearerMetadata(token) : undefined });
   registerWorkloads(worker);
   await worker.start();
   console.log("ready");

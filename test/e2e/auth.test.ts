@@ -204,6 +204,42 @@ describe("a worker stream", () => {
   });
 });
 
+describe("an SDK worker whose token expires", () => {
+  test("has its stream closed, reconnects with a new token from its metadata generator, and keeps working", async () => {
+    let expired!: () => void;
+    const streamClosed = new Promise<void>((resolve) => (expired = resolve));
+    class ExpiryWatcher extends NoOpLogger {
+      logEvent(_level: string, _event: unknown, message: string): void {
+        if (/expired: reconnect with a new token/.test(message)) expired();
+      }
+      error(message: string): void {
+        if (/expired: reconnect with a new token/.test(String(message))) expired();
+      }
+      info(message: string): void {
+        if (/expired: reconnect with a new token/.test(String(message))) expired();
+      }
+    }
+    // A new 2-second token for every call, as a credential with a short-lived token would give.
+    const w = new TaskHubGrpcWorker({
+      hostAddress: dts.address, logger: new ExpiryWatcher(), shutdownTimeoutMs: 2000,
+      metadataGenerator: async () => {
+        const md = new grpc.Metadata();
+        md.set("taskhub", "a");
+        md.set("authorization", `Bearer ${await idp.token("short-lived-app")}`);
+        return md;
+      },
+    });
+    w.addOrchestrator(hello);
+    w.addActivity(greet);
+    workers.push(w);
+    await w.start();
+    await within(streamClosed, "the worker's stream to be closed at its token's expiry", 15_000);
+    const c = sdkClient(tokens["contributor-app"], "a");
+    const id = await c.scheduleNewOrchestration(hello, "Lima");
+    expect((await completed(c, id)).serializedOutput).toBe(JSON.stringify("Hello, Lima!"));
+  });
+});
+
 describe("every RPC of both services against the role table", () => {
   const services: [string, grpc.ServiceDefinition][] = [["TaskHubSidecarService", sidecarDefinition], ["durabletask.protos.backend.v1.BackendService", backendDefinition]];
   const principalOf: Record<Role, string> = { [READER]: "reader-app", [WORKER]: "worker-app", [CONTRIBUTOR]: "contributor-app" };
