@@ -15,7 +15,7 @@ export { statusName };
 import { ActionError, applyEpisode, EpisodeOutcome, NewMessage, parentNotification } from "../core/orchestration";
 import { requestToOutcome } from "../core/precomputed-completion";
 import { trimPageToBytes } from "../store/query";
-import { InstanceFilter, Store } from "../store/store";
+import { InstanceFilter, InstanceListing, Store } from "../store/store";
 import { ActivityTable } from "./activity-table";
 import { Change } from "./change";
 import { Dispatcher, DispatchSource, Lease, WorkKind } from "./dispatcher";
@@ -154,6 +154,15 @@ export class TaskHub implements DispatchSource {
   queryInstances(filter: InstanceFilter, pageSize: number, token?: string, withPayloads = false) {
     const page = this.store.queryInstances(this.name, filter, pageSize, token);
     return withPayloads ? trimPageToBytes(page, MAX_PAGE_PAYLOAD_BYTES) : page;
+  }
+
+  /** A page by position, without payloads (the dashboard's lists). */
+  listInstances(filter: InstanceFilter, listing: InstanceListing): InstanceRecord[] {
+    return this.store.listInstances(this.name, filter, listing);
+  }
+
+  countByStatus(filter: InstanceFilter): Map<Status, number> {
+    return this.store.countByStatus(this.name, filter);
   }
 
   listInstanceIds(filter: InstanceFilter, pageSize: number, after?: string) {

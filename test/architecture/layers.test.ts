@@ -13,11 +13,12 @@ const LAYERS: Record<string, string[]> = {
   "src/store": ["src/core", "src/proto"],
   "src/scheduler": ["src/store", "src/core", "src/proto"],
   "src/server": ["src/scheduler", "src/store", "src/core", "src/proto"],
+  "src/dashboard": ["src/scheduler", "src/store", "src/core", "src/proto"],
   "src/provider": ["src/core", "src/proto"],
   scale: ["src/provider", "src/core", "src/proto"],
   "src/host": ["scale", "src/provider", "src/core", "src/proto"],
   "src/durable-cli": ["src/host", "scale", "src/provider", "src/core", "src/proto"],
-  src: ["src/durable-cli", "src/host", "scale", "src/provider", "src/server", "src/scheduler", "src/store", "src/core", "src/proto"],
+  src: ["src/durable-cli", "src/host", "scale", "src/provider", "src/dashboard", "src/server", "src/scheduler", "src/store", "src/core", "src/proto"],
 };
 
 function sources(dir: string): string[] {
