@@ -8,7 +8,7 @@ import { applyEntityBatch, BatchOutcome, EntityQuery, entityName, entityRequest,
 import { event, fromTimestamp, str, val } from "../core/events";
 import { checkPayload, payloadBytes } from "../core/limits";
 import { EntityData, InstanceRecord, isTerminal, MessageRecord, Status } from "../core/model";
-import { NewMessage } from "../core/orchestration";
+import { NewMessage } from "../core/model";
 import { Change } from "./change";
 import { Dispatcher, Lease, WorkKind } from "./dispatcher";
 import { EntityLockIndex } from "./entity-locks";
@@ -137,7 +137,7 @@ export class EntityEngine {
       this.hub.abandon(result.completionToken, "entity");
       return Promise.resolve();
     }
-    return this.completeBatch(result.completionToken, (data, operations, now) => applyEntityBatch(data, operations, result, now));
+    return this.completeBatch(result.completionToken, (data, operations, now) => applyEntityBatch(data, operations, result, now, randomUUID));
   }
 
   /** BackendService's entity completion: new state and the messages the host built. */
@@ -165,7 +165,7 @@ export class EntityEngine {
     const size = payloadBytes(outcome.entity.state);
     if (size > this.hub.options.maxPayloadBytes) {
       const failure = { errorType: "PayloadTooLarge", errorMessage: `The state of entity '${h.rec.instanceId}' would be ${size} bytes; the limit is ${this.hub.options.maxPayloadBytes} bytes`, isNonRetriable: true };
-      outcome = applyEntityBatch(h.rec.entity, operations, { entityState: str(h.rec.entity.state), results: operations.map(() => ({ failure: { failureDetails: failure } })) }, now);
+      outcome = applyEntityBatch(h.rec.entity, operations, { entityState: str(h.rec.entity.state), results: operations.map(() => ({ failure: { failureDetails: failure } })) }, now, randomUUID);
     }
     lease.completing = true;
     const change = new Change();
@@ -181,11 +181,12 @@ export class EntityEngine {
     }
     for (const reason of outcome.rejected ?? []) console.error(`dts: entity '${h.rec.instanceId}' could not send a signal: ${reason}`);
     h.abandonCount = 0;
+    change.completes = lease;
+    change.stepped.add(h.rec.instanceId);
     change.after.push(() => {
       this.batches.delete(lease.token);
       this.hub.dispatcher.end(lease);
       if (h.lease?.token === lease.token) h.lease = undefined;
-      this.forgetIfEmpty(h);
       this.hub.enqueueIfReady(h, Date.now());
     });
     return this.hub.commit(change);
@@ -203,21 +204,39 @@ export class EntityEngine {
     return nextEntityStep(h.rec.instanceId, h.rec.entity!, committedInbox(h), now, this.hub.options.entityBatchSize, (o) => this.isLiveOrchestration(o));
   }
 
-  /** Applies lock requests and releases at the head of an entity's queue; they need no worker. */
+  /**
+   * Applies, inside the operation's own change, the lock requests and releases that its messages and
+   * lock releases brought to the head of an entity's queue (they need no worker), then forgets the
+   * entities those steps left empty: one operation, one commit. Messages of earlier changes not yet
+   * committed count too: this change commits after them.
+   */
+  settle(change: Change): void {
+    const now = Date.now();
+    // The set grows while it is walked: a granted lock forwards the request to the next entity.
+    for (const id of change.wake) {
+      const h = this.hub.instances.get(id);
+      if (!h?.rec.entity || (h.lease && h.lease !== change.completes)) continue;
+      for (;;) {
+        const step = nextEntityStep(id, h.rec.entity, h.inbox, now, this.hub.options.entityBatchSize, (o) => this.isLiveOrchestration(o));
+        if (step?.kind !== "control") break;
+        change.consume(this.hub.name, h, [step.consumed.seq]);
+        this.set(h, step.entity, change);
+        for (const m of step.messages) this.hub.send(m, change);
+        change.stepped.add(id);
+      }
+    }
+    for (const id of change.stepped) this.forgetIfEmpty(id, change);
+  }
+
+  /**
+   * A lock step waiting with no operation to carry it (loaded from the store, or behind a batch that
+   * was given back) runs as an operation of its own.
+   */
   runControl(h: HotInstance, now: number): void {
-    let change: Change | undefined;
-    for (;;) {
-      const step = this.step(h, now);
-      if (step?.kind !== "control") break;
-      change ??= new Change();
-      change.consume(this.hub.name, h, [step.consumed.seq]);
-      this.set(h, step.entity, change);
-      for (const m of step.messages) this.hub.send(m, change);
-    }
-    if (change) {
-      change.after.push(() => this.forgetIfEmpty(h));
-      this.hub.commit(change).catch(() => {});
-    }
+    if (this.step(h, now)?.kind !== "control") return;
+    const change = new Change();
+    change.wake.add(h.rec.instanceId);
+    this.hub.commit(change).catch(() => {});
   }
 
   create(instanceId: string, change: Change): HotInstance | undefined {
@@ -262,12 +281,12 @@ export class EntityEngine {
   }
 
   /** An entity with no state, lock or queue leaves memory and store. */
-  private forgetIfEmpty(h: HotInstance): void {
-    const data = h.rec.entity;
-    if (!data || h.lease || !isEmptyEntity(data, h.inbox.length) || this.hub.instances.get(h.rec.instanceId) !== h) return;
-    const change = new Change();
-    this.hub.dropInstance(h.rec.instanceId, change);
-    this.hub.commit(change).catch(() => {});
+  private forgetIfEmpty(id: string, change: Change): void {
+    const h = this.hub.instances.get(id);
+    const data = h?.rec.entity;
+    if (!h || !data || (h.lease && h.lease !== change.completes) || !isEmptyEntity(data, h.inbox.length)) return;
+    this.hub.instances.delete(id);
+    change.ops.push({ op: "deleteInstance", hub: this.hub.name, instanceId: id });
   }
 }
 

@@ -12,6 +12,7 @@ import { checkInstanceId, checkPayload, checkTags, MAX_PAGE_PAYLOAD_BYTES, paylo
 import { ActivityRecord, FailureDetails, HistoryEvent, InstanceRecord, isTerminal, nonEmpty, Status, statusName } from "../core/model";
 
 export { statusName };
+import { checkOutcome } from "../core/outcome-limits";
 import { ActionError, applyEpisode, EpisodeOutcome, NewMessage, parentNotification } from "../core/orchestration";
 import { requestToOutcome } from "../core/precomputed-completion";
 import { trimPageToBytes } from "../store/query";
@@ -498,20 +499,14 @@ export class TaskHub implements DispatchSource {
 
   /** A portable SDK's episode result: the worker's actions, turned into events here by core/. */
   completeOrchestration(res: pb.IOrchestratorResponse): Promise<void> {
-    return this.completeEpisode(res.completionToken, res.instanceId, (h, dispatched, now) => {
-      this.checkActions(res);
-      return applyEpisode({
-        instance: h.rec, history: h.history, dispatched, actions: res.actions ?? [], customStatus: val(res.customStatus), now, newExecutionId,
-      });
-    });
+    return this.completeEpisode(res.completionToken, res.instanceId, (h, dispatched, now) => applyEpisode({
+      instance: h.rec, history: h.history, dispatched, actions: res.actions ?? [], customStatus: val(res.customStatus), now, newExecutionId,
+    }));
   }
 
   /** A Functions host's episode result (BackendService), already turned into events on its side. */
   completePrecomputed(req: PrecomputedRequest): Promise<void> {
-    return this.completeEpisode(req.completionToken, req.instance?.instanceId, (h, _dispatched, now) => {
-      this.checkPrecomputed(req);
-      return requestToOutcome({ instance: h.rec, history: h.history, request: req, now });
-    });
+    return this.completeEpisode(req.completionToken, req.instance?.instanceId, (h, _dispatched, now) => requestToOutcome({ instance: h.rec, history: h.history, request: req, now }));
   }
 
   /** One commit path for every episode, whoever turned its actions into events. */
@@ -535,6 +530,7 @@ export class TaskHub implements DispatchSource {
     let outcome: EpisodeOutcome;
     try {
       outcome = compute(h, dispatched.newEvents, now);
+      checkOutcome(outcome, this.options.maxPayloadBytes);
     } catch (err) {
       if (!(err instanceof SchedulerError) && !(err instanceof ActionError)) throw err;
       outcome = fail({ errorType: err instanceof ActionError ? "InvalidAction" : "PayloadTooLarge", errorMessage: err.message });
@@ -667,33 +663,6 @@ export class TaskHub implements DispatchSource {
   }
 
   // ---------------------------------------------------------------- internals
-
-  private checkPrecomputed(req: PrecomputedRequest): void {
-    const limit = this.options.maxPayloadBytes;
-    checkPayload(val(req.customStatus), "customStatus", limit);
-    for (const t of req.newTasks ?? []) checkPayload(val(t.taskScheduled?.input), `input of activity '${t.taskScheduled?.name}'`, limit);
-    for (const e of req.newHistory ?? []) if (e.executionCompleted) checkPayload(val(e.executionCompleted.result), "orchestration output", limit);
-    for (const m of req.newMessages ?? []) {
-      checkPayload(val(m.event?.eventRaised?.input ?? m.event?.executionStarted?.input), `message to '${m.instance?.instanceId}'`, limit);
-      if (m.event?.executionStarted && m.instance?.instanceId) checkInstanceId(m.instance.instanceId, "sub-orchestration instanceId");
-    }
-  }
-
-  private checkActions(res: pb.IOrchestratorResponse): void {
-    const limit = this.options.maxPayloadBytes;
-    checkPayload(val(res.customStatus), "customStatus", limit);
-    for (const a of res.actions ?? []) {
-      if (a.scheduleTask) checkPayload(val(a.scheduleTask.input), `input of activity '${a.scheduleTask.name}'`, limit);
-      if (a.createSubOrchestration) {
-        checkInstanceId(a.createSubOrchestration.instanceId, "sub-orchestration instanceId");
-        checkPayload(val(a.createSubOrchestration.input), `input of sub-orchestration '${a.createSubOrchestration.name}'`, limit);
-      }
-      if (a.sendEvent) checkPayload(val(a.sendEvent.data), `data of event '${a.sendEvent.name}'`, limit);
-      const op = a.sendEntityMessage?.entityOperationCalled ?? a.sendEntityMessage?.entityOperationSignaled;
-      if (op) checkPayload(val(op.input), `input of entity operation '${op.operation}'`, limit);
-      if (a.completeOrchestration) checkPayload(val(a.completeOrchestration.result), "orchestration output", limit);
-    }
-  }
 
   private applyOutcome(h: HotInstance, outcome: EpisodeOutcome, change: Change): void {
     const hub = this.name;
@@ -988,6 +957,7 @@ export class TaskHub implements DispatchSource {
 
   private commit(change: Change): Promise<void> {
     if (this.closed) return Promise.reject(new SchedulerError("UNAVAILABLE", this.closedReason));
+    this.entities.settle(change);
     const durable = this.committedAfter(change);
     return new Promise((resolve, reject) => {
       this.committer.commit(change.ops, () => {
