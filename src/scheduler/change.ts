@@ -1,6 +1,5 @@
 // What one operation changes in a task hub, committed together as one store batch.
 import { StoreOp } from "../store/store";
-import { Lease } from "./dispatcher";
 import { HotInstance, InboxMessage } from "./hot-instance";
 
 /** Changes one operation makes, committed together; `after` runs once they are durable. */
@@ -15,8 +14,6 @@ export class Change {
   /** Messages sent, held back from dispatch until the commit. */
   readonly sent: InboxMessage[] = [];
   readonly after: (() => void)[] = [];
-  /** The work item this change completes: its lease ends once the change is durable. */
-  completes?: Lease;
   /** Entities that took a step in this change (a batch or a lock step): forgotten if that left them empty. */
   readonly stepped = new Set<string>();
 
