@@ -54,13 +54,6 @@ function importsOf(file: string): string[] {
     });
 }
 
-/** Known breaks being removed by the engine redesign (issue #11); the list only shrinks. */
-const PENDING = new Set([
-  "src/core/entities.ts -> src/core/orchestration.ts -> src/core/entities.ts",
-  "src/core/entities.ts imports crypto",
-]);
-const outstanding = (found: string[]) => found.filter((f) => !PENDING.has(f));
-
 const files = [...sources("src"), ...sources("scale")];
 const graph = new Map(files.map((f) => [f, importsOf(f).filter((t) => files.includes(t))]));
 
@@ -92,7 +85,7 @@ describe("layers", () => {
       state.set(f, "done");
     };
     for (const f of graph.keys()) if (!state.has(f)) visit(f);
-    expect(outstanding(cycles)).toEqual([]);
+    expect(cycles).toEqual([]);
   });
 
   it("core takes no I/O, clock or randomness modules", () => {
@@ -100,6 +93,6 @@ describe("layers", () => {
     const found = sources("src/core").flatMap((f) =>
       ts.preProcessFile(fs.readFileSync(path.join(root, f), "utf8"), true, false).importedFiles
         .map((i) => i.fileName).filter((spec) => impure.test(spec)).map((spec) => `${f} imports ${spec}`));
-    expect(outstanding(found)).toEqual([]);
+    expect(found).toEqual([]);
   });
 });
