@@ -22,12 +22,17 @@ import { scaleCommand, ScaleUsageError } from "../scale/cli";
 import { durableCommand } from "./durable-cli/command";
 import { tlsFilesFrom, TlsFilesError } from "./proto/tls-files";
 import { AuthConfigError, authRequested, AuthSettings, DEFAULT_AUDIENCE, DEFAULT_CLOCK_SKEW_SECONDS, isLoopbackHost, RoleAssignmentsError, RunningAccess, startAccess } from "./auth";
+import { RunningDashboard, startDashboard } from "./dashboard/dashboard-server";
+
+/** The gRPC server with the dashboard beside it (when on). */
+type RunningScheduler = RunningServer & { dashboardPort?: number };
 
 const USAGE = `Usage: dts serve [options]
 
 Options (environment variable in brackets):
   --port <n>                 gRPC port [DTS_PORT] (default 8080)
-  --dashboard-port <n>       dashboard port [DTS_DASHBOARD_PORT] (default 8082)
+  --dashboard-port <n>       dashboard port [DTS_DASHBOARD_PORT] (default 8082; 0 picks a free one)
+  --no-dashboard             do not serve the dashboard [DTS_DASHBOARD=false]
   --store memory|sqlite      storage [DTS_STORE] (default sqlite)
   --data <dir>               SQLite data directory [DTS_DATA_DIR] (default ./.dts)
   --hubs <a,b>               task hubs to serve [DTS_TASK_HUB_NAMES] (default: default)
@@ -79,7 +84,7 @@ function seconds(name: string, value: string | undefined): number | undefined {
 }
 
 const SERVE_OPTIONS = {
-  port: { type: "string" }, "dashboard-port": { type: "string" }, store: { type: "string" }, data: { type: "string" },
+  port: { type: "string" }, "dashboard-port": { type: "string" }, "no-dashboard": { type: "boolean" }, store: { type: "string" }, data: { type: "string" },
   hubs: { type: "string" }, "dynamic-hubs": { type: "boolean" }, "max-payload-bytes": { type: "string" },
   "sqlite-sync": { type: "string" }, "max-orchestrations-per-worker": { type: "string" }, "max-activities-per-worker": { type: "string" },
   "lock-timeout": { type: "string" }, "activity-lock-timeout": { type: "string" }, "health-ping-interval": { type: "string" },
@@ -99,7 +104,8 @@ type ServeValues = {
 
 interface SchedulerSettings {
   options: ServerOptions;
-  dashboardPort: number;
+  /** undefined: no dashboard. */
+  dashboardPort: number | undefined;
   auth: AuthSettings;
 }
 
@@ -132,7 +138,8 @@ function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): Schedul
   const hubs = (values.hubs ?? env.DTS_TASK_HUB_NAMES ?? "default").split(",").map((h) => h.trim()).filter(Boolean);
   const dataDir = path.resolve(values.data ?? env.DTS_DATA_DIR ?? ".dts");
   const port = int("port", values.port ?? env.DTS_PORT, 0) ?? 8080;
-  const dashboardPort = int("dashboard-port", values["dashboard-port"] ?? env.DTS_DASHBOARD_PORT, 0) ?? 8082;
+  const noDashboard = values["no-dashboard"] ?? (env.DTS_DASHBOARD ?? "").toLowerCase() === "false";
+  const dashboardPort = noDashboard ? undefined : int("dashboard-port", values["dashboard-port"] ?? env.DTS_DASHBOARD_PORT, 0) ?? 8082;
 
   const auth = authSettings(values, env);
   // Without auth only this machine may call: exposing it takes an explicit --host.
@@ -158,7 +165,7 @@ function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): Schedul
 }
 
 /** Starts the scheduler and prints where it listens (the lines tests and users look for). */
-async function startScheduler(settings: SchedulerSettings, dynamicHubs: boolean, stopOnSignals = false): Promise<RunningServer> {
+async function startScheduler(settings: SchedulerSettings, dynamicHubs: boolean, stopOnSignals = false): Promise<RunningScheduler> {
   const { options, dashboardPort } = settings;
   let access: RunningAccess;
   try {
@@ -167,18 +174,31 @@ async function startScheduler(settings: SchedulerSettings, dynamicHubs: boolean,
     if (err instanceof AuthConfigError || err instanceof RoleAssignmentsError || (err as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError((err as Error).message);
     throw err;
   }
-  let server: RunningServer;
+  let grpcServer: RunningServer;
   try {
-    server = await startServer({ ...options, access: access.access });
+    grpcServer = await startServer({ ...options, access: access.access });
   } catch (err) {
     access.close();
     if (err instanceof TlsFilesError) throw new UsageError(`TLS: ${err.message}`);
     throw err;
   }
-  const closeServer = server.close;
-  server.close = async () => {
+  // The dashboard has no sign-in yet: with auth on it would let anyone past the token checks, so it stays off.
+  let dashboard: RunningDashboard | undefined;
+  try {
+    if (dashboardPort !== undefined && !access.access.enabled) dashboard = await startDashboard(grpcServer.scheduler, options.host ?? "localhost", dashboardPort);
+  } catch (err) {
     access.close();
-    await closeServer();
+    await grpcServer.close();
+    throw new Error(`the dashboard cannot listen on port ${dashboardPort} (${(err as Error).message}); pick another with --dashboard-port or turn it off with --no-dashboard`);
+  }
+  const server: RunningScheduler = {
+    ...grpcServer,
+    dashboardPort: dashboard?.port,
+    close: async () => {
+      access.close();
+      await dashboard?.close();
+      await grpcServer.close();
+    },
   };
   // Before "listening" is printed, so a signal sent as soon as it appears still shuts down cleanly.
   if (stopOnSignals) onSignals("dts", () => server.close());
@@ -199,7 +219,8 @@ async function startScheduler(settings: SchedulerSettings, dynamicHubs: boolean,
   console.log(`dts: gRPC listening on ${host}:${server.port} (TaskHubSidecarService, BackendService; ${transport})`);
   console.log(`dts: ${access.summary}`);
   console.log(`dts: store ${where}; task hubs: ${server.scheduler.hubNames().join(", ")}${dynamicHubs ? " (more created on first use)" : ""}`);
-  console.log(`dts: dashboard port ${dashboardPort} is reserved; the dashboard is not built yet`);
+  console.log(dashboard ? `dts: dashboard at http://localhost:${dashboard.port}/`
+    : dashboardPort !== undefined ? "dts: no dashboard: with auth on it needs sign-in, which is not built yet" : "dts: no dashboard (--no-dashboard)");
   return server;
 }
 
@@ -325,7 +346,7 @@ async function start(argv: string[], env: NodeJS.ProcessEnv = process.env): Prom
   const starter = host.http.routes.find((r) => /(^|\/)orchestrators\/\{/i.test(r.route.template));
   console.log("");
   console.log(`Scheduler:  localhost:${server.port} (gRPC; Durable Task SDKs connect here)`);
-  console.log(`Dashboard:  http://localhost:${settings.dashboardPort} (port reserved; the dashboard is not built yet)`);
+  console.log(server.dashboardPort !== undefined ? `Dashboard:  http://localhost:${server.dashboardPort}/` : "Dashboard:  off (--no-dashboard)");
   console.log(`Management: ${host.http.origin}/runtime/webhooks/durabletask/instances`);
   if (starter) {
     const template = host.http.urlOf(starter);

@@ -2,6 +2,7 @@
 // form durable-functions' Entity reads (`{self, exists, state, batch}`); its output (new state, one
 // result per operation, signals) is turned into an EntityBatchResult and through core/'s
 // applyEntityBatch into the responses and signals the scheduler delivers.
+import { randomUUID } from "crypto";
 import { pb } from "../proto";
 import { str, val } from "../core/events";
 import { applyEntityBatch, normalizeEntityId } from "../core/entities";
@@ -72,7 +73,7 @@ export async function runEntity(app: FunctionApp, item: EntityWorkItem, now: () 
     };
   }
 
-  const applied = applyEntityBatch({ state }, records, result, now());
+  const applied = applyEntityBatch({ state }, records, result, now(), randomUUID);
   const failedOperations = (result.results ?? []).filter((r) => r.failure).length;
   return {
     name, operations: operations.length, failedOperations, notes,
