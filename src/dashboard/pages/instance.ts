@@ -77,16 +77,25 @@ ${p > 1 ? html`<a href="${base}&page=${p - 1}">Previous</a>` : ""}${p < pages ? 
   })}</tbody></table></div>${pager}`;
 }
 
-function timelineView(r: InstanceRecord, history: HistoryEvent[], now: number): Html {
-  const spans = timelineSpans(history);
-  return html`${timelineSvg(spans, r.createdAt, r.completedAt ?? now, now)}
+/** Steps per timeline page: a long history stays a page the browser draws at once. */
+const TIMELINE_PAGE = 500;
+
+function timelineView(hub: string, r: InstanceRecord, history: HistoryEvent[], now: number, timelinePage: number): Html {
+  const all = timelineSpans(history);
+  const pages = Math.max(1, Math.ceil(all.length / TIMELINE_PAGE));
+  const p = Math.min(timelinePage, pages);
+  const spans = all.slice((p - 1) * TIMELINE_PAGE, p * TIMELINE_PAGE);
+  const base = `${instancePath(hub, r.instanceId)}?view=timeline`;
+  const pager = pages > 1 ? html`<nav class="pager" aria-label="Timeline pages"><span>Steps ${(p - 1) * TIMELINE_PAGE + 1}–${(p - 1) * TIMELINE_PAGE + spans.length} of ${all.length}</span>
+${p > 1 ? html`<a href="${base}&page=${p - 1}">Previous</a>` : ""}${p < pages ? html`<a href="${base}&page=${p + 1}">Next</a>` : ""}</nav>` : "";
+  return html`${pager}${timelineSvg(spans, r.createdAt, r.completedAt ?? now, now)}
 <div class="card">${spans.map((s, i) => html`<details id="span-${i}"><summary>${s.label} · ${s.kind} · ${s.end === undefined ? "running" : duration(s.end - s.start)}${s.failed ? " · failed" : ""}</summary>
 <dl class="props"><dt>Started</dt><dd>${time(s.start)}</dd><dt>Ended</dt><dd>${time(s.end)}</dd>${s.due !== undefined ? html`<dt>Due</dt><dd>${time(s.due)}</dd>` : ""}</dl>
 ${s.input !== undefined ? html`<h2>Input</h2><pre>${prettyJson(s.input)}</pre>` : ""}${s.output !== undefined ? html`<h2>${s.failed ? "Failure" : "Output"}</h2><pre>${prettyJson(s.output)}</pre>` : ""}
 </details>`)}</div>`;
 }
 
-export function instancePage(access: HubAccess, hub: string, r: InstanceRecord, view: InstanceView, historyPage: number, notice?: string, error?: string): Html {
+export function instancePage(access: HubAccess, hub: string, r: InstanceRecord, view: InstanceView, viewPage: number, notice?: string, error?: string): Html {
   const history = access.history(hub, r.instanceId) ?? [];
   const children = access.list(hub, { parentInstanceId: r.instanceId }, { newestFirst: false, offset: 0, limit: 100 });
   const now = Date.now();
@@ -122,5 +131,5 @@ ${payload("custom-status", "Custom status", r.customStatus)}
 </div>
 <nav class="tabs" aria-label="Views">${tab("timeline", "Timeline")}${tab("history", "History")}${tab("sequence", "Sequence")}
 <a href="${base}/history.json" download>Download history (JSON)</a></nav>
-${view === "timeline" ? timelineView(r, history, now) : view === "history" ? historyTable(hub, r, history, historyPage) : sequenceSvg(r, history)}`);
+${view === "timeline" ? timelineView(hub, r, history, now, viewPage) : view === "history" ? historyTable(hub, r, history, viewPage) : sequenceSvg(r, history)}`);
 }
