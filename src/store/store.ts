@@ -42,6 +42,8 @@ export interface InstanceFilter {
   parentInstanceId?: string;
   /** Only instances that are not sub-orchestrations. */
   topLevelOnly?: boolean;
+  /** Only instances carrying this tag with this value. */
+  tag?: { key: string; value: string };
 }
 
 /** One page of a listing by position (the dashboard's pages), not by continuation token. */

@@ -1,6 +1,6 @@
 // The dashboard in headless Chromium, driven as a person would use it, against the real `dts serve`
 // with the official SDK's worker running orchestrations and an entity.
-import { ActivityContext, EntityInstanceId, OrchestrationContext, TaskEntity, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
+import { ActivityContext, EntityInstanceId, OrchestrationContext, TaskEntity, TaskHubGrpcClient, TaskHubGrpcWorker, whenAll } from "@microsoft/durabletask-js";
 import { Browser, Page } from "playwright-core";
 import { launchBrowser } from "../helpers/browser";
 import { DtsProcess, startDts } from "../helpers/dts-process";
@@ -40,6 +40,10 @@ beforeAll(async () => {
     const out: string[] = [];
     for (const city of CITIES) out.push(yield ctx.callActivity("sayHello", city));
     return out;
+  });
+  w.addOrchestrator(async function* fanOut(ctx: OrchestrationContext, n: number): any {
+    const results: string[] = yield whenAll(Array.from({ length: n }, (_, i) => ctx.callActivity("sayHello", `city-${i}`)));
+    return results.length;
   });
   w.addOrchestrator(async function* waitForApproval(ctx: OrchestrationContext): any {
     const approval = yield ctx.waitForExternalEvent("Approval");
@@ -135,6 +139,33 @@ test("a finished HelloCities shows its timeline, history and sequence, and its h
   expect(download.headers.get("content-disposition")).toMatch(/attachment/);
   const body = (await download.json()) as { events: { eventType: string }[] };
   expect(body.events.filter((e) => e.eventType === "TaskCompleted")).toHaveLength(5);
+});
+
+test("a history of 10,000 events stays usable: the timeline and the history table come in pages", async () => {
+  const id = await c.scheduleNewOrchestration("fanOut", 5000);
+  await completed(c, id, 120);
+  await page.goto(`${base}/hubs/default/orchestrations/${id}`);
+  await expectText(page.locator("nav[aria-label='Timeline pages']"), /Steps 1–500 of 5000/);
+  expect(await page.locator("svg.timeline rect").count()).toBe(500);
+  await page.click("nav[aria-label='Timeline pages'] >> text=Next");
+  await expectText(page.locator("nav[aria-label='Timeline pages']"), /Steps 501–1000 of 5000/);
+  await page.goto(`${base}/hubs/default/orchestrations/${id}?view=history`);
+  await expectText(page.locator("nav[aria-label='History pages']").first(), /Events 1–200 of 1\d{4}/);
+  expect(await page.locator("tbody tr").count()).toBe(200);
+});
+
+test("the list filters by tag, and the tag filter is in the URL", async () => {
+  await c.scheduleNewOrchestration("waitForApproval", undefined, { instanceId: "tagged-billing", tags: { team: "billing" } });
+  await c.scheduleNewOrchestration("waitForApproval", undefined, { instanceId: "tagged-edge", tags: { team: "edge" } });
+  await page.goto(`${base}/hubs/default/orchestrations`);
+  await page.fill("input[name=tag]", "team=billing");
+  await page.click("button:has-text('Apply')");
+  expect(await rowIds()).toEqual(["tagged-billing"]);
+  expect(page.url()).toContain("tag=team%3Dbilling");
+  await page.goto(`${base}/hubs/default/orchestrations?tag=nonsense`);
+  await expectText(page.locator(".error"), /must be key=value/);
+  await c.terminateOrchestration("tagged-billing", "done");
+  await c.terminateOrchestration("tagged-edge", "done");
 });
 
 test("raising an event to a waiting instance completes it, and the page shows the new state", async () => {
