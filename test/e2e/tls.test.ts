@@ -8,7 +8,7 @@ import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 import { sidecarDefinition } from "../../src/proto/services";
 import { externalScalerDefinition } from "../../scale/keda/proto";
-import { DtsProcess, spawnCli, startDts, tempDir } from "../helpers/dts-process";
+import { DtsProcess, runCli, spawnCli, startDts, tempDir } from "../helpers/dts-process";
 import { pollUntil, within } from "../helpers/poll";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -106,8 +106,18 @@ test("--tls-client-ca: only clients with a certificate from that CA get in", asy
   expect(await hello(sidecar(dts.port, "ca1"))).toBe(grpc.status.UNAVAILABLE);
 });
 
+test("clients reach a TLS scheduler at an https:// endpoint, trusting a private CA through GRPC_DEFAULT_SSL_ROOTS_FILE_PATH", async () => {
+  const dts = await serve(["--tls-cert", f("server1.pem"), "--tls-key", f("server1.key")]);
+  const cs = `Endpoint=https://localhost:${dts.port};TaskHub=default;Authentication=None`;
+  const trusted = await runCli(["durable", "get-instances", "--connection-string", cs, "--json"], { GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: f("ca1.pem") });
+  expect(trusted.code).toBe(0);
+  expect(JSON.parse(trusted.stdout)).toMatchObject({ taskHub: "default", instances: [] });
+  const untrusted = await runCli(["durable", "get-instances", "--connection-string", cs, "--timeout", "3"]);
+  expect(untrusted.code).toBe(4);
+  expect(untrusted.stderr).toMatch(/unable to verify the first certificate/);
+});
+
 test("bad TLS flags stop the start with exit code 2", async () => {
-  const { runCli } = await import("../helpers/dts-process");
   const only = await runCli(["serve", "--port", "0", "--store", "memory", "--tls-cert", f("server1.pem")]);
   expect(only.code).toBe(2);
   expect(only.stderr).toMatch(/--tls-cert and --tls-key go together/);
