@@ -7,6 +7,7 @@ import { str, toTimestamp } from "../core/events";
 import { HubMetrics } from "../scheduler/hub-metrics";
 import { Scheduler } from "../scheduler/scheduler";
 import { TaskHub } from "../scheduler/task-hub";
+import { InstanceWork, WorkerView } from "../scheduler/work-view";
 import { InstanceFilter, InstanceListing } from "../store/store";
 
 export interface EntityView {
@@ -64,6 +65,14 @@ export class HubAccess {
 
   metrics(hub: string): HubMetrics {
     return this.hub(hub).metrics();
+  }
+
+  work(hub: string, instanceId: string): InstanceWork {
+    return this.hub(hub).work(instanceId);
+  }
+
+  workers(hub: string): WorkerView[] {
+    return this.hub(hub).workers();
   }
 
   entities(hub: string, prefix: string | undefined, after: string | undefined, pageSize: number): { entities: EntityView[]; last?: string } {

@@ -1,6 +1,6 @@
 // The dashboard in headless Chromium, driven as a person would use it, against the real `dts serve`
 // with the official SDK's worker running orchestrations and an entity.
-import { ActivityContext, EntityInstanceId, OrchestrationContext, TaskEntity, TaskHubGrpcClient, TaskHubGrpcWorker, whenAll } from "@microsoft/durabletask-js";
+import { ActivityContext, EntityInstanceId, OrchestrationContext, TaskEntity, TaskHubGrpcClient, TaskHubGrpcWorker, whenAll, whenAny } from "@microsoft/durabletask-js";
 import { Browser, Page } from "playwright-core";
 import { launchBrowser } from "../helpers/browser";
 import { DtsProcess, startDts } from "../helpers/dts-process";
@@ -14,6 +14,8 @@ let browser: Browser;
 let page: Page;
 let base: string;
 const dialogs: string[] = [];
+let release!: () => void;
+const released = new Promise<void>((resolve) => (release = resolve));
 
 class Counter extends TaskEntity<number> {
   add(n: number): number {
@@ -40,6 +42,15 @@ beforeAll(async () => {
     const out: string[] = [];
     for (const city of CITIES) out.push(yield ctx.callActivity("sayHello", city));
     return out;
+  });
+  w.addActivity(async function blocker() {
+    await released;
+    return "released";
+  });
+  w.addOrchestrator(async function* blocked(ctx: OrchestrationContext): any {
+    const timer = ctx.createTimer(3600);
+    const work = ctx.callActivity("blocker");
+    return yield whenAny([work, timer]);
   });
   w.addOrchestrator(async function* fanOut(ctx: OrchestrationContext, n: number): any {
     const results: string[] = yield whenAll(Array.from({ length: n }, (_, i) => ctx.callActivity("sayHello", `city-${i}`)));
@@ -249,7 +260,7 @@ test("entities and workers pages", async () => {
 
   await page.goto(`${base}/hubs/default/workers`);
   expect(await page.locator("#worker-count").textContent()).toBe("1");
-  await expectText(page.locator("table"), /Orchestrations/);
+  await expectText(page.locator("table").first(), /Orchestrations/);
 });
 
 test("markup in an instance id and input renders as text and runs no script", async () => {
@@ -264,6 +275,26 @@ test("markup in an instance id and input renders as text and runs no script", as
   expect(await page.evaluate("window.__xss")).toBeUndefined();
   expect(await page.locator("img[src=x]").count()).toBe(0);
   await c.terminateOrchestration(id, "done");
+});
+
+test("what a running instance waits on: its activity with the worker, attempt and since when, and its timer; the workers page lists the worker", async () => {
+  const id = await c.scheduleNewOrchestration("blocked");
+  await c.waitForOrchestrationStart(id);
+  await page.goto(`${base}/hubs/default/orchestrations/${id}`);
+  await pollUntil(async () => {
+    await page.reload();
+    return (await page.locator(".card:has(h2:text('Waiting on'))").textContent()) ?? "";
+  }, (t) => /Activity blocker \(task \d+, attempt 1\) with worker/.test(t), "the activity with its worker on the page", 10_000);
+  await expectText(page.locator(".card:has(h2:text('Waiting on'))"), /Timer \d+ due/);
+
+  await page.goto(`${base}/hubs/default/workers`);
+  const rows = page.locator("table").nth(1).locator("tbody tr");
+  expect(await rows.count()).toBe(1);
+  await expectText(rows.first(), /receiving/);
+  await expectText(rows.first(), /1 \/ \d+/); // the blocker activity in flight
+
+  release();
+  await completed(c, id);
 });
 
 test("a form post from another site is refused", async () => {
