@@ -18,9 +18,18 @@ export interface EntityView {
 export interface NewOrchestration {
   name: string;
   instanceId?: string;
+  version?: string;
   input?: string;
   scheduledStartAt?: number;
   tags?: Record<string, string>;
+}
+
+/** A connected worker stream: its work in flight and its limits. */
+export interface WorkerView {
+  id: string;
+  connectedAt: number;
+  inFlight: { orchestrations: number; activities: number; entities: number };
+  limits: { orchestrations: number; activities: number; entities: number };
 }
 
 export class HubAccess {
@@ -66,6 +75,10 @@ export class HubAccess {
     return this.hub(hub).metrics();
   }
 
+  workers(hub: string): WorkerView[] {
+    return [...this.hub(hub).dispatcher.workers].map((w) => ({ id: w.id, connectedAt: w.connectedAt, inFlight: { ...w.inFlight }, limits: { ...w.limits } }));
+  }
+
   entities(hub: string, prefix: string | undefined, after: string | undefined, pageSize: number): { entities: EntityView[]; last?: string } {
     return this.hub(hub).entities.query({ prefix, includeTransient: true, pageSize, after });
   }
@@ -78,6 +91,7 @@ export class HubAccess {
     return this.hub(hub).startInstance({
       name: o.name,
       instanceId: o.instanceId || randomUUID().replace(/-/g, ""),
+      version: str(o.version),
       input: str(o.input),
       scheduledStartTimestamp: o.scheduledStartAt === undefined ? undefined : toTimestamp(o.scheduledStartAt),
       tags: o.tags,
@@ -108,8 +122,19 @@ export class HubAccess {
     return this.hub(hub).rewind(id, reason);
   }
 
+  /** Terminates at once, without the workers' graceful handling; resolves with the ids it could not terminate. */
+  forceTerminate(hub: string, ids: string[], reason?: string): Promise<string[]> {
+    return this.hub(hub).forceTerminate(ids, reason === undefined ? undefined : JSON.stringify(reason));
+  }
+
   purge(hub: string, ids: string[]): Promise<number> {
     return this.hub(hub).purge(ids, false, false);
+  }
+
+  /** Deletes an entity (its state, lock and queued operations); resolves with 1, or 0 when there is none. */
+  deleteEntity(hub: string, id: string): Promise<number> {
+    // Only a strict purge by the entity's own id removes an entity (see TaskHub.purge).
+    return this.hub(hub).purge([id], false, true);
   }
 
   signalEntity(hub: string, id: string, operation: string, input?: string): Promise<void> {
