@@ -1,26 +1,15 @@
 // The dashboard port's emulator-compatible JSON API, over HTTP against the real `dts serve`, with
 // the official SDK's worker running the instances: every route under both prefixes, the x-taskhub
 // header, and bad bodies refused with JSON errors that say what to change.
-import { ActivityContext, EntityInstanceId, OrchestrationContext, OrchestrationStatus, TaskEntity, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
+import { EntityInstanceId, OrchestrationContext, OrchestrationStatus, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { pollUntil } from "../helpers/poll";
-import { client, completed, worker } from "../helpers/sdk";
+import { addSampleWork, client, completed, worker } from "../helpers/sdk";
 
 let dts: DtsProcess;
 let c: TaskHubGrpcClient;
 let w: TaskHubGrpcWorker;
 let base: string;
-
-class Counter extends TaskEntity<number> {
-  add(n: number): number {
-    this.state += n;
-    return this.state;
-  }
-
-  protected initializeState(): number {
-    return 0;
-  }
-}
 
 const PREFIXES = ["/v1/taskhubs", "/api/v1/taskhubs"] as const;
 const GO_CLIENT = "Go-http-client/1.1";
@@ -65,25 +54,18 @@ const status = async (id: string) => (await call("GET", `orchestrations/${encode
 beforeAll(async () => {
   dts = await startDts(["--store", "memory"]);
   base = `http://localhost:${dts.dashboardPort}`;
-  c = client(dts.address);
   w = worker(dts.address);
-  w.addActivity(function sayHello(_ctx: ActivityContext, city: string) {
-    return `Hello, ${city}!`;
-  });
   w.addOrchestrator(async function* hello(ctx: OrchestrationContext, cities: string[]): any {
     const out: string[] = [];
     for (const city of cities ?? []) out.push(yield ctx.callActivity("sayHello", city));
     return out;
   });
-  w.addOrchestrator(async function* waitForApproval(ctx: OrchestrationContext): any {
-    const approval = yield ctx.waitForExternalEvent("Approval");
-    return { approved: approval };
-  });
   w.addOrchestrator(async function* fails(): any {
     throw new Error("boom on purpose");
   });
-  w.addNamedEntity("counter", () => new Counter());
+  addSampleWork(w);
   await w.start();
+  c = client(dts.address);
 });
 
 afterAll(async () => {

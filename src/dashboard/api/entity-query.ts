@@ -3,11 +3,10 @@
 import { MAX_PAGE_SIZE } from "../../core/limits";
 import { HttpError } from "../http";
 import { EntityView, HubAccess } from "../hub-access";
-import { isObject, Json, JsonObject, objectBody, optBoolean, optInteger, optString } from "./request-body";
+import { Paging, parsePaging, parseSort, Sort, sortBy } from "./paging";
+import { textFilter, timeRange } from "./query-filters";
+import { isObject, Json, objectBody, optBoolean, optString } from "./request-body";
 import { entityJson, entityParts } from "./shapes";
-import { timeRange } from "./orchestration-query";
-
-const DEFAULT_COUNT = 100;
 
 const SORT_KEYS: Record<string, (e: EntityView) => string | number> = {
   NAME: (e) => entityParts(e.rec.instanceId).name,
@@ -15,44 +14,27 @@ const SORT_KEYS: Record<string, (e: EntityView) => string | number> = {
   LAST_MODIFIED_AT: (e) => e.rec.lastUpdatedAt,
 };
 
-export interface EntityQuery {
+export interface EntityQuery extends Paging {
   match: (e: EntityView) => boolean;
-  sort: { column: string; descending: boolean };
-  offset: number;
-  count: number;
-}
-
-function value(f: JsonObject, field: string): string | undefined {
-  const v = f[field];
-  if (v === undefined || v === null) return undefined;
-  return (isObject(v) ? optString(v.value, `filter.${field}.value`) : optString(v, `filter.${field}`)) || undefined;
+  sort: Sort;
 }
 
 export function parseEntityQuery(body: Json | undefined): EntityQuery {
   const q = objectBody(body, `{"filter": {"name": {"value": "counter"}}, "pagination": {"startIndex": 0, "count": 50}}`, true);
   const f = q.filter ?? {};
   if (!isObject(f)) throw new HttpError(400, "filter must be an object");
-  const name = value(f, "name")?.toLowerCase();
-  const key = value(f, "key")?.toLowerCase();
-  const prefix = value(f, "nameStartsWith")?.toLowerCase();
+  const name = textFilter(f, "name");
+  const key = textFilter(f, "key");
+  const prefix = textFilter(f, "nameStartsWith");
   const excluded = f.excludeNameStartsWith ?? [];
   if (!Array.isArray(excluded)) throw new HttpError(400, `filter.excludeNameStartsWith must be a list like [{"value": "dafx-"}]`);
   const without = excluded.map((x, i) => (isObject(x) ? optString(x.value, `filter.excludeNameStartsWith[${i}].value`) : optString(x, `filter.excludeNameStartsWith[${i}]`)) ?? "").filter(Boolean).map((x) => x.toLowerCase());
   const modified = timeRange(f.lastModifiedAt, "filter.lastModifiedAt");
   optBoolean(q.fetchTotalCount, "fetchTotalCount"); // the total is always sent
 
-  const p = q.pagination ?? {};
-  if (!isObject(p)) throw new HttpError(400, `pagination must be an object like {"startIndex": 0, "count": 50}`);
-  const sorts = q.sort === undefined || q.sort === null ? [] : Array.isArray(q.sort) ? q.sort : [q.sort];
-  const first = sorts[0];
-  if (first !== undefined && !isObject(first)) throw new HttpError(400, `sort must be a list like [{"column": "NAME", "direction": "ASCENDING_SORT"}]`);
-  const column = (optString(first?.column, "sort[0].column") ?? "NAME").toUpperCase();
-  if (!SORT_KEYS[column]) throw new HttpError(400, `Unknown sort column '${column}': use ${Object.keys(SORT_KEYS).join(", ")}`);
-  const direction = (optString(first?.direction, "sort[0].direction") ?? "ASCENDING_SORT").toUpperCase();
   return {
-    offset: optInteger(p.startIndex, "pagination.startIndex", 0) ?? 0,
-    count: Math.min(optInteger(p.count, "pagination.count", 1) ?? DEFAULT_COUNT, MAX_PAGE_SIZE),
-    sort: { column, descending: direction.startsWith("DESC") },
+    ...parsePaging(q),
+    sort: parseSort(q, Object.keys(SORT_KEYS), { column: "NAME", descending: false }),
     match: (e) => {
       const parts = entityParts(e.rec.instanceId);
       const n = parts.name.toLowerCase();
@@ -81,12 +63,6 @@ function allEntities(access: HubAccess, hub: string): EntityView[] {
 
 export function runEntityQuery(access: HubAccess, hub: string, q: EntityQuery) {
   const matched = allEntities(access, hub).filter(q.match);
-  const key = SORT_KEYS[q.sort.column];
-  const sign = q.sort.descending ? -1 : 1;
-  matched.sort((a, b) => {
-    const x = key(a);
-    const y = key(b);
-    return x < y ? -sign : x > y ? sign : 0;
-  });
+  sortBy(matched, SORT_KEYS[q.sort.column], q.sort.descending);
   return { entities: matched.slice(q.offset, q.offset + q.count).map(entityJson), totalCount: matched.length };
 }

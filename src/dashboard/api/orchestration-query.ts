@@ -7,10 +7,10 @@ import { InstanceRecord, Status, STATUS_NAMES } from "../../core/model";
 import { InstanceFilter } from "../../store/store";
 import { HttpError } from "../http";
 import { HubAccess } from "../hub-access";
-import { isObject, Json, JsonObject, objectBody, optInteger, optString, optTime, pick } from "./request-body";
+import { Paging, parsePaging, parseSort, Sort, sortBy } from "./paging";
+import { textFilter, timeRange } from "./query-filters";
+import { isObject, Json, objectBody, pick } from "./request-body";
 import { orchestrationJson, OrchestrationJson } from "./shapes";
-
-const DEFAULT_COUNT = 100;
 
 const SORT_KEYS: Record<string, (r: InstanceRecord) => string | number> = {
   ORCHESTRATION_ID: (r) => r.instanceId,
@@ -24,13 +24,11 @@ const SORT_KEYS: Record<string, (r: InstanceRecord) => string | number> = {
   TAGS: (r) => tagText(r),
 };
 
-export interface OrchestrationQuery {
+export interface OrchestrationQuery extends Paging {
   filter: InstanceFilter;
   /** What the store cannot filter on, checked on each record it returns. */
   match?: (r: InstanceRecord) => boolean;
-  sort: { column: string; descending: boolean };
-  offset: number;
-  count: number;
+  sort: Sort;
 }
 
 const BY_STATUS_NAME = new Map<string, Status>();
@@ -50,23 +48,6 @@ export function parseStatus(v: Json): Status {
 
 function tagText(r: InstanceRecord): string {
   return Object.entries(r.tags ?? {}).map(([k, v]) => `${k}=${v}`).sort().join(", ");
-}
-
-/** A string filter: {"value": "x"} or a bare string; matched as a case-insensitive substring. */
-function substring(f: JsonObject, field: string): string | undefined {
-  const v = f[field];
-  if (v === undefined || v === null) return undefined;
-  const text = isObject(v) ? optString(v.value, `filter.${field}.value`) : optString(v, `filter.${field}`);
-  return text ? text.toLowerCase() : undefined;
-}
-
-/** A time range {"start": …, "end": …}: start inclusive, end exclusive. */
-export function timeRange(v: Json | undefined, field: string): { from?: number; to?: number } | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (!isObject(v)) throw new HttpError(400, `${field} must be an object like {"start": "2026-12-01T00:00:00Z", "end": "2026-12-02T00:00:00Z"}`);
-  const from = optTime(v.start, `${field}.start`);
-  const end = optTime(v.end, `${field}.end`);
-  return { from, to: end === undefined ? undefined : end - 1 };
 }
 
 function statuses(v: Json | undefined): Status[] | undefined {
@@ -92,33 +73,22 @@ export function parseOrchestrationQuery(body: Json | undefined): OrchestrationQu
   if (completed?.to !== undefined) filter.completedTo = completed.to;
 
   const checks: ((r: InstanceRecord) => boolean)[] = [];
-  const id = substring(f, "orchestrationId") ?? substring(f, "instanceId");
+  const id = textFilter(f, "orchestrationId") ?? textFilter(f, "instanceId");
   if (id) checks.push((r) => r.instanceId.toLowerCase().includes(id));
-  const name = substring(f, "name");
+  const name = textFilter(f, "name");
   if (name) checks.push((r) => r.name.toLowerCase().includes(name));
-  const version = substring(f, "version");
+  const version = textFilter(f, "version");
   if (version) checks.push((r) => (r.version ?? "").toLowerCase().includes(version));
-  const tags = substring(f, "tags");
+  const tags = textFilter(f, "tags");
   if (tags) checks.push((r) => tagText(r).toLowerCase().includes(tags));
   const updated = timeRange(f.lastUpdatedAt, "filter.lastUpdatedAt");
   if (updated) checks.push((r) => (updated.from === undefined || r.lastUpdatedAt >= updated.from) && (updated.to === undefined || r.lastUpdatedAt <= updated.to));
   const start = timeRange(f.startAt, "filter.startAt");
   if (start) checks.push((r) => { const at = r.scheduledStartAt ?? r.createdAt; return (start.from === undefined || at >= start.from) && (start.to === undefined || at <= start.to); });
 
-  const p = q.pagination ?? {};
-  if (!isObject(p)) throw new HttpError(400, `pagination must be an object like {"startIndex": 0, "count": 50}`);
-  const offset = optInteger(p.startIndex, "pagination.startIndex", 0) ?? 0;
-  const count = Math.min(optInteger(p.count, "pagination.count", 1) ?? DEFAULT_COUNT, MAX_PAGE_SIZE);
-
-  const sorts = q.sort === undefined || q.sort === null ? [] : Array.isArray(q.sort) ? q.sort : [q.sort];
-  const first = sorts[0];
-  if (first !== undefined && !isObject(first)) throw new HttpError(400, `sort must be a list like [{"column": "CREATED_AT", "direction": "DESCENDING_SORT"}]`);
-  const column = (optString(first?.column, "sort[0].column") ?? "CREATED_AT").toUpperCase();
-  if (!SORT_KEYS[column]) throw new HttpError(400, `Unknown sort column '${column}': use ${Object.keys(SORT_KEYS).join(", ")}`);
-  const direction = (optString(first?.direction, "sort[0].direction") ?? "DESCENDING_SORT").toUpperCase();
-  if (!/^(ASC|DESC)(ENDING)?(_SORT)?$/.test(direction)) throw new HttpError(400, `Unknown sort direction '${direction}': use ASCENDING_SORT or DESCENDING_SORT`);
+  const sort = parseSort(q, Object.keys(SORT_KEYS), { column: "CREATED_AT", descending: true });
   return {
-    filter, offset, count, sort: { column, descending: direction.startsWith("DESC") },
+    filter, ...parsePaging(q), sort,
     match: checks.length ? (r) => checks.every((c) => c(r)) : undefined,
   };
 }
@@ -160,13 +130,7 @@ export function runOrchestrationQuery(access: HubAccess, hub: string, q: Orchest
     for (const r of batch) if (!q.match || q.match(r)) all.push(r);
     if (batch.length < MAX_PAGE_SIZE) break;
   }
-  const key = SORT_KEYS[q.sort.column];
-  const sign = q.sort.descending ? -1 : 1;
-  all.sort((a, b) => {
-    const x = key(a);
-    const y = key(b);
-    return x < y ? -sign : x > y ? sign : 0;
-  });
+  sortBy(all, SORT_KEYS[q.sort.column], q.sort.descending);
   const counts = new Map<Status, number>();
   let earliest: number | undefined;
   let latest: number | undefined;
