@@ -396,6 +396,37 @@ describe("entities and workers", () => {
   });
 });
 
+describe("the dashboard's /api prefix", () => {
+  const api = { prefix: "/api/v1/taskhubs" };
+
+  test("restart, batch events, force terminate and both list deletes answer there as under /v1", async () => {
+    const id = await c.scheduleNewOrchestration("waitForApproval", undefined, "api-prefix-a");
+    await c.waitForOrchestrationStart(id);
+    expect(await call("POST", "orchestrations/addhistoryevents", { ...api, body: { events: { [id]: { executionSuspended: {} } } } })).toMatchObject({ status: 200, body: [] });
+    await pollUntil(() => status(id), (s) => s === "ORCHESTRATION_STATUS_SUSPENDED", "suspended");
+    expect(await call("POST", "orchestrations/forceterminate", { ...api, body: [id] })).toMatchObject({ status: 200, body: [] });
+    expect(await status(id)).toBe("ORCHESTRATION_STATUS_TERMINATED");
+    const restarted = await call("POST", `orchestrations/${id}/restart`, { ...api });
+    expect(restarted).toMatchObject({ status: 200, body: { instanceId: id } });
+    await c.waitForOrchestrationStart(id);
+    await c.terminateOrchestration(id, "done");
+    await completed(c, id);
+    expect(await call("DELETE", "orchestrations/purge", { ...api, body: { instanceIds: [id] } })).toMatchObject({ status: 200, body: { purgedInstanceCount: 1, unsuccessful: [] } });
+
+    await c.signalEntity(new EntityInstanceId("counter", "prefix"), "add", 2);
+    await pollUntil(async () => (await call("GET", "entities/@counter@prefix/state", api)).text, (t) => t === "2", "the counter's state");
+    expect(await call("DELETE", "entities/delete", { ...api, body: ["@counter@prefix"] })).toMatchObject({ status: 200, body: { deletedCount: 1, unsuccessful: [] } });
+  });
+
+  test("an entity id on an orchestration route is pointed to the entity routes", async () => {
+    await c.signalEntity(new EntityInstanceId("counter", "which"), "add", 1);
+    await pollUntil(async () => (await call("GET", "entities/@counter@which", api)).status, (s) => s === 200, "the counter");
+    const r = await call("GET", "orchestrations/@counter@which", api);
+    expect(r.status).toBe(404);
+    expect(r.body.error).toMatch(/is an entity, not an orchestration: use entities\/%40counter%40which/);
+  });
+});
+
 describe("the same-origin rule", () => {
   test("a browser request from another site that would change state is refused and changes nothing", async () => {
     const r = await call("POST", "orchestrations", { body: { name: "hello", instanceId: "api-cross-site" }, headers: { origin: "http://evil.example" } });

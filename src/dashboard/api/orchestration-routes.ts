@@ -12,6 +12,8 @@ import { historyEventJson, orchestrationJson, payloadsJson } from "./shapes";
 function existing(access: HubAccess, c: ApiCall) {
   const rec = access.instance(c.hub, c.params.id);
   if (!rec) throw new HttpError(404, `Orchestration instance '${c.params.id}' not found in task hub '${c.hub}'`);
+  // Entities share the instance records; they have their own routes.
+  if (rec.entity) throw new HttpError(404, `'${c.params.id}' is an entity, not an orchestration: use entities/${encodeURIComponent(c.params.id)}`);
   return rec;
 }
 
