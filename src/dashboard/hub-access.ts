@@ -8,6 +8,8 @@ import { HubMetrics } from "../scheduler/hub-metrics";
 import { Scheduler } from "../scheduler/scheduler";
 import { TaskHub } from "../scheduler/task-hub";
 import { InstanceWork, WorkerView } from "../scheduler/work-view";
+
+export type { WorkerView };
 import { InstanceFilter, InstanceListing } from "../store/store";
 
 export interface EntityView {
@@ -19,6 +21,7 @@ export interface EntityView {
 export interface NewOrchestration {
   name: string;
   instanceId?: string;
+  version?: string;
   input?: string;
   scheduledStartAt?: number;
   tags?: Record<string, string>;
@@ -87,6 +90,7 @@ export class HubAccess {
     return this.hub(hub).startInstance({
       name: o.name,
       instanceId: o.instanceId || randomUUID().replace(/-/g, ""),
+      version: str(o.version),
       input: str(o.input),
       scheduledStartTimestamp: o.scheduledStartAt === undefined ? undefined : toTimestamp(o.scheduledStartAt),
       tags: o.tags,
@@ -117,8 +121,19 @@ export class HubAccess {
     return this.hub(hub).rewind(id, reason);
   }
 
+  /** Terminates at once, without the workers' graceful handling; resolves with the ids it could not terminate. */
+  forceTerminate(hub: string, ids: string[], reason?: string): Promise<string[]> {
+    return this.hub(hub).forceTerminate(ids, reason === undefined ? undefined : JSON.stringify(reason));
+  }
+
   purge(hub: string, ids: string[]): Promise<number> {
     return this.hub(hub).purge(ids, false, false);
+  }
+
+  /** Deletes an entity (its state, lock and queued operations); resolves with 1, or 0 when there is none. */
+  deleteEntity(hub: string, id: string): Promise<number> {
+    // Only a strict purge by the entity's own id removes an entity (see TaskHub.purge).
+    return this.hub(hub).purge([id], false, true);
   }
 
   signalEntity(hub: string, id: string, operation: string, input?: string): Promise<void> {

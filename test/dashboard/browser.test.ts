@@ -1,11 +1,11 @@
 // The dashboard in headless Chromium, driven as a person would use it, against the real `dts serve`
 // with the official SDK's worker running orchestrations and an entity.
-import { ActivityContext, EntityInstanceId, OrchestrationContext, TaskEntity, TaskHubGrpcClient, TaskHubGrpcWorker, whenAll, whenAny } from "@microsoft/durabletask-js";
+import { EntityInstanceId, OrchestrationContext, TaskHubGrpcClient, TaskHubGrpcWorker, whenAll, whenAny } from "@microsoft/durabletask-js";
 import { Browser, Page } from "playwright-core";
 import { launchBrowser } from "../helpers/browser";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { pollUntil } from "../helpers/poll";
-import { client, completed, worker } from "../helpers/sdk";
+import { addSampleWork, client, completed, worker } from "../helpers/sdk";
 
 let dts: DtsProcess;
 let c: TaskHubGrpcClient;
@@ -17,17 +17,6 @@ const dialogs: string[] = [];
 let release!: () => void;
 const released = new Promise<void>((resolve) => (release = resolve));
 
-class Counter extends TaskEntity<number> {
-  add(n: number): number {
-    this.state += n;
-    return this.state;
-  }
-
-  protected initializeState(): number {
-    return 0;
-  }
-}
-
 const CITIES = ["Tokyo", "Seattle", "London", "Cairo", "Lima"];
 
 beforeAll(async () => {
@@ -35,9 +24,7 @@ beforeAll(async () => {
   base = `http://localhost:${dts.dashboardPort}`;
   c = client(dts.address);
   w = worker(dts.address);
-  w.addActivity(function sayHello(_ctx: ActivityContext, city: string) {
-    return `Hello, ${city}!`;
-  });
+  addSampleWork(w);
   w.addOrchestrator(async function* helloCities(ctx: OrchestrationContext): any {
     const out: string[] = [];
     for (const city of CITIES) out.push(yield ctx.callActivity("sayHello", city));
@@ -56,11 +43,6 @@ beforeAll(async () => {
     const results: string[] = yield whenAll(Array.from({ length: n }, (_, i) => ctx.callActivity("sayHello", `city-${i}`)));
     return results.length;
   });
-  w.addOrchestrator(async function* waitForApproval(ctx: OrchestrationContext): any {
-    const approval = yield ctx.waitForExternalEvent("Approval");
-    return { approved: approval };
-  });
-  w.addNamedEntity("counter", () => new Counter());
   await w.start();
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
