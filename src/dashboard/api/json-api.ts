@@ -48,7 +48,7 @@ export class JsonApi {
         res.setHeader("Allow", allowed);
         throw new HttpError(405, `${method} is not supported on ${url.pathname}; use ${allowed}`);
       }
-      throw new HttpError(404, `No API route ${method} ${url.pathname}; the routes are listed in docs/dashboard-api.md`);
+      throw new HttpError(404, `No API route ${method} ${url.pathname}; the routes are listed in the README (Dashboard JSON API)`);
     }
     const hub = this.hubOf(req);
     if (found.r.access === "write") checkSameOrigin(req);

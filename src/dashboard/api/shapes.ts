@@ -1,4 +1,4 @@
-// The JSON API's response shapes, as the public clients read them (docs/dashboard-api.md): instance
+// The JSON API's response shapes, as the public clients read them (CLIENTS.md beside this file): instance
 // metadata, payloads, history events in protobuf JSON, entities and workers. Where clients name a
 // field differently, both names are sent.
 import { fromTimestamp, kindOf } from "../../core/events";
