@@ -9,6 +9,8 @@ import { callerOf, DashboardAction } from "./caller";
 import { SCRIPT, STYLESHEET } from "./assets";
 import { eventView } from "./history-view";
 import { HubAccess } from "./hub-access";
+import { metricsRegistry } from "./metrics";
+import { Registry } from "prom-client";
 import { html } from "./html";
 import { checkSameOrigin, HttpError, readForm, redirect, send, sendHtml, sendJson, statusOf } from "./http";
 import { hubPath, page } from "./layout";
@@ -41,7 +43,10 @@ function decodeParts(pathname: string): string[] {
 export class DashboardRoutes {
   private readonly api: JsonApi;
 
+  private readonly metrics: Registry;
+
   constructor(private readonly access: HubAccess) {
+    this.metrics = metricsRegistry(access);
     this.api = new JsonApi(access);
   }
 
@@ -68,6 +73,10 @@ export class DashboardRoutes {
     if (parts[0] === "v1" && parts[1] === "taskhubs") return this.api.handle(req, res, url, parts.slice(2), "/v1/taskhubs");
     if (parts[0] === "api" && parts[1] === "v1" && parts[2] === "taskhubs") return this.api.handle(req, res, url, parts.slice(3), "/api/v1/taskhubs");
     if (method === "GET" && parts.join("/") === "favicon.ico") return send(res, 204, "", "image/x-icon");
+    if (method === "GET" && parts.join("/") === "metrics") {
+      this.authorize(req, "read", "*");
+      return send(res, 200, await this.metrics.metrics(), this.metrics.contentType);
+    }
     if (method === "GET" && parts.length === 0) return sendHtml(res, 200, hubsPage(this.access));
     if (method === "GET" && parts[0] === "switch") {
       const target = url.searchParams.get("hub") ?? "";
