@@ -7,7 +7,7 @@
 import * as net from "net";
 import { NoOpLogger, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
 import { bearerMetadata } from "./auth";
-import { registerWorkloads } from "./workloads";
+import { registerEntityWorkloads, registerWorkloads } from "./workloads";
 
 const address = process.argv[2];
 const waitForPort = process.argv.includes("--wait-for-port");
@@ -33,6 +33,7 @@ async function main() {
   const token = process.env.DTS_BENCH_TOKEN;
   const worker = new TaskHubGrpcWorker({ hostAddress: address, logger: new NoOpLogger(), shutdownTimeoutMs: 1000, metadataGenerator: token ? bearerMetadata(token) : undefined });
   registerWorkloads(worker);
+  registerEntityWorkloads(worker);
   await worker.start();
   console.log("ready");
 }

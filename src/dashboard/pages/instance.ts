@@ -50,16 +50,23 @@ function actions(hub: string, r: InstanceRecord): Html {
 </section>`;
 }
 
-function waitingOn(r: InstanceRecord, history: HistoryEvent[]): Html {
+function leaseText(l: { worker: string; since: number } | undefined): Html {
+  return l ? html`with worker <code>${l.worker}</code> since ${time(l.since)}` : html`<span class="muted">queued</span>`;
+}
+
+function waitingOn(access: HubAccess, hub: string, r: InstanceRecord, history: HistoryEvent[]): Html {
   if (isTerminal(r.status)) return html``;
-  const open = openTasksAndTimers(history);
+  const work = access.work(hub, r.instanceId);
+  const timers = openTasksAndTimers(history).timers;
   const subs = unfinishedSubOrchestrations(history);
   const items = [
-    ...open.activities.map((a) => html`<li>Activity <strong>${a.scheduled.name ?? ""}</strong> (task ${a.taskId})</li>`),
-    ...open.timers.map((t) => html`<li>Timer ${t.timerId} due ${time(fromTimestamp(t.fireAt))}</li>`),
-    ...subs.map((s) => html`<li>Sub-orchestration <strong>${s.created.name ?? ""}</strong> (${s.created.instanceId ?? ""})</li>`),
+    ...(work.lease ? [html`<li>An episode is running ${leaseText(work.lease)}</li>`] : []),
+    ...work.activities.map((a) => html`<li>Activity <strong>${a.name}</strong> (task ${a.taskId}, attempt ${a.attempt}) ${leaseText(a.lease)}</li>`),
+    ...timers.map((t) => html`<li>Timer ${t.timerId} due ${time(fromTimestamp(t.fireAt))}</li>`),
+    ...subs.map((s) => html`<li>Sub-orchestration <a href="${instancePath(hub, s.created.instanceId ?? "")}">${s.created.name ?? ""}</a> (${s.created.instanceId ?? ""})</li>`),
+    ...work.inbox.map((m) => html`<li>In its inbox: ${m.kind}${m.name ? html` <strong>${m.name}</strong>` : ""}${m.visibleAt > Date.now() ? html`, visible ${time(m.visibleAt)}` : ""}</li>`),
   ];
-  return html`<div class="card"><h2>Waiting on</h2>${items.length ? html`<ul>${items}</ul>` : html`<p class="muted">No open task or timer: it waits for an event or a worker.</p>`}</div>`;
+  return html`<div class="card"><h2>Waiting on</h2>${items.length ? html`<ul>${items}</ul>` : html`<p class="muted">Nothing scheduled and nothing in its inbox: it waits for an external event.</p>`}</div>`;
 }
 
 /** One page of a long list of steps, with its pager (none when everything fits on one page). */
@@ -120,7 +127,7 @@ ${r.scheduledStartAt ? html`<dt>Scheduled start</dt><dd>${time(r.scheduledStartA
 <dt>Parent</dt><dd>${r.parentInstanceId ? html`<a href="${instancePath(hub, r.parentInstanceId)}">${r.parentInstanceId}</a>` : "–"}</dd>
 <dt>Tags</dt><dd>${r.tags ? Object.entries(r.tags).map(([k, v]) => html`<code>${k}=${v}</code> `) : "–"}</dd>
 </dl></div>
-${waitingOn(r, history)}
+${waitingOn(access, hub, r, history)}
 </div>
 ${children.length ? html`<div class="card"><h2>Sub-orchestrations</h2><ul>${children.map((c) => html`<li><a href="${instancePath(hub, c.instanceId)}">${c.instanceId}</a> ${c.name} ${statusBadge(c.status)}</li>`)}</ul></div>` : ""}
 ${f ? html`<div class="card"><h2>Failure</h2><dl class="props"><dt>Type</dt><dd>${f.errorType ?? ""}</dd><dt>Message</dt><dd>${f.errorMessage ?? ""}</dd></dl>${f.stackTrace?.value ? html`<pre>${f.stackTrace.value}</pre>` : ""}</div>` : ""}
