@@ -219,24 +219,30 @@ describe("an SDK worker whose token expires", () => {
         if (/expired: reconnect with a new token/.test(String(message))) expired();
       }
     }
-    // A new 2-second token for every call, as a credential with a short-lived token would give.
+    // A new token from the identity provider for every call: 2-second ones until the first expiry was
+    // seen, then hour-long ones, so the reconnected stream stays (the SDK's retry loop must not race the test's end).
+    let shortLived = true;
     const w = new TaskHubGrpcWorker({
       hostAddress: dts.address, logger: new ExpiryWatcher(), shutdownTimeoutMs: 2000,
       metadataGenerator: async () => {
         const md = new grpc.Metadata();
         md.set("taskhub", "a");
-        md.set("authorization", `Bearer ${await idp.token("short-lived-app")}`);
+        md.set("authorization", `Bearer ${await idp.token(shortLived ? "short-lived-app" : "worker-app")}`);
         return md;
       },
     });
     w.addOrchestrator(hello);
     w.addActivity(greet);
-    workers.push(w);
     await w.start();
-    await within(streamClosed, "the worker's stream to be closed at its token's expiry", 15_000);
-    const c = sdkClient(tokens["contributor-app"], "a");
-    const id = await c.scheduleNewOrchestration(hello, "Lima");
-    expect((await completed(c, id)).serializedOutput).toBe(JSON.stringify("Hello, Lima!"));
+    try {
+      await within(streamClosed, "the worker's stream to be closed at its token's expiry", 15_000);
+      shortLived = false;
+      const c = sdkClient(tokens["contributor-app"], "a");
+      const id = await c.scheduleNewOrchestration(hello, "Lima");
+      expect((await completed(c, id)).serializedOutput).toBe(JSON.stringify("Hello, Lima!"));
+    } finally {
+      await w.stop();
+    }
   });
 });
 
