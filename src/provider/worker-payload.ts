@@ -1,0 +1,35 @@
+// The base64 protobuf that durable-functions 4's triggers take and return. What comes back from the
+// app is checked strictly: Buffer.from(x, "base64") skips characters it does not know, so a stray
+// string would otherwise decode into some message rather than fail.
+import { returnedValue } from "./typed-data";
+
+/** What is wrong with a worker's answer, in words for the failure details. */
+export class WorkerPayloadError extends Error {}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+export function encodeWorkerPayload(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+}
+
+/** The message a trigger returned (RpcTypedData or a plain string), decoded by `decode`. */
+export function decodeWorkerPayload<T>(returned: unknown, decode: (bytes: Uint8Array) => T, what: string): T {
+  const value = returnedValue(returned);
+  if (typeof value !== "string") throw new WorkerPayloadError(`expected a base64 ${what}, got ${describe(value)}`);
+  if (!BASE64.test(value)) throw new WorkerPayloadError(`expected a base64 ${what}, got a string that is not base64 (${preview(value)})`);
+  try {
+    return decode(Buffer.from(value, "base64"));
+  } catch (err) {
+    throw new WorkerPayloadError(`the base64 does not decode as ${what}: ${(err as Error).message}`);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === undefined || v === null) return "no value";
+  if (Buffer.isBuffer(v)) return `${v.length} bytes`;
+  return `a value of type ${Array.isArray(v) ? "array" : typeof v}`;
+}
+
+function preview(s: string): string {
+  return s.length > 40 ? `"${s.slice(0, 40)}…", ${s.length} characters` : JSON.stringify(s);
+}
