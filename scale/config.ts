@@ -1,9 +1,9 @@
 // Which scheduler, task hub and limits `dts scale` watches: from the command line (a connection
 // string and a hub) and/or a function app directory (host.json and app settings, read by the
 // provider's config loader). Command-line values win over the app's.
-import { DEFAULT_CONNECTION_STRING_NAME, loadProviderConfig } from "../src/provider/config";
+import { readHostJson } from "../src/provider/app-files";
+import { DEFAULT_CONNECTION_STRING_NAME, durableConnectionName, loadProviderConfig } from "../src/provider/config";
 import { parseConnectionString, SchedulerConnection } from "../src/provider/connection-string";
-import { durableConnectionName, readHostJson } from "../src/host/settings";
 import { ConcurrencyLimits, DEFAULT_LIMITS, limitsFromConfig } from "./limits";
 
 export interface ScaleTargetConfig {

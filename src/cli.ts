@@ -11,7 +11,7 @@ import { DEFAULT_ENGINE_OPTIONS } from "./scheduler/options";
 import { DEFAULT_HTTP_PORT, RunningFunctionsHost, startFunctionsHost } from "./host/func-host";
 import { consoleLog, LOG_LEVELS, LogLevel } from "./host/log";
 import { SCALE_PATH } from "./host/scale-endpoint";
-import { appEnvironment } from "./host/settings";
+import { appEnvironment } from "./provider/app-files";
 import { loadProviderConfig } from "./provider/config";
 import { DEFAULT_KEEPALIVE_INTERVAL_MS, DEFAULT_KEEPALIVE_TIMEOUT_MS, RunningServer, ServerOptions, startServer } from "./server/server";
 import { DEFAULT_MAX_HUBS } from "./scheduler/scheduler";

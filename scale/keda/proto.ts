@@ -1,7 +1,7 @@
 // The KEDA external scaler's messages (generated from ../externalscaler.proto by ../build-codec.js)
 // and its gRPC service definition.
 import "../../src/proto/numbers"; // int64 as plain numbers, before the codec loads
-import { serviceDefinition } from "../../src/server/service-definition";
+import { serviceDefinition } from "../../src/proto/service-definition";
 import * as codec from "../gen/codec";
 
 export import es = codec.externalscaler;

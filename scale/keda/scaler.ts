@@ -11,7 +11,7 @@ import { ScaleMonitor } from "../monitor";
 import { MonitorRegistry, MonitorRegistryOptions } from "../registry";
 import { metricNameFor, MetadataError, resolveTrigger, ScalerDefaults } from "./metadata";
 import { es, externalScalerDefinition } from "./proto";
-import { bindInsecure, shutdownGrpc } from "../../src/server/grpc-lifecycle";
+import { bindInsecure, shutdownGrpc } from "../../src/proto/grpc-lifecycle";
 
 export const DEFAULT_POLL_MS = 1000;
 

@@ -10,7 +10,7 @@ import { parseArgs } from "util";
 import { str, toTimestamp } from "../core/events";
 import { statusName } from "../core/model";
 import { pb } from "../proto";
-import { appEnvironment } from "../host/settings";
+import { appEnvironment } from "../provider/app-files";
 import { isGrpcError, SidecarClient } from "../host/sidecar-client";
 import { historyPayload, parseRuntimeStatuses, statusPayload, StatusPayload } from "../host/status-payload";
 import { DEFAULT_CONNECTION_STRING_NAME } from "../provider/config";

@@ -2,7 +2,7 @@
 // with `{"input": ...}` as its trigger data (a timer function gets a Timer that is not past due), and
 // answers 202 Accepted without waiting for the function. HTTP functions are called at their URL and
 // Durable triggers are driven by the scheduler, so both are refused with 400.
-import { FunctionApp, TypedData } from "./function-app";
+import { FunctionApp, TypedData } from "../provider/function-app";
 import { ApiRequest, ApiResponse } from "./management-api";
 import { isTimerTrigger } from "./timer-trigger";
 

@@ -6,7 +6,7 @@
 // maxGrpcMessageSizeInBytes pass both ways.
 import * as grpc from "@grpc/grpc-js";
 import { TokenSource } from "../provider/credentials";
-import { sidecarDefinition } from "../server/sidecar-service";
+import { sidecarDefinition } from "../proto/services";
 import { parseEndpoint } from "./sidecar-client";
 
 /** What the binding advertises and the channel accepts: room for large inputs and outputs (the gRPC default is 4 MiB). */

@@ -8,14 +8,15 @@ import { appProtocol, DurableProtocol, functionProtocol, PROTOCOL_NAMES } from "
 import { AdminApi } from "./admin-api";
 import { DurableGrpcChannel, openDurableGrpcChannel } from "./durable-grpc-channel";
 import { routeWorkerConsole } from "./worker-console";
-import { FunctionApp } from "./function-app";
+import { FunctionApp } from "../provider/function-app";
 import { HostStatus } from "./host-status";
 import { HttpHost, startHttpHost } from "./http-server";
 import { loadFunctionApp, LoadedFunctionApp } from "./loader";
 import { errorText, HostLog } from "./log";
 import { ManagementApi } from "./management-api";
 import { ScaleEndpoint } from "./scale-endpoint";
-import { appEnvironment, httpRoutePrefix, readHostJson } from "./settings";
+import { appEnvironment, readHostJson } from "../provider/app-files";
+import { httpRoutePrefix } from "./settings";
 import { SidecarClient } from "./sidecar-client";
 import { isTimerTrigger, TimerTriggers } from "./timer-trigger";
 import { TriggerInvoker } from "./trigger-invoker";

@@ -5,7 +5,7 @@
 import { randomUUID } from "crypto";
 import * as http from "http";
 import type { AdminApi } from "./admin-api";
-import { TypedData } from "./function-app";
+import { TypedData } from "../provider/function-app";
 import { LoadedFunctionApp } from "./loader";
 import { errorText, HostLog } from "./log";
 import { ApiRequest, ApiResponse, ManagementApi, managementPath } from "./management-api";

@@ -5,7 +5,7 @@ import { randomUUID } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { pathToFileURL } from "url";
-import { FunctionApp, FunctionBinding, InvocationRequest, InvocationResult, RegisteredFunction, TypedData } from "./function-app";
+import { FunctionApp, FunctionBinding, InvocationRequest, InvocationResult, RegisteredFunction, TypedData } from "../provider/function-app";
 import { CoreInvocationContext, FunctionsRuntime, installFunctionsCore, RegisteredCoreFunction } from "./functions-core";
 import { globFiles } from "./glob";
 import { errorText, HostLog } from "./log";

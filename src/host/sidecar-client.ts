@@ -4,7 +4,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { pb } from "../proto";
 import { TokenSource, warnIfTokenInPlaintext } from "../provider/credentials";
-import { sidecarDefinition } from "../server/sidecar-service";
+import { sidecarDefinition } from "../proto/services";
 
 export interface SidecarEndpoint {
   /** host:port for grpc-js. */

@@ -4,7 +4,7 @@
 // occurrence missed while the host was down runs once at the next start with `isPastDue: true`.
 import * as fs from "fs";
 import * as path from "path";
-import { FunctionApp, RegisteredFunction, TypedData } from "./function-app";
+import { FunctionApp, RegisteredFunction, TypedData } from "../provider/function-app";
 import { errorText, HostLog } from "./log";
 import { checkPastDue, defaultUseMonitor, parseSchedule, resolveSettings, ScheduleStatus, TimerSchedule } from "./schedule";
 

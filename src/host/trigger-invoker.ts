@@ -3,7 +3,7 @@
 // input binding's data for those that ask for it, and one "Executing"/"Executed" pair of log lines
 // as the Functions host writes them.
 import { randomUUID } from "crypto";
-import { FunctionApp, TypedData } from "./function-app";
+import { FunctionApp, TypedData } from "../provider/function-app";
 import { errorText, HostLog } from "./log";
 import { durableClientBindingData, GrpcChannelRef, HubRef } from "./webhook-urls";
 

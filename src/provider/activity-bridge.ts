@@ -5,7 +5,7 @@
 import { pb } from "../proto";
 import { event, str, val } from "../core/events";
 import { HistoryEvent } from "../core/model";
-import { FunctionApp } from "../host/function-app";
+import { FunctionApp } from "./function-app";
 import { DurableHttpOptions, executeDurableHttp, HTTP_ACTIVITY_NAME, requestOfAction } from "./durable-http";
 import { ACTIVITY_TRIGGER, failureFromError, findFunction, notFoundMessage } from "./functions";
 import { returnedJson } from "./typed-data";

@@ -6,7 +6,7 @@ import * as grpc from "@grpc/grpc-js";
 import { randomUUID } from "crypto";
 import * as os from "os";
 import { pb } from "../proto";
-import { backendDefinition } from "../server/backend-service";
+import { backendDefinition } from "../proto/services";
 import { TokenSource, warnIfTokenInPlaintext } from "./credentials";
 
 export interface RetryPolicy {

@@ -2,9 +2,9 @@
 // the Durable extension reads it: host.json `extensions.durableTask` (with %SETTING% placeholders
 // resolved from app settings) and app settings, where the environment wins over local.settings.json
 // `Values`. Every error names the file and field or the setting to fix.
-import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { appSettings, jsonGet as get, JsonObject, objectAt, ProviderConfigError, readHostJson } from "./app-files";
 import { parseConnectionString, SchedulerConnection } from "./connection-string";
 import { DEFAULT_HTTP_POLL_MS } from "./durable-http";
 
@@ -37,14 +37,14 @@ export interface ProviderConfig {
   warnings: string[];
 }
 
-export class ProviderConfigError extends Error {}
+export { appSettings, ProviderConfigError };
 
 export function loadProviderConfig(appDir: string, env: NodeJS.ProcessEnv = process.env): ProviderConfig {
   const settings = appSettings(appDir, env);
   const hostJsonPath = path.join(appDir, "host.json");
-  const host = readJson(hostJsonPath, "host.json") ?? {};
-  const durable = objectAt(objectAt(host, "extensions", "host.json"), "durableTask", "host.json extensions") ?? {};
-  const provider = objectAt(durable, "storageProvider", "host.json extensions.durableTask") ?? {};
+  const host = readHostJson(appDir);
+  const durable = durableSection(host);
+  const provider = storageProviderSection(durable);
   const type = get(provider, "type");
   if (typeof type !== "string" || type.toLowerCase() !== "azuremanaged") {
     const found = type === undefined ? "is not set" : `is ${JSON.stringify(type)}`;
@@ -53,7 +53,7 @@ export function loadProviderConfig(appDir: string, env: NodeJS.ProcessEnv = proc
     );
   }
 
-  const nameField = get(provider, "connectionStringName");
+  const nameField = connectionNameField(provider);
   if (nameField !== undefined && (typeof nameField !== "string" || nameField.trim() === "")) {
     throw new ProviderConfigError(`host.json's extensions.durableTask.storageProvider.connectionStringName must be the name of an app setting (a non-empty string)`);
   }
@@ -78,7 +78,7 @@ export function loadProviderConfig(appDir: string, env: NodeJS.ProcessEnv = proc
 }
 
 /** host.json hubName, else the TASKHUB_NAME app setting, else the connection string's TaskHub. */
-function resolveHubName(durable: Record<string, unknown>, settings: Record<string, string>, connection: SchedulerConnection, warnings: string[]): string {
+function resolveHubName(durable: JsonObject, settings: Record<string, string>, connection: SchedulerConnection, warnings: string[]): string {
   let hub: string | undefined;
   let from = "";
   const hubField = get(durable, "hubName");
@@ -117,21 +117,6 @@ export function resolvePlaceholders(value: string, settings: Record<string, stri
   });
 }
 
-/** local.settings.json `Values`, overridden by the environment (as the Functions host does). */
-export function appSettings(appDir: string, env: NodeJS.ProcessEnv): Record<string, string> {
-  const local = readJson(path.join(appDir, "local.settings.json"), "local.settings.json");
-  const values = local?.Values;
-  if (values !== undefined && (typeof values !== "object" || values === null || Array.isArray(values))) {
-    throw new ProviderConfigError(`local.settings.json's Values must be an object of setting names to strings`);
-  }
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries((values ?? {}) as Record<string, unknown>)) {
-    if (v !== null && v !== undefined) out[k] = String(v);
-  }
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
-  return out;
-}
-
 /** Exact name first, then case-insensitively (app setting names are case-insensitive in Azure). */
 function setting(settings: Record<string, string>, name: string): string | undefined {
   if (Object.prototype.hasOwnProperty.call(settings, name)) return settings[name];
@@ -140,7 +125,7 @@ function setting(settings: Record<string, string>, name: string): string | undef
   return undefined;
 }
 
-function limit(durable: Record<string, unknown>, field: LimitField, settings: Record<string, string>): number {
+function limit(durable: JsonObject, field: LimitField, settings: Record<string, string>): number {
   const v = get(durable, field);
   if (v === undefined || v === null) return defaultMaxConcurrent(field, settings);
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
@@ -149,7 +134,7 @@ function limit(durable: Record<string, unknown>, field: LimitField, settings: Re
   return v;
 }
 
-function httpAsyncSleep(durable: Record<string, unknown>): number {
+function httpAsyncSleep(durable: JsonObject): number {
   const v = get(objectAt(durable, "httpSettings", "host.json extensions.durableTask") ?? {}, "defaultAsyncRequestSleepTimeMilliseconds");
   if (v === undefined || v === null) return DEFAULT_HTTP_POLL_MS;
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
@@ -158,37 +143,22 @@ function httpAsyncSleep(durable: Record<string, unknown>): number {
   return v;
 }
 
-function readJson(file: string, label: string): Record<string, unknown> | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new ProviderConfigError(`Cannot read ${label} (${file}): ${(err as Error).message}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text.replace(/^\uFEFF/, ""));
-  } catch (err) {
-    throw new ProviderConfigError(`${label} is not valid JSON (${file}): ${(err as Error).message}`);
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new ProviderConfigError(`${label} must hold a JSON object (${file})`);
-  }
-  return parsed as Record<string, unknown>;
+/** host.json extensions.durableTask. */
+function durableSection(host: JsonObject): JsonObject {
+  return objectAt(objectAt(host, "extensions", "host.json"), "durableTask", "host.json extensions") ?? {};
 }
 
-/** host.json keys are case-insensitive for the Functions host. */
-function get(obj: Record<string, unknown>, key: string): unknown {
-  if (Object.prototype.hasOwnProperty.call(obj, key)) return obj[key];
-  const actual = Object.keys(obj).find((k) => k.toLowerCase() === key.toLowerCase());
-  return actual === undefined ? undefined : obj[actual];
+function storageProviderSection(durable: JsonObject): JsonObject {
+  return objectAt(durable, "storageProvider", "host.json extensions.durableTask") ?? {};
 }
 
-function objectAt(obj: Record<string, unknown> | undefined, key: string, where: string): Record<string, unknown> | undefined {
-  if (!obj) return undefined;
-  const v = get(obj, key);
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "object" || Array.isArray(v)) throw new ProviderConfigError(`${where}.${key} must be a JSON object`);
-  return v as Record<string, unknown>;
+/** extensions.durableTask.storageProvider.connectionStringName (connectionName is the older spelling). */
+function connectionNameField(storageProvider: JsonObject): unknown {
+  return get(storageProvider, "connectionStringName") ?? get(storageProvider, "connectionName");
+}
+
+/** The app setting that holds the scheduler's connection string, as host.json names it (unresolved). */
+export function durableConnectionName(host: JsonObject): string {
+  const name = connectionNameField(storageProviderSection(durableSection(host)));
+  return typeof name === "string" && name ? name : DEFAULT_CONNECTION_STRING_NAME;
 }

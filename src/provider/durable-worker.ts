@@ -5,7 +5,7 @@
 // (the scheduler re-dispatches it later) with the reason logged; nothing an item does stops the loop.
 import * as grpc from "@grpc/grpc-js";
 import { pb } from "../proto";
-import { FunctionApp } from "../host/function-app";
+import { FunctionApp } from "./function-app";
 import { runActivity } from "./activity-bridge";
 import { BackendClient, BackendClientOptions } from "./backend-client";
 import { ProviderConfig } from "./config";

@@ -6,7 +6,7 @@ import { pb } from "../proto";
 import { str, val } from "../core/events";
 import { applyEntityBatch, normalizeEntityId } from "../core/entities";
 import { FailureDetails, HistoryEvent, MessageRecord } from "../core/model";
-import { FunctionApp } from "../host/function-app";
+import { FunctionApp } from "./function-app";
 import { ENTITY_TRIGGER, findFunction, notFoundMessage, WorkItemError } from "./functions";
 import { returnedObject } from "./typed-data";
 

@@ -1,6 +1,6 @@
 // Finding the app's durable functions by name and trigger type, and turning what they throw into
 // failure details. Function names are case-insensitive in Azure Functions, so lookups are too.
-import { FunctionApp, RegisteredFunction } from "../host/function-app";
+import { FunctionApp, RegisteredFunction } from "./function-app";
 import { str } from "../core/events";
 import { FailureDetails } from "../core/model";
 import { failureFromJson } from "./history-json";

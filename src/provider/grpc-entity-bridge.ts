@@ -4,7 +4,7 @@
 // answer that is not a valid result for this batch fails every operation with the reason, state kept.
 import { pb } from "../proto";
 import { str } from "../core/events";
-import { FunctionApp } from "../host/function-app";
+import { FunctionApp } from "./function-app";
 import { EntityResult, EntityWorkItem, entityCompletion, failedBatch, readEntityBatch } from "./entity-bridge";
 import { ENTITY_TRIGGER, findFunction, notFoundMessage } from "./functions";
 import { decodeWorkerPayload, encodeWorkerPayload, WorkerPayloadError } from "./worker-payload";

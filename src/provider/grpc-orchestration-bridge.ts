@@ -6,7 +6,7 @@
 import { pb } from "../proto";
 import { val } from "../core/events";
 import { Status } from "../core/model";
-import { FunctionApp } from "../host/function-app";
+import { FunctionApp } from "./function-app";
 import { findFunction, notFoundMessage, ORCHESTRATION_TRIGGER } from "./functions";
 import { BridgeOptions, openEpisode, OrchestrationResult, OrchestrationWorkItem } from "./orchestration-bridge";
 import { decodeWorkerPayload, encodeWorkerPayload, WorkerPayloadError } from "./worker-payload";

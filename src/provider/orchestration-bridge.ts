@@ -8,7 +8,7 @@ import { findExecutionStarted, str, val } from "../core/events";
 import { FailureDetails, HistoryEvent, InstanceRecord, Status } from "../core/model";
 import { applyEpisode } from "../core/orchestration";
 import { outcomeToRequest } from "../core/precomputed-completion";
-import { FunctionApp } from "../host/function-app";
+import { FunctionApp } from "./function-app";
 import { DfAction, json, NonDeterminismError, planActions } from "./action-plan";
 import { DEFAULT_HTTP_POLL_MS } from "./durable-http";
 import { findFunction, notFoundMessage, ORCHESTRATION_TRIGGER, safeJson, thrownByOrchestrator, WorkItemError } from "./functions";

@@ -2,7 +2,7 @@
 // out-of-process JSON protocol; durable-functions 4 marks every durable trigger and client binding
 // `durableRequiresGrpc: true` and takes protobuf work items (base64) and a gRPC client channel. One
 // process serves one protocol: the two libraries would each claim the app's orchestrations.
-import { FunctionApp, FunctionBinding, RegisteredFunction } from "../host/function-app";
+import { FunctionApp, FunctionBinding, RegisteredFunction } from "./function-app";
 
 export type DurableProtocol = "json" | "grpc";
 

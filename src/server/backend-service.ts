@@ -6,41 +6,9 @@ import { pb } from "../proto";
 import { SchedulerError, invalid } from "../core/errors";
 import { checkInstanceId } from "../core/limits";
 import { Scheduler } from "../scheduler/scheduler";
-import { serviceDefinition } from "./service-definition";
-import { hubUnary, rpc } from "./sidecar-service";
+import { hubUnary } from "./hub-call";
 
 import b = pb.durabletask.protos.backend.v1;
-
-export const backendDefinition = serviceDefinition("durabletask.protos.backend.v1.BackendService", {
-  CreateInstance: rpc(pb.CreateInstanceRequest, pb.CreateInstanceResponse),
-  AddEvent: rpc(b.AddEventRequest, b.AddEventResponse),
-  AddEvents: rpc(b.AddEventsRequest, b.AddEventsResponse),
-  GetInstance: rpc(pb.GetInstanceRequest, pb.GetInstanceResponse),
-  GetEntity: rpc(pb.GetEntityRequest, pb.GetEntityResponse),
-  QueryInstances: rpc(pb.QueryInstancesRequest, pb.QueryInstancesResponse),
-  QueryEntities: rpc(pb.QueryEntitiesRequest, pb.QueryEntitiesResponse),
-  WaitForInstance: rpc(b.WaitForInstanceRequest, b.WaitForInstanceResponse),
-  PurgeInstances: rpc(pb.PurgeInstancesRequest, pb.PurgeInstancesResponse),
-  RestartInstance: rpc(pb.RestartInstanceRequest, pb.RestartInstanceResponse),
-  CleanEntityStorage: rpc(pb.CleanEntityStorageRequest, pb.CleanEntityStorageResponse),
-  GetWorkItems: rpc(pb.GetWorkItemsRequest, pb.WorkItem, true),
-  GetOrchestrationRuntimeState: rpc(b.GetOrchestrationRuntimeStateRequest, b.GetOrchestrationRuntimeStateResponse),
-  StreamInstanceHistory: rpc(pb.StreamInstanceHistoryRequest, pb.HistoryChunk, true),
-  CompleteActivityWorkItem: rpc(b.CompleteActivityWorkItemRequest, b.CompleteActivityWorkItemResponse),
-  AbandonActivityWorkItem: rpc(b.AbandonActivityWorkItemRequest, b.AbandonActivityWorkItemResponse),
-  CompleteOrchestrationWorkItem: rpc(b.CompleteOrchestrationWorkItemRequest, b.CompleteOrchestrationWorkItemResponse),
-  CompleteOrchestrationWorkItemWithExtendedSession: rpc(b.CompleteOrchestrationWorkItemRequest, b.CompleteInstanceWorkItemResponse, true),
-  AbandonOrchestrationWorkItem: rpc(b.AbandonOrchestrationWorkItemRequest, b.AbandonOrchestrationWorkItemResponse),
-  ReleaseOrchestrationWorkItem: rpc(b.ReleaseOrchestrationWorkItemRequest, b.ReleaseOrchestrationWorkItemResponse),
-  CompleteEntityWorkItem: rpc(b.CompleteEntityWorkItemRequest, b.CompleteEntityWorkItemResponse),
-  CompleteEntityWorkItemWithExtendedSession: rpc(b.CompleteEntityWorkItemRequest, b.CompleteInstanceWorkItemResponse, true),
-  AbandonEntityWorkItem: rpc(b.AbandonEntityWorkItemRequest, b.AbandonEntityWorkItemResponse),
-  ReleaseEntityWorkItem: rpc(b.ReleaseEntityWorkItemRequest, b.ReleaseEntityWorkItemResponse),
-  Ping: rpc(b.PingRequest, b.PingResponse),
-  GetMetrics: rpc(b.GetMetricsRequest, b.GetMetricsResponse),
-  SkipGracefulOrchestrationTerminations: rpc(pb.SkipGracefulOrchestrationTerminationsRequest, pb.SkipGracefulOrchestrationTerminationsResponse),
-  BeginWorkerDrain: rpc(b.BeginWorkerDrainRequest, b.BeginWorkerDrainResponse),
-});
 
 export function backendHandlers(scheduler: Scheduler, sidecar: grpc.UntypedServiceImplementation): grpc.UntypedServiceImplementation {
   const unary = <Req>(fn: Parameters<typeof hubUnary<Req>>[1]) => hubUnary(scheduler, fn);

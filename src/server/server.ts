@@ -2,9 +2,10 @@
 import * as grpc from "@grpc/grpc-js";
 import { Scheduler, SchedulerOptions } from "../scheduler/scheduler";
 import { openStore, Store, StoreFatalError, StoreKind } from "../store";
-import { backendDefinition, backendHandlers } from "./backend-service";
-import { bindInsecure, shutdownGrpc } from "./grpc-lifecycle";
-import { sidecarDefinition, sidecarHandlers } from "./sidecar-service";
+import { backendDefinition, sidecarDefinition } from "../proto/services";
+import { backendHandlers } from "./backend-service";
+import { bindInsecure, shutdownGrpc } from "../proto/grpc-lifecycle";
+import { sidecarHandlers } from "./sidecar-service";
 
 export interface ServerOptions extends SchedulerOptions {
   port: number;

@@ -11,64 +11,10 @@ import { TaskHub } from "../scheduler/task-hub";
 import { WorkerConnection } from "../scheduler/worker";
 import { InstanceFilter } from "../store/store";
 import { toServiceError } from "./errors";
-import { serviceDefinition } from "./service-definition";
-
-export const rpc = (request: unknown, response: unknown, stream = false) => ({ request, response, stream }) as never;
-
-export const sidecarDefinition = serviceDefinition("TaskHubSidecarService", {
-  Hello: rpc(pb.google.protobuf.Empty, pb.google.protobuf.Empty),
-  StartInstance: rpc(pb.CreateInstanceRequest, pb.CreateInstanceResponse),
-  GetInstance: rpc(pb.GetInstanceRequest, pb.GetInstanceResponse),
-  RewindInstance: rpc(pb.RewindInstanceRequest, pb.RewindInstanceResponse),
-  RestartInstance: rpc(pb.RestartInstanceRequest, pb.RestartInstanceResponse),
-  WaitForInstanceStart: rpc(pb.GetInstanceRequest, pb.GetInstanceResponse),
-  WaitForInstanceCompletion: rpc(pb.GetInstanceRequest, pb.GetInstanceResponse),
-  RaiseEvent: rpc(pb.RaiseEventRequest, pb.RaiseEventResponse),
-  TerminateInstance: rpc(pb.TerminateRequest, pb.TerminateResponse),
-  SuspendInstance: rpc(pb.SuspendRequest, pb.SuspendResponse),
-  ResumeInstance: rpc(pb.ResumeRequest, pb.ResumeResponse),
-  QueryInstances: rpc(pb.QueryInstancesRequest, pb.QueryInstancesResponse),
-  ListInstanceIds: rpc(pb.ListInstanceIdsRequest, pb.ListInstanceIdsResponse),
-  PurgeInstances: rpc(pb.PurgeInstancesRequest, pb.PurgeInstancesResponse),
-  GetWorkItems: rpc(pb.GetWorkItemsRequest, pb.WorkItem, true),
-  CompleteActivityTask: rpc(pb.ActivityResponse, pb.CompleteTaskResponse),
-  CompleteOrchestratorTask: rpc(pb.OrchestratorResponse, pb.CompleteTaskResponse),
-  CompleteEntityTask: rpc(pb.EntityBatchResult, pb.CompleteTaskResponse),
-  StreamInstanceHistory: rpc(pb.StreamInstanceHistoryRequest, pb.HistoryChunk, true),
-  CreateTaskHub: rpc(pb.CreateTaskHubRequest, pb.CreateTaskHubResponse),
-  DeleteTaskHub: rpc(pb.DeleteTaskHubRequest, pb.DeleteTaskHubResponse),
-  SignalEntity: rpc(pb.SignalEntityRequest, pb.SignalEntityResponse),
-  GetEntity: rpc(pb.GetEntityRequest, pb.GetEntityResponse),
-  QueryEntities: rpc(pb.QueryEntitiesRequest, pb.QueryEntitiesResponse),
-  CleanEntityStorage: rpc(pb.CleanEntityStorageRequest, pb.CleanEntityStorageResponse),
-  AbandonTaskActivityWorkItem: rpc(pb.AbandonActivityTaskRequest, pb.AbandonActivityTaskResponse),
-  AbandonTaskOrchestratorWorkItem: rpc(pb.AbandonOrchestrationTaskRequest, pb.AbandonOrchestrationTaskResponse),
-  AbandonTaskEntityWorkItem: rpc(pb.AbandonEntityTaskRequest, pb.AbandonEntityTaskResponse),
-  SkipGracefulOrchestrationTerminations: rpc(pb.SkipGracefulOrchestrationTerminationsRequest, pb.SkipGracefulOrchestrationTerminationsResponse),
-});
+import { Call, Handler, hubName, hubUnary } from "./hub-call";
 
 const HISTORY_CHUNK = 200;
 const DEFAULT_WAIT_MS = 5 * 60_000;
-
-type Call<Req> = grpc.ServerUnaryCall<Req, unknown>;
-export type Handler<Req> = (req: Req, hub: TaskHub, call: Call<Req>) => unknown | Promise<unknown>;
-
-export function hubName(metadata: grpc.Metadata): string | undefined {
-  const v = metadata.get("taskhub")[0];
-  return v === undefined ? undefined : String(v);
-}
-
-/** A unary handler on the task hub the call's metadata names; every error becomes a gRPC status. */
-export function hubUnary<Req>(scheduler: Scheduler, fn: Handler<Req>): grpc.handleUnaryCall<Req, unknown> {
-  return (call, callback) => {
-    try {
-      const hub = scheduler.hub(hubName(call.metadata));
-      Promise.resolve(fn(call.request, hub, call)).then((r) => callback(null, r ?? {}), (e) => callback(toServiceError(e)));
-    } catch (e) {
-      callback(toServiceError(e));
-    }
-  };
-}
 
 export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplementation {
   const unary = <Req>(fn: Handler<Req>) => hubUnary(scheduler, fn);

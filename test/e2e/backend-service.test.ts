@@ -3,7 +3,7 @@
 // metrics, release, forced termination, drain.
 import { str } from "../../src/core/events";
 import { pb } from "../../src/proto";
-import { backendDefinition } from "../../src/server/backend-service";
+import { backendDefinition } from "../../src/proto/services";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { answerOrchestration, RawClient } from "../helpers/raw";
 import { client, completed } from "../helpers/sdk";

@@ -6,7 +6,7 @@
 // individual work items; the official SDK plays it everywhere else.
 import { ActivityContext, HistoryEventType, OrchestrationContext, OrchestrationStatus, Task, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
 import { pb } from "../../src/proto";
-import { backendDefinition } from "../../src/server/backend-service";
+import { backendDefinition } from "../../src/proto/services";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { pollUntil, within } from "../helpers/poll";
 import { activityResponse, answerWithActivities, isActivity, isOrchestration, RawClient, WorkStream } from "../helpers/raw";

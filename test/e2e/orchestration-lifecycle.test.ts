@@ -7,7 +7,7 @@ import {
 } from "./orchestration-fixtures";
 import { DtsProcess } from "../helpers/dts-process";
 import { RawClient } from "../helpers/raw";
-import { backendDefinition } from "../../src/server/backend-service";
+import { backendDefinition } from "../../src/proto/services";
 
 let c: TaskHubGrpcClient;
 let log: WarningRecorder;

@@ -3,7 +3,7 @@
 // any Functions worker connects shows in BackendService's GetMetrics (the scale signal) and drains
 // once the host starts; and `dts start` runs scheduler and app together, stopping both on Ctrl-C.
 import { pb } from "../../src/proto";
-import { backendDefinition } from "../../src/server/backend-service";
+import { backendDefinition } from "../../src/proto/services";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { connectionString, FuncHostProcess, http, pollStatus, REPO_ROOT, spawnHost, startFuncHost } from "../helpers/func-process";
 import { RawClient } from "../helpers/raw";

@@ -3,7 +3,7 @@
 // suite (timer-triggers.test.ts) runs the same code in the real host.
 import * as fs from "fs";
 import * as path from "path";
-import { FunctionApp, RegisteredFunction, TypedData } from "../../src/host/function-app";
+import { FunctionApp, RegisteredFunction, TypedData } from "../../src/provider/function-app";
 import { TimerTriggers } from "../../src/host/timer-trigger";
 import { tempDir } from "../helpers/dts-process";
 

@@ -5,7 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import { applyEpisode, EpisodeOutcome } from "../../src/core/orchestration";
 import { outcomeToRequest } from "../../src/core/precomputed-completion";
 import { pb } from "../../src/proto";
-import { sidecarDefinition } from "../../src/server/sidecar-service";
+import { sidecarDefinition } from "../../src/proto/services";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 

@@ -3,7 +3,7 @@
 // retries of UNAVAILABLE, and a work-item stream that reconnects when it ends or goes silent.
 import * as grpc from "@grpc/grpc-js";
 import { pb } from "../../src/proto";
-import { backendDefinition } from "../../src/server/backend-service";
+import { backendDefinition } from "../../src/proto/services";
 import { BackendClient, grpcTarget, USER_AGENT } from "../../src/provider/backend-client";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

@@ -8,7 +8,7 @@ import { parseConnectionString } from "../../src/provider/connection-string";
 import { ProviderConfig } from "../../src/provider/config";
 import { startDurableWorker } from "../../src/provider/durable-worker";
 import { pb } from "../../src/proto";
-import { backendDefinition } from "../../src/server/backend-service";
+import { backendDefinition } from "../../src/proto/services";
 import { startDts } from "../helpers/dts-process";
 import { TestApp } from "./harness";
 

@@ -7,7 +7,7 @@ import { InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
 import { event, orchestratorStarted, str } from "../../src/core/events";
 import { HistoryEvent } from "../../src/core/model";
-import { FunctionApp, InvocationRequest, InvocationResult, RegisteredFunction, TypedData } from "../../src/host/function-app";
+import { FunctionApp, InvocationRequest, InvocationResult, RegisteredFunction, TypedData } from "../../src/provider/function-app";
 import { BridgeOptions, OrchestrationResult, runOrchestration } from "../../src/provider/orchestration-bridge";
 import { pb } from "../../src/proto";
 

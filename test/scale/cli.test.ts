@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { backendDefinition } from "../../src/server/backend-service";
+import { backendDefinition } from "../../src/proto/services";
 import { DtsProcess, startDts, tempDir } from "../helpers/dts-process";
 import { connectionString } from "../helpers/func-process";
 import { RawClient } from "../helpers/raw";

@@ -2,7 +2,7 @@
 // app's hub and for another hub, and the error state (503) once the scheduler is gone.
 import * as os from "os";
 import * as path from "path";
-import { backendDefinition } from "../../src/server/backend-service";
+import { backendDefinition } from "../../src/proto/services";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { connectionString, FIXTURES, FuncHostProcess, http, startFuncHost } from "../helpers/func-process";
 import { RawClient } from "../helpers/raw";

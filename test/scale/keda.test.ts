@@ -3,7 +3,7 @@
 // reason when the scheduler cannot be read.
 import * as grpc from "@grpc/grpc-js";
 import { es, externalScalerDefinition } from "../../scale/keda/proto";
-import { backendDefinition } from "../../src/server/backend-service";
+import { backendDefinition } from "../../src/proto/services";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { connectionString } from "../helpers/func-process";
 import { RawClient } from "../helpers/raw";

@@ -3,7 +3,7 @@
 // the target worker count and the votes at each stage. Then schedulers that cannot answer.
 import { ScaleMonitor, ScaleStatus } from "../../scale/monitor";
 import { MetricsSource, schedulerMetricsSource } from "../../scale/metrics-source";
-import { backendDefinition } from "../../src/server/backend-service";
+import { backendDefinition } from "../../src/proto/services";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { isOrchestration, RawClient } from "../helpers/raw";
 import { completeOrchestration, createBacklog, deadPort } from "./helpers";

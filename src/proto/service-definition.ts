@@ -12,6 +12,9 @@ export interface RpcSpec {
   stream?: boolean;
 }
 
+/** One RPC of a service: its request and response codecs, and whether it streams responses. */
+export const rpc = (request: unknown, response: unknown, stream = false) => ({ request, response, stream }) as never;
+
 export function serviceDefinition(servicePath: string, rpcs: Record<string, RpcSpec>): grpc.ServiceDefinition {
   const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const [name, spec] of Object.entries(rpcs)) {

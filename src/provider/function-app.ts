@@ -1,6 +1,6 @@
-// The contract between the local Functions host (which loads a function app and invokes its
-// functions the way the Node.js language worker does) and the parts that drive those functions:
-// the HTTP trigger server and the provider adapter's work-item loop.
+// The function-app contract the provider adapter consumes and the local Functions host implements:
+// the host loads an app and invokes its functions as the Node.js language worker does; the provider's
+// work-item loop (and the host's HTTP trigger server) drive those functions through it.
 
 /** RpcTypedData as the Node worker passes it: exactly one field set. */
 export interface TypedData {
