@@ -2,25 +2,27 @@
 // scheduler (`dts serve`) and test/df4-app (`dts func start`), each in its own process, driven over
 // HTTP only: the app's starter and client functions (whose durable client calls the host's loopback
 // gRPC channel), the check-status URLs, and the Durable HTTP management API.
-import { DtsProcess, startDts } from "../helpers/dts-process";
+import { createServer } from "http";
+import { AddressInfo } from "net";
+import * as path from "path";
+import { DtsProcess } from "../helpers/dts-process";
 import { DF4_APP } from "../helpers/df4-app";
-import { connectionString, fill, FuncHostProcess, http, pollStatus, startFuncHost } from "../helpers/func-process";
+import { AppOnScheduler, connectionString, FIXTURES, fill, FuncHostProcess, http, pollStatus, startAppOnScheduler, startFuncHost } from "../helpers/func-process";
 
 const GREETINGS = ["Hello, Tokyo!", "Hello, Seattle!", "Hello, London!", "Hello, Cairo!", "Hello, Lima!"];
 
+let app: AppOnScheduler;
 let dts: DtsProcess;
 let host: FuncHostProcess;
 let api: string;
 
 beforeAll(async () => {
-  dts = await startDts(["--store", "memory"]);
-  host = await startFuncHost(DF4_APP, { DURABLE_TASK_SCHEDULER_CONNECTION_STRING: connectionString(dts.port) });
+  app = await startAppOnScheduler(DF4_APP);
+  ({ dts, host } = app);
   api = `${host.origin}/runtime/webhooks/durabletask`;
 });
 afterAll(async () => {
-  const code = await host?.stop();
-  await dts?.stop();
-  expect(code).toBe(0);
+  expect(await app?.stop()).toBe(0);
 });
 
 interface CheckStatus {
@@ -212,4 +214,55 @@ test("createCheckStatusResponse URLs are answered by the host's management API",
   expect((await http("POST", fill(urls.sendEventPostUri, { eventName: "Go" }), 5)).status).toBe(202);
   expect(await done(s)).toMatchObject({ runtimeStatus: "Completed", output: { went: 5 } });
   expect((await http("DELETE", urls.purgeHistoryDeleteUri)).body).toMatchObject({ instancesDeleted: 1 });
+});
+
+test("a bad payload from the worker fails that work item with the reason, and the host and scheduler carry on", async () => {
+  const cases: [string, RegExp][] = [
+    ["NotBase64", /returned an invalid result: expected a base64 OrchestratorResponse, got a string that is not base64 \("this is not base64!"\)/],
+    ["NotAResponse", /returned an invalid result: the base64 does not decode as OrchestratorResponse/],
+    ["OtherInstance", /returned an invalid result: it is an OrchestratorResponse for instance 'someone-else', not '/],
+    ["NoAnswer", /returned an invalid result: expected a base64 OrchestratorResponse, got no value/],
+  ];
+  for (const [name, reason] of cases) {
+    const r = await http("POST", `${api}/orchestrators/${name}`);
+    expect(r.status).toBe(202);
+    const failed = (await pollStatus(r.body.statusQueryGetUri)).body;
+    expect(failed.runtimeStatus).toBe("Failed");
+    expect(String(failed.output)).toMatch(reason);
+    expect(host.output()).toMatch(new RegExp(`orchestrator '${name}' \\(instance '${r.body.id}'\\): failed in \\d+ ms \\[Orchestrator function '${name}' returned an invalid result`));
+  }
+  const e = await start("CallBadEntity");
+  expect((await done(e)).output).toMatch(/Entity function 'BadEntity' returned an invalid result: expected a base64 EntityBatchResult/);
+  // Everything else still runs.
+  expect(await done(await start("HelloCities"))).toMatchObject({ runtimeStatus: "Completed", output: GREETINGS });
+});
+
+test("callHttp runs in the worker: a 202 with a Location is polled until the 200", async () => {
+  let polls = 0;
+  const server = createServer((req, res) => {
+    if (req.url === "/start") {
+      res.writeHead(202, { location: `http://127.0.0.1:${(server.address() as AddressInfo).port}/status`, "retry-after": "1" });
+      res.end();
+    } else if (++polls < 2) {
+      res.writeHead(202, { location: req.url!, "retry-after": "1" });
+      res.end();
+    } else {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ done: true, polls }));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const s = await start("HttpCall", { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/start` });
+    const status = await done(s);
+    expect(status).toMatchObject({ runtimeStatus: "Completed", output: { statusCode: 200 } });
+    expect(JSON.parse(status.output.content)).toEqual({ done: true, polls: 2 });
+  } finally {
+    server.close();
+  }
+});
+
+test("an app that mixes durable-functions 3 and 4 is refused at start, naming the functions", async () => {
+  const started = startFuncHost(path.join(FIXTURES, "mixed-app"), { DURABLE_TASK_SCHEDULER_CONNECTION_STRING: connectionString(dts.port) });
+  await expect(started).rejects.toThrow(/The app mixes durable-functions 3 and 4, which one Functions host cannot run together: 'V4Orchestration' use durable-functions 4 \(gRPC\), 'V3Orchestration', 'V3Activity' use durable-functions 3/);
 });
