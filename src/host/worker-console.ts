@@ -13,6 +13,8 @@ export function routeWorkerConsole(log: HostLog): () => void {
   const { debug, info } = console;
   const route = (level: "debug" | "information") => (...args: unknown[]) => {
     const category = typeof args[0] === "string" && LIBRARY_LINE.test(args[0]) ? "system" : "user";
+    // Formatting (util.inspect of the properties objects) is most of a line's cost: skip it for dropped lines.
+    if (log.enabled && !log.enabled(level, category)) return;
     log(level, format(...args), category);
   };
   console.debug = route("debug");

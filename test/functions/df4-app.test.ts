@@ -7,7 +7,7 @@ import { AddressInfo } from "net";
 import * as path from "path";
 import { DtsProcess } from "../helpers/dts-process";
 import { DF4_APP } from "../helpers/df4-app";
-import { AppOnScheduler, connectionString, FIXTURES, fill, FuncHostProcess, http, pollStatus, startAppOnScheduler, startFuncHost } from "../helpers/func-process";
+import { AppOnScheduler, connectionString, FIXTURES, fill, FuncHostProcess, http, pollStatus, spawnHost, startAppOnScheduler, startFuncHost } from "../helpers/func-process";
 
 const GREETINGS = ["Hello, Tokyo!", "Hello, Seattle!", "Hello, London!", "Hello, Cairo!", "Hello, Lima!"];
 
@@ -265,4 +265,16 @@ test("callHttp runs in the worker: a 202 with a Location is polled until the 200
 test("an app that mixes durable-functions 3 and 4 is refused at start, naming the functions", async () => {
   const started = startFuncHost(path.join(FIXTURES, "mixed-app"), { DURABLE_TASK_SCHEDULER_CONNECTION_STRING: connectionString(dts.port) });
   await expect(started).rejects.toThrow(/The app mixes durable-functions 3 and 4, which one Functions host cannot run together: 'V4Orchestration' use durable-functions 4 \(gRPC\), 'V3Orchestration', 'V3Activity' use durable-functions 3/);
+});
+
+test("dts start runs the scheduler and the durable-functions 4 app in one process", async () => {
+  const both = await spawnHost(["start", "--port", "0", "--func-port", "0", "--store", "memory", "--app", DF4_APP]);
+  try {
+    await both.waitForOutput(/Ctrl-C stops both/);
+    const r = await http("POST", `${both.origin}/api/orchestrators/HelloCities`);
+    expect(r.status).toBe(202);
+    expect((await pollStatus(r.body.statusQueryGetUri)).body).toMatchObject({ runtimeStatus: "Completed", output: GREETINGS });
+  } finally {
+    expect(await both.stop("SIGINT")).toBe(0);
+  }
 });
