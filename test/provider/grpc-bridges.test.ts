@@ -19,7 +19,7 @@ function standIn(answer: (input: string) => unknown, functions = [fn("Orch", "or
   return {
     dir: "/app", inputs, functions: new Map(functions.map((f) => [f.name, f])),
     invoke: async (_name, req) => {
-      const input = String(req.inputData.t.string);
+      const input = JSON.parse(String(req.inputData.t.json));
       inputs.push(input);
       const a = answer(input);
       return { returnValue: a === undefined ? undefined : { string: a }, outputs: {} };
