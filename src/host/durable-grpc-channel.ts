@@ -82,7 +82,17 @@ export async function openDurableGrpcChannel(options: DurableGrpcChannelOptions)
     url: `http://127.0.0.1:${port}/`,
     maxMessageBytes,
     close: async () => {
-      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      // Calls in flight may be long waits (WaitForInstanceCompletion): give them a moment, then cut them.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 2000);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
       upstream.close();
     },
   };

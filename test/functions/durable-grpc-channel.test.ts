@@ -12,6 +12,7 @@ let scheduler: grpc.Server;
 let channel: DurableGrpcChannel;
 let client: grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 const seen: grpc.Metadata[] = [];
+let schedulerPort = 0;
 const BIG = "y".repeat(5 * 1024 * 1024);
 
 beforeAll(async () => {
@@ -27,8 +28,10 @@ beforeAll(async () => {
     for (let i = 0; i < 3; i++) call.write({ events: [{ eventId: i, orchestratorStarted: {} }] });
     call.end();
   };
-  scheduler.addService(sidecarDefinition, { GetInstance: getInstance, StreamInstanceHistory: streamHistory } as grpc.UntypedServiceImplementation);
+  const neverAnswers: Handler = () => undefined;
+  scheduler.addService(sidecarDefinition, { GetInstance: getInstance, StreamInstanceHistory: streamHistory, WaitForInstanceCompletion: neverAnswers } as grpc.UntypedServiceImplementation);
   const port = await new Promise<number>((resolve, reject) => scheduler.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  schedulerPort = port;
   channel = await openDurableGrpcChannel({ endpoint: `http://127.0.0.1:${port}`, hubName: "apphub", tokenSource: { getToken: async () => "secret-token" } });
   const Ctor = grpc.makeGenericClientConstructor(sidecarDefinition as grpc.ServiceDefinition, "TaskHubSidecarService");
   client = new Ctor(new URL(channel.url).host, grpc.credentials.createInsecure(), {
@@ -85,5 +88,22 @@ test("a credential that cannot be had fails the call as UNAVAILABLE, saying why"
   } finally {
     c.close();
     await broken.close();
+  }
+});
+
+test("closing does not wait for a long call in flight: it is cut after a short grace", async () => {
+  const ch = await openDurableGrpcChannel({ endpoint: `http://127.0.0.1:${schedulerPort}`, hubName: "h" });
+  const Ctor = grpc.makeGenericClientConstructor(sidecarDefinition as grpc.ServiceDefinition, "TaskHubSidecarService");
+  const c = new Ctor(new URL(ch.url).host, grpc.credentials.createInsecure()) as typeof client;
+  try {
+    const waiting = new Promise((resolve, reject) => c.WaitForInstanceCompletion({ instanceId: "x" }, new grpc.Metadata(), (e: unknown, r: unknown) => (e ? reject(e) : resolve(r))));
+    waiting.catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const t0 = Date.now();
+    await ch.close();
+    expect(Date.now() - t0).toBeLessThan(5000);
+    await expect(waiting).rejects.toBeDefined();
+  } finally {
+    c.close();
   }
 });
