@@ -17,7 +17,8 @@ let host: FuncHostProcess;
 let api: string;
 
 beforeAll(async () => {
-  app = await startAppOnScheduler(DF4_APP);
+  // A second hub for the app with other host.json limits, so the two hosts do not share work.
+  app = await startAppOnScheduler(DF4_APP, ["--hubs", "default,limits"]);
   ({ dts, host } = app);
   api = `${host.origin}/runtime/webhooks/durabletask`;
 });
@@ -276,5 +277,17 @@ test("dts start runs the scheduler and the durable-functions 4 app in one proces
     expect((await pollStatus(r.body.statusQueryGetUri)).body).toMatchObject({ runtimeStatus: "Completed", output: GREETINGS });
   } finally {
     expect(await both.stop("SIGINT")).toBe(0);
+  }
+});
+
+test("host.json's concurrency limits apply to durable-functions 4 triggers", async () => {
+  const limited = await startFuncHost(path.join(FIXTURES, "df4-limits-app"), { DURABLE_TASK_SCHEDULER_CONNECTION_STRING: connectionString(dts.port, "limits"), TASKHUB_NAME: "limits" });
+  try {
+    expect(limited.output()).toMatch(/at most 1 orchestrator, 2 activity, \d+ entity invocations at once\), durable-functions 4 gRPC protocol/);
+    const r = await http("POST", `${limited.origin}/runtime/webhooks/durabletask/orchestrators/FanOutTracked`);
+    expect(r.status).toBe(202);
+    expect((await pollStatus(r.body.statusQueryGetUri)).body).toMatchObject({ runtimeStatus: "Completed", output: 2 });
+  } finally {
+    expect(await limited.stop()).toBe(0);
   }
 });
