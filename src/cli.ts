@@ -20,12 +20,17 @@ import { StoreFatalError } from "./store/store";
 import { SchedulerError } from "./core/errors";
 import { scaleCommand, ScaleUsageError } from "../scale/cli";
 import { durableCommand } from "./durable-cli/command";
+import { RunningDashboard, startDashboard } from "./dashboard/dashboard-server";
+
+/** The gRPC server with the dashboard beside it (when on). */
+type RunningScheduler = RunningServer & { dashboardPort?: number };
 
 const USAGE = `Usage: dts serve [options]
 
 Options (environment variable in brackets):
   --port <n>                 gRPC port [DTS_PORT] (default 8080)
-  --dashboard-port <n>       dashboard port [DTS_DASHBOARD_PORT] (default 8082)
+  --dashboard-port <n>       dashboard port [DTS_DASHBOARD_PORT] (default 8082; 0 picks a free one)
+  --no-dashboard             do not serve the dashboard [DTS_DASHBOARD=false]
   --store memory|sqlite      storage [DTS_STORE] (default sqlite)
   --data <dir>               SQLite data directory [DTS_DATA_DIR] (default ./.dts)
   --hubs <a,b>               task hubs to serve [DTS_TASK_HUB_NAMES] (default: default)
@@ -62,7 +67,7 @@ function seconds(name: string, value: string | undefined): number | undefined {
 }
 
 const SERVE_OPTIONS = {
-  port: { type: "string" }, "dashboard-port": { type: "string" }, store: { type: "string" }, data: { type: "string" },
+  port: { type: "string" }, "dashboard-port": { type: "string" }, "no-dashboard": { type: "boolean" }, store: { type: "string" }, data: { type: "string" },
   hubs: { type: "string" }, "dynamic-hubs": { type: "boolean" }, "max-payload-bytes": { type: "string" },
   "sqlite-sync": { type: "string" }, "max-orchestrations-per-worker": { type: "string" }, "max-activities-per-worker": { type: "string" },
   "lock-timeout": { type: "string" }, "activity-lock-timeout": { type: "string" }, "health-ping-interval": { type: "string" },
@@ -76,7 +81,8 @@ type ServeValues = { [K in keyof typeof SERVE_OPTIONS]?: (typeof SERVE_OPTIONS)[
 
 interface SchedulerSettings {
   options: ServerOptions;
-  dashboardPort: number;
+  /** undefined: no dashboard. */
+  dashboardPort: number | undefined;
 }
 
 /** `dts serve`'s flags and environment variables as server options (flags win). */
@@ -88,7 +94,8 @@ function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): Schedul
   const hubs = (values.hubs ?? env.DTS_TASK_HUB_NAMES ?? "default").split(",").map((h) => h.trim()).filter(Boolean);
   const dataDir = path.resolve(values.data ?? env.DTS_DATA_DIR ?? ".dts");
   const port = int("port", values.port ?? env.DTS_PORT, 0) ?? 8080;
-  const dashboardPort = int("dashboard-port", values["dashboard-port"] ?? env.DTS_DASHBOARD_PORT, 0) ?? 8082;
+  const noDashboard = values["no-dashboard"] ?? (env.DTS_DASHBOARD ?? "").toLowerCase() === "false";
+  const dashboardPort = noDashboard ? undefined : int("dashboard-port", values["dashboard-port"] ?? env.DTS_DASHBOARD_PORT, 0) ?? 8082;
 
   return { dashboardPort, options: {
     port, store, dataDir, sqliteSync, hubs,
@@ -110,9 +117,24 @@ function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): Schedul
 }
 
 /** Starts the scheduler and prints where it listens (the lines tests and users look for). */
-async function startScheduler(settings: SchedulerSettings, dynamicHubs: boolean, stopOnSignals = false): Promise<RunningServer> {
+async function startScheduler(settings: SchedulerSettings, dynamicHubs: boolean, stopOnSignals = false): Promise<RunningScheduler> {
   const { options, dashboardPort } = settings;
-  const server = await startServer(options);
+  const grpcServer = await startServer(options);
+  let dashboard: RunningDashboard | undefined;
+  try {
+    if (dashboardPort !== undefined) dashboard = await startDashboard(grpcServer.scheduler, options.host ?? "0.0.0.0", dashboardPort);
+  } catch (err) {
+    await grpcServer.close();
+    throw new Error(`the dashboard cannot listen on port ${dashboardPort} (${(err as Error).message}); pick another with --dashboard-port or turn it off with --no-dashboard`);
+  }
+  const server: RunningScheduler = {
+    ...grpcServer,
+    dashboardPort: dashboard?.port,
+    close: async () => {
+      await dashboard?.close();
+      await grpcServer.close();
+    },
+  };
   // Before "listening" is printed, so a signal sent as soon as it appears still shuts down cleanly.
   if (stopOnSignals) onSignals("dts", () => server.close());
   // A store that can no longer write stops the process: a supervisor restarts it from what is on disk.
@@ -125,7 +147,7 @@ async function startScheduler(settings: SchedulerSettings, dynamicHubs: boolean,
   const where = options.store === "sqlite" ? `sqlite at ${options.dataDir}` : "memory (nothing is kept after exit)";
   console.log(`dts: gRPC listening on 0.0.0.0:${server.port} (TaskHubSidecarService, BackendService)`);
   console.log(`dts: store ${where}; task hubs: ${server.scheduler.hubNames().join(", ")}${dynamicHubs ? " (more created on first use)" : ""}`);
-  console.log(`dts: dashboard port ${dashboardPort} is reserved; the dashboard is not built yet`);
+  console.log(dashboard ? `dts: dashboard at http://localhost:${dashboard.port}/` : "dts: no dashboard (--no-dashboard)");
   return server;
 }
 
@@ -247,7 +269,7 @@ async function start(argv: string[], env: NodeJS.ProcessEnv = process.env): Prom
   const starter = host.http.routes.find((r) => /(^|\/)orchestrators\/\{/i.test(r.route.template));
   console.log("");
   console.log(`Scheduler:  localhost:${server.port} (gRPC; Durable Task SDKs connect here)`);
-  console.log(`Dashboard:  http://localhost:${settings.dashboardPort} (port reserved; the dashboard is not built yet)`);
+  console.log(server.dashboardPort !== undefined ? `Dashboard:  http://localhost:${server.dashboardPort}/` : "Dashboard:  off (--no-dashboard)");
   console.log(`Management: ${host.http.origin}/runtime/webhooks/durabletask/instances`);
   if (starter) {
     const template = host.http.urlOf(starter);

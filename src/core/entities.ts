@@ -1,12 +1,10 @@
 // Durable entities, pure logic: entity ids, which queued operations run next (with critical-section
 // locks handled by the scheduler itself), and turning a worker's batch result into messages.
-import { randomUUID } from "crypto";
 import { pb } from "../proto";
 import { invalid } from "./errors";
 import { event, fromTimestamp, str, val } from "./events";
 import { MAX_INSTANCE_ID_LENGTH, effectivePageSize } from "./limits";
-import { EntityData, FailureDetails, HistoryEvent, InstanceRecord, MessageRecord } from "./model";
-import { NewMessage } from "./orchestration";
+import { EntityData, FailureDetails, HistoryEvent, InstanceRecord, MessageRecord, NewMessage } from "./model";
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 
@@ -106,9 +104,9 @@ export interface BatchOutcome {
 /**
  * Applies a worker's batch result: new state, a response per called operation, and the signals and
  * orchestration starts the operations asked for. Results beyond the batch are ignored; a missing
- * result fails its call.
+ * result fails its call. `newRequestId` names each signal the batch sends (the caller's ids, so this stays pure).
  */
-export function applyEntityBatch(data: EntityData, operations: MessageRecord[], result: pb.IEntityBatchResult, now: number): BatchOutcome {
+export function applyEntityBatch(data: EntityData, operations: MessageRecord[], result: pb.IEntityBatchResult, now: number, newRequestId: () => string): BatchOutcome {
   const messages: NewMessage[] = [];
   const results = result.results ?? [];
   operations.forEach((m, i) => {
@@ -139,7 +137,7 @@ export function applyEntityBatch(data: EntityData, operations: MessageRecord[], 
       const at = fromTimestamp(s.scheduledTime);
       messages.push({
         instanceId: target, visibleAt: at && at > now ? at : now,
-        event: event(now, { entityOperationSignaled: { requestId: randomUUID(), operation: s.name, input: s.input, scheduledTime: s.scheduledTime, targetInstanceId: str(target) } }),
+        event: event(now, { entityOperationSignaled: { requestId: newRequestId(), operation: s.name, input: s.input, scheduledTime: s.scheduledTime, targetInstanceId: str(target) } }),
       });
     } else if (a.startNewOrchestration) {
       starts.push(a.startNewOrchestration);

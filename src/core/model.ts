@@ -54,6 +54,9 @@ export interface MessageRecord<E = HistoryEvent> {
   event: E;
 }
 
+/** A message to an instance before the hub gives it a seq. */
+export type NewMessage = Omit<MessageRecord, "seq">;
+
 /** An activity invocation waiting to run or running. */
 export interface ActivityRecord {
   seq: number;
@@ -68,6 +71,9 @@ export interface ActivityRecord {
   /** How many times a worker gave it back; drives the growing retry delay. */
   abandonCount?: number;
 }
+
+/** An activity task before the hub gives it a seq. */
+export type NewActivity = Omit<ActivityRecord, "seq">;
 
 export const TERMINAL_STATUSES: ReadonlySet<Status> = new Set([
   Status.ORCHESTRATION_STATUS_COMPLETED,

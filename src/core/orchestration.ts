@@ -3,10 +3,9 @@
 import { pb } from "../proto";
 import { event, executionStarted, findExecutionStarted, fromTimestamp, openTasksAndTimers, str, val } from "./events";
 import { normalizeEntityId } from "./entities";
-import { ActivityRecord, FailureDetails, HistoryEvent, InstanceRecord, isTerminal, MessageRecord, nonEmpty, Status } from "./model";
+import { FailureDetails, HistoryEvent, InstanceRecord, isTerminal, NewActivity, NewMessage, nonEmpty, Status } from "./model";
 
-export type NewMessage = Omit<MessageRecord, "seq">;
-export type NewActivity = Omit<ActivityRecord, "seq">;
+export type { NewActivity, NewMessage };
 
 /** A sub-orchestration the episode asked for. */
 export interface NewChild {
@@ -192,16 +191,24 @@ function completeExecution(out: EpisodeOutcome, a: pb.ICompleteOrchestrationActi
     return;
   }
   if (!isTerminal(status)) throw new ActionError(`completeOrchestration action ${id} has non-terminal status ${Status[status] ?? status}`);
-  instance.status = status;
-  instance.completedAt = now;
-  instance.output = status === Status.ORCHESTRATION_STATUS_FAILED ? undefined : val(a.result);
-  instance.failureDetails = a.failureDetails ?? undefined;
-  if (status === Status.ORCHESTRATION_STATUS_FAILED && !instance.failureDetails) {
-    instance.failureDetails = { errorType: "OrchestrationFailed", errorMessage: val(a.details) ?? "The orchestration failed" };
-  }
+  endExecution(instance, status, val(a.result), a.failureDetails, now, val(a.details));
   // The bookend lets a later rewind find where the execution ended (the SDK requires it).
   out.append.push(event(now, { executionCompleted: { orchestrationStatus: status, result: a.result, failureDetails: a.failureDetails } }, id));
   out.parentNotification = parentNotification(instance, started, now);
+}
+
+/**
+ * The instance once its execution ended in a terminal status, whichever wire form reported it; a
+ * failure without details gets a generic one (with the worker's `details` text when it gave one).
+ */
+export function endExecution(instance: InstanceRecord, status: Status, result: string | undefined, failureDetails: FailureDetails | null | undefined, now: number, details?: string): void {
+  instance.status = status;
+  instance.completedAt = now;
+  instance.output = status === Status.ORCHESTRATION_STATUS_FAILED ? undefined : result;
+  instance.failureDetails = failureDetails ?? undefined;
+  if (status === Status.ORCHESTRATION_STATUS_FAILED && !instance.failureDetails) {
+    instance.failureDetails = { errorType: "OrchestrationFailed", errorMessage: details ?? "The orchestration failed" };
+  }
 }
 
 /** The message that tells a parent orchestration its sub-orchestration finished. */

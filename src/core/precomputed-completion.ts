@@ -11,8 +11,8 @@
 //   newMessages already holds one.
 import { pb } from "../proto";
 import { event, findExecutionStarted, fromTimestamp, str, val } from "./events";
-import { HistoryEvent, InstanceRecord, isTerminal, nonEmpty, Status } from "./model";
-import { ActionError, EpisodeOutcome, NewChild, NewMessage, parentNotification, rewindChildrenOf, rewound } from "./orchestration";
+import { HistoryEvent, InstanceRecord, isTerminal, NewMessage, nonEmpty, Status } from "./model";
+import { ActionError, endExecution, EpisodeOutcome, NewChild, parentNotification, rewindChildrenOf, rewound } from "./orchestration";
 
 type Request = pb.durabletask.protos.backend.v1.ICompleteOrchestrationWorkItemRequest;
 
@@ -129,13 +129,7 @@ export function requestToOutcome({ instance: before, history, request, now }: Pr
   if (instance.status === Status.ORCHESTRATION_STATUS_PENDING) instance.status = Status.ORCHESTRATION_STATUS_RUNNING;
   if (isTerminal(status)) {
     const completed = [...newHistory].reverse().find((e) => e.executionCompleted)?.executionCompleted;
-    instance.status = status;
-    instance.completedAt = now;
-    instance.output = status === Status.ORCHESTRATION_STATUS_FAILED ? undefined : val(completed?.result);
-    instance.failureDetails = completed?.failureDetails ?? undefined;
-    if (status === Status.ORCHESTRATION_STATUS_FAILED && !instance.failureDetails) {
-      instance.failureDetails = { errorType: "OrchestrationFailed", errorMessage: "The orchestration failed" };
-    }
+    endExecution(instance, status, val(completed?.result), completed?.failureDetails, now);
     if (!completed) out.append.push(event(now, { executionCompleted: { orchestrationStatus: status, result: str(instance.output), failureDetails: instance.failureDetails } }));
     if (!parentNotified) out.parentNotification = parentNotification(instance, findExecutionStarted(history, newHistory), now);
   } else if (status === Status.ORCHESTRATION_STATUS_SUSPENDED || status === Status.ORCHESTRATION_STATUS_RUNNING) {

@@ -10,6 +10,7 @@ import { CoreInvocationContext, FunctionsRuntime, installFunctionsCore, Register
 import { globFiles } from "./glob";
 import { errorText, HostLog } from "./log";
 import { keepOrchestratorErrors } from "./orchestrator-errors";
+import { enforceRetryTimeouts } from "./retry-timeouts";
 
 /** The contract's request, plus an invocation id of the caller's choosing (HTTP streaming pairs requests by it). */
 export interface LoaderInvocationRequest extends InvocationRequest {
@@ -55,6 +56,7 @@ export async function loadFunctionApp(dir: string, env: NodeJS.ProcessEnv = proc
   installFunctionsCore(runtime);
 
   keepOrchestratorErrors(appDir);
+  const retryTimeouts = enforceRetryTimeouts(appDir);
   const entryFiles = entryPoints(appDir);
   for (const file of entryFiles) {
     try {
@@ -89,6 +91,7 @@ export async function loadFunctionApp(dir: string, env: NodeJS.ProcessEnv = proc
     entryFiles,
     httpStreamUri,
     functions,
+    retryTimeouts,
     invoke: (name, request) => invoke(runtime, appHookData, name, request, log),
     close: async () => {
       await runtime.runHooks("appTerminate", { hookData: appLevelOnlyHookData, appHookData });

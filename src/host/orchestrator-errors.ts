@@ -4,7 +4,7 @@
 // managed service shows them. So the local host, which already provides the worker's runtime,
 // wraps the executor of the app's own durable-functions: a failure it throws carries the original
 // exception as `cause`, which the provider turns into errorType and stackTrace (functions.ts).
-import * as path from "path";
+import { appLibraryExport } from "./app-library";
 
 const PATCHED = Symbol.for("dts.orchestratorErrorCause");
 
@@ -12,14 +12,7 @@ type Executor = { prototype: { execute: (...args: unknown[]) => Promise<unknown>
 
 /** Patches the durable-functions the app in `appDir` resolves, if it has 3.x's executor; returns whether it did. */
 export function keepOrchestratorErrors(appDir: string): boolean {
-  let file: string;
-  try {
-    file = require.resolve("durable-functions/lib/src/orchestrations/TaskOrchestrationExecutor", { paths: [path.resolve(appDir)] });
-  } catch {
-    return false; // no durable-functions, or a version laid out otherwise
-  }
-  const executor = (require(file) as { TaskOrchestrationExecutor?: Executor }).TaskOrchestrationExecutor;
-  const proto = executor?.prototype;
+  const proto = appLibraryExport<Executor>(appDir, "durable-functions/lib/src/orchestrations/TaskOrchestrationExecutor", "TaskOrchestrationExecutor")?.prototype;
   if (!proto || typeof proto.execute !== "function") return false;
   if (proto[PATCHED]) return true;
   const execute = proto.execute;

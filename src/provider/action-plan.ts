@@ -64,6 +64,8 @@ export interface PlanInput {
   newRequestId?: () => string;
   /** Durable HTTP's wait between polls when a 202 has no Retry-After (defaultHttpAsyncRequestSleepTimeMillseconds). */
   httpPollMs?: number;
+  /** The orchestrator's library stops retrying once retryTimeoutInMilliseconds has passed (FunctionApp.retryTimeouts). */
+  retryTimeouts?: boolean;
 }
 
 export interface Plan {
@@ -320,6 +322,7 @@ class Replay {
       : this.schedule(id, "subOrchestration", () => this.subOrchestration(a, id))));
     let attemptNumber = 1;
     let waitingOnTimer = false;
+    const firstAttemptAt = this.now;
     const node: Compound = {
       kind: "retry", done: false, failed: false, parent, children: [],
       onChild: (child) => {
@@ -330,9 +333,11 @@ class Replay {
           else this.addChild(node, attempt());
         } else if (!child.failed) {
           this.finish(node, true);
+        } else if (this.input.retryTimeouts && retryTimedOut(options, firstAttemptAt, this.now)) {
+          // As the Durable Task Framework, and the host's adapted RetryableTask (host/retry-timeouts.ts).
+          this.finish(node, false);
         } else {
-          // As the JS RetryableTask does: a timer after every failure, the last one included; it
-          // counts attempts only (retryTimeoutInMilliseconds is not something its replay can honour).
+          // As the JS RetryableTask does: a timer after every failure, the last one included.
           const failures = attemptNumber;
           const delay = retryDelay(options, failures);
           const fireAt = this.now + delay;
@@ -491,6 +496,15 @@ export function retryDelay(o: RetryOptionsJson, failures: number): number {
   const delay = o.firstRetryIntervalInMilliseconds * Math.pow(coefficient, failures - 1);
   const max = typeof o.maxRetryIntervalInMilliseconds === "number" && o.maxRetryIntervalInMilliseconds > 0 ? o.maxRetryIntervalInMilliseconds : Infinity;
   return Math.min(delay, max);
+}
+
+/**
+ * Whether a retry stops at a failure seen at orchestration time `now`: the retry timeout, measured from
+ * the first attempt, has passed (the Durable Task Framework's rule; no timeout when not a positive number).
+ */
+export function retryTimedOut(o: Pick<RetryOptionsJson, "retryTimeoutInMilliseconds">, firstAttemptAt: number, now: number): boolean {
+  const timeout = o.retryTimeoutInMilliseconds;
+  return typeof timeout === "number" && timeout > 0 && now >= firstAttemptAt + timeout;
 }
 
 /** A deterministic sub-orchestration id for calls that give none (within the 100-character limit). */

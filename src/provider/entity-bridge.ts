@@ -2,6 +2,7 @@
 // form durable-functions' Entity reads (`{self, exists, state, batch}`); its output (new state, one
 // result per operation, signals) is turned into an EntityBatchResult and through core/'s
 // applyEntityBatch into the responses and signals the scheduler delivers.
+import { randomUUID } from "crypto";
 import { pb } from "../proto";
 import { str, val } from "../core/events";
 import { applyEntityBatch, normalizeEntityId } from "../core/entities";
@@ -60,7 +61,7 @@ export function failedBatch(batch: EntityBatch, failureDetails: FailureDetails, 
 /** The BackendService completion of a batch: core/ applies the result (responses to callers, signals). */
 export function entityCompletion(item: EntityWorkItem, batch: EntityBatch, result: pb.IEntityBatchResult, notes: string[], now: number): EntityResult {
   const records: MessageRecord[] = batch.operations.map((event, seq) => ({ seq, instanceId: batch.entityId, visibleAt: 0, event }));
-  const applied = applyEntityBatch({ state: batch.state }, records, result, now);
+  const applied = applyEntityBatch({ state: batch.state }, records, result, now, randomUUID);
   const failedOperations = (result.results ?? []).filter((r) => r.failure).length;
   return {
     name: batch.name, operations: batch.operations.length, failedOperations, notes,

@@ -42,6 +42,11 @@ export interface InvocationResult {
 export interface FunctionApp {
   readonly dir: string;
   readonly functions: ReadonlyMap<string, RegisteredFunction>;
+  /**
+   * The app's durable-functions honours RetryOptions.retryTimeoutInMilliseconds (the host adapts 3.x
+   * to, host/retry-timeouts.ts); the replay re-enactment then applies the same rule.
+   */
+  readonly retryTimeouts?: boolean;
   /** Invokes a function as the Node worker would (hooks included); rejects with the function's error. */
   invoke(functionName: string, request: InvocationRequest): Promise<InvocationResult>;
   /** Runs the appTerminate hooks. */

@@ -156,6 +156,7 @@ export async function runOrchestration(app: FunctionApp, item: OrchestrationWork
   try {
     plan = planActions({
       instanceId, executionId, events, actions, finished: !!state.isDone || failed, newRequestId: options.newRequestId, httpPollMs: options.httpPollMs,
+      retryTimeouts: !!app.retryTimeouts,
     });
   } catch (err) {
     if (!(err instanceof NonDeterminismError)) throw err;

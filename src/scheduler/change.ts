@@ -14,6 +14,8 @@ export class Change {
   /** Messages sent, held back from dispatch until the commit. */
   readonly sent: InboxMessage[] = [];
   readonly after: (() => void)[] = [];
+  /** Entities that took a step in this change (a batch or a lock step): forgotten if that left them empty. */
+  readonly stepped = new Set<string>();
 
   /**
    * Takes these messages out of the instance's inbox and deletes them in the store. Until the commit
@@ -23,9 +25,13 @@ export class Change {
     if (seqs.length === 0) return;
     this.ops.push({ op: "deleteMessages", hub, seqs });
     const gone = new Set(seqs);
-    const before = h.inbox.length;
-    h.inbox = h.inbox.filter((m) => !gone.has(m.seq));
-    const n = before - h.inbox.length;
+    let n = 0;
+    h.inbox = h.inbox.filter((m) => {
+      if (!gone.has(m.seq)) return true;
+      // A message sent by a change not yet committed never reached the store's count.
+      if (!m.pending) n++;
+      return false;
+    });
     h.consumedUncommitted += n;
     this.after.push(() => void (h.consumedUncommitted -= n));
   }

@@ -14,8 +14,12 @@ export interface HotInstance {
   inbox: InboxMessage[];
   /** The record and history as last committed; undefined until the instance's first commit. */
   committed?: { rec: InstanceRecord; history: HistoryEvent[] };
-  /** The work item in flight, if one is. */
+  /** The work item in flight, if one is, with what it was dispatched with. */
   lease?: Lease;
+  /** An orchestration's episode in flight: the messages it consumes and the events it was sent. */
+  episode?: { consumed: number[]; newEvents: HistoryEvent[] };
+  /** An entity's batch in flight: its operations. */
+  batch?: MessageRecord[];
   /** In its ready queue already. */
   queued: boolean;
   /** Not dispatched before this time (after an abandon). */
@@ -30,6 +34,13 @@ export interface HotInstance {
 /** A hot instance; `durable` when its record and history come from the store. */
 export function hotInstance(rec: InstanceRecord, history: HistoryEvent[] = [], durable = false): HotInstance {
   return { rec, history, inbox: [], committed: durable ? { rec, history } : undefined, queued: false, notBefore: 0, abandonCount: 0, lostDeliveries: 0, consumedUncommitted: 0 };
+}
+
+/** The instance's work item is over (completed, given back or revoked). */
+export function endWork(h: HotInstance): void {
+  h.lease = undefined;
+  h.episode = undefined;
+  h.batch = undefined;
 }
 
 /** Messages waiting as the store has them: committed and not consumed by a committed change. */

@@ -17,8 +17,9 @@ export interface HubMetrics {
   hotInstances: number;
 }
 
-export interface HubState {
-  instances: Map<string, HotInstance>;
+export interface MetricsInput {
+  instances: Iterable<HotInstance>;
+  hotInstances: number;
   /** Ready to dispatch now (waiting work, no lease). */
   isReady: (h: HotInstance) => boolean;
   activities: Iterable<ActivityRecord>;
@@ -27,11 +28,11 @@ export interface HubState {
   workers: number;
 }
 
-export function hubMetrics(hub: HubState, now: number): HubMetrics {
+export function hubMetrics(hub: MetricsInput, now: number): HubMetrics {
   const age = (t: number) => (t === Infinity ? 0 : Math.max(0, Math.floor((now - t) / 1000)));
   const orchestrations = { pending: 0, oldest: Infinity };
   const entities = { pending: 0, oldest: Infinity };
-  for (const h of hub.instances.values()) {
+  for (const h of hub.instances) {
     if (h.lease || !hub.isReady(h)) continue;
     const kind = h.rec.entity ? entities : orchestrations;
     kind.pending++;
@@ -57,6 +58,6 @@ export function hubMetrics(hub: HubState, now: number): HubMetrics {
     activities: { pending: pendingActivities, active: hub.activityLeases.size, oldestAgeSeconds: age(oldestActivity) },
     entities: { pending: entities.pending, active: activeEntities, oldestAgeSeconds: age(entities.oldest) },
     workers: hub.workers,
-    hotInstances: hub.instances.size,
+    hotInstances: hub.hotInstances,
   };
 }

@@ -2,11 +2,14 @@
 // Records are copied on the way in and on the way out, so callers never share state with the store
 // (HistoryEvent objects are immutable by convention and are shared). commit() is atomic through an
 // undo log: each change records how to revert it, and a failing op reverts the batch in reverse.
-import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord } from "../core/model";
+import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord, Status } from "../core/model";
 import { decodeContinuationToken } from "./continuation";
 import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
 import {
   compareByCreated,
+  compareForListing,
+  listingWindow,
+  withoutPayloads,
   compareIds,
   effectiveLimit,
   effectivePageSize,
@@ -15,7 +18,7 @@ import {
   toIdPage,
   toInstancePage,
 } from "./query";
-import { HubSnapshot, InstanceFilter, InstancePage, Store, StoreOp } from "./store";
+import { HubSnapshot, InstanceFilter, InstanceListing, InstancePage, Store, StoreOp } from "./store";
 
 interface HubData {
   instances: Map<string, InstanceRecord>;
@@ -110,6 +113,20 @@ export class MemoryStore implements Store {
       .filter((id) => !after || compareIds(id, after) > 0)
       .sort(compareIds);
     return toIdPage(ids.slice(0, size + 1), size);
+  }
+
+  listInstances(hub: string, filter: InstanceFilter, listing: InstanceListing): InstanceRecord[] {
+    const { offset, limit } = listingWindow(listing.offset, listing.limit);
+    return this.matching(hub, filter)
+      .sort(compareForListing(listing.newestFirst))
+      .slice(offset, offset + limit)
+      .map((r) => withoutPayloads(copyInstance(r)));
+  }
+
+  countByStatus(hub: string, filter: InstanceFilter): Map<Status, number> {
+    const counts = new Map<Status, number>();
+    for (const r of this.matching(hub, filter)) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+    return counts;
   }
 
   findInstanceIds(hub: string, filter: InstanceFilter, limit: number): string[] {

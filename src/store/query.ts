@@ -27,6 +27,9 @@ export function matchesFilter(r: InstanceRecord, f: InstanceFilter): boolean {
   if (f.completedFrom !== undefined && !(r.completedAt !== undefined && r.completedAt >= f.completedFrom)) return false;
   if (f.completedTo !== undefined && !(r.completedAt !== undefined && r.completedAt <= f.completedTo)) return false;
   if (f.instanceIdPrefix && !r.instanceId.startsWith(f.instanceIdPrefix)) return false;
+  if (f.name !== undefined && r.name !== f.name) return false;
+  if (f.parentInstanceId !== undefined && r.parentInstanceId !== f.parentInstanceId) return false;
+  if (f.topLevelOnly && r.parentInstanceId !== undefined) return false;
   return true;
 }
 
@@ -63,6 +66,22 @@ function codePointRank(unit: number): number {
 /** The order queryInstances pages in: (createdAt, instanceId). */
 export function compareByCreated(a: Cursor, b: Cursor): number {
   return a.createdAt - b.createdAt || compareIds(a.instanceId, b.instanceId);
+}
+
+/** The order listInstances pages in. */
+export function compareForListing(newestFirst: boolean): (a: Cursor, b: Cursor) => number {
+  return newestFirst ? (a, b) => compareByCreated(b, a) : compareByCreated;
+}
+
+/** A listing's offset and limit made safe: whole numbers, the limit at most MAX_PAGE_SIZE. */
+export function listingWindow(offset: number, limit: number): { offset: number; limit: number } {
+  return { offset: Math.max(0, Math.floor(offset) || 0), limit: Math.min(MAX_PAGE_SIZE, Math.max(1, Math.floor(limit) || DEFAULT_PAGE_SIZE)) };
+}
+
+/** A record without its payloads, as listings return it. */
+export function withoutPayloads(r: InstanceRecord): InstanceRecord {
+  const { input: _input, output: _output, customStatus: _customStatus, ...rest } = r;
+  return rest;
 }
 
 /**

@@ -31,6 +31,12 @@ export function filterToSql(f: InstanceFilter): SqlFilter {
   if (f.completedFrom !== undefined) add("d", "completedAt >= ?", f.completedFrom);
   if (f.completedTo !== undefined) add("D", "completedAt <= ?", f.completedTo);
   if (f.instanceIdPrefix) add("p", "instanceId GLOB ?", globPrefix(f.instanceIdPrefix));
+  if (f.name !== undefined) add("n", "name = ?", f.name);
+  if (f.parentInstanceId !== undefined) add("a", "parentInstanceId = ?", f.parentInstanceId);
+  if (f.topLevelOnly) {
+    shape += "t";
+    where += " AND parentInstanceId IS NULL";
+  }
   return { shape, where, params };
 }
 

@@ -64,6 +64,14 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX activities_by_instance ON activities (hub, instanceId);
   `,
+  // The dashboard filters by name and parent, and lists newest first.
+  `
+  ALTER TABLE instances ADD COLUMN name TEXT;
+  ALTER TABLE instances ADD COLUMN parentInstanceId TEXT;
+  UPDATE instances SET name = json_extract(data, '$.name'), parentInstanceId = json_extract(data, '$.parentInstanceId');
+  CREATE INDEX instances_by_name ON instances (hub, name, createdAt);
+  CREATE INDEX instances_by_parent ON instances (hub, parentInstanceId);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

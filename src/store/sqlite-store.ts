@@ -4,17 +4,17 @@
 // their filterable fields in columns (see sqlite-schema.ts).
 import Database from "better-sqlite3";
 import * as path from "path";
-import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord } from "../core/model";
+import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord, Status } from "../core/model";
 import { decodeContinuationToken } from "./continuation";
 import { decodeEvent, EncodedOp, encodeOps } from "./encoded-batch";
 import { acquireDataDirLock, createPrivateFile, DataDirLock, ensurePrivateDir } from "./data-dir-lock";
 import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
-import { NON_TERMINAL_STATUSES, effectiveLimit, effectivePageSize, toIdPage, toInstancePage } from "./query";
+import { NON_TERMINAL_STATUSES, effectiveLimit, effectivePageSize, listingWindow, toIdPage, toInstancePage } from "./query";
 import { busyWaitPerAttempt, DEFAULT_BUSY_TIMEOUT_MS, retryWhileBusy } from "./busy-retry";
 import { configure, migrate } from "./sqlite-schema";
 import { StatementCache, filterToSql } from "./sqlite-query";
 import { SqliteWriter } from "./sqlite-writer-client";
-import { HubSnapshot, InstanceFilter, InstancePage, Store, StoreFatalError, StoreOp } from "./store";
+import { HubSnapshot, InstanceFilter, InstanceListing, InstancePage, Store, StoreFatalError, StoreOp } from "./store";
 
 export interface SqliteStoreOptions {
   /** "full" (default) survives power loss; "normal" may lose the latest commits on power loss. */
@@ -32,6 +32,8 @@ export interface SqliteStoreOptions {
 export const SQLITE_FILE = "dts.sqlite";
 
 const INSTANCE_COLUMNS = "instanceId, status, createdAt, completedAt, input, output, customStatus, data";
+/** A listing's columns: no payloads (NULLs in their place, so toInstance reads the row as usual). */
+const LISTED_COLUMNS = "instanceId, status, createdAt, completedAt, NULL AS input, NULL AS output, NULL AS customStatus, data";
 const ACTIVITY_COLUMNS = "seq, instanceId, executionId, taskId, name, version, input, tags, visibleAt, abandonCount";
 const nonTerminal = NON_TERMINAL_STATUSES.join(", ");
 
@@ -191,6 +193,23 @@ export class SqliteStore implements Store {
     return toIdPage(statement.all(...params, size + 1) as string[], size);
   }
 
+  listInstances(hub: string, filter: InstanceFilter, listing: InstanceListing): InstanceRecord[] {
+    const { offset, limit } = listingWindow(listing.offset, listing.limit);
+    const f = filterToSql(filter);
+    const order = listing.newestFirst ? "DESC" : "ASC";
+    const statement = this.filtered.get(
+      `listing:${f.shape}:${order}`,
+      () => `SELECT ${LISTED_COLUMNS} FROM instances WHERE hub = ?${f.where} ORDER BY createdAt ${order}, instanceId ${order} LIMIT ? OFFSET ?`,
+    );
+    return (statement.all(hub, ...f.params, limit, offset) as InstanceRow[]).map(toInstance);
+  }
+
+  countByStatus(hub: string, filter: InstanceFilter): Map<Status, number> {
+    const f = filterToSql(filter);
+    const statement = this.filtered.get(`count:${f.shape}`, () => `SELECT status, COUNT(*) AS n FROM instances WHERE hub = ?${f.where} GROUP BY status`);
+    return new Map((statement.all(hub, ...f.params) as { status: Status; n: number }[]).map((r) => [r.status, r.n]));
+  }
+
   findInstanceIds(hub: string, filter: InstanceFilter, limit: number): string[] {
     const f = filterToSql(filter);
     const statement = this.filtered.get(`find:${f.shape}`, () => `SELECT instanceId FROM instances WHERE hub = ?${f.where} LIMIT ?`, true);
@@ -310,10 +329,10 @@ function prepare(db: Database.Database) {
       .concat(p("DELETE FROM hubs WHERE name = ?")),
 
     putInstance: p(
-      `INSERT INTO instances (hub, ${INSTANCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO instances (hub, ${INSTANCE_COLUMNS}, name, parentInstanceId) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (hub, instanceId) DO UPDATE SET status = excluded.status, createdAt = excluded.createdAt,
          completedAt = excluded.completedAt, input = excluded.input, output = excluded.output,
-         customStatus = excluded.customStatus, data = excluded.data`,
+         customStatus = excluded.customStatus, data = excluded.data, name = excluded.name, parentInstanceId = excluded.parentInstanceId`,
     ),
     getInstance: p(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE hub = ? AND instanceId = ?`),
     deleteInstance: ["instances", "history", "messages", "activities"].map((table) =>
@@ -351,7 +370,8 @@ function prepare(db: Database.Database) {
 
 function instanceColumns(r: InstanceRecord): unknown[] {
   const { instanceId, status, createdAt, completedAt, input, output, customStatus, ...rest } = r;
-  return [instanceId, status, createdAt, completedAt ?? null, input ?? null, output ?? null, customStatus ?? null, JSON.stringify(rest)];
+  // name and parentInstanceId stay in data too (toInstance reads data); the columns are for filters.
+  return [instanceId, status, createdAt, completedAt ?? null, input ?? null, output ?? null, customStatus ?? null, JSON.stringify(rest), r.name, r.parentInstanceId ?? null];
 }
 
 function toInstance(row: InstanceRow): InstanceRecord {

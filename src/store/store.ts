@@ -36,6 +36,20 @@ export interface InstanceFilter {
   completedFrom?: number;
   completedTo?: number;
   instanceIdPrefix?: string;
+  /** The orchestration's name, exactly. */
+  name?: string;
+  /** Only sub-orchestrations of this instance. */
+  parentInstanceId?: string;
+  /** Only instances that are not sub-orchestrations. */
+  topLevelOnly?: boolean;
+}
+
+/** One page of a listing by position (the dashboard's pages), not by continuation token. */
+export interface InstanceListing {
+  /** Newest first (createdAt descending, then instanceId descending) or oldest first. */
+  newestFirst: boolean;
+  offset: number;
+  limit: number;
 }
 
 export interface InstancePage {
@@ -65,6 +79,10 @@ export interface Store {
   queryInstances(hub: string, filter: InstanceFilter, pageSize: number, continuationToken?: string): InstancePage;
   /** Ordered by instanceId; `after` is the last id of the previous page. Page sizes as for queryInstances. */
   listInstanceIds(hub: string, filter: InstanceFilter, pageSize: number, after?: string): { ids: string[]; last?: string };
+  /** A page by position, without payloads (input, output, custom status), at most MAX_PAGE_SIZE rows. */
+  listInstances(hub: string, filter: InstanceFilter, listing: InstanceListing): InstanceRecord[];
+  /** How many instances match the filter, per status. */
+  countByStatus(hub: string, filter: InstanceFilter): Map<Status, number>;
   /** Ids of every instance matching the filter (for purge by filter). */
   findInstanceIds(hub: string, filter: InstanceFilter, limit: number): string[];
   /** Closes the store; waits for a writer thread to finish when there is one. */

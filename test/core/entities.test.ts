@@ -73,12 +73,14 @@ describe("nextEntityStep", () => {
 });
 
 describe("applyEntityBatch", () => {
+  let n = 0;
+  const ids = () => `r${++n}`;
   test("answers calls, not signals, and keeps the new state", () => {
     const ops = [signal("add"), call("get", "o1")];
     const out = applyEntityBatch({}, ops, {
       entityState: str("5"),
       results: [{ success: { result: str("1") } }, { success: { result: str("5") } }],
-    }, NOW);
+    }, NOW, ids);
     expect(out.entity.state).toBe("5");
     expect(out.messages).toHaveLength(1);
     expect(out.messages[0]).toMatchObject({ instanceId: "o1", executionId: "e1" });
@@ -87,7 +89,7 @@ describe("applyEntityBatch", () => {
 
   test("a failed call comes back as EntityOperationFailed; a missing result fails the call", () => {
     const ops = [call("boom", "o1"), call("lost", "o2")];
-    const out = applyEntityBatch({}, ops, { results: [{ failure: { failureDetails: { errorType: "Error", errorMessage: "boom" } } }] }, NOW);
+    const out = applyEntityBatch({}, ops, { results: [{ failure: { failureDetails: { errorType: "Error", errorMessage: "boom" } } }] }, NOW, ids);
     expect(out.messages[0].event.entityOperationFailed?.failureDetails?.errorMessage).toBe("boom");
     expect(out.messages[1].event.entityOperationFailed?.failureDetails?.errorType).toBe("EntityBatchIncomplete");
     expect(out.entity.state).toBeUndefined();
@@ -100,7 +102,7 @@ describe("applyEntityBatch", () => {
         { id: 0, sendSignal: { instanceId: "@Other@k", name: "ping", scheduledTime: { seconds: NOW / 1000 + 60 } } },
         { id: 1, startNewOrchestration: { instanceId: "o9", name: "Orch" } },
       ],
-    }, NOW);
+    }, NOW, ids);
     expect(out.messages[0]).toMatchObject({ instanceId: "@other@k", visibleAt: NOW + 60_000 });
     expect(out.starts).toEqual([{ instanceId: "o9", name: "Orch" }]);
   });

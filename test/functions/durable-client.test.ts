@@ -91,6 +91,13 @@ test("rewind a failed instance; rewinding a running one is refused", async () =>
   } finally {
     await sdk.stop();
   }
+  // And the HTTP status API: the message as the output, type and stack in the history's ExecutionCompleted.
+  const status = await http("GET", `${host.origin}/runtime/webhooks/durabletask/instances/c-3?showHistory=true`);
+  expect(status.body.runtimeStatus).toBe("Failed");
+  expect(status.body.output).toContain("asked to fail");
+  const completed = (status.body.historyEvents as { EventType: string; FailureDetails?: Record<string, unknown> }[]).find((e) => e.EventType === "ExecutionCompleted");
+  expect(completed?.FailureDetails).toMatchObject({ ErrorType: "RangeError", ErrorMessage: expect.stringContaining("asked to fail") });
+  expect(completed?.FailureDetails?.StackTrace).toMatch(/^RangeError: asked to fail\n\s+at [\s\S]*client-app[\\/]index\.js/);
   // Rewinding replays the failed episode: the event is still { fail: true }, so it fails again, but
   // the rewind itself is accepted (202) and the instance runs again.
   expect((await op("rewind", { id: "c-3" })).body).toEqual({ ok: true });

@@ -7,6 +7,7 @@ import * as http from "http";
 import { AddressInfo } from "net";
 import * as path from "path";
 import { DtsProcess, startDts } from "../helpers/dts-process";
+import { client } from "../helpers/sdk";
 import { connectionString, FIXTURES, FuncHostProcess, http as request, pollStatus, startFuncHost } from "../helpers/func-process";
 
 let dts: DtsProcess;
@@ -103,4 +104,31 @@ test("a host started anew replays a finished request from history instead of mak
   const done = await pollStatus(`${host.origin}/runtime/webhooks/durabletask/instances/http-2`);
   expect(done.body.output).toEqual({ status: 200, body: { n: 1 }, go: { now: true } });
   expect(hits["GET /once"]).toBe(1);
+});
+
+test("retryTimeoutInMilliseconds: retries stop at the first failure after the timeout, measured from the first attempt, with no timer after it", async () => {
+  const started = await request("POST", `${host.origin}/runtime/webhooks/durabletask/orchestrators/RetryWithTimeout/retry-timeout-1`);
+  expect(started.status).toBe(202);
+  const done = await pollStatus(started.body.statusQueryGetUri);
+  expect(done.body.runtimeStatus).toBe("Completed");
+  expect(done.body.output).toMatch(/^gave up: .*this attempt failed/);
+
+  // Orchestration time, as the retry rule reads it: the start of the episode that saw an event (the
+  // scheduler's own history, through the SDK client: the HTTP API's leaves OrchestratorStarted out).
+  const sdk = client(dts.address);
+  const history = await sdk.getOrchestrationHistory("retry-timeout-1").finally(() => sdk.stop());
+  const episodeOf = (index: number) => history.slice(0, index).reverse().find((e) => e.type === "OrchestratorStarted")!.timestamp.getTime();
+  const indexes = (type: string) => history.flatMap((e, i) => (e.type === type ? [i] : []));
+  const firstAttempt = episodeOf(indexes("TaskScheduled")[0]);
+  const failures = indexes("TaskFailed");
+  const timers = indexes("TimerCreated");
+  // Far fewer than the 50 attempts allowed; a retry timer after every failure but the last.
+  expect(failures.length).toBeGreaterThanOrEqual(1);
+  expect(failures.length).toBeLessThan(50);
+  expect(timers.length).toBe(failures.length - 1);
+  // Every retry was decided before the timeout ran out; the last failure was seen after it had.
+  for (const t of timers) expect(episodeOf(t)).toBeLessThan(firstAttempt + 1000);
+  const last = failures[failures.length - 1];
+  expect(episodeOf(last + 1)).toBeGreaterThanOrEqual(firstAttempt + 1000);
+  expect(timers.every((t) => t < last)).toBe(true);
 });

@@ -76,13 +76,18 @@ describe("the scheduler with the sample app's host", () => {
 });
 
 test("dts start runs the scheduler and the sample app in one process and stops both on SIGINT", async () => {
-  const both = await spawnHost(["start", "--port", "0", "--func-port", "0", "--store", "memory", "--app", REPO_ROOT]);
+  const both = await spawnHost(["start", "--port", "0", "--func-port", "0", "--dashboard-port", "0", "--store", "memory", "--app", REPO_ROOT]);
   let code: number | null = null;
   try {
     expect(both.output()).toMatch(/gRPC listening on 0\.0\.0\.0:\d+/);
     await both.waitForOutput(/Ctrl-C stops both/);
     expect(both.output()).toContain(`Try:        curl -s -X POST ${both.origin}/api/orchestrators/HelloCities`);
-    expect(both.output()).toMatch(/Dashboard: +http:\/\/localhost:8082/);
+    // The dashboard runs in the same process and serves the hub.
+    const dashboard = /Dashboard: +(http:\/\/localhost:\d+\/)/.exec(both.output());
+    expect(dashboard).not.toBeNull();
+    const home = await fetch(dashboard![1]);
+    expect(home.status).toBe(200);
+    expect(await home.text()).toContain('href="/hubs/default/orchestrations"');
     const r = await http("POST", `${both.origin}/api/orchestrators/HelloCities`);
     expect(r.status).toBe(202);
     const done = await pollStatus(r.body.statusQueryGetUri);

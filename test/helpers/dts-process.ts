@@ -11,6 +11,8 @@ export const CLI = path.resolve(__dirname, "../../src/cli.js");
 export interface DtsProcess {
   port: number;
   address: string;
+  /** The dashboard's port; undefined with --no-dashboard. */
+  dashboardPort?: number;
   dataDir: string;
   proc: ChildProcess;
   /** Everything the process printed so far. */
@@ -39,14 +41,19 @@ export interface SpawnOptions {
   cwd?: string;
 }
 
-/** Starts `dts serve --port 0 ...args`; resolves once it prints the port it listens on. */
+/**
+ * Starts `dts serve --port 0 ...args` (and the dashboard on a free port unless args say otherwise);
+ * resolves once it has printed where gRPC and the dashboard listen.
+ */
 export function startDts(args: string[] = [], options: SpawnOptions & { dataDir?: string } = {}): Promise<DtsProcess> {
   const dataDir = options.dataDir ?? tempDir();
-  const full = ["serve", "--port", "0", ...(args.includes("--data") ? [] : ["--data", dataDir]), ...args];
-  return spawnCli(full, /gRPC listening on [^:]+:(\d+)/, options).then((p) => ({ ...p, address: `localhost:${p.port}`, dataDir }));
+  const dashboard = args.includes("--dashboard-port") || args.includes("--no-dashboard") ? [] : ["--dashboard-port", "0"];
+  const full = ["serve", "--port", "0", ...(args.includes("--data") ? [] : ["--data", dataDir]), ...dashboard, ...args];
+  return spawnCli(full, /gRPC listening on [^:]+:(\d+)[\s\S]*dts: (?:dashboard at http:\/\/localhost:(\d+)|no dashboard)/, options)
+    .then(({ match, ...p }) => ({ ...p, address: `localhost:${p.port}`, dataDir, dashboardPort: match[2] ? Number(match[2]) : undefined }));
 }
 
-export type CliProcess = Omit<DtsProcess, "address" | "dataDir">;
+export type CliProcess = Omit<DtsProcess, "address" | "dataDir" | "dashboardPort"> & { match: RegExpExecArray };
 
 /** Spawns `dts ...args`; resolves once its output matches `listening` (whose first group is the port). */
 export function spawnCli(args: string[], listening: RegExp, options: SpawnOptions = {}): Promise<CliProcess> {
@@ -67,7 +74,7 @@ export function spawnCli(args: string[], listening: RegExp, options: SpawnOption
       proc.stdout!.off("data", onData);
       proc.stdout!.on("data", (c: Buffer) => (out += c.toString()));
       resolve({
-        port: Number(m[1]), proc, output: () => out,
+        port: Number(m[1]), match: m, proc, output: () => out,
         stop: async () => {
           if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
           return exited;

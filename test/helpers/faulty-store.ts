@@ -2,7 +2,7 @@
 // (as a full disk or an I/O error would), and commits that take longer (a slow disk). Everything
 // else, and every commit it lets through, is the real store's own behaviour.
 import { HistoryEvent, InstanceRecord } from "../../src/core/model";
-import { HubSnapshot, InstanceFilter, InstancePage, Store, StoreFatalError, StoreOp } from "../../src/store";
+import { HubSnapshot, InstanceFilter, InstanceListing, InstancePage, Store, StoreFatalError, StoreOp } from "../../src/store";
 
 export class FaultyStore implements Store {
   /** The next this-many commits fail without reaching the store. */
@@ -40,6 +40,8 @@ export class FaultyStore implements Store {
   getHistory(hub: string, id: string): HistoryEvent[] { return this.inner.getHistory(hub, id); }
   queryInstances(hub: string, f: InstanceFilter, size: number, token?: string): InstancePage { return this.inner.queryInstances(hub, f, size, token); }
   listInstanceIds(hub: string, f: InstanceFilter, size: number, after?: string) { return this.inner.listInstanceIds(hub, f, size, after); }
+  listInstances(hub: string, f: InstanceFilter, listing: InstanceListing) { return this.inner.listInstances(hub, f, listing); }
+  countByStatus(hub: string, f: InstanceFilter) { return this.inner.countByStatus(hub, f); }
   findInstanceIds(hub: string, f: InstanceFilter, limit: number): string[] { return this.inner.findInstanceIds(hub, f, limit); }
   close(): void | Promise<void> { return this.inner.close(); }
 

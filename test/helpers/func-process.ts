@@ -95,7 +95,12 @@ export async function http(method: string, url: string, body?: unknown, headers:
     init.body = typeof body === "string" ? body : JSON.stringify(body);
     if (typeof body !== "string") (init.headers as Record<string, string>)["content-type"] = "application/json";
   }
-  const res = await fetch(url, init);
+  // A GET is retried once on a reset: a host whose event loop was busy (a multi-megabyte payload on a
+  // loaded machine) may close an idle keep-alive connection just as fetch reuses it.
+  const res = await fetch(url, init).catch((err: Error & { cause?: { code?: string } }) => {
+    if (method !== "GET" || err.cause?.code !== "ECONNRESET") throw err;
+    return fetch(url, init);
+  });
   const text = await res.text();
   let parsed: unknown = text;
   try {

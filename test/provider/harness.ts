@@ -10,6 +10,7 @@ import { HistoryEvent } from "../../src/core/model";
 import { FunctionApp, InvocationRequest, InvocationResult, RegisteredFunction, TypedData } from "../../src/provider/function-app";
 import { BridgeOptions, OrchestrationResult, runOrchestration } from "../../src/provider/orchestration-bridge";
 import { pb } from "../../src/proto";
+import { enforceRetryTimeouts } from "../../src/host/retry-timeouts";
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-var-requires */
 const { createOrchestrator, createEntityFunction } = require("durable-functions/lib/src/util/testingUtils");
@@ -19,6 +20,8 @@ type Handler = (input: unknown, context: InvocationContext) => unknown;
 export class TestApp implements FunctionApp {
   readonly dir = "/test-app";
   readonly functions = new Map<string, RegisteredFunction>();
+  /** As the host's loader does for the app's durable-functions (here the project's own). */
+  readonly retryTimeouts = enforceRetryTimeouts(process.cwd());
   readonly calls: { name: string; request: InvocationRequest }[] = [];
   private readonly handlers = new Map<string, Handler>();
 

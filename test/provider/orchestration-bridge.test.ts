@@ -45,6 +45,26 @@ const app = new TestApp()
       return `gave up: ${e.message}`;
     }
   })
+  .orchestration("RetryTimeout", function* (ctx: any) {
+    const opts = new df.RetryOptions(500, 5);
+    opts.retryTimeoutInMilliseconds = 2500;
+    try {
+      yield ctx.df.callActivityWithRetry("Flaky", opts, "x");
+      return "unexpected";
+    } catch (e: any) {
+      const after = yield ctx.df.callActivity("SayHello", "after");
+      return `gave up: ${e.message}; then ${after}`;
+    }
+  })
+  .orchestration("SubRetryTimeout", function* (ctx: any) {
+    const opts = new df.RetryOptions(500, 3);
+    opts.retryTimeoutInMilliseconds = 500;
+    try {
+      return yield ctx.df.callSubOrchestratorWithRetry("Child", opts, "in");
+    } catch (e: any) {
+      return `gave up: ${e.message}`;
+    }
+  })
   .orchestration("RetryFanOut", function* (ctx: any) {
     const opts = new df.RetryOptions(100, 5);
     return yield ctx.df.Task.all([ctx.df.callActivityWithRetry("A", opts), ctx.df.callActivityWithRetry("B", opts)]);
@@ -208,6 +228,28 @@ test("when the attempts run out the last failure reaches the orchestrator after 
   expect(scheduled(req)).toEqual([]);
   expect(req.runtimeStatus).toBe(S.ORCHESTRATION_STATUS_COMPLETED);
   expect(d.output).toBe("gave up: Error: still no");
+});
+
+test("a retry timeout, measured from the first attempt, ends the retries at the first failure after it, with no timer", async () => {
+  const d = new Driver(app, "RetryTimeout");
+  expect(scheduled(await d.episode())).toEqual(["task 0 Flaky"]); // first attempt at T0+1s
+  expect(scheduled(await d.fail(0, "first").episode())).toEqual(["timer 1"]); // 1 s in: retry
+  expect(scheduled(await d.fire(1).episode())).toEqual(["task 2 Flaky"]);
+  // 4 s after the first attempt (past the 2.5 s timeout) the second attempt fails: no timer, the
+  // orchestrator catches that attempt's error and goes on, and the next task takes the next id.
+  expect(scheduled(await d.fail(2, "second").episode(2000))).toEqual(["task 3 SayHello"]);
+  const req = await d.complete(3, "done").episode();
+  expect(req.runtimeStatus).toBe(S.ORCHESTRATION_STATUS_COMPLETED);
+  expect(d.output).toBe("gave up: Error: second; then done");
+});
+
+test("a sub-orchestration retry timeout stops retries the same way", async () => {
+  const d = new Driver(app, "SubRetryTimeout");
+  expect(scheduled(await d.episode())).toEqual(["sub 0 Child"]);
+  const req = await d.subFailed(0, "child broke").episode();
+  expect(scheduled(req)).toEqual([]);
+  expect(req.runtimeStatus).toBe(S.ORCHESTRATION_STATUS_COMPLETED);
+  expect(d.output).toMatch(/^gave up: .*child broke/);
 });
 
 test("retries inside Task.all take ids in the order their failures and timers arrive", async () => {

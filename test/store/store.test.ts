@@ -6,6 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord, Status } from "../../src/core/model";
 import { pb } from "../../src/proto";
+import { SCHEMA_VERSION } from "../../src/store/sqlite-schema";
 import {
   InstanceFilter,
   InvalidContinuationTokenError,
@@ -521,6 +522,41 @@ describe.each(kinds)("%s store", (kind, open) => {
       }
     });
 
+    test("listInstances pages by position, newest or oldest first, without payloads; countByStatus counts what a filter matches", () => {
+      const newest = expected(() => true).reverse();
+      for (const [offset, limit] of [[0, 7], [7, 7], [28, 7], [30, 5], [0, 100]]) {
+        expect(store.listInstances(H, {}, { newestFirst: true, offset, limit }).map((r) => r.instanceId)).toEqual(newest.slice(offset, offset + limit));
+      }
+      expect(store.listInstances(H, {}, { newestFirst: false, offset: 3, limit: 4 }).map((r) => r.instanceId)).toEqual(expected(() => true).slice(3, 7));
+      store.commit([put(inst("with-payloads", { input: '"in"', output: '"out"', customStatus: '"cs"', createdAt: 9999 }))]);
+      const [top] = store.listInstances(H, {}, { newestFirst: true, offset: 0, limit: 1 });
+      expect(top).toEqual(inst("with-payloads", { createdAt: 9999 }));
+      const filter: InstanceFilter = { statuses: [RUNNING, COMPLETED], instanceIdPrefix: "order" };
+      expect(store.listInstances(H, filter, { newestFirst: true, offset: 0, limit: 100 }).map((r) => r.instanceId))
+        .toEqual(expected((r) => [RUNNING, COMPLETED].includes(r.status) && r.instanceId.startsWith("order")).reverse());
+      const counts = store.countByStatus(H, { instanceIdPrefix: "order" });
+      const want = new Map<number, number>();
+      for (const r of seeded.filter((x) => x.instanceId.startsWith("order"))) want.set(r.status, (want.get(r.status) ?? 0) + 1);
+      expect(counts).toEqual(want);
+      expect(store.countByStatus(H, { statuses: [SUSPENDED] })).toEqual(new Map());
+    });
+
+    test("filters by name, by parent, and to top-level instances only", () => {
+      store.commit([
+        put(inst("p-1", { name: "Parent", createdAt: 5000 })),
+        put(inst("c-1", { name: "Child", parentInstanceId: "p-1", createdAt: 5001 })),
+        put(inst("c-2", { name: "Child", parentInstanceId: "p-1", createdAt: 5002 })),
+        put(inst("c-3", { name: "Child", parentInstanceId: "other", createdAt: 5003 })),
+      ]);
+      const ids = (f: InstanceFilter) => store.listInstances(H, f, { newestFirst: false, offset: 0, limit: 1000 }).map((r) => r.instanceId);
+      expect(ids({ name: "Child" })).toEqual(["c-1", "c-2", "c-3"]);
+      expect(ids({ name: "child" })).toEqual([]);
+      expect(ids({ parentInstanceId: "p-1" })).toEqual(["c-1", "c-2"]);
+      expect(ids({ topLevelOnly: true, createdFrom: 5000 })).toEqual(["p-1"]);
+      expect(allPages(store, { name: "Parent" }, 10).ids).toEqual(["p-1"]);
+      expect(store.countByStatus(H, { name: "Child" })).toEqual(new Map([[RUNNING, 3]]));
+    });
+
     test("an instance prefix with GLOB metacharacters matches literally", () => {
       store.commit(["x*1", "x*[2", "xa", "x?", "x[a]"].map((id) => put(inst(id))));
       expect(allPages(store, { instanceIdPrefix: "x*" }, 10).ids.sort()).toEqual(["x*1", "x*[2"]);
@@ -704,10 +740,30 @@ describe("sqlite store on disk", () => {
       store.close();
     }
     const raw = new Database(path.join(dir, SQLITE_FILE));
-    expect(raw.pragma("user_version", { simple: true })).toBe(1);
+    expect(raw.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     raw.pragma("user_version = 99");
     raw.close();
     expect(() => new SqliteStore(dir)).toThrow(/newer/);
+  });
+
+  test("a database from schema 1 gets the name and parent columns, filled from its records", () => {
+    const dir = tmpDir();
+    const first = new SqliteStore(dir);
+    first.createHub(H);
+    first.commit([put(inst("a", { name: "A" })), put(inst("b", { name: "B", parentInstanceId: "a" }))]);
+    first.close();
+    // Back to schema 1: without the columns and their indexes.
+    const raw = new Database(path.join(dir, SQLITE_FILE));
+    raw.exec("DROP INDEX instances_by_name; DROP INDEX instances_by_parent; ALTER TABLE instances DROP COLUMN name; ALTER TABLE instances DROP COLUMN parentInstanceId;");
+    raw.pragma("user_version = 1");
+    raw.close();
+    const second = new SqliteStore(dir);
+    try {
+      expect(second.listInstances(H, { name: "B" }, { newestFirst: true, offset: 0, limit: 10 }).map((r) => r.instanceId)).toEqual(["b"]);
+      expect(second.listInstances(H, { topLevelOnly: true }, { newestFirst: true, offset: 0, limit: 10 }).map((r) => r.instanceId)).toEqual(["a"]);
+    } finally {
+      second.close();
+    }
   });
 
   test("a constraint violation inside a batch rolls the batch back", () => {

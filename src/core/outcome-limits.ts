@@ -1,0 +1,24 @@
+// The payload and id limits a finished episode must respect, checked once on the engine's own
+// outcome form, so a result is judged the same whichever gRPC service delivered it.
+import { val } from "./events";
+import { checkInstanceId, checkPayload } from "./limits";
+import { EpisodeOutcome } from "./orchestration";
+
+/** Throws RESOURCE_EXHAUSTED (a payload over `limit`) or INVALID_ARGUMENT (a bad sub-orchestration id). */
+export function checkOutcome(outcome: EpisodeOutcome, limit: number): void {
+  const self = outcome.instance;
+  checkPayload(self.customStatus, "customStatus", limit);
+  checkPayload(self.output, "orchestration output", limit);
+  for (const a of outcome.activities) checkPayload(a.input, `input of activity '${a.name}'`, limit);
+  for (const c of outcome.children) {
+    checkInstanceId(c.instance.instanceId, "sub-orchestration instanceId");
+    checkPayload(c.instance.input, `input of sub-orchestration '${c.instance.name}'`, limit);
+  }
+  for (const { instanceId, event: e } of outcome.messages) {
+    if (e.eventRaised) checkPayload(val(e.eventRaised.input), `data of event '${e.eventRaised.name}'`, limit);
+    const op = e.entityOperationCalled ?? e.entityOperationSignaled;
+    if (op) checkPayload(val(op.input), `input of entity operation '${op.operation}'`, limit);
+    // Continue-as-new: the output becomes the next execution's input.
+    if (e.executionStarted && instanceId === self.instanceId) checkPayload(val(e.executionStarted.input), "orchestration output", limit);
+  }
+}

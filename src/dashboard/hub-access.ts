@@ -1,0 +1,124 @@
+// Everything the dashboard asks of the engine, in one module: the served hubs, the read API and the
+// client operations. Pages and actions go through here, so the engine's shape is met in one place.
+import { randomUUID } from "crypto";
+import { notFound } from "../core/errors";
+import { EntityData, HistoryEvent, InstanceRecord, Status } from "../core/model";
+import { str, toTimestamp } from "../core/events";
+import { HubMetrics } from "../scheduler/hub-metrics";
+import { Scheduler } from "../scheduler/scheduler";
+import { TaskHub } from "../scheduler/task-hub";
+import { InstanceFilter, InstanceListing } from "../store/store";
+
+export interface EntityView {
+  rec: InstanceRecord;
+  data: EntityData;
+  backlog: number;
+}
+
+export interface NewOrchestration {
+  name: string;
+  instanceId?: string;
+  input?: string;
+  scheduledStartAt?: number;
+  tags?: Record<string, string>;
+}
+
+export class HubAccess {
+  constructor(private readonly scheduler: Scheduler) {}
+
+  hubNames(): string[] {
+    return this.scheduler.hubNames().sort();
+  }
+
+  /** The served hub of that name; never creates one (a page view must not make hubs). */
+  private hub(name: string): TaskHub {
+    const key = name.trim().toLowerCase();
+    if (!this.scheduler.hubNames().includes(key)) throw notFound(`Task hub '${name}' is not served here`);
+    return this.scheduler.hub(key);
+  }
+
+  has(name: string): boolean {
+    return this.scheduler.hubNames().includes(name.trim().toLowerCase());
+  }
+
+  list(hub: string, filter: InstanceFilter, listing: InstanceListing): InstanceRecord[] {
+    return this.hub(hub).listInstances(filter, listing);
+  }
+
+  counts(hub: string, filter: InstanceFilter): Map<Status, number> {
+    return this.hub(hub).countByStatus(filter);
+  }
+
+  /** Every instance id the filter matches (bulk actions on "all matching"). */
+  matchingIds(hub: string, filter: InstanceFilter): string[] {
+    return this.hub(hub).findInstanceIds(filter, 0);
+  }
+
+  instance(hub: string, instanceId: string): InstanceRecord | undefined {
+    return this.hub(hub).getInstance(instanceId);
+  }
+
+  history(hub: string, instanceId: string): HistoryEvent[] | undefined {
+    return this.hub(hub).getHistory(instanceId);
+  }
+
+  metrics(hub: string): HubMetrics {
+    return this.hub(hub).metrics();
+  }
+
+  entities(hub: string, prefix: string | undefined, after: string | undefined, pageSize: number): { entities: EntityView[]; last?: string } {
+    return this.hub(hub).entities.query({ prefix, includeTransient: true, pageSize, after });
+  }
+
+  entity(hub: string, instanceId: string): EntityView | undefined {
+    return this.hub(hub).entities.get(instanceId);
+  }
+
+  start(hub: string, o: NewOrchestration): Promise<string> {
+    return this.hub(hub).startInstance({
+      name: o.name,
+      instanceId: o.instanceId || randomUUID().replace(/-/g, ""),
+      input: str(o.input),
+      scheduledStartTimestamp: o.scheduledStartAt === undefined ? undefined : toTimestamp(o.scheduledStartAt),
+      tags: o.tags,
+    });
+  }
+
+  suspend(hub: string, id: string, reason?: string): Promise<void> {
+    return this.hub(hub).suspend(id, reason);
+  }
+
+  resume(hub: string, id: string, reason?: string): Promise<void> {
+    return this.hub(hub).resume(id, reason);
+  }
+
+  terminate(hub: string, id: string, reason?: string): Promise<void> {
+    return this.hub(hub).terminate(id, reason === undefined ? undefined : JSON.stringify(reason), false);
+  }
+
+  raiseEvent(hub: string, id: string, name: string, input?: string): Promise<void> {
+    return this.hub(hub).raiseEvent(id, name, input);
+  }
+
+  restart(hub: string, id: string, newInstanceId: boolean): Promise<string> {
+    return this.hub(hub).restart(id, newInstanceId);
+  }
+
+  rewind(hub: string, id: string, reason?: string): Promise<void> {
+    return this.hub(hub).rewind(id, reason);
+  }
+
+  purge(hub: string, ids: string[]): Promise<number> {
+    return this.hub(hub).purge(ids, false, false);
+  }
+
+  signalEntity(hub: string, id: string, operation: string, input?: string): Promise<void> {
+    return this.hub(hub).entities.signal({ instanceId: id, name: operation, input: str(input), requestId: randomUUID() });
+  }
+
+  /** Resolves with the instance once `done` holds for it, or with its state after timeoutMs. */
+  async settle(hub: string, id: string, done: (r: InstanceRecord) => boolean, timeoutMs = 5000): Promise<InstanceRecord | undefined> {
+    const h = this.hub(hub);
+    return (await h.waitFor(id, done, timeoutMs).catch(() => undefined)) ?? h.getInstance(id);
+  }
+}

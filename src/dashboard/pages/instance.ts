@@ -1,0 +1,126 @@
+// One instance: its state, payloads and failure, what it waits on, its children, the actions its
+// status allows, and three views of its history (timeline, history table, sequence).
+import { openTasksAndTimers, fromTimestamp, unfinishedSubOrchestrations } from "../../core/events";
+import { HistoryEvent, InstanceRecord, isTerminal, Status } from "../../core/model";
+import { duration, prettyJson, runTime, statusBadge, time } from "../format";
+import { eventView } from "../history-view";
+import { HubAccess } from "../hub-access";
+import { html, Html } from "../html";
+import { hubPath, page } from "../layout";
+import { timelineSpans, timelineSvg } from "../timeline";
+import { instancePath } from "./orchestrations";
+import { sequenceSvg } from "./sequence";
+
+export const HISTORY_PAGE = 200;
+export type InstanceView = "timeline" | "history" | "sequence";
+
+const S = Status;
+const ACTIVE = (s: Status) => s === S.ORCHESTRATION_STATUS_RUNNING || s === S.ORCHESTRATION_STATUS_PENDING || s === S.ORCHESTRATION_STATUS_SUSPENDED;
+
+/** Which actions the instance's status allows (the buttons of the others are shown disabled). */
+export function allowedActions(r: InstanceRecord): Record<string, boolean> {
+  return {
+    suspend: r.status === S.ORCHESTRATION_STATUS_RUNNING || r.status === S.ORCHESTRATION_STATUS_PENDING,
+    resume: r.status === S.ORCHESTRATION_STATUS_SUSPENDED,
+    terminate: ACTIVE(r.status),
+    raise: ACTIVE(r.status),
+    restart: isTerminal(r.status),
+    rewind: r.status === S.ORCHESTRATION_STATUS_FAILED,
+    purge: isTerminal(r.status),
+  };
+}
+
+function payload(id: string, title: string, text: string | undefined): Html {
+  if (text === undefined) return html`<div><h2>${title}</h2><p class="muted">None</p></div>`;
+  return html`<div class="payload"><h2>${title}</h2><button type="button" class="copy" data-copy="${id}">Copy</button><pre id="${id}">${prettyJson(text)}</pre></div>`;
+}
+
+function actions(hub: string, r: InstanceRecord): Html {
+  const allowed = allowedActions(r);
+  const base = instancePath(hub, r.instanceId);
+  const off = (name: string) => (allowed[name] ? "" : html` disabled`);
+  return html`<section class="actions card" aria-label="Actions">
+<form method="post" action="${base}/suspend"><button type="submit"${off("suspend")}>Suspend</button></form>
+<form method="post" action="${base}/resume"><button type="submit"${off("resume")}>Resume</button></form>
+<form method="post" action="${base}/terminate"><label>Reason <input type="text" name="reason" required${off("terminate")}></label><button type="submit" class="danger"${off("terminate")}>Terminate</button></form>
+<form method="post" action="${base}/raise-event"><label>Event <input type="text" name="name" required${off("raise")}></label><label>Data (JSON) <input type="text" name="data"${off("raise")}></label><button type="submit"${off("raise")}>Raise event</button></form>
+<form method="post" action="${base}/restart"><button type="submit"${off("restart")}>Restart</button></form>
+<form method="post" action="${base}/rewind"><button type="submit"${off("rewind")}>Rewind</button></form>
+<form method="post" action="${base}/purge" data-confirm="Purge ${r.instanceId} and its history? This cannot be undone."><button type="submit" class="danger"${off("purge")}>Purge</button></form>
+</section>`;
+}
+
+function waitingOn(r: InstanceRecord, history: HistoryEvent[]): Html {
+  if (isTerminal(r.status)) return html``;
+  const open = openTasksAndTimers(history);
+  const subs = unfinishedSubOrchestrations(history);
+  const items = [
+    ...open.activities.map((a) => html`<li>Activity <strong>${a.scheduled.name ?? ""}</strong> (task ${a.taskId})</li>`),
+    ...open.timers.map((t) => html`<li>Timer ${t.timerId} due ${time(fromTimestamp(t.fireAt))}</li>`),
+    ...subs.map((s) => html`<li>Sub-orchestration <strong>${s.created.name ?? ""}</strong> (${s.created.instanceId ?? ""})</li>`),
+  ];
+  return html`<div class="card"><h2>Waiting on</h2>${items.length ? html`<ul>${items}</ul>` : html`<p class="muted">No open task or timer: it waits for an event or a worker.</p>`}</div>`;
+}
+
+function historyTable(hub: string, r: InstanceRecord, history: HistoryEvent[], historyPage: number): Html {
+  const pages = Math.max(1, Math.ceil(history.length / HISTORY_PAGE));
+  const p = Math.min(historyPage, pages);
+  const slice = history.slice((p - 1) * HISTORY_PAGE, p * HISTORY_PAGE);
+  const base = `${instancePath(hub, r.instanceId)}?view=history`;
+  const pager = pages > 1 ? html`<nav class="pager" aria-label="History pages"><span>Events ${(p - 1) * HISTORY_PAGE + 1}–${(p - 1) * HISTORY_PAGE + slice.length} of ${history.length}</span>
+${p > 1 ? html`<a href="${base}&page=${p - 1}">Previous</a>` : ""}${p < pages ? html`<a href="${base}&page=${p + 1}">Next</a>` : ""}</nav>` : "";
+  return html`${pager}<div class="table-wrap"><table>
+<thead><tr><th scope="col">#</th><th scope="col">Event ID</th><th scope="col">Type</th><th scope="col">Timestamp</th><th scope="col">Details</th></tr></thead>
+<tbody>${slice.map((e, i) => {
+    const v = eventView(e);
+    return html`<tr><td>${(p - 1) * HISTORY_PAGE + i + 1}</td><td>${v.eventId}</td><td>${v.eventType}</td><td>${v.timestamp ? time(Date.parse(v.timestamp)) : ""}</td><td class="mono"><pre>${JSON.stringify(v.details, null, 1)}</pre></td></tr>`;
+  })}</tbody></table></div>${pager}`;
+}
+
+function timelineView(r: InstanceRecord, history: HistoryEvent[], now: number): Html {
+  const spans = timelineSpans(history);
+  return html`${timelineSvg(spans, r.createdAt, r.completedAt ?? now, now)}
+<div class="card">${spans.map((s, i) => html`<details id="span-${i}"><summary>${s.label} · ${s.kind} · ${s.end === undefined ? "running" : duration(s.end - s.start)}${s.failed ? " · failed" : ""}</summary>
+<dl class="props"><dt>Started</dt><dd>${time(s.start)}</dd><dt>Ended</dt><dd>${time(s.end)}</dd>${s.due !== undefined ? html`<dt>Due</dt><dd>${time(s.due)}</dd>` : ""}</dl>
+${s.input !== undefined ? html`<h2>Input</h2><pre>${prettyJson(s.input)}</pre>` : ""}${s.output !== undefined ? html`<h2>${s.failed ? "Failure" : "Output"}</h2><pre>${prettyJson(s.output)}</pre>` : ""}
+</details>`)}</div>`;
+}
+
+export function instancePage(access: HubAccess, hub: string, r: InstanceRecord, view: InstanceView, historyPage: number, notice?: string, error?: string): Html {
+  const history = access.history(hub, r.instanceId) ?? [];
+  const children = access.list(hub, { parentInstanceId: r.instanceId }, { newestFirst: false, offset: 0, limit: 100 });
+  const now = Date.now();
+  const base = instancePath(hub, r.instanceId);
+  const tab = (v: InstanceView, label: string) => html`<a href="${base}?view=${v}"${v === view ? html` aria-current="page"` : ""}>${label}</a>`;
+  const f = r.failureDetails;
+  return page({ title: r.instanceId, hub, hubs: access.hubNames(), section: "orchestrations", notice, error, refreshSeconds: undefined }, html`
+<p><a href="${hubPath(hub, "/orchestrations")}">← Orchestrations</a></p>
+<h1>${r.instanceId} ${statusBadge(r.status)}</h1>
+${actions(hub, r)}
+<div class="grid2">
+<div class="card"><dl class="props">
+<dt>Name</dt><dd>${r.name}</dd>
+<dt>Version</dt><dd>${r.version ?? "–"}</dd>
+<dt>Status</dt><dd>${statusBadge(r.status)}</dd>
+<dt>Created</dt><dd>${time(r.createdAt)}</dd>
+<dt>Last updated</dt><dd>${time(r.lastUpdatedAt)}</dd>
+<dt>Completed</dt><dd>${time(r.completedAt)}</dd>
+<dt>Duration</dt><dd>${duration(runTime(r, now))}</dd>
+<dt>Execution ID</dt><dd class="mono">${r.executionId}</dd>
+${r.scheduledStartAt ? html`<dt>Scheduled start</dt><dd>${time(r.scheduledStartAt)}</dd>` : ""}
+<dt>Parent</dt><dd>${r.parentInstanceId ? html`<a href="${instancePath(hub, r.parentInstanceId)}">${r.parentInstanceId}</a>` : "–"}</dd>
+<dt>Tags</dt><dd>${r.tags ? Object.entries(r.tags).map(([k, v]) => html`<code>${k}=${v}</code> `) : "–"}</dd>
+</dl></div>
+${waitingOn(r, history)}
+</div>
+${children.length ? html`<div class="card"><h2>Sub-orchestrations</h2><ul>${children.map((c) => html`<li><a href="${instancePath(hub, c.instanceId)}">${c.instanceId}</a> ${c.name} ${statusBadge(c.status)}</li>`)}</ul></div>` : ""}
+${f ? html`<div class="card"><h2>Failure</h2><dl class="props"><dt>Type</dt><dd>${f.errorType ?? ""}</dd><dt>Message</dt><dd>${f.errorMessage ?? ""}</dd></dl>${f.stackTrace?.value ? html`<pre>${f.stackTrace.value}</pre>` : ""}</div>` : ""}
+<div class="grid2">
+${payload("input", "Input", r.input)}
+${payload("output", "Output", r.output)}
+${payload("custom-status", "Custom status", r.customStatus)}
+</div>
+<nav class="tabs" aria-label="Views">${tab("timeline", "Timeline")}${tab("history", "History")}${tab("sequence", "Sequence")}
+<a href="${base}/history.json" download>Download history (JSON)</a></nav>
+${view === "timeline" ? timelineView(r, history, now) : view === "history" ? historyTable(hub, r, history, historyPage) : sequenceSvg(r, history)}`);
+}

@@ -1,0 +1,20 @@
+// Workers and load: the GetMetrics figures per kind of work item, and how many workers are connected.
+import { HubAccess } from "../hub-access";
+import { html, Html } from "../html";
+import { page } from "../layout";
+
+export function workersPage(access: HubAccess, hub: string): Html {
+  const m = access.metrics(hub);
+  const kinds = [["Orchestrations", m.orchestrations], ["Activities", m.activities], ["Entities", m.entities]] as const;
+  return page({ title: `Workers of ${hub}`, hub, hubs: access.hubNames(), section: "workers", refreshSeconds: 5 }, html`
+<h1>Workers and load <span class="muted">in ${hub}</span></h1>
+<div class="card"><dl class="props">
+<dt>Connected workers</dt><dd id="worker-count">${m.workers}</dd>
+<dt>Instances in memory</dt><dd>${m.hotInstances}</dd>
+</dl></div>
+<div class="table-wrap"><table>
+<thead><tr><th scope="col">Work items</th><th scope="col">Pending</th><th scope="col">Active (leased)</th><th scope="col">Oldest pending (s)</th></tr></thead>
+<tbody>${kinds.map(([label, k]) => html`<tr><td>${label}</td><td>${k.pending}</td><td>${k.active}</td><td>${k.oldestAgeSeconds}</td></tr>`)}</tbody>
+</table></div>
+<p class="muted">This page refreshes every 5 seconds.</p>`);
+}

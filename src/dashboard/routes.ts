@@ -1,0 +1,204 @@
+// The dashboard's routes: pages (GET), form actions (POST, same origin only), the history download,
+// the emulator-compatible ping and deep links. Every request's caller is decided in callerOf first.
+import type { IncomingMessage, ServerResponse } from "http";
+import { isTerminal } from "../core/model";
+import { bulkAction, DONE_MESSAGES, INSTANCE_ACTIONS, jsonField, parseNewOrchestration } from "./actions";
+import { callerOf, DashboardAction } from "./caller";
+import { SCRIPT, STYLESHEET } from "./assets";
+import { eventView } from "./history-view";
+import { HubAccess } from "./hub-access";
+import { html } from "./html";
+import { checkSameOrigin, HttpError, readForm, redirect, send, sendHtml, sendJson, statusOf } from "./http";
+import { hubPath, page } from "./layout";
+import { entitiesPage, entityPage, entityPath } from "./pages/entities";
+import { confirmPage, EMPTY_FORM, newOrchestrationPage, NewOrchestrationForm } from "./pages/forms";
+import { hubsPage } from "./pages/hubs";
+import { InstanceView, instancePage } from "./pages/instance";
+import { filterOf, listSearch, parseListQuery } from "./pages/list-query";
+import { instancePath, orchestrationsPage } from "./pages/orchestrations";
+import { workersPage } from "./pages/workers";
+
+interface Request {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  /** Decoded path segments (ids may hold '/', sent as %2F). */
+  parts: string[];
+}
+
+function decodeParts(pathname: string): string[] {
+  return pathname.split("/").filter((p) => p !== "").map((p) => {
+    try {
+      return decodeURIComponent(p);
+    } catch {
+      throw new HttpError(400, "The path is not valid percent-encoding");
+    }
+  });
+}
+
+export class DashboardRoutes {
+  constructor(private readonly access: HubAccess) {}
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let r: Request | undefined;
+    try {
+      const url = new URL(req.url ?? "/", "http://dashboard.invalid");
+      r = { req, res, url, parts: decodeParts(url.pathname) };
+      await this.route(r);
+    } catch (err) {
+      this.fail(res, err);
+    }
+  }
+
+  private async route(r: Request): Promise<void> {
+    const { req, res, parts, url } = r;
+    const method = req.method ?? "GET";
+    if (method === "GET" && parts[0] === "assets") {
+      if (parts[1] === "app.css") return send(res, 200, STYLESHEET, "text/css; charset=utf-8", { "Cache-Control": "max-age=300" });
+      if (parts[1] === "app.js") return send(res, 200, SCRIPT, "text/javascript; charset=utf-8", { "Cache-Control": "max-age=300" });
+      throw new HttpError(404, "No such asset");
+    }
+    if (method === "GET" && parts.join("/") === "api/v1/taskhubs/ping") return this.ping(r);
+    if (method === "GET" && parts.join("/") === "favicon.ico") return send(res, 204, "", "image/x-icon");
+    if (method === "GET" && parts.length === 0) return sendHtml(res, 200, hubsPage(this.access));
+    if (method === "GET" && parts[0] === "switch") {
+      const target = url.searchParams.get("hub") ?? "";
+      return redirect(res, target.startsWith("/hubs/") ? target : "/");
+    }
+    // Deep links of the managed service's portal: /subscriptions/<s>/schedulers/<x>/taskhubs/<hub>/orchestrations[/<id>].
+    if (method === "GET" && parts[0] === "subscriptions" && parts[2] === "schedulers" && parts[4] === "taskhubs" && parts[5]) {
+      return redirect(res, parts[7] !== undefined ? instancePath(parts[5], parts[7]) : hubPath(parts[5], "/orchestrations"));
+    }
+    if (parts[0] !== "hubs" || parts[1] === undefined) throw new HttpError(404, "No such page");
+    const hub = parts[1];
+    if (!this.access.has(hub)) throw new HttpError(404, `Task hub '${hub}' is not served here`);
+    const rest = parts.slice(2);
+    if (method === "GET") return this.get(r, hub, rest);
+    if (method === "POST") {
+      checkSameOrigin(req);
+      this.authorize(req, "write", hub);
+      return this.post(r, hub, rest, await readForm(req));
+    }
+    throw new HttpError(405, `${method} is not supported here`);
+  }
+
+  private authorize(req: IncomingMessage, action: DashboardAction, hub: string): void {
+    if (!callerOf(req).may(action, hub)) throw new HttpError(403, `You may not ${action === "read" ? "read" : "act on"} task hub '${hub}'`);
+  }
+
+  private ping({ req, res }: Request): void {
+    const hub = req.headers["x-taskhub"];
+    if (typeof hub !== "string" || !hub) return sendJson(res, 400, { error: "Send the task hub's name in the x-taskhub header" });
+    if (!this.access.has(hub)) return sendJson(res, 404, { error: `Task hub '${hub}' is not served here` });
+    sendJson(res, 200, { taskHub: hub, status: "ok" });
+  }
+
+  private get({ res, url }: Request, hub: string, rest: string[]): void {
+    const q = url.searchParams;
+    const done = DONE_MESSAGES[q.get("done") ?? ""];
+    const [section, id, sub] = rest;
+    if (section === undefined) return redirect(res, hubPath(hub, "/orchestrations"));
+    if (section === "orchestrations" && id === undefined) return sendHtml(res, 200, orchestrationsPage(this.access, hub, parseListQuery(q), done && (q.get("n") ? `${done} (${q.get("n")})` : done)));
+    if (section === "orchestrations" && sub === undefined) {
+      const rec = this.access.instance(hub, id);
+      if (!rec) throw new HttpError(404, `Orchestration instance '${id}' not found in task hub '${hub}'`);
+      const view = (["timeline", "history", "sequence"] as const).find((v) => v === q.get("view")) ?? "timeline";
+      return sendHtml(res, 200, instancePage(this.access, hub, rec, view as InstanceView, Math.max(1, Number(q.get("page")) || 1), done));
+    }
+    if (section === "orchestrations" && sub === "history.json") return this.download(res, hub, id);
+    if (section === "new" && id === undefined) return sendHtml(res, 200, newOrchestrationPage(this.access, hub, EMPTY_FORM));
+    if (section === "entities" && id === undefined) return sendHtml(res, 200, entitiesPage(this.access, hub, q.get("prefix") ?? "", q.get("after") || undefined));
+    if (section === "entities" && sub === undefined) {
+      const e = this.access.entity(hub, id);
+      if (!e) throw new HttpError(404, `Entity '${id}' not found in task hub '${hub}'`);
+      return sendHtml(res, 200, entityPage(this.access, hub, e, done));
+    }
+    if (section === "workers" && id === undefined) return sendHtml(res, 200, workersPage(this.access, hub));
+    throw new HttpError(404, "No such page");
+  }
+
+  private download(res: ServerResponse, hub: string, id: string): void {
+    const rec = this.access.instance(hub, id);
+    const history = this.access.history(hub, id);
+    if (!rec || !history) throw new HttpError(404, `Orchestration instance '${id}' not found in task hub '${hub}'`);
+    const file = `${id.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 100) || "instance"}-history.json`;
+    sendJson(res, 200, { taskHub: hub, instanceId: id, name: rec.name, executionId: rec.executionId, events: history.map(eventView) }, { "Content-Disposition": `attachment; filename="${file}"` });
+  }
+
+  private async post({ res, url }: Request, hub: string, rest: string[], form: URLSearchParams): Promise<void> {
+    const [section, id, action] = rest;
+    if (section === "orchestrations" && id === undefined) return this.create(res, hub, form);
+    if (section === "bulk" && id === undefined) return this.bulk(res, url, hub, form);
+    if (section === "orchestrations" && action === "purge") {
+      const rec = this.access.instance(hub, id);
+      if (!rec) throw new HttpError(404, `Orchestration instance '${id}' not found in task hub '${hub}'`);
+      if (form.get("confirm") !== "yes") {
+        return sendHtml(res, 200, confirmPage(this.access, hub, `Purge ${id} and its history? This cannot be undone.`, `${instancePath(hub, id)}/purge`, []));
+      }
+      if (!isTerminal(rec.status)) throw new HttpError(409, `Orchestration instance '${id}' is still running; terminate it before purging it`);
+      await this.access.purge(hub, [id]);
+      return redirect(res, `${hubPath(hub, "/orchestrations")}?done=purged`);
+    }
+    if (section === "orchestrations" && id !== undefined && action !== undefined && INSTANCE_ACTIONS[action]) {
+      try {
+        const out = await INSTANCE_ACTIONS[action](this.access, hub, id, form);
+        return redirect(res, `${instancePath(hub, out.instanceId ?? id)}?done=${out.done}`);
+      } catch (err) {
+        // The instance page again, with why the action was refused.
+        const rec = this.access.instance(hub, id);
+        if (!rec) throw err;
+        return sendHtml(res, statusOf(err), instancePage(this.access, hub, rec, "timeline", 1, undefined, (err as Error).message));
+      }
+    }
+    if (section === "entities" && id !== undefined && action === "signal") {
+      const operation = (form.get("operation") ?? "").trim();
+      if (!operation) throw new HttpError(400, "Give the operation's name; no signal was sent");
+      await this.access.signalEntity(hub, id, operation, jsonField(form.get("input"), "The input"));
+      return redirect(res, `${entityPath(hub, id)}?done=signaled`);
+    }
+    if (section === "entities" && id !== undefined && action === "delete") {
+      await this.access.purge(hub, [id]);
+      return redirect(res, `${hubPath(hub, "/entities")}?done=deleted`);
+    }
+    throw new HttpError(404, "No such action");
+  }
+
+  private async create(res: ServerResponse, hub: string, form: URLSearchParams): Promise<void> {
+    const fields: NewOrchestrationForm = {
+      name: form.get("name") ?? "", instanceId: form.get("instanceId") ?? "", input: form.get("input") ?? "", startAt: form.get("startAt") ?? "", tags: form.get("tags") ?? "",
+    };
+    try {
+      const id = await this.access.start(hub, parseNewOrchestration(fields));
+      redirect(res, `${instancePath(hub, id)}?done=started`);
+    } catch (err) {
+      sendHtml(res, statusOf(err), newOrchestrationPage(this.access, hub, fields, (err as Error).message));
+    }
+  }
+
+  private async bulk(res: ServerResponse, url: URL, hub: string, form: URLSearchParams): Promise<void> {
+    const action = form.get("action") ?? "";
+    if (action !== "terminate" && action !== "purge") throw new HttpError(400, `Unknown bulk action '${action}': use terminate or purge`);
+    const query = parseListQuery(url.searchParams);
+    const all = form.get("scope") === "all";
+    const ids = all ? this.access.matchingIds(hub, filterOf(query)) : form.getAll("id");
+    if (ids.length === 0) throw new HttpError(400, "Select at least one instance (or choose all matching the filter)");
+    if (form.get("confirm") !== "yes") {
+      const fields: [string, string][] = [["action", action], ["scope", all ? "all" : "selected"], ...(all ? [] : ids.map((id): [string, string] => ["id", id]))];
+      return sendHtml(res, 200, confirmPage(this.access, hub, `${action === "purge" ? "Purge" : "Terminate"} ${ids.length} instance(s)? ${action === "purge" ? "Only finished ones are purged; this cannot be undone." : "Only running, pending or suspended ones are terminated."}`,
+        `${hubPath(hub, "/bulk")}${listSearch(query)}`, fields));
+    }
+    const n = await bulkAction(this.access, hub, action, ids);
+    redirect(res, `${hubPath(hub, "/orchestrations")}${listSearch(query) || "?"}${listSearch(query) ? "&" : ""}done=${action === "purge" ? "purged" : "terminated"}&n=${n}`);
+  }
+
+  private fail(res: ServerResponse, err: unknown): void {
+    const status = statusOf(err);
+    const message = status === 500 ? "Something went wrong on the server; the details are in its log" : (err as Error).message;
+    if (status === 500) console.error("dts: dashboard:", err);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendHtml(res, status, page({ title: "Error", hubs: this.access.hubNames(), section: "hubs", error: message }, html`<p><a href="/">Task hubs</a></p>`));
+  }
+}

@@ -1,0 +1,198 @@
+// The client operations of a hub (start, raise, terminate, suspend, resume, rewind, restart, purge,
+// entity signals and clean-up): each validates, builds one change and commits it.
+import { randomUUID } from "crypto";
+import { pb } from "../proto";
+import { invalid, notFound, precondition } from "../core/errors";
+import { isEmptyEntity, isEntityId, normalizeEntityId } from "../core/entities";
+import { createdSubOrchestrationIds, event, findExecutionStarted, fromTimestamp, str, val } from "../core/events";
+import { checkPayload } from "../core/limits";
+import { HistoryEvent, isTerminal, Status, statusName } from "../core/model";
+import { Change } from "./change";
+import { HubCommit } from "./hub-commit";
+import { HubState } from "./hub-state";
+import { InstanceLifecycle } from "./lifecycle";
+import { EngineOptions } from "./options";
+
+export class ClientOperations {
+  constructor(
+    private readonly state: HubState,
+    private readonly lifecycle: InstanceLifecycle,
+    private readonly commit: HubCommit,
+    private readonly options: EngineOptions,
+  ) {}
+
+  /** Starts an orchestration; resolves with its instance id once durable. */
+  startInstance(req: pb.ICreateInstanceRequest): Promise<string> {
+    this.commit.admit();
+    const change = new Change();
+    const instanceId = this.lifecycle.start(req, change);
+    return this.commit.run(change).then(() => instanceId);
+  }
+
+  raiseEvent(instanceId: string, name: string, input: string | undefined): Promise<void> {
+    if (!name) throw invalid("name (the event name) must not be empty");
+    checkPayload(input, "input (the event data)", this.options.maxPayloadBytes);
+    const h = this.state.requireLive(instanceId, "raise an event to");
+    this.commit.admit();
+    return this.one((change) => this.state.send({ instanceId: h.rec.instanceId, visibleAt: Date.now(), event: event(Date.now(), { eventRaised: { name, input: str(input) } }) }, change));
+  }
+
+  terminate(instanceId: string, reason: string | undefined, recursive: boolean): Promise<void> {
+    checkPayload(reason, "output (the termination reason)", this.options.maxPayloadBytes);
+    this.state.requireLive(instanceId, "terminate");
+    return this.one((change) => this.lifecycle.terminate(instanceId, reason, recursive, change));
+  }
+
+  suspend(instanceId: string, reason: string | undefined): Promise<void> {
+    return this.pause(instanceId, "suspend", Status.ORCHESTRATION_STATUS_SUSPENDED, { executionSuspended: { input: str(reason) } });
+  }
+
+  resume(instanceId: string, reason: string | undefined): Promise<void> {
+    return this.pause(instanceId, "resume", Status.ORCHESTRATION_STATUS_RUNNING, { executionResumed: { input: str(reason) } });
+  }
+
+  rewind(instanceId: string, reason: string | undefined): Promise<void> {
+    const rec = this.state.current(instanceId);
+    if (!rec) throw notFound(`Orchestration instance '${instanceId}' not found`);
+    if (rec.status !== Status.ORCHESTRATION_STATUS_FAILED) {
+      throw precondition(`Orchestration instance '${instanceId}' is ${statusName(rec.status)}; only Failed instances can be rewound`);
+    }
+    return this.one((change) => this.lifecycle.rewind(instanceId, reason, change));
+  }
+
+  restart(instanceId: string, withNewInstanceId: boolean): Promise<string> {
+    const rec = this.state.current(instanceId);
+    if (!rec) throw notFound(`Orchestration instance '${instanceId}' not found`);
+    // A restart under a new id leaves the original alone, so it may still be running (as the SDKs allow).
+    if (!withNewInstanceId && !isTerminal(rec.status)) {
+      throw precondition(`Orchestration instance '${instanceId}' is ${statusName(rec.status)}; only a completed, failed or terminated instance can be restarted under its own id (or restart it with a new instance id)`);
+    }
+    const started = findExecutionStarted(this.state.currentHistory(instanceId) ?? []);
+    return this.startInstance({
+      instanceId: withNewInstanceId ? randomUUID() : instanceId, name: rec.name, version: str(rec.version),
+      input: str(rec.input), tags: rec.tags, parentTraceContext: started?.parentTraceContext,
+    });
+  }
+
+  /** Purges terminal instances (and, when recursive, their sub-orchestrations), or an entity given as `strict`'s one id; resolves with the count. */
+  purge(instanceIds: string[], recursive: boolean, strict: boolean): Promise<number> {
+    const change = new Change();
+    let count = 0;
+    // Ids can form a cycle (a child created with its parent's id after a purge): visit each once.
+    const seen = new Set<string>();
+    const visit = (id: string, top: boolean) => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      // An entity is purged only by its own id (never by a filter or batch, where its status reads Running).
+      if (isEntityId(id)) {
+        if (top && strict) count += this.purgeEntity(id, change);
+        return;
+      }
+      const rec = this.state.current(id);
+      if (!rec) return;
+      // Not finished: left alone and not counted (the SDKs report a count of 0, not an error).
+      if (!isTerminal(rec.status)) return;
+      const children = recursive ? createdSubOrchestrationIds(this.state.currentHistory(id) ?? []) : [];
+      this.state.dropInstance(id, change);
+      count++;
+      for (const c of children) visit(c, false);
+    };
+    for (const id of instanceIds) visit(id, true);
+    return this.commit.run(change).then(() => count);
+  }
+
+  /** Terminates instances at once, without their workers' graceful handling; returns the ids it could not terminate. */
+  forceTerminate(instanceIds: string[], reason: string | undefined): Promise<string[]> {
+    const change = new Change();
+    const missed: string[] = [];
+    for (const id of instanceIds) {
+      const h = this.state.get(id);
+      if (!h || h.rec.entity || isTerminal(h.rec.status)) missed.push(id);
+      else this.lifecycle.endNow(h, { terminated: reason }, change);
+    }
+    return this.commit.run(change).then(() => missed);
+  }
+
+  /**
+   * Delivers an event a Functions host raised for an instance (AddEvent): raised events, suspend,
+   * resume, terminate and entity signals go through the same checks as the sidecar's RPCs.
+   */
+  addEvent(instanceId: string, e: HistoryEvent): Promise<void> {
+    if (e.eventRaised) return this.raiseEvent(instanceId, e.eventRaised.name ?? "", val(e.eventRaised.input));
+    if (e.executionTerminated) return this.terminate(instanceId, val(e.executionTerminated.input), !!e.executionTerminated.recurse);
+    if (e.executionSuspended) return this.suspend(instanceId, val(e.executionSuspended.input));
+    if (e.executionResumed) return this.resume(instanceId, val(e.executionResumed.input));
+    if (e.entityOperationSignaled) {
+      const s = e.entityOperationSignaled;
+      return this.signal({ instanceId, name: s.operation, input: s.input, requestId: s.requestId, scheduledTime: s.scheduledTime });
+    }
+    throw invalid(`AddEvent supports EventRaised, ExecutionTerminated, ExecutionSuspended, ExecutionResumed and EntityOperationSignaled events`);
+  }
+
+  signal(req: pb.ISignalEntityRequest): Promise<void> {
+    const id = normalizeEntityId(req.instanceId);
+    if (!req.name) throw invalid("name (the operation name) must not be empty");
+    checkPayload(val(req.input), "input (the operation input)", this.options.maxPayloadBytes);
+    this.commit.admit();
+    const now = Date.now();
+    const at = fromTimestamp(req.scheduledTime);
+    return this.one((change) => this.state.send({
+      instanceId: id, visibleAt: at && at > now ? at : now,
+      event: event(now, { entityOperationSignaled: { requestId: req.requestId || randomUUID(), operation: req.name, input: req.input, scheduledTime: req.scheduledTime, targetInstanceId: str(id) } }),
+    }, change));
+  }
+
+  /** Removes entities with nothing in them and releases locks whose holder has finished. */
+  cleanEntities(removeEmpty: boolean, releaseOrphanedLocks: boolean): Promise<{ removed: number; released: number }> {
+    const change = new Change();
+    let removed = 0;
+    let released = 0;
+    for (const h of [...this.state.all()]) {
+      const data = h.rec.entity;
+      if (!data || h.lease) continue;
+      if (releaseOrphanedLocks && data.lockedBy && !this.state.isLiveOrchestration(data.lockedBy)) {
+        this.state.setEntity(h, { ...data, lockedBy: undefined, criticalSectionId: undefined }, change);
+        released++;
+      }
+      if (removeEmpty && h.rec.entity && isEmptyEntity(h.rec.entity, h.inbox.length)) {
+        this.state.dropInstance(h.rec.instanceId, change);
+        removed++;
+      }
+    }
+    return this.commit.run(change).then(() => ({ removed, released }));
+  }
+
+  /**
+   * Purge of one entity (PurgeInstances by its @name@key id): its state, lock and queued operations
+   * go; 1, or 0 when there is no such entity. A batch in flight is dropped (its completion is
+   * refused). An entity locked by a live orchestration is refused: purging it would end that
+   * orchestration's critical section behind its back.
+   */
+  private purgeEntity(instanceId: string, change: Change): number {
+    const h = this.state.get(normalizeEntityId(instanceId));
+    const data = h?.rec.entity;
+    if (!h || !data) return 0;
+    if (data.lockedBy && this.state.isLiveOrchestration(data.lockedBy)) {
+      throw precondition(`Entity '${h.rec.instanceId}' is locked by orchestration '${data.lockedBy}' (a critical section); purge it after that orchestration releases it or ends`);
+    }
+    this.state.dropInstance(h.rec.instanceId, change);
+    return 1;
+  }
+
+  /** Suspend or resume: a status and a message to the instance, or nothing when it is already there. */
+  private pause(instanceId: string, verb: string, status: Status, e: Omit<HistoryEvent, "eventId" | "timestamp">): Promise<void> {
+    const h = this.state.requireLive(instanceId, verb);
+    const suspended = h.rec.status === Status.ORCHESTRATION_STATUS_SUSPENDED;
+    if (suspended === (status === Status.ORCHESTRATION_STATUS_SUSPENDED)) return Promise.resolve();
+    return this.one((change) => {
+      this.state.setStatus(h, status, change);
+      this.state.send({ instanceId, visibleAt: Date.now(), event: event(Date.now(), e) }, change);
+    });
+  }
+
+  private one(build: (change: Change) => void): Promise<void> {
+    const change = new Change();
+    build(change);
+    return this.commit.run(change);
+  }
+}

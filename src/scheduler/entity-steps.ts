@@ -1,0 +1,41 @@
+// An entity's next step from its queue: a batch for a worker, or a lock request or release the
+// scheduler applies itself. Lock steps run inside the operation whose messages or lock releases
+// made them possible, so one operation stays one commit.
+import { EntityStep, isEmptyEntity, nextEntityStep } from "../core/entities";
+import { Change } from "./change";
+import { committedInbox, HotInstance, InboxMessage } from "./hot-instance";
+import { HubState } from "./hub-state";
+
+/** The entity's next step over `inbox` (by default the committed messages, which are all a worker may see). */
+export function entityStep(state: HubState, h: HotInstance, now: number, batchSize: number, inbox: InboxMessage[] = committedInbox(h)): EntityStep {
+  return nextEntityStep(h.rec.instanceId, h.rec.entity!, inbox, now, batchSize, (o) => state.isLiveOrchestration(o));
+}
+
+/**
+ * Applies the lock steps now at the head of the queues of the entities the change woke, then
+ * forgets the entities those steps (or a completed batch) left empty. Messages of earlier changes
+ * not yet committed count too, and so does a batch whose completion is being committed: this change
+ * commits after them.
+ */
+export function settleEntities(state: HubState, change: Change, batchSize: number): void {
+  const now = Date.now();
+  // The set grows while it is walked: a granted lock forwards the request to the next entity.
+  for (const id of change.wake) {
+    const h = state.get(id);
+    if (!h?.rec.entity || (h.lease && !h.lease.completing)) continue;
+    for (;;) {
+      const step = entityStep(state, h, now, batchSize, h.inbox);
+      if (step?.kind !== "control") break;
+      change.consume(state.name, h, [step.consumed.seq]);
+      state.setEntity(h, step.entity, change);
+      for (const m of step.messages) state.send(m, change);
+      change.stepped.add(id);
+    }
+  }
+  for (const id of change.stepped) {
+    const h = state.get(id);
+    const data = h?.rec.entity;
+    // An entity with no state, lock or queue leaves memory and store.
+    if (h && data && (!h.lease || h.lease.completing) && isEmptyEntity(data, h.inbox.length)) state.dropInstance(id, change);
+  }
+}

@@ -1,0 +1,94 @@
+// The end of every operation: its change, with the entity lock steps it made possible, goes to the
+// store as one commit; once durable, clients may read it and its consequences are dispatched
+// (messages and activity tasks queued, waiters told, idle worker streams fed).
+import { notStored, SchedulerError } from "../core/errors";
+import { HistoryEvent, InstanceRecord } from "../core/model";
+import { Change } from "./change";
+import { Dispatcher } from "./dispatcher";
+import { settleEntities } from "./entity-steps";
+import { GroupCommitter } from "./group-commit";
+import { HotInstance } from "./hot-instance";
+import { HubState } from "./hub-state";
+import { InstanceWaiters } from "./instance-waiters";
+import { EngineOptions } from "./options";
+import { WorkFeed } from "./work-feed";
+
+export class HubCommit {
+  private closedReason?: string;
+
+  constructor(
+    private readonly state: HubState,
+    private readonly feed: WorkFeed,
+    private readonly dispatcher: Dispatcher,
+    private readonly waiters: InstanceWaiters,
+    private readonly committer: GroupCommitter,
+    private readonly options: EngineOptions,
+  ) {}
+
+  /** Why the hub no longer takes changes, once it is closed. */
+  get closed(): string | undefined {
+    return this.closedReason;
+  }
+
+  close(reason: string): void {
+    this.closedReason = reason;
+  }
+
+  /** Client requests that add work are refused while the store is far behind, rather than queueing without bound. */
+  admit(): void {
+    const backlog = this.committer.backlog;
+    if (backlog >= this.options.maxCommitBacklog) {
+      throw new SchedulerError("RESOURCE_EXHAUSTED", `The scheduler's store is ${backlog} changes behind; try again shortly`);
+    }
+  }
+
+  /** Commits the operation's change; resolves once it is durable and its consequences are dispatched. */
+  run(change: Change): Promise<void> {
+    if (this.closedReason !== undefined) return Promise.reject(new SchedulerError("UNAVAILABLE", this.closedReason));
+    settleEntities(this.state, change, this.options.entityBatchSize);
+    const durable = this.committedAfter(change);
+    return new Promise((resolve, reject) => {
+      this.committer.commit(change.ops, () => {
+        if (this.closedReason === undefined) this.durable(change, durable);
+        resolve();
+      }, (err) => reject(err instanceof SchedulerError ? err : notStored(err)));
+    });
+  }
+
+  /** Re-checks an instance after something outside any operation (a due time, a given-back item). */
+  wake(h: HotInstance, now: number): void {
+    this.feed.enqueueIfReady(h, now);
+    // A lock step left waiting by a state no operation settled (loaded from the store, a batch given
+    // back) runs as an operation of its own.
+    if (this.feed.waitsForLockStep(h, now)) {
+      const change = new Change();
+      change.wake.add(h.rec.instanceId);
+      this.run(change).catch(() => {});
+    }
+  }
+
+  private durable(change: Change, durable: Map<HotInstance, { rec: InstanceRecord; history: HistoryEvent[] }>): void {
+    for (const m of change.sent) m.pending = false;
+    for (const [h, committed] of durable) if (this.state.get(h.rec.instanceId) === h) h.committed = committed;
+    const now = Date.now();
+    for (const f of change.after) f();
+    for (const seq of change.activities) this.feed.queueActivity(seq, now);
+    for (const id of change.wake) {
+      const h = this.state.get(id);
+      if (h) this.wake(h, now);
+    }
+    for (const id of change.notify) if (this.waiters.has(id)) this.waiters.notify(id, this.state.committed(id));
+    this.dispatcher.pump();
+  }
+
+  /** What each instance the change writes will look like on disk once it is committed (changes commit in order). */
+  private committedAfter(change: Change): Map<HotInstance, { rec: InstanceRecord; history: HistoryEvent[] }> {
+    const out = new Map<HotInstance, { rec: InstanceRecord; history: HistoryEvent[] }>();
+    for (const op of change.ops) {
+      const id = op.op === "putInstance" ? op.instance.instanceId : op.op === "appendHistory" || op.op === "replaceHistory" ? op.instanceId : undefined;
+      const h = id === undefined ? undefined : this.state.get(id);
+      if (h) out.set(h, { rec: h.rec, history: h.history });
+    }
+    return out;
+  }
+}
