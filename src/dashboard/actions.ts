@@ -5,6 +5,7 @@ import { InstanceRecord, isTerminal, Status } from "../core/model";
 import { HttpError } from "./http";
 import { HubAccess, NewOrchestration } from "./hub-access";
 import { NewOrchestrationForm } from "./pages/forms";
+import { parseTag } from "./pages/list-query";
 
 export const DONE_MESSAGES: Record<string, string> = {
   started: "Started.", suspended: "Suspended.", resumed: "Resumed.", terminated: "Terminated.", raised: "Event raised.",
@@ -35,9 +36,8 @@ export function parseNewOrchestration(form: NewOrchestrationForm): NewOrchestrat
   const tags: Record<string, string> = {};
   for (const line of form.tags.split(/\r?\n/)) {
     if (!line.trim()) continue;
-    const eq = line.indexOf("=");
-    if (eq <= 0) throw new HttpError(400, `Tag '${line.trim()}' must be key=value; nothing was created`);
-    tags[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+    const { key, value } = parseTag(line, "; nothing was created");
+    tags[key] = value;
   }
   if (Object.keys(tags).length) o.tags = tags;
   return o;

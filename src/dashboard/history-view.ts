@@ -11,7 +11,8 @@ export interface EventView {
   details: unknown;
 }
 
-function plain(value: unknown): unknown {
+/** A protobuf value as plain JSON: string wrappers unwrapped, timestamps as ISO text, empty fields dropped. */
+export function plain(value: unknown): unknown {
   if (value === null || value === undefined) return undefined;
   if (Array.isArray(value)) return value.map(plain);
   if (typeof value !== "object") return value;

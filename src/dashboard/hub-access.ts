@@ -7,6 +7,9 @@ import { str, toTimestamp } from "../core/events";
 import { HubMetrics } from "../scheduler/hub-metrics";
 import { Scheduler } from "../scheduler/scheduler";
 import { TaskHub } from "../scheduler/task-hub";
+import { InstanceWork, WorkerView } from "../scheduler/work-view";
+
+export type { WorkerView };
 import { InstanceFilter, InstanceListing } from "../store/store";
 
 export interface EntityView {
@@ -18,6 +21,7 @@ export interface EntityView {
 export interface NewOrchestration {
   name: string;
   instanceId?: string;
+  version?: string;
   input?: string;
   scheduledStartAt?: number;
   tags?: Record<string, string>;
@@ -66,6 +70,14 @@ export class HubAccess {
     return this.hub(hub).metrics();
   }
 
+  work(hub: string, instanceId: string): InstanceWork {
+    return this.hub(hub).work(instanceId);
+  }
+
+  workers(hub: string): WorkerView[] {
+    return this.hub(hub).workers();
+  }
+
   entities(hub: string, prefix: string | undefined, after: string | undefined, pageSize: number): { entities: EntityView[]; last?: string } {
     return this.hub(hub).entities.query({ prefix, includeTransient: true, pageSize, after });
   }
@@ -78,6 +90,7 @@ export class HubAccess {
     return this.hub(hub).startInstance({
       name: o.name,
       instanceId: o.instanceId || randomUUID().replace(/-/g, ""),
+      version: str(o.version),
       input: str(o.input),
       scheduledStartTimestamp: o.scheduledStartAt === undefined ? undefined : toTimestamp(o.scheduledStartAt),
       tags: o.tags,
@@ -108,8 +121,19 @@ export class HubAccess {
     return this.hub(hub).rewind(id, reason);
   }
 
+  /** Terminates at once, without the workers' graceful handling; resolves with the ids it could not terminate. */
+  forceTerminate(hub: string, ids: string[], reason?: string): Promise<string[]> {
+    return this.hub(hub).forceTerminate(ids, reason === undefined ? undefined : JSON.stringify(reason));
+  }
+
   purge(hub: string, ids: string[]): Promise<number> {
     return this.hub(hub).purge(ids, false, false);
+  }
+
+  /** Deletes an entity (its state, lock and queued operations); resolves with 1, or 0 when there is none. */
+  deleteEntity(hub: string, id: string): Promise<number> {
+    // Only a strict purge by the entity's own id removes an entity (see TaskHub.purge).
+    return this.hub(hub).purge([id], false, true);
   }
 
   signalEntity(hub: string, id: string, operation: string, input?: string): Promise<void> {

@@ -1,12 +1,16 @@
 // The dashboard's routes: pages (GET), form actions (POST, same origin only), the history download,
-// the emulator-compatible ping and deep links. Every request's caller is decided in callerOf first.
+// the emulator-compatible JSON API (api/json-api.ts) and deep links. Every request's caller is
+// decided in callerOf first.
 import type { IncomingMessage, ServerResponse } from "http";
 import { isTerminal } from "../core/model";
+import { JsonApi } from "./api/json-api";
 import { bulkAction, DONE_MESSAGES, INSTANCE_ACTIONS, jsonField, parseNewOrchestration } from "./actions";
 import { callerOf, DashboardAction } from "./caller";
 import { SCRIPT, STYLESHEET } from "./assets";
 import { eventView } from "./history-view";
 import { HubAccess } from "./hub-access";
+import { metricsRegistry } from "./metrics";
+import { Registry } from "prom-client";
 import { html } from "./html";
 import { checkSameOrigin, HttpError, readForm, redirect, send, sendHtml, sendJson, statusOf } from "./http";
 import { hubPath, page } from "./layout";
@@ -37,7 +41,14 @@ function decodeParts(pathname: string): string[] {
 }
 
 export class DashboardRoutes {
-  constructor(private readonly access: HubAccess) {}
+  private readonly api: JsonApi;
+
+  private readonly metrics: Registry;
+
+  constructor(private readonly access: HubAccess) {
+    this.metrics = metricsRegistry(access);
+    this.api = new JsonApi(access);
+  }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let r: Request | undefined;
@@ -58,8 +69,14 @@ export class DashboardRoutes {
       if (parts[1] === "app.js") return send(res, 200, SCRIPT, "text/javascript; charset=utf-8", { "Cache-Control": "max-age=300" });
       throw new HttpError(404, "No such asset");
     }
-    if (method === "GET" && parts.join("/") === "api/v1/taskhubs/ping") return this.ping(r);
+    // The JSON API, under both prefixes the clients use (the emulator's REST port and its dashboard's /api).
+    if (parts[0] === "v1" && parts[1] === "taskhubs") return this.api.handle(req, res, url, parts.slice(2), "/v1/taskhubs");
+    if (parts[0] === "api" && parts[1] === "v1" && parts[2] === "taskhubs") return this.api.handle(req, res, url, parts.slice(3), "/api/v1/taskhubs");
     if (method === "GET" && parts.join("/") === "favicon.ico") return send(res, 204, "", "image/x-icon");
+    if (method === "GET" && parts.join("/") === "metrics") {
+      this.authorize(req, "read", "*");
+      return send(res, 200, await this.metrics.metrics(), this.metrics.contentType);
+    }
     if (method === "GET" && parts.length === 0) return sendHtml(res, 200, hubsPage(this.access));
     if (method === "GET" && parts[0] === "switch") {
       const target = url.searchParams.get("hub") ?? "";
@@ -84,13 +101,6 @@ export class DashboardRoutes {
 
   private authorize(req: IncomingMessage, action: DashboardAction, hub: string): void {
     if (!callerOf(req).may(action, hub)) throw new HttpError(403, `You may not ${action === "read" ? "read" : "act on"} task hub '${hub}'`);
-  }
-
-  private ping({ req, res }: Request): void {
-    const hub = req.headers["x-taskhub"];
-    if (typeof hub !== "string" || !hub) return sendJson(res, 400, { error: "Send the task hub's name in the x-taskhub header" });
-    if (!this.access.has(hub)) return sendJson(res, 404, { error: `Task hub '${hub}' is not served here` });
-    sendJson(res, 200, { taskHub: hub, status: "ok" });
   }
 
   private get({ res, url }: Request, hub: string, rest: string[]): void {
@@ -157,7 +167,7 @@ export class DashboardRoutes {
       return redirect(res, `${entityPath(hub, id)}?done=signaled`);
     }
     if (section === "entities" && id !== undefined && action === "delete") {
-      await this.access.purge(hub, [id]);
+      await this.access.deleteEntity(hub, id);
       return redirect(res, `${hubPath(hub, "/entities")}?done=deleted`);
     }
     throw new HttpError(404, "No such action");

@@ -4,7 +4,6 @@
 // resolves them. src/cli.ts dispatches `dts durable ...` here; the exit code is returned, not set.
 import * as grpc from "@grpc/grpc-js";
 import { randomUUID } from "crypto";
-import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import { str, toTimestamp } from "../core/events";
@@ -12,20 +11,18 @@ import { statusName } from "../core/model";
 import { pb } from "../proto";
 import { appEnvironment } from "../provider/app-files";
 import { isGrpcError, SidecarClient } from "../host/sidecar-client";
-import { historyPayload, parseRuntimeStatuses, statusPayload, StatusPayload } from "../host/status-payload";
+import { historyPayload, statusPayload, StatusPayload } from "../host/status-payload";
 import { DEFAULT_CONNECTION_STRING_NAME } from "../provider/config";
 import { CredentialError, tokenSourceFor } from "../provider/credentials";
 import { resolveScaleConfig } from "../../scale/config";
 import { EXIT, ExitCode, exitCodeForStatus } from "./exit-codes";
 import { formatHistory, formatInstances, formatStatus, statusJson } from "./format";
+import { bool, DurableUsageError, jsonFlag, positiveInt, PURGEABLE, purgeStatuses, required, runtimeStatuses, text, time, Values } from "./flags";
 
 const S = pb.OrchestrationStatus;
-const PURGEABLE = [S.ORCHESTRATION_STATUS_COMPLETED, S.ORCHESTRATION_STATUS_FAILED, S.ORCHESTRATION_STATUS_TERMINATED, S.ORCHESTRATION_STATUS_CANCELED];
 const DEFAULT_TIMEOUT_S = 30;
 const DEFAULT_PURGE_TIMEOUT_S = 300;
 const DEFAULT_TOP = 10;
-
-class DurableUsageError extends Error {}
 
 const COMMON_OPTIONS = {
   "connection-string": { type: "string" }, "connection-string-setting": { type: "string" },
@@ -50,8 +47,6 @@ Output:
 const EXIT_HELP = `Exit codes: 0 done; 2 bad arguments; 3 instance or task hub not found; 4 scheduler unreachable or
 no answer in time; 5 refused by the scheduler (wrong state, id in use, credentials, limits); 1 other errors.`;
 
-type Values = Record<string, string | boolean | undefined>;
-
 interface Context {
   client: SidecarClient;
   hub: string;
@@ -70,81 +65,6 @@ interface Verb {
   /** Checks the flags before anything is sent; throws DurableUsageError naming the flag. */
   check?(values: Values): void;
   run(ctx: Context): Promise<Outcome>;
-}
-
-// ---- flag readers (usage errors name the flag) -------------------------------------------------
-
-function text(values: Values, name: string): string | undefined {
-  const v = values[name];
-  return typeof v === "string" && v !== "" ? v : undefined;
-}
-
-function required(values: Values, name: string, example: string): string {
-  const v = text(values, name);
-  if (v === undefined) throw new DurableUsageError(`--${name} is required, e.g. --${name} ${example}`);
-  return v;
-}
-
-/** --input / --event-data: JSON text, or @file holding JSON; returned re-serialized, compact. */
-function jsonFlag(values: Values, name: string): string | undefined {
-  const v = values[name];
-  if (typeof v !== "string") return undefined;
-  let source = `--${name}`;
-  let body = v;
-  if (v.startsWith("@")) {
-    const file = path.resolve(v.slice(1));
-    source = `the file ${file} (--${name})`;
-    try {
-      body = fs.readFileSync(file, "utf8").replace(/^\uFEFF/, "");
-    } catch (err) {
-      throw new DurableUsageError(`--${name} ${v}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-  }
-  try {
-    return JSON.stringify(JSON.parse(body));
-  } catch (err) {
-    throw new DurableUsageError(`${source} is not valid JSON (${(err as Error).message}); a string needs quotes, e.g. --${name} '"text"', or use @file.json`);
-  }
-}
-
-function time(values: Values, name: string): pb.google.protobuf.ITimestamp | undefined {
-  const v = text(values, name);
-  if (v === undefined) return undefined;
-  const ms = Date.parse(v);
-  if (isNaN(ms)) throw new DurableUsageError(`--${name} must be a date and time (ISO 8601, e.g. 2024-05-01T00:00:00Z), got '${v}'`);
-  return toTimestamp(ms);
-}
-
-function positiveInt(values: Values, name: string): number | undefined {
-  const v = text(values, name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new DurableUsageError(`--${name} must be a whole number >= 1, got '${v}'`);
-  return n;
-}
-
-function runtimeStatuses(values: Values): pb.OrchestrationStatus[] | undefined {
-  try {
-    return parseRuntimeStatuses(text(values, "runtime-status") ?? null);
-  } catch (err) {
-    throw new DurableUsageError(`--runtime-status: ${(err as Error).message}`);
-  }
-}
-
-/** purge-history's statuses: only finished instances can be purged, so naming another is a mistake. */
-function purgeStatuses(values: Values): pb.OrchestrationStatus[] {
-  const asked = runtimeStatuses(values);
-  if (!asked) return PURGEABLE;
-  const bad = asked.filter((s) => !PURGEABLE.includes(s));
-  if (bad.length > 0) throw new DurableUsageError(`--runtime-status: only finished instances (Completed, Failed, Terminated, Canceled) can be purged; terminate running ones first`);
-  return asked;
-}
-
-function bool(values: Values, name: string, dflt: boolean): boolean {
-  const v = text(values, name);
-  if (v === undefined) return dflt;
-  if (/^(true|false)$/i.test(v)) return v.toLowerCase() === "true";
-  throw new DurableUsageError(`--${name} must be true or false, got '${v}'`);
 }
 
 // ---- verbs ---------------------------------------------------------------------------------------

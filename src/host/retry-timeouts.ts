@@ -4,8 +4,8 @@
 // passed when an attempt fails: the task fails at once with that attempt's error, and no timer is
 // created. The local host adapts the app's own durable-functions to do the same, deterministically:
 // both instants are orchestration time (currentUtcDateTime), so every replay decides alike. The
-// provider's re-enactment of the replay (provider/action-plan.ts retryNode) applies the same rule.
-import { retryTimedOut } from "../provider/action-plan";
+// provider's re-enactment of the replay (provider/action-plan.ts retryNode, provider/df-actions.ts retryTimedOut) applies the same rule.
+import { retryTimedOut } from "../provider/df-actions";
 import { appLibraryExport } from "./app-library";
 
 const PATCHED = Symbol.for("dts.retryTimeouts");

@@ -11,45 +11,14 @@
 // - durable HTTP polls the same way: a 202 with a Location gives a timer and the next request their ids
 //   at once (CallHttpWithPollingTask), the request is scheduled once the timer fires (durable-http.ts).
 // An id whose scheduling event is already in history is old; any other becomes a new action.
-import { createHash, randomUUID } from "crypto";
+import { randomUUID } from "crypto";
 import { pb } from "../proto";
 import { fromTimestamp, kindOf, str, toTimestamp } from "../core/events";
 import { HistoryEvent } from "../core/model";
 import { ReplayEvent } from "./history-json";
+import { ActionType, childInstanceId, DfAction, json, jsonOfProcessed, retryDelay, retryTimedOut } from "./df-actions";
+import { allNode, anyNode, Compound, finishNode, leaf, Leaf, Node } from "./plan-nodes";
 import { DEFAULT_HTTP_POLL_MS, DurableHttpRequestJson, HTTP_ACTIVITY_NAME, nextPoll, requestOfAction } from "./durable-http";
-
-/** durable-functions' ActionType numbers. */
-export const ActionType = {
-  CallActivity: 0, CallActivityWithRetry: 1, CallSubOrchestrator: 2, CallSubOrchestratorWithRetry: 3, ContinueAsNew: 4,
-  CreateTimer: 5, WaitForExternalEvent: 6, CallEntity: 7, CallHttp: 8, SignalEntity: 9, WhenAny: 11, WhenAll: 12,
-  LockEntities: 13, ReleaseEntities: 14,
-} as const;
-
-export interface RetryOptionsJson {
-  firstRetryIntervalInMilliseconds: number;
-  maxNumberOfAttempts: number;
-  backoffCoefficient?: number;
-  maxRetryIntervalInMilliseconds?: number;
-  retryTimeoutInMilliseconds?: number;
-}
-
-/** One action as durable-functions serializes it (fields by action type). */
-export interface DfAction {
-  actionType: number;
-  functionName?: string;
-  input?: unknown;
-  retryOptions?: RetryOptionsJson;
-  instanceId?: string;
-  version?: string;
-  fireAt?: string | Date;
-  isCanceled?: boolean;
-  externalEventName?: string;
-  operation?: string;
-  compoundActions?: DfAction[];
-  lockRequestId?: string;
-  lockSet?: { name: string; key: string }[];
-  httpRequest?: unknown;
-}
 
 export interface PlanInput {
   instanceId: string;
@@ -85,26 +54,6 @@ const RECORDED_AS = {
   call: "entityOperationCalled", signal: "entityOperationSignaled", lock: "entityLockRequested", unlock: "entityUnlockSent",
 } as const;
 type WorkKind = keyof typeof RECORDED_AS;
-
-interface Node {
-  done: boolean;
-  failed: boolean;
-  parent?: Compound;
-}
-interface Leaf extends Node {
-  kind: "leaf";
-  /** The task id (-1 until it is given one) or, for external events, the event name. */
-  key: number | string;
-  /** Schedules the task's work once it has its id. */
-  begin?: (id: number) => void;
-  /** A completed task's result JSON (durable HTTP reads the response from it). */
-  result?: string;
-}
-interface Compound extends Node {
-  kind: "all" | "any" | "retry" | "http";
-  children: Node[];
-  onChild(child: Node): void;
-}
 
 export function planActions(input: PlanInput): Plan {
   return new Replay(input).run();
@@ -455,82 +404,6 @@ class Replay {
     if (result !== undefined) (node as Leaf).result = result;
     finishNode(node, ok);
   }
-}
-
-function leaf(key: number | string, parent: Compound | undefined, begin?: (id: number) => void): Leaf {
-  return { kind: "leaf", key, done: false, failed: false, parent, begin };
-}
-
-function allNode(parent?: Compound): Compound {
-  const node: Compound = {
-    kind: "all", done: false, failed: false, parent, children: [],
-    onChild: (child) => {
-      if (node.done) return;
-      if (child.failed) finishNode(node, false);
-      else if (node.children.every((c) => c.done && !c.failed)) finishNode(node, true);
-    },
-  };
-  return node;
-}
-
-function anyNode(parent?: Compound): Compound {
-  const node: Compound = {
-    kind: "any", done: false, failed: false, parent, children: [],
-    onChild: () => {
-      if (!node.done) finishNode(node, true);
-    },
-  };
-  return node;
-}
-
-/** Marks a task done and lets its parent react (a compound task may complete, a retry may schedule). */
-function finishNode(node: Node, ok: boolean): void {
-  node.done = true;
-  node.failed = !ok;
-  node.parent?.onChild(node);
-}
-
-/** The Durable Task Framework's retry delay after `failures` failed attempts. */
-export function retryDelay(o: RetryOptionsJson, failures: number): number {
-  const coefficient = typeof o.backoffCoefficient === "number" && o.backoffCoefficient > 0 ? o.backoffCoefficient : 1;
-  const delay = o.firstRetryIntervalInMilliseconds * Math.pow(coefficient, failures - 1);
-  const max = typeof o.maxRetryIntervalInMilliseconds === "number" && o.maxRetryIntervalInMilliseconds > 0 ? o.maxRetryIntervalInMilliseconds : Infinity;
-  return Math.min(delay, max);
-}
-
-/**
- * Whether a retry stops at a failure seen at orchestration time `now`: the retry timeout, measured from
- * the first attempt, has passed (the Durable Task Framework's rule; no timeout when not a positive number).
- */
-export function retryTimedOut(o: Pick<RetryOptionsJson, "retryTimeoutInMilliseconds">, firstAttemptAt: number, now: number): boolean {
-  const timeout = o.retryTimeoutInMilliseconds;
-  return typeof timeout === "number" && timeout > 0 && now >= firstAttemptAt + timeout;
-}
-
-/** A deterministic sub-orchestration id for calls that give none (within the 100-character limit). */
-export function childInstanceId(instanceId: string, executionId: string, taskId: number): string {
-  return createHash("sha1").update(`${instanceId}\u0000${executionId}\u0000${taskId}`).digest("hex").slice(0, 32);
-}
-
-/** JSON for an input durable-functions passes through as is (sub-orchestrations, entities). */
-export function json(value: unknown): string | undefined {
-  return value === undefined ? undefined : JSON.stringify(value);
-}
-
-/**
- * JSON for an input durable-functions pre-serializes when it is a string (activities, continueAsNew:
- * Utils.processInput turns "x" into "\"x\"" and leaves other values as they are).
- */
-export function jsonOfProcessed(value: unknown): string | undefined {
-  if (typeof value === "string") {
-    try {
-      JSON.parse(value);
-      return value;
-    } catch {
-      return JSON.stringify(value);
-    }
-  }
-  return json(value);
 }
 
 function entityTarget(id: string | undefined, what: string): string {

@@ -9,7 +9,8 @@ import { FailureDetails, HistoryEvent, InstanceRecord, Status } from "../core/mo
 import { applyEpisode } from "../core/orchestration";
 import { outcomeToRequest } from "../core/precomputed-completion";
 import { FunctionApp } from "./function-app";
-import { DfAction, json, NonDeterminismError, planActions } from "./action-plan";
+import { NonDeterminismError, planActions } from "./action-plan";
+import { DfAction, json } from "./df-actions";
 import { DEFAULT_HTTP_POLL_MS } from "./durable-http";
 import { findFunction, notFoundMessage, ORCHESTRATION_TRIGGER, safeJson, thrownByOrchestrator, WorkItemError } from "./functions";
 import { failureFromJson, replayEvents, toJsonHistory } from "./history-json";

@@ -14,6 +14,8 @@ export interface Lease {
   /** Instance id for orchestrations, activity seq for activities. */
   key: string | number;
   expiresAt: number;
+  /** When the work item went to the worker (renewals move expiresAt, not this). */
+  leasedAt: number;
   /** Set once a completion for it is being committed: later completions with the token are refused. */
   completing?: boolean;
 }
@@ -127,7 +129,8 @@ export class Dispatcher {
       }
       if (!best) return;
       const token = `${this.tokenPrefix}.${++this.tokenCounter}`;
-      const lease: Lease = { token, kind, worker: best, key: "", expiresAt: Date.now() + this.lockTimeout(kind) };
+      const now = Date.now();
+      const lease: Lease = { token, kind, worker: best, key: "", leasedAt: now, expiresAt: now + this.lockTimeout(kind) };
       const item = this.source.next(lease);
       if (!item) return;
       this.leases.set(token, lease);

@@ -13,6 +13,7 @@ import { HubState } from "./hub-state";
 import { InstanceWaiters } from "./instance-waiters";
 import { EngineOptions } from "./options";
 import { WorkFeed } from "./work-feed";
+import { InstanceWork, instanceWork, WorkerView, workerViews } from "./work-view";
 
 export type EntityView = { rec: InstanceRecord; data: EntityData; backlog: number };
 
@@ -97,6 +98,15 @@ export class HubReads {
       .map((h) => ({ rec: h.rec, history: h.history, inbox: h.inbox.map((m) => m.seq) }))
       .sort((a, b) => (a.rec.instanceId < b.rec.instanceId ? -1 : a.rec.instanceId > b.rec.instanceId ? 1 : 0));
     return { instances, activities: [...this.state.activities()].sort((a, b) => a.seq - b.seq) };
+  }
+
+  /** What a live instance waits on (its work with a worker, queued activities, inbox); empty when it is not in memory. */
+  work(instanceId: string): InstanceWork {
+    return instanceWork(this.state.get(instanceId), this.state.activitiesOf(instanceId), (seq) => this.state.activityLeases.get(seq));
+  }
+
+  workers(): WorkerView[] {
+    return workerViews(this.dispatcher);
   }
 
   metrics(): HubMetrics {

@@ -13,6 +13,7 @@ import { GroupCommitter } from "./group-commit";
 import { HubCommit } from "./hub-commit";
 import { HubMetrics } from "./hub-metrics";
 import { HubReads } from "./hub-reads";
+import { InstanceWork, WorkerView } from "./work-view";
 import { Due, HubState } from "./hub-state";
 import { InstanceWaiters } from "./instance-waiters";
 import { InstanceLifecycle } from "./lifecycle";
@@ -101,6 +102,8 @@ export class TaskHub implements DispatchSource {
   waitFor(instanceId: string, predicate: (r: InstanceRecord) => boolean, timeoutMs: number, cancelled?: (cb: () => void) => void) { return this.reads.waitFor(instanceId, predicate, timeoutMs, cancelled); }
   hotState() { return this.reads.hotState(); }
   metrics(): HubMetrics { return this.reads.metrics(); }
+  work(instanceId: string): InstanceWork { return this.reads.work(instanceId); }
+  workers(): WorkerView[] { return this.reads.workers(); }
 
   // ---------------------------------------------------------------- client operations
 

@@ -30,6 +30,7 @@ export function matchesFilter(r: InstanceRecord, f: InstanceFilter): boolean {
   if (f.name !== undefined && r.name !== f.name) return false;
   if (f.parentInstanceId !== undefined && r.parentInstanceId !== f.parentInstanceId) return false;
   if (f.topLevelOnly && r.parentInstanceId !== undefined) return false;
+  if (f.tag && r.tags?.[f.tag.key] !== f.tag.value) return false;
   return true;
 }
 

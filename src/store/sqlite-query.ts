@@ -33,6 +33,12 @@ export function filterToSql(f: InstanceFilter): SqlFilter {
   if (f.instanceIdPrefix) add("p", "instanceId GLOB ?", globPrefix(f.instanceIdPrefix));
   if (f.name !== undefined) add("n", "name = ?", f.name);
   if (f.parentInstanceId !== undefined) add("a", "parentInstanceId = ?", f.parentInstanceId);
+  // Any key (dots, quotes) matches literally through json_each, which no JSON path could promise.
+  if (f.tag) {
+    shape += "g";
+    where += " AND EXISTS (SELECT 1 FROM json_each(data, '$.tags') WHERE key = ? AND value = ?)";
+    params.push(f.tag.key, f.tag.value);
+  }
   if (f.topLevelOnly) {
     shape += "t";
     where += " AND parentInstanceId IS NULL";

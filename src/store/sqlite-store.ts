@@ -4,14 +4,15 @@
 // their filterable fields in columns (see sqlite-schema.ts).
 import Database from "better-sqlite3";
 import * as path from "path";
-import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord, Status } from "../core/model";
+import { HistoryEvent, InstanceRecord, Status } from "../core/model";
 import { decodeContinuationToken } from "./continuation";
 import { decodeEvent, EncodedOp, encodeOps } from "./encoded-batch";
 import { acquireDataDirLock, createPrivateFile, DataDirLock, ensurePrivateDir } from "./data-dir-lock";
 import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
-import { NON_TERMINAL_STATUSES, effectiveLimit, effectivePageSize, listingWindow, toIdPage, toInstancePage } from "./query";
+import { effectiveLimit, effectivePageSize, listingWindow, toIdPage, toInstancePage } from "./query";
 import { busyWaitPerAttempt, DEFAULT_BUSY_TIMEOUT_MS, retryWhileBusy } from "./busy-retry";
 import { configure, migrate } from "./sqlite-schema";
+import { ActivityRow, activityColumns, INSTANCE_COLUMNS, InstanceRow, instanceColumns, LISTED_COLUMNS, MessageRow, prepare, toActivity, toInstance, toMessage } from "./sqlite-rows";
 import { StatementCache, filterToSql } from "./sqlite-query";
 import { SqliteWriter } from "./sqlite-writer-client";
 import { HubSnapshot, InstanceFilter, InstanceListing, InstancePage, Store, StoreFatalError, StoreOp } from "./store";
@@ -30,44 +31,6 @@ export interface SqliteStoreOptions {
 }
 
 export const SQLITE_FILE = "dts.sqlite";
-
-const INSTANCE_COLUMNS = "instanceId, status, createdAt, completedAt, input, output, customStatus, data";
-/** A listing's columns: no payloads (NULLs in their place, so toInstance reads the row as usual). */
-const LISTED_COLUMNS = "instanceId, status, createdAt, completedAt, NULL AS input, NULL AS output, NULL AS customStatus, data";
-const ACTIVITY_COLUMNS = "seq, instanceId, executionId, taskId, name, version, input, tags, visibleAt, abandonCount";
-const nonTerminal = NON_TERMINAL_STATUSES.join(", ");
-
-interface InstanceRow {
-  instanceId: string;
-  status: number;
-  createdAt: number;
-  completedAt: number | null;
-  input: string | null;
-  output: string | null;
-  customStatus: string | null;
-  data: string;
-}
-
-interface MessageRow {
-  seq: number;
-  instanceId: string;
-  executionId: string | null;
-  visibleAt: number;
-  event: Buffer;
-}
-
-interface ActivityRow {
-  seq: number;
-  instanceId: string;
-  executionId: string;
-  taskId: number;
-  name: string;
-  version: string | null;
-  input: string | null;
-  tags: string | null;
-  visibleAt: number;
-  abandonCount: number | null;
-}
 
 export class SqliteStore implements Store {
   readonly kind = "sqlite" as const;
@@ -313,104 +276,4 @@ export class SqliteStore implements Store {
       maxSeq: (this.s.hubMaxSeq.get(hub) as number | undefined) ?? 0,
     };
   }
-}
-
-/** Every fixed statement, prepared once when the store opens. */
-function prepare(db: Database.Database) {
-  const p = (sql: string) => db.prepare(sql);
-  return {
-    listHubs: p("SELECT name FROM hubs ORDER BY name").pluck(),
-    hubExists: p("SELECT 1 FROM hubs WHERE name = ?").pluck(),
-    hubMaxSeq: p("SELECT maxSeq FROM hubs WHERE name = ?").pluck(),
-    createHub: p("INSERT OR IGNORE INTO hubs (name) VALUES (?)"),
-    raiseMaxSeq: p("UPDATE hubs SET maxSeq = max(maxSeq, ?) WHERE name = ?"),
-    deleteHub: ["instances", "history", "messages", "activities"]
-      .map((table) => p(`DELETE FROM ${table} WHERE hub = ?`))
-      .concat(p("DELETE FROM hubs WHERE name = ?")),
-
-    putInstance: p(
-      `INSERT INTO instances (hub, ${INSTANCE_COLUMNS}, name, parentInstanceId) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (hub, instanceId) DO UPDATE SET status = excluded.status, createdAt = excluded.createdAt,
-         completedAt = excluded.completedAt, input = excluded.input, output = excluded.output,
-         customStatus = excluded.customStatus, data = excluded.data, name = excluded.name, parentInstanceId = excluded.parentInstanceId`,
-    ),
-    getInstance: p(`SELECT ${INSTANCE_COLUMNS} FROM instances WHERE hub = ? AND instanceId = ?`),
-    deleteInstance: ["instances", "history", "messages", "activities"].map((table) =>
-      p(`DELETE FROM ${table} WHERE hub = ? AND instanceId = ?`),
-    ),
-    // The instances load() returns (query.ts needsLoading): the two status sets are disjoint, so
-    // UNION ALL yields no duplicates, and each half can use an index.
-    loadInstances: p(
-      `SELECT ${INSTANCE_COLUMNS} FROM instances WHERE hub = @hub AND status IN (${nonTerminal})
-       UNION ALL
-       SELECT ${INSTANCE_COLUMNS} FROM instances WHERE hub = @hub AND status NOT IN (${nonTerminal})
-         AND instanceId IN (SELECT instanceId FROM messages WHERE hub = @hub)`,
-    ),
-
-    // idx runs 0..length-1 without gaps (appendHistory enforces it), so max + 1 is the length.
-    historyLength: p("SELECT coalesce(max(idx) + 1, 0) FROM history WHERE hub = ? AND instanceId = ?").pluck(),
-    getHistory: p("SELECT event FROM history WHERE hub = ? AND instanceId = ? ORDER BY idx").pluck(),
-    insertHistory: p("INSERT INTO history (hub, instanceId, idx, event) VALUES (?, ?, ?, ?)"),
-    deleteHistory: p("DELETE FROM history WHERE hub = ? AND instanceId = ?"),
-
-    putMessage: p(
-      "INSERT OR REPLACE INTO messages (hub, seq, instanceId, executionId, visibleAt, event) VALUES (?, ?, ?, ?, ?, ?)",
-    ),
-    deleteMessage: p("DELETE FROM messages WHERE hub = ? AND seq = ?"),
-    loadMessages: p("SELECT seq, instanceId, executionId, visibleAt, event FROM messages WHERE hub = ? ORDER BY seq"),
-
-    putActivity: p(`INSERT OR REPLACE INTO activities (hub, ${ACTIVITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    deleteActivity: p("DELETE FROM activities WHERE hub = ? AND seq = ?"),
-    loadActivities: p(`SELECT ${ACTIVITY_COLUMNS} FROM activities WHERE hub = ? ORDER BY seq`),
-  };
-}
-
-// Row mapping. Absent optional fields are stored as NULL (or left out of the JSON) and read back as
-// absent, so records round-trip exactly.
-
-function instanceColumns(r: InstanceRecord): unknown[] {
-  const { instanceId, status, createdAt, completedAt, input, output, customStatus, ...rest } = r;
-  // name and parentInstanceId stay in data too (toInstance reads data); the columns are for filters.
-  return [instanceId, status, createdAt, completedAt ?? null, input ?? null, output ?? null, customStatus ?? null, JSON.stringify(rest), r.name, r.parentInstanceId ?? null];
-}
-
-function toInstance(row: InstanceRow): InstanceRecord {
-  const r = JSON.parse(row.data) as InstanceRecord;
-  r.instanceId = row.instanceId;
-  r.status = row.status;
-  r.createdAt = row.createdAt;
-  if (row.completedAt !== null) r.completedAt = row.completedAt;
-  if (row.input !== null) r.input = row.input;
-  if (row.output !== null) r.output = row.output;
-  if (row.customStatus !== null) r.customStatus = row.customStatus;
-  return r;
-}
-
-function toMessage(row: MessageRow): MessageRecord {
-  const m: MessageRecord = { seq: row.seq, instanceId: row.instanceId, visibleAt: row.visibleAt, event: decodeEvent(row.event) };
-  if (row.executionId !== null) m.executionId = row.executionId;
-  return m;
-}
-
-function activityColumns(a: ActivityRecord): unknown[] {
-  return [
-    a.seq, a.instanceId, a.executionId, a.taskId, a.name, a.version ?? null, a.input ?? null,
-    a.tags ? JSON.stringify(a.tags) : null, a.visibleAt, a.abandonCount ?? null,
-  ];
-}
-
-function toActivity(row: ActivityRow): ActivityRecord {
-  const a: ActivityRecord = {
-    seq: row.seq,
-    instanceId: row.instanceId,
-    executionId: row.executionId,
-    taskId: row.taskId,
-    name: row.name,
-    visibleAt: row.visibleAt,
-  };
-  if (row.version !== null) a.version = row.version;
-  if (row.input !== null) a.input = row.input;
-  if (row.tags !== null) a.tags = JSON.parse(row.tags) as Record<string, string>;
-  if (row.abandonCount !== null) a.abandonCount = row.abandonCount;
-  return a;
 }

@@ -42,6 +42,8 @@ export interface InstanceFilter {
   parentInstanceId?: string;
   /** Only instances that are not sub-orchestrations. */
   topLevelOnly?: boolean;
+  /** Only instances carrying this tag with this value. */
+  tag?: { key: string; value: string };
 }
 
 /** One page of a listing by position (the dashboard's pages), not by continuation token. */
@@ -58,6 +60,11 @@ export interface InstancePage {
   continuationToken?: string;
 }
 
+/**
+ * A store speaks in a hub's state and its changes, never in queries of its own engine: load() gives
+ * the state the scheduler keeps hot, commit() writes changes (StoreOps) atomically. That is the
+ * seam where a partitioned store would load and write one slice of a hub's instances instead.
+ */
 export interface Store {
   readonly kind: "memory" | "sqlite";
   listHubs(): string[];

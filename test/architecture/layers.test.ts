@@ -1,5 +1,6 @@
-// The layering rule, checked on the sources: every relative import goes down the layers, and no
-// module imports itself back through others. An upward import or a cycle fails the build here.
+// The layering rule, checked on the sources: every relative import goes down the layers, no module
+// imports itself back through others, core/ stays pure, and no module outgrows one reader. An upward
+// import, a cycle or an over-long file fails the build here.
 import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
@@ -86,6 +87,15 @@ describe("layers", () => {
     };
     for (const f of graph.keys()) if (!state.has(f)) visit(f);
     expect(cycles).toEqual([]);
+  });
+
+  it("no module grows past what one reader can hold (about 400 lines; generated code aside)", () => {
+    const MAX_LINES = 420;
+    const long = files
+      .map((f) => ({ f, lines: fs.readFileSync(path.join(root, f), "utf8").split("\n").length }))
+      .filter(({ lines }) => lines > MAX_LINES)
+      .map(({ f, lines }) => `${f}: ${lines} lines`);
+    expect(long).toEqual([]);
   });
 
   it("core takes no I/O, clock or randomness modules", () => {

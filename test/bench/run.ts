@@ -5,7 +5,7 @@ import { addRatios, legend, machine, table } from "./report";
 import { LATENCY_KINDS, Row, RUNNERS, SCENARIO_TITLES, ScenarioContext, ScenarioName, SCENARIOS, skipReason, warmUp } from "./scenarios";
 import { PathName, PATHS, removeAllDataDirs, removeDataDir, startTarget, Target } from "./targets";
 
-const DEFAULTS = { count: 5000, fanOut: 1000, sequence: 500, latencyRuns: 200, memory: 100_000, startup: 100_000, idleSeconds: 10, window: 100, timeout: 1800 };
+const DEFAULTS = { count: 5000, fanOut: 1000, sequence: 500, latencyRuns: 200, entitySignals: 1000, memory: 100_000, startup: 100_000, idleSeconds: 10, window: 100, timeout: 1800 };
 
 const USAGE = `Usage: npm run bench [-- options]
 
@@ -23,11 +23,14 @@ Paths (--paths a,b; default all):
   inprocess   the SDK's in-process test backend (InMemoryOrchestrationBackend + TestOrchestrationWorker) in
               the bench's own process: the reference for what the worker alone can do
 
-Scenarios (--scenarios a,b; default hello,fanout,sequence,latency, plus memory/startup when their flag is given):
+Scenarios (--scenarios a,b; default hello,fanout,sequence,latency,entities, plus memory/startup when their flag is given):
   hello       --count N         HelloCities5 (five activities in sequence), N started at once (default ${DEFAULTS.count})
   fanout      --fan-out N       one orchestration fanning out to N activities and in (default ${DEFAULTS.fanOut})
   sequence    --sequence N      one orchestration calling N activities one after another (default ${DEFAULTS.sequence})
   latency     --latency-runs N  HelloCities5 on an idle system, one at a time, N runs (default ${DEFAULTS.latencyRuns})
+  entities    --entity-signals N  N signals at once to 10 entities until applied, then N/10 transfers at once
+                                between them, each in a critical section locking two (default ${DEFAULTS.entitySignals});
+                                sqlite and memory paths only
   memory      --memory [N]      N instances waiting on an event; the scheduler's RSS, and after an idle period
                                 and a forced GC (default ${DEFAULTS.memory} when the flag has no number; opt-in: slow)
   startup     --startup [N]     N waiting instances on SQLite, SIGKILL the scheduler, restart it on the same
@@ -68,7 +71,7 @@ function withOptionalValues(argv: string[]): string[] {
 
 const ALIASES: Record<string, ScenarioName> = {
   hello: "hello", hellocities: "hello", hellocities5: "hello", fanout: "fanout", "fan-out": "fanout", sequence: "sequence",
-  latency: "latency", memory: "memory", startup: "startup", restart: "startup",
+  latency: "latency", entities: "entities", entity: "entities", memory: "memory", startup: "startup", restart: "startup",
 };
 
 function list<T extends string>(name: string, value: string | undefined, all: readonly T[], map: (s: string) => T | undefined): T[] | undefined {
@@ -87,7 +90,7 @@ function options(argv: string[]) {
   const { values } = parseArgs({
     args: withOptionalValues(argv), strict: true,
     options: {
-      count: { type: "string" }, "fan-out": { type: "string" }, sequence: { type: "string" }, "latency-runs": { type: "string" },
+      count: { type: "string" }, "fan-out": { type: "string" }, sequence: { type: "string" }, "latency-runs": { type: "string" }, "entity-signals": { type: "string" },
       memory: { type: "string" }, startup: { type: "string" }, paths: { type: "string" }, scenarios: { type: "string" },
       "idle-seconds": { type: "string" }, window: { type: "string" }, timeout: { type: "string" },
       "node-arg": { type: "string", multiple: true }, "worker-node-arg": { type: "string", multiple: true }, workers: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
@@ -97,12 +100,13 @@ function options(argv: string[]) {
   const sizes: Record<ScenarioName, number> = {
     hello: positive("count", values.count, DEFAULTS.count), fanout: positive("fan-out", values["fan-out"], DEFAULTS.fanOut),
     sequence: positive("sequence", values.sequence, DEFAULTS.sequence), latency: positive("latency-runs", values["latency-runs"], DEFAULTS.latencyRuns),
+    entities: positive("entity-signals", values["entity-signals"], DEFAULTS.entitySignals),
     memory: positive("memory", opt("memory"), DEFAULTS.memory), startup: positive("startup", opt("startup"), DEFAULTS.startup),
   };
   const paths = list("paths", values.paths, PATHS, (s) => PATHS.find((p) => p === s)) ?? PATHS;
   let scenarios = list("scenarios", values.scenarios, SCENARIOS, (s) => ALIASES[s]);
   if (!scenarios) {
-    scenarios = ["hello", "fanout", "sequence", "latency"];
+    scenarios = ["hello", "fanout", "sequence", "latency", "entities"];
     if (values.memory !== undefined) scenarios.push("memory");
     if (values.startup !== undefined) scenarios.push("startup");
   }

@@ -1,13 +1,13 @@
 // The scenarios: each runs on a fresh target (scheduler + worker, or the in-process backend) after one
 // warm-up HelloCities5, and returns one row of figures.
 import { cpuSeconds, MiB, peakRssBytes, resetPeakRss, rssBytes } from "./procfs";
-import { PathName, Target } from "./targets";
+import { EntityTarget, PathName, Target } from "./targets";
 import { GO_EVENT } from "./workloads";
 
-export type ScenarioName = "hello" | "fanout" | "sequence" | "latency" | "memory" | "startup";
-export const SCENARIOS: ScenarioName[] = ["hello", "fanout", "sequence", "latency", "memory", "startup"];
+export type ScenarioName = "hello" | "fanout" | "sequence" | "latency" | "entities" | "memory" | "startup";
+export const SCENARIOS: ScenarioName[] = ["hello", "fanout", "sequence", "latency", "entities", "memory", "startup"];
 export const SCENARIO_TITLES: Record<ScenarioName, string> = {
-  hello: "HelloCities5", fanout: "fan-out/in", sequence: "sequence", latency: "latency", memory: "memory", startup: "startup",
+  hello: "HelloCities5", fanout: "fan-out/in", sequence: "sequence", latency: "latency", entities: "entities", memory: "memory", startup: "startup",
 };
 /** What the p50/p99 columns measure in each scenario. */
 export const LATENCY_KINDS: Record<ScenarioName, string> = {
@@ -15,6 +15,7 @@ export const LATENCY_KINDS: Record<ScenarioName, string> = {
   fanout: "activities: from the start request to when each activity ran",
   sequence: "per step: between consecutive activities of the sequence",
   latency: "end to end: start request to completion, one orchestration at a time",
+  entities: "per transfer: from its start request to its completion (items: entity operations, the signals and the transfers' calls)",
   memory: "to waiting: from each start request to its first episode completed",
   startup: "to waiting: from each start request to its first episode completed (before the crash)",
 };
@@ -364,8 +365,65 @@ async function startup(target: Target, ctx: ScenarioContext): Promise<Partial<Ro
   };
 }
 
+/** Entity accounts the entities scenario spreads its signals and transfers over. */
+const ACCOUNTS = 10;
+
+/** Waits until the account's queue is empty and it holds `expected`; fails when it holds more, or at the deadline. */
+async function settledAt(e: EntityTarget, key: string, expected: number, ctx: ScenarioContext, what: string): Promise<void> {
+  let state: number | undefined;
+  while (Date.now() < ctx.deadline && !ctx.isAborted()) {
+    state = await e.settled(key);
+    if (state === expected) return;
+    if (state !== undefined && state > expected) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`account ${key} did not ${what}: it holds ${state}, expected ${expected}`);
+}
+
+/**
+ * (5) Entities: N signals at once, spread evenly over 10 accounts, until every account has applied
+ * them; then N/10 transfers at once, each between two neighbouring accounts in a critical section
+ * that locks both. The transfers go round the ring, so every balance ends where it started.
+ */
+async function entities(target: Target, ctx: ScenarioContext): Promise<Partial<Row>> {
+  const e = target.entities!;
+  const n = ctx.sizes.entities;
+  const transfers = Math.max(1, Math.round(n / 10));
+  const keys = Array.from({ length: ACCOUNTS }, (_, i) => `account-${i}`);
+  const expected = (key: number) => Math.floor(n / ACCOUNTS) + (key < n % ACCOUNTS ? 1 : 0);
+  const progress = new Progress(ctx.label, n + transfers, "signals applied and transfers completed").start();
+  try {
+    const t0 = Date.now();
+    const usage = startUsage(target);
+    await Promise.all(Array.from({ length: n }, (_, i) => e.signal(keys[i % ACCOUNTS], "add", 1)));
+    await Promise.all(keys.map(async (key, i) => {
+      await settledAt(e, key, expected(i), ctx, "apply its signals");
+      progress.tick(expected(i));
+    }));
+    const signalSeconds = (Date.now() - t0) / 1000;
+    const latencies: number[] = [];
+    await Promise.all(Array.from({ length: transfers }, async (_, i) => {
+      const startedAt = Date.now();
+      const id = await e.startTransfer(keys[i % ACCOUNTS], keys[(i + 1) % ACCOUNTS], 1);
+      await target.waitCompleted(id, ctx.deadline);
+      latencies.push(Date.now() - startedAt);
+      progress.tick();
+    }));
+    const u = usage();
+    // The transfers go round the ring: every balance is back where it was once every call ran exactly once.
+    await Promise.all(keys.map((key, i) => settledAt(e, key, expected(i), ctx, "end the transfers where it began")));
+    const transferSeconds = u.seconds - signalSeconds;
+    return {
+      ...figures(u, transfers, n + 2 * transfers, latencies),
+      notes: `${n} signals applied in ${signalSeconds.toFixed(2)} s (${Math.round(n / signalSeconds)}/s); ${transfers} transfers in ${transferSeconds.toFixed(2)} s (${(transfers / transferSeconds).toFixed(1)}/s)`,
+    };
+  } finally {
+    progress.stop();
+  }
+}
+
 export const RUNNERS: Record<ScenarioName, (target: Target, ctx: ScenarioContext) => Promise<Partial<Row>>> = {
-  hello, fanout, sequence, latency, memory, startup,
+  hello, fanout, sequence, latency, entities, memory, startup,
 };
 
 /** Why a path does not run a scenario, or undefined when it does. */
@@ -378,5 +436,8 @@ export function skipReason(path: PathName, scenario: ScenarioName, target?: Targ
   }
   if (scenario === "memory" && path === "functions") return "same scheduler as the sqlite path; the sample app has no orchestration that only waits on an event";
   if (path === "functions" && scenario === "sequence") return "the sample app has no long-sequence orchestration";
+  if (scenario === "entities" && path === "functions") return "same scheduler as the sqlite path; the sample app has no bench entities";
+  if (scenario === "entities" && path === "inprocess") return "the SDK's in-process test backend runs no entities";
+  if (scenario === "entities") return undefined;
   return target?.unsupported(scenario === "memory" || scenario === "startup" ? "wait" : scenario === "latency" ? "hello" : scenario);
 }

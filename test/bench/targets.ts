@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ChildProcess } from "child_process";
 import {
-  HistoryEventType, InMemoryOrchestrationBackend, NoOpLogger, OrchestrationState, OrchestrationStatus,
+  EntityInstanceId, HistoryEventType, InMemoryOrchestrationBackend, NoOpLogger, OrchestrationState, OrchestrationStatus,
   TaskHubGrpcClient, TestOrchestrationClient, TestOrchestrationWorker,
 } from "@microsoft/durabletask-js";
 import { DtsProcess, startDts, tempDir } from "../helpers/dts-process";
@@ -21,7 +21,7 @@ import { DF4_APP, ensureDf4App } from "../helpers/df4-app";
 import { connectionString, FuncHostProcess, REPO_ROOT, startFuncHost } from "../helpers/func-process";
 import { spawnTracked, stopProcess, track } from "./procfs";
 import { Progress } from "./scenarios";
-import { fanOutFanIn, helloCities, longSequence, registerWorkloads, waitForGo } from "./workloads";
+import { ACCOUNT_ENTITY, fanOutFanIn, helloCities, longSequence, registerWorkloads, transfer, waitForGo } from "./workloads";
 
 export type PathName = "sqlite" | "memory" | "functions" | "functions-v4" | "inprocess";
 export const PATHS: PathName[] = ["sqlite", "memory", "functions", "functions-v4", "inprocess"];
@@ -45,8 +45,20 @@ export interface TargetOptions {
   port?: number;
 }
 
+/** The entity workloads of a target whose worker hosts them (the sqlite and memory paths). */
+export interface EntityTarget {
+  /** Signals one operation with a number to the bench account `key`. */
+  signal(key: string, operation: string, input: number): Promise<void>;
+  /** The account's state once nothing waits in its queue; undefined while something does. */
+  settled(key: string): Promise<number | undefined>;
+  /** Starts a transfer of `amount` from one account to another inside a critical section. */
+  startTransfer(from: string, to: string, amount: number): Promise<string>;
+}
+
 export interface Target {
   path: PathName;
+  /** The entity workloads, where the path runs them. */
+  entities?: EntityTarget;
   /** The process whose RSS and CPU count as the scheduler's (this process for inprocess). */
   schedulerPid: number;
   /** The worker processes (the SDK workers, or the functions host); none for inprocess (one process does everything). */
@@ -138,6 +150,7 @@ class GrpcTarget implements Target {
   port: number;
   dataDir: string;
   client: TaskHubGrpcClient;
+  entities?: EntityTarget;
   failed: Promise<never>;
   private fail!: (e: Error) => void;
   private stopping = false;
@@ -148,6 +161,7 @@ class GrpcTarget implements Target {
     this.port = dts.port;
     this.dataDir = dts.dataDir;
     this.client = new TaskHubGrpcClient({ hostAddress: dts.address, logger: new NoOpLogger() });
+    if (path !== "functions") this.entities = entityTarget(this.client);
     this.failed = new Promise<never>((_, reject) => (this.fail = reject));
     this.failed.catch(() => undefined);
     this.watch(dts.proc, "scheduler", () => this.dts.output());
@@ -405,4 +419,16 @@ function startWorkload(client: SdkClient, workload: Workload, size: number): Pro
 async function waitCompletedOn(client: SdkClient, id: string, deadline: number, withOutput: boolean): Promise<string | undefined> {
   const state = await untilDeadline(id, deadline, "complete", (t) => client.waitForOrchestrationCompletion(id, withOutput, t));
   return checkCompleted(id, state).serializedOutput;
+}
+
+function entityTarget(client: TaskHubGrpcClient): EntityTarget {
+  const account = (key: string) => new EntityInstanceId(ACCOUNT_ENTITY, key);
+  return {
+    signal: (key, operation, input) => client.signalEntity(account(key), operation, input),
+    settled: async (key) => {
+      const e = await client.getEntity<number>(account(key), true);
+      return e && e.backlogQueueSize === 0 ? e.state : undefined;
+    },
+    startTransfer: (from, to, amount) => client.scheduleNewOrchestration(transfer, { from, to, amount }),
+  };
 }

@@ -6,7 +6,7 @@
 // Exits on SIGTERM/SIGINT, and when its parent goes away (stdin closes), so it is never orphaned.
 import * as net from "net";
 import { NoOpLogger, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
-import { registerWorkloads } from "./workloads";
+import { registerEntityWorkloads, registerWorkloads } from "./workloads";
 
 const address = process.argv[2];
 const waitForPort = process.argv.includes("--wait-for-port");
@@ -30,6 +30,7 @@ async function main() {
   }
   const worker = new TaskHubGrpcWorker({ hostAddress: address, logger: new NoOpLogger(), shutdownTimeoutMs: 1000 });
   registerWorkloads(worker);
+  registerEntityWorkloads(worker);
   await worker.start();
   console.log("ready");
 }

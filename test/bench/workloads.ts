@@ -1,7 +1,7 @@
 // The benchmark's orchestrations and activities, registered on the official SDK's gRPC worker (in its
 // own process) and on the SDK's in-process test worker (the reference). Activities that matter for
 // latency return Date.now() from where they ran, so the bench can time steps without another channel.
-import { ActivityContext, OrchestrationContext, TActivity, Task, TOrchestrator, whenAll } from "@microsoft/durabletask-js";
+import { ActivityContext, EntityFactory, EntityInstanceId, OrchestrationContext, TActivity, Task, TaskEntity, TOrchestrator, whenAll } from "@microsoft/durabletask-js";
 
 export const CITIES = ["Tokyo", "Seattle", "London", "Cairo", "Lima"];
 
@@ -39,6 +39,37 @@ export const GO_EVENT = "go";
 /** Waits for one external event (the memory and restart scenarios), then completes with its data. */
 export async function* waitForGo(ctx: OrchestrationContext): AsyncGenerator<unknown, unknown, unknown> {
   return yield ctx.waitForExternalEvent(GO_EVENT);
+}
+
+/** The entity scenario's account: a balance that operations add to (or take from, with a negative amount). */
+export class BenchAccount extends TaskEntity<number> {
+  add(n: number): number {
+    this.state += n;
+    return this.state;
+  }
+
+  protected initializeState(): number {
+    return 0;
+  }
+}
+
+export const ACCOUNT_ENTITY = "benchaccount";
+
+/** Moves `amount` between two accounts inside a critical section that holds both. */
+export async function* transfer(ctx: OrchestrationContext, input: { from: string; to: string; amount: number }): AsyncGenerator<unknown, number, unknown> {
+  const from = new EntityInstanceId(ACCOUNT_ENTITY, input.from);
+  const to = new EntityInstanceId(ACCOUNT_ENTITY, input.to);
+  const lock = (yield ctx.entities.lockEntities(from, to)) as { release(): void };
+  yield ctx.entities.callEntity(from, "add", -input.amount);
+  yield ctx.entities.callEntity(to, "add", input.amount);
+  lock.release();
+  return input.amount;
+}
+
+/** The entity workloads, on the gRPC worker only (the SDK's in-process test backend has no entities). */
+export function registerEntityWorkloads(worker: Registry & { addNamedEntity(name: string, factory: EntityFactory): string }): void {
+  worker.addOrchestrator(transfer);
+  worker.addNamedEntity(ACCOUNT_ENTITY, () => new BenchAccount());
 }
 
 /** What both worker kinds offer for registration. */

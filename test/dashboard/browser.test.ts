@@ -1,11 +1,11 @@
 // The dashboard in headless Chromium, driven as a person would use it, against the real `dts serve`
 // with the official SDK's worker running orchestrations and an entity.
-import { ActivityContext, EntityInstanceId, OrchestrationContext, TaskEntity, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
+import { EntityInstanceId, OrchestrationContext, TaskHubGrpcClient, TaskHubGrpcWorker, whenAll, whenAny } from "@microsoft/durabletask-js";
 import { Browser, Page } from "playwright-core";
 import { launchBrowser } from "../helpers/browser";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { pollUntil } from "../helpers/poll";
-import { client, completed, worker } from "../helpers/sdk";
+import { addSampleWork, client, completed, worker } from "../helpers/sdk";
 
 let dts: DtsProcess;
 let c: TaskHubGrpcClient;
@@ -14,17 +14,8 @@ let browser: Browser;
 let page: Page;
 let base: string;
 const dialogs: string[] = [];
-
-class Counter extends TaskEntity<number> {
-  add(n: number): number {
-    this.state += n;
-    return this.state;
-  }
-
-  protected initializeState(): number {
-    return 0;
-  }
-}
+let release!: () => void;
+const released = new Promise<void>((resolve) => (release = resolve));
 
 const CITIES = ["Tokyo", "Seattle", "London", "Cairo", "Lima"];
 
@@ -33,19 +24,25 @@ beforeAll(async () => {
   base = `http://localhost:${dts.dashboardPort}`;
   c = client(dts.address);
   w = worker(dts.address);
-  w.addActivity(function sayHello(_ctx: ActivityContext, city: string) {
-    return `Hello, ${city}!`;
-  });
+  addSampleWork(w);
   w.addOrchestrator(async function* helloCities(ctx: OrchestrationContext): any {
     const out: string[] = [];
     for (const city of CITIES) out.push(yield ctx.callActivity("sayHello", city));
     return out;
   });
-  w.addOrchestrator(async function* waitForApproval(ctx: OrchestrationContext): any {
-    const approval = yield ctx.waitForExternalEvent("Approval");
-    return { approved: approval };
+  w.addActivity(async function blocker() {
+    await released;
+    return "released";
   });
-  w.addNamedEntity("counter", () => new Counter());
+  w.addOrchestrator(async function* blocked(ctx: OrchestrationContext): any {
+    const timer = ctx.createTimer(3600);
+    const work = ctx.callActivity("blocker");
+    return yield whenAny([work, timer]);
+  });
+  w.addOrchestrator(async function* fanOut(ctx: OrchestrationContext, n: number): any {
+    const results: string[] = yield whenAll(Array.from({ length: n }, (_, i) => ctx.callActivity("sayHello", `city-${i}`)));
+    return results.length;
+  });
   await w.start();
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -137,6 +134,33 @@ test("a finished HelloCities shows its timeline, history and sequence, and its h
   expect(body.events.filter((e) => e.eventType === "TaskCompleted")).toHaveLength(5);
 });
 
+test("a history of 10,000 events stays usable: the timeline and the history table come in pages", async () => {
+  const id = await c.scheduleNewOrchestration("fanOut", 5000);
+  await completed(c, id, 120);
+  await page.goto(`${base}/hubs/default/orchestrations/${id}`);
+  await expectText(page.locator("nav[aria-label='Timeline pages']"), /Steps 1–500 of 5000/);
+  expect(await page.locator("svg.timeline rect").count()).toBe(500);
+  await page.click("nav[aria-label='Timeline pages'] >> text=Next");
+  await expectText(page.locator("nav[aria-label='Timeline pages']"), /Steps 501–1000 of 5000/);
+  await page.goto(`${base}/hubs/default/orchestrations/${id}?view=history`);
+  await expectText(page.locator("nav[aria-label='History pages']").first(), /Events 1–200 of 1\d{4}/);
+  expect(await page.locator("tbody tr").count()).toBe(200);
+});
+
+test("the list filters by tag, and the tag filter is in the URL", async () => {
+  await c.scheduleNewOrchestration("waitForApproval", undefined, { instanceId: "tagged-billing", tags: { team: "billing" } });
+  await c.scheduleNewOrchestration("waitForApproval", undefined, { instanceId: "tagged-edge", tags: { team: "edge" } });
+  await page.goto(`${base}/hubs/default/orchestrations`);
+  await page.fill("input[name=tag]", "team=billing");
+  await page.click("button:has-text('Apply')");
+  expect(await rowIds()).toEqual(["tagged-billing"]);
+  expect(page.url()).toContain("tag=team%3Dbilling");
+  await page.goto(`${base}/hubs/default/orchestrations?tag=nonsense`);
+  await expectText(page.locator(".error"), /must be key=value/);
+  await c.terminateOrchestration("tagged-billing", "done");
+  await c.terminateOrchestration("tagged-edge", "done");
+});
+
 test("raising an event to a waiting instance completes it, and the page shows the new state", async () => {
   const id = await c.scheduleNewOrchestration("waitForApproval");
   await c.waitForOrchestrationStart(id);
@@ -218,7 +242,7 @@ test("entities and workers pages", async () => {
 
   await page.goto(`${base}/hubs/default/workers`);
   expect(await page.locator("#worker-count").textContent()).toBe("1");
-  await expectText(page.locator("table"), /Orchestrations/);
+  await expectText(page.locator("table").first(), /Orchestrations/);
 });
 
 test("markup in an instance id and input renders as text and runs no script", async () => {
@@ -233,6 +257,26 @@ test("markup in an instance id and input renders as text and runs no script", as
   expect(await page.evaluate("window.__xss")).toBeUndefined();
   expect(await page.locator("img[src=x]").count()).toBe(0);
   await c.terminateOrchestration(id, "done");
+});
+
+test("what a running instance waits on: its activity with the worker, attempt and since when, and its timer; the workers page lists the worker", async () => {
+  const id = await c.scheduleNewOrchestration("blocked");
+  await c.waitForOrchestrationStart(id);
+  await page.goto(`${base}/hubs/default/orchestrations/${id}`);
+  await pollUntil(async () => {
+    await page.reload();
+    return (await page.locator(".card:has(h2:text('Waiting on'))").textContent()) ?? "";
+  }, (t) => /Activity blocker \(task \d+, attempt 1\) with worker/.test(t), "the activity with its worker on the page", 10_000);
+  await expectText(page.locator(".card:has(h2:text('Waiting on'))"), /Timer \d+ due/);
+
+  await page.goto(`${base}/hubs/default/workers`);
+  const rows = page.locator("table").nth(1).locator("tbody tr");
+  expect(await rows.count()).toBe(1);
+  await expectText(rows.first(), /receiving/);
+  await expectText(rows.first(), /1 \/ \d+/); // the blocker activity in flight
+
+  release();
+  await completed(c, id);
 });
 
 test("a form post from another site is refused", async () => {

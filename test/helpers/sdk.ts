@@ -1,6 +1,6 @@
 // The official SDK's client and worker, quiet, pointed at a test server and task hub.
 import * as grpc from "@grpc/grpc-js";
-import { EntityInstanceId, Logger, LogEvent, NoOpLogger, OrchestrationContext, OrchestrationState, Task, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
+import { ActivityContext, EntityInstanceId, Logger, LogEvent, NoOpLogger, OrchestrationContext, OrchestrationState, Task, TaskEntity, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
 
 export function hubMetadata(hub?: string) {
   return hub === undefined ? undefined : async () => {
@@ -59,4 +59,29 @@ export async function* lockAndAdd(ctx: OrchestrationContext, key: string): Async
   const value = yield ctx.entities.callEntity(id, "add", 1);
   lock.release();
   return value;
+}
+
+/** A counter entity: `add(n)` adds n and returns the new value; it starts at 0. */
+export class CounterEntity extends TaskEntity<number> {
+  add(n: number): number {
+    this.state += n;
+    return this.state;
+  }
+
+  protected initializeState(): number {
+    return 0;
+  }
+}
+
+/** The dashboard suites' common work: the sayHello activity, the waitForApproval orchestrator and the counter entity. */
+export function addSampleWork(w: TaskHubGrpcWorker): void {
+  w.addActivity(function sayHello(_ctx: ActivityContext, city: string) {
+    return `Hello, ${city}!`;
+  });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  w.addOrchestrator(async function* waitForApproval(ctx: OrchestrationContext): any {
+    const approval = yield ctx.waitForExternalEvent("Approval");
+    return { approved: approval };
+  });
+  w.addNamedEntity("counter", () => new CounterEntity());
 }

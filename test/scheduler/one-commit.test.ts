@@ -32,7 +32,7 @@ function setup() {
     await scheduler.committer.flush();
     return store.transactions - before;
   };
-  const take = (kind: "orchestratorRequest" | "entityRequestV2") => {
+  const take = (kind: "orchestratorRequest" | "activityRequest" | "entityRequestV2") => {
     const i = items.findIndex((x) => x[kind]);
     if (i < 0) throw new Error(`no ${kind} work item was dispatched`);
     return items.splice(i, 1)[0];
@@ -74,5 +74,21 @@ test("an entity call inside a critical section: each step is one store transacti
   // Client calls: a signal, and the purge of the finished orchestration.
   expect(await transactions(() => hub.entities.signal({ instanceId: a, name: "add", input: str("1") }))).toBe(1);
   expect(await transactions(() => hub.purge(["transfer"], false, false))).toBe(1);
+  await scheduler.close();
+});
+
+test("orchestration operations and completions: each is one store transaction", async () => {
+  const { scheduler, hub, transactions, take } = setup();
+  expect(await transactions(() => hub.startInstance({ instanceId: "o", name: "Work" }))).toBe(1);
+  const first = take("orchestratorRequest");
+  expect(await transactions(() => hub.completeOrchestration({
+    instanceId: "o", completionToken: first.completionToken, actions: [{ id: 0, scheduleTask: { name: "Step", input: str("1") } }],
+  }))).toBe(1);
+  const task = take("activityRequest");
+  expect(await transactions(() => hub.completeActivity({ completionToken: task.completionToken, taskId: 0, result: str("2") }))).toBe(1);
+  expect(await transactions(() => hub.raiseEvent("o", "go", "3"))).toBe(1);
+  expect(await transactions(() => hub.suspend("o", "pause"))).toBe(1);
+  expect(await transactions(() => hub.resume("o", "go on"))).toBe(1);
+  expect(await transactions(() => hub.terminate("o", "enough", false))).toBe(1);
   await scheduler.close();
 });

@@ -557,6 +557,20 @@ describe.each(kinds)("%s store", (kind, open) => {
       expect(store.countByStatus(H, { name: "Child" })).toEqual(new Map([[RUNNING, 3]]));
     });
 
+    test("filters by a tag's value, any key matching literally", () => {
+      store.commit([
+        put(inst("t-1", { tags: { team: "core", "a.b\"c": "x" } })),
+        put(inst("t-2", { tags: { team: "edge" } })),
+        put(inst("t-3", { tags: { team: "core" } })),
+      ]);
+      const ids = (f: InstanceFilter) => store.listInstances(H, f, { newestFirst: false, offset: 0, limit: 1000 }).map((r) => r.instanceId).sort();
+      expect(ids({ tag: { key: "team", value: "core" } })).toEqual(["t-1", "t-3"]);
+      expect(ids({ tag: { key: "team", value: "Core" } })).toEqual([]);
+      expect(ids({ tag: { key: "a.b\"c", value: "x" } })).toEqual(["t-1"]);
+      expect(ids({ tag: { key: "missing", value: "core" } })).toEqual([]);
+      expect(allPages(store, { tag: { key: "team", value: "edge" } }, 10).ids).toEqual(["t-2"]);
+    });
+
     test("an instance prefix with GLOB metacharacters matches literally", () => {
       store.commit(["x*1", "x*[2", "xa", "x?", "x[a]"].map((id) => put(inst(id))));
       expect(allPages(store, { instanceIdPrefix: "x*" }, 10).ids.sort()).toEqual(["x*1", "x*[2"]);

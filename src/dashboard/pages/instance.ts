@@ -50,43 +50,59 @@ function actions(hub: string, r: InstanceRecord): Html {
 </section>`;
 }
 
-function waitingOn(r: InstanceRecord, history: HistoryEvent[]): Html {
-  if (isTerminal(r.status)) return html``;
-  const open = openTasksAndTimers(history);
-  const subs = unfinishedSubOrchestrations(history);
-  const items = [
-    ...open.activities.map((a) => html`<li>Activity <strong>${a.scheduled.name ?? ""}</strong> (task ${a.taskId})</li>`),
-    ...open.timers.map((t) => html`<li>Timer ${t.timerId} due ${time(fromTimestamp(t.fireAt))}</li>`),
-    ...subs.map((s) => html`<li>Sub-orchestration <strong>${s.created.name ?? ""}</strong> (${s.created.instanceId ?? ""})</li>`),
-  ];
-  return html`<div class="card"><h2>Waiting on</h2>${items.length ? html`<ul>${items}</ul>` : html`<p class="muted">No open task or timer: it waits for an event or a worker.</p>`}</div>`;
+function leaseText(l: { worker: string; since: number } | undefined): Html {
+  return l ? html`with worker <code>${l.worker}</code> since ${time(l.since)}` : html`<span class="muted">queued</span>`;
 }
 
-function historyTable(hub: string, r: InstanceRecord, history: HistoryEvent[], historyPage: number): Html {
-  const pages = Math.max(1, Math.ceil(history.length / HISTORY_PAGE));
-  const p = Math.min(historyPage, pages);
-  const slice = history.slice((p - 1) * HISTORY_PAGE, p * HISTORY_PAGE);
-  const base = `${instancePath(hub, r.instanceId)}?view=history`;
-  const pager = pages > 1 ? html`<nav class="pager" aria-label="History pages"><span>Events ${(p - 1) * HISTORY_PAGE + 1}–${(p - 1) * HISTORY_PAGE + slice.length} of ${history.length}</span>
+function waitingOn(access: HubAccess, hub: string, r: InstanceRecord, history: HistoryEvent[]): Html {
+  if (isTerminal(r.status)) return html``;
+  const work = access.work(hub, r.instanceId);
+  const timers = openTasksAndTimers(history).timers;
+  const subs = unfinishedSubOrchestrations(history);
+  const items = [
+    ...(work.lease ? [html`<li>An episode is running ${leaseText(work.lease)}</li>`] : []),
+    ...work.activities.map((a) => html`<li>Activity <strong>${a.name}</strong> (task ${a.taskId}, attempt ${a.attempt}) ${leaseText(a.lease)}</li>`),
+    ...timers.map((t) => html`<li>Timer ${t.timerId} due ${time(fromTimestamp(t.fireAt))}</li>`),
+    ...subs.map((s) => html`<li>Sub-orchestration <a href="${instancePath(hub, s.created.instanceId ?? "")}">${s.created.name ?? ""}</a> (${s.created.instanceId ?? ""})</li>`),
+    ...work.inbox.map((m) => html`<li>In its inbox: ${m.kind}${m.name ? html` <strong>${m.name}</strong>` : ""}${m.visibleAt > Date.now() ? html`, visible ${time(m.visibleAt)}` : ""}</li>`),
+  ];
+  return html`<div class="card"><h2>Waiting on</h2>${items.length ? html`<ul>${items}</ul>` : html`<p class="muted">Nothing scheduled and nothing in its inbox: it waits for an external event.</p>`}</div>`;
+}
+
+/** One page of a long list of steps, with its pager (none when everything fits on one page). */
+function paged<T>(items: T[], size: number, page: number, label: string, noun: string, base: string): { slice: T[]; first: number; pager: Html | "" } {
+  const pages = Math.max(1, Math.ceil(items.length / size));
+  const p = Math.min(page, pages);
+  const first = (p - 1) * size;
+  const slice = items.slice(first, first + size);
+  const pager = pages > 1 ? html`<nav class="pager" aria-label="${label}"><span>${noun} ${first + 1}–${first + slice.length} of ${items.length}</span>
 ${p > 1 ? html`<a href="${base}&page=${p - 1}">Previous</a>` : ""}${p < pages ? html`<a href="${base}&page=${p + 1}">Next</a>` : ""}</nav>` : "";
+  return { slice, first, pager };
+}
+
+function historyTable(hub: string, r: InstanceRecord, history: HistoryEvent[], page: number): Html {
+  const { slice, first, pager } = paged(history, HISTORY_PAGE, page, "History pages", "Events", `${instancePath(hub, r.instanceId)}?view=history`);
   return html`${pager}<div class="table-wrap"><table>
 <thead><tr><th scope="col">#</th><th scope="col">Event ID</th><th scope="col">Type</th><th scope="col">Timestamp</th><th scope="col">Details</th></tr></thead>
 <tbody>${slice.map((e, i) => {
     const v = eventView(e);
-    return html`<tr><td>${(p - 1) * HISTORY_PAGE + i + 1}</td><td>${v.eventId}</td><td>${v.eventType}</td><td>${v.timestamp ? time(Date.parse(v.timestamp)) : ""}</td><td class="mono"><pre>${JSON.stringify(v.details, null, 1)}</pre></td></tr>`;
+    return html`<tr><td>${first + i + 1}</td><td>${v.eventId}</td><td>${v.eventType}</td><td>${v.timestamp ? time(Date.parse(v.timestamp)) : ""}</td><td class="mono"><pre>${JSON.stringify(v.details, null, 1)}</pre></td></tr>`;
   })}</tbody></table></div>${pager}`;
 }
 
-function timelineView(r: InstanceRecord, history: HistoryEvent[], now: number): Html {
-  const spans = timelineSpans(history);
-  return html`${timelineSvg(spans, r.createdAt, r.completedAt ?? now, now)}
+/** Steps per timeline page: a long history stays a page the browser draws at once. */
+const TIMELINE_PAGE = 500;
+
+function timelineView(hub: string, r: InstanceRecord, history: HistoryEvent[], now: number, page: number): Html {
+  const { slice: spans, pager } = paged(timelineSpans(history), TIMELINE_PAGE, page, "Timeline pages", "Steps", `${instancePath(hub, r.instanceId)}?view=timeline`);
+  return html`${pager}${timelineSvg(spans, r.createdAt, r.completedAt ?? now, now)}
 <div class="card">${spans.map((s, i) => html`<details id="span-${i}"><summary>${s.label} · ${s.kind} · ${s.end === undefined ? "running" : duration(s.end - s.start)}${s.failed ? " · failed" : ""}</summary>
 <dl class="props"><dt>Started</dt><dd>${time(s.start)}</dd><dt>Ended</dt><dd>${time(s.end)}</dd>${s.due !== undefined ? html`<dt>Due</dt><dd>${time(s.due)}</dd>` : ""}</dl>
 ${s.input !== undefined ? html`<h2>Input</h2><pre>${prettyJson(s.input)}</pre>` : ""}${s.output !== undefined ? html`<h2>${s.failed ? "Failure" : "Output"}</h2><pre>${prettyJson(s.output)}</pre>` : ""}
 </details>`)}</div>`;
 }
 
-export function instancePage(access: HubAccess, hub: string, r: InstanceRecord, view: InstanceView, historyPage: number, notice?: string, error?: string): Html {
+export function instancePage(access: HubAccess, hub: string, r: InstanceRecord, view: InstanceView, viewPage: number, notice?: string, error?: string): Html {
   const history = access.history(hub, r.instanceId) ?? [];
   const children = access.list(hub, { parentInstanceId: r.instanceId }, { newestFirst: false, offset: 0, limit: 100 });
   const now = Date.now();
@@ -111,7 +127,7 @@ ${r.scheduledStartAt ? html`<dt>Scheduled start</dt><dd>${time(r.scheduledStartA
 <dt>Parent</dt><dd>${r.parentInstanceId ? html`<a href="${instancePath(hub, r.parentInstanceId)}">${r.parentInstanceId}</a>` : "–"}</dd>
 <dt>Tags</dt><dd>${r.tags ? Object.entries(r.tags).map(([k, v]) => html`<code>${k}=${v}</code> `) : "–"}</dd>
 </dl></div>
-${waitingOn(r, history)}
+${waitingOn(access, hub, r, history)}
 </div>
 ${children.length ? html`<div class="card"><h2>Sub-orchestrations</h2><ul>${children.map((c) => html`<li><a href="${instancePath(hub, c.instanceId)}">${c.instanceId}</a> ${c.name} ${statusBadge(c.status)}</li>`)}</ul></div>` : ""}
 ${f ? html`<div class="card"><h2>Failure</h2><dl class="props"><dt>Type</dt><dd>${f.errorType ?? ""}</dd><dt>Message</dt><dd>${f.errorMessage ?? ""}</dd></dl>${f.stackTrace?.value ? html`<pre>${f.stackTrace.value}</pre>` : ""}</div>` : ""}
@@ -122,5 +138,5 @@ ${payload("custom-status", "Custom status", r.customStatus)}
 </div>
 <nav class="tabs" aria-label="Views">${tab("timeline", "Timeline")}${tab("history", "History")}${tab("sequence", "Sequence")}
 <a href="${base}/history.json" download>Download history (JSON)</a></nav>
-${view === "timeline" ? timelineView(r, history, now) : view === "history" ? historyTable(hub, r, history, historyPage) : sequenceSvg(r, history)}`);
+${view === "timeline" ? timelineView(hub, r, history, now, viewPage) : view === "history" ? historyTable(hub, r, history, viewPage) : sequenceSvg(r, history)}`);
 }

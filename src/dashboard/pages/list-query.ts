@@ -11,6 +11,8 @@ export interface ListQuery {
   statuses: Status[];
   name: string;
   prefix: string;
+  /** "key=value". */
+  tag: string;
   /** datetime-local values, read as UTC. */
   from: string;
   to: string;
@@ -34,6 +36,13 @@ function oneOf<T extends number>(raw: string | null, allowed: readonly T[], fall
   return (allowed as readonly number[]).includes(n) ? (n as T) : fallback;
 }
 
+/** "key=value" as a tag; a user error names the text (and `consequence`, e.g. "; nothing was created"). */
+export function parseTag(text: string, consequence: string): { key: string; value: string } {
+  const eq = text.indexOf("=");
+  if (eq <= 0) throw new HttpError(400, `Tag '${text.trim()}' must be key=value, e.g. team=billing${consequence}`);
+  return { key: text.slice(0, eq).trim(), value: text.slice(eq + 1).trim() };
+}
+
 export function parseListQuery(q: URLSearchParams): ListQuery {
   const statuses: Status[] = [];
   for (const s of q.getAll("status").flatMap((v) => v.split(","))) {
@@ -44,7 +53,7 @@ export function parseListQuery(q: URLSearchParams): ListQuery {
   }
   const page = Math.max(1, Math.floor(Number(q.get("page"))) || 1);
   const query: ListQuery = {
-    statuses, name: (q.get("name") ?? "").trim(), prefix: q.get("prefix") ?? "", from: q.get("from") ?? "", to: q.get("to") ?? "",
+    statuses, name: (q.get("name") ?? "").trim(), prefix: q.get("prefix") ?? "", tag: (q.get("tag") ?? "").trim(), from: q.get("from") ?? "", to: q.get("to") ?? "",
     showSub: q.get("sub") === "1", size: oneOf(q.get("size"), PAGE_SIZES, 25), page, refresh: oneOf(q.get("refresh"), REFRESH_SECONDS, 0),
   };
   filterOf(query); // rejects bad dates before anything is read
@@ -56,6 +65,7 @@ export function filterOf(q: ListQuery): InstanceFilter {
   if (q.statuses.length) f.statuses = q.statuses;
   if (q.name) f.name = q.name;
   if (q.prefix) f.instanceIdPrefix = q.prefix;
+  if (q.tag) f.tag = parseTag(q.tag, "");
   const from = utcMillis(q.from, "Created from");
   const to = utcMillis(q.to, "Created to");
   if (from !== undefined) f.createdFrom = from;
@@ -71,6 +81,7 @@ export function listSearch(q: ListQuery, change: Partial<ListQuery> = {}): strin
   for (const s of v.statuses) p.append("status", STATUS_NAMES[s]);
   if (v.name) p.set("name", v.name);
   if (v.prefix) p.set("prefix", v.prefix);
+  if (v.tag) p.set("tag", v.tag);
   if (v.from) p.set("from", v.from);
   if (v.to) p.set("to", v.to);
   if (v.showSub) p.set("sub", "1");

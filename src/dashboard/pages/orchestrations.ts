@@ -38,6 +38,7 @@ ${LISTED_STATUSES.map((s) => html`<label><input type="checkbox" name="status" va
 </fieldset>
 <label class="field"><span>Name</span><input type="text" name="name" value="${q.name}"></label>
 <label class="field"><span>Instance id starts with</span><input type="search" name="prefix" value="${q.prefix}"></label>
+<label class="field"><span>Tag (key=value)</span><input type="text" name="tag" value="${q.tag}"></label>
 <label class="field"><span>Created from (UTC)</span><input type="datetime-local" name="from" value="${q.from}" step="1"></label>
 <label class="field"><span>Created to (UTC)</span><input type="datetime-local" name="to" value="${q.to}" step="1"></label>
 <label><input type="checkbox" name="sub" value="1"${checked(q.showSub)}> Show sub-orchestrations</label>

@@ -1,10 +1,12 @@
 // Workers and load: the GetMetrics figures per kind of work item, and how many workers are connected.
+import { time } from "../format";
 import { HubAccess } from "../hub-access";
 import { html, Html } from "../html";
 import { page } from "../layout";
 
 export function workersPage(access: HubAccess, hub: string): Html {
   const m = access.metrics(hub);
+  const workers = access.workers(hub);
   const kinds = [["Orchestrations", m.orchestrations], ["Activities", m.activities], ["Entities", m.entities]] as const;
   return page({ title: `Workers of ${hub}`, hub, hubs: access.hubNames(), section: "workers", refreshSeconds: 5 }, html`
 <h1>Workers and load <span class="muted">in ${hub}</span></h1>
@@ -15,6 +17,13 @@ export function workersPage(access: HubAccess, hub: string): Html {
 <div class="table-wrap"><table>
 <thead><tr><th scope="col">Work items</th><th scope="col">Pending</th><th scope="col">Active (leased)</th><th scope="col">Oldest pending (s)</th></tr></thead>
 <tbody>${kinds.map(([label, k]) => html`<tr><td>${label}</td><td>${k.pending}</td><td>${k.active}</td><td>${k.oldestAgeSeconds}</td></tr>`)}</tbody>
+</table></div>
+<h2>Connected workers</h2>
+<div class="table-wrap"><table>
+<thead><tr><th scope="col">Worker</th><th scope="col">Connected</th><th scope="col">Orchestrations (in flight / limit)</th><th scope="col">Activities</th><th scope="col">Entities</th><th scope="col">State</th></tr></thead>
+<tbody>${workers.length ? workers.map((w) => html`<tr><td class="id">${w.id}</td><td>${time(w.connectedAt)}</td>
+<td>${w.inFlight.orchestrations} / ${w.limits.orchestrations}</td><td>${w.inFlight.activities} / ${w.limits.activities}</td><td>${w.inFlight.entities} / ${w.limits.entities}</td>
+<td>${w.draining ? "draining" : w.backedUpSince !== undefined ? html`not reading since ${time(w.backedUpSince)}` : "receiving"}</td></tr>`) : html`<tr><td colspan="6" class="muted">No worker is connected.</td></tr>`}</tbody>
 </table></div>
 <p class="muted">This page refreshes every 5 seconds.</p>`);
 }

@@ -1,0 +1,42 @@
+// Prometheus metrics on the dashboard port (/metrics): per hub, what GetMetrics and the dashboard
+// show (work items pending and active per kind, the oldest pending item's age, connected workers,
+// instances in memory, instances per status), read from the engine at scrape time, plus the
+// process's own figures (CPU, memory, event-loop lag) from prom-client.
+import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { statusName } from "../core/model";
+import { HubAccess } from "./hub-access";
+
+const KINDS = ["orchestrations", "activities", "entities"] as const;
+
+export function metricsRegistry(access: HubAccess): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "dts_" });
+  const gauge = (name: string, help: string, labelNames: string[], read: (g: Gauge) => void) =>
+    new Gauge({
+      name, help, labelNames, registers: [registry],
+      collect() {
+        this.reset();
+        read(this);
+      },
+    });
+  const perKind = (name: string, help: string, field: "pending" | "active" | "oldestAgeSeconds") =>
+    gauge(name, help, ["hub", "kind"], (g) => {
+      for (const hub of access.hubNames()) {
+        const m = access.metrics(hub);
+        for (const kind of KINDS) g.set({ hub, kind }, m[kind][field]);
+      }
+    });
+  perKind("dts_work_items_pending", "Work items ready for a worker and not yet given to one", "pending");
+  perKind("dts_work_items_active", "Work items a worker holds now", "active");
+  perKind("dts_work_items_oldest_pending_seconds", "Age of the oldest pending work item", "oldestAgeSeconds");
+  gauge("dts_workers_connected", "Open GetWorkItems streams", ["hub"], (g) => {
+    for (const hub of access.hubNames()) g.set({ hub }, access.metrics(hub).workers);
+  });
+  gauge("dts_instances_in_memory", "Instances (orchestrations and entities) held in memory because they have work", ["hub"], (g) => {
+    for (const hub of access.hubNames()) g.set({ hub }, access.metrics(hub).hotInstances);
+  });
+  gauge("dts_orchestrations", "Orchestration instances stored, per runtime status", ["hub", "status"], (g) => {
+    for (const hub of access.hubNames()) for (const [status, n] of access.counts(hub, {})) g.set({ hub, status: statusName(status) }, n);
+  });
+  return registry;
+}
