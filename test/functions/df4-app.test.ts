@@ -230,7 +230,8 @@ test("a bad payload from the worker fails that work item with the reason, and th
     const failed = (await pollStatus(r.body.statusQueryGetUri)).body;
     expect(failed.runtimeStatus).toBe("Failed");
     expect(String(failed.output)).toMatch(reason);
-    expect(host.output()).toMatch(new RegExp(`orchestrator '${name}' \\(instance '${r.body.id}'\\): failed in \\d+ ms \\[Orchestrator function '${name}' returned an invalid result`));
+    // The host logs the item once the scheduler acknowledged it, which can be just after the status reads Failed.
+    await host.waitForOutput(new RegExp(`orchestrator '${name}' \\(instance '${r.body.id}'\\): failed in \\d+ ms \\[Orchestrator function '${name}' returned an invalid result`));
   }
   const e = await start("CallBadEntity");
   expect((await done(e)).output).toMatch(/Entity function 'BadEntity' returned an invalid result: expected a base64 EntityBatchResult/);
