@@ -46,36 +46,36 @@ export class HubAccess {
   }
 
   list(hub: string, filter: InstanceFilter, listing: InstanceListing): InstanceRecord[] {
-    return this.hub(hub).listInstances(filter, listing);
+    return this.hub(hub).reads.listInstances(filter, listing);
   }
 
   counts(hub: string, filter: InstanceFilter): Map<Status, number> {
-    return this.hub(hub).countByStatus(filter);
+    return this.hub(hub).reads.countByStatus(filter);
   }
 
   /** Every instance id the filter matches (bulk actions on "all matching"). */
   matchingIds(hub: string, filter: InstanceFilter): string[] {
-    return this.hub(hub).findInstanceIds(filter, 0);
+    return this.hub(hub).reads.findInstanceIds(filter, 0);
   }
 
   instance(hub: string, instanceId: string): InstanceRecord | undefined {
-    return this.hub(hub).getInstance(instanceId);
+    return this.hub(hub).reads.getInstance(instanceId);
   }
 
   history(hub: string, instanceId: string): HistoryEvent[] | undefined {
-    return this.hub(hub).getHistory(instanceId);
+    return this.hub(hub).reads.getHistory(instanceId);
   }
 
   metrics(hub: string): HubMetrics {
-    return this.hub(hub).metrics();
+    return this.hub(hub).reads.metrics();
   }
 
   work(hub: string, instanceId: string): InstanceWork {
-    return this.hub(hub).work(instanceId);
+    return this.hub(hub).reads.work(instanceId);
   }
 
   workers(hub: string): WorkerView[] {
-    return this.hub(hub).workers();
+    return this.hub(hub).reads.workers();
   }
 
   entities(hub: string, prefix: string | undefined, after: string | undefined, pageSize: number): { entities: EntityView[]; last?: string } {
@@ -87,7 +87,7 @@ export class HubAccess {
   }
 
   start(hub: string, o: NewOrchestration): Promise<string> {
-    return this.hub(hub).startInstance({
+    return this.hub(hub).clients.startInstance({
       name: o.name,
       instanceId: o.instanceId || randomUUID().replace(/-/g, ""),
       version: str(o.version),
@@ -98,42 +98,42 @@ export class HubAccess {
   }
 
   suspend(hub: string, id: string, reason?: string): Promise<void> {
-    return this.hub(hub).suspend(id, reason);
+    return this.hub(hub).clients.suspend(id, reason);
   }
 
   resume(hub: string, id: string, reason?: string): Promise<void> {
-    return this.hub(hub).resume(id, reason);
+    return this.hub(hub).clients.resume(id, reason);
   }
 
   terminate(hub: string, id: string, reason?: string): Promise<void> {
-    return this.hub(hub).terminate(id, reason === undefined ? undefined : JSON.stringify(reason), false);
+    return this.hub(hub).clients.terminate(id, reason === undefined ? undefined : JSON.stringify(reason), false);
   }
 
   raiseEvent(hub: string, id: string, name: string, input?: string): Promise<void> {
-    return this.hub(hub).raiseEvent(id, name, input);
+    return this.hub(hub).clients.raiseEvent(id, name, input);
   }
 
   restart(hub: string, id: string, newInstanceId: boolean): Promise<string> {
-    return this.hub(hub).restart(id, newInstanceId);
+    return this.hub(hub).clients.restart(id, newInstanceId);
   }
 
   rewind(hub: string, id: string, reason?: string): Promise<void> {
-    return this.hub(hub).rewind(id, reason);
+    return this.hub(hub).clients.rewind(id, reason);
   }
 
   /** Terminates at once, without the workers' graceful handling; resolves with the ids it could not terminate. */
   forceTerminate(hub: string, ids: string[], reason?: string): Promise<string[]> {
-    return this.hub(hub).forceTerminate(ids, reason === undefined ? undefined : JSON.stringify(reason));
+    return this.hub(hub).clients.forceTerminate(ids, reason === undefined ? undefined : JSON.stringify(reason));
   }
 
   purge(hub: string, ids: string[]): Promise<number> {
-    return this.hub(hub).purge(ids, false, false);
+    return this.hub(hub).clients.purge(ids, false, false);
   }
 
   /** Deletes an entity (its state, lock and queued operations); resolves with 1, or 0 when there is none. */
   deleteEntity(hub: string, id: string): Promise<number> {
     // Only a strict purge by the entity's own id removes an entity (see TaskHub.purge).
-    return this.hub(hub).purge([id], false, true);
+    return this.hub(hub).clients.purge([id], false, true);
   }
 
   signalEntity(hub: string, id: string, operation: string, input?: string): Promise<void> {
@@ -143,6 +143,6 @@ export class HubAccess {
   /** Resolves with the instance once `done` holds for it, or with its state after timeoutMs. */
   async settle(hub: string, id: string, done: (r: InstanceRecord) => boolean, timeoutMs = 5000): Promise<InstanceRecord | undefined> {
     const h = this.hub(hub);
-    return (await h.waitFor(id, done, timeoutMs).catch(() => undefined)) ?? h.getInstance(id);
+    return (await h.reads.waitFor(id, done, timeoutMs).catch(() => undefined)) ?? h.reads.getInstance(id);
   }
 }

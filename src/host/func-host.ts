@@ -4,7 +4,10 @@
 // against the scheduler named by the connection string.
 import { loadProviderConfig, ProviderConfig } from "../provider/config";
 import { tokenSourceFor } from "../provider/credentials";
+import { appProtocol, DurableProtocol, functionProtocol, PROTOCOL_NAMES } from "../provider/protocol";
 import { AdminApi } from "./admin-api";
+import { DurableGrpcChannel, openDurableGrpcChannel } from "./durable-grpc-channel";
+import { routeWorkerConsole } from "./worker-console";
 import { FunctionApp } from "../provider/function-app";
 import { HostStatus } from "./host-status";
 import { HttpHost, startHttpHost } from "./http-server";
@@ -38,6 +41,8 @@ export interface RunningFunctionsHost {
   http: HttpHost;
   /** Set when the app uses Durable Functions. */
   durable?: ProviderConfig;
+  /** The protocol its durable functions speak (durable-functions 3: json, 4: grpc). */
+  protocol?: DurableProtocol;
   /** What GET /admin/host/status reports ("Running" once the app is served and, for Durable apps, its worker connected). */
   status: HostStatus;
   /** The lines `func start` prints: each function, with its URL for HTTP triggers. */
@@ -74,6 +79,13 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     if (!RUNNABLE_TRIGGERS.test(fn.triggerType)) log("warning", `Function '${fn.name}': trigger type '${fn.triggerType || "(none)"}' is not supported by this host; it will not run (POST /admin/functions/${fn.name} runs it by hand)`);
   }
   const cleanup: (() => Promise<void> | void)[] = [() => app.close()];
+  let protocol: DurableProtocol | undefined;
+  try {
+    protocol = appProtocol(app);
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   const closeAll = async () => {
     status.set("Stopping");
     for (const f of cleanup.reverse()) {
@@ -89,22 +101,31 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     let durable: ProviderConfig | undefined;
     let management: ManagementApi | undefined;
     let scale: ScaleEndpoint | undefined;
+    let grpcChannel: DurableGrpcChannel | undefined;
     if (usesDurable(app)) {
       durable = loadProviderConfig(appDir, env); // the worker logs its warnings
-      const client = new SidecarClient(durable.connection.endpoint, { tokenSource: tokenSourceFor(durable.connection) });
+      const tokenSource = tokenSourceFor(durable.connection);
+      const client = new SidecarClient(durable.connection.endpoint, { tokenSource });
       cleanup.push(() => client.close());
       const orchestrations = new Set([...app.functions.values()].filter((f) => /^orchestrationTrigger$/i.test(f.triggerType)).map((f) => f.name.toLowerCase()));
       management = new ManagementApi({
         client, log, hub: { hubName: durable.hubName, connectionName: durable.connectionStringName },
         isOrchestrator: (name) => orchestrations.has(name.toLowerCase()),
       });
+      if (protocol === "grpc") {
+        cleanup.push(routeWorkerConsole(log));
+        const channel = await openDurableGrpcChannel({ endpoint: durable.connection.endpoint, hubName: durable.hubName, tokenSource });
+        grpcChannel = channel;
+        cleanup.push(() => channel.close());
+        log("information", `Durable client gRPC channel listening on ${channel.url} (to the scheduler at ${durable.connection.endpoint}, task hub '${durable.hubName}')`);
+      }
       const endpoint = new ScaleEndpoint(durable);
       scale = endpoint;
       cleanup.push(() => endpoint.close());
     }
 
     // Timers and functions run by hand share one invoke path; their durable clients call this server.
-    let origins: { public: string; rpc: string } | undefined;
+    let origins: { public: string; rpc: string; grpc?: DurableGrpcChannel } | undefined;
     const invoker = new TriggerInvoker({
       app, log, origins: () => origins!,
       hub: durable ? { hubName: durable.hubName, connectionName: durable.connectionStringName } : undefined,
@@ -116,10 +137,10 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     const port = options.port ?? (Number(settings.host.LocalHttpPort) || DEFAULT_HTTP_PORT);
     const http = await startHttpHost({
       app, port, hostname: options.hostname, publicHost: env.WEBSITE_HOSTNAME, routePrefix: httpRoutePrefix(hostJson), log, scale, admin, status,
-      durable: management && durable ? { management, hub: { hubName: durable.hubName, connectionName: durable.connectionStringName } } : undefined,
+      durable: management && durable ? { management, hub: { hubName: durable.hubName, connectionName: durable.connectionStringName }, grpcChannel } : undefined,
     });
     cleanup.push(() => http.close());
-    origins = { public: publicOrigin(undefined, http.port, env.WEBSITE_HOSTNAME), rpc: `http://127.0.0.1:${http.port}` };
+    origins = { public: publicOrigin(undefined, http.port, env.WEBSITE_HOSTNAME), rpc: `http://127.0.0.1:${http.port}`, grpc: grpcChannel };
     status.set(durable ? "Initialized" : "Running");
     // durable-functions builds check-status URLs for localhost:7071 unless WEBSITE_HOSTNAME names the host.
     if (!process.env.WEBSITE_HOSTNAME) process.env.WEBSITE_HOSTNAME = `localhost:${http.port}`;
@@ -128,6 +149,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
       // The provider adapter is loaded only for apps that use Durable Functions.
       const { startDurableWorker } = await import("../provider/durable-worker");
       const worker = await startDurableWorker(app, durable, {
+        protocol,
         log: (line) => log("information", line),
         // Running only while work can flow from the scheduler; a lost stream is reported until it reopens.
         onConnect: () => status.set("Running"),
@@ -143,12 +165,15 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     cleanup.push(() => timers.stop());
 
     return {
-      app, http, durable, status,
+      app, http, durable, protocol, status,
       functionList: () => {
         const lines: string[] = [];
         for (const r of http.routes) lines.push(`${r.functionName}: [${(r.methods ?? ["GET", "POST", "PUT", "DELETE", "PATCH"]).join(",")}] ${http.urlOf(r)}`);
         for (const fn of app.functions.values()) {
-          if (fn.triggerType.toLowerCase() !== "httptrigger") lines.push(`${fn.name}: ${(isTimerTrigger(fn.triggerType) && timers.describe(fn.name)) || fn.triggerType}`);
+          const p = functionProtocol(fn);
+          const via = p ? ` (${PROTOCOL_NAMES[p]})` : "";
+          if (fn.triggerType.toLowerCase() !== "httptrigger") lines.push(`${fn.name}: ${(isTimerTrigger(fn.triggerType) && timers.describe(fn.name)) || fn.triggerType}${via}`);
+          else if (via) lines.push(`${fn.name}: durable client${via}`);
         }
         return lines;
       },

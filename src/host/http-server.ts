@@ -12,7 +12,7 @@ import { ApiRequest, ApiResponse, ManagementApi, managementPath } from "./manage
 import { byPrecedence, compileRoute, RouteTemplate } from "./routes";
 import { HOST_STATUS_PATH, HostStatus } from "./host-status";
 import type { ScaleEndpoint } from "./scale-endpoint";
-import { durableClientBindingData, HubRef, publicOrigin, RPC_PATH } from "./webhook-urls";
+import { durableClientBindingData, GrpcChannelRef, HubRef, publicOrigin, RPC_PATH } from "./webhook-urls";
 
 const MAX_BODY_BYTES = 100 * 1024 * 1024; // the Functions host's default request size limit
 
@@ -26,7 +26,8 @@ export interface HttpHostOptions {
   /** host.json extensions.http.routePrefix ("api"). */
   routePrefix: string;
   /** The Durable parts, when the app uses Durable Functions. */
-  durable?: { management: ManagementApi; hub: HubRef };
+  /** grpcChannel: set for apps on durable-functions 4, whose clients call it instead of the HTTP API. */
+  durable?: { management: ManagementApi; hub: HubRef; grpcChannel?: GrpcChannelRef };
   /** The scale monitor's endpoint (scale-endpoint.ts), when the app uses Durable Functions. */
   scale?: ScaleEndpoint;
   /** POST /admin/functions/{name} (admin-api.ts). */
@@ -161,7 +162,7 @@ export async function startHttpHost(options: HttpHostOptions): Promise<HttpHost>
     if (!options.durable) throw new Error(`Function '${r.functionName}' has a durableClient input, but host.json has no durableTask configuration`);
     for (const c of r.durableClients) {
       const hub: HubRef = { hubName: c.taskHub || options.durable.hub.hubName, connectionName: c.connectionName || options.durable.hub.connectionName };
-      inputs[c.name] = { string: JSON.stringify(durableClientBindingData(url.origin, `http://127.0.0.1:${port}`, hub)) };
+      inputs[c.name] = { string: JSON.stringify(durableClientBindingData(url.origin, `http://127.0.0.1:${port}`, hub, options.durable.grpcChannel)) };
     }
     return inputs;
   }

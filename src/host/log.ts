@@ -4,7 +4,10 @@ export type LogLevel = "trace" | "debug" | "information" | "warning" | "error" |
 /** "user": the app's context.log; "system": @azure/functions' own logs; "host": this host's parts. */
 export type LogCategory = "user" | "system" | "customMetric" | "host";
 
-export type HostLog = (level: LogLevel, message: string, category?: LogCategory) => void;
+export type HostLog = ((level: LogLevel, message: string, category?: LogCategory) => void) & {
+  /** Whether a line of that level and category would be printed (absent: assume it would), so a caller can skip building it. */
+  enabled?: (level: LogLevel, category?: LogCategory) => boolean;
+};
 
 const RANK: Record<LogLevel, number> = { trace: 0, debug: 1, information: 2, warning: 3, error: 4, critical: 5, none: 6 };
 export const LOG_LEVELS = Object.keys(RANK) as LogLevel[];
@@ -16,12 +19,14 @@ export const LOG_LEVELS = Object.keys(RANK) as LogLevel[];
 export function consoleLog(options: { level?: LogLevel; systemLevel?: LogLevel } = {}): HostLog {
   const min = RANK[options.level ?? "information"];
   const system = RANK[options.systemLevel ?? "warning"];
-  return (level, message, category = "host") => {
-    const rank = RANK[level] ?? RANK.information;
-    if (level === "none" || rank < (category === "system" ? system : min)) return;
+  const enabled = (level: LogLevel, category: LogCategory = "host") => level !== "none" && (RANK[level] ?? RANK.information) >= (category === "system" ? system : min);
+  const log: HostLog = (level, message, category = "host") => {
+    if (!enabled(level, category)) return;
     const line = `[${new Date().toISOString()}] ${message}\n`;
-    (rank >= RANK.error ? process.stderr : process.stdout).write(line);
+    ((RANK[level] ?? RANK.information) >= RANK.error ? process.stderr : process.stdout).write(line);
   };
+  log.enabled = enabled;
+  return log;
 }
 
 export function errorText(err: unknown): string {

@@ -5,14 +5,14 @@
 import { randomUUID } from "crypto";
 import { FunctionApp, TypedData } from "../provider/function-app";
 import { errorText, HostLog } from "./log";
-import { durableClientBindingData, HubRef } from "./webhook-urls";
+import { durableClientBindingData, GrpcChannelRef, HubRef } from "./webhook-urls";
 
 const isDurableClient = (type: string) => /^(durableClient|orchestrationClient)$/i.test(type);
 
 export interface TriggerInvokerOptions {
   app: FunctionApp;
   /** The HTTP server's public origin (for the URLs clients hand out) and the loopback one durable clients call; known once it listens. */
-  origins: () => { public: string; rpc: string };
+  origins: () => { public: string; rpc: string; grpc?: GrpcChannelRef };
   /** The app's task hub, when it uses Durable Functions. */
   hub?: HubRef;
   log: HostLog;
@@ -57,7 +57,7 @@ export class TriggerInvoker {
           connectionName: typeof b.connectionName === "string" && b.connectionName ? b.connectionName : this.options.hub.connectionName,
         };
         const origins = this.options.origins();
-        inputs[b.name] = { string: JSON.stringify(durableClientBindingData(origins.public, origins.rpc, hub)) };
+        inputs[b.name] = { string: JSON.stringify(durableClientBindingData(origins.public, origins.rpc, hub, origins.grpc)) };
       } else if (!this.warned.has(`${fn.name}/${b.name}`)) {
         this.warned.add(`${fn.name}/${b.name}`);
         this.options.log("warning", `Function '${fn.name}': input binding '${b.name}' of type '${b.type}' is not supported by this host; it will be undefined`);

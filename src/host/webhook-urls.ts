@@ -35,6 +35,15 @@ export interface DurableClientBindingData {
   baseUrl: string;
   requiredQueryStringParameters: string;
   rpcBaseUrl: string;
+  /** durable-functions 4 (gRPC channel) only. */
+  httpBaseUrl?: string;
+  maxGrpcMessageSizeInBytes?: number;
+}
+
+/** The loopback gRPC channel durable-functions 4's client calls instead of the HTTP API. */
+export interface GrpcChannelRef {
+  url: string;
+  maxMessageBytes: number;
 }
 
 function suffix(hub: HubRef): string {
@@ -62,10 +71,10 @@ export function managementUrls(origin: string, hub: HubRef, instanceId: string, 
  * The durableClient input binding's data. DurableClient sends every call to `rpcBaseUrl` when it is
  * present, and builds check-status responses from `managementUrls` (origin swapped for the request's).
  */
-export function durableClientBindingData(origin: string, rpcOrigin: string, hub: HubRef): DurableClientBindingData {
+export function durableClientBindingData(origin: string, rpcOrigin: string, hub: HubRef, grpcChannel?: GrpcChannelRef): DurableClientBindingData {
   const q = suffix(hub);
   const create = `${origin}${WEBHOOK_PATH}/orchestrators/{functionName}[/{instanceId}]`;
-  return {
+  const data: DurableClientBindingData = {
     taskHubName: hub.hubName,
     connectionName: hub.connectionName,
     creationUrls: {
@@ -78,6 +87,13 @@ export function durableClientBindingData(origin: string, rpcOrigin: string, hub:
     requiredQueryStringParameters: "",
     rpcBaseUrl: `${rpcOrigin}${RPC_PATH}/`,
   };
+  if (grpcChannel) {
+    // durable-functions 4 takes only host:port from rpcBaseUrl and speaks plaintext gRPC to it.
+    data.rpcBaseUrl = grpcChannel.url;
+    data.httpBaseUrl = data.baseUrl;
+    data.maxGrpcMessageSizeInBytes = grpcChannel.maxMessageBytes;
+  }
+  return data;
 }
 
 interface Authority {

@@ -11,7 +11,10 @@ import { BackendClient, BackendClientOptions } from "./backend-client";
 import { ProviderConfig } from "./config";
 import { TokenSource, TokenSourceCache, tokenSourceFor } from "./credentials";
 import { runEntity } from "./entity-bridge";
+import { runGrpcEntity } from "./grpc-entity-bridge";
+import { runGrpcOrchestration } from "./grpc-orchestration-bridge";
 import { runOrchestration } from "./orchestration-bridge";
+import { DurableProtocol, PROTOCOL_NAMES } from "./protocol";
 
 export interface DurableWorkerOptions {
   log?: (line: string) => void;
@@ -23,6 +26,8 @@ export interface DurableWorkerOptions {
   drainTimeoutMs?: number;
   /** Overrides of the gRPC client's retry and reconnect timing (tests). */
   client?: Partial<Pick<BackendClientOptions, "retry" | "reconnect" | "silenceMs">>;
+  /** How the app's durable functions take their work items (default: durable-functions 3's JSON). */
+  protocol?: DurableProtocol;
   /** The work item stream opened (first time or again): work can flow. */
   onConnect?(): void;
   /** The work item stream was lost; it is reopened after a delay. */
@@ -60,6 +65,10 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
     say(`${what} is not reachable yet (${e.details || e.message}); will keep trying`);
   }
 
+  const grpcProtocol = options.protocol === "grpc";
+  const orchestrate = grpcProtocol ? runGrpcOrchestration : runOrchestration;
+  const runBatch = grpcProtocol ? runGrpcEntity : runEntity;
+
   const limits: Record<Kind, number> = {
     orchestration: config.maxConcurrentOrchestratorFunctions,
     activity: config.maxConcurrentActivityFunctions,
@@ -90,7 +99,7 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
     let completing = false;
     try {
       if (kind === "orchestration") {
-        const r = await runOrchestration(app, { orchestratorRequest: item.orchestratorRequest!, completionToken: item.completionToken }, { httpPollMs: config.httpAsyncSleepMs });
+        const r = await orchestrate(app, { orchestratorRequest: item.orchestratorRequest!, completionToken: item.completionToken }, { httpPollMs: config.httpAsyncSleepMs });
         completing = true;
         await client.call("CompleteOrchestrationWorkItem", r.request);
         say(`orchestrator ${label}: ${r.outcome}${r.outcome === "running" ? ` (${scheduledWork(r.request)})` : ""} in ${ms()}${notes(r.notes)}`);
@@ -100,7 +109,7 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
         await client.call("CompleteActivityWorkItem", r.request);
         say(`activity ${label}: ${r.succeeded ? "succeeded" : `failed (${r.error})`} in ${ms()}`);
       } else {
-        const r = await runEntity(app, { entityRequestV2: item.entityRequestV2!, completionToken: item.completionToken });
+        const r = await runBatch(app, { entityRequestV2: item.entityRequestV2!, completionToken: item.completionToken });
         completing = true;
         await client.call("CompleteEntityWorkItem", r.request);
         say(`entity ${label}: ${r.operations} operation(s)${r.failedOperations ? `, ${r.failedOperations} failed` : ""} in ${ms()}${notes(r.notes)}`);
@@ -145,7 +154,7 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
     maxConcurrentActivityWorkItems: limits.activity,
     maxConcurrentEntityWorkItems: limits.entity,
   }, { onItem, onConnect: options.onConnect, onDisconnect: options.onDisconnect });
-  say(`worker ${client.workerId} listening to task hub '${config.hubName}' at ${endpoint} (at most ${limits.orchestration} orchestrator, ${limits.activity} activity, ${limits.entity} entity invocations at once)`);
+  say(`worker ${client.workerId} listening to task hub '${config.hubName}' at ${endpoint} (at most ${limits.orchestration} orchestrator, ${limits.activity} activity, ${limits.entity} entity invocations at once), ${PROTOCOL_NAMES[options.protocol ?? "json"]}`);
 
   let stopped: Promise<void> | undefined;
   return {

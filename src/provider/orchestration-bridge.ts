@@ -54,7 +54,24 @@ export interface BridgeOptions {
   httpPollMs?: number;
 }
 
-export async function runOrchestration(app: FunctionApp, item: OrchestrationWorkItem, options: BridgeOptions = {}): Promise<OrchestrationResult> {
+/** One episode being answered: what both protocols' bridges need to turn an outcome into the completion. */
+export interface Episode {
+  instanceId: string;
+  executionId: string;
+  name: string;
+  past: HistoryEvent[];
+  fresh: HistoryEvent[];
+  started: pb.IExecutionStartedEvent;
+  parentInstanceId?: string;
+  notes: string[];
+  complete(actions: pb.IOrchestratorAction[], outcome: OrchestrationResult["outcome"], customStatus?: string): OrchestrationResult;
+  fail(details: FailureDetails, actions?: pb.IOrchestratorAction[], customStatus?: string): OrchestrationResult;
+  /** Set when the host answers the episode itself (termination, rewind): the orchestrator code does not run. */
+  answered?: OrchestrationResult;
+}
+
+/** Reads the work item and prepares its completion; terminations and rewinds are answered here. */
+export function openEpisode(item: OrchestrationWorkItem, options: BridgeOptions = {}): Episode {
   const req = item.orchestratorRequest;
   const past = req.pastEvents ?? [];
   const fresh = req.newEvents ?? [];
@@ -81,15 +98,22 @@ export async function runOrchestration(app: FunctionApp, item: OrchestrationWork
     notes.push(details.errorMessage ?? "");
     return complete([...actions, { id: -1, completeOrchestration: { orchestrationStatus: Status.ORCHESTRATION_STATUS_FAILED, failureDetails: details } }], "failed", customStatus);
   };
+  const episode: Episode = { instanceId, executionId, name, past, fresh, started, parentInstanceId: record.parentInstanceId, notes, complete, fail };
 
   // Termination and rewind are the host's business; the orchestrator code does not run for them.
   const terminated = fresh.find((e) => e.executionTerminated)?.executionTerminated;
   if (terminated) {
-    return complete([{ id: -1, completeOrchestration: { orchestrationStatus: Status.ORCHESTRATION_STATUS_TERMINATED, result: terminated.input } }], "terminated");
+    episode.answered = complete([{ id: -1, completeOrchestration: { orchestrationStatus: Status.ORCHESTRATION_STATUS_TERMINATED, result: terminated.input } }], "terminated");
+  } else if (fresh.some((e) => e.executionRewound) && past.some((e) => e.executionCompleted)) {
+    episode.answered = complete([{ id: -1, rewindOrchestration: { newHistory: rewoundHistory(past, fresh) } }], "rewound");
   }
-  if (fresh.some((e) => e.executionRewound) && past.some((e) => e.executionCompleted)) {
-    return complete([{ id: -1, rewindOrchestration: { newHistory: rewoundHistory(past, fresh) } }], "rewound");
-  }
+  return episode;
+}
+
+export async function runOrchestration(app: FunctionApp, item: OrchestrationWorkItem, options: BridgeOptions = {}): Promise<OrchestrationResult> {
+  const episode = openEpisode(item, options);
+  if (episode.answered) return episode.answered;
+  const { instanceId, executionId, name, past, fresh, started, notes, complete, fail } = episode;
 
   const fn = findFunction(app, name, ORCHESTRATION_TRIGGER);
   if (!fn) return fail({ errorType: "FunctionNotFound", errorMessage: notFoundMessage(app, "orchestrator", name, ORCHESTRATION_TRIGGER), isNonRetriable: true });
@@ -100,7 +124,7 @@ export async function runOrchestration(app: FunctionApp, item: OrchestrationWork
     input: parseJson(val(started.input)),
     instanceId,
     isReplaying: past.length > 0,
-    parentInstanceId: record.parentInstanceId,
+    parentInstanceId: episode.parentInstanceId,
     upperSchemaVersion: UPPER_SCHEMA_VERSION,
     upperSchemaVersionNew: UPPER_SCHEMA_VERSION_NEW,
     longRunningTimerIntervalDuration: LONG_TIMER_INTERVAL,

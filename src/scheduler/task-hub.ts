@@ -1,19 +1,17 @@
 // The live engine of one task hub, put together: the hub state (hub-state.ts) at the bottom; the
 // work feed, the commit of an operation and the instance transitions on it; client operations,
 // work-item completions and reads on top. Each layer uses only those below it. This class wires
-// them and is the face the gRPC services call; it holds no logic of its own beyond start-up.
+// them and holds no logic of its own beyond start-up; callers see four narrow faces: `clients`
+// (one operation, one commit), `reads`, `completions` and `entities`, plus the worker streams.
 import { pb } from "../proto";
 import { EntityQuery } from "../core/entities";
-import { HistoryEvent, InstanceRecord, Status } from "../core/model";
-import { InstanceFilter, InstanceListing, Store } from "../store/store";
+import { Store } from "../store/store";
 import { ClientOperations } from "./client-operations";
 import { WorkItemCompletions } from "./completions";
-import { Dispatcher, DispatchSource, Lease, WorkKind } from "./dispatcher";
+import { Dispatcher, DispatchSource, Lease } from "./dispatcher";
 import { GroupCommitter } from "./group-commit";
 import { HubCommit } from "./hub-commit";
-import { HubMetrics } from "./hub-metrics";
 import { HubReads } from "./hub-reads";
-import { InstanceWork, WorkerView } from "./work-view";
 import { Due, HubState } from "./hub-state";
 import { InstanceWaiters } from "./instance-waiters";
 import { InstanceLifecycle } from "./lifecycle";
@@ -21,15 +19,28 @@ import { EngineOptions } from "./options";
 import { WorkerConnection } from "./worker";
 import { WorkFeed } from "./work-feed";
 
+/** What clients may ask of a hub: each call is one operation, one commit. */
+export type HubClients = Pick<ClientOperations,
+  "startInstance" | "raiseEvent" | "terminate" | "suspend" | "resume" | "rewind" | "restart" | "purge" | "forceTerminate" | "addEvent">;
+/** What clients may read: committed state, store pages, waits, metrics. */
+export type HubReadApi = Pick<HubReads,
+  "getInstance" | "getHistory" | "queryInstances" | "listInstanceIds" | "findInstanceIds" | "listInstances" | "countByStatus" | "waitFor" | "hotState" | "metrics" | "work" | "workers">;
+/** What workers complete or give back (entities complete through `entities`). */
+export type HubCompletions = Pick<WorkItemCompletions, "orchestration" | "precomputedOrchestration" | "activity" | "activityEvent" | "abandon" | "release">;
+
 export class TaskHub implements DispatchSource {
   readonly dispatcher: Dispatcher;
   private readonly state: HubState;
   private readonly feed: WorkFeed;
   private readonly waiters = new InstanceWaiters();
   private readonly hubCommit: HubCommit;
-  private readonly clients: ClientOperations;
-  private readonly completions: WorkItemCompletions;
-  private readonly reads: HubReads;
+  private readonly operations: ClientOperations;
+  private readonly workItems: WorkItemCompletions;
+  private readonly hubReads: HubReads;
+
+  readonly clients: HubClients;
+  readonly reads: HubReadApi;
+  readonly completions: HubCompletions;
 
   /** The entity side as the gRPC services see it. */
   readonly entities: {
@@ -47,16 +58,16 @@ export class TaskHub implements DispatchSource {
     this.feed = new WorkFeed(this.state, options);
     this.hubCommit = new HubCommit(this.state, this.feed, this.dispatcher, this.waiters, committer, options);
     const lifecycle = new InstanceLifecycle(this.state, options);
-    this.clients = new ClientOperations(this.state, lifecycle, this.hubCommit, options);
-    this.completions = new WorkItemCompletions(this.state, lifecycle, this.feed, this.hubCommit, this.dispatcher, options);
-    this.reads = new HubReads(this.state, store, this.feed, this.dispatcher, this.waiters, options, () => this.hubCommit.closed);
+    this.operations = this.clients = new ClientOperations(this.state, lifecycle, this.hubCommit, options);
+    this.workItems = this.completions = new WorkItemCompletions(this.state, lifecycle, this.feed, this.hubCommit, this.dispatcher, options);
+    this.hubReads = this.reads = new HubReads(this.state, store, this.feed, this.dispatcher, this.waiters, options, () => this.hubCommit.closed);
     this.entities = {
-      signal: (req) => this.clients.signal(req),
-      get: (id) => this.reads.entity(id),
-      query: (q) => this.reads.entities(q),
-      clean: (removeEmpty, releaseOrphanedLocks) => this.clients.cleanEntities(removeEmpty, releaseOrphanedLocks),
-      complete: (result) => this.completions.entity(result),
-      completePrecomputed: (req) => this.completions.precomputedEntity(req),
+      signal: (req) => this.operations.signal(req),
+      get: (id) => this.hubReads.entity(id),
+      query: (q) => this.hubReads.entities(q),
+      clean: (removeEmpty, releaseOrphanedLocks) => this.operations.cleanEntities(removeEmpty, releaseOrphanedLocks),
+      complete: (result) => this.workItems.entity(result),
+      completePrecomputed: (req) => this.workItems.precomputedEntity(req),
     };
     // A hub created just now starts empty: the store may still hold a deleted namesake's data
     // until the queued delete is written.
@@ -90,46 +101,12 @@ export class TaskHub implements DispatchSource {
     this.waiters.close();
   }
 
-  // ---------------------------------------------------------------- reads
-
-  getInstance(instanceId: string): InstanceRecord | undefined { return this.reads.getInstance(instanceId); }
-  getHistory(instanceId: string): HistoryEvent[] | undefined { return this.reads.getHistory(instanceId); }
-  queryInstances(filter: InstanceFilter, pageSize: number, token?: string, withPayloads = false) { return this.reads.queryInstances(filter, pageSize, token, withPayloads); }
-  listInstanceIds(filter: InstanceFilter, pageSize: number, after?: string) { return this.reads.listInstanceIds(filter, pageSize, after); }
-  findInstanceIds(filter: InstanceFilter, limit: number): string[] { return this.reads.findInstanceIds(filter, limit); }
-  listInstances(filter: InstanceFilter, listing: InstanceListing): InstanceRecord[] { return this.reads.listInstances(filter, listing); }
-  countByStatus(filter: InstanceFilter): Map<Status, number> { return this.reads.countByStatus(filter); }
-  waitFor(instanceId: string, predicate: (r: InstanceRecord) => boolean, timeoutMs: number, cancelled?: (cb: () => void) => void) { return this.reads.waitFor(instanceId, predicate, timeoutMs, cancelled); }
-  hotState() { return this.reads.hotState(); }
-  metrics(): HubMetrics { return this.reads.metrics(); }
-  work(instanceId: string): InstanceWork { return this.reads.work(instanceId); }
-  workers(): WorkerView[] { return this.reads.workers(); }
-
-  // ---------------------------------------------------------------- client operations
-
-  startInstance(req: pb.ICreateInstanceRequest): Promise<string> { return this.clients.startInstance(req); }
-  raiseEvent(instanceId: string, name: string, input: string | undefined): Promise<void> { return this.clients.raiseEvent(instanceId, name, input); }
-  terminate(instanceId: string, reason: string | undefined, recursive: boolean): Promise<void> { return this.clients.terminate(instanceId, reason, recursive); }
-  suspend(instanceId: string, reason: string | undefined): Promise<void> { return this.clients.suspend(instanceId, reason); }
-  resume(instanceId: string, reason: string | undefined): Promise<void> { return this.clients.resume(instanceId, reason); }
-  rewind(instanceId: string, reason: string | undefined): Promise<void> { return this.clients.rewind(instanceId, reason); }
-  restart(instanceId: string, withNewInstanceId: boolean): Promise<string> { return this.clients.restart(instanceId, withNewInstanceId); }
-  purge(instanceIds: string[], recursive: boolean, strict: boolean): Promise<number> { return this.clients.purge(instanceIds, recursive, strict); }
-  forceTerminate(instanceIds: string[], reason: string | undefined): Promise<string[]> { return this.clients.forceTerminate(instanceIds, reason); }
-  addEvent(instanceId: string, e: HistoryEvent): Promise<void> { return this.clients.addEvent(instanceId, e); }
-
-  // ---------------------------------------------------------------- workers and completions
+  // ---------------------------------------------------------------- workers
 
   connectWorker(worker: WorkerConnection): void { this.dispatcher.connect(worker); }
   disconnectWorker(worker: WorkerConnection): void { this.dispatcher.disconnect(worker); }
   next(lease: Lease): pb.IWorkItem | undefined { return this.feed.next(lease); }
-  released(lease: Lease, reason: "disconnected" | "expired"): void { this.completions.released(lease, reason); }
-  completeOrchestration(res: pb.IOrchestratorResponse): Promise<void> { return this.completions.orchestration(res); }
-  completePrecomputed(req: pb.durabletask.protos.backend.v1.ICompleteOrchestrationWorkItemRequest): Promise<void> { return this.completions.precomputedOrchestration(req); }
-  completeActivity(res: pb.IActivityResponse): Promise<void> { return this.completions.activity(res); }
-  completeActivityEvent(token: string | null | undefined, e: HistoryEvent | null | undefined): Promise<void> { return this.completions.activityEvent(token, e); }
-  abandon(token: string | null | undefined, kind: WorkKind): void { this.completions.abandon(token, kind); }
-  release(token: string | null | undefined, kind: WorkKind): void { this.completions.release(token, kind); }
+  released(lease: Lease, reason: "disconnected" | "expired"): void { this.workItems.released(lease, reason); }
 
   private onDue(due: Due[]): void {
     const now = Date.now();

@@ -32,13 +32,13 @@ export function backendHandlers(scheduler: Scheduler, sidecar: grpc.UntypedServi
     StreamInstanceHistory: sidecar.StreamInstanceHistory,
     AddEvent: unary<b.IAddEventRequest>((req, hub) => {
       if (!req.event) throw invalid("event must be set");
-      return hub.addEvent(req.instance?.instanceId ?? "", req.event);
+      return hub.clients.addEvent(req.instance?.instanceId ?? "", req.event);
     }),
     AddEvents: unary<b.IAddEventsRequest>(async (req, hub) => {
       const failed: string[] = [];
       for (const [id, e] of Object.entries(req.events ?? {})) {
         try {
-          await hub.addEvent(id, e as pb.IHistoryEvent);
+          await hub.clients.addEvent(id, e as pb.IHistoryEvent);
         } catch {
           failed.push(id);
         }
@@ -47,23 +47,23 @@ export function backendHandlers(scheduler: Scheduler, sidecar: grpc.UntypedServi
     }),
     GetOrchestrationRuntimeState: unary<b.IGetOrchestrationRuntimeStateRequest>((req, hub) => {
       const id = checkInstanceId(req.instance?.instanceId);
-      const history = hub.getHistory(id);
+      const history = hub.reads.getHistory(id);
       if (!history) throw new SchedulerError("NOT_FOUND", `Orchestration instance '${id}' not found`);
       return { history };
     }),
-    CompleteOrchestrationWorkItem: unary<b.ICompleteOrchestrationWorkItemRequest>((req, hub) => hub.completePrecomputed(req)),
-    AbandonOrchestrationWorkItem: unary<b.IAbandonOrchestrationWorkItemRequest>((req, hub) => hub.abandon(req.completionToken, "orchestration")),
-    ReleaseOrchestrationWorkItem: unary<b.IReleaseOrchestrationWorkItemRequest>((req, hub) => hub.release(req.completionToken, "orchestration")),
-    CompleteActivityWorkItem: unary<b.ICompleteActivityWorkItemRequest>((req, hub) => hub.completeActivityEvent(req.completionToken, req.responseEvent)),
-    AbandonActivityWorkItem: unary<b.IAbandonActivityWorkItemRequest>((req, hub) => hub.abandon(req.completionToken, "activity")),
+    CompleteOrchestrationWorkItem: unary<b.ICompleteOrchestrationWorkItemRequest>((req, hub) => hub.completions.precomputedOrchestration(req)),
+    AbandonOrchestrationWorkItem: unary<b.IAbandonOrchestrationWorkItemRequest>((req, hub) => hub.completions.abandon(req.completionToken, "orchestration")),
+    ReleaseOrchestrationWorkItem: unary<b.IReleaseOrchestrationWorkItemRequest>((req, hub) => hub.completions.release(req.completionToken, "orchestration")),
+    CompleteActivityWorkItem: unary<b.ICompleteActivityWorkItemRequest>((req, hub) => hub.completions.activityEvent(req.completionToken, req.responseEvent)),
+    AbandonActivityWorkItem: unary<b.IAbandonActivityWorkItemRequest>((req, hub) => hub.completions.abandon(req.completionToken, "activity")),
     CompleteEntityWorkItem: unary<b.ICompleteEntityWorkItemRequest>((req, hub) => hub.entities.completePrecomputed(req)),
-    AbandonEntityWorkItem: unary<b.IAbandonEntityWorkItemRequest>((req, hub) => hub.abandon(req.completionToken, "entity")),
-    ReleaseEntityWorkItem: unary<b.IReleaseEntityWorkItemRequest>((req, hub) => hub.release(req.completionToken, "entity")),
+    AbandonEntityWorkItem: unary<b.IAbandonEntityWorkItemRequest>((req, hub) => hub.completions.abandon(req.completionToken, "entity")),
+    ReleaseEntityWorkItem: unary<b.IReleaseEntityWorkItemRequest>((req, hub) => hub.completions.release(req.completionToken, "entity")),
     CompleteOrchestrationWorkItemWithExtendedSession: extendedSessions,
     CompleteEntityWorkItemWithExtendedSession: extendedSessions,
     Ping: unary(() => ({})),
     GetMetrics: unary((_req, hub) => {
-      const m = hub.metrics();
+      const m = hub.reads.metrics();
       const kind = (k: { pending: number; active: number; oldestAgeSeconds: number }) => ({ pending: k.pending, active: k.active, oldestAgeInSeconds: k.oldestAgeSeconds });
       return {
         metrics: {
@@ -74,7 +74,7 @@ export function backendHandlers(scheduler: Scheduler, sidecar: grpc.UntypedServi
     }),
     SkipGracefulOrchestrationTerminations: unary<pb.ISkipGracefulOrchestrationTerminationsRequest>(async (req, hub) => {
       const ids = (req.instanceBatch?.instanceIds ?? []).map((id) => checkInstanceId(id));
-      return { unterminatedInstanceIds: await hub.forceTerminate(ids, req.reason?.value ?? undefined) };
+      return { unterminatedInstanceIds: await hub.clients.forceTerminate(ids, req.reason?.value ?? undefined) };
     }),
     BeginWorkerDrain: unary<b.IBeginWorkerDrainRequest>((_req, hub, call) => {
       const workerId = call.metadata.get("workerid")[0];

@@ -23,28 +23,28 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
 
   return {
     Hello: unary(() => ({})),
-    StartInstance: unary<pb.ICreateInstanceRequest>(async (req, hub) => ({ instanceId: await hub.startInstance(req) })),
-    GetInstance: unary<pb.IGetInstanceRequest>((req, hub) => instanceResponse(hub.getInstance(checkInstanceId(req.instanceId)), !!req.getInputsAndOutputs)),
+    StartInstance: unary<pb.ICreateInstanceRequest>(async (req, hub) => ({ instanceId: await hub.clients.startInstance(req) })),
+    GetInstance: unary<pb.IGetInstanceRequest>((req, hub) => instanceResponse(hub.reads.getInstance(checkInstanceId(req.instanceId)), !!req.getInputsAndOutputs)),
     WaitForInstanceStart: unary<pb.IGetInstanceRequest>((req, hub, call) =>
       wait(hub, req, call, (r) => r.status !== Status.ORCHESTRATION_STATUS_PENDING)),
     WaitForInstanceCompletion: unary<pb.IGetInstanceRequest>((req, hub, call) => wait(hub, req, call, (r) => isTerminal(r.status))),
-    RaiseEvent: unary<pb.IRaiseEventRequest>((req, hub) => hub.raiseEvent(checkInstanceId(req.instanceId), req.name ?? "", val(req.input))),
-    TerminateInstance: unary<pb.ITerminateRequest>((req, hub) => hub.terminate(checkInstanceId(req.instanceId), val(req.output), !!req.recursive)),
-    SuspendInstance: unary<pb.ISuspendRequest>((req, hub) => hub.suspend(checkInstanceId(req.instanceId), val(req.reason))),
-    ResumeInstance: unary<pb.IResumeRequest>((req, hub) => hub.resume(checkInstanceId(req.instanceId), val(req.reason))),
-    RewindInstance: unary<pb.IRewindInstanceRequest>((req, hub) => hub.rewind(checkInstanceId(req.instanceId), val(req.reason))),
+    RaiseEvent: unary<pb.IRaiseEventRequest>((req, hub) => hub.clients.raiseEvent(checkInstanceId(req.instanceId), req.name ?? "", val(req.input))),
+    TerminateInstance: unary<pb.ITerminateRequest>((req, hub) => hub.clients.terminate(checkInstanceId(req.instanceId), val(req.output), !!req.recursive)),
+    SuspendInstance: unary<pb.ISuspendRequest>((req, hub) => hub.clients.suspend(checkInstanceId(req.instanceId), val(req.reason))),
+    ResumeInstance: unary<pb.IResumeRequest>((req, hub) => hub.clients.resume(checkInstanceId(req.instanceId), val(req.reason))),
+    RewindInstance: unary<pb.IRewindInstanceRequest>((req, hub) => hub.clients.rewind(checkInstanceId(req.instanceId), val(req.reason))),
     RestartInstance: unary<pb.IRestartInstanceRequest>(async (req, hub) => ({
-      instanceId: await hub.restart(checkInstanceId(req.instanceId), !!req.restartWithNewInstanceId),
+      instanceId: await hub.clients.restart(checkInstanceId(req.instanceId), !!req.restartWithNewInstanceId),
     })),
     QueryInstances: unary<pb.IQueryInstancesRequest>((req, hub) => {
       const q = req.query ?? {};
-      const page = hub.queryInstances(
+      const page = hub.reads.queryInstances(
         { statuses: statuses(q.runtimeStatus), createdFrom: fromTimestamp(q.createdTimeFrom), createdTo: fromTimestamp(q.createdTimeTo), instanceIdPrefix: val(q.instanceIdPrefix) || undefined },
         q.maxInstanceCount ?? 0, val(q.continuationToken) || undefined, !!q.fetchInputsAndOutputs);
       return { orchestrationState: page.instances.map((r) => toState(r, !!q.fetchInputsAndOutputs)), continuationToken: str(page.continuationToken) };
     }),
     ListInstanceIds: unary<pb.IListInstanceIdsRequest>((req, hub) => {
-      const page = hub.listInstanceIds(
+      const page = hub.reads.listInstanceIds(
         { statuses: statuses(req.runtimeStatus), completedFrom: fromTimestamp(req.completedTimeFrom), completedTo: fromTimestamp(req.completedTimeTo) },
         req.pageSize ?? 0, val(req.lastInstanceKey) || undefined);
       return { instanceIds: page.ids, lastInstanceKey: str(page.last) };
@@ -54,11 +54,11 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
       if (req.instanceId) {
         // One id may name an entity (@name@key): its storage is purged, as the Durable extension does.
         const id = isEntityId(req.instanceId) ? normalizeEntityId(req.instanceId) : checkInstanceId(req.instanceId);
-        return { deletedInstanceCount: await hub.purge([id], recursive, true), isComplete: { value: true } };
+        return { deletedInstanceCount: await hub.clients.purge([id], recursive, true), isComplete: { value: true } };
       }
       if (req.instanceBatch) {
         const ids = (req.instanceBatch.instanceIds ?? []).map((id) => checkInstanceId(id));
-        return { deletedInstanceCount: await hub.purge(ids, recursive, false), isComplete: { value: true } };
+        return { deletedInstanceCount: await hub.clients.purge(ids, recursive, false), isComplete: { value: true } };
       }
       const f = req.purgeInstanceFilter;
       if (!f) throw invalid("PurgeInstances needs an instanceId, a purgeInstanceFilter or an instanceBatch");
@@ -69,18 +69,18 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
       let total = 0;
       // Purge in batches so one request never holds the store for long.
       for (;;) {
-        const ids = hub.findInstanceIds(filter, 500);
+        const ids = hub.reads.findInstanceIds(filter, 500);
         if (ids.length === 0) break;
-        const n = await hub.purge(ids, recursive, false);
+        const n = await hub.clients.purge(ids, recursive, false);
         total += n;
         if (n === 0) break;
       }
       return { deletedInstanceCount: total, isComplete: { value: true } };
     }),
-    CompleteOrchestratorTask: unary<pb.IOrchestratorResponse>((req, hub) => hub.completeOrchestration(req)),
-    CompleteActivityTask: unary<pb.IActivityResponse>((req, hub) => hub.completeActivity(req)),
-    AbandonTaskOrchestratorWorkItem: unary<pb.IAbandonOrchestrationTaskRequest>((req, hub) => hub.abandon(req.completionToken, "orchestration")),
-    AbandonTaskActivityWorkItem: unary<pb.IAbandonActivityTaskRequest>((req, hub) => hub.abandon(req.completionToken, "activity")),
+    CompleteOrchestratorTask: unary<pb.IOrchestratorResponse>((req, hub) => hub.completions.orchestration(req)),
+    CompleteActivityTask: unary<pb.IActivityResponse>((req, hub) => hub.completions.activity(req)),
+    AbandonTaskOrchestratorWorkItem: unary<pb.IAbandonOrchestrationTaskRequest>((req, hub) => hub.completions.abandon(req.completionToken, "orchestration")),
+    AbandonTaskActivityWorkItem: unary<pb.IAbandonActivityTaskRequest>((req, hub) => hub.completions.abandon(req.completionToken, "activity")),
     CreateTaskHub: (call: Call<pb.ICreateTaskHubRequest>, callback: grpc.sendUnaryData<unknown>) => {
       try {
         scheduler.createHub(hubName(call.metadata) || "default", !!call.request.recreateIfExists).then(() => callback(null, {}), (e) => callback(toServiceError(e)));
@@ -96,7 +96,7 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
       }
     },
     CompleteEntityTask: unary<pb.IEntityBatchResult>((req, hub) => hub.entities.complete(req)),
-    AbandonTaskEntityWorkItem: unary<pb.IAbandonEntityTaskRequest>((req, hub) => hub.abandon(req.completionToken, "entity")),
+    AbandonTaskEntityWorkItem: unary<pb.IAbandonEntityTaskRequest>((req, hub) => hub.completions.abandon(req.completionToken, "entity")),
     SignalEntity: unary<pb.ISignalEntityRequest>((req, hub) => hub.entities.signal(req)),
     GetEntity: unary<pb.IGetEntityRequest>((req, hub) => {
       const e = hub.entities.get(req.instanceId ?? "");
@@ -167,7 +167,7 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
       try {
         const hub = scheduler.hub(hubName(call.metadata));
         const id = checkInstanceId(call.request.instanceId);
-        const history = hub.getHistory(id);
+        const history = hub.reads.getHistory(id);
         if (!history) throw new SchedulerError("NOT_FOUND", `Orchestration instance '${id}' not found`);
         for (let i = 0; i < history.length; i += HISTORY_CHUNK) call.write({ events: history.slice(i, i + HISTORY_CHUNK) });
         call.end();
@@ -187,7 +187,7 @@ function wait(hub: TaskHub, req: pb.IGetInstanceRequest, call: Call<pb.IGetInsta
   const id = checkInstanceId(req.instanceId);
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() - Date.now() : typeof deadline === "number" && isFinite(deadline) ? deadline - Date.now() : DEFAULT_WAIT_MS;
-  return hub.waitFor(id, predicate, Math.max(0, deadlineMs), (cb) => call.on("cancelled", cb)).then((rec) => {
+  return hub.reads.waitFor(id, predicate, Math.max(0, deadlineMs), (cb) => call.on("cancelled", cb)).then((rec) => {
     if (!rec) {
       throw new SchedulerError("DEADLINE_EXCEEDED", `Orchestration instance '${id}' did not reach the awaited state within the server's wait limit; call again to keep waiting`);
     }

@@ -21,6 +21,7 @@ Paths (--paths a,b; default all):
   memory      dts serve --store memory, the same worker
   functions   dts serve --store sqlite, dts func start on the repository's sample app (its HelloCities and
               FanOutFanIn orchestrations, started by name through the SDK client); no sequence/memory/startup
+  functions-v4  the same on test/df4-app: the same orchestrations written for durable-functions 4 (gRPC protocol)
   inprocess   the SDK's in-process test backend (InMemoryOrchestrationBackend + TestOrchestrationWorker) in
               the bench's own process: the reference for what the worker alone can do
 

@@ -1,9 +1,11 @@
-// The four paths the bench measures, behind one interface:
+// The five paths the bench measures, behind one interface:
 //   sqlite     `dts serve --store sqlite` + the official SDK worker in its own process
 //   memory     `dts serve --store memory` + the same worker
 //   functions  `dts serve --store sqlite` + `dts func start` on the repository's sample app (the
 //              Functions provider adapter runs the app's orchestrations), started by name through
 //              the SDK client on the app's task hub
+//   functions-v4  the same with test/df4-app: the same HelloCities and FanOutFanIn on durable-functions 4
+//              (protobuf work items, no JSON translation in the host)
 //   inprocess  the SDK's own in-process test backend (InMemoryOrchestrationBackend,
 //              TestOrchestrationClient, TestOrchestrationWorker) in this process: the reference for
 //              what the worker alone can do
@@ -15,14 +17,18 @@ import {
   TaskHubGrpcClient, TestOrchestrationClient, TestOrchestrationWorker,
 } from "@microsoft/durabletask-js";
 import { DtsProcess, startDts, tempDir } from "../helpers/dts-process";
+import { DF4_APP, ensureDf4App } from "../helpers/df4-app";
 import { connectionString, FuncHostProcess, REPO_ROOT, startFuncHost } from "../helpers/func-process";
 import { spawnTracked, stopProcess, track } from "./procfs";
 import { Progress } from "./scenarios";
 import { bearerMetadata } from "./auth";
 import { ACCOUNT_ENTITY, fanOutFanIn, helloCities, longSequence, registerWorkloads, transfer, waitForGo } from "./workloads";
 
-export type PathName = "sqlite" | "memory" | "functions" | "inprocess";
-export const PATHS: PathName[] = ["sqlite", "memory", "functions", "inprocess"];
+export type PathName = "sqlite" | "memory" | "functions" | "functions-v4" | "inprocess";
+export const PATHS: PathName[] = ["sqlite", "memory", "functions", "functions-v4", "inprocess"];
+
+/** The paths that run a function app under `dts func start` (3.x sample, or the 4.x one). */
+export const isFunctionsPath = (p: PathName) => p === "functions" || p === "functions-v4";
 
 /** What a scenario starts: HelloCities5, the fan-out, the long sequence, or an instance waiting on an event. */
 export type Workload = "hello" | "fanout" | "sequence" | "wait";
@@ -190,14 +196,14 @@ class GrpcTarget implements Target {
   }
 
   unsupported(workload: Workload): string | undefined {
-    if (this.path !== "functions") return undefined;
+    if (!isFunctionsPath(this.path)) return undefined;
     if (workload === "sequence") return "the sample app has no long-sequence orchestration";
     if (workload === "wait") return "the sample app has no orchestration that only waits on an event";
     return undefined;
   }
 
   start(workload: Workload, size = 0): Promise<string> {
-    if (this.path === "functions") {
+    if (isFunctionsPath(this.path)) {
       if (workload === "hello") return this.client.scheduleNewOrchestration("HelloCities");
       if (workload === "fanout") return this.client.scheduleNewOrchestration("FanOutFanIn", { items: Array.from({ length: size }, (_, i) => `item-${i}`) });
       throw new Error(this.unsupported(workload));
@@ -288,8 +294,9 @@ export async function startTarget(pathName: PathName, options: TargetOptions): P
   let dts: DtsProcess | undefined;
   try {
     dts = await startScheduler(store, { ...options, dataDir });
-    if (pathName === "functions") {
-      const host = await within(startFuncHost(REPO_ROOT, {
+    if (isFunctionsPath(pathName)) {
+      if (pathName === "functions-v4") ensureDf4App();
+      const host = await within(startFuncHost(pathName === "functions" ? REPO_ROOT : DF4_APP, {
         DURABLE_TASK_SCHEDULER_CONNECTION_STRING: options.auth
           ? `Endpoint=http://localhost:${dts.port};TaskHub=default;Authentication=TokenFile;TokenFilePath=${options.auth.workerTokenFile}`
           : connectionString(dts.port),

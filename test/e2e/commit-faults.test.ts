@@ -122,7 +122,7 @@ async function checkAbsent(c: TaskHubGrpcClient, ids: string[]): Promise<void> {
 /** Waits until no work item is pending or running, then flushes the committer. */
 async function quiesce(server: RunningServer): Promise<void> {
   const hub = server.scheduler.hub("default");
-  await pollUntil(async () => hub.metrics(), (m) => m.orchestrations.pending + m.orchestrations.active + m.activities.pending + m.activities.active === 0, "the hub to go idle");
+  await pollUntil(async () => hub.reads.metrics(), (m) => m.orchestrations.pending + m.orchestrations.active + m.activities.pending + m.activities.active === 0, "the hub to go idle");
   await server.scheduler.committer.flush();
 }
 
@@ -132,7 +132,7 @@ function expectMemoryEqualsDisk(server: RunningServer): void {
   const live = scheduler.hub("default");
   const fresh = new TaskHub("default", scheduler.store, scheduler.committer, scheduler.options);
   try {
-    const canon = (hub: TaskHub) => JSON.parse(JSON.stringify(hub.hotState(), (key, v) =>
+    const canon = (hub: TaskHub) => JSON.parse(JSON.stringify(hub.reads.hotState(), (key, v) =>
       key === "history" ? (v as HistoryEvent[]).map((e) => Buffer.from(encodeEvent(e)).toString("base64")) : v));
     expect(canon(live)).toEqual(canon(fresh));
   } finally {

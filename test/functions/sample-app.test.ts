@@ -28,6 +28,12 @@ async function start(name: string, input?: unknown, instanceId?: string) {
   return r.body as { id: string; statusQueryGetUri: string; sendEventPostUri: string; terminatePostUri: string; purgeHistoryDeleteUri: string; suspendPostUri: string; resumePostUri: string; restartPostUri: string; rewindPostUri: string };
 }
 
+test("the host names the protocol of the app's durable functions: durable-functions 3's JSON", () => {
+  expect(host.output()).toMatch(/HelloCities: orchestrationTrigger \(durable-functions 3 out-of-process JSON protocol\)/);
+  expect(host.output()).toMatch(/HttpStart: durable client \(durable-functions 3 out-of-process JSON protocol\)/);
+  expect(host.output()).not.toMatch(/gRPC channel/);
+});
+
 test("HelloCities through the HTTP starter: five greetings, status and history at statusQueryGetUri", async () => {
   const r = await http("POST", `${host.origin}/api/orchestrators/HelloCities`);
   expect(r.status).toBe(202);

@@ -2,7 +2,7 @@
 // speaks HTTP to it: the app's functions and the Durable management API.
 import { ChildProcess, spawn } from "child_process";
 import * as path from "path";
-import { CLI } from "./dts-process";
+import { CLI, DtsProcess, startDts } from "./dts-process";
 
 /** The repository root: the sample function app's directory. */
 export const REPO_ROOT = path.resolve(__dirname, "../../..");
@@ -95,7 +95,12 @@ export async function http(method: string, url: string, body?: unknown, headers:
     init.body = typeof body === "string" ? body : JSON.stringify(body);
     if (typeof body !== "string") (init.headers as Record<string, string>)["content-type"] = "application/json";
   }
-  const res = await fetch(url, init);
+  // A GET is retried once on a reset: a host whose event loop was busy (a multi-megabyte payload on a
+  // loaded machine) may close an idle keep-alive connection just as fetch reuses it.
+  const res = await fetch(url, init).catch((err: Error & { cause?: { code?: string } }) => {
+    if (method !== "GET" || err.cause?.code !== "ECONNRESET") throw err;
+    return fetch(url, init);
+  });
   const text = await res.text();
   let parsed: unknown = text;
   try {
@@ -139,4 +144,31 @@ export function fill(url: string, values: { eventName?: string; text?: string })
   if (values.eventName !== undefined) u = u.replace("{eventName}", encodeURIComponent(values.eventName));
   if (values.text !== undefined) u = u.replace("{text}", encodeURIComponent(values.text));
   return u;
+}
+
+export interface AppOnScheduler {
+  dts: DtsProcess;
+  host: FuncHostProcess;
+  /** Stops the host, then the scheduler; resolves with the host's exit code. */
+  stop(): Promise<number | null | undefined>;
+}
+
+/** `dts serve --store memory <dtsArgs>` and `dts func start` on `appDir`, pointed at it. */
+export async function startAppOnScheduler(appDir: string, dtsArgs: string[] = []): Promise<AppOnScheduler> {
+  const dts = await startDts(["--store", "memory", ...dtsArgs]);
+  let host: FuncHostProcess;
+  try {
+    host = await startFuncHost(appDir, { DURABLE_TASK_SCHEDULER_CONNECTION_STRING: connectionString(dts.port) });
+  } catch (err) {
+    await dts.stop();
+    throw err;
+  }
+  return {
+    dts, host,
+    stop: async () => {
+      const code = await host.stop();
+      await dts.stop();
+      return code;
+    },
+  };
 }

@@ -45,10 +45,10 @@ test("an entity call inside a critical section: each step is one store transacti
   const [a, b] = ["@account@a", "@account@b"];
   const episode = (actions: pb.IOrchestratorAction[]) => {
     const item = take("orchestratorRequest");
-    return hub.completeOrchestration({ instanceId: "transfer", completionToken: item.completionToken, actions });
+    return hub.completions.orchestration({ instanceId: "transfer", completionToken: item.completionToken, actions });
   };
 
-  expect(await transactions(() => hub.startInstance({ instanceId: "transfer", name: "Transfer" }))).toBe(1);
+  expect(await transactions(() => hub.clients.startInstance({ instanceId: "transfer", name: "Transfer" }))).toBe(1);
 
   // The lock request, both grants and the grant message to the orchestration: one change.
   const lock = { criticalSectionId: "cs", lockSet: [a, b], position: 0, parentInstanceId: str("transfer") };
@@ -67,28 +67,28 @@ test("an entity call inside a critical section: each step is one store transacti
     { id: 2, ...unlock(a) }, { id: 3, ...unlock(b) },
     { id: 4, completeOrchestration: { orchestrationStatus: COMPLETED, result: str("done") } },
   ]))).toBe(1);
-  expect(hub.getInstance("transfer")?.status).toBe(COMPLETED);
+  expect(hub.reads.getInstance("transfer")?.status).toBe(COMPLETED);
   expect(hub.entities.get(a)?.data).toEqual({ state: "5" });
   expect(hub.entities.get(b)).toBeUndefined();
 
   // Client calls: a signal, and the purge of the finished orchestration.
   expect(await transactions(() => hub.entities.signal({ instanceId: a, name: "add", input: str("1") }))).toBe(1);
-  expect(await transactions(() => hub.purge(["transfer"], false, false))).toBe(1);
+  expect(await transactions(() => hub.clients.purge(["transfer"], false, false))).toBe(1);
   await scheduler.close();
 });
 
 test("orchestration operations and completions: each is one store transaction", async () => {
   const { scheduler, hub, transactions, take } = setup();
-  expect(await transactions(() => hub.startInstance({ instanceId: "o", name: "Work" }))).toBe(1);
+  expect(await transactions(() => hub.clients.startInstance({ instanceId: "o", name: "Work" }))).toBe(1);
   const first = take("orchestratorRequest");
-  expect(await transactions(() => hub.completeOrchestration({
+  expect(await transactions(() => hub.completions.orchestration({
     instanceId: "o", completionToken: first.completionToken, actions: [{ id: 0, scheduleTask: { name: "Step", input: str("1") } }],
   }))).toBe(1);
   const task = take("activityRequest");
-  expect(await transactions(() => hub.completeActivity({ completionToken: task.completionToken, taskId: 0, result: str("2") }))).toBe(1);
-  expect(await transactions(() => hub.raiseEvent("o", "go", "3"))).toBe(1);
-  expect(await transactions(() => hub.suspend("o", "pause"))).toBe(1);
-  expect(await transactions(() => hub.resume("o", "go on"))).toBe(1);
-  expect(await transactions(() => hub.terminate("o", "enough", false))).toBe(1);
+  expect(await transactions(() => hub.completions.activity({ completionToken: task.completionToken, taskId: 0, result: str("2") }))).toBe(1);
+  expect(await transactions(() => hub.clients.raiseEvent("o", "go", "3"))).toBe(1);
+  expect(await transactions(() => hub.clients.suspend("o", "pause"))).toBe(1);
+  expect(await transactions(() => hub.clients.resume("o", "go on"))).toBe(1);
+  expect(await transactions(() => hub.clients.terminate("o", "enough", false))).toBe(1);
   await scheduler.close();
 });
