@@ -1,7 +1,8 @@
 // The benchmark's orchestrations and activities, registered on the official SDK's gRPC worker (in its
 // own process) and on the SDK's in-process test worker (the reference). Activities that matter for
 // latency return Date.now() from where they ran, so the bench can time steps without another channel.
-import { ActivityContext, EntityFactory, EntityInstanceId, OrchestrationContext, TActivity, Task, TaskEntity, TOrchestrator, whenAll } from "@microsoft/durabletask-js";
+import { ActivityContext, EntityFactory, EntityInstanceId, OrchestrationContext, TActivity, Task, TOrchestrator, whenAll } from "@microsoft/durabletask-js";
+import { CounterEntity } from "../helpers/sdk";
 
 export const CITIES = ["Tokyo", "Seattle", "London", "Cairo", "Lima"];
 
@@ -41,18 +42,6 @@ export async function* waitForGo(ctx: OrchestrationContext): AsyncGenerator<unkn
   return yield ctx.waitForExternalEvent(GO_EVENT);
 }
 
-/** The entity scenario's account: a balance that operations add to (or take from, with a negative amount). */
-export class BenchAccount extends TaskEntity<number> {
-  add(n: number): number {
-    this.state += n;
-    return this.state;
-  }
-
-  protected initializeState(): number {
-    return 0;
-  }
-}
-
 export const ACCOUNT_ENTITY = "benchaccount";
 
 /** Moves `amount` between two accounts inside a critical section that holds both. */
@@ -69,7 +58,7 @@ export async function* transfer(ctx: OrchestrationContext, input: { from: string
 /** The entity workloads, on the gRPC worker only (the SDK's in-process test backend has no entities). */
 export function registerEntityWorkloads(worker: Registry & { addNamedEntity(name: string, factory: EntityFactory): string }): void {
   worker.addOrchestrator(transfer);
-  worker.addNamedEntity(ACCOUNT_ENTITY, () => new BenchAccount());
+  worker.addNamedEntity(ACCOUNT_ENTITY, () => new CounterEntity());
 }
 
 /** What both worker kinds offer for registration. */
