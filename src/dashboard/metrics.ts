@@ -4,12 +4,28 @@
 // process's own figures (CPU, memory, event-loop lag) from prom-client.
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { statusName } from "../core/model";
+import { HubMetrics } from "../scheduler/hub-metrics";
 import { HubAccess } from "./hub-access";
 
 const KINDS = ["orchestrations", "activities", "entities"] as const;
 
+/** Per-hub metrics read once per scrape: the gauges below all read this instead of walking each hub five times. */
+function perScrape(access: HubAccess): () => Map<string, HubMetrics> {
+  let taken = 0;
+  let snapshot = new Map<string, HubMetrics>();
+  return () => {
+    // One scrape collects every gauge within a few milliseconds; a later scrape reads afresh.
+    if (Date.now() - taken > 200) {
+      snapshot = new Map(access.hubNames().map((hub) => [hub, access.metrics(hub)]));
+      taken = Date.now();
+    }
+    return snapshot;
+  };
+}
+
 export function metricsRegistry(access: HubAccess): Registry {
   const registry = new Registry();
+  const hubs = perScrape(access);
   collectDefaultMetrics({ register: registry, prefix: "dts_" });
   const gauge = (name: string, help: string, labelNames: string[], read: (g: Gauge) => void) =>
     new Gauge({
@@ -21,19 +37,16 @@ export function metricsRegistry(access: HubAccess): Registry {
     });
   const perKind = (name: string, help: string, field: "pending" | "active" | "oldestAgeSeconds") =>
     gauge(name, help, ["hub", "kind"], (g) => {
-      for (const hub of access.hubNames()) {
-        const m = access.metrics(hub);
-        for (const kind of KINDS) g.set({ hub, kind }, m[kind][field]);
-      }
+      for (const [hub, m] of hubs()) for (const kind of KINDS) g.set({ hub, kind }, m[kind][field]);
     });
   perKind("dts_work_items_pending", "Work items ready for a worker and not yet given to one", "pending");
   perKind("dts_work_items_active", "Work items a worker holds now", "active");
   perKind("dts_work_items_oldest_pending_seconds", "Age of the oldest pending work item", "oldestAgeSeconds");
   gauge("dts_workers_connected", "Open GetWorkItems streams", ["hub"], (g) => {
-    for (const hub of access.hubNames()) g.set({ hub }, access.metrics(hub).workers);
+    for (const [hub, m] of hubs()) g.set({ hub }, m.workers);
   });
   gauge("dts_instances_in_memory", "Instances (orchestrations and entities) held in memory because they have work", ["hub"], (g) => {
-    for (const hub of access.hubNames()) g.set({ hub }, access.metrics(hub).hotInstances);
+    for (const [hub, m] of hubs()) g.set({ hub }, m.hotInstances);
   });
   gauge("dts_orchestrations", "Orchestration instances stored, per runtime status", ["hub", "status"], (g) => {
     for (const hub of access.hubNames()) for (const [status, n] of access.counts(hub, {})) g.set({ hub, status: statusName(status) }, n);
