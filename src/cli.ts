@@ -6,244 +6,25 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
-import { DEFAULT_MAX_PAYLOAD_BYTES } from "./core/limits";
-import { DEFAULT_ENGINE_OPTIONS } from "./scheduler/options";
 import { DEFAULT_HTTP_PORT, RunningFunctionsHost, startFunctionsHost } from "./host/func-host";
 import { consoleLog, LOG_LEVELS, LogLevel } from "./host/log";
 import { SCALE_PATH } from "./host/scale-endpoint";
 import { appEnvironment } from "./provider/app-files";
 import { loadProviderConfig } from "./provider/config";
-import { DEFAULT_KEEPALIVE_INTERVAL_MS, DEFAULT_KEEPALIVE_TIMEOUT_MS, RunningServer, ServerOptions, startServer } from "./server/server";
-import { DEFAULT_MAX_HUBS } from "./scheduler/scheduler";
-import { DEFAULT_BUSY_TIMEOUT_MS } from "./store/busy-retry";
 import { StoreFatalError } from "./store/store";
 import { SchedulerError } from "./core/errors";
 import { scaleCommand, ScaleUsageError } from "../scale/cli";
 import { durableCommand } from "./durable-cli/command";
-import { tlsFilesFrom, TlsFilesError } from "./proto/tls-files";
-import { AuthConfigError, authRequested, AuthSettings, DEFAULT_AUDIENCE, DEFAULT_CLOCK_SKEW_SECONDS, isLoopbackHost, RoleAssignmentsError, RunningAccess, startAccess } from "./auth";
-import { RunningDashboard, startDashboard } from "./dashboard/dashboard-server";
-
-/** The gRPC server with the dashboard beside it (when on). */
-type RunningScheduler = RunningServer & { dashboardPort?: number };
-
-const USAGE = `Usage: dts serve [options]
-
-Options (environment variable in brackets):
-  --port <n>                 gRPC port [DTS_PORT] (default 8080)
-  --dashboard-port <n>       dashboard port [DTS_DASHBOARD_PORT] (default 8082; 0 picks a free one)
-  --no-dashboard             do not serve the dashboard [DTS_DASHBOARD=false]
-  --store memory|sqlite      storage [DTS_STORE] (default sqlite)
-  --data <dir>               SQLite data directory [DTS_DATA_DIR] (default ./.dts)
-  --hubs <a,b>               task hubs to serve [DTS_TASK_HUB_NAMES] (default: default)
-  --dynamic-hubs             create task hubs on first use [DTS_USE_DYNAMIC_TASK_HUBS=true]
-  --max-payload-bytes <n>    largest input, output, event data or custom status [DTS_MAX_PAYLOAD_BYTES] (default ${DEFAULT_MAX_PAYLOAD_BYTES})
-  --sqlite-sync full|normal  SQLite synchronous mode [DTS_SQLITE_SYNC] (default full)
-  --max-orchestrations-per-worker <n>  in-flight orchestration items per worker stream [DTS_MAX_ORCHESTRATIONS_PER_WORKER] (default ${DEFAULT_ENGINE_OPTIONS.maxOrchestrationsPerWorker})
-  --max-activities-per-worker <n>      in-flight activity items per worker stream [DTS_MAX_ACTIVITIES_PER_WORKER] (default ${DEFAULT_ENGINE_OPTIONS.maxActivitiesPerWorker})
-  --lock-timeout <seconds>             orchestration lock timeout [DTS_LOCK_TIMEOUT] (default ${DEFAULT_ENGINE_OPTIONS.orchestrationLockTimeoutMs / 1000})
-  --activity-lock-timeout <seconds>    activity lock timeout [DTS_ACTIVITY_LOCK_TIMEOUT] (default ${DEFAULT_ENGINE_OPTIONS.activityLockTimeoutMs / 1000})
-  --health-ping-interval <seconds>     HealthPing on silent worker streams [DTS_HEALTH_PING_INTERVAL] (default ${DEFAULT_ENGINE_OPTIONS.healthPingIntervalMs / 1000})
-  --keepalive-interval <seconds>       HTTP/2 ping to each client connection [DTS_KEEPALIVE_INTERVAL] (default ${DEFAULT_KEEPALIVE_INTERVAL_MS / 1000})
-  --keepalive-timeout <seconds>        a connection not answering a ping this long is closed and its work items go back [DTS_KEEPALIVE_TIMEOUT] (default ${DEFAULT_KEEPALIVE_TIMEOUT_MS / 1000})
-  --max-delivery-attempts <n>          a work item lost this many times in a row is failed [DTS_MAX_DELIVERY_ATTEMPTS] (default ${DEFAULT_ENGINE_OPTIONS.maxDeliveryAttempts})
-  --max-hubs <n>                       most task hubs served [DTS_MAX_HUBS] (default ${DEFAULT_MAX_HUBS})
-  --max-history-events <n>             an orchestration whose history grows past this fails [DTS_MAX_HISTORY_EVENTS] (default ${DEFAULT_ENGINE_OPTIONS.maxHistoryEvents})
-  --history-streaming-threshold <n>    longer histories go by StreamInstanceHistory to workers that can [DTS_HISTORY_STREAMING_THRESHOLD] (default ${DEFAULT_ENGINE_OPTIONS.historyStreamingThreshold})
-  --store-busy-timeout <seconds>       how long a commit waits for a database lock held by another process [DTS_STORE_BUSY_TIMEOUT] (default ${DEFAULT_BUSY_TIMEOUT_MS / 1000})
-  --host <address>           listen address [DTS_HOST] (default localhost without auth, 0.0.0.0 with auth)
-
-Identity and roles (auth is on when an issuer, a tenant or a key set is given; see README "Identity, roles and TLS"):
-  --auth-issuer <url>        trusted token issuer, keys by OpenID Connect discovery; repeatable [DTS_AUTH_ISSUER, comma-separated]
-  --auth-tenant <id>         trust Entra ID tenant <id> (its v1 and v2 issuers) [DTS_AUTH_TENANT]
-  --auth-jwks <file|url>     a fixed JSON Web Key Set instead of discovery [DTS_AUTH_JWKS]
-  --auth-audience <aud>      accepted token audience; repeatable [DTS_AUTH_AUDIENCE, comma-separated] (default ${DEFAULT_AUDIENCE})
-  --auth-clock-skew <s>      allowed clock difference for exp/nbf [DTS_AUTH_CLOCK_SKEW] (default ${DEFAULT_CLOCK_SKEW_SECONDS})
-  --role-assignments <file>  JSON array of {"principal","role","scope"}, re-read when it changes [DTS_ROLE_ASSIGNMENTS]
-  --auth-trust-token-roles   roles named in a token's "roles" claim count too [DTS_AUTH_TRUST_TOKEN_ROLES=true]
-
-TLS:
-  --tls-cert <file>          PEM certificate (chain) to serve gRPC over TLS; re-read when it changes [DTS_TLS_CERT]
-  --tls-key <file>           its PEM private key [DTS_TLS_KEY]
-  --tls-client-ca <file>     require client certificates signed by this PEM CA (mutual TLS) [DTS_TLS_CLIENT_CA]
-  -h, --help                 show this help
-`;
-
-class UsageError extends Error {}
-
-function int(name: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined || value === "") return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number >= ${min}, got '${value}'`);
-  return n;
-}
-
-function seconds(name: string, value: string | undefined): number | undefined {
-  const n = int(name, value, 1);
-  return n === undefined ? undefined : n * 1000;
-}
-
-const SERVE_OPTIONS = {
-  port: { type: "string" }, "dashboard-port": { type: "string" }, "no-dashboard": { type: "boolean" }, store: { type: "string" }, data: { type: "string" },
-  hubs: { type: "string" }, "dynamic-hubs": { type: "boolean" }, "max-payload-bytes": { type: "string" },
-  "sqlite-sync": { type: "string" }, "max-orchestrations-per-worker": { type: "string" }, "max-activities-per-worker": { type: "string" },
-  "lock-timeout": { type: "string" }, "activity-lock-timeout": { type: "string" }, "health-ping-interval": { type: "string" },
-  "keepalive-interval": { type: "string" }, "keepalive-timeout": { type: "string" }, "max-delivery-attempts": { type: "string" },
-  "max-hubs": { type: "string" }, "store-busy-timeout": { type: "string" },
-  "max-history-events": { type: "string" }, "history-streaming-threshold": { type: "string" },
-  host: { type: "string" }, "auth-issuer": { type: "string", multiple: true }, "auth-tenant": { type: "string" },
-  "auth-jwks": { type: "string" }, "auth-audience": { type: "string", multiple: true }, "auth-clock-skew": { type: "string" },
-  "role-assignments": { type: "string" }, "auth-trust-token-roles": { type: "boolean" },
-  "tls-cert": { type: "string" }, "tls-key": { type: "string" }, "tls-client-ca": { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
-type ServeValues = {
-  [K in keyof typeof SERVE_OPTIONS]?: (typeof SERVE_OPTIONS)[K] extends { multiple: true } ? string[] : (typeof SERVE_OPTIONS)[K]["type"] extends "boolean" ? boolean : string
-};
-
-interface SchedulerSettings {
-  options: ServerOptions;
-  /** undefined: no dashboard. */
-  dashboardPort: number | undefined;
-  auth: AuthSettings;
-}
-
-/** A repeatable flag, else its environment variable split at commas. */
-function list(flag: string[] | undefined, envValue: string | undefined): string[] {
-  if (flag && flag.length > 0) return flag;
-  return (envValue ?? "").split(",").map((v) => v.trim()).filter(Boolean);
-}
-
-function authSettings(values: ServeValues, env: NodeJS.ProcessEnv): AuthSettings {
-  const audiences = list(values["auth-audience"], env.DTS_AUTH_AUDIENCE);
-  const skew = values["auth-clock-skew"] ?? env.DTS_AUTH_CLOCK_SKEW;
-  return {
-    issuers: list(values["auth-issuer"], env.DTS_AUTH_ISSUER),
-    tenant: values["auth-tenant"] ?? (env.DTS_AUTH_TENANT || undefined),
-    jwks: values["auth-jwks"] ?? (env.DTS_AUTH_JWKS || undefined),
-    audiences: audiences.length > 0 ? audiences : [DEFAULT_AUDIENCE],
-    clockSkewSeconds: skew === undefined || skew === "" ? undefined : int("auth-clock-skew", skew, 0),
-    roleAssignmentsFile: values["role-assignments"] ?? (env.DTS_ROLE_ASSIGNMENTS || undefined),
-    trustTokenRoles: values["auth-trust-token-roles"] ?? (env.DTS_AUTH_TRUST_TOKEN_ROLES ?? "").toLowerCase() === "true",
-  };
-}
-
-/** `dts serve`'s flags and environment variables as server options (flags win). */
-function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): SchedulerSettings {
-  const store = values.store ?? env.DTS_STORE ?? "sqlite";
-  if (store !== "memory" && store !== "sqlite") throw new UsageError(`--store must be memory or sqlite, got '${store}'`);
-  const sqliteSync = values["sqlite-sync"] ?? env.DTS_SQLITE_SYNC ?? "full";
-  if (sqliteSync !== "full" && sqliteSync !== "normal") throw new UsageError(`--sqlite-sync must be full or normal, got '${sqliteSync}'`);
-  const hubs = (values.hubs ?? env.DTS_TASK_HUB_NAMES ?? "default").split(",").map((h) => h.trim()).filter(Boolean);
-  const dataDir = path.resolve(values.data ?? env.DTS_DATA_DIR ?? ".dts");
-  const port = int("port", values.port ?? env.DTS_PORT, 0) ?? 8080;
-  const noDashboard = values["no-dashboard"] ?? (env.DTS_DASHBOARD ?? "").toLowerCase() === "false";
-  const dashboardPort = noDashboard ? undefined : int("dashboard-port", values["dashboard-port"] ?? env.DTS_DASHBOARD_PORT, 0) ?? 8082;
-
-  const auth = authSettings(values, env);
-  // Without auth only this machine may call: exposing it takes an explicit --host.
-  const host = values.host ?? (env.DTS_HOST || (authRequested(auth) ? "0.0.0.0" : "localhost"));
-  return { dashboardPort, auth, options: {
-    port, host, store,
-    tls: tlsFilesFrom(values["tls-cert"] ?? (env.DTS_TLS_CERT || undefined), values["tls-key"] ?? (env.DTS_TLS_KEY || undefined), values["tls-client-ca"] ?? (env.DTS_TLS_CLIENT_CA || undefined)), dataDir, sqliteSync, hubs,
-    dynamicHubs: values["dynamic-hubs"] ?? (env.DTS_USE_DYNAMIC_TASK_HUBS ?? "").toLowerCase() === "true",
-    maxPayloadBytes: int("max-payload-bytes", values["max-payload-bytes"] ?? env.DTS_MAX_PAYLOAD_BYTES, 1),
-    maxOrchestrationsPerWorker: int("max-orchestrations-per-worker", values["max-orchestrations-per-worker"] ?? env.DTS_MAX_ORCHESTRATIONS_PER_WORKER, 1),
-    maxActivitiesPerWorker: int("max-activities-per-worker", values["max-activities-per-worker"] ?? env.DTS_MAX_ACTIVITIES_PER_WORKER, 1),
-    orchestrationLockTimeoutMs: seconds("lock-timeout", values["lock-timeout"] ?? env.DTS_LOCK_TIMEOUT),
-    activityLockTimeoutMs: seconds("activity-lock-timeout", values["activity-lock-timeout"] ?? env.DTS_ACTIVITY_LOCK_TIMEOUT),
-    healthPingIntervalMs: seconds("health-ping-interval", values["health-ping-interval"] ?? env.DTS_HEALTH_PING_INTERVAL),
-    keepaliveIntervalMs: seconds("keepalive-interval", values["keepalive-interval"] ?? env.DTS_KEEPALIVE_INTERVAL),
-    keepaliveTimeoutMs: seconds("keepalive-timeout", values["keepalive-timeout"] ?? env.DTS_KEEPALIVE_TIMEOUT),
-    maxDeliveryAttempts: int("max-delivery-attempts", values["max-delivery-attempts"] ?? env.DTS_MAX_DELIVERY_ATTEMPTS, 1),
-    maxHubs: int("max-hubs", values["max-hubs"] ?? env.DTS_MAX_HUBS, 1),
-    maxHistoryEvents: int("max-history-events", values["max-history-events"] ?? env.DTS_MAX_HISTORY_EVENTS, 10),
-    historyStreamingThreshold: int("history-streaming-threshold", values["history-streaming-threshold"] ?? env.DTS_HISTORY_STREAMING_THRESHOLD, 0),
-    storeBusyTimeoutMs: seconds("store-busy-timeout", values["store-busy-timeout"] ?? env.DTS_STORE_BUSY_TIMEOUT),
-  } };
-}
-
-/** Starts the scheduler and prints where it listens (the lines tests and users look for). */
-async function startScheduler(settings: SchedulerSettings, dynamicHubs: boolean, stopOnSignals = false): Promise<RunningScheduler> {
-  const { options, dashboardPort } = settings;
-  let access: RunningAccess;
-  try {
-    access = startAccess(settings.auth);
-  } catch (err) {
-    if (err instanceof AuthConfigError || err instanceof RoleAssignmentsError || (err as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError((err as Error).message);
-    throw err;
-  }
-  let grpcServer: RunningServer;
-  try {
-    grpcServer = await startServer({ ...options, access: access.access });
-  } catch (err) {
-    access.close();
-    if (err instanceof TlsFilesError) throw new UsageError(`TLS: ${err.message}`);
-    throw err;
-  }
-  // The dashboard has no sign-in yet: with auth on it would let anyone past the token checks, so it stays off.
-  let dashboard: RunningDashboard | undefined;
-  try {
-    if (dashboardPort !== undefined && !access.access.enabled) dashboard = await startDashboard(grpcServer.scheduler, options.host ?? "localhost", dashboardPort);
-  } catch (err) {
-    access.close();
-    await grpcServer.close();
-    throw new Error(`the dashboard cannot listen on port ${dashboardPort} (${(err as Error).message}); pick another with --dashboard-port or turn it off with --no-dashboard`);
-  }
-  const server: RunningScheduler = {
-    ...grpcServer,
-    dashboardPort: dashboard?.port,
-    close: async () => {
-      access.close();
-      await dashboard?.close();
-      await grpcServer.close();
-    },
-  };
-  // Before "listening" is printed, so a signal sent as soon as it appears still shuts down cleanly.
-  if (stopOnSignals) onSignals("dts", () => server.close());
-  // A store that can no longer write stops the process: a supervisor restarts it from what is on disk.
-  server.scheduler.onFatal((err) => {
-    console.error(`dts: exiting: the store cannot write (${err.message}); restart dts serve to recover from the data on disk`);
-    const force = setTimeout(() => process.exit(1), 5000);
-    force.unref();
-    server.close().finally(() => process.exit(1));
-  });
-  const where = options.store === "sqlite" ? `sqlite at ${options.dataDir}` : "memory (nothing is kept after exit)";
-  const host = options.host ?? "localhost";
-  if (!access.access.enabled && !isLoopbackHost(host)) {
-    console.error(`dts: warning: listening on ${host} without authentication: anyone who can reach port ${server.port} can start, read, terminate and purge anything in every task hub. ` +
-      "Turn on auth (--auth-issuer, --auth-tenant or --auth-jwks) or listen on localhost only (leave out --host).");
-  }
-  const transport = options.tls ? (options.tls.clientCa ? "TLS, client certificates required" : "TLS") : "plaintext";
-  console.log(`dts: gRPC listening on ${host}:${server.port} (TaskHubSidecarService, BackendService; ${transport})`);
-  console.log(`dts: ${access.summary}`);
-  console.log(`dts: store ${where}; task hubs: ${server.scheduler.hubNames().join(", ")}${dynamicHubs ? " (more created on first use)" : ""}`);
-  console.log(dashboard ? `dts: dashboard at http://localhost:${dashboard.port}/`
-    : dashboardPort !== undefined ? "dts: no dashboard: with auth on it needs sign-in, which is not built yet" : "dts: no dashboard (--no-dashboard)");
-  return server;
-}
-
-/** Runs `shutdown` once on the first SIGINT or SIGTERM, then exits (1 if it failed). */
-function onSignals(prefix: string, shutdown: () => Promise<void>): void {
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`${prefix}: ${signal} received, shutting down`);
-    shutdown().then(() => process.exit(0), (err) => {
-      console.error(`${prefix}: shutdown failed:`, err);
-      process.exit(1);
-    });
-  };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
-}
+import { TlsFilesError } from "./proto/tls-files";
+import { authRequested } from "./auth";
+import { int, UsageError } from "./cli/flags";
+import { schedulerSettings, SERVE_OPTIONS, SERVE_USAGE } from "./cli/serve-settings";
+import { onSignals, startScheduler } from "./cli/run-scheduler";
 
 export async function serve(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const { values } = parseArgs({ args: argv, options: SERVE_OPTIONS, strict: true });
   if (values.help) {
-    process.stdout.write(USAGE);
+    process.stdout.write(SERVE_USAGE);
     return;
   }
   await startScheduler(schedulerSettings(values, env), !!values["dynamic-hubs"], true);

@@ -1,0 +1,130 @@
+// `dts serve`'s options: its flags, their environment variables and defaults, and the usage text.
+import * as path from "path";
+import { DEFAULT_MAX_PAYLOAD_BYTES } from "../core/limits";
+import { DEFAULT_ENGINE_OPTIONS } from "../scheduler/options";
+import { DEFAULT_KEEPALIVE_INTERVAL_MS, DEFAULT_KEEPALIVE_TIMEOUT_MS, ServerOptions } from "../server/server";
+import { DEFAULT_MAX_HUBS } from "../scheduler/scheduler";
+import { DEFAULT_BUSY_TIMEOUT_MS } from "../store/busy-retry";
+import { tlsFilesFrom } from "../proto/tls-files";
+import { authRequested, AuthSettings, DEFAULT_AUDIENCE, DEFAULT_CLOCK_SKEW_SECONDS } from "../auth";
+import { int, list, seconds, UsageError } from "./flags";
+
+export const SERVE_USAGE = `Usage: dts serve [options]
+
+Options (environment variable in brackets):
+  --port <n>                 gRPC port [DTS_PORT] (default 8080)
+  --dashboard-port <n>       dashboard port [DTS_DASHBOARD_PORT] (default 8082; 0 picks a free one)
+  --no-dashboard             do not serve the dashboard [DTS_DASHBOARD=false]
+  --store memory|sqlite      storage [DTS_STORE] (default sqlite)
+  --data <dir>               SQLite data directory [DTS_DATA_DIR] (default ./.dts)
+  --hubs <a,b>               task hubs to serve [DTS_TASK_HUB_NAMES] (default: default)
+  --dynamic-hubs             create task hubs on first use [DTS_USE_DYNAMIC_TASK_HUBS=true]
+  --max-payload-bytes <n>    largest input, output, event data or custom status [DTS_MAX_PAYLOAD_BYTES] (default ${DEFAULT_MAX_PAYLOAD_BYTES})
+  --sqlite-sync full|normal  SQLite synchronous mode [DTS_SQLITE_SYNC] (default full)
+  --max-orchestrations-per-worker <n>  in-flight orchestration items per worker stream [DTS_MAX_ORCHESTRATIONS_PER_WORKER] (default ${DEFAULT_ENGINE_OPTIONS.maxOrchestrationsPerWorker})
+  --max-activities-per-worker <n>      in-flight activity items per worker stream [DTS_MAX_ACTIVITIES_PER_WORKER] (default ${DEFAULT_ENGINE_OPTIONS.maxActivitiesPerWorker})
+  --lock-timeout <seconds>             orchestration lock timeout [DTS_LOCK_TIMEOUT] (default ${DEFAULT_ENGINE_OPTIONS.orchestrationLockTimeoutMs / 1000})
+  --activity-lock-timeout <seconds>    activity lock timeout [DTS_ACTIVITY_LOCK_TIMEOUT] (default ${DEFAULT_ENGINE_OPTIONS.activityLockTimeoutMs / 1000})
+  --health-ping-interval <seconds>     HealthPing on silent worker streams [DTS_HEALTH_PING_INTERVAL] (default ${DEFAULT_ENGINE_OPTIONS.healthPingIntervalMs / 1000})
+  --keepalive-interval <seconds>       HTTP/2 ping to each client connection [DTS_KEEPALIVE_INTERVAL] (default ${DEFAULT_KEEPALIVE_INTERVAL_MS / 1000})
+  --keepalive-timeout <seconds>        a connection not answering a ping this long is closed and its work items go back [DTS_KEEPALIVE_TIMEOUT] (default ${DEFAULT_KEEPALIVE_TIMEOUT_MS / 1000})
+  --max-delivery-attempts <n>          a work item lost this many times in a row is failed [DTS_MAX_DELIVERY_ATTEMPTS] (default ${DEFAULT_ENGINE_OPTIONS.maxDeliveryAttempts})
+  --max-hubs <n>                       most task hubs served [DTS_MAX_HUBS] (default ${DEFAULT_MAX_HUBS})
+  --max-history-events <n>             an orchestration whose history grows past this fails [DTS_MAX_HISTORY_EVENTS] (default ${DEFAULT_ENGINE_OPTIONS.maxHistoryEvents})
+  --history-streaming-threshold <n>    longer histories go by StreamInstanceHistory to workers that can [DTS_HISTORY_STREAMING_THRESHOLD] (default ${DEFAULT_ENGINE_OPTIONS.historyStreamingThreshold})
+  --store-busy-timeout <seconds>       how long a commit waits for a database lock held by another process [DTS_STORE_BUSY_TIMEOUT] (default ${DEFAULT_BUSY_TIMEOUT_MS / 1000})
+  --host <address>           listen address [DTS_HOST] (default localhost without auth, 0.0.0.0 with auth)
+
+Identity and roles (auth is on when an issuer, a tenant or a key set is given; see README "Identity, roles and TLS"):
+  --auth-issuer <url>        trusted token issuer, keys by OpenID Connect discovery; repeatable [DTS_AUTH_ISSUER, comma-separated]
+  --auth-tenant <id>         trust Entra ID tenant <id> (its v1 and v2 issuers) [DTS_AUTH_TENANT]
+  --auth-jwks <file|url>     a fixed JSON Web Key Set instead of discovery [DTS_AUTH_JWKS]
+  --auth-audience <aud>      accepted token audience; repeatable [DTS_AUTH_AUDIENCE, comma-separated] (default ${DEFAULT_AUDIENCE})
+  --auth-clock-skew <s>      allowed clock difference for exp/nbf [DTS_AUTH_CLOCK_SKEW] (default ${DEFAULT_CLOCK_SKEW_SECONDS})
+  --role-assignments <file>  JSON array of {"principal","role","scope"}, re-read when it changes [DTS_ROLE_ASSIGNMENTS]
+  --auth-trust-token-roles   roles named in a token's "roles" claim count too [DTS_AUTH_TRUST_TOKEN_ROLES=true]
+
+TLS:
+  --tls-cert <file>          PEM certificate (chain) to serve gRPC over TLS; re-read when it changes [DTS_TLS_CERT]
+  --tls-key <file>           its PEM private key [DTS_TLS_KEY]
+  --tls-client-ca <file>     require client certificates signed by this PEM CA (mutual TLS) [DTS_TLS_CLIENT_CA]
+  -h, --help                 show this help
+`;
+
+
+export const SERVE_OPTIONS = {
+  port: { type: "string" }, "dashboard-port": { type: "string" }, "no-dashboard": { type: "boolean" }, store: { type: "string" }, data: { type: "string" },
+  hubs: { type: "string" }, "dynamic-hubs": { type: "boolean" }, "max-payload-bytes": { type: "string" },
+  "sqlite-sync": { type: "string" }, "max-orchestrations-per-worker": { type: "string" }, "max-activities-per-worker": { type: "string" },
+  "lock-timeout": { type: "string" }, "activity-lock-timeout": { type: "string" }, "health-ping-interval": { type: "string" },
+  "keepalive-interval": { type: "string" }, "keepalive-timeout": { type: "string" }, "max-delivery-attempts": { type: "string" },
+  "max-hubs": { type: "string" }, "store-busy-timeout": { type: "string" },
+  "max-history-events": { type: "string" }, "history-streaming-threshold": { type: "string" },
+  host: { type: "string" }, "auth-issuer": { type: "string", multiple: true }, "auth-tenant": { type: "string" },
+  "auth-jwks": { type: "string" }, "auth-audience": { type: "string", multiple: true }, "auth-clock-skew": { type: "string" },
+  "role-assignments": { type: "string" }, "auth-trust-token-roles": { type: "boolean" },
+  "tls-cert": { type: "string" }, "tls-key": { type: "string" }, "tls-client-ca": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export type ServeValues = {
+  [K in keyof typeof SERVE_OPTIONS]?: (typeof SERVE_OPTIONS)[K] extends { multiple: true } ? string[] : (typeof SERVE_OPTIONS)[K]["type"] extends "boolean" ? boolean : string
+};
+
+export interface SchedulerSettings {
+  options: ServerOptions;
+  /** undefined: no dashboard. */
+  dashboardPort: number | undefined;
+  auth: AuthSettings;
+}
+
+function authSettings(values: ServeValues, env: NodeJS.ProcessEnv): AuthSettings {
+  const audiences = list(values["auth-audience"], env.DTS_AUTH_AUDIENCE);
+  const skew = values["auth-clock-skew"] ?? env.DTS_AUTH_CLOCK_SKEW;
+  return {
+    issuers: list(values["auth-issuer"], env.DTS_AUTH_ISSUER),
+    tenant: values["auth-tenant"] ?? (env.DTS_AUTH_TENANT || undefined),
+    jwks: values["auth-jwks"] ?? (env.DTS_AUTH_JWKS || undefined),
+    audiences: audiences.length > 0 ? audiences : [DEFAULT_AUDIENCE],
+    clockSkewSeconds: skew === undefined || skew === "" ? undefined : int("auth-clock-skew", skew, 0),
+    roleAssignmentsFile: values["role-assignments"] ?? (env.DTS_ROLE_ASSIGNMENTS || undefined),
+    trustTokenRoles: values["auth-trust-token-roles"] ?? (env.DTS_AUTH_TRUST_TOKEN_ROLES ?? "").toLowerCase() === "true",
+  };
+}
+
+
+/** `dts serve`'s flags and environment variables as server options (flags win). */
+export function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): SchedulerSettings {
+  const store = values.store ?? env.DTS_STORE ?? "sqlite";
+  if (store !== "memory" && store !== "sqlite") throw new UsageError(`--store must be memory or sqlite, got '${store}'`);
+  const sqliteSync = values["sqlite-sync"] ?? env.DTS_SQLITE_SYNC ?? "full";
+  if (sqliteSync !== "full" && sqliteSync !== "normal") throw new UsageError(`--sqlite-sync must be full or normal, got '${sqliteSync}'`);
+  const hubs = (values.hubs ?? env.DTS_TASK_HUB_NAMES ?? "default").split(",").map((h) => h.trim()).filter(Boolean);
+  const dataDir = path.resolve(values.data ?? env.DTS_DATA_DIR ?? ".dts");
+  const port = int("port", values.port ?? env.DTS_PORT, 0) ?? 8080;
+  const noDashboard = values["no-dashboard"] ?? (env.DTS_DASHBOARD ?? "").toLowerCase() === "false";
+  const dashboardPort = noDashboard ? undefined : int("dashboard-port", values["dashboard-port"] ?? env.DTS_DASHBOARD_PORT, 0) ?? 8082;
+
+  const auth = authSettings(values, env);
+  // Without auth only this machine may call: exposing it takes an explicit --host.
+  const host = values.host ?? (env.DTS_HOST || (authRequested(auth) ? "0.0.0.0" : "localhost"));
+  return { dashboardPort, auth, options: {
+    port, host, store,
+    tls: tlsFilesFrom(values["tls-cert"] ?? (env.DTS_TLS_CERT || undefined), values["tls-key"] ?? (env.DTS_TLS_KEY || undefined), values["tls-client-ca"] ?? (env.DTS_TLS_CLIENT_CA || undefined)), dataDir, sqliteSync, hubs,
+    dynamicHubs: values["dynamic-hubs"] ?? (env.DTS_USE_DYNAMIC_TASK_HUBS ?? "").toLowerCase() === "true",
+    maxPayloadBytes: int("max-payload-bytes", values["max-payload-bytes"] ?? env.DTS_MAX_PAYLOAD_BYTES, 1),
+    maxOrchestrationsPerWorker: int("max-orchestrations-per-worker", values["max-orchestrations-per-worker"] ?? env.DTS_MAX_ORCHESTRATIONS_PER_WORKER, 1),
+    maxActivitiesPerWorker: int("max-activities-per-worker", values["max-activities-per-worker"] ?? env.DTS_MAX_ACTIVITIES_PER_WORKER, 1),
+    orchestrationLockTimeoutMs: seconds("lock-timeout", values["lock-timeout"] ?? env.DTS_LOCK_TIMEOUT),
+    activityLockTimeoutMs: seconds("activity-lock-timeout", values["activity-lock-timeout"] ?? env.DTS_ACTIVITY_LOCK_TIMEOUT),
+    healthPingIntervalMs: seconds("health-ping-interval", values["health-ping-interval"] ?? env.DTS_HEALTH_PING_INTERVAL),
+    keepaliveIntervalMs: seconds("keepalive-interval", values["keepalive-interval"] ?? env.DTS_KEEPALIVE_INTERVAL),
+    keepaliveTimeoutMs: seconds("keepalive-timeout", values["keepalive-timeout"] ?? env.DTS_KEEPALIVE_TIMEOUT),
+    maxDeliveryAttempts: int("max-delivery-attempts", values["max-delivery-attempts"] ?? env.DTS_MAX_DELIVERY_ATTEMPTS, 1),
+    maxHubs: int("max-hubs", values["max-hubs"] ?? env.DTS_MAX_HUBS, 1),
+    maxHistoryEvents: int("max-history-events", values["max-history-events"] ?? env.DTS_MAX_HISTORY_EVENTS, 10),
+    historyStreamingThreshold: int("history-streaming-threshold", values["history-streaming-threshold"] ?? env.DTS_HISTORY_STREAMING_THRESHOLD, 0),
+    storeBusyTimeoutMs: seconds("store-busy-timeout", values["store-busy-timeout"] ?? env.DTS_STORE_BUSY_TIMEOUT),
+  } };
+}
+
