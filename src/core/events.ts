@@ -83,6 +83,31 @@ export function openTasksAndTimers(history: HistoryEvent[]): {
   };
 }
 
+/**
+ * Entity calls this history made and has no answer for yet, and lock requests not yet granted.
+ * (An orchestration waiting on a plain external event leaves no trace in its history: the SDK keeps
+ * the names it waits for in its own replay state, and no protocol message carries them.)
+ */
+export function openEntityRequests(history: HistoryEvent[]): {
+  calls: { requestId: string; operation: string; entity: string }[];
+  locks: { criticalSectionId: string; entities: string[] }[];
+} {
+  const calls = new Map<string, { operation: string; entity: string }>();
+  const locks = new Map<string, string[]>();
+  for (const e of history) {
+    const c = e.entityOperationCalled;
+    if (c?.requestId) calls.set(c.requestId, { operation: c.operation ?? "", entity: c.targetInstanceId?.value ?? "" });
+    else if (e.entityOperationCompleted?.requestId) calls.delete(e.entityOperationCompleted.requestId);
+    else if (e.entityOperationFailed?.requestId) calls.delete(e.entityOperationFailed.requestId);
+    else if (e.entityLockRequested?.criticalSectionId) locks.set(e.entityLockRequested.criticalSectionId, e.entityLockRequested.lockSet ?? []);
+    else if (e.entityLockGranted?.criticalSectionId) locks.delete(e.entityLockGranted.criticalSectionId);
+  }
+  return {
+    calls: [...calls].map(([requestId, c]) => ({ requestId, ...c })),
+    locks: [...locks].map(([criticalSectionId, entities]) => ({ criticalSectionId, entities })),
+  };
+}
+
 /** Every sub-orchestration instance id this history created. */
 export function createdSubOrchestrationIds(history: HistoryEvent[]): string[] {
   const ids: string[] = [];

@@ -5,7 +5,7 @@ import { Browser, Page } from "playwright-core";
 import { launchBrowser } from "../helpers/browser";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { pollUntil } from "../helpers/poll";
-import { addSampleWork, client, completed, worker } from "../helpers/sdk";
+import { addSampleWork, client, completed, lockAndAdd, worker } from "../helpers/sdk";
 
 let dts: DtsProcess;
 let c: TaskHubGrpcClient;
@@ -43,6 +43,12 @@ beforeAll(async () => {
     const results: string[] = yield whenAll(Array.from({ length: n }, (_, i) => ctx.callActivity("sayHello", `city-${i}`)));
     return results.length;
   });
+  w.addOrchestrator(async function* holdLock(ctx: OrchestrationContext): any {
+    const lock = yield ctx.entities.lockEntities(new EntityInstanceId("counter", "held"));
+    yield ctx.waitForExternalEvent("Done");
+    lock.release();
+  });
+  w.addOrchestrator(lockAndAdd);
   await w.start();
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -277,6 +283,28 @@ test("what a running instance waits on: its activity with the worker, attempt an
 
   release();
   await completed(c, id);
+});
+
+test("what an instance waits on in entities: a lock another orchestration holds; the holder waits for an external event", async () => {
+  const holder = await c.scheduleNewOrchestration("holdLock");
+  const waitingOn = page.locator(".card:has(h2:text('Waiting on'))");
+  // The holder has its lock once nothing but an external event is left to wait for.
+  await page.goto(`${base}/hubs/default/orchestrations/${holder}`);
+  await pollUntil(async () => {
+    await page.reload();
+    return (await waitingOn.textContent()) ?? "";
+  }, (t) => /waits for an external event/.test(t), "the holder waiting for its event", 10_000);
+
+  const waiter = await c.scheduleNewOrchestration(lockAndAdd, "held");
+  await page.goto(`${base}/hubs/default/orchestrations/${waiter}`);
+  await pollUntil(async () => {
+    await page.reload();
+    return (await waitingOn.textContent()) ?? "";
+  }, (t) => /A lock on @counter@held, not yet granted/.test(t), "the waiter's lock request on the page", 10_000);
+
+  await c.raiseOrchestrationEvent(holder, "Done");
+  expect((await completed(c, waiter)).serializedOutput).toBe("1");
+  await completed(c, holder);
 });
 
 test("a form post from another site is refused", async () => {

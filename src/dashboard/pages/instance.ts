@@ -1,6 +1,6 @@
 // One instance: its state, payloads and failure, what it waits on, its children, the actions its
 // status allows, and three views of its history (timeline, history table, sequence).
-import { openTasksAndTimers, fromTimestamp, unfinishedSubOrchestrations } from "../../core/events";
+import { openEntityRequests, openTasksAndTimers, fromTimestamp, unfinishedSubOrchestrations } from "../../core/events";
 import { HistoryEvent, InstanceRecord, isTerminal, Status } from "../../core/model";
 import { duration, prettyJson, runTime, statusBadge, time } from "../format";
 import { eventView } from "../history-view";
@@ -59,14 +59,17 @@ function waitingOn(access: HubAccess, hub: string, r: InstanceRecord, history: H
   const work = access.work(hub, r.instanceId);
   const timers = openTasksAndTimers(history).timers;
   const subs = unfinishedSubOrchestrations(history);
+  const entity = openEntityRequests(history);
   const items = [
     ...(work.lease ? [html`<li>An episode is running ${leaseText(work.lease)}</li>`] : []),
     ...work.activities.map((a) => html`<li>Activity <strong>${a.name}</strong> (task ${a.taskId}, attempt ${a.attempt}) ${leaseText(a.lease)}</li>`),
     ...timers.map((t) => html`<li>Timer ${t.timerId} due ${time(fromTimestamp(t.fireAt))}</li>`),
     ...subs.map((s) => html`<li>Sub-orchestration <a href="${instancePath(hub, s.created.instanceId ?? "")}">${s.created.name ?? ""}</a> (${s.created.instanceId ?? ""})</li>`),
+    ...entity.calls.map((c) => html`<li>Entity <code>${c.entity}</code>: the answer to operation <strong>${c.operation}</strong></li>`),
+    ...entity.locks.map((l) => html`<li>A lock on ${l.entities.map((e, i) => html`${i ? ", " : ""}<code>${e}</code>`)}, not yet granted</li>`),
     ...work.inbox.map((m) => html`<li>In its inbox: ${m.kind}${m.name ? html` <strong>${m.name}</strong>` : ""}${m.visibleAt > Date.now() ? html`, visible ${time(m.visibleAt)}` : ""}</li>`),
   ];
-  return html`<div class="card"><h2>Waiting on</h2>${items.length ? html`<ul>${items}</ul>` : html`<p class="muted">Nothing scheduled and nothing in its inbox: it waits for an external event.</p>`}</div>`;
+  return html`<div class="card"><h2>Waiting on</h2>${items.length ? html`<ul>${items}</ul>` : html`<p class="muted">Nothing scheduled and nothing in its inbox: it waits for an external event (Raise event below sends one). Which event name it waits for is known only to its worker's code: the protocol does not tell the scheduler.</p>`}</div>`;
 }
 
 /** One page of a long list of steps, with its pager (none when everything fits on one page). */
