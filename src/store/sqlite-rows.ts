@@ -1,8 +1,6 @@
-// How records sit in SQLite rows: the columns, the fixed statements (prepared once per connection),
-// and the conversions between records and rows.
+// How records sit in SQLite rows: the columns and the fixed statements (prepared once per
+// connection); the conversions between records and rows are in rows.ts.
 import Database from "better-sqlite3";
-import { ActivityRecord, InstanceRecord, MessageRecord } from "../core/model";
-import { decodeEvent } from "./encoded-batch";
 import { NON_TERMINAL_STATUSES } from "./query";
 
 export const INSTANCE_COLUMNS = "instanceId, status, createdAt, completedAt, input, output, customStatus, data";
@@ -10,38 +8,6 @@ export const INSTANCE_COLUMNS = "instanceId, status, createdAt, completedAt, inp
 export const LISTED_COLUMNS = "instanceId, status, createdAt, completedAt, NULL AS input, NULL AS output, NULL AS customStatus, data";
 export const ACTIVITY_COLUMNS = "seq, instanceId, executionId, taskId, name, version, input, tags, visibleAt, abandonCount";
 export const nonTerminal = NON_TERMINAL_STATUSES.join(", ");
-
-export interface InstanceRow {
-  instanceId: string;
-  status: number;
-  createdAt: number;
-  completedAt: number | null;
-  input: string | null;
-  output: string | null;
-  customStatus: string | null;
-  data: string;
-}
-
-export interface MessageRow {
-  seq: number;
-  instanceId: string;
-  executionId: string | null;
-  visibleAt: number;
-  event: Buffer;
-}
-
-export interface ActivityRow {
-  seq: number;
-  instanceId: string;
-  executionId: string;
-  taskId: number;
-  name: string;
-  version: string | null;
-  input: string | null;
-  tags: string | null;
-  visibleAt: number;
-  abandonCount: number | null;
-}
 
 /** Every fixed statement, prepared once when the store opens. */
 export function prepare(db: Database.Database) {
@@ -91,54 +57,4 @@ export function prepare(db: Database.Database) {
     deleteActivity: p("DELETE FROM activities WHERE hub = ? AND seq = ?"),
     loadActivities: p(`SELECT ${ACTIVITY_COLUMNS} FROM activities WHERE hub = ? ORDER BY seq`),
   };
-}
-
-// Row mapping. Absent optional fields are stored as NULL (or left out of the JSON) and read back as
-// absent, so records round-trip exactly.
-
-export function instanceColumns(r: InstanceRecord): unknown[] {
-  const { instanceId, status, createdAt, completedAt, input, output, customStatus, ...rest } = r;
-  // name and parentInstanceId stay in data too (toInstance reads data); the columns are for filters.
-  return [instanceId, status, createdAt, completedAt ?? null, input ?? null, output ?? null, customStatus ?? null, JSON.stringify(rest), r.name, r.parentInstanceId ?? null];
-}
-
-export function toInstance(row: InstanceRow): InstanceRecord {
-  const r = JSON.parse(row.data) as InstanceRecord;
-  r.instanceId = row.instanceId;
-  r.status = row.status;
-  r.createdAt = row.createdAt;
-  if (row.completedAt !== null) r.completedAt = row.completedAt;
-  if (row.input !== null) r.input = row.input;
-  if (row.output !== null) r.output = row.output;
-  if (row.customStatus !== null) r.customStatus = row.customStatus;
-  return r;
-}
-
-export function toMessage(row: MessageRow): MessageRecord {
-  const m: MessageRecord = { seq: row.seq, instanceId: row.instanceId, visibleAt: row.visibleAt, event: decodeEvent(row.event) };
-  if (row.executionId !== null) m.executionId = row.executionId;
-  return m;
-}
-
-export function activityColumns(a: ActivityRecord): unknown[] {
-  return [
-    a.seq, a.instanceId, a.executionId, a.taskId, a.name, a.version ?? null, a.input ?? null,
-    a.tags ? JSON.stringify(a.tags) : null, a.visibleAt, a.abandonCount ?? null,
-  ];
-}
-
-export function toActivity(row: ActivityRow): ActivityRecord {
-  const a: ActivityRecord = {
-    seq: row.seq,
-    instanceId: row.instanceId,
-    executionId: row.executionId,
-    taskId: row.taskId,
-    name: row.name,
-    visibleAt: row.visibleAt,
-  };
-  if (row.version !== null) a.version = row.version;
-  if (row.input !== null) a.input = row.input;
-  if (row.tags !== null) a.tags = JSON.parse(row.tags) as Record<string, string>;
-  if (row.abandonCount !== null) a.abandonCount = row.abandonCount;
-  return a;
 }

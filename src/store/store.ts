@@ -100,6 +100,17 @@ export interface Store {
   onFatal?(listener: (err: StoreFatalError) => void): void;
 }
 
+/** The calls every store answers, whatever its engine. */
+type StoreCall = "listHubs" | "createHub" | "deleteHub" | "load" | "commit" | "getInstance" | "getHistory" | "queryInstances" | "listInstanceIds" | "listInstances" | "countByStatus" | "findInstanceIds";
+
+/**
+ * The Store's calls as a store behind a network connection answers them (PostgreSQL): the same
+ * arguments and results, each a promise. The shared store suite runs every store through this shape.
+ */
+export type AsyncStore = { readonly kind: Store["kind"] | "postgres"; close(): Promise<void> } & {
+  [K in StoreCall]: (...args: Parameters<Store[K]>) => Promise<ReturnType<Store[K]>>;
+};
+
 /** The store can no longer write at all (writer thread gone, database unopenable): stop, do not retry. */
 export class StoreFatalError extends Error {}
 

@@ -16,7 +16,10 @@ import {
   Store,
   StoreOp,
   openStore,
+  AsyncStore,
 } from "../../src/store";
+import { PostgresStore } from "../../src/store/postgres-store";
+import { PostgresServer, startPostgres } from "../helpers/postgres-server";
 
 const tmpDirs: string[] = [];
 function tmpDir(): string {
@@ -67,10 +70,25 @@ function comparableMessages(list: MessageRecord[]) {
 const put = (instance: InstanceRecord): StoreOp => ({ op: "putInstance", hub: H, instance });
 const append = (instanceId: string, from: number, evs: HistoryEvent[]): StoreOp => ({ op: "appendHistory", hub: H, instanceId, from, events: evs });
 
+/** A synchronous store through the asynchronous shape, so one suite runs against every store. */
+function awaitable(store: Store): AsyncStore {
+  const call = <A extends unknown[], R>(f: (...args: A) => R) => async (...args: A) => f.apply(store, args);
+  return {
+    kind: store.kind,
+    close: async () => { await store.close(); },
+    listHubs: call(store.listHubs), createHub: call(store.createHub), deleteHub: call(store.deleteHub), load: call(store.load),
+    commit: call(store.commit), getInstance: call(store.getInstance), getHistory: call(store.getHistory),
+    queryInstances: call(store.queryInstances), listInstanceIds: call(store.listInstanceIds), listInstances: call(store.listInstances),
+    countByStatus: call(store.countByStatus), findInstanceIds: call(store.findInstanceIds),
+  };
+}
+
 /** Everything observable about one hub, in a comparable form. */
-function dump(store: Store, hub = H) {
-  const snap = store.load(hub);
-  const ids = store.findInstanceIds(hub, {}, 0).sort();
+async function dump(store: AsyncStore, hub = H) {
+  const snap = await store.load(hub);
+  const ids = (await store.findInstanceIds(hub, {}, 0)).sort();
+  const all = [];
+  for (const id of ids) all.push({ instance: await store.getInstance(hub, id), history: bytes(await store.getHistory(hub, id)) });
   return {
     loaded: snap.instances
       .map(({ instance, history }) => ({ instance, history: bytes(history) }))
@@ -78,16 +96,16 @@ function dump(store: Store, hub = H) {
     messages: comparableMessages(snap.messages),
     activities: snap.activities,
     maxSeq: snap.maxSeq,
-    all: ids.map((id) => ({ instance: store.getInstance(hub, id), history: bytes(store.getHistory(hub, id)) })),
+    all,
   };
 }
 
-function allPages(store: Store, filter: InstanceFilter, pageSize: number): { ids: string[]; pages: number } {
+async function allPages(store: AsyncStore, filter: InstanceFilter, pageSize: number): Promise<{ ids: string[]; pages: number }> {
   const ids: string[] = [];
   let token: string | undefined;
   let pages = 0;
   do {
-    const page = store.queryInstances(H, filter, pageSize, token);
+    const page = await store.queryInstances(H, filter, pageSize, token);
     ids.push(...page.instances.map((r) => r.instanceId));
     token = page.continuationToken;
     pages++;
@@ -96,12 +114,12 @@ function allPages(store: Store, filter: InstanceFilter, pageSize: number): { ids
   return { ids, pages };
 }
 
-function allIdPages(store: Store, filter: InstanceFilter, pageSize: number): { ids: string[]; pages: number } {
+async function allIdPages(store: AsyncStore, filter: InstanceFilter, pageSize: number): Promise<{ ids: string[]; pages: number }> {
   const ids: string[] = [];
   let after: string | undefined;
   let pages = 0;
   do {
-    const page = store.listInstanceIds(H, filter, pageSize, after);
+    const page = await store.listInstanceIds(H, filter, pageSize, after);
     ids.push(...page.ids);
     after = page.last;
     pages++;
@@ -112,69 +130,83 @@ function allIdPages(store: Store, filter: InstanceFilter, pageSize: number): { i
 
 // ---- the shared suite -----------------------------------------------------------------------------
 
-const kinds: [string, () => Store][] = [
-  ["memory", () => new MemoryStore()],
-  ["sqlite", () => new SqliteStore(tmpDir())],
+// One PostgreSQL server for the file; each test starts from an empty database (its hubs deleted).
+let postgres: PostgresServer | undefined;
+beforeAll(async () => {
+  postgres = await startPostgres();
+}, 120_000);
+afterAll(() => postgres?.stop());
+
+async function emptyPostgresStore(): Promise<AsyncStore> {
+  const store = await PostgresStore.open(postgres!.url);
+  for (const hub of await store.listHubs()) await store.deleteHub(hub);
+  return store;
+}
+
+const kinds: [string, () => Promise<AsyncStore>][] = [
+  ["memory", async () => awaitable(new MemoryStore())],
+  ["sqlite", async () => awaitable(new SqliteStore(tmpDir()))],
+  ["postgres", emptyPostgresStore],
 ];
 
 describe.each(kinds)("%s store", (kind, open) => {
-  let store: Store;
-  beforeEach(() => {
-    store = open();
-    store.createHub(H);
+  let store: AsyncStore;
+  beforeEach(async () => {
+    store = await open();
+    await store.createHub(H);
   });
-  afterEach(() => store.close());
+  afterEach(async () => await store.close());
 
-  test("kind", () => {
+  test("kind", async () => {
     expect(store.kind).toBe(kind);
   });
 
   describe("hubs", () => {
-    test("create is idempotent and list is sorted", () => {
-      store.createHub("b");
-      store.createHub("a");
-      store.createHub("b");
-      expect(store.listHubs()).toEqual(["a", "b", H]);
+    test("create is idempotent and list is sorted", async () => {
+      await store.createHub("b");
+      await store.createHub("a");
+      await store.createHub("b");
+      expect(await store.listHubs()).toEqual(["a", "b", H]);
     });
 
-    test("delete removes the hub's data and leaves other hubs alone", () => {
-      store.createHub("other");
+    test("delete removes the hub's data and leaves other hubs alone", async () => {
+      await store.createHub("other");
       const fill = (hub: string): StoreOp[] => [
         { op: "putInstance", hub, instance: inst("x") },
         { op: "appendHistory", hub, instanceId: "x", from: 0, events: events(1, 3) },
         { op: "putMessage", hub, message: msg(1, "x") },
         { op: "putActivity", hub, activity: act(2, "x") },
       ];
-      store.commit([...fill(H), ...fill("other")]);
-      const before = dump(store, "other");
+      await store.commit([...fill(H), ...fill("other")]);
+      const before = await dump(store, "other");
 
-      store.deleteHub(H);
-      expect(store.listHubs()).toEqual(["other"]);
-      expect(store.getInstance(H, "x")).toBeUndefined();
-      expect(store.getHistory(H, "x")).toEqual([]);
-      expect(store.load(H)).toEqual({ instances: [], messages: [], activities: [], maxSeq: 0 });
-      expect(dump(store, "other")).toEqual(before);
+      await store.deleteHub(H);
+      expect(await store.listHubs()).toEqual(["other"]);
+      expect(await store.getInstance(H, "x")).toBeUndefined();
+      expect(await store.getHistory(H, "x")).toEqual([]);
+      expect(await store.load(H)).toEqual({ instances: [], messages: [], activities: [], maxSeq: 0 });
+      expect(await dump(store, "other")).toEqual(before);
 
-      store.createHub(H); // a re-created hub starts empty
-      expect(store.load(H)).toEqual({ instances: [], messages: [], activities: [], maxSeq: 0 });
-      expect(store.queryInstances(H, {}, 10).instances).toEqual([]);
+      await store.createHub(H); // a re-created hub starts empty
+      expect(await store.load(H)).toEqual({ instances: [], messages: [], activities: [], maxSeq: 0 });
+      expect((await store.queryInstances(H, {}, 10)).instances).toEqual([]);
     });
 
-    test("deleting a missing hub is a no-op", () => {
-      store.deleteHub("nope");
-      expect(store.listHubs()).toEqual([H]);
+    test("deleting a missing hub is a no-op", async () => {
+      await store.deleteHub("nope");
+      expect(await store.listHubs()).toEqual([H]);
     });
 
-    test("a commit touching an unknown hub throws and applies nothing", () => {
-      expect(() => store.commit([put(inst("a")), { op: "putInstance", hub: "nope", instance: inst("b") }])).toThrow(Error);
-      expect(store.getInstance(H, "a")).toBeUndefined();
-      expect(store.listHubs()).toEqual([H]);
+    test("a commit touching an unknown hub throws and applies nothing", async () => {
+      await expect(async () => store.commit([put(inst("a")), { op: "putInstance", hub: "nope", instance: inst("b") }])).rejects.toThrow(Error);
+      expect(await store.getInstance(H, "a")).toBeUndefined();
+      expect(await store.listHubs()).toEqual([H]);
     });
   });
 
   describe("commit and load", () => {
-    test("every op kind; load returns live instances with histories, all messages and activities, maxSeq", () => {
-      store.commit([
+    test("every op kind; load returns live instances with histories, all messages and activities, maxSeq", async () => {
+      await store.commit([
         put(inst("a")),
         put(inst("b", { status: COMPLETED, completedAt: 2000 })),
         put(inst("c", { status: FAILED, completedAt: 2000 })),
@@ -189,7 +221,7 @@ describe.each(kinds)("%s store", (kind, open) => {
         { op: "putActivity", hub: H, activity: act(3, "a") },
         { op: "putActivity", hub: H, activity: act(4, "a", { abandonCount: 2 }) },
       ]);
-      store.commit([
+      await store.commit([
         append("a", 3, events(3, 9)), // 12 events: idx 10 and 11 must sort after 2
         { op: "deleteMessages", hub: H, seqs: [6, 42] },
         { op: "deleteActivity", hub: H, seq: 4 },
@@ -197,7 +229,7 @@ describe.each(kinds)("%s store", (kind, open) => {
         { op: "replaceHistory", hub: H, instanceId: "e", events: events(0, 2) },
       ]);
 
-      const snap = store.load(H);
+      const snap = await store.load(H);
       const byId = new Map(snap.instances.map((x) => [x.instance.instanceId, x]));
       // b is terminal without messages; c is terminal but has a message waiting.
       expect([...byId.keys()].sort()).toEqual(["a", "c", "d", "e"]);
@@ -213,38 +245,38 @@ describe.each(kinds)("%s store", (kind, open) => {
       // The high-water mark: seq 6 was deleted, but is never to be handed out again.
       expect(snap.maxSeq).toBe(6);
 
-      expect(store.getInstance(H, "b")).toEqual(inst("b", { status: COMPLETED, completedAt: 2000 }));
-      expect(bytes(store.getHistory(H, "b"))).toEqual(bytes(events(0, 2)));
+      expect(await store.getInstance(H, "b")).toEqual(inst("b", { status: COMPLETED, completedAt: 2000 }));
+      expect(bytes(await store.getHistory(H, "b"))).toEqual(bytes(events(0, 2)));
     });
 
-    test("maxSeq is 0 for an empty or unknown hub and covers activities", () => {
-      expect(store.load(H).maxSeq).toBe(0);
-      expect(store.load("unknown")).toEqual({ instances: [], messages: [], activities: [], maxSeq: 0 });
-      store.commit([{ op: "putActivity", hub: H, activity: act(17, "a") }, { op: "putMessage", hub: H, message: msg(5, "a") }]);
-      expect(store.load(H).maxSeq).toBe(17);
-      store.commit([{ op: "deleteActivity", hub: H, seq: 17 }, { op: "deleteMessages", hub: H, seqs: [5] }]);
-      expect(store.load(H).maxSeq).toBe(17);
+    test("maxSeq is 0 for an empty or unknown hub and covers activities", async () => {
+      expect((await store.load(H)).maxSeq).toBe(0);
+      expect(await store.load("unknown")).toEqual({ instances: [], messages: [], activities: [], maxSeq: 0 });
+      await store.commit([{ op: "putActivity", hub: H, activity: act(17, "a") }, { op: "putMessage", hub: H, message: msg(5, "a") }]);
+      expect((await store.load(H)).maxSeq).toBe(17);
+      await store.commit([{ op: "deleteActivity", hub: H, seq: 17 }, { op: "deleteMessages", hub: H, seqs: [5] }]);
+      expect((await store.load(H)).maxSeq).toBe(17);
     });
 
-    test("putInstance, putMessage and putActivity overwrite; removed optional fields stay absent", () => {
-      store.commit([put(inst("a", { output: "x", customStatus: "s", tags: { t: "1" } }))]);
-      store.commit([put(inst("a", { status: COMPLETED, completedAt: 3000, lastUpdatedAt: 3000 }))]);
-      const r = store.getInstance(H, "a")!;
+    test("putInstance, putMessage and putActivity overwrite; removed optional fields stay absent", async () => {
+      await store.commit([put(inst("a", { output: "x", customStatus: "s", tags: { t: "1" } }))]);
+      await store.commit([put(inst("a", { status: COMPLETED, completedAt: 3000, lastUpdatedAt: 3000 }))]);
+      const r = (await store.getInstance(H, "a"))!;
       expect(r).toEqual(inst("a", { status: COMPLETED, completedAt: 3000, lastUpdatedAt: 3000 }));
       expect(Object.keys(r).sort()).toEqual(Object.keys(inst("a", { completedAt: 1 })).sort());
 
-      store.commit([{ op: "putMessage", hub: H, message: msg(1, "a") }, { op: "putActivity", hub: H, activity: act(2, "a") }]);
-      store.commit([
+      await store.commit([{ op: "putMessage", hub: H, message: msg(1, "a") }, { op: "putActivity", hub: H, activity: act(2, "a") }]);
+      await store.commit([
         { op: "putMessage", hub: H, message: msg(1, "a", { visibleAt: 1 }) },
         { op: "putActivity", hub: H, activity: act(2, "a", { abandonCount: 1, visibleAt: 9 }) },
       ]);
-      const snap = store.load(H);
+      const snap = await store.load(H);
       expect(comparableMessages(snap.messages)).toEqual(comparableMessages([msg(1, "a", { visibleAt: 1 })]));
       expect(snap.activities).toEqual([act(2, "a", { abandonCount: 1, visibleAt: 9 })]);
     });
 
-    test("ops apply in order within one commit", () => {
-      store.commit([
+    test("ops apply in order within one commit", async () => {
+      await store.commit([
         put(inst("a")),
         append("a", 0, events(0, 2)),
         append("a", 2, events(2, 1)),
@@ -254,20 +286,20 @@ describe.each(kinds)("%s store", (kind, open) => {
         { op: "deleteMessages", hub: H, seqs: [1] },
         put(inst("a", { name: "Second" })),
       ]);
-      expect(bytes(store.getHistory(H, "a"))).toEqual(bytes(events(10, 3)));
-      expect(store.getInstance(H, "a")!.name).toBe("Second");
-      expect(store.load(H).messages).toEqual([]);
+      expect(bytes(await store.getHistory(H, "a"))).toEqual(bytes(events(10, 3)));
+      expect((await store.getInstance(H, "a"))!.name).toBe("Second");
+      expect((await store.load(H)).messages).toEqual([]);
     });
 
-    test("an empty commit is fine", () => {
-      store.commit([]);
-      expect(store.load(H).instances).toEqual([]);
+    test("an empty commit is fine", async () => {
+      await store.commit([]);
+      expect((await store.load(H)).instances).toEqual([]);
     });
   });
 
   describe("atomicity", () => {
-    function seed() {
-      store.commit([
+    async function seed() {
+      await store.commit([
         put(inst("a")),
         append("a", 0, events(0, 3)),
         put(inst("b", { status: COMPLETED, completedAt: 5 })),
@@ -277,9 +309,9 @@ describe.each(kinds)("%s store", (kind, open) => {
       ]);
     }
 
-    test("a batch whose last op is invalid leaves nothing applied", () => {
-      seed();
-      const before = dump(store);
+    test("a batch whose last op is invalid leaves nothing applied", async () => {
+      await seed();
+      const before = await dump(store);
       const batch: StoreOp[] = [
         put(inst("new")),
         append("new", 0, events(0, 2)),
@@ -293,51 +325,51 @@ describe.each(kinds)("%s store", (kind, open) => {
         { op: "deleteInstance", hub: H, instanceId: "b" },
         append("a", 3, events(5, 1)), // stale: the history is 5 long by now
       ];
-      expect(() => store.commit(batch)).toThrow(Error);
-      expect(dump(store)).toEqual(before);
-      expect(store.getInstance(H, "new")).toBeUndefined();
+      await expect(async () => store.commit(batch)).rejects.toThrow(Error);
+      expect(await dump(store)).toEqual(before);
+      expect(await store.getInstance(H, "new")).toBeUndefined();
 
       // The same batch without the bad op goes through.
-      store.commit(batch.slice(0, -1));
-      expect(store.getInstance(H, "new")).toEqual(inst("new"));
-      expect(store.getInstance(H, "b")).toBeUndefined();
-      expect(store.load(H).maxSeq).toBe(11);
+      await store.commit(batch.slice(0, -1));
+      expect(await store.getInstance(H, "new")).toEqual(inst("new"));
+      expect(await store.getInstance(H, "b")).toBeUndefined();
+      expect((await store.load(H)).maxSeq).toBe(11);
     });
 
-    test("appendHistory rejects a from that is not the history length", () => {
-      seed();
-      expect(() => store.commit([append("a", 2, events(2, 1))])).toThrow(Error);
-      expect(() => store.commit([append("a", 4, events(4, 1))])).toThrow(Error);
-      expect(() => store.commit([append("fresh", 1, events(1, 1))])).toThrow(Error);
-      expect(() => store.commit([append("fresh", 0, [])])).not.toThrow();
-      expect(bytes(store.getHistory(H, "a"))).toEqual(bytes(events(0, 3)));
-      expect(store.getHistory(H, "fresh")).toEqual([]);
+    test("appendHistory rejects a from that is not the history length", async () => {
+      await seed();
+      await expect(async () => store.commit([append("a", 2, events(2, 1))])).rejects.toThrow(Error);
+      await expect(async () => store.commit([append("a", 4, events(4, 1))])).rejects.toThrow(Error);
+      await expect(async () => store.commit([append("fresh", 1, events(1, 1))])).rejects.toThrow(Error);
+      await store.commit([append("fresh", 0, [])]);
+      expect(bytes(await store.getHistory(H, "a"))).toEqual(bytes(events(0, 3)));
+      expect(await store.getHistory(H, "fresh")).toEqual([]);
     });
 
-    test("a failed batch does not affect the next one", () => {
-      seed();
-      expect(() => store.commit([append("a", 3, events(3, 1)), append("a", 0, events(0, 1))])).toThrow(Error);
-      store.commit([append("a", 3, events(3, 1))]);
-      expect(bytes(store.getHistory(H, "a"))).toEqual(bytes(events(0, 4)));
+    test("a failed batch does not affect the next one", async () => {
+      await seed();
+      await expect(async () => store.commit([append("a", 3, events(3, 1)), append("a", 0, events(0, 1))])).rejects.toThrow(Error);
+      await store.commit([append("a", 3, events(3, 1))]);
+      expect(bytes(await store.getHistory(H, "a"))).toEqual(bytes(events(0, 4)));
     });
   });
 
-  test("replaceHistory replaces the whole history, and appends continue from its length", () => {
-    store.commit([put(inst("a")), append("a", 0, events(0, 5))]);
-    store.commit([{ op: "replaceHistory", hub: H, instanceId: "a", events: events(100, 2) }]);
-    expect(bytes(store.getHistory(H, "a"))).toEqual(bytes(events(100, 2)));
-    expect(() => store.commit([append("a", 5, events(5, 1))])).toThrow(Error);
-    store.commit([append("a", 2, events(102, 1))]);
-    expect(bytes(store.getHistory(H, "a"))).toEqual(bytes(events(100, 3)));
-    expect(bytes(store.load(H).instances[0].history)).toEqual(bytes(events(100, 3)));
-    store.commit([{ op: "replaceHistory", hub: H, instanceId: "a", events: [] }]);
-    expect(store.getHistory(H, "a")).toEqual([]);
-    store.commit([append("a", 0, events(0, 1))]);
-    expect(store.getHistory(H, "a")).toHaveLength(1);
+  test("replaceHistory replaces the whole history, and appends continue from its length", async () => {
+    await store.commit([put(inst("a")), append("a", 0, events(0, 5))]);
+    await store.commit([{ op: "replaceHistory", hub: H, instanceId: "a", events: events(100, 2) }]);
+    expect(bytes(await store.getHistory(H, "a"))).toEqual(bytes(events(100, 2)));
+    await expect(async () => store.commit([append("a", 5, events(5, 1))])).rejects.toThrow(Error);
+    await store.commit([append("a", 2, events(102, 1))]);
+    expect(bytes(await store.getHistory(H, "a"))).toEqual(bytes(events(100, 3)));
+    expect(bytes((await store.load(H)).instances[0].history)).toEqual(bytes(events(100, 3)));
+    await store.commit([{ op: "replaceHistory", hub: H, instanceId: "a", events: [] }]);
+    expect(await store.getHistory(H, "a")).toEqual([]);
+    await store.commit([append("a", 0, events(0, 1))]);
+    expect(await store.getHistory(H, "a")).toHaveLength(1);
   });
 
-  test("deleteInstance removes its history, messages and activities only", () => {
-    store.commit([
+  test("deleteInstance removes its history, messages and activities only", async () => {
+    await store.commit([
       put(inst("a")),
       put(inst("b")),
       append("a", 0, events(0, 3)),
@@ -348,27 +380,27 @@ describe.each(kinds)("%s store", (kind, open) => {
       { op: "putActivity", hub: H, activity: act(4, "a") },
       { op: "putActivity", hub: H, activity: act(5, "b") },
     ]);
-    store.commit([{ op: "deleteInstance", hub: H, instanceId: "a" }, { op: "deleteInstance", hub: H, instanceId: "missing" }]);
-    expect(store.getInstance(H, "a")).toBeUndefined();
-    expect(store.getHistory(H, "a")).toEqual([]);
-    const snap = store.load(H);
+    await store.commit([{ op: "deleteInstance", hub: H, instanceId: "a" }, { op: "deleteInstance", hub: H, instanceId: "missing" }]);
+    expect(await store.getInstance(H, "a")).toBeUndefined();
+    expect(await store.getHistory(H, "a")).toEqual([]);
+    const snap = await store.load(H);
     expect(snap.instances.map((x) => x.instance.instanceId)).toEqual(["b"]);
     expect(snap.messages.map((m) => m.seq)).toEqual([2]);
     expect(snap.activities.map((a) => a.seq)).toEqual([5]);
-    expect(store.findInstanceIds(H, {}, 0)).toEqual(["b"]);
+    expect(await store.findInstanceIds(H, {}, 0)).toEqual(["b"]);
     // The id can be reused from scratch.
-    store.commit([put(inst("a")), append("a", 0, events(0, 1))]);
-    expect(store.getHistory(H, "a")).toHaveLength(1);
+    await store.commit([put(inst("a")), append("a", 0, events(0, 1))]);
+    expect(await store.getHistory(H, "a")).toHaveLength(1);
   });
 
-  test("getInstance and getHistory of unknown instances or hubs", () => {
-    expect(store.getInstance(H, "nope")).toBeUndefined();
-    expect(store.getHistory(H, "nope")).toEqual([]);
-    expect(store.getInstance("nohub", "nope")).toBeUndefined();
-    expect(store.getHistory("nohub", "nope")).toEqual([]);
+  test("getInstance and getHistory of unknown instances or hubs", async () => {
+    expect(await store.getInstance(H, "nope")).toBeUndefined();
+    expect(await store.getHistory(H, "nope")).toEqual([]);
+    expect(await store.getInstance("nohub", "nope")).toBeUndefined();
+    expect(await store.getHistory("nohub", "nope")).toEqual([]);
   });
 
-  test("records round-trip exactly", () => {
+  test("records round-trip exactly", async () => {
     const full = inst("full", {
       version: "1.2",
       status: FAILED,
@@ -406,7 +438,7 @@ describe.each(kinds)("%s store", (kind, open) => {
         tags: { a: "b" },
       },
     };
-    store.commit([
+    await store.commit([
       put(full),
       put(minimal),
       append("full", 0, [richEvent, ev(1)]),
@@ -416,19 +448,19 @@ describe.each(kinds)("%s store", (kind, open) => {
       { op: "putMessage", hub: H, message: minMsg },
     ]);
     for (const [got, want] of [
-      [store.getInstance(H, "full")!, full],
-      [store.getInstance(H, "min")!, minimal],
+      [(await store.getInstance(H, "full"))!, full],
+      [(await store.getInstance(H, "min"))!, minimal],
     ] as const) {
       expect(got).toEqual(want);
       expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
     }
-    const snap = store.load(H);
+    const snap = await store.load(H);
     expect(snap.activities).toEqual([fullAct, minAct]);
     expect(Object.keys(snap.activities[1]).sort()).toEqual(Object.keys(minAct).sort());
     expect(snap.activities[0].abandonCount).toBe(0);
     expect(comparableMessages(snap.messages)).toEqual(comparableMessages([fullMsg, minMsg]));
     expect(Object.keys(snap.messages[1]).sort()).toEqual(Object.keys(minMsg).sort());
-    const history = store.getHistory(H, "full");
+    const history = await store.getHistory(H, "full");
     expect(bytes(history)).toEqual(bytes([richEvent, ev(1)]));
     expect(history[0].timestamp!.seconds).toBe(1_700_000_000); // a number, not a Long
     expect(history[0].executionStarted!.tags).toEqual({ a: "b" });
@@ -436,32 +468,32 @@ describe.each(kinds)("%s store", (kind, open) => {
     expect(snap.instances.find((x) => x.instance.instanceId === "full")?.instance).toEqual(full);
   });
 
-  test("the store never aliases the caller's objects", () => {
+  test("the store never aliases the caller's objects", async () => {
     const r = inst("a", { tags: { t: "1" } });
     const evs = events(0, 2);
     const a = act(1, "a", { tags: { k: "v" } });
     const m = msg(2, "a");
-    store.commit([put(r), append("a", 0, evs), { op: "putActivity", hub: H, activity: a }, { op: "putMessage", hub: H, message: m }]);
+    await store.commit([put(r), append("a", 0, evs), { op: "putActivity", hub: H, activity: a }, { op: "putMessage", hub: H, message: m }]);
     r.name = "changed";
     r.tags!.t = "changed";
     evs.push(ev(9));
     a.tags!.k = "changed";
     m.visibleAt = -1;
 
-    const got = store.getInstance(H, "a")!;
+    const got = (await store.getInstance(H, "a"))!;
     expect(got).toEqual(inst("a", { tags: { t: "1" } }));
     got.name = "mutated";
     got.tags!.t = "mutated";
-    store.getHistory(H, "a").push(ev(10));
-    const snap = store.load(H);
+    (await store.getHistory(H, "a")).push(ev(10));
+    const snap = await store.load(H);
     snap.instances[0].history.push(ev(11));
     snap.instances[0].instance.status = COMPLETED;
     snap.activities[0].tags!.k = "mutated";
     snap.messages[0].visibleAt = -2;
 
-    expect(store.getInstance(H, "a")).toEqual(inst("a", { tags: { t: "1" } }));
-    expect(store.getHistory(H, "a")).toHaveLength(2);
-    const again = store.load(H);
+    expect(await store.getInstance(H, "a")).toEqual(inst("a", { tags: { t: "1" } }));
+    expect(await store.getHistory(H, "a")).toHaveLength(2);
+    const again = await store.load(H);
     expect(again.instances[0].instance.status).toBe(RUNNING);
     expect(again.instances[0].history).toHaveLength(2);
     expect(again.activities).toEqual([act(1, "a", { tags: { k: "v" } })]);
@@ -482,25 +514,25 @@ describe.each(kinds)("%s store", (kind, open) => {
       a.createdAt - b.createdAt || (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0);
     const expected = (pred: (r: InstanceRecord) => boolean) => seeded.filter(pred).sort(byCreated).map((r) => r.instanceId);
 
-    beforeEach(() => {
-      store.createHub("other");
-      store.commit([
+    beforeEach(async () => {
+      await store.createHub("other");
+      await store.commit([
         ...seeded.map(put),
         { op: "putInstance", hub: "other", instance: inst("order-other") }, // other hubs never show up
       ]);
     });
 
-    test("queryInstances pages through everything exactly once, in (createdAt, instanceId) order", () => {
+    test("queryInstances pages through everything exactly once, in (createdAt, instanceId) order", async () => {
       for (const size of [1, 7, 10, 29, 30, 31, 0]) {
-        const { ids, pages } = allPages(store, {}, size);
+        const { ids, pages } = await allPages(store, {}, size);
         expect(ids).toEqual(expected(() => true));
         expect(pages).toBe(size === 0 ? 1 : Math.max(1, Math.ceil(30 / size)));
       }
-      const first = store.queryInstances(H, {}, 3);
+      const first = await store.queryInstances(H, {}, 3);
       expect(first.instances).toEqual([...seeded].sort(byCreated).slice(0, 3));
     });
 
-    test("queryInstances filters by status, created range and prefix", () => {
+    test("queryInstances filters by status, created range and prefix", async () => {
       const cases: [InstanceFilter, (r: InstanceRecord) => boolean][] = [
         [{ statuses: [COMPLETED, FAILED] }, (r) => r.status === COMPLETED || r.status === FAILED],
         [{ statuses: [] }, () => true],
@@ -518,82 +550,82 @@ describe.each(kinds)("%s store", (kind, open) => {
       ];
       for (const [filter, pred] of cases) {
         const want = expected(pred);
-        expect({ filter, ids: allPages(store, filter, 4).ids }).toEqual({ filter, ids: want });
+        expect({ filter, ids: (await allPages(store, filter, 4)).ids }).toEqual({ filter, ids: want });
       }
     });
 
-    test("listInstances pages by position, newest or oldest first, without payloads; countByStatus counts what a filter matches", () => {
+    test("listInstances pages by position, newest or oldest first, without payloads; countByStatus counts what a filter matches", async () => {
       const newest = expected(() => true).reverse();
       for (const [offset, limit] of [[0, 7], [7, 7], [28, 7], [30, 5], [0, 100]]) {
-        expect(store.listInstances(H, {}, { newestFirst: true, offset, limit }).map((r) => r.instanceId)).toEqual(newest.slice(offset, offset + limit));
+        expect((await store.listInstances(H, {}, { newestFirst: true, offset, limit })).map((r) => r.instanceId)).toEqual(newest.slice(offset, offset + limit));
       }
-      expect(store.listInstances(H, {}, { newestFirst: false, offset: 3, limit: 4 }).map((r) => r.instanceId)).toEqual(expected(() => true).slice(3, 7));
-      store.commit([put(inst("with-payloads", { input: '"in"', output: '"out"', customStatus: '"cs"', createdAt: 9999 }))]);
-      const [top] = store.listInstances(H, {}, { newestFirst: true, offset: 0, limit: 1 });
+      expect((await store.listInstances(H, {}, { newestFirst: false, offset: 3, limit: 4 })).map((r) => r.instanceId)).toEqual(expected(() => true).slice(3, 7));
+      await store.commit([put(inst("with-payloads", { input: '"in"', output: '"out"', customStatus: '"cs"', createdAt: 9999 }))]);
+      const [top] = await store.listInstances(H, {}, { newestFirst: true, offset: 0, limit: 1 });
       expect(top).toEqual(inst("with-payloads", { createdAt: 9999 }));
       const filter: InstanceFilter = { statuses: [RUNNING, COMPLETED], instanceIdPrefix: "order" };
-      expect(store.listInstances(H, filter, { newestFirst: true, offset: 0, limit: 100 }).map((r) => r.instanceId))
+      expect((await store.listInstances(H, filter, { newestFirst: true, offset: 0, limit: 100 })).map((r) => r.instanceId))
         .toEqual(expected((r) => [RUNNING, COMPLETED].includes(r.status) && r.instanceId.startsWith("order")).reverse());
-      const counts = store.countByStatus(H, { instanceIdPrefix: "order" });
+      const counts = await store.countByStatus(H, { instanceIdPrefix: "order" });
       const want = new Map<number, number>();
       for (const r of seeded.filter((x) => x.instanceId.startsWith("order"))) want.set(r.status, (want.get(r.status) ?? 0) + 1);
       expect(counts).toEqual(want);
-      expect(store.countByStatus(H, { statuses: [SUSPENDED] })).toEqual(new Map());
+      expect(await store.countByStatus(H, { statuses: [SUSPENDED] })).toEqual(new Map());
     });
 
-    test("filters by name, by parent, and to top-level instances only", () => {
-      store.commit([
+    test("filters by name, by parent, and to top-level instances only", async () => {
+      await store.commit([
         put(inst("p-1", { name: "Parent", createdAt: 5000 })),
         put(inst("c-1", { name: "Child", parentInstanceId: "p-1", createdAt: 5001 })),
         put(inst("c-2", { name: "Child", parentInstanceId: "p-1", createdAt: 5002 })),
         put(inst("c-3", { name: "Child", parentInstanceId: "other", createdAt: 5003 })),
       ]);
-      const ids = (f: InstanceFilter) => store.listInstances(H, f, { newestFirst: false, offset: 0, limit: 1000 }).map((r) => r.instanceId);
-      expect(ids({ name: "Child" })).toEqual(["c-1", "c-2", "c-3"]);
-      expect(ids({ name: "child" })).toEqual([]);
-      expect(ids({ parentInstanceId: "p-1" })).toEqual(["c-1", "c-2"]);
-      expect(ids({ topLevelOnly: true, createdFrom: 5000 })).toEqual(["p-1"]);
-      expect(allPages(store, { name: "Parent" }, 10).ids).toEqual(["p-1"]);
-      expect(store.countByStatus(H, { name: "Child" })).toEqual(new Map([[RUNNING, 3]]));
+      const ids = async (f: InstanceFilter) => (await store.listInstances(H, f, { newestFirst: false, offset: 0, limit: 1000 })).map((r) => r.instanceId);
+      expect(await ids({ name: "Child" })).toEqual(["c-1", "c-2", "c-3"]);
+      expect(await ids({ name: "child" })).toEqual([]);
+      expect(await ids({ parentInstanceId: "p-1" })).toEqual(["c-1", "c-2"]);
+      expect(await ids({ topLevelOnly: true, createdFrom: 5000 })).toEqual(["p-1"]);
+      expect((await allPages(store, { name: "Parent" }, 10)).ids).toEqual(["p-1"]);
+      expect(await store.countByStatus(H, { name: "Child" })).toEqual(new Map([[RUNNING, 3]]));
     });
 
-    test("filters by a tag's value, any key matching literally", () => {
-      store.commit([
+    test("filters by a tag's value, any key matching literally", async () => {
+      await store.commit([
         put(inst("t-1", { tags: { team: "core", "a.b\"c": "x" } })),
         put(inst("t-2", { tags: { team: "edge" } })),
         put(inst("t-3", { tags: { team: "core" } })),
       ]);
-      const ids = (f: InstanceFilter) => store.listInstances(H, f, { newestFirst: false, offset: 0, limit: 1000 }).map((r) => r.instanceId).sort();
-      expect(ids({ tag: { key: "team", value: "core" } })).toEqual(["t-1", "t-3"]);
-      expect(ids({ tag: { key: "team", value: "Core" } })).toEqual([]);
-      expect(ids({ tag: { key: "a.b\"c", value: "x" } })).toEqual(["t-1"]);
-      expect(ids({ tag: { key: "missing", value: "core" } })).toEqual([]);
-      expect(allPages(store, { tag: { key: "team", value: "edge" } }, 10).ids).toEqual(["t-2"]);
+      const ids = async (f: InstanceFilter) => (await store.listInstances(H, f, { newestFirst: false, offset: 0, limit: 1000 })).map((r) => r.instanceId).sort();
+      expect(await ids({ tag: { key: "team", value: "core" } })).toEqual(["t-1", "t-3"]);
+      expect(await ids({ tag: { key: "team", value: "Core" } })).toEqual([]);
+      expect(await ids({ tag: { key: "a.b\"c", value: "x" } })).toEqual(["t-1"]);
+      expect(await ids({ tag: { key: "missing", value: "core" } })).toEqual([]);
+      expect((await allPages(store, { tag: { key: "team", value: "edge" } }, 10)).ids).toEqual(["t-2"]);
     });
 
-    test("an instance prefix with GLOB metacharacters matches literally", () => {
-      store.commit(["x*1", "x*[2", "xa", "x?", "x[a]"].map((id) => put(inst(id))));
-      expect(allPages(store, { instanceIdPrefix: "x*" }, 10).ids.sort()).toEqual(["x*1", "x*[2"]);
-      expect(allPages(store, { instanceIdPrefix: "x?" }, 10).ids).toEqual(["x?"]);
-      expect(allPages(store, { instanceIdPrefix: "x[" }, 10).ids).toEqual(["x[a]"]);
-      expect(allPages(store, { instanceIdPrefix: "X" }, 10).ids).toEqual([]);
+    test("an instance prefix with GLOB metacharacters matches literally", async () => {
+      await store.commit(["x*1", "x*[2", "xa", "x?", "x[a]"].map((id) => put(inst(id))));
+      expect((await allPages(store, { instanceIdPrefix: "x*" }, 10)).ids.sort()).toEqual(["x*1", "x*[2"]);
+      expect((await allPages(store, { instanceIdPrefix: "x?" }, 10)).ids).toEqual(["x?"]);
+      expect((await allPages(store, { instanceIdPrefix: "x[" }, 10)).ids).toEqual(["x[a]"]);
+      expect((await allPages(store, { instanceIdPrefix: "X" }, 10)).ids).toEqual([]);
     });
 
-    test("continuation tokens are keyset positions: deleting the last seen instance does not break paging", () => {
-      const first = store.queryInstances(H, {}, 5);
-      store.commit([{ op: "deleteInstance", hub: H, instanceId: first.instances[4].instanceId }]);
+    test("continuation tokens are keyset positions: deleting the last seen instance does not break paging", async () => {
+      const first = await store.queryInstances(H, {}, 5);
+      await store.commit([{ op: "deleteInstance", hub: H, instanceId: first.instances[4].instanceId }]);
       const rest: string[] = [];
       let token = first.continuationToken;
       while (token) {
-        const page = store.queryInstances(H, {}, 5, token);
+        const page = await store.queryInstances(H, {}, 5, token);
         rest.push(...page.instances.map((r) => r.instanceId));
         token = page.continuationToken;
       }
       expect([...first.instances.map((r) => r.instanceId), ...rest]).toEqual(expected(() => true));
     });
 
-    test("an empty token is the first page; an invalid token is rejected", () => {
-      expect(store.queryInstances(H, {}, 3, "")).toEqual(store.queryInstances(H, {}, 3));
+    test("an empty token is the first page; an invalid token is rejected", async () => {
+      expect(await store.queryInstances(H, {}, 3, "")).toEqual(await store.queryInstances(H, {}, 3));
       const garbage = [
         "not a token!",
         Buffer.from("nope").toString("base64url"),
@@ -602,65 +634,65 @@ describe.each(kinds)("%s store", (kind, open) => {
         Buffer.from("{}").toString("base64url"),
       ];
       for (const token of garbage) {
-        expect(() => store.queryInstances(H, {}, 3, token)).toThrow(InvalidContinuationTokenError);
+        await expect(async () => store.queryInstances(H, {}, 3, token)).rejects.toThrow(InvalidContinuationTokenError);
       }
     });
 
-    test("pageSize <= 0 means 100", () => {
-      store.commit(Array.from({ length: 80 }, (_, i) => put(inst(`bulk-${i}`))));
-      const page = store.queryInstances(H, {}, 0);
+    test("pageSize <= 0 means 100", async () => {
+      await store.commit(Array.from({ length: 80 }, (_, i) => put(inst(`bulk-${i}`))));
+      const page = await store.queryInstances(H, {}, 0);
       expect(page.instances).toHaveLength(100);
       expect(page.continuationToken).toBeDefined();
-      expect(store.queryInstances(H, {}, -5, page.continuationToken).instances).toHaveLength(10);
-      expect(store.listInstanceIds(H, {}, 0).ids).toHaveLength(100);
+      expect((await store.queryInstances(H, {}, -5, page.continuationToken)).instances).toHaveLength(10);
+      expect((await store.listInstanceIds(H, {}, 0)).ids).toHaveLength(100);
     });
 
-    test("listInstanceIds filters by completed range and pages by instanceId via `after`", () => {
+    test("listInstanceIds filters by completed range and pages by instanceId via `after`", async () => {
       const inRange = (r: InstanceRecord) => r.completedAt !== undefined && r.completedAt >= 5005 && r.completedAt <= 5020;
       const want = seeded.filter(inRange).map((r) => r.instanceId).sort();
       expect(want.length).toBeGreaterThan(5);
       for (const size of [1, 4, want.length, 100]) {
-        const { ids, pages } = allIdPages(store, { completedFrom: 5005, completedTo: 5020 }, size);
+        const { ids, pages } = await allIdPages(store, { completedFrom: 5005, completedTo: 5020 }, size);
         expect(ids).toEqual(want);
         expect(pages).toBe(Math.ceil(want.length / size));
       }
-      const firstPage = store.listInstanceIds(H, { completedFrom: 5005, completedTo: 5020 }, 2);
+      const firstPage = await store.listInstanceIds(H, { completedFrom: 5005, completedTo: 5020 }, 2);
       expect(firstPage).toEqual({ ids: want.slice(0, 2), last: want[1] });
-      expect(store.listInstanceIds(H, {}, 100, "user-")).toEqual({ ids: seeded.map((r) => r.instanceId).filter((id) => id > "user-").sort() });
+      expect(await store.listInstanceIds(H, {}, 100, "user-")).toEqual({ ids: seeded.map((r) => r.instanceId).filter((id) => id > "user-").sort() });
       // A completed-time bound excludes instances that never completed.
-      expect(allIdPages(store, { completedFrom: 0 }, 7).ids).toEqual(
+      expect((await allIdPages(store, { completedFrom: 0 }, 7)).ids).toEqual(
         seeded.filter((r) => r.completedAt !== undefined).map((r) => r.instanceId).sort(),
       );
-      expect(allIdPages(store, { completedTo: 5010, statuses: [FAILED], instanceIdPrefix: "misc" }, 7).ids).toEqual(
+      expect((await allIdPages(store, { completedTo: 5010, statuses: [FAILED], instanceIdPrefix: "misc" }, 7)).ids).toEqual(
         seeded.filter((r) => r.completedAt! <= 5010 && r.status === FAILED && r.instanceId.startsWith("misc")).map((r) => r.instanceId).sort(),
       );
     });
 
-    test("findInstanceIds returns every match, up to the limit", () => {
+    test("findInstanceIds returns every match, up to the limit", async () => {
       const filter: InstanceFilter = { statuses: [COMPLETED, TERMINATED], createdTo: 1100 };
       const want = seeded.filter((r) => [COMPLETED, TERMINATED].includes(r.status) && r.createdAt <= 1100).map((r) => r.instanceId).sort();
       expect(want.length).toBeGreaterThan(3);
-      expect(store.findInstanceIds(H, filter, 0).sort()).toEqual(want);
-      expect(store.findInstanceIds(H, filter, 1000).sort()).toEqual(want);
-      const limited = store.findInstanceIds(H, filter, 3);
+      expect((await store.findInstanceIds(H, filter, 0)).sort()).toEqual(want);
+      expect((await store.findInstanceIds(H, filter, 1000)).sort()).toEqual(want);
+      const limited = await store.findInstanceIds(H, filter, 3);
       expect(limited).toHaveLength(3);
       expect(want).toEqual(expect.arrayContaining(limited));
-      expect(store.findInstanceIds("nohub", {}, 0)).toEqual([]);
-      expect(store.findInstanceIds("other", {}, 0)).toEqual(["order-other"]);
+      expect(await store.findInstanceIds("nohub", {}, 0)).toEqual([]);
+      expect(await store.findInstanceIds("other", {}, 0)).toEqual(["order-other"]);
     });
 
-    test("ids are ordered by code point, the same in both stores", () => {
+    test("ids are ordered by code point, the same in both stores", async () => {
       // UTF-16 order would put the astral character (a surrogate pair) before U+E000 and U+FFFD.
       const ids = ["u-\u{1F600}", "u-\uFFFD", "u-\uE000", "u-z", "u-\u00e9"];
-      store.commit(ids.map((id) => put(inst(id, { createdAt: 1 }))));
+      await store.commit(ids.map((id) => put(inst(id, { createdAt: 1 }))));
       const want = ["u-z", "u-\u00e9", "u-\uE000", "u-\uFFFD", "u-\u{1F600}"];
-      expect(allIdPages(store, { instanceIdPrefix: "u-" }, 2).ids).toEqual(want);
-      expect(allPages(store, { instanceIdPrefix: "u-" }, 2).ids).toEqual(want);
+      expect((await allIdPages(store, { instanceIdPrefix: "u-" }, 2)).ids).toEqual(want);
+      expect((await allPages(store, { instanceIdPrefix: "u-" }, 2)).ids).toEqual(want);
     });
 
-    test("queries on an unknown hub are empty", () => {
-      expect(store.queryInstances("nohub", {}, 10)).toEqual({ instances: [] });
-      expect(store.listInstanceIds("nohub", {}, 10)).toEqual({ ids: [] });
+    test("queries on an unknown hub are empty", async () => {
+      expect(await store.queryInstances("nohub", {}, 10)).toEqual({ instances: [] });
+      expect(await store.listInstanceIds("nohub", {}, 10)).toEqual({ ids: [] });
     });
   });
 });
@@ -700,13 +732,13 @@ describe("sqlite store on disk", () => {
       await threaded.commitAsync!(sampleBatch(H));
       await threaded.commitAsync!(later);
       // The threaded store's own connection reads what its writer thread committed.
-      expect(dump(threaded, H)).toEqual(dump(direct, H));
+      expect(await dump(awaitable(threaded), H)).toEqual(await dump(awaitable(direct), H));
       expect(bytes(threaded.getHistory(H, "b"))).toEqual(bytes([ev(50, "rewritten")]));
 
-      const before = dump(threaded, H);
+      const before = await dump(awaitable(threaded), H);
       const gap = { op: "appendHistory", hub: H, instanceId: "a", from: 9, events: events(9, 1) } as const;
       await expect(threaded.commitAsync!([put(inst("d")), gap])).rejects.toThrow(/starts at 9, but the history has 4 events/);
-      expect(dump(threaded, H)).toEqual(before);
+      expect(await dump(awaitable(threaded), H)).toEqual(before);
       await threaded.commitAsync!([put(inst("d"))]);
       expect(threaded.getInstance(H, "d")).toEqual(inst("d"));
     } finally {
@@ -715,7 +747,7 @@ describe("sqlite store on disk", () => {
     }
   });
 
-  test("data survives close() and re-open of the same directory", () => {
+  test("data survives close() and re-open of the same directory", async () => {
     const dir = path.join(tmpDir(), "nested", "data");
     const first = new SqliteStore(dir);
     expect(fs.existsSync(path.join(dir, SQLITE_FILE))).toBe(true);
@@ -723,7 +755,7 @@ describe("sqlite store on disk", () => {
     first.createHub("h2");
     first.commit([...sampleBatch("h1"), ...sampleBatch("h2")]);
     first.deleteHub("h2");
-    const before = dump(first, "h1");
+    const before = await dump(awaitable(first), "h1");
     const page = first.queryInstances("h1", {}, 1);
     first.close();
     first.close(); // idempotent
@@ -731,7 +763,7 @@ describe("sqlite store on disk", () => {
     const second = new SqliteStore(dir, { synchronous: "normal" });
     try {
       expect(second.listHubs()).toEqual(["h1"]);
-      expect(dump(second, "h1")).toEqual(before);
+      expect(await dump(awaitable(second), "h1")).toEqual(before);
       expect(before.maxSeq).toBe(8);
       expect(second.getInstance("h1", "b")).toEqual(sampleRecords[1]);
       // Tokens stay valid across re-opens: they carry the position, not server state.

@@ -1,0 +1,99 @@
+// The PostgreSQL schema and its migrations. dts_schema holds how many migrations the database has
+// had; opening applies the missing ones in one transaction under an advisory lock, so several nodes
+// starting at once against a new database migrate it exactly once. To change the schema, append a
+// migration (never edit a shipped one).
+//
+// The tables mirror SQLite's (sqlite-schema.ts). Instance ids sort and compare as bytes (COLLATE
+// "C"), as in SQLite and JavaScript, so pages and prefix filters agree across stores and LIKE
+// 'prefix%' can use the index whatever the database's own collation is.
+import type { PoolClient } from "pg";
+
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE hubs (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    max_seq BIGINT NOT NULL DEFAULT 0
+  );
+
+  CREATE TABLE instances (
+    hub TEXT COLLATE "C" NOT NULL,
+    instance_id TEXT COLLATE "C" NOT NULL,
+    status INTEGER NOT NULL,
+    created_at BIGINT NOT NULL,
+    completed_at BIGINT,
+    input TEXT,
+    output TEXT,
+    custom_status TEXT,
+    data TEXT NOT NULL,
+    name TEXT COLLATE "C",
+    parent_instance_id TEXT COLLATE "C",
+    PRIMARY KEY (hub, instance_id)
+  );
+  CREATE INDEX instances_by_status ON instances (hub, status);
+  CREATE INDEX instances_by_created ON instances (hub, created_at, instance_id);
+  CREATE INDEX instances_by_completed ON instances (hub, completed_at);
+  CREATE INDEX instances_by_name ON instances (hub, name, created_at);
+  CREATE INDEX instances_by_parent ON instances (hub, parent_instance_id);
+
+  CREATE TABLE history (
+    hub TEXT COLLATE "C" NOT NULL,
+    instance_id TEXT COLLATE "C" NOT NULL,
+    idx INTEGER NOT NULL,
+    event BYTEA NOT NULL,
+    PRIMARY KEY (hub, instance_id, idx)
+  );
+
+  CREATE TABLE messages (
+    hub TEXT COLLATE "C" NOT NULL,
+    seq BIGINT NOT NULL,
+    instance_id TEXT COLLATE "C" NOT NULL,
+    execution_id TEXT,
+    visible_at BIGINT NOT NULL,
+    event BYTEA NOT NULL,
+    PRIMARY KEY (hub, seq)
+  );
+  CREATE INDEX messages_by_instance ON messages (hub, instance_id);
+
+  CREATE TABLE activities (
+    hub TEXT COLLATE "C" NOT NULL,
+    seq BIGINT NOT NULL,
+    instance_id TEXT COLLATE "C" NOT NULL,
+    execution_id TEXT NOT NULL,
+    task_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT,
+    input TEXT,
+    tags TEXT,
+    visible_at BIGINT NOT NULL,
+    abandon_count INTEGER,
+    PRIMARY KEY (hub, seq)
+  );
+  CREATE INDEX activities_by_instance ON activities (hub, instance_id);
+  `,
+];
+
+export const PG_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Any fixed number: every dts node takes the same transaction-scoped lock to migrate. */
+const MIGRATION_LOCK = 0x64747331; // "dts1"
+
+/** Brings the database to PG_SCHEMA_VERSION; refuses one that a newer build has migrated further. */
+export async function migratePostgres(client: PoolClient): Promise<void> {
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    await client.query("CREATE TABLE IF NOT EXISTS dts_schema (version INTEGER NOT NULL)");
+    const row = (await client.query<{ version: number }>("SELECT version FROM dts_schema")).rows[0];
+    const version = row?.version ?? 0;
+    if (version > PG_SCHEMA_VERSION) {
+      throw new Error(`database schema version ${version} is newer than this build supports (${PG_SCHEMA_VERSION})`);
+    }
+    for (let v = version; v < PG_SCHEMA_VERSION; v++) await client.query(MIGRATIONS[v]);
+    if (!row) await client.query("INSERT INTO dts_schema (version) VALUES ($1)", [PG_SCHEMA_VERSION]);
+    else if (version !== PG_SCHEMA_VERSION) await client.query("UPDATE dts_schema SET version = $1", [PG_SCHEMA_VERSION]);
+    await client.query("COMMIT");
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,259 @@
+// A durable store in PostgreSQL through node-postgres (pg): the same operations and semantics as
+// the SQLite store, asynchronous because every call is a network round trip. commit() is one
+// transaction, so a batch is all or nothing; load() reads one consistent snapshot. History and
+// message events are stored as protobuf bytes, instance records as in SQLite (rows.ts).
+import { Pool, PoolClient, types } from "pg";
+import { HistoryEvent, InstanceRecord, Status } from "../core/model";
+import { decodeContinuationToken } from "./continuation";
+import { decodeEvent, EncodedOp, encodeOps } from "./encoded-batch";
+import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
+import { effectiveLimit, effectivePageSize, listingWindow, NON_TERMINAL_STATUSES, toIdPage, toInstancePage } from "./query";
+import { ActivityRow, activityColumns, InstanceRow, instanceColumns, MessageRow, toActivity, toInstance, toMessage } from "./rows";
+import { migratePostgres } from "./postgres-schema";
+import { filterToPg, PG_ACTIVITY_COLUMNS, PG_INSTANCE_COLUMNS, PG_LISTED_COLUMNS } from "./postgres-query";
+import { AsyncStore, HubSnapshot, InstanceFilter, InstanceListing, InstancePage, StoreOp } from "./store";
+
+export interface PostgresStoreOptions {
+  /** Most connections the store holds (default 10): one writes, the rest read. */
+  poolSize?: number;
+}
+
+const INT8_OID = 20;
+// Times (ms) and seqs are BIGINT; they stay below 2^53, so numbers are exact.
+const parseTypes = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === INT8_OID ? (v: string) => Number(v) : types.getTypeParser(oid, format)) as typeof types.getTypeParser,
+};
+
+const INSTANCE_TABLES = ["instances", "history", "messages", "activities"];
+
+export class PostgresStore implements AsyncStore {
+  readonly kind = "postgres" as const;
+
+  private constructor(private readonly pool: Pool) {}
+
+  /** Connects and brings the schema up to date; rejects with the server's reason when it cannot. */
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const pool = new Pool({ connectionString: url, max: options.poolSize ?? 10, types: parseTypes });
+    // An idle connection that fails (server restart) must not crash the process; the next query reconnects.
+    pool.on("error", () => {});
+    try {
+      const client = await pool.connect();
+      try {
+        await migratePostgres(client);
+      } finally {
+        client.release();
+      }
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+    return new PostgresStore(pool);
+  }
+
+  async listHubs(): Promise<string[]> {
+    return (await this.pool.query<{ name: string }>("SELECT name FROM hubs ORDER BY name")).rows.map((r) => r.name);
+  }
+
+  async createHub(hub: string): Promise<void> {
+    await this.commit([{ op: "createHub", hub }]);
+  }
+
+  async deleteHub(hub: string): Promise<void> {
+    await this.commit([{ op: "deleteHub", hub }]);
+  }
+
+  /** Applies all ops in one transaction, in order: all or nothing. Rejects on failure. */
+  async commit(ops: StoreOp[]): Promise<void> {
+    const encoded = encodeOps(ops);
+    await this.transaction(async (c) => {
+      const known = new Set<string>();
+      const maxSeq = new Map<string, number>();
+      for (const op of encoded) {
+        if (op.op === "createHub") {
+          await c.query("INSERT INTO hubs (name) VALUES ($1) ON CONFLICT (name) DO NOTHING", [op.hub]);
+          known.add(op.hub);
+          continue;
+        }
+        if (op.op === "deleteHub") {
+          for (const table of INSTANCE_TABLES) await c.query(`DELETE FROM ${table} WHERE hub = $1`, [op.hub]);
+          await c.query("DELETE FROM hubs WHERE name = $1", [op.hub]);
+          known.delete(op.hub);
+          maxSeq.delete(op.hub);
+          continue;
+        }
+        if (!known.has(op.hub)) {
+          if ((await c.query("SELECT 1 FROM hubs WHERE name = $1", [op.hub])).rowCount === 0) throw unknownHub(op.hub);
+          known.add(op.hub);
+        }
+        await apply(c, op);
+        const seq = seqWritten(op);
+        if (seq > (maxSeq.get(op.hub) ?? 0)) maxSeq.set(op.hub, seq);
+      }
+      for (const [hub, seq] of maxSeq) await c.query("UPDATE hubs SET max_seq = GREATEST(max_seq, $1) WHERE name = $2", [seq, hub]);
+    });
+  }
+
+  /** What the scheduler keeps hot for the hub, from one consistent snapshot. */
+  async load(hub: string): Promise<HubSnapshot> {
+    return this.transaction(async (c) => {
+      const instances = (await c.query<InstanceRow>(
+        `SELECT ${PG_INSTANCE_COLUMNS} FROM instances WHERE hub = $1
+           AND (status = ANY($2::int[]) OR instance_id IN (SELECT instance_id FROM messages WHERE hub = $1))
+         ORDER BY instance_id`,
+        [hub, NON_TERMINAL_STATUSES],
+      )).rows.map(toInstance);
+      const histories = new Map<string, HistoryEvent[]>(instances.map((r) => [r.instanceId, []]));
+      const events = await c.query<{ instanceId: string; event: Buffer }>(
+        'SELECT instance_id AS "instanceId", event FROM history WHERE hub = $1 AND instance_id = ANY($2::text[]) ORDER BY instance_id, idx',
+        [hub, instances.map((r) => r.instanceId)],
+      );
+      for (const row of events.rows) histories.get(row.instanceId)?.push(decodeEvent(row.event));
+      const messages = await c.query<MessageRow>(
+        'SELECT seq, instance_id AS "instanceId", execution_id AS "executionId", visible_at AS "visibleAt", event FROM messages WHERE hub = $1 ORDER BY seq',
+        [hub],
+      );
+      const activities = await c.query<ActivityRow>(`SELECT ${PG_ACTIVITY_COLUMNS} FROM activities WHERE hub = $1 ORDER BY seq`, [hub]);
+      const seq = await c.query<{ max_seq: number }>("SELECT max_seq FROM hubs WHERE name = $1", [hub]);
+      return {
+        instances: instances.map((instance) => ({ instance, history: histories.get(instance.instanceId) ?? [] })),
+        messages: messages.rows.map(toMessage),
+        activities: activities.rows.map(toActivity),
+        maxSeq: seq.rows[0]?.max_seq ?? 0,
+      };
+    }, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  }
+
+  async getInstance(hub: string, instanceId: string): Promise<InstanceRecord | undefined> {
+    const row = (await this.pool.query<InstanceRow>(`SELECT ${PG_INSTANCE_COLUMNS} FROM instances WHERE hub = $1 AND instance_id = $2`, [hub, instanceId])).rows[0];
+    return row && toInstance(row);
+  }
+
+  async getHistory(hub: string, instanceId: string): Promise<HistoryEvent[]> {
+    const rows = (await this.pool.query<{ event: Buffer }>("SELECT event FROM history WHERE hub = $1 AND instance_id = $2 ORDER BY idx", [hub, instanceId])).rows;
+    return rows.map((r) => decodeEvent(r.event));
+  }
+
+  /** Ordered by (createdAt, instanceId), as the other stores. */
+  async queryInstances(hub: string, filter: InstanceFilter, pageSize: number, continuationToken?: string): Promise<InstancePage> {
+    const size = effectivePageSize(pageSize);
+    const after = continuationToken ? decodeContinuationToken(continuationToken) : undefined;
+    const f = filterToPg(filter);
+    const params: unknown[] = [hub, ...f.params];
+    const next = (v: unknown) => `$${params.push(v)}`;
+    const cursor = after ? ` AND (created_at, instance_id) > (${next(after.createdAt)}, ${next(after.instanceId)})` : "";
+    const sql = `SELECT ${PG_INSTANCE_COLUMNS} FROM instances WHERE hub = $1${f.where}${cursor} ORDER BY created_at, instance_id LIMIT ${next(size + 1)}`;
+    const rows = (await this.pool.query<InstanceRow>(sql, params)).rows;
+    return toInstancePage(rows.map(toInstance), size);
+  }
+
+  async listInstanceIds(hub: string, filter: InstanceFilter, pageSize: number, after?: string): Promise<{ ids: string[]; last?: string }> {
+    const size = effectivePageSize(pageSize);
+    const f = filterToPg(filter);
+    const params: unknown[] = [hub, ...f.params];
+    const next = (v: unknown) => `$${params.push(v)}`;
+    const cursor = after !== undefined ? ` AND instance_id > ${next(after)}` : "";
+    const sql = `SELECT instance_id AS id FROM instances WHERE hub = $1${f.where}${cursor} ORDER BY instance_id LIMIT ${next(size + 1)}`;
+    return toIdPage((await this.pool.query<{ id: string }>(sql, params)).rows.map((r) => r.id), size);
+  }
+
+  async listInstances(hub: string, filter: InstanceFilter, listing: InstanceListing): Promise<InstanceRecord[]> {
+    const { offset, limit } = listingWindow(listing.offset, listing.limit);
+    const f = filterToPg(filter);
+    const order = listing.newestFirst ? "DESC" : "ASC";
+    const params: unknown[] = [hub, ...f.params, limit, offset];
+    const sql = `SELECT ${PG_LISTED_COLUMNS} FROM instances WHERE hub = $1${f.where} ORDER BY created_at ${order}, instance_id ${order} LIMIT $${params.length - 1} OFFSET $${params.length}`;
+    return (await this.pool.query<InstanceRow>(sql, params)).rows.map(toInstance);
+  }
+
+  async countByStatus(hub: string, filter: InstanceFilter): Promise<Map<Status, number>> {
+    const f = filterToPg(filter);
+    const rows = (await this.pool.query<{ status: Status; n: number }>(`SELECT status, COUNT(*)::bigint AS n FROM instances WHERE hub = $1${f.where} GROUP BY status`, [hub, ...f.params])).rows;
+    return new Map(rows.map((r) => [r.status, r.n]));
+  }
+
+  async findInstanceIds(hub: string, filter: InstanceFilter, limit: number): Promise<string[]> {
+    const f = filterToPg(filter);
+    const max = effectiveLimit(limit);
+    // LIMIT NULL is no limit in PostgreSQL.
+    const params = [hub, ...f.params, max === Infinity ? null : max];
+    const rows = (await this.pool.query<{ id: string }>(`SELECT instance_id AS id FROM instances WHERE hub = $1${f.where} LIMIT $${params.length}`, params)).rows;
+    return rows.map((r) => r.id);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async transaction<T>(body: (c: PoolClient) => Promise<T>, begin = "BEGIN"): Promise<T> {
+    const c = await this.pool.connect();
+    try {
+      await c.query(begin);
+      const result = await body(c);
+      await c.query("COMMIT");
+      return result;
+    } catch (err) {
+      await c.query("ROLLBACK").catch(() => {});
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+}
+
+/** INSERT of a hub's row, or UPDATE of every other column when its key exists. */
+function upsertSql(table: string, key: string, columns: string[]): string {
+  const all = ["hub", ...columns];
+  const updates = columns.filter((c) => c !== key).map((c) => `${c} = excluded.${c}`).join(", ");
+  return `INSERT INTO ${table} (${all.join(", ")}) VALUES (${all.map((_, i) => `$${i + 1}`).join(", ")}) ON CONFLICT (hub, ${key}) DO UPDATE SET ${updates}`;
+}
+
+// Columns in the order rows.ts lists a record's values.
+const PUT_INSTANCE = upsertSql("instances", "instance_id", ["instance_id", "status", "created_at", "completed_at", "input", "output", "custom_status", "data", "name", "parent_instance_id"]);
+const PUT_MESSAGE = upsertSql("messages", "seq", ["seq", "instance_id", "execution_id", "visible_at", "event"]);
+const PUT_ACTIVITY = upsertSql("activities", "seq", ["seq", "instance_id", "execution_id", "task_id", "name", "version", "input", "tags", "visible_at", "abandon_count"]);
+
+async function apply(c: PoolClient, op: EncodedOp): Promise<void> {
+  switch (op.op) {
+    case "putInstance":
+      await c.query(PUT_INSTANCE, [op.hub, ...instanceColumns(op.instance)]);
+      return;
+    case "appendHistory": {
+      // idx runs 0..length-1 without gaps (checked here), so max + 1 is the length.
+      const length = (await c.query<{ n: number }>("SELECT coalesce(max(idx) + 1, 0)::bigint AS n FROM history WHERE hub = $1 AND instance_id = $2", [op.hub, op.instanceId])).rows[0].n;
+      checkAppendFrom(op, length);
+      return insertHistory(c, op.hub, op.instanceId, op.from, op.events);
+    }
+    case "replaceHistory":
+      await c.query("DELETE FROM history WHERE hub = $1 AND instance_id = $2", [op.hub, op.instanceId]);
+      return insertHistory(c, op.hub, op.instanceId, 0, op.events);
+    case "putMessage": {
+      const m = op.message;
+      await c.query(PUT_MESSAGE, [op.hub, m.seq, m.instanceId, m.executionId ?? null, m.visibleAt, Buffer.from(m.event)]);
+      return;
+    }
+    case "deleteMessages":
+      await c.query("DELETE FROM messages WHERE hub = $1 AND seq = ANY($2::bigint[])", [op.hub, op.seqs]);
+      return;
+    case "putActivity":
+      await c.query(PUT_ACTIVITY, [op.hub, ...activityColumns(op.activity)]);
+      return;
+    case "deleteActivity":
+      await c.query("DELETE FROM activities WHERE hub = $1 AND seq = $2", [op.hub, op.seq]);
+      return;
+    case "deleteInstance":
+      for (const table of INSTANCE_TABLES) await c.query(`DELETE FROM ${table} WHERE hub = $1 AND instance_id = $2`, [op.hub, op.instanceId]);
+      return;
+    default:
+      throw new Error(`unknown store op ${JSON.stringify((op as { op: unknown }).op)}`);
+  }
+}
+
+/** The events in one statement: arrays of indexes and bytes, unnested into rows. */
+async function insertHistory(c: PoolClient, hub: string, instanceId: string, from: number, events: Uint8Array[]): Promise<void> {
+  if (events.length === 0) return;
+  await c.query(
+    "INSERT INTO history (hub, instance_id, idx, event) SELECT $1, $2, t.idx, t.event FROM unnest($3::int[], $4::bytea[]) AS t(idx, event)",
+    [hub, instanceId, events.map((_, i) => from + i), events.map((e) => Buffer.from(e.buffer, e.byteOffset, e.byteLength))],
+  );
+}
