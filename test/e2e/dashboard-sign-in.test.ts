@@ -8,6 +8,8 @@ import * as grpc from "@grpc/grpc-js";
 import { NoOpLogger, OrchestrationStatus, TaskHubGrpcClient } from "@microsoft/durabletask-js";
 import { Browser, BrowserContext, Page } from "playwright-core";
 import { CONTRIBUTOR, READER, WORKER } from "../../src/auth/roles";
+import { INSTANCE_ACTIONS } from "../../src/dashboard/actions";
+import { ROUTES } from "../../src/dashboard/api/json-api";
 import { launchBrowser } from "../helpers/browser";
 import { deadPort, DtsProcess, runCli, startDts, tempDir } from "../helpers/dts-process";
 import { IdentityProvider, startIdentityProvider } from "../helpers/identity-provider";
@@ -39,7 +41,8 @@ beforeAll(async () => {
     // The dashboard app itself: every signed-in person's ID token names it (azp), and must not get its role.
     { principal: "dashboard", role: CONTRIBUTOR, scope: "*" },
   ]));
-  dts = await startDts(["--store", "memory", "--dashboard-port", String(port), "--auth-issuer", idp.issuer, "--role-assignments", roles, "--dashboard-client-id", "dashboard"]);
+  // Hub "routes" takes the every-route checks below (a Contributor's purge there touches nothing else).
+  dts = await startDts(["--store", "memory", "--hubs", "default,routes", "--dashboard-port", String(port), "--auth-issuer", idp.issuer, "--role-assignments", roles, "--dashboard-client-id", "dashboard"]);
   for (const id of ["contributor-app", "reader-app", "worker-app"]) tokens[id] = await idp.token(id);
   sdk = new TaskHubGrpcClient({
     hostAddress: dts.address, logger: new NoOpLogger(),
@@ -180,6 +183,32 @@ describe("the JSON API and /metrics with bearer tokens", () => {
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as { error: string }).error).toMatch(/needs the role Durable Task Data Contributor on task hub 'default'.*'worker-app'/);
     expect((await api(tokens["contributor-app"], post)("orchestrations")).status).toBe(201);
+  });
+
+  test("every JSON API route: 401 without a token; a Reader gets 403 exactly on the routes that change state; a Contributor never", async () => {
+    const rows: string[] = [];
+    for (const route of ROUTES) {
+      const url = `${base}/api/v1/taskhubs/${route.path.replace(/:executionId/g, "exec").replace(/:\w+/g, "no-such-id")}`;
+      const call = (token?: string) => fetch(url, {
+        method: route.method, body: route.method === "GET" ? undefined : "{}",
+        headers: { "x-taskhub": "routes", "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      }).then((r) => r.status);
+      const anonymous = await call();
+      if (anonymous !== 401) rows.push(`${route.method} ${route.path} without a token: ${anonymous}`);
+      const reader = await call(tokens["reader-app"]);
+      if ((reader === 403) !== (route.access === "write") || reader === 401) rows.push(`${route.method} ${route.path} as Reader: ${reader}`);
+      const contributor = await call(tokens["contributor-app"]);
+      if (contributor === 403 || contributor === 401) rows.push(`${route.method} ${route.path} as Contributor: ${contributor}`);
+    }
+    expect(rows).toEqual([]);
+  });
+
+  test("every form action of the pages: 403 for a Reader's token, before anything is looked up", async () => {
+    const posts = [...Object.keys(INSTANCE_ACTIONS).map((a) => `orchestrations/no-such-id/${a}`), "orchestrations/no-such-id/purge", "orchestrations", "bulk", "entities/no-such-id/signal", "entities/no-such-id/delete"];
+    for (const p of posts) {
+      const res = await fetch(`${base}/hubs/routes/${p}`, { method: "POST", headers: { authorization: `Bearer ${tokens["reader-app"]}`, "content-type": "application/x-www-form-urlencoded" }, body: "name=x" });
+      expect([p, res.status]).toEqual([p, 403]);
+    }
   });
 
   test("/metrics: 401 without a token, 200 for a Reader on the whole scheduler", async () => {

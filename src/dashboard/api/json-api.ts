@@ -18,7 +18,7 @@ const HUB_ROUTES: ApiRoute[] = [
 ];
 
 /** Literal paths come before parameterised ones in each list, so orchestrations/query is not an instance id. */
-const ROUTES: ApiRoute[] = [...HUB_ROUTES, ...ORCHESTRATION_ROUTES, ...ENTITY_ROUTES];
+export const ROUTES: ApiRoute[] = [...HUB_ROUTES, ...ORCHESTRATION_ROUTES, ...ENTITY_ROUTES];
 
 export class JsonApi {
   constructor(private readonly access: HubAccess, private readonly identity: DashboardIdentity) {}
