@@ -17,6 +17,7 @@ import { SchedulerError } from "./core/errors";
 import { scaleCommand, ScaleUsageError } from "../scale/cli";
 import { durableCommand } from "./durable-cli/command";
 import { TlsFilesError } from "./proto/tls-files";
+import { ClientCertificateError } from "./proto/client-credentials";
 import { authRequested } from "./auth";
 import { int, UsageError } from "./cli/flags";
 import { schedulerSettings, SERVE_OPTIONS, SERVE_USAGE } from "./cli/serve-settings";
@@ -188,7 +189,7 @@ async function main(argv: string[]): Promise<void> {
 
 if (require.main === module) {
   main(process.argv.slice(2)).catch((err) => {
-    if (err instanceof UsageError || err instanceof ScaleUsageError || err instanceof TlsFilesError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (err instanceof UsageError || err instanceof ScaleUsageError || err instanceof TlsFilesError || err instanceof ClientCertificateError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       console.error(`dts: ${err.message}`);
       process.exit(2);
     }

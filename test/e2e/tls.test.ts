@@ -9,6 +9,7 @@ import * as grpc from "@grpc/grpc-js";
 import { sidecarDefinition } from "../../src/proto/services";
 import { externalScalerDefinition } from "../../scale/keda/proto";
 import { DtsProcess, runCli, spawnCli, startDts, tempDir } from "../helpers/dts-process";
+import { http, pollStatus, REPO_ROOT, startFuncHost } from "../helpers/func-process";
 import { pollUntil, within } from "../helpers/poll";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -115,6 +116,33 @@ test("clients reach a TLS scheduler at an https:// endpoint, trusting a private 
   const untrusted = await runCli(["durable", "get-instances", "--connection-string", cs, "--timeout", "3"]);
   expect(untrusted.code).toBe(4);
   expect(untrusted.stderr).toMatch(/unable to verify the first certificate/);
+});
+
+test("our own clients (dts durable, dts scale, the Functions host and its provider adapter) present DTS_CLIENT_CERT and DTS_CLIENT_KEY for mutual TLS", async () => {
+  const dts = await serve(["--tls-cert", f("server1.pem"), "--tls-key", f("server1.key"), "--tls-client-ca", f("ca1.pem")]);
+  const cs = `Endpoint=https://localhost:${dts.port};TaskHub=default;Authentication=None`;
+  const env = { GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: f("ca1.pem"), DTS_CLIENT_CERT: f("client.pem"), DTS_CLIENT_KEY: f("client.key") };
+  const list = await runCli(["durable", "get-instances", "--connection-string", cs, "--json"], env);
+  expect([list.code, list.stderr]).toEqual([0, ""]);
+  const status = await runCli(["scale", "status", "--connection-string", cs, "--json"], env);
+  expect(status.code).toBe(0);
+  expect(JSON.parse(status.stdout)).toMatchObject({ state: "ok" });
+  // Without the certificate the scheduler ends the handshake.
+  const without = await runCli(["durable", "get-instances", "--connection-string", cs, "--timeout", "3"], { GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: f("ca1.pem") });
+  expect(without.code).toBe(4);
+  // Half a pair, or a file that is not there: exit code 2 naming the variable.
+  const half = await runCli(["durable", "get-instances", "--connection-string", cs], { ...env, DTS_CLIENT_KEY: "" });
+  expect(half.code).toBe(2);
+  expect(half.stderr).toMatch(/DTS_CLIENT_CERT and DTS_CLIENT_KEY go together/);
+  const missing = await runCli(["scale", "status", "--connection-string", cs], { ...env, DTS_CLIENT_KEY: f("no-such.key") });
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toMatch(/DTS_CLIENT_KEY names '.*no-such\.key', which cannot be read \(ENOENT\)/);
+
+  const host = await startFuncHost(REPO_ROOT, { DURABLE_TASK_SCHEDULER_CONNECTION_STRING: cs, TASKHUB_NAME: "default", ...env });
+  closers.push(() => host.stop());
+  const r = await http("POST", `${host.origin}/api/orchestrators/HelloCities`);
+  expect(r.status).toBe(202);
+  expect((await pollStatus(r.body.statusQueryGetUri)).body.runtimeStatus).toBe("Completed");
 });
 
 test("bad TLS flags stop the start with exit code 2", async () => {
