@@ -136,7 +136,7 @@ async function start(argv: string[], env: NodeJS.ProcessEnv = process.env): Prom
   const starter = host.http.routes.find((r) => /(^|\/)orchestrators\/\{/i.test(r.route.template));
   console.log("");
   console.log(`Scheduler:  localhost:${server.port} (gRPC; Durable Task SDKs connect here)`);
-  console.log(server.dashboardPort !== undefined ? `Dashboard:  http://localhost:${server.dashboardPort}/` : "Dashboard:  off (--no-dashboard)");
+  console.log(server.dashboardUrl !== undefined ? `Dashboard:  ${server.dashboardUrl}` : "Dashboard:  off (--no-dashboard)");
   console.log(`Management: ${host.http.origin}/runtime/webhooks/durabletask/instances`);
   if (starter) {
     const template = host.http.urlOf(starter);

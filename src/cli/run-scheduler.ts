@@ -8,7 +8,7 @@ import { UsageError } from "./flags";
 import { SchedulerSettings } from "./serve-settings";
 
 /** The gRPC server with the dashboard beside it (when on). */
-export type RunningScheduler = RunningServer & { dashboardPort?: number };
+export type RunningScheduler = RunningServer & { dashboardPort?: number; dashboardUrl?: string };
 /** Starts the scheduler and prints where it listens (the lines tests and users look for). */
 export async function startScheduler(settings: SchedulerSettings, dynamicHubs: boolean, stopOnSignals = false): Promise<RunningScheduler> {
   const { options, dashboardPort } = settings;
@@ -30,7 +30,7 @@ export async function startScheduler(settings: SchedulerSettings, dynamicHubs: b
   let dashboard: RunningDashboard | undefined;
   try {
     if (dashboardPort !== undefined) {
-      dashboard = await startDashboard(grpcServer.scheduler, options.host ?? "localhost", dashboardPort, { access: access.access, signIn: access.signIn, publicUrl: settings.dashboardUrl });
+      dashboard = await startDashboard(grpcServer.scheduler, options.host ?? "localhost", dashboardPort, { access: access.access, signIn: access.signIn, publicUrl: settings.dashboardUrl }, options.tls);
     }
   } catch (err) {
     access.close();
@@ -40,6 +40,7 @@ export async function startScheduler(settings: SchedulerSettings, dynamicHubs: b
   const server: RunningScheduler = {
     ...grpcServer,
     dashboardPort: dashboard?.port,
+    dashboardUrl: dashboard ? `${dashboard.scheme}://localhost:${dashboard.port}/` : undefined,
     close: async () => {
       access.close();
       await dashboard?.close();
@@ -65,7 +66,7 @@ export async function startScheduler(settings: SchedulerSettings, dynamicHubs: b
   console.log(`dts: gRPC listening on ${host}:${server.port} (TaskHubSidecarService, BackendService; ${transport})`);
   console.log(`dts: ${access.summary}`);
   console.log(`dts: store ${where}; task hubs: ${server.scheduler.hubNames().join(", ")}${dynamicHubs ? " (more created on first use)" : ""}`);
-  console.log(dashboard ? `dts: dashboard at http://localhost:${dashboard.port}/${dashboardAuthNote(access)}` : "dts: no dashboard (--no-dashboard)");
+  console.log(server.dashboardUrl ? `dts: dashboard at ${server.dashboardUrl}${dashboardAuthNote(access)}` : "dts: no dashboard (--no-dashboard)");
   return server;
 }
 

@@ -49,9 +49,9 @@ Identity and roles (auth is on when an issuer, a tenant or a key set is given; s
   --dashboard-url <url>      the dashboard's address as browsers reach it (behind a proxy), for the redirect URI [DTS_DASHBOARD_URL]
 
 TLS:
-  --tls-cert <file>          PEM certificate (chain) to serve gRPC over TLS; re-read when it changes [DTS_TLS_CERT]
+  --tls-cert <file>          PEM certificate (chain) to serve gRPC and the dashboard over TLS; re-read when it changes [DTS_TLS_CERT]
   --tls-key <file>           its PEM private key [DTS_TLS_KEY]
-  --tls-client-ca <file>     require client certificates signed by this PEM CA (mutual TLS) [DTS_TLS_CLIENT_CA]
+  --tls-client-ca <file>     require client certificates signed by this PEM CA (mutual TLS, both ports) [DTS_TLS_CLIENT_CA]
   -h, --help                 show this help
 `;
 

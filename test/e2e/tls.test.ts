@@ -4,6 +4,7 @@
 // The KEDA scaler takes the same flags.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as https from "https";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 import { sidecarDefinition } from "../../src/proto/services";
@@ -143,6 +144,36 @@ test("our own clients (dts durable, dts scale, the Functions host and its provid
   const r = await http("POST", `${host.origin}/api/orchestrators/HelloCities`);
   expect(r.status).toBe(202);
   expect((await pollStatus(r.body.statusQueryGetUri)).body.runtimeStatus).toBe("Completed");
+});
+
+/** The dashboard's answer over TLS trusting `trust`'s CA (with `client`'s certificate): the HTTP status, or the TLS error's code. */
+function dashboardGet(port: number, trust: string, client?: string): Promise<number | string> {
+  return new Promise((resolve) => {
+    const req = https.get({
+      host: "localhost", port, path: "/", ca: fs.readFileSync(f(`${trust}.pem`)),
+      key: client ? fs.readFileSync(f(`${client}.key`)) : undefined, cert: client ? fs.readFileSync(f(`${client}.pem`)) : undefined,
+    }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+}
+
+test("the dashboard is served over TLS with the same files, renewed with them; with a client CA it requires client certificates too", async () => {
+  fs.copyFileSync(f("server1.pem"), f("dash.pem"));
+  fs.copyFileSync(f("server1.key"), f("dash.key"));
+  const dts = await serve(["--tls-cert", f("dash.pem"), "--tls-key", f("dash.key")]);
+  expect(dts.output()).toMatch(/dts: dashboard at https:\/\/localhost:\d+\//);
+  expect(await dashboardGet(dts.dashboardPort!, "ca1")).toBe(200);
+  expect(await dashboardGet(dts.dashboardPort!, "ca2")).toBe("UNABLE_TO_VERIFY_LEAF_SIGNATURE");
+  replace(f("dash.key"), fs.readFileSync(f("server2.key")));
+  replace(f("dash.pem"), fs.readFileSync(f("server2.pem")));
+  await pollUntil(() => dashboardGet(dts.dashboardPort!, "ca2"), (s) => s === 200, "the dashboard to serve the renewed certificate");
+
+  const mutual = await serve(["--tls-cert", f("server1.pem"), "--tls-key", f("server1.key"), "--tls-client-ca", f("ca1.pem")]);
+  expect(await dashboardGet(mutual.dashboardPort!, "ca1", "client")).toBe(200);
+  expect(await dashboardGet(mutual.dashboardPort!, "ca1")).not.toBe(200);
 });
 
 test("bad TLS flags stop the start with exit code 2", async () => {

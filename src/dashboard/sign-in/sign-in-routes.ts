@@ -29,15 +29,15 @@ function isPending(v: unknown): v is PendingSignIn & { until: number } {
 export class SignInRoutes {
   private readonly sealer = new Sealer();
 
-  /** `publicUrl`: the dashboard's origin as browsers reach it (--dashboard-url); else taken from the request's Host. */
-  constructor(private readonly signIn: OidcSignIn | undefined, private readonly sessions: Sessions, private readonly publicUrl?: string) {}
+  /** `publicUrl`: the dashboard's origin as browsers reach it (--dashboard-url); else `scheme` and the request's Host. */
+  constructor(private readonly signIn: OidcSignIn | undefined, private readonly sessions: Sessions, private readonly publicUrl?: string, private readonly scheme = "http") {}
 
   get enabled(): boolean {
     return this.signIn !== undefined;
   }
 
   private origin(req: IncomingMessage): string {
-    return (this.publicUrl ?? `http://${req.headers.host ?? "localhost"}`).replace(/\/+$/, "");
+    return (this.publicUrl ?? `${this.scheme}://${req.headers.host ?? "localhost"}`).replace(/\/+$/, "");
   }
 
   /** Handles /auth/<what>; false when `what` is not one of its routes. */
