@@ -119,8 +119,8 @@ export interface WatchedTls {
   close(): void;
 }
 
-/** Server credentials from watched PEM files; with `clientCa`, clients must present a certificate it signed. */
-export function watchedTlsCredentials(files: TlsFiles, log: (line: string) => void = (l) => console.log(l)): WatchedTls {
+/** The certificate and key, and the client CA when there is one, each watched; closing stops both. */
+function watchAll(files: TlsFiles, log: (line: string) => void): { identity: WatchedFiles; ca?: WatchedFiles; close(): void } {
   const identity = new WatchedFiles([files.cert, files.key], "identity", log);
   let ca: WatchedFiles | undefined;
   try {
@@ -129,16 +129,22 @@ export function watchedTlsCredentials(files: TlsFiles, log: (line: string) => vo
     identity.close();
     throw err;
   }
-  // grpc-js 1.14 passes this function's first argument on as the identity provider and its second as
-  // the CA provider (the reverse of its declared parameter names); the TLS tests pin that down.
-  const credentials = grpc.experimental.createCertificateProviderServerCredentials(identity, ca ?? null, ca !== undefined);
   return {
-    credentials,
+    identity, ca,
     close: () => {
       identity.close();
       ca?.close();
     },
   };
+}
+
+/** Server credentials from watched PEM files; with `clientCa`, clients must present a certificate it signed. */
+export function watchedTlsCredentials(files: TlsFiles, log: (line: string) => void = (l) => console.log(l)): WatchedTls {
+  const { identity, ca, close } = watchAll(files, log);
+  // grpc-js 1.14 passes this function's first argument on as the identity provider and its second as
+  // the CA provider (the reverse of its declared parameter names); the TLS tests pin that down.
+  const credentials = grpc.experimental.createCertificateProviderServerCredentials(identity, ca ?? null, ca !== undefined);
+  return { credentials, close };
 }
 
 export interface WatchedTlsOptions {
@@ -152,14 +158,7 @@ export interface WatchedTlsOptions {
  * set (https.Server.setSecureContext serves it to new connections). `log` as for the gRPC credentials.
  */
 export function watchedTlsOptions(files: TlsFiles, apply: (options: tls.SecureContextOptions) => void, log: (line: string) => void = (l) => console.log(l)): WatchedTlsOptions {
-  const identity = new WatchedFiles([files.cert, files.key], "identity", log);
-  let ca: WatchedFiles | undefined;
-  try {
-    ca = files.clientCa ? new WatchedFiles([files.clientCa], "ca", log) : undefined;
-  } catch (err) {
-    identity.close();
-    throw err;
-  }
+  const { identity, ca, close } = watchAll(files, log);
   const options = (): tls.SecureContextOptions => {
     const id = identity.current() as { certificate: Buffer; privateKey: Buffer };
     const trusted = ca?.current() as { caCertificate: Buffer } | undefined;
@@ -175,11 +174,5 @@ export function watchedTlsOptions(files: TlsFiles, apply: (options: tls.SecureCo
   };
   identity.addIdentityCertificateListener(changed);
   ca?.addCaCertificateListener(changed);
-  return {
-    initial,
-    close: () => {
-      identity.close();
-      ca?.close();
-    },
-  };
+  return { initial, close };
 }

@@ -20,6 +20,8 @@ let dir: string;
 let base: string;
 let browser: Browser;
 let sdk: TaskHubGrpcClient;
+/** More schedulers started by single tests, stopped at the end. */
+const others: DtsProcess[] = [];
 const contexts: BrowserContext[] = [];
 const tokens: Record<string, string> = {};
 
@@ -32,15 +34,10 @@ beforeAll(async () => {
   ]);
   dir = tempDir("dts-sign-in-");
   const roles = path.join(dir, "roles.json");
-  fs.writeFileSync(roles, JSON.stringify([
-    { principal: "alice", role: CONTRIBUTOR, scope: "*" },
-    { principal: "bob", role: READER, scope: "*" },
-    { principal: "contributor-app", role: CONTRIBUTOR, scope: "*" },
-    { principal: "reader-app", role: READER, scope: "*" },
-    { principal: "worker-app", role: WORKER, scope: "*" },
-    // The dashboard app itself: every signed-in person's ID token names it (azp), and must not get its role.
-    { principal: "dashboard", role: CONTRIBUTOR, scope: "*" },
-  ]));
+  // Every role on the whole scheduler. "dashboard" is the dashboard app itself: every signed-in person's
+  // ID token names it (azp), and must not get its role.
+  const held = { alice: CONTRIBUTOR, bob: READER, "contributor-app": CONTRIBUTOR, "reader-app": READER, "worker-app": WORKER, dashboard: CONTRIBUTOR };
+  fs.writeFileSync(roles, JSON.stringify(Object.entries(held).map(([principal, role]) => ({ principal, role, scope: "*" }))));
   // Hub "routes" takes the every-route checks below (a Contributor's purge there touches nothing else).
   dts = await startDts(["--store", "memory", "--hubs", "default,routes", "--dashboard-port", String(port), "--auth-issuer", idp.issuer, "--role-assignments", roles, "--dashboard-client-id", "dashboard"]);
   for (const id of ["contributor-app", "reader-app", "worker-app"]) tokens[id] = await idp.token(id);
@@ -59,10 +56,12 @@ afterAll(async () => {
   for (const c of contexts) await c.close();
   await browser?.close();
   await sdk?.stop();
-  await dts?.stop();
+  for (const p of [...others, dts]) {
+    await p?.stop();
+    if (p) fs.rmSync(p.dataDir, { recursive: true, force: true });
+  }
   await idp?.stop();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  if (dts) fs.rmSync(dts.dataDir, { recursive: true, force: true });
 });
 
 async function newPage(): Promise<Page> {
@@ -223,17 +222,13 @@ describe("with auth on and no --dashboard-client-id", () => {
   test("pages say how to turn sign-in on; the JSON API takes bearer tokens", async () => {
     const roles = path.join(dir, "roles.json");
     const apiOnly = await startDts(["--store", "memory", "--auth-issuer", idp.issuer, "--role-assignments", roles]);
-    try {
-      expect(apiOnly.output()).toMatch(/sign-in off: its JSON API and \/metrics take bearer tokens/);
-      const page = await fetch(`http://localhost:${apiOnly.dashboardPort}/hubs/default/orchestrations`, { redirect: "manual" });
-      expect(page.status).toBe(401);
-      expect(await page.text()).toContain("--dashboard-client-id");
-      const ping = await fetch(`http://localhost:${apiOnly.dashboardPort}/api/v1/taskhubs/ping`, { headers: { "x-taskhub": "default", authorization: `Bearer ${tokens["reader-app"]}` } });
-      expect(ping.status).toBe(200);
-    } finally {
-      await apiOnly.stop();
-      fs.rmSync(apiOnly.dataDir, { recursive: true, force: true });
-    }
+    others.push(apiOnly);
+    expect(apiOnly.output()).toMatch(/sign-in off: its JSON API and \/metrics take bearer tokens/);
+    const page = await fetch(`http://localhost:${apiOnly.dashboardPort}/hubs/default/orchestrations`, { redirect: "manual" });
+    expect(page.status).toBe(401);
+    expect(await page.text()).toContain("--dashboard-client-id");
+    const ping = await fetch(`http://localhost:${apiOnly.dashboardPort}/api/v1/taskhubs/ping`, { headers: { "x-taskhub": "default", authorization: `Bearer ${tokens["reader-app"]}` } });
+    expect(ping.status).toBe(200);
   });
 
   test("--dashboard-client-id without auth, or with only a fixed key set, is refused at start", async () => {
