@@ -11,11 +11,13 @@ import { consoleLog, LOG_LEVELS, LogLevel } from "./host/log";
 import { SCALE_PATH } from "./host/scale-endpoint";
 import { appEnvironment } from "./provider/app-files";
 import { loadProviderConfig } from "./provider/config";
+import { formatConnectionString } from "./provider/connection-string";
 import { StoreFatalError } from "./store/store";
 import { SchedulerError } from "./core/errors";
 import { scaleCommand, ScaleUsageError } from "../scale/cli";
 import { durableCommand } from "./durable-cli/command";
 import { TlsFilesError } from "./proto/tls-files";
+import { ClientCertificateError } from "./proto/client-credentials";
 import { authRequested } from "./auth";
 import { int, UsageError } from "./cli/flags";
 import { schedulerSettings, SERVE_OPTIONS, SERVE_USAGE } from "./cli/serve-settings";
@@ -86,7 +88,8 @@ async function runFunctionsHost(appDir: string, port: number | undefined, env: N
 const START_USAGE = `Usage: dts start [options]
 
 Runs the scheduler (as dts serve, same options) and the function app (as dts func start) in one process,
-the app pointed at this scheduler.
+the app pointed at this scheduler. With auth on (--auth-issuer...), the app keeps its connection string's
+Authentication (its token) and only the endpoint changes; Authentication=None is refused then.
 
 Options: every dts serve option, and
   --func-port <n>  the app's HTTP port (default local.settings.json Host.LocalHttpPort, else ${DEFAULT_HTTP_PORT})
@@ -106,9 +109,12 @@ async function start(argv: string[], env: NodeJS.ProcessEnv = process.env): Prom
   const appEnv = appEnvironment(appDir, env).env;
   const config = loadProviderConfig(appDir, appEnv);
   const settings = schedulerSettings(values, env);
-  // The app is pointed at this scheduler with Authentication=None, which auth would refuse.
-  if (authRequested(settings.auth)) {
-    throw new UsageError("dts start runs the app without a token, so it cannot be combined with auth: run 'dts serve' with the auth flags and 'dts func start' with a connection string that carries a token (e.g. Authentication=TokenFile)");
+  // With auth on, the app keeps its connection string's own Authentication (its token) and only its endpoint changes.
+  const auth = authRequested(settings.auth);
+  if (auth && config.connection.authentication === "None") {
+    throw new UsageError(`auth is on, and the app's ${config.connectionStringName} (local.settings.json or the environment) says Authentication=None, so the scheduler would refuse it: ` +
+      `give the app a token with a Worker role (or above) on task hub '${config.hubName}', e.g. Authentication=TokenFile;TokenFilePath=<file> or Authentication=TokenCommand;TokenCommand="<command printing a token>" ` +
+      "(Authentication=DefaultAzure for Entra ID), or start without the auth flags");
   }
   const hubs = settings.options.hubs ?? ["default"];
   if (!hubs.includes(config.hubName)) settings.options.hubs = [...hubs, config.hubName];
@@ -116,8 +122,11 @@ async function start(argv: string[], env: NodeJS.ProcessEnv = process.env): Prom
   let host: RunningFunctionsHost;
   try {
     // Whatever local.settings.json says, the app talks to the scheduler this command started.
-    const connection = `Endpoint=http://localhost:${server.port};TaskHub=${config.hubName};Authentication=None`;
-    console.log(`dts: the app uses this scheduler: ${config.connectionStringName}=${connection}`);
+    const endpoint = `${settings.options.tls ? "https" : "http"}://localhost:${server.port}`;
+    const connection = formatConnectionString({ ...(auth ? config.connection : { authentication: "None", additionallyAllowedTenants: [] }), endpoint, taskHub: config.hubName });
+    // Not the whole string: a TokenCommand may hold a secret.
+    console.log(`dts: the app uses this scheduler: ${config.connectionStringName}=Endpoint=${endpoint};TaskHub=${config.hubName};Authentication=${auth ? config.connection.authentication : "None"}` +
+      (auth ? " (its other keys as the app's setting has them)" : ""));
     host = await runFunctionsHost(appDir, funcPort, env, { [config.connectionStringName]: connection });
   } catch (err) {
     await server.close();
@@ -127,7 +136,7 @@ async function start(argv: string[], env: NodeJS.ProcessEnv = process.env): Prom
   const starter = host.http.routes.find((r) => /(^|\/)orchestrators\/\{/i.test(r.route.template));
   console.log("");
   console.log(`Scheduler:  localhost:${server.port} (gRPC; Durable Task SDKs connect here)`);
-  console.log(server.dashboardPort !== undefined ? `Dashboard:  http://localhost:${server.dashboardPort}/` : "Dashboard:  off (--no-dashboard)");
+  console.log(server.dashboardUrl !== undefined ? `Dashboard:  ${server.dashboardUrl}` : "Dashboard:  off (--no-dashboard)");
   console.log(`Management: ${host.http.origin}/runtime/webhooks/durabletask/instances`);
   if (starter) {
     const template = host.http.urlOf(starter);
@@ -180,7 +189,7 @@ async function main(argv: string[]): Promise<void> {
 
 if (require.main === module) {
   main(process.argv.slice(2)).catch((err) => {
-    if (err instanceof UsageError || err instanceof ScaleUsageError || err instanceof TlsFilesError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (err instanceof UsageError || err instanceof ScaleUsageError || err instanceof TlsFilesError || err instanceof ClientCertificateError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       console.error(`dts: ${err.message}`);
       process.exit(2);
     }

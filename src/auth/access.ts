@@ -75,8 +75,16 @@ export class TokenAccess implements AccessControl {
     }
     const m = /^Bearer +(\S+)\s*$/i.exec(authorization);
     if (!m) throw unauthenticated("The authorization metadata must be 'Bearer <token>'");
-    const claims = await this.options.verifier.verify(m[1]);
-    const ids = [claims.oid ?? claims.sub, claims.appid, claims.azp].filter((v): v is string => typeof v === "string" && v !== "");
+    return this.fromClaims(await this.options.verifier.verify(m[1]));
+  }
+
+  /**
+   * The caller a verified token's claims describe, as for a gRPC call: the dashboard's sign-in gives
+   * its ID token's claims here, leaving out `ignored` (its own client id, the `azp` of every user's
+   * ID token: a role granted to the dashboard app must not pass to everyone who signs in).
+   */
+  fromClaims(claims: Record<string, unknown>, ignored?: string): Caller {
+    const ids = [claims.oid ?? claims.sub, claims.appid, claims.azp].filter((v): v is string => typeof v === "string" && v !== "" && v !== ignored);
     const tokenRoles = this.options.trustTokenRoles && Array.isArray(claims.roles)
       ? claims.roles.map((r) => (typeof r === "string" ? roleNamed(r) : undefined)).filter((r): r is Role => r !== undefined)
       : [];

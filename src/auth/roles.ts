@@ -97,6 +97,13 @@ export const PERMISSIONS: Record<string, Record<string, Permission>> = {
   },
 };
 
+/**
+ * The dashboard's pages, form actions and JSON API routes, and /metrics: reading a hub is the Reader's,
+ * every action (start, terminate, purge...) the Contributor's, so a Reader sees everything and can act
+ * on nothing; /metrics covers every hub, so it needs the Reader on the whole scheduler.
+ */
+export const DASHBOARD_PERMISSIONS = { read, write, metrics: { role: READER, scope: "scheduler" } } as const satisfies Record<string, Permission>;
+
 /** The permission an RPC needs; undefined for one not in the table (the server refuses to start then). */
 export function permissionFor(service: string, method: string): Permission | undefined {
   return PERMISSIONS[service]?.[method];

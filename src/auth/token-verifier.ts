@@ -3,6 +3,7 @@
 // never repeats what the token says.
 import * as fs from "fs";
 import { SchedulerError } from "../core/errors";
+import { readOpenIdConfiguration } from "./discovery";
 import { Jose, loadJose } from "./jose";
 import { isLoopbackUrl } from "./loopback";
 
@@ -80,8 +81,21 @@ export class TokenVerifier {
     this.trusted.set(issuer, { issuer, discovery, expectedInDocument });
   }
 
-  /** The token's claims once every check passed; UNAUTHENTICATED with the reason otherwise. */
-  async verify(token: string): Promise<Claims> {
+  /** The discovery document URL of a trusted issuer (the dashboard's sign-in reads it too); undefined for one not trusted. */
+  discoveryOf(issuer: string): string | undefined {
+    return this.trusted.get(issuer)?.discovery;
+  }
+
+  /** The first trusted issuer with discovery (--auth-issuer's first, else the tenant's v2 issuer). */
+  get firstIssuer(): string | undefined {
+    return this.trusted.keys().next().value;
+  }
+
+  /**
+   * The token's claims once every check passed; UNAUTHENTICATED with the reason otherwise. `audiences`:
+   * the accepted audiences (default --auth-audience; the dashboard's ID tokens are for its client id).
+   */
+  async verify(token: string, audiences: string[] = this.options.audiences): Promise<Claims> {
     const jose = await loadJose();
     let unverified: Claims;
     try {
@@ -105,13 +119,13 @@ export class TokenVerifier {
     try {
       ({ payload: claims } = await jose.jwtVerify(token, keys, {
         issuer: this.trusted.size > 0 ? [...this.trusted.keys()] : undefined,
-        audience: this.options.audiences,
+        audience: audiences,
         algorithms: ALGORITHMS,
         clockTolerance: this.skew,
         requiredClaims: ["exp"],
       }));
     } catch (err) {
-      throw this.refusal(err);
+      throw this.refusal(err, audiences);
     }
     return claims;
   }
@@ -131,7 +145,7 @@ export class TokenVerifier {
     return keys;
   }
 
-  private refusal(err: unknown): SchedulerError {
+  private refusal(err: unknown, audiences: string[]): SchedulerError {
     if (err instanceof SchedulerError) return err;
     const code = (err as { code?: string }).code;
     const claim = (err as { claim?: string }).claim;
@@ -140,7 +154,7 @@ export class TokenVerifier {
         return unauthenticated("The bearer token has expired: get a new one (clients using a token file or command must refresh it)");
       case "ERR_JWT_CLAIM_VALIDATION_FAILED":
         if (claim === "nbf" || claim === "iat") return unauthenticated(`The bearer token is not valid yet: check the clocks of this server and the identity provider (allowed skew ${this.skew} s)`);
-        if (claim === "aud") return unauthenticated(`The bearer token is for another audience: request a token for ${this.options.audiences.join(" or ")} (scope '${this.options.audiences[0]}/.default' on Entra ID)`);
+        if (claim === "aud") return unauthenticated(`The bearer token is for another audience: request a token for ${audiences.join(" or ")} (scope '${audiences[0]}/.default' on Entra ID)`);
         if (claim === "iss") return this.untrustedIssuer();
         if (claim === "exp") return unauthenticated("The bearer token has no expiry ('exp'); this scheduler accepts only tokens that expire");
         return unauthenticated(`The bearer token's '${claim}' claim is not acceptable`);
@@ -161,17 +175,7 @@ export class TokenVerifier {
 }
 
 async function discoverKeys(trusted: TrustedIssuer): Promise<KeySet> {
-  let doc: { issuer?: unknown; jwks_uri?: unknown };
-  try {
-    const res = await fetch(trusted.discovery, { signal: AbortSignal.timeout(10_000) });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    doc = (await res.json()) as typeof doc;
-  } catch (err) {
-    throw new SchedulerError("UNAVAILABLE", `The scheduler could not read the OpenID configuration of ${trusted.issuer} at ${trusted.discovery} (${(err as Error).message}); try again`);
-  }
-  if (doc.issuer !== trusted.expectedInDocument || typeof doc.jwks_uri !== "string") {
-    throw new SchedulerError("UNAVAILABLE", `The OpenID configuration at ${trusted.discovery} does not describe issuer ${trusted.expectedInDocument} with a jwks_uri; check --auth-issuer`);
-  }
+  const doc = await readOpenIdConfiguration(trusted.discovery, trusted.expectedInDocument);
   return (await loadJose()).createRemoteJWKSet(new URL(doc.jwks_uri), { cooldownDuration: KEY_REFETCH_COOLDOWN_MS });
 }
 

@@ -8,7 +8,7 @@ import { UsageError } from "./flags";
 import { SchedulerSettings } from "./serve-settings";
 
 /** The gRPC server with the dashboard beside it (when on). */
-export type RunningScheduler = RunningServer & { dashboardPort?: number };
+export type RunningScheduler = RunningServer & { dashboardPort?: number; dashboardUrl?: string };
 /** Starts the scheduler and prints where it listens (the lines tests and users look for). */
 export async function startScheduler(settings: SchedulerSettings, dynamicHubs: boolean, stopOnSignals = false): Promise<RunningScheduler> {
   const { options, dashboardPort } = settings;
@@ -27,10 +27,11 @@ export async function startScheduler(settings: SchedulerSettings, dynamicHubs: b
     if (err instanceof TlsFilesError) throw new UsageError(`TLS: ${err.message}`);
     throw err;
   }
-  // The dashboard has no sign-in yet: with auth on it would let anyone past the token checks, so it stays off.
   let dashboard: RunningDashboard | undefined;
   try {
-    if (dashboardPort !== undefined && !access.access.enabled) dashboard = await startDashboard(grpcServer.scheduler, options.host ?? "localhost", dashboardPort);
+    if (dashboardPort !== undefined) {
+      dashboard = await startDashboard(grpcServer.scheduler, options.host ?? "localhost", dashboardPort, { access: access.access, signIn: access.signIn, publicUrl: settings.dashboardUrl }, options.tls);
+    }
   } catch (err) {
     access.close();
     await grpcServer.close();
@@ -39,6 +40,7 @@ export async function startScheduler(settings: SchedulerSettings, dynamicHubs: b
   const server: RunningScheduler = {
     ...grpcServer,
     dashboardPort: dashboard?.port,
+    dashboardUrl: dashboard ? `${dashboard.scheme}://localhost:${dashboard.port}/` : undefined,
     close: async () => {
       access.close();
       await dashboard?.close();
@@ -64,9 +66,15 @@ export async function startScheduler(settings: SchedulerSettings, dynamicHubs: b
   console.log(`dts: gRPC listening on ${host}:${server.port} (TaskHubSidecarService, BackendService; ${transport})`);
   console.log(`dts: ${access.summary}`);
   console.log(`dts: store ${where}; task hubs: ${server.scheduler.hubNames().join(", ")}${dynamicHubs ? " (more created on first use)" : ""}`);
-  console.log(dashboard ? `dts: dashboard at http://localhost:${dashboard.port}/`
-    : dashboardPort !== undefined ? "dts: no dashboard: with auth on it needs sign-in, which is not built yet" : "dts: no dashboard (--no-dashboard)");
+  console.log(server.dashboardUrl ? `dts: dashboard at ${server.dashboardUrl}${dashboardAuthNote(access)}` : "dts: no dashboard (--no-dashboard)");
   return server;
+}
+
+/** How people get into the dashboard, after its address in the banner. */
+function dashboardAuthNote(access: RunningAccess): string {
+  if (!access.access.enabled) return "";
+  if (access.signIn) return ` (sign-in at ${access.signIn.issuer} as client ${access.signIn.clientId}; sessions end when dts restarts)`;
+  return " (auth on and sign-in off: its JSON API and /metrics take bearer tokens, its pages say how to turn sign-in on with --dashboard-client-id)";
 }
 
 /** Runs `shutdown` once on the first SIGINT or SIGTERM, then exits (1 if it failed). */

@@ -43,11 +43,15 @@ Identity and roles (auth is on when an issuer, a tenant or a key set is given; s
   --auth-clock-skew <s>      allowed clock difference for exp/nbf [DTS_AUTH_CLOCK_SKEW] (default ${DEFAULT_CLOCK_SKEW_SECONDS})
   --role-assignments <file>  JSON array of {"principal","role","scope"}, re-read when it changes [DTS_ROLE_ASSIGNMENTS]
   --auth-trust-token-roles   roles named in a token's "roles" claim count too [DTS_AUTH_TRUST_TOKEN_ROLES=true]
+  --dashboard-client-id <id> sign people in to the dashboard (OpenID Connect code + PKCE) at the first issuer
+                             with this client id; its redirect URI is <dashboard>/auth/callback [DTS_DASHBOARD_CLIENT_ID]
+  --dashboard-client-secret-file <file>  the client's secret, if the provider made it a confidential client [DTS_DASHBOARD_CLIENT_SECRET_FILE]
+  --dashboard-url <url>      the dashboard's address as browsers reach it (behind a proxy), for the redirect URI [DTS_DASHBOARD_URL]
 
 TLS:
-  --tls-cert <file>          PEM certificate (chain) to serve gRPC over TLS; re-read when it changes [DTS_TLS_CERT]
+  --tls-cert <file>          PEM certificate (chain) to serve gRPC and the dashboard over TLS; re-read when it changes [DTS_TLS_CERT]
   --tls-key <file>           its PEM private key [DTS_TLS_KEY]
-  --tls-client-ca <file>     require client certificates signed by this PEM CA (mutual TLS) [DTS_TLS_CLIENT_CA]
+  --tls-client-ca <file>     require client certificates signed by this PEM CA (mutual TLS, both ports) [DTS_TLS_CLIENT_CA]
   -h, --help                 show this help
 `;
 
@@ -63,6 +67,7 @@ export const SERVE_OPTIONS = {
   host: { type: "string" }, "auth-issuer": { type: "string", multiple: true }, "auth-tenant": { type: "string" },
   "auth-jwks": { type: "string" }, "auth-audience": { type: "string", multiple: true }, "auth-clock-skew": { type: "string" },
   "role-assignments": { type: "string" }, "auth-trust-token-roles": { type: "boolean" },
+  "dashboard-client-id": { type: "string" }, "dashboard-client-secret-file": { type: "string" }, "dashboard-url": { type: "string" },
   "tls-cert": { type: "string" }, "tls-key": { type: "string" }, "tls-client-ca": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -75,6 +80,8 @@ export interface SchedulerSettings {
   options: ServerOptions;
   /** undefined: no dashboard. */
   dashboardPort: number | undefined;
+  /** --dashboard-url: the dashboard's origin as browsers reach it. */
+  dashboardUrl?: string;
   auth: AuthSettings;
 }
 
@@ -89,6 +96,8 @@ function authSettings(values: ServeValues, env: NodeJS.ProcessEnv): AuthSettings
     clockSkewSeconds: skew === undefined || skew === "" ? undefined : int("auth-clock-skew", skew, 0),
     roleAssignmentsFile: values["role-assignments"] ?? (env.DTS_ROLE_ASSIGNMENTS || undefined),
     trustTokenRoles: values["auth-trust-token-roles"] ?? (env.DTS_AUTH_TRUST_TOKEN_ROLES ?? "").toLowerCase() === "true",
+    dashboardClientId: values["dashboard-client-id"] ?? (env.DTS_DASHBOARD_CLIENT_ID || undefined),
+    dashboardClientSecretFile: values["dashboard-client-secret-file"] ?? (env.DTS_DASHBOARD_CLIENT_SECRET_FILE || undefined),
   };
 }
 
@@ -108,7 +117,9 @@ export function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): 
   const auth = authSettings(values, env);
   // Without auth only this machine may call: exposing it takes an explicit --host.
   const host = values.host ?? (env.DTS_HOST || (authRequested(auth) ? "0.0.0.0" : "localhost"));
-  return { dashboardPort, auth, options: {
+  const dashboardUrl = values["dashboard-url"] ?? (env.DTS_DASHBOARD_URL || undefined);
+  if (dashboardUrl !== undefined && !/^https?:\/\/[^/]+\/?$/i.test(dashboardUrl)) throw new UsageError(`--dashboard-url must be an origin like https://dts.example.com, got '${dashboardUrl}'`);
+  return { dashboardPort, dashboardUrl, auth, options: {
     port, host, store,
     tls: tlsFilesFrom(values["tls-cert"] ?? (env.DTS_TLS_CERT || undefined), values["tls-key"] ?? (env.DTS_TLS_KEY || undefined), values["tls-client-ca"] ?? (env.DTS_TLS_CLIENT_CA || undefined)), dataDir, sqliteSync, hubs,
     dynamicHubs: values["dynamic-hubs"] ?? (env.DTS_USE_DYNAMIC_TASK_HUBS ?? "").toLowerCase() === "true",

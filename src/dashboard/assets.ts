@@ -37,6 +37,9 @@ td.id { word-break: break-all; }
 .status-canceled, .status-continuedasnew { color: #5c6675; border-color: #b9c0ca; background: #f1f3f6; }
 form.filters { display: flex; flex-wrap: wrap; gap: 10px 16px; align-items: flex-end; }
 form.filters fieldset { border: 0; padding: 0; margin: 0; display: flex; flex-wrap: wrap; gap: 4px 10px; }
+form.card > fieldset { border: 0; padding: 0; margin: 0; }
+.who { display: flex; align-items: center; gap: 8px; margin-left: auto; }
+.who form { margin: 0; }
 form.filters legend, label.field span { display: block; font-size: 12px; color: var(--muted); margin-bottom: 2px; }
 label.field { display: flex; flex-direction: column; }
 input[type=text], input[type=datetime-local], input[type=search], select, textarea { font: inherit; padding: 4px 6px; border: 1px solid #b9c0ca; border-radius: 4px; background: #fff; }

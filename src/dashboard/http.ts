@@ -15,7 +15,7 @@ export class HttpError extends Error {
   }
 }
 
-export function send(res: ServerResponse, status: number, body: string | Buffer | Html, type: string, headers: Record<string, string> = {}): void {
+export function send(res: ServerResponse, status: number, body: string | Buffer | Html, type: string, headers: Record<string, string | string[]> = {}): void {
   const payload = body instanceof Html ? body.text : body;
   res.writeHead(status, {
     "Content-Type": type,

@@ -1,4 +1,5 @@
 // The frame every page shares: title, the hub switcher, the hub's sections, notices.
+import type { Caller } from "./caller";
 import { html, Html } from "./html";
 import { seg } from "./format";
 
@@ -8,9 +9,13 @@ export interface PageFrame {
   title: string;
   hub?: string;
   hubs: string[];
+  /** Who is looking (name, sign-out, whether they may act); absent on pages for someone not signed in. */
+  viewer?: Caller;
   section: Section;
   /** Reload the page every n seconds (the list's auto-refresh). */
   refreshSeconds?: number;
+  /** Go on to this address at once (a form's post may not redirect to another origin under the CSP; this may). */
+  goTo?: string;
   notice?: string;
   error?: string;
 }
@@ -20,7 +25,7 @@ export function hubPath(hub: string, rest = ""): string {
 }
 
 export function page(frame: PageFrame, body: Html): Html {
-  const { hub } = frame;
+  const { hub, viewer } = frame;
   const current = (s: Section) => (frame.section === s ? html` aria-current="page"` : "");
   return html`<!doctype html>
 <html lang="en">
@@ -28,6 +33,7 @@ export function page(frame: PageFrame, body: Html): Html {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 ${frame.refreshSeconds ? html`<meta http-equiv="refresh" content="${frame.refreshSeconds}">` : ""}
+${frame.goTo ? html`<meta http-equiv="refresh" content="0; url=${frame.goTo}">` : ""}
 <title>${frame.title} · Durable Task Scheduler</title>
 <link rel="stylesheet" href="/assets/app.css">
 <script src="/assets/app.js" defer></script>
@@ -37,7 +43,7 @@ ${frame.refreshSeconds ? html`<meta http-equiv="refresh" content="${frame.refres
   <a class="brand" href="/">Durable Task Scheduler</a>
   ${hub ? html`<nav aria-label="Task hub">
     <a href="${hubPath(hub, "/orchestrations")}"${current("orchestrations")}>Orchestrations</a>
-    <a href="${hubPath(hub, "/new")}"${current("new")}>New orchestration</a>
+    ${viewer?.may("write", hub) === false ? "" : html`<a href="${hubPath(hub, "/new")}"${current("new")}>New orchestration</a>`}
     <a href="${hubPath(hub, "/entities")}"${current("entities")}>Entities</a>
     <a href="${hubPath(hub, "/workers")}"${current("workers")}>Workers</a>
   </nav>` : html`<nav aria-label="Dashboard"><a href="/"${current("hubs")}>Task hubs</a></nav>`}
@@ -50,6 +56,7 @@ ${frame.refreshSeconds ? html`<meta http-equiv="refresh" content="${frame.refres
     </label>
     <noscript><button type="submit">Go</button></noscript>
   </form>
+  ${viewer?.name !== undefined ? whoIsSignedIn(viewer, hub) : ""}
 </header>
 <main>
 ${frame.notice ? html`<p class="notice" role="status">${frame.notice}</p>` : ""}
@@ -58,4 +65,11 @@ ${body}
 </main>
 </body>
 </html>`;
+}
+
+/** Who is signed in, whether they may only read here, and the sign-out button (a post: no link can sign anyone out). */
+function whoIsSignedIn(viewer: Caller, hub: string | undefined): Html {
+  const readOnly = hub !== undefined && !viewer.may("write", hub);
+  return html`<div class="who"><span>Signed in as <strong id="signed-in-as">${viewer.name ?? ""}</strong>${readOnly ? html` <span class="muted" id="read-only">(read only)</span>` : ""}</span>
+  ${viewer.session ? html`<form action="/auth/sign-out" method="post"><button type="submit">Sign out</button></form>` : ""}</div>`;
 }

@@ -1,11 +1,11 @@
 // The dashboard's routes: pages (GET), form actions (POST, same origin only), the history download,
-// the emulator-compatible JSON API (api/json-api.ts) and deep links. Every request's caller is
-// decided in callerOf first.
+// the emulator-compatible JSON API (api/json-api.ts), deep links and sign-in (sign-in/). Every request
+// but assets and sign-in asks DashboardIdentity for its caller first; a page without one goes to sign-in.
 import type { IncomingMessage, ServerResponse } from "http";
 import { isTerminal } from "../core/model";
 import { JsonApi } from "./api/json-api";
 import { bulkAction, DONE_MESSAGES, INSTANCE_ACTIONS, jsonField, parseNewOrchestration } from "./actions";
-import { callerOf, DashboardAction } from "./caller";
+import { Caller, DashboardIdentity, SignInRequired } from "./caller";
 import { SCRIPT, STYLESHEET } from "./assets";
 import { eventView } from "./history-view";
 import { HubAccess } from "./hub-access";
@@ -21,6 +21,7 @@ import { InstanceView, instancePage } from "./pages/instance";
 import { filterOf, listSearch, parseListQuery } from "./pages/list-query";
 import { instancePath, orchestrationsPage } from "./pages/orchestrations";
 import { workersPage } from "./pages/workers";
+import { SignInRoutes } from "./sign-in/sign-in-routes";
 
 interface Request {
   req: IncomingMessage;
@@ -45,9 +46,9 @@ export class DashboardRoutes {
 
   private readonly metrics: Registry;
 
-  constructor(private readonly access: HubAccess) {
+  constructor(private readonly access: HubAccess, private readonly identity: DashboardIdentity, private readonly signIn: SignInRoutes) {
     this.metrics = metricsRegistry(access);
-    this.api = new JsonApi(access);
+    this.api = new JsonApi(access, identity);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -57,7 +58,7 @@ export class DashboardRoutes {
       r = { req, res, url, parts: decodeParts(url.pathname) };
       await this.route(r);
     } catch (err) {
-      this.fail(res, err);
+      this.fail(req, res, err);
     }
   }
 
@@ -69,15 +70,17 @@ export class DashboardRoutes {
       if (parts[1] === "app.js") return send(res, 200, SCRIPT, "text/javascript; charset=utf-8", { "Cache-Control": "max-age=300" });
       throw new HttpError(404, "No such asset");
     }
+    if (parts[0] === "auth" && parts.length === 2 && (await this.signIn.handle(req, res, parts[1], url))) return;
     // The JSON API, under both prefixes the clients use (the emulator's REST port and its dashboard's /api).
     if (parts[0] === "v1" && parts[1] === "taskhubs") return this.api.handle(req, res, url, parts.slice(2), "/v1/taskhubs");
     if (parts[0] === "api" && parts[1] === "v1" && parts[2] === "taskhubs") return this.api.handle(req, res, url, parts.slice(3), "/api/v1/taskhubs");
     if (method === "GET" && parts.join("/") === "favicon.ico") return send(res, 204, "", "image/x-icon");
+    const caller = await this.identity.callerOf(req);
     if (method === "GET" && parts.join("/") === "metrics") {
-      this.authorize(req, "read", "*");
+      caller.check("metrics", "*");
       return send(res, 200, await this.metrics.metrics(), this.metrics.contentType);
     }
-    if (method === "GET" && parts.length === 0) return sendHtml(res, 200, hubsPage(this.access));
+    if (method === "GET" && parts.length === 0) return sendHtml(res, 200, hubsPage(this.access, caller));
     if (method === "GET" && parts[0] === "switch") {
       const target = url.searchParams.get("hub") ?? "";
       return redirect(res, target.startsWith("/hubs/") ? target : "/");
@@ -90,40 +93,39 @@ export class DashboardRoutes {
     const hub = parts[1];
     if (!this.access.has(hub)) throw new HttpError(404, `Task hub '${hub}' is not served here`);
     const rest = parts.slice(2);
-    if (method === "GET") return this.get(r, hub, rest);
+    if (method === "GET") {
+      caller.check("read", hub);
+      return this.get(r, caller, hub, rest);
+    }
     if (method === "POST") {
       checkSameOrigin(req);
-      this.authorize(req, "write", hub);
-      return this.post(r, hub, rest, await readForm(req));
+      caller.check("write", hub);
+      return this.post(r, caller, hub, rest, await readForm(req));
     }
     throw new HttpError(405, `${method} is not supported here`);
   }
 
-  private authorize(req: IncomingMessage, action: DashboardAction, hub: string): void {
-    if (!callerOf(req).may(action, hub)) throw new HttpError(403, `You may not ${action === "read" ? "read" : "act on"} task hub '${hub}'`);
-  }
-
-  private get({ res, url }: Request, hub: string, rest: string[]): void {
+  private get({ res, url }: Request, caller: Caller, hub: string, rest: string[]): void {
     const q = url.searchParams;
     const done = DONE_MESSAGES[q.get("done") ?? ""];
     const [section, id, sub] = rest;
     if (section === undefined) return redirect(res, hubPath(hub, "/orchestrations"));
-    if (section === "orchestrations" && id === undefined) return sendHtml(res, 200, orchestrationsPage(this.access, hub, parseListQuery(q), done && (q.get("n") ? `${done} (${q.get("n")})` : done)));
+    if (section === "orchestrations" && id === undefined) return sendHtml(res, 200, orchestrationsPage(this.access, caller, hub, parseListQuery(q), done && (q.get("n") ? `${done} (${q.get("n")})` : done)));
     if (section === "orchestrations" && sub === undefined) {
       const rec = this.access.instance(hub, id);
       if (!rec) throw new HttpError(404, `Orchestration instance '${id}' not found in task hub '${hub}'`);
       const view = (["timeline", "history", "sequence"] as const).find((v) => v === q.get("view")) ?? "timeline";
-      return sendHtml(res, 200, instancePage(this.access, hub, rec, view as InstanceView, Math.max(1, Number(q.get("page")) || 1), done));
+      return sendHtml(res, 200, instancePage(this.access, caller, hub, rec, view as InstanceView, Math.max(1, Number(q.get("page")) || 1), done));
     }
     if (section === "orchestrations" && sub === "history.json") return this.download(res, hub, id);
-    if (section === "new" && id === undefined) return sendHtml(res, 200, newOrchestrationPage(this.access, hub, EMPTY_FORM));
-    if (section === "entities" && id === undefined) return sendHtml(res, 200, entitiesPage(this.access, hub, q.get("prefix") ?? "", q.get("after") || undefined));
+    if (section === "new" && id === undefined) return sendHtml(res, 200, newOrchestrationPage(this.access, caller, hub, EMPTY_FORM));
+    if (section === "entities" && id === undefined) return sendHtml(res, 200, entitiesPage(this.access, caller, hub, q.get("prefix") ?? "", q.get("after") || undefined));
     if (section === "entities" && sub === undefined) {
       const e = this.access.entity(hub, id);
       if (!e) throw new HttpError(404, `Entity '${id}' not found in task hub '${hub}'`);
-      return sendHtml(res, 200, entityPage(this.access, hub, e, done));
+      return sendHtml(res, 200, entityPage(this.access, caller, hub, e, done));
     }
-    if (section === "workers" && id === undefined) return sendHtml(res, 200, workersPage(this.access, hub));
+    if (section === "workers" && id === undefined) return sendHtml(res, 200, workersPage(this.access, caller, hub));
     throw new HttpError(404, "No such page");
   }
 
@@ -135,15 +137,15 @@ export class DashboardRoutes {
     sendJson(res, 200, { taskHub: hub, instanceId: id, name: rec.name, executionId: rec.executionId, events: history.map(eventView) }, { "Content-Disposition": `attachment; filename="${file}"` });
   }
 
-  private async post({ res, url }: Request, hub: string, rest: string[], form: URLSearchParams): Promise<void> {
+  private async post({ res, url }: Request, caller: Caller, hub: string, rest: string[], form: URLSearchParams): Promise<void> {
     const [section, id, action] = rest;
-    if (section === "orchestrations" && id === undefined) return this.create(res, hub, form);
-    if (section === "bulk" && id === undefined) return this.bulk(res, url, hub, form);
+    if (section === "orchestrations" && id === undefined) return this.create(res, caller, hub, form);
+    if (section === "bulk" && id === undefined) return this.bulk(res, url, caller, hub, form);
     if (section === "orchestrations" && action === "purge") {
       const rec = this.access.instance(hub, id);
       if (!rec) throw new HttpError(404, `Orchestration instance '${id}' not found in task hub '${hub}'`);
       if (form.get("confirm") !== "yes") {
-        return sendHtml(res, 200, confirmPage(this.access, hub, `Purge ${id} and its history? This cannot be undone.`, `${instancePath(hub, id)}/purge`, []));
+        return sendHtml(res, 200, confirmPage(this.access, caller, hub, `Purge ${id} and its history? This cannot be undone.`, `${instancePath(hub, id)}/purge`, []));
       }
       if (!isTerminal(rec.status)) throw new HttpError(409, `Orchestration instance '${id}' is still running; terminate it before purging it`);
       await this.access.purge(hub, [id]);
@@ -157,7 +159,7 @@ export class DashboardRoutes {
         // The instance page again, with why the action was refused.
         const rec = this.access.instance(hub, id);
         if (!rec) throw err;
-        return sendHtml(res, statusOf(err), instancePage(this.access, hub, rec, "timeline", 1, undefined, (err as Error).message));
+        return sendHtml(res, statusOf(err), instancePage(this.access, caller, hub, rec, "timeline", 1, undefined, (err as Error).message));
       }
     }
     if (section === "entities" && id !== undefined && action === "signal") {
@@ -173,7 +175,7 @@ export class DashboardRoutes {
     throw new HttpError(404, "No such action");
   }
 
-  private async create(res: ServerResponse, hub: string, form: URLSearchParams): Promise<void> {
+  private async create(res: ServerResponse, caller: Caller, hub: string, form: URLSearchParams): Promise<void> {
     const fields: NewOrchestrationForm = {
       name: form.get("name") ?? "", instanceId: form.get("instanceId") ?? "", input: form.get("input") ?? "", startAt: form.get("startAt") ?? "", tags: form.get("tags") ?? "",
     };
@@ -181,11 +183,11 @@ export class DashboardRoutes {
       const id = await this.access.start(hub, parseNewOrchestration(fields));
       redirect(res, `${instancePath(hub, id)}?done=started`);
     } catch (err) {
-      sendHtml(res, statusOf(err), newOrchestrationPage(this.access, hub, fields, (err as Error).message));
+      sendHtml(res, statusOf(err), newOrchestrationPage(this.access, caller, hub, fields, (err as Error).message));
     }
   }
 
-  private async bulk(res: ServerResponse, url: URL, hub: string, form: URLSearchParams): Promise<void> {
+  private async bulk(res: ServerResponse, url: URL, caller: Caller, hub: string, form: URLSearchParams): Promise<void> {
     const action = form.get("action") ?? "";
     if (action !== "terminate" && action !== "purge") throw new HttpError(400, `Unknown bulk action '${action}': use terminate or purge`);
     const query = parseListQuery(url.searchParams);
@@ -194,15 +196,22 @@ export class DashboardRoutes {
     if (ids.length === 0) throw new HttpError(400, "Select at least one instance (or choose all matching the filter)");
     if (form.get("confirm") !== "yes") {
       const fields: [string, string][] = [["action", action], ["scope", all ? "all" : "selected"], ...(all ? [] : ids.map((id): [string, string] => ["id", id]))];
-      return sendHtml(res, 200, confirmPage(this.access, hub, `${action === "purge" ? "Purge" : "Terminate"} ${ids.length} instance(s)? ${action === "purge" ? "Only finished ones are purged; this cannot be undone." : "Only running, pending or suspended ones are terminated."}`,
+      return sendHtml(res, 200, confirmPage(this.access, caller, hub, `${action === "purge" ? "Purge" : "Terminate"} ${ids.length} instance(s)? ${action === "purge" ? "Only finished ones are purged; this cannot be undone." : "Only running, pending or suspended ones are terminated."}`,
         `${hubPath(hub, "/bulk")}${listSearch(query)}`, fields));
     }
     const n = await bulkAction(this.access, hub, action, ids);
     redirect(res, `${hubPath(hub, "/orchestrations")}${listSearch(query) || "?"}${listSearch(query) ? "&" : ""}done=${action === "purge" ? "purged" : "terminated"}&n=${n}`);
   }
 
-  private fail(res: ServerResponse, err: unknown): void {
+  private fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     const status = statusOf(err);
+    if (err instanceof SignInRequired && !res.headersSent && req.method === "GET" && req.url !== "/metrics") {
+      // A page: off to sign-in and back here; with sign-in off, a page saying how to turn it on.
+      if (this.signIn.enabled) return redirect(res, `/auth/sign-in?${new URLSearchParams({ return: req.url ?? "/" }).toString()}`);
+      return sendHtml(res, 401, this.signIn.notice("Sign-in is off", html`<p>Auth is on, and the dashboard's pages need a signed-in person: start <code>dts serve</code> with
+<code>--dashboard-client-id &lt;id&gt;</code>, a client registered at your identity provider with the redirect URI <code>&lt;this dashboard&gt;/auth/callback</code>.</p>
+<p>Until then the JSON API (<code>/api/v1/taskhubs/…</code>) and <code>/metrics</code> accept <code>Authorization: Bearer &lt;access token&gt;</code>.</p>`));
+    }
     const message = status === 500 ? "Something went wrong on the server; the details are in its log" : (err as Error).message;
     if (status === 500) console.error("dts: dashboard:", err);
     if (res.headersSent) {

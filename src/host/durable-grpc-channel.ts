@@ -5,6 +5,7 @@
 // task hub (the client's `taskhub` metadata, else the app's hub); messages up to the advertised
 // maxGrpcMessageSizeInBytes pass both ways.
 import * as grpc from "@grpc/grpc-js";
+import { clientCredentials } from "../proto/client-credentials";
 import { TokenSource } from "../provider/credentials";
 import { sidecarDefinition } from "../proto/services";
 import { parseEndpoint } from "./sidecar-client";
@@ -36,7 +37,7 @@ export async function openDurableGrpcChannel(options: DurableGrpcChannelOptions)
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_GRPC_MESSAGE_BYTES;
   const limits = { "grpc.max_receive_message_length": maxMessageBytes, "grpc.max_send_message_length": maxMessageBytes };
   const target = parseEndpoint(options.endpoint);
-  const upstream = new grpc.Client(target.address, target.secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(), limits);
+  const upstream = new grpc.Client(target.address, clientCredentials(target.secure), limits);
 
   const outgoing = async (incoming: grpc.Metadata): Promise<grpc.Metadata> => {
     const md = new grpc.Metadata();

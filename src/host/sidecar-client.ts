@@ -2,6 +2,7 @@
 // management API: every call carries the task hub as `taskhub` metadata, as the managed scheduler's
 // SDK packages send it from the connection string.
 import * as grpc from "@grpc/grpc-js";
+import { clientCredentials } from "../proto/client-credentials";
 import { pb } from "../proto";
 import { TokenSource, warnIfTokenInPlaintext } from "../provider/credentials";
 import { sidecarDefinition } from "../proto/services";
@@ -40,7 +41,7 @@ export class SidecarClient {
     this.endpoint = parseEndpoint(endpoint);
     if (options.tokenSource) warnIfTokenInPlaintext(`${this.endpoint.secure ? "https" : "http"}://${this.endpoint.address}`);
     const Ctor = grpc.makeGenericClientConstructor(sidecarDefinition as grpc.ServiceDefinition, "TaskHubSidecarService");
-    const creds = this.endpoint.secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
+    const creds = clientCredentials(this.endpoint.secure);
     this.client = new Ctor(this.endpoint.address, creds, { "grpc.max_receive_message_length": -1 }) as unknown as GenericClient;
   }
 

@@ -1,4 +1,4 @@
-// TLS for our gRPC servers (the scheduler, the KEDA scaler) from PEM files that are watched: a renewed
+// TLS for our servers (the scheduler's gRPC and dashboard ports, the KEDA scaler) from PEM files that are watched: a renewed
 // certificate (cert-manager, certbot) is served to new connections without a restart, and connections
 // already open keep theirs. A file pair that does not load (a renewal half-written) keeps the last good
 // one and the log says why.
@@ -88,6 +88,11 @@ class WatchedFiles implements Provider {
     else if ((this.kind === "identity" ? this.identity : this.ca) !== before) this.log(`dts: TLS ${this.kind === "identity" ? "certificate" : "client CA"} reloaded from ${this.files[0]}`);
   }
 
+  /** What is published now (loaded at construction, so never empty). */
+  current(): { certificate: Buffer; privateKey: Buffer } | { caCertificate: Buffer } | undefined {
+    return this.kind === "identity" ? this.identity : this.ca;
+  }
+
   addIdentityCertificateListener(l: IdentityListener): void {
     this.identityListeners.add(l);
     if (this.identity) process.nextTick(l, this.identity);
@@ -114,8 +119,8 @@ export interface WatchedTls {
   close(): void;
 }
 
-/** Server credentials from watched PEM files; with `clientCa`, clients must present a certificate it signed. */
-export function watchedTlsCredentials(files: TlsFiles, log: (line: string) => void = (l) => console.log(l)): WatchedTls {
+/** The certificate and key, and the client CA when there is one, each watched; closing stops both. */
+function watchAll(files: TlsFiles, log: (line: string) => void): { identity: WatchedFiles; ca?: WatchedFiles; close(): void } {
   const identity = new WatchedFiles([files.cert, files.key], "identity", log);
   let ca: WatchedFiles | undefined;
   try {
@@ -124,14 +129,50 @@ export function watchedTlsCredentials(files: TlsFiles, log: (line: string) => vo
     identity.close();
     throw err;
   }
-  // grpc-js 1.14 passes this function's first argument on as the identity provider and its second as
-  // the CA provider (the reverse of its declared parameter names); the TLS tests pin that down.
-  const credentials = grpc.experimental.createCertificateProviderServerCredentials(identity, ca ?? null, ca !== undefined);
   return {
-    credentials,
+    identity, ca,
     close: () => {
       identity.close();
       ca?.close();
     },
   };
+}
+
+/** Server credentials from watched PEM files; with `clientCa`, clients must present a certificate it signed. */
+export function watchedTlsCredentials(files: TlsFiles, log: (line: string) => void = (l) => console.log(l)): WatchedTls {
+  const { identity, ca, close } = watchAll(files, log);
+  // grpc-js 1.14 passes this function's first argument on as the identity provider and its second as
+  // the CA provider (the reverse of its declared parameter names); the TLS tests pin that down.
+  const credentials = grpc.experimental.createCertificateProviderServerCredentials(identity, ca ?? null, ca !== undefined);
+  return { credentials, close };
+}
+
+export interface WatchedTlsOptions {
+  /** For https.createServer: the files as they are now. */
+  initial: tls.SecureContextOptions;
+  close(): void;
+}
+
+/**
+ * The same watched files as options for a Node TLS server (the dashboard): `apply` gets every renewed
+ * set (https.Server.setSecureContext serves it to new connections). `log` as for the gRPC credentials.
+ */
+export function watchedTlsOptions(files: TlsFiles, apply: (options: tls.SecureContextOptions) => void, log: (line: string) => void = (l) => console.log(l)): WatchedTlsOptions {
+  const { identity, ca, close } = watchAll(files, log);
+  const options = (): tls.SecureContextOptions => {
+    const id = identity.current() as { certificate: Buffer; privateKey: Buffer };
+    const trusted = ca?.current() as { caCertificate: Buffer } | undefined;
+    return { cert: id.certificate, key: id.privateKey, ca: trusted?.caCertificate };
+  };
+  const initial = options();
+  let last = initial;
+  const changed = () => {
+    const next = options();
+    if (next.cert === last.cert && next.key === last.key && next.ca === last.ca) return;
+    last = next;
+    apply(next);
+  };
+  identity.addIdentityCertificateListener(changed);
+  ca?.addCaCertificateListener(changed);
+  return { initial, close };
 }

@@ -3,6 +3,7 @@
 // worker id, user agent), retries of UNAVAILABLE calls, and a GetWorkItems stream that reconnects by
 // itself when it ends, fails or goes silent.
 import * as grpc from "@grpc/grpc-js";
+import { clientCredentials } from "../proto/client-credentials";
 import { randomUUID } from "crypto";
 import * as os from "os";
 import { pb } from "../proto";
@@ -72,7 +73,7 @@ export class BackendClient {
     if (options.tokenSource) warnIfTokenInPlaintext(options.endpoint);
     const { target, secure } = grpcTarget(options.endpoint);
     const Ctor = grpc.makeGenericClientConstructor(backendDefinition as grpc.ServiceDefinition, "BackendService");
-    this.client = new Ctor(target, secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(), {
+    this.client = new Ctor(target, clientCredentials(secure), {
       "grpc.max_receive_message_length": -1,
       "grpc.max_send_message_length": -1,
     }) as grpc.Client & Record<string, (...args: unknown[]) => unknown>;

@@ -138,3 +138,14 @@ export function plaintextTokenWarning(endpoint: string): string | undefined {
     "so the connection string's bearer token is sent unencrypted and anyone on the network path can read and reuse it. " +
     "Use an https:// endpoint for a remote scheduler (http:// is meant for localhost).";
 }
+
+/** A connection string that parses back to `c` (values with ';' or a leading quote are quoted). */
+export function formatConnectionString(c: SchedulerConnection): string {
+  const quote = (v: string) => (!/[;"']/.test(v) && v.trim() === v ? v : !v.includes('"') ? `"${v}"` : `'${v}'`);
+  const pairs: [string, string | undefined][] = [
+    [KEYS.endpoint, c.endpoint], [KEYS.taskhub, c.taskHub], [KEYS.authentication, c.authentication], [KEYS.clientid, c.clientId],
+    [KEYS.tenantid, c.tenantId], [KEYS.tokenfilepath, c.tokenFilePath], [KEYS.tokencommand, c.tokenCommand],
+    [KEYS.additionallyallowedtenants, c.additionallyAllowedTenants.length > 0 ? c.additionallyAllowedTenants.join(",") : undefined],
+  ];
+  return pairs.filter((p): p is [string, string] => p[1] !== undefined).map(([k, v]) => `${k}=${quote(v)}`).join(";");
+}

@@ -15,7 +15,7 @@ const LAYERS: Record<string, string[]> = {
   "src/scheduler": ["src/store", "src/core", "src/proto"],
   "src/auth": ["src/core"],
   "src/server": ["src/auth", "src/scheduler", "src/store", "src/core", "src/proto"],
-  "src/dashboard": ["src/scheduler", "src/store", "src/core", "src/proto"],
+  "src/dashboard": ["src/auth", "src/scheduler", "src/store", "src/core", "src/proto"],
   "src/provider": ["src/core", "src/proto"],
   scale: ["src/provider", "src/core", "src/proto"],
   "src/host": ["scale", "src/provider", "src/core", "src/proto"],

@@ -4,11 +4,13 @@
 // The KEDA scaler takes the same flags.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as https from "https";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 import { sidecarDefinition } from "../../src/proto/services";
 import { externalScalerDefinition } from "../../scale/keda/proto";
 import { DtsProcess, runCli, spawnCli, startDts, tempDir } from "../helpers/dts-process";
+import { http, pollStatus, REPO_ROOT, startFuncHost } from "../helpers/func-process";
 import { pollUntil, within } from "../helpers/poll";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -115,6 +117,63 @@ test("clients reach a TLS scheduler at an https:// endpoint, trusting a private 
   const untrusted = await runCli(["durable", "get-instances", "--connection-string", cs, "--timeout", "3"]);
   expect(untrusted.code).toBe(4);
   expect(untrusted.stderr).toMatch(/unable to verify the first certificate/);
+});
+
+test("our own clients (dts durable, dts scale, the Functions host and its provider adapter) present DTS_CLIENT_CERT and DTS_CLIENT_KEY for mutual TLS", async () => {
+  const dts = await serve(["--tls-cert", f("server1.pem"), "--tls-key", f("server1.key"), "--tls-client-ca", f("ca1.pem")]);
+  const cs = `Endpoint=https://localhost:${dts.port};TaskHub=default;Authentication=None`;
+  const env = { GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: f("ca1.pem"), DTS_CLIENT_CERT: f("client.pem"), DTS_CLIENT_KEY: f("client.key") };
+  const list = await runCli(["durable", "get-instances", "--connection-string", cs, "--json"], env);
+  expect([list.code, list.stderr]).toEqual([0, ""]);
+  const status = await runCli(["scale", "status", "--connection-string", cs, "--json"], env);
+  expect(status.code).toBe(0);
+  expect(JSON.parse(status.stdout)).toMatchObject({ state: "ok" });
+  // Without the certificate the scheduler ends the handshake.
+  const without = await runCli(["durable", "get-instances", "--connection-string", cs, "--timeout", "3"], { GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: f("ca1.pem") });
+  expect(without.code).toBe(4);
+  // Half a pair, or a file that is not there: exit code 2 naming the variable.
+  const half = await runCli(["durable", "get-instances", "--connection-string", cs], { ...env, DTS_CLIENT_KEY: "" });
+  expect(half.code).toBe(2);
+  expect(half.stderr).toMatch(/DTS_CLIENT_CERT and DTS_CLIENT_KEY go together/);
+  const missing = await runCli(["scale", "status", "--connection-string", cs], { ...env, DTS_CLIENT_KEY: f("no-such.key") });
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toMatch(/DTS_CLIENT_KEY names '.*no-such\.key', which cannot be read \(ENOENT\)/);
+
+  const host = await startFuncHost(REPO_ROOT, { DURABLE_TASK_SCHEDULER_CONNECTION_STRING: cs, TASKHUB_NAME: "default", ...env });
+  closers.push(() => host.stop());
+  const r = await http("POST", `${host.origin}/api/orchestrators/HelloCities`);
+  expect(r.status).toBe(202);
+  expect((await pollStatus(r.body.statusQueryGetUri)).body.runtimeStatus).toBe("Completed");
+});
+
+/** The dashboard's answer over TLS trusting `trust`'s CA (with `client`'s certificate): the HTTP status, or the TLS error's code. */
+function dashboardGet(port: number, trust: string, client?: string): Promise<number | string> {
+  return new Promise((resolve) => {
+    const req = https.get({
+      host: "localhost", port, path: "/", ca: fs.readFileSync(f(`${trust}.pem`)),
+      key: client ? fs.readFileSync(f(`${client}.key`)) : undefined, cert: client ? fs.readFileSync(f(`${client}.pem`)) : undefined,
+    }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+}
+
+test("the dashboard is served over TLS with the same files, renewed with them; with a client CA it requires client certificates too", async () => {
+  fs.copyFileSync(f("server1.pem"), f("dash.pem"));
+  fs.copyFileSync(f("server1.key"), f("dash.key"));
+  const dts = await serve(["--tls-cert", f("dash.pem"), "--tls-key", f("dash.key")]);
+  expect(dts.output()).toMatch(/dts: dashboard at https:\/\/localhost:\d+\//);
+  expect(await dashboardGet(dts.dashboardPort!, "ca1")).toBe(200);
+  expect(await dashboardGet(dts.dashboardPort!, "ca2")).toBe("UNABLE_TO_VERIFY_LEAF_SIGNATURE");
+  replace(f("dash.key"), fs.readFileSync(f("server2.key")));
+  replace(f("dash.pem"), fs.readFileSync(f("server2.pem")));
+  await pollUntil(() => dashboardGet(dts.dashboardPort!, "ca2"), (s) => s === 200, "the dashboard to serve the renewed certificate");
+
+  const mutual = await serve(["--tls-cert", f("server1.pem"), "--tls-key", f("server1.key"), "--tls-client-ca", f("ca1.pem")]);
+  expect(await dashboardGet(mutual.dashboardPort!, "ca1", "client")).toBe(200);
+  expect(await dashboardGet(mutual.dashboardPort!, "ca1")).not.toBe(200);
 });
 
 test("bad TLS flags stop the start with exit code 2", async () => {

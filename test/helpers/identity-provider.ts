@@ -8,6 +8,9 @@ export interface TestClient {
   id: string;
   ttl?: number;
   roles?: string[];
+  /** A browser sign-in client: authorization code + PKCE, sent back to these URIs. */
+  redirectUris?: string[];
+  postLogoutRedirectUris?: string[];
 }
 
 export interface IdentityProvider {
@@ -16,7 +19,11 @@ export interface IdentityProvider {
   /** A client-credentials access token for `clientId` (audience https://durabletask.io unless `resource` says otherwise). */
   token(clientId: string, resource?: string): Promise<string>;
   /** A token made by hand: `claims` over the defaults (this issuer, the audience, valid 10 min), signed as `key` says. */
-  crafted(claims: Record<string, unknown>, key?: "issuer" | "other" | "none", alg?: string): Promise<string>;
+  crafted(claims: Record<string, unknown>, key?: "issuer" | "other" | "rotated" | "none", alg?: string, kid?: string): Promise<string>;
+  /** Publishes a second signing key (kid k2) beside the first. */
+  rotate(): Promise<void>;
+  /** How often the provider's key set was read. */
+  jwksFetches(): Promise<number>;
   stop(): Promise<unknown>;
 }
 
@@ -38,11 +45,16 @@ export async function startIdentityProvider(clients: TestClient[]): Promise<Iden
       if (!body.access_token) throw new Error(`token for ${clientId}: ${body.error}: ${body.error_description}`);
       return body.access_token;
     },
-    crafted: async (claims, key = "issuer", alg) => {
-      const res = await fetch(`${issuer}/test/sign`, { method: "POST", body: JSON.stringify({ claims, key, alg }) });
+    crafted: async (claims, key = "issuer", alg, kid) => {
+      const res = await fetch(`${issuer}/test/sign`, { method: "POST", body: JSON.stringify({ claims, key, alg, kid }) });
       if (!res.ok) throw new Error(`crafting a token: ${await res.text()}`);
       return res.text();
     },
+    rotate: async () => {
+      const res = await fetch(`${issuer}/test/rotate`, { method: "POST" });
+      if (!res.ok) throw new Error(`rotating the keys: ${await res.text()}`);
+    },
+    jwksFetches: async () => Number(await (await fetch(`${issuer}/test/jwks-fetches`)).text()),
     stop: () => p.stop(),
   };
 }

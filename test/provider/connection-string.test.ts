@@ -1,6 +1,6 @@
 // Unit tests of the managed scheduler's connection string parser: the forms users write, and errors
 // that say what to fix.
-import { AUTHENTICATION_TYPES, ConnectionStringError, parseConnectionString } from "../../src/provider/connection-string";
+import { AUTHENTICATION_TYPES, ConnectionStringError, formatConnectionString, parseConnectionString } from "../../src/provider/connection-string";
 
 test("the local emulator form", () => {
   expect(parseConnectionString("Endpoint=http://localhost:8080;TaskHub=default;Authentication=None")).toEqual({
@@ -58,4 +58,18 @@ describe("broken strings say what to fix", () => {
     expect(() => parseConnectionString(text, "The app setting 'CONN'")).toThrow(message);
     expect(() => parseConnectionString(text, "The app setting 'CONN'")).toThrow(/^The app setting 'CONN'/);
   });
+});
+
+test("formatConnectionString writes a string that parses back to the same connection, quoting where it must", () => {
+  const texts = [
+    "Endpoint=http://localhost:8080;TaskHub=default;Authentication=None",
+    "Endpoint=https://s.westus2.durabletask.io;TaskHub=h;Authentication=ManagedIdentity;ClientID=abc;TenantId=t;AdditionallyAllowedTenants=a,b",
+    `Endpoint=http://localhost:1;Authentication=TokenCommand;TokenCommand="curl -s -u 'id:se;cret' https://idp/token | jq -r .access_token"`,
+    `Endpoint=http://localhost:1;Authentication=TokenCommand;TokenCommand='echo "a;b"'`,
+    "Endpoint=http://localhost:1;Authentication=TokenFile;TokenFilePath=/var/run/secrets/token",
+  ];
+  for (const text of texts) {
+    const parsed = parseConnectionString(text);
+    expect(parseConnectionString(formatConnectionString(parsed))).toEqual(parsed);
+  }
 });

@@ -1,9 +1,9 @@
 // The emulator-compatible JSON API under /v1/taskhubs/… and /api/v1/taskhubs/…: the hub comes from
-// the x-taskhub header, the caller is decided in callerOf, changes obey the same-origin rule (tools
+// the x-taskhub header, the caller is decided by DashboardIdentity (a bearer token or a session), changes obey the same-origin rule (tools
 // that send no Origin pass), and every error is JSON with an HTTP status and a message that says
 // what to change.
 import type { IncomingMessage, ServerResponse } from "http";
-import { callerOf } from "../caller";
+import { DashboardIdentity } from "../caller";
 import { checkSameOrigin, HttpError, sendJson, statusOf } from "../http";
 import { HubAccess } from "../hub-access";
 import { ApiCall, ApiRoute, matchPath } from "./api-call";
@@ -18,10 +18,10 @@ const HUB_ROUTES: ApiRoute[] = [
 ];
 
 /** Literal paths come before parameterised ones in each list, so orchestrations/query is not an instance id. */
-const ROUTES: ApiRoute[] = [...HUB_ROUTES, ...ORCHESTRATION_ROUTES, ...ENTITY_ROUTES];
+export const ROUTES: ApiRoute[] = [...HUB_ROUTES, ...ORCHESTRATION_ROUTES, ...ENTITY_ROUTES];
 
 export class JsonApi {
-  constructor(private readonly access: HubAccess) {}
+  constructor(private readonly access: HubAccess, private readonly identity: DashboardIdentity) {}
 
   /** `segments` are the decoded path segments after …/taskhubs; `base` is the prefix up to and with taskhubs. */
   async handle(req: IncomingMessage, res: ServerResponse, url: URL, segments: string[], base: string): Promise<void> {
@@ -50,9 +50,11 @@ export class JsonApi {
       }
       throw new HttpError(404, `No API route ${method} ${url.pathname}; the routes are listed in the README (Dashboard JSON API)`);
     }
+    // Who first: a caller without a session or token learns nothing, not even which hubs exist.
+    const caller = await this.identity.callerOf(req);
     const hub = this.hubOf(req);
     if (found.r.access === "write") checkSameOrigin(req);
-    if (!callerOf(req).may(found.r.access, hub)) throw new HttpError(403, `You may not ${found.r.access === "read" ? "read" : "act on"} task hub '${hub}'`);
+    caller.check(found.r.access, hub);
     let body: Promise<Json | undefined> | undefined;
     const call: ApiCall = { req, res, url, hub, base, params: found.params!, body: () => (body ??= readJson(req)) };
     await found.r.handle(this.access, call);

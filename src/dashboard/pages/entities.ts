@@ -1,6 +1,7 @@
 // Entities: the list (name, key, last modified, lock holder, backlog) and one entity with its state,
 // a form to signal an operation, and delete.
 import { prettyJson, seg, time } from "../format";
+import { Caller } from "../caller";
 import { EntityView, HubAccess } from "../hub-access";
 import { html, Html } from "../html";
 import { hubPath, page } from "../layout";
@@ -19,9 +20,9 @@ function lockCell(hub: string, e: EntityView): Html {
   return e.data.lockedBy ? html`<a href="${instancePath(hub, e.data.lockedBy)}">${e.data.lockedBy}</a>` : html`<span class="muted">–</span>`;
 }
 
-export function entitiesPage(access: HubAccess, hub: string, prefix: string, after: string | undefined): Html {
+export function entitiesPage(access: HubAccess, viewer: Caller, hub: string, prefix: string, after: string | undefined): Html {
   const { entities, last } = access.entities(hub, prefix ? `@${prefix}` : undefined, after, 100);
-  return page({ title: `Entities in ${hub}`, hub, hubs: access.hubNames(), section: "entities" }, html`
+  return page({ title: `Entities in ${hub}`, hub, hubs: access.hubNames(), viewer, section: "entities" }, html`
 <h1>Entities <span class="muted">in ${hub}</span></h1>
 <form class="filters card" method="get" action="${hubPath(hub, "/entities")}">
 <label class="field"><span>Entity name starts with</span><input type="search" name="prefix" value="${prefix}"></label>
@@ -36,10 +37,10 @@ export function entitiesPage(access: HubAccess, hub: string, prefix: string, aft
 ${last ? html`<p class="pager"><a href="${hubPath(hub, "/entities")}?${new URLSearchParams({ prefix, after: last }).toString()}" rel="next">Next</a></p>` : ""}`);
 }
 
-export function entityPage(access: HubAccess, hub: string, e: EntityView, notice?: string, error?: string): Html {
+export function entityPage(access: HubAccess, viewer: Caller, hub: string, e: EntityView, notice?: string, error?: string): Html {
   const { name, key } = nameAndKey(e.rec.instanceId);
   const base = entityPath(hub, e.rec.instanceId);
-  return page({ title: e.rec.instanceId, hub, hubs: access.hubNames(), section: "entities", notice, error }, html`
+  return page({ title: e.rec.instanceId, hub, hubs: access.hubNames(), viewer, section: "entities", notice, error }, html`
 <p><a href="${hubPath(hub, "/entities")}">← Entities</a></p>
 <h1>${name} <span class="muted">@ ${key}</span></h1>
 <div class="card"><dl class="props">
@@ -49,8 +50,8 @@ export function entityPage(access: HubAccess, hub: string, e: EntityView, notice
 <dt>Backlog</dt><dd>${e.backlog} operation(s) queued</dd>
 </dl></div>
 <div class="payload card"><h2>State</h2>${e.data.state === undefined ? html`<p class="muted">No state</p>` : html`<button type="button" class="copy" data-copy="state">Copy</button><pre id="state">${prettyJson(e.data.state)}</pre>`}</div>
-<section class="actions card" aria-label="Actions">
+${viewer.may("write", hub) ? html`<section class="actions card" aria-label="Actions">
 <form method="post" action="${base}/signal"><label>Operation <input type="text" name="operation" required></label><label>Input (JSON) <input type="text" name="input"></label><button type="submit">Signal</button></form>
 <form method="post" action="${base}/delete" data-confirm="Delete ${e.rec.instanceId} and its state?"><button type="submit" class="danger">Delete</button></form>
-</section>`);
+</section>` : ""}`);
 }

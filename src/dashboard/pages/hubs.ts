@@ -1,5 +1,6 @@
 // The home page: every served task hub with its instances counted per status.
 import { Status, STATUS_NAMES } from "../../core/model";
+import { Caller } from "../caller";
 import { HubAccess } from "../hub-access";
 import { html, Html } from "../html";
 import { hubPath, page } from "../layout";
@@ -18,14 +19,16 @@ export function countsCell(hub: string, counts: Map<Status, number>): Html {
   })}</div>`;
 }
 
-export function hubsPage(access: HubAccess): Html {
+export function hubsPage(access: HubAccess, viewer: Caller): Html {
   const hubs = access.hubNames();
+  // Counts only where the caller may read; the names of the others stay in the list.
   const rows = hubs.map((hub) => {
+    if (!viewer.may("read", hub)) return html`<tr><td class="id">${hub}</td><td colspan="2" class="muted">Not readable with your roles</td></tr>`;
     const counts = access.counts(hub, {});
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
     return html`<tr><td class="id"><a href="${hubPath(hub, "/orchestrations")}">${hub}</a></td><td>${total}</td><td>${countsCell(hub, counts)}</td></tr>`;
   });
-  return page({ title: "Task hubs", hubs, section: "hubs" }, html`
+  return page({ title: "Task hubs", hubs, viewer, section: "hubs" }, html`
 <h1>Task hubs</h1>
 ${hubs.length === 0
     ? html`<p class="card">No task hub is served yet. Start <code>dts serve --dynamic-hubs</code>, or create one with an SDK's CreateTaskHub.</p>`

@@ -4,6 +4,7 @@ import { openEntityRequests, openTasksAndTimers, fromTimestamp, unfinishedSubOrc
 import { HistoryEvent, InstanceRecord, isTerminal, Status } from "../../core/model";
 import { duration, prettyJson, runTime, statusBadge, time } from "../format";
 import { eventView } from "../history-view";
+import { Caller } from "../caller";
 import { HubAccess } from "../hub-access";
 import { html, Html } from "../html";
 import { hubPath, page } from "../layout";
@@ -35,10 +36,12 @@ function payload(id: string, title: string, text: string | undefined): Html {
   return html`<div class="payload"><h2>${title}</h2><button type="button" class="copy" data-copy="${id}">Copy</button><pre id="${id}">${prettyJson(text)}</pre></div>`;
 }
 
-function actions(hub: string, r: InstanceRecord): Html {
+function actions(hub: string, r: InstanceRecord, viewer: Caller): Html {
   const allowed = allowedActions(r);
   const base = instancePath(hub, r.instanceId);
-  const off = (name: string) => (allowed[name] ? "" : html` disabled`);
+  // A caller who may only read sees the actions, all disabled (the server refuses them anyway).
+  const writable = viewer.may("write", hub);
+  const off = (name: string) => (allowed[name] && writable ? "" : html` disabled`);
   return html`<section class="actions card" aria-label="Actions">
 <form method="post" action="${base}/suspend"><button type="submit"${off("suspend")}>Suspend</button></form>
 <form method="post" action="${base}/resume"><button type="submit"${off("resume")}>Resume</button></form>
@@ -105,17 +108,17 @@ ${s.input !== undefined ? html`<h2>Input</h2><pre>${prettyJson(s.input)}</pre>` 
 </details>`)}</div>`;
 }
 
-export function instancePage(access: HubAccess, hub: string, r: InstanceRecord, view: InstanceView, viewPage: number, notice?: string, error?: string): Html {
+export function instancePage(access: HubAccess, viewer: Caller, hub: string, r: InstanceRecord, view: InstanceView, viewPage: number, notice?: string, error?: string): Html {
   const history = access.history(hub, r.instanceId) ?? [];
   const children = access.list(hub, { parentInstanceId: r.instanceId }, { newestFirst: false, offset: 0, limit: 100 });
   const now = Date.now();
   const base = instancePath(hub, r.instanceId);
   const tab = (v: InstanceView, label: string) => html`<a href="${base}?view=${v}"${v === view ? html` aria-current="page"` : ""}>${label}</a>`;
   const f = r.failureDetails;
-  return page({ title: r.instanceId, hub, hubs: access.hubNames(), section: "orchestrations", notice, error, refreshSeconds: undefined }, html`
+  return page({ title: r.instanceId, hub, hubs: access.hubNames(), viewer, section: "orchestrations", notice, error, refreshSeconds: undefined }, html`
 <p><a href="${hubPath(hub, "/orchestrations")}">← Orchestrations</a></p>
 <h1>${r.instanceId} ${statusBadge(r.status)}</h1>
-${actions(hub, r)}
+${actions(hub, r, viewer)}
 <div class="grid2">
 <div class="card"><dl class="props">
 <dt>Name</dt><dd>${r.name}</dd>

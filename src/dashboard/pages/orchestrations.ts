@@ -2,6 +2,7 @@
 // and bulk actions on the selected rows or on everything the filter matches.
 import { InstanceRecord, STATUS_NAMES } from "../../core/model";
 import { duration, runTime, seg, statusBadge, time } from "../format";
+import { Caller } from "../caller";
 import { HubAccess } from "../hub-access";
 import { html, Html } from "../html";
 import { hubPath, page } from "../layout";
@@ -49,7 +50,7 @@ ${LISTED_STATUSES.map((s) => html`<label><input type="checkbox" name="status" va
 </form>`;
 }
 
-export function orchestrationsPage(access: HubAccess, hub: string, q: ListQuery, notice?: string): Html {
+export function orchestrationsPage(access: HubAccess, viewer: Caller, hub: string, q: ListQuery, notice?: string): Html {
   const filter = filterOf(q);
   const counts = access.counts(hub, filter);
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
@@ -65,7 +66,7 @@ ${q.page > 1 ? html`<a href="${base}${listSearch(q, { page: q.page - 1 })}" rel=
 ${last < total ? html`<a href="${base}${listSearch(q, { page: q.page + 1 })}" rel="next">Next</a>` : html`<span class="muted">Next</span>`}
 <a href="${base}${listSearch(q)}">Refresh</a>
 </nav>`;
-  return page({ title: `Orchestrations in ${hub}`, hub, hubs: access.hubNames(), section: "orchestrations", refreshSeconds: q.refresh || undefined, notice }, html`
+  return page({ title: `Orchestrations in ${hub}`, hub, hubs: access.hubNames(), viewer, section: "orchestrations", refreshSeconds: q.refresh || undefined, notice }, html`
 <h1>Orchestrations <span class="muted">in ${hub}</span></h1>
 ${filters(hub, q)}
 ${countsCell(hub, counts)}
@@ -79,11 +80,11 @@ ${pager}
 <tbody>${rows.length ? rows.map((r) => row(hub, r, now)) : html`<tr><td colspan="8" class="muted">No orchestration matches.</td></tr>`}</tbody>
 </table></div>
 ${pager}
-<form id="bulk" class="actions card" method="post" action="${hubPath(hub, "/bulk")}${listSearch(q, { page: 1, refresh: 0 })}" aria-label="Bulk actions">
+${viewer.may("write", hub) ? html`<form id="bulk" class="actions card" method="post" action="${hubPath(hub, "/bulk")}${listSearch(q, { page: 1, refresh: 0 })}" aria-label="Bulk actions">
 <strong>Bulk:</strong>
 <label><input type="radio" name="scope" value="selected" checked> Selected rows</label>
 <label><input type="radio" name="scope" value="all"> All ${total} matching the filter</label>
 <button type="submit" name="action" value="terminate" class="danger">Terminate…</button>
 <button type="submit" name="action" value="purge" class="danger">Purge…</button>
-</form>`);
+</form>` : ""}`);
 }

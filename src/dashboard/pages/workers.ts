@@ -1,14 +1,15 @@
 // Workers and load: the GetMetrics figures per kind of work item, and how many workers are connected.
 import { time } from "../format";
+import { Caller } from "../caller";
 import { HubAccess } from "../hub-access";
 import { html, Html } from "../html";
 import { page } from "../layout";
 
-export function workersPage(access: HubAccess, hub: string): Html {
+export function workersPage(access: HubAccess, viewer: Caller, hub: string): Html {
   const m = access.metrics(hub);
   const workers = access.workers(hub);
   const kinds = [["Orchestrations", m.orchestrations], ["Activities", m.activities], ["Entities", m.entities]] as const;
-  return page({ title: `Workers of ${hub}`, hub, hubs: access.hubNames(), section: "workers", refreshSeconds: 5 }, html`
+  return page({ title: `Workers of ${hub}`, hub, hubs: access.hubNames(), viewer, section: "workers", refreshSeconds: 5 }, html`
 <h1>Workers and load <span class="muted">in ${hub}</span></h1>
 <div class="card"><dl class="props">
 <dt>Connected workers</dt><dd id="worker-count">${m.workers}</dd>
