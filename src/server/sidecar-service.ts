@@ -9,6 +9,7 @@ import { EntityData, InstanceRecord, isTerminal, Status } from "../core/model";
 import { Scheduler } from "../scheduler/scheduler";
 import { TaskHub } from "../scheduler/task-hub";
 import { WorkerConnection } from "../scheduler/worker";
+import { workFilter } from "../core/work-filters";
 import { InstanceFilter } from "../store/store";
 import { toServiceError } from "./errors";
 import { Call, Handler, hubName, hubUnary } from "./hub-call";
@@ -145,7 +146,7 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
         orchestrations: pick(r.maxConcurrentOrchestrationWorkItems, opts.maxOrchestrationsPerWorker),
         activities: pick(r.maxConcurrentActivityWorkItems, opts.maxActivitiesPerWorker),
         entities: pick(r.maxConcurrentEntityWorkItems, opts.maxEntitiesPerWorker),
-      }, Date.now(), (r.capabilities ?? []).includes(pb.WorkerCapability.WORKER_CAPABILITY_HISTORY_STREAMING));
+      }, Date.now(), (r.capabilities ?? []).includes(pb.WorkerCapability.WORKER_CAPABILITY_HISTORY_STREAMING), workFilter(r.workItemFilters));
       let ended = false;
       const gone = () => {
         if (ended) return;
