@@ -75,17 +75,20 @@ export function applyEpisode(input: EpisodeInput): EpisodeOutcome {
     } else if (action.createSubOrchestration) {
       const a = action.createSubOrchestration;
       if (!a.instanceId) throw new ActionError(`createSubOrchestration action ${id} has no instance id`);
+      // A child started without a version runs the parent's (the JS SDK sends one only when the
+      // caller gives one); a version set, even to "", is the child's own.
+      const version = a.version ?? (instance.version ? { value: instance.version } : undefined);
       out.append.push(event(now, {
-        subOrchestrationInstanceCreated: { instanceId: a.instanceId, name: a.name, version: a.version, input: a.input, tags: a.tags, parentTraceContext: a.parentTraceContext },
+        subOrchestrationInstanceCreated: { instanceId: a.instanceId, name: a.name, version, input: a.input, tags: a.tags, parentTraceContext: a.parentTraceContext },
       }, id));
       const childExecutionId = input.newExecutionId();
       const child: InstanceRecord = {
-        instanceId: a.instanceId, executionId: childExecutionId, name: a.name ?? "", version: val(a.version),
+        instanceId: a.instanceId, executionId: childExecutionId, name: a.name ?? "", version: val(version) || undefined,
         status: Status.ORCHESTRATION_STATUS_PENDING, input: val(a.input), createdAt: now, lastUpdatedAt: now,
         parentInstanceId: instance.instanceId, tags: nonEmpty(a.tags),
       };
       const start = executionStarted(now, {
-        name: a.name, version: a.version, input: a.input, tags: a.tags, parentTraceContext: a.parentTraceContext,
+        name: a.name, version, input: a.input, tags: a.tags, parentTraceContext: a.parentTraceContext,
         orchestrationInstance: { instanceId: a.instanceId, executionId: str(childExecutionId) },
         parentInstance: {
           taskScheduledId: id, name: str(instance.name), version: str(instance.version),

@@ -56,6 +56,22 @@ describe("applyEpisode", () => {
     expect(child.start.executionStarted?.parentInstance?.orchestrationInstance?.instanceId).toBe("parent");
   });
 
+  test("a sub-orchestration started without a version runs its parent's; one the action sets, even to none, is its own", () => {
+    const versioned: InstanceRecord = { ...base, version: "2.0" };
+    const child = (createSubOrchestration: pb.ICreateSubOrchestrationAction, instance = versioned) =>
+      applyEpisode({ instance, history: [], dispatched: [orchestratorStarted(NOW), start], actions: [{ id: 1, createSubOrchestration }], now: NOW, newExecutionId: () => "x" });
+    const inherited = child({ instanceId: "c", name: "C" });
+    expect(inherited.children[0].instance.version).toBe("2.0");
+    expect(inherited.children[0].start.executionStarted?.version?.value).toBe("2.0");
+    expect(inherited.append[2].subOrchestrationInstanceCreated?.version?.value).toBe("2.0");
+    const own = child({ instanceId: "c", name: "C", version: str("3.1") });
+    expect(own.children[0].instance.version).toBe("3.1");
+    expect(own.children[0].start.executionStarted?.version?.value).toBe("3.1");
+    const none = child({ instanceId: "c", name: "C", version: str("") });
+    expect(none.children[0].instance.version).toBeUndefined();
+    expect(child({ instanceId: "c", name: "C" }, base).children[0].instance.version).toBeUndefined();
+  });
+
   test("createSubOrchestration without an instance id is an invalid action", () => {
     expect(() => run([{ id: 3, createSubOrchestration: { name: "Child" } }])).toThrow(ActionError);
   });
