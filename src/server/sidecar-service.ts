@@ -170,6 +170,12 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
         const id = checkInstanceId(call.request.instanceId);
         const history = hub.reads.getHistory(id);
         if (!history) throw new SchedulerError("NOT_FOUND", `Orchestration instance '${id}' not found`);
+        // A worker asks for the execution its work item is for; after a continue-as-new that one is gone.
+        const executionId = val(call.request.executionId);
+        const current = hub.reads.getInstance(id)?.executionId;
+        if (executionId && executionId !== current) {
+          throw new SchedulerError("NOT_FOUND", `Execution '${executionId}' of orchestration instance '${id}' is not its current one ('${current}'); its history is gone`);
+        }
         for (let i = 0; i < history.length; i += HISTORY_CHUNK) call.write({ events: history.slice(i, i + HISTORY_CHUNK) });
         call.end();
       } catch (e) {
