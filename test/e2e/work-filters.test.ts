@@ -100,6 +100,13 @@ test("work no connected worker can run waits, counted in GetMetrics, and runs on
   expect(m.connectedWorkers.count).toBe(1);
   expect((await c.getOrchestrationState(refund))!.runtimeStatus).toBe(OrchestrationStatus.PENDING);
   expect((await c.getOrchestrationState(bill))!.runtimeStatus).toBe(OrchestrationStatus.RUNNING);
+  // The dashboard's workers page shows the same, and what the connected worker runs.
+  const page = await (await fetch(`http://localhost:${dts.dashboardPort}/hubs/${hub}/workers`)).text();
+  expect([...page.matchAll(/<td class="waiting">(\d+)<\/td>/g)].map((m) => m[1])).toEqual(["1", "1", "0"]);
+  expect(page).toMatch(/<td class="runs"><div>orchestrations: billing<\/div><\/td>/);
+  const scrape = await (await fetch(`http://localhost:${dts.dashboardPort}/metrics`)).text();
+  expect(scrape).toContain(`dts_work_items_waiting_for_worker{hub="${hub}",kind="orchestrations"} 1`);
+  expect(scrape).toContain(`dts_work_items_waiting_for_worker{hub="${hub}",kind="activities"} 1`);
 
   const refunds = filteredWorker(hub);
   refunds.addNamedOrchestrator("Refund", orchestrator("refunds", "Audit"));
