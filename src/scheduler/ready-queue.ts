@@ -8,8 +8,9 @@ import { Fifo } from "./fifo";
 
 interface Entry<K> {
   key: K;
+  /** As given; compared through filterKey, and only while the index exists (plain dispatch never needs it). */
   name: string;
-  version: string;
+  version: string | undefined;
   /** Arrival order; entries put back in front get ever smaller numbers. */
   order: number;
   taken: boolean;
@@ -31,12 +32,12 @@ export class ReadyQueue<K> {
   }
 
   push(key: K, name: string, version: string | undefined): void {
-    this.add({ key, name: filterKey(name), version: filterKey(version), order: ++this.last, taken: false }, false);
+    this.add({ key, name, version, order: ++this.last, taken: false }, false);
   }
 
   /** Puts an entry back first in line (work dispatched before). */
   unshift(key: K, name: string, version: string | undefined): void {
-    this.add({ key, name: filterKey(name), version: filterKey(version), order: --this.first, taken: false }, true);
+    this.add({ key, name, version, order: --this.first, taken: false }, true);
   }
 
   /** The oldest entry, for a worker without a filter. */
@@ -50,7 +51,7 @@ export class ReadyQueue<K> {
       }
       e.taken = true;
       // It was the oldest: in its name-and-version queue every entry before it is taken too.
-      if (this.index) this.dropTakenHeads(e.name, e.version);
+      if (this.index) this.dropTakenHeads(e);
       return e.key;
     }
   }
@@ -103,10 +104,12 @@ export class ReadyQueue<K> {
   }
 
   private queueOf(index: Map<string, VersionQueues<K>>, e: Entry<K>): Fifo<Entry<K>> {
-    let byVersion = index.get(e.name);
-    if (!byVersion) index.set(e.name, (byVersion = new Map()));
-    let q = byVersion.get(e.version);
-    if (!q) byVersion.set(e.version, (q = new Fifo()));
+    const name = filterKey(e.name);
+    const version = filterKey(e.version);
+    let byVersion = index.get(name);
+    if (!byVersion) index.set(name, (byVersion = new Map()));
+    let q = byVersion.get(version);
+    if (!q) byVersion.set(version, (q = new Fifo()));
     return q;
   }
 
@@ -125,7 +128,9 @@ export class ReadyQueue<K> {
     return undefined;
   }
 
-  private dropTakenHeads(name: string, version: string): void {
+  private dropTakenHeads(e: Entry<K>): void {
+    const name = filterKey(e.name);
+    const version = filterKey(e.version);
     const byVersion = this.index!.get(name);
     const q = byVersion?.get(version);
     if (!q || this.liveHead(q)) return;
