@@ -60,9 +60,10 @@ export function applyEpisode(input: EpisodeInput): EpisodeOutcome {
     const id = action.id ?? -1;
     if (action.scheduleTask) {
       const a = action.scheduleTask;
-      out.append.push(event(now, { taskScheduled: { name: a.name, version: a.version, input: a.input, tags: a.tags, parentTraceContext: a.parentTraceContext } }, id));
+      const version = versionOf(a.version, instance);
+      out.append.push(event(now, { taskScheduled: { name: a.name, version, input: a.input, tags: a.tags, parentTraceContext: a.parentTraceContext } }, id));
       out.activities.push({
-        instanceId: instance.instanceId, executionId, taskId: id, name: a.name ?? "", version: val(a.version),
+        instanceId: instance.instanceId, executionId, taskId: id, name: a.name ?? "", version: val(version) || undefined,
         input: val(a.input), tags: nonEmpty(a.tags), visibleAt: now,
       });
     } else if (action.createTimer) {
@@ -75,9 +76,7 @@ export function applyEpisode(input: EpisodeInput): EpisodeOutcome {
     } else if (action.createSubOrchestration) {
       const a = action.createSubOrchestration;
       if (!a.instanceId) throw new ActionError(`createSubOrchestration action ${id} has no instance id`);
-      // A child started without a version runs the parent's (the JS SDK sends one only when the
-      // caller gives one); a version set, even to "", is the child's own.
-      const version = a.version ?? (instance.version ? { value: instance.version } : undefined);
+      const version = versionOf(a.version, instance);
       out.append.push(event(now, {
         subOrchestrationInstanceCreated: { instanceId: a.instanceId, name: a.name, version, input: a.input, tags: a.tags, parentTraceContext: a.parentTraceContext },
       }, id));
@@ -258,4 +257,13 @@ function entityTarget(target: string | null | undefined, id: number): string {
   } catch (err) {
     throw new ActionError((err as Error).message);
   }
+}
+
+/**
+ * The version an activity or sub-orchestration runs: the one its action sets (even ""), else the
+ * orchestration's own. The .NET SDK always sets one; the JS SDK only when the caller gives one, and
+ * without this its Strict workers' filters (which name their version) would accept none of it.
+ */
+function versionOf(set: pb.google.protobuf.IStringValue | null | undefined, instance: InstanceRecord): pb.google.protobuf.IStringValue | undefined {
+  return set ?? (instance.version ? { value: instance.version } : undefined);
 }

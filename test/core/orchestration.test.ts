@@ -72,6 +72,17 @@ describe("applyEpisode", () => {
     expect(child({ instanceId: "c", name: "C" }, base).children[0].instance.version).toBeUndefined();
   });
 
+  test("an activity scheduled without a version runs under its orchestration's; one the action sets is its own", () => {
+    const versioned: InstanceRecord = { ...base, version: "2.0" };
+    const task = (scheduleTask: pb.IScheduleTaskAction) =>
+      applyEpisode({ instance: versioned, history: [], dispatched: [orchestratorStarted(NOW), start], actions: [{ id: 1, scheduleTask }], now: NOW, newExecutionId: () => "x" });
+    const inherited = task({ name: "A" });
+    expect(inherited.activities[0].version).toBe("2.0");
+    expect(inherited.append[2].taskScheduled?.version?.value).toBe("2.0");
+    expect(task({ name: "A", version: str("1.1") }).activities[0].version).toBe("1.1");
+    expect(task({ name: "A", version: str("") }).activities[0].version).toBeUndefined();
+  });
+
   test("createSubOrchestration without an instance id is an invalid action", () => {
     expect(() => run([{ id: 3, createSubOrchestration: { name: "Child" } }])).toThrow(ActionError);
   });

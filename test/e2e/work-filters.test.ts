@@ -142,16 +142,20 @@ test("a worker without filters still receives everything, beside a filtered one"
 
 test("versioned filters: a Strict worker receives only its version; the other version waits for its own worker", async () => {
   const hub = "versions";
+  // Under Strict, the SDK's filter names the worker's version for its activities too; the activity
+  // (called without a version) runs under its orchestration's, so the same worker receives it.
   const v2 = filteredWorker(hub, "2.0");
   v2.addNamedOrchestrator("Billing", async function* (ctx: OrchestrationContext): AsyncGenerator<Task<any>, any, any> {
-    return `v2 worker ran ${ctx.version}`;
+    const charged = yield ctx.callActivity("Charge", "x");
+    return `v2 worker ran ${ctx.version}, ${charged}`;
   });
+  v2.addNamedActivity("Charge", (_ctx: ActivityContext, x: string) => `charged ${x}`);
   await v2.start();
   const c = sdkClient(hub);
   const read = metrics(hub);
   const old = await c.scheduleNewOrchestration("Billing", undefined, { version: "1.0" });
   const cur = await c.scheduleNewOrchestration("Billing", undefined, { version: "2.0" });
-  expect(JSON.parse((await completed(c, cur)).serializedOutput!)).toBe("v2 worker ran 2.0");
+  expect(JSON.parse((await completed(c, cur)).serializedOutput!)).toBe("v2 worker ran 2.0, charged x");
   await pollUntil(read, (x) => x.orchestratorWorkItems.waitingForWorker === 1, "version 1.0 to wait for a worker");
   expect((await c.getOrchestrationState(old))!.runtimeStatus).toBe(OrchestrationStatus.PENDING);
 
