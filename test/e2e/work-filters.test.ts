@@ -94,7 +94,12 @@ test("work no connected worker can run waits, counted in GetMetrics, and runs on
   const refund = await c.scheduleNewOrchestration("Refund", "r1");
   // Billing runs, and its activity "Audit" (which no worker registered) waits too.
   const bill = await c.scheduleNewOrchestration("Billing", "b1");
-  const m = await pollUntil(read, (x) => x.orchestratorWorkItems.waitingForWorker === 1 && x.activityWorkItems.waitingForWorker === 1, "the refund and the audit to wait for a worker");
+  // And so does a signal to an entity no worker registered.
+  const ledger = new EntityInstanceId("ledger", "main");
+  await c.signalEntity(ledger, "add", 5);
+  const m = await pollUntil(read, (x) => x.orchestratorWorkItems.waitingForWorker === 1 && x.activityWorkItems.waitingForWorker === 1 && x.entityWorkItems.waitingForWorker === 1,
+    "the refund, the audit and the ledger to wait for a worker");
+  expect(m.entityWorkItems.pending).toBe(1);
   expect(m.orchestratorWorkItems.pending).toBe(1);
   expect(m.activityWorkItems.pending).toBe(1);
   expect(m.connectedWorkers.count).toBe(1);
@@ -102,7 +107,7 @@ test("work no connected worker can run waits, counted in GetMetrics, and runs on
   expect((await c.getOrchestrationState(bill))!.runtimeStatus).toBe(OrchestrationStatus.RUNNING);
   // The dashboard's workers page shows the same, and what the connected worker runs.
   const page = await (await fetch(`http://localhost:${dts.dashboardPort}/hubs/${hub}/workers`)).text();
-  expect([...page.matchAll(/<td class="waiting">(\d+)<\/td>/g)].map((m) => m[1])).toEqual(["1", "1", "0"]);
+  expect([...page.matchAll(/<td class="waiting">(\d+)<\/td>/g)].map((m) => m[1])).toEqual(["1", "1", "1"]);
   expect(page).toMatch(/<td class="runs"><div>orchestrations: billing<\/div><\/td>/);
   const scrape = await (await fetch(`http://localhost:${dts.dashboardPort}/metrics`)).text();
   expect(scrape).toContain(`dts_work_items_waiting_for_worker{hub="${hub}",kind="orchestrations"} 1`);
@@ -111,12 +116,15 @@ test("work no connected worker can run waits, counted in GetMetrics, and runs on
   const refunds = filteredWorker(hub);
   refunds.addNamedOrchestrator("Refund", orchestrator("refunds", "Audit"));
   refunds.addNamedActivity("Audit", (_ctx: ActivityContext, x: string) => `audited ${x}`);
+  refunds.addNamedEntity("ledger", () => new CounterEntity());
   await refunds.start();
   expect(JSON.parse((await completed(c, refund)).serializedOutput!)).toBe("refunds:audited r1");
   expect(JSON.parse((await completed(c, bill)).serializedOutput!)).toBe("billing:audited b1");
+  await pollUntil(async () => (await c.getEntity<number>(ledger))?.state, (v) => v === 5, "the ledger to reach 5");
   const after = await read();
   expect(after.orchestratorWorkItems.waitingForWorker ?? 0).toBe(0);
   expect(after.activityWorkItems.waitingForWorker ?? 0).toBe(0);
+  expect(after.entityWorkItems.waitingForWorker ?? 0).toBe(0);
 });
 
 test("a worker without filters still receives everything, beside a filtered one", async () => {
