@@ -2,6 +2,7 @@
 // entities a worker can run. A worker that sends none runs everything. Names and versions compare
 // case-insensitively, as the .NET SDK groups them when it builds a filter from its registry.
 import { pb } from "../proto";
+import { invalid } from "./errors";
 
 export type FilterKind = "orchestration" | "activity" | "entity";
 
@@ -17,13 +18,15 @@ export function filterKey(s: string | null | undefined): string {
 
 /**
  * The filter a worker asked for; undefined when it sent none, or one that names nothing (a worker
- * that accepted nothing would only hold a stream open).
+ * that accepted nothing would only hold a stream open). An entry without a name is INVALID_ARGUMENT.
  */
 export function workFilter(req: pb.IWorkItemFilters | null | undefined): WorkFilter | undefined {
   if (!req) return undefined;
-  const names = (list: { name?: string | null; versions?: string[] | null }[] | null | undefined): NameFilter => {
+  const names = (field: string, list: { name?: string | null; versions?: string[] | null }[] | null | undefined): NameFilter => {
     const m = new Map<string, Set<string> | undefined>();
-    for (const f of list ?? []) {
+    for (const [i, f] of (list ?? []).entries()) {
+      // A nameless entry matches nothing anyone can start: a mistake in the worker's filter, said at once.
+      if (!f.name) throw invalid(`workItemFilters.${field}[${i}].name must not be empty: name what this worker runs, or send no filter to receive everything`);
       const name = filterKey(f.name);
       const versions = (f.versions ?? []).map(filterKey);
       const before = m.get(name);
@@ -33,7 +36,7 @@ export function workFilter(req: pb.IWorkItemFilters | null | undefined): WorkFil
     }
     return m;
   };
-  const filter = { orchestration: names(req.orchestrations), activity: names(req.activities), entity: names(req.entities) };
+  const filter = { orchestration: names("orchestrations", req.orchestrations), activity: names("activities", req.activities), entity: names("entities", req.entities) };
   return filter.orchestration.size + filter.activity.size + filter.entity.size === 0 ? undefined : filter;
 }
 

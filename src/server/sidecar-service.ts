@@ -6,10 +6,10 @@ import { fromTimestamp, str, toTimestamp, val } from "../core/events";
 import { isEntityId, normalizeEntityId } from "../core/entities";
 import { checkInstanceId } from "../core/limits";
 import { EntityData, InstanceRecord, isTerminal, Status } from "../core/model";
+import { WorkFilter, workFilter } from "../core/work-filters";
 import { Scheduler } from "../scheduler/scheduler";
 import { TaskHub } from "../scheduler/task-hub";
 import { WorkerConnection } from "../scheduler/worker";
-import { workFilter } from "../core/work-filters";
 import { InstanceFilter } from "../store/store";
 import { toServiceError } from "./errors";
 import { Call, Handler, hubName, hubUnary } from "./hub-call";
@@ -121,8 +121,10 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
     }),
     GetWorkItems: (call: grpc.ServerWritableStream<pb.IGetWorkItemsRequest, pb.IWorkItem>) => {
       let hub: TaskHub;
+      let filter: WorkFilter | undefined;
       try {
         hub = scheduler.hub(hubName(call.metadata));
+        filter = workFilter(call.request.workItemFilters);
       } catch (e) {
         failStream(call, e);
         return;
@@ -146,7 +148,7 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
         orchestrations: pick(r.maxConcurrentOrchestrationWorkItems, opts.maxOrchestrationsPerWorker),
         activities: pick(r.maxConcurrentActivityWorkItems, opts.maxActivitiesPerWorker),
         entities: pick(r.maxConcurrentEntityWorkItems, opts.maxEntitiesPerWorker),
-      }, Date.now(), (r.capabilities ?? []).includes(pb.WorkerCapability.WORKER_CAPABILITY_HISTORY_STREAMING), workFilter(r.workItemFilters));
+      }, Date.now(), (r.capabilities ?? []).includes(pb.WorkerCapability.WORKER_CAPABILITY_HISTORY_STREAMING), filter);
       let ended = false;
       const gone = () => {
         if (ended) return;

@@ -1,4 +1,5 @@
 // Work-item filter matching: what a worker's GetWorkItemsRequest.workItemFilters lets it receive.
+import { SchedulerError } from "../../src/core/errors";
 import { accepts, describeFilter, workFilter } from "../../src/core/work-filters";
 
 describe("workFilter", () => {
@@ -11,6 +12,16 @@ describe("workFilter", () => {
       expect(accepts(f, "activity", "Any")).toBe(true);
       expect(accepts(f, "entity", "counter")).toBe(true);
     }
+  });
+
+  test("an entry without a name is refused, naming the entry", () => {
+    expect(() => workFilter({ orchestrations: [{ name: "A" }], activities: [{ name: "B" }, { name: "" }] })).toThrow(/workItemFilters\.activities\[1\]\.name must not be empty/);
+    try {
+      workFilter({ entities: [{}] });
+    } catch (e) {
+      expect((e as SchedulerError).code).toBe("INVALID_ARGUMENT");
+    }
+    expect.assertions(2);
   });
 
   test("names what the worker runs, per kind; a kind it lists nothing for is not its work", () => {

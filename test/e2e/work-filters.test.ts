@@ -148,6 +148,15 @@ test("a worker without filters still receives everything, beside a filtered one"
   expect(m.orchestratorWorkItems.waitingForWorker ?? 0).toBe(0);
 });
 
+test("a filter entry without a name is refused with INVALID_ARGUMENT, saying which", async () => {
+  const raw = new RawClient(dts.address, "bad-filter");
+  raws.push(raw);
+  const stream = raw.workItems({ workItemFilters: { orchestrations: [{ name: "Billing" }, { name: "" }] } });
+  await stream.closed();
+  expect(stream.error?.code).toBe(3); // INVALID_ARGUMENT
+  expect(stream.error?.details).toMatch(/workItemFilters\.orchestrations\[1\]\.name must not be empty/);
+});
+
 test("versioned filters: a Strict worker receives only its version; the other version waits for its own worker", async () => {
   const hub = "versions";
   // Under Strict, the SDK's filter names the worker's version for its activities too; the activity
