@@ -60,9 +60,10 @@ export function applyEpisode(input: EpisodeInput): EpisodeOutcome {
     const id = action.id ?? -1;
     if (action.scheduleTask) {
       const a = action.scheduleTask;
-      out.append.push(event(now, { taskScheduled: { name: a.name, version: a.version, input: a.input, tags: a.tags, parentTraceContext: a.parentTraceContext } }, id));
+      const version = versionOf(a.version, instance);
+      out.append.push(event(now, { taskScheduled: { name: a.name, version, input: a.input, tags: a.tags, parentTraceContext: a.parentTraceContext } }, id));
       out.activities.push({
-        instanceId: instance.instanceId, executionId, taskId: id, name: a.name ?? "", version: val(a.version),
+        instanceId: instance.instanceId, executionId, taskId: id, name: a.name ?? "", version: val(version) || undefined,
         input: val(a.input), tags: nonEmpty(a.tags), visibleAt: now,
       });
     } else if (action.createTimer) {
@@ -75,17 +76,18 @@ export function applyEpisode(input: EpisodeInput): EpisodeOutcome {
     } else if (action.createSubOrchestration) {
       const a = action.createSubOrchestration;
       if (!a.instanceId) throw new ActionError(`createSubOrchestration action ${id} has no instance id`);
+      const version = versionOf(a.version, instance);
       out.append.push(event(now, {
-        subOrchestrationInstanceCreated: { instanceId: a.instanceId, name: a.name, version: a.version, input: a.input, tags: a.tags, parentTraceContext: a.parentTraceContext },
+        subOrchestrationInstanceCreated: { instanceId: a.instanceId, name: a.name, version, input: a.input, tags: a.tags, parentTraceContext: a.parentTraceContext },
       }, id));
       const childExecutionId = input.newExecutionId();
       const child: InstanceRecord = {
-        instanceId: a.instanceId, executionId: childExecutionId, name: a.name ?? "", version: val(a.version),
+        instanceId: a.instanceId, executionId: childExecutionId, name: a.name ?? "", version: val(version) || undefined,
         status: Status.ORCHESTRATION_STATUS_PENDING, input: val(a.input), createdAt: now, lastUpdatedAt: now,
         parentInstanceId: instance.instanceId, tags: nonEmpty(a.tags),
       };
       const start = executionStarted(now, {
-        name: a.name, version: a.version, input: a.input, tags: a.tags, parentTraceContext: a.parentTraceContext,
+        name: a.name, version, input: a.input, tags: a.tags, parentTraceContext: a.parentTraceContext,
         orchestrationInstance: { instanceId: a.instanceId, executionId: str(childExecutionId) },
         parentInstance: {
           taskScheduledId: id, name: str(instance.name), version: str(instance.version),
@@ -255,4 +257,13 @@ function entityTarget(target: string | null | undefined, id: number): string {
   } catch (err) {
     throw new ActionError((err as Error).message);
   }
+}
+
+/**
+ * The version an activity or sub-orchestration runs: the one its action sets (even ""), else the
+ * orchestration's own. The .NET SDK always sets one; the JS SDK only when the caller gives one, and
+ * without this its Strict workers' filters (which name their version) would accept none of it.
+ */
+function versionOf(set: pb.google.protobuf.IStringValue | null | undefined, instance: InstanceRecord): pb.google.protobuf.IStringValue | undefined {
+  return set ?? (instance.version ? { value: instance.version } : undefined);
 }

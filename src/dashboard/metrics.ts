@@ -35,13 +35,14 @@ export function metricsRegistry(access: HubAccess): Registry {
         read(this);
       },
     });
-  const perKind = (name: string, help: string, field: "pending" | "active" | "oldestAgeSeconds") =>
+  const perKind = (name: string, help: string, field: "pending" | "active" | "oldestAgeSeconds" | "waitingForWorker") =>
     gauge(name, help, ["hub", "kind"], (g) => {
       for (const [hub, m] of hubs()) for (const kind of KINDS) g.set({ hub, kind }, m[kind][field]);
     });
   perKind("dts_work_items_pending", "Work items ready for a worker and not yet given to one", "pending");
   perKind("dts_work_items_active", "Work items a worker holds now", "active");
   perKind("dts_work_items_oldest_pending_seconds", "Age of the oldest pending work item", "oldestAgeSeconds");
+  perKind("dts_work_items_waiting_for_worker", "Pending work items no connected worker's work-item filter accepts", "waitingForWorker");
   gauge("dts_workers_connected", "Open GetWorkItems streams", ["hub"], (g) => {
     for (const [hub, m] of hubs()) g.set({ hub }, m.workers);
   });

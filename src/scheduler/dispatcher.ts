@@ -25,6 +25,8 @@ export interface DispatchSource {
   next(lease: Lease): pb.IWorkItem | undefined;
   /** The lease ended without a completion (stream closed, lock timeout): put the item back. */
   released(lease: Lease, reason: "disconnected" | "expired"): void;
+  /** The last worker with a work-item filter is gone. */
+  filtersGone(): void;
 }
 
 const KIND_LIMIT = { orchestration: "orchestrations", activity: "activities", entity: "entities" } as const;
@@ -58,6 +60,7 @@ export class Dispatcher {
         this.source.released(lease, "disconnected");
       }
     }
+    if (worker.filter && ![...this.workers].some((w) => w.filter)) this.source.filtersGone();
     this.pump();
   }
 
@@ -118,10 +121,12 @@ export class Dispatcher {
 
   private pumpKind(kind: WorkKind): void {
     const limitKey = KIND_LIMIT[kind];
+    // Filtered streams that found nothing they accept in this round.
+    let passed: Set<WorkerConnection> | undefined;
     for (;;) {
       let best: WorkerConnection | undefined;
       for (const w of this.workers) {
-        if (w.draining || w.inFlight[limitKey] >= w.limits[limitKey]) continue;
+        if (w.draining || w.inFlight[limitKey] >= w.limits[limitKey] || passed?.has(w)) continue;
         const load = w.inFlight[limitKey];
         // Equal load: prefer the stream whose lock expired longest ago, so an item whose lock ran
         // out goes to another worker rather than back to the one that may be hung.
@@ -132,7 +137,13 @@ export class Dispatcher {
       const now = Date.now();
       const lease: Lease = { token, kind, worker: best, key: "", leasedAt: now, expiresAt: now + this.lockTimeout(kind) };
       const item = this.source.next(lease);
-      if (!item) return;
+      if (!item) {
+        // Nothing for a stream without a filter means nothing ready at all; a filtered stream may
+        // only have nothing it accepts, while the next stream does.
+        if (!best.filter) return;
+        (passed ??= new Set()).add(best);
+        continue;
+      }
       this.leases.set(token, lease);
       best.leases.add(token);
       best.inFlight[limitKey]++;

@@ -27,6 +27,11 @@ export class Fifo<T> {
     return item;
   }
 
+  /** The item `i` places from the front, without taking it. */
+  peekAt(i: number): T | undefined {
+    return i < this.length ? this.items[this.head + i] : undefined;
+  }
+
   clear(): void {
     this.items = [];
     this.head = 0;

@@ -8,7 +8,7 @@ import { trimPageToBytes } from "../store/query";
 import { InstanceFilter, InstanceListing, Store } from "../store/store";
 import { Dispatcher } from "./dispatcher";
 import { committedBacklog, HotInstance } from "./hot-instance";
-import { HubMetrics, hubMetrics } from "./hub-metrics";
+import { capableWorkers, HubMetrics, hubMetrics } from "./hub-metrics";
 import { HubState } from "./hub-state";
 import { InstanceWaiters } from "./instance-waiters";
 import { EngineOptions } from "./options";
@@ -114,6 +114,7 @@ export class HubReads {
     return hubMetrics({
       instances: this.state.all(), hotInstances: this.state.size, isReady: (h) => this.feed.isReady(h, now), activities: this.state.activities(),
       activityLeases: this.state.activityLeases, leases: this.dispatcher.leases.values(), workers: this.dispatcher.workers.size,
+      capable: capableWorkers([...this.dispatcher.workers]),
     }, now);
   }
 

@@ -107,6 +107,7 @@ export class TaskHub implements DispatchSource {
   disconnectWorker(worker: WorkerConnection): void { this.dispatcher.disconnect(worker); }
   next(lease: Lease): pb.IWorkItem | undefined { return this.feed.next(lease); }
   released(lease: Lease, reason: "disconnected" | "expired"): void { this.workItems.released(lease, reason); }
+  filtersGone(): void { this.feed.filtersGone(); }
 
   private onDue(due: Due[]): void {
     const now = Date.now();

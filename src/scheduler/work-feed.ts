@@ -2,20 +2,21 @@
 // the work item each becomes when a worker stream has room. Queue entries are hints, checked again
 // when taken; only committed messages are ever dispatched.
 import { pb } from "../proto";
-import { entityRequest } from "../core/entities";
+import { entityName, entityRequest } from "../core/entities";
 import { orchestratorStarted, str } from "../core/events";
 import { HistoryEvent, isTerminal } from "../core/model";
+import { NameFilter } from "../core/work-filters";
 import { Lease } from "./dispatcher";
 import { entityStep } from "./entity-steps";
-import { Fifo } from "./fifo";
 import { endWork, HotInstance } from "./hot-instance";
 import { HubState } from "./hub-state";
 import { EngineOptions } from "./options";
+import { ReadyQueue } from "./ready-queue";
 
 export class WorkFeed {
-  private readonly orchestrationReady = new Fifo<string>();
-  private readonly entityReady = new Fifo<string>();
-  private readonly activityReady = new Fifo<number>();
+  private readonly orchestrationReady = new ReadyQueue<string>();
+  private readonly entityReady = new ReadyQueue<string>();
+  private readonly activityReady = new ReadyQueue<number>();
 
   constructor(private readonly state: HubState, private readonly options: EngineOptions) {}
 
@@ -45,8 +46,16 @@ export class WorkFeed {
   enqueueIfReady(h: HotInstance, now: number): void {
     if (!h.queued && this.isReady(h, now)) {
       h.queued = true;
-      (h.rec.entity ? this.entityReady : this.orchestrationReady).push(h.rec.instanceId);
+      if (h.rec.entity) this.entityReady.push(h.rec.instanceId, entityName(h.rec.instanceId), undefined);
+      else this.orchestrationReady.push(h.rec.instanceId, h.rec.name, h.rec.version);
     }
+  }
+
+  /** No connected worker has a filter any more: the name indexes go. */
+  filtersGone(): void {
+    this.orchestrationReady.dropIndex();
+    this.entityReady.dropIndex();
+    this.activityReady.dropIndex();
   }
 
   /** An activity task to run now, or once it is visible. */
@@ -54,7 +63,7 @@ export class WorkFeed {
     const a = this.state.activity(seq);
     if (!a || this.state.activityLeases.has(seq)) return;
     if (a.visibleAt > now) this.state.addTimer(a.visibleAt, { activitySeq: seq });
-    else this.activityReady.push(seq);
+    else this.activityReady.push(seq, a.name, a.version);
   }
 
   /** The next ready work item of the lease's kind, leased to it; undefined when none is ready. */
@@ -70,9 +79,10 @@ export class WorkFeed {
       const seq = lease.key as number;
       if (this.state.activityLeases.get(seq)?.token !== lease.token) return;
       this.state.activityLeases.delete(seq);
-      if (!this.state.activity(seq)) return;
+      const a = this.state.activity(seq);
+      if (!a) return;
       if (delayMs > 0) this.state.addTimer(Date.now() + delayMs, { activitySeq: seq });
-      else this.activityReady.unshift(seq); // it was dispatched before: first in line again
+      else this.activityReady.unshift(seq, a.name, a.version); // it was dispatched before: first in line again
       return;
     }
     const h = this.state.get(lease.key as string);
@@ -87,19 +97,19 @@ export class WorkFeed {
   }
 
   /**
-   * Takes instances off a ready queue until `take` builds a work item for one; queue entries are
+   * Takes instances off a ready queue until `build` makes a work item for one; queue entries are
    * hints, so an instance that is gone or no longer ready is skipped. The taken instance is leased.
    */
-  private leaseFromQueue(queue: Fifo<string>, lease: Lease, take: (h: HotInstance, now: number) => pb.IWorkItem | undefined): pb.IWorkItem | undefined {
+  private leaseFromQueue(queue: ReadyQueue<string>, lease: Lease, build: (h: HotInstance, now: number) => pb.IWorkItem | undefined): pb.IWorkItem | undefined {
     const now = Date.now();
     for (;;) {
-      const id = queue.shift();
+      const id = take(queue, lease.worker.filter?.[lease.kind]);
       if (id === undefined) return undefined;
       const h = this.state.get(id);
       if (!h) continue;
       h.queued = false;
       if (h.lease) continue;
-      const item = take(h, now);
+      const item = build(h, now);
       if (!item) continue;
       lease.key = id;
       h.lease = lease;
@@ -153,7 +163,7 @@ export class WorkFeed {
 
   private nextActivity(lease: Lease): pb.IWorkItem | undefined {
     for (;;) {
-      const seq = this.activityReady.shift();
+      const seq = take(this.activityReady, lease.worker.filter?.activity);
       if (seq === undefined) return undefined;
       const a = this.state.activity(seq);
       if (!a || this.state.activityLeases.has(seq)) continue;
@@ -167,4 +177,9 @@ export class WorkFeed {
       };
     }
   }
+}
+
+/** The next entry a worker may run: the oldest, or the oldest its filter accepts. */
+function take<K>(queue: ReadyQueue<K>, filter: NameFilter | undefined): K | undefined {
+  return filter ? queue.shiftAccepted(filter) : queue.shift();
 }

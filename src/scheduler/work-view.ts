@@ -2,6 +2,7 @@
 // them: read from the hub's hot state and the dispatcher's leases, nothing changed.
 import { kindOf } from "../core/events";
 import { ActivityRecord } from "../core/model";
+import { describeFilter, FilterKind } from "../core/work-filters";
 import { Dispatcher, Lease } from "./dispatcher";
 import { HotInstance } from "./hot-instance";
 
@@ -26,6 +27,10 @@ export interface WorkerView {
   limits: { orchestrations: number; activities: number; entities: number };
   inFlight: { orchestrations: number; activities: number; entities: number };
   draining: boolean;
+  /** What its work-item filter lets it receive, per kind; undefined: everything. */
+  filter?: Record<FilterKind, string[]>;
+  /** It declared WORKER_CAPABILITY_HISTORY_STREAMING. */
+  historyStreaming: boolean;
   /** Since when the worker has not been reading its stream. */
   backedUpSince?: number;
 }
@@ -50,5 +55,6 @@ export function instanceWork(h: HotInstance | undefined, activities: ActivityRec
 export function workerViews(dispatcher: Dispatcher): WorkerView[] {
   return [...dispatcher.workers].map((w) => ({
     id: w.id, connectedAt: w.connectedAt, limits: { ...w.limits }, inFlight: { ...w.inFlight }, draining: w.draining, backedUpSince: w.backedUpSince,
+    filter: describeFilter(w.filter), historyStreaming: w.historyStreaming,
   }));
 }

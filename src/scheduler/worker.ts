@@ -1,5 +1,6 @@
 // A connected worker's GetWorkItems stream as the scheduler sees it: a sink for work items with
 // its own in-flight limits. The gRPC edge implements the sink.
+import { WorkFilter } from "../core/work-filters";
 import { pb } from "../proto";
 
 export interface WorkItemSink {
@@ -34,6 +35,8 @@ export class WorkerConnection {
     readonly connectedAt = Date.now(),
     /** The worker fetches long histories with StreamInstanceHistory (WORKER_CAPABILITY_HISTORY_STREAMING). */
     readonly historyStreaming = false,
+    /** What the worker can run (GetWorkItemsRequest.workItemFilters); undefined: everything. */
+    readonly filter?: WorkFilter,
   ) {}
 
   send(item: pb.IWorkItem): void {

@@ -5,6 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import { pb } from "../proto";
 import { SchedulerError, invalid } from "../core/errors";
 import { checkInstanceId } from "../core/limits";
+import { KindMetrics } from "../scheduler/hub-metrics";
 import { Scheduler } from "../scheduler/scheduler";
 import { hubUnary } from "./hub-call";
 
@@ -64,7 +65,7 @@ export function backendHandlers(scheduler: Scheduler, sidecar: grpc.UntypedServi
     Ping: unary(() => ({})),
     GetMetrics: unary((_req, hub) => {
       const m = hub.reads.metrics();
-      const kind = (k: { pending: number; active: number; oldestAgeSeconds: number }) => ({ pending: k.pending, active: k.active, oldestAgeInSeconds: k.oldestAgeSeconds });
+      const kind = (k: KindMetrics) => ({ pending: k.pending, active: k.active, oldestAgeInSeconds: k.oldestAgeSeconds, waitingForWorker: k.waitingForWorker });
       return {
         metrics: {
           orchestratorWorkItems: kind(m.orchestrations), activityWorkItems: kind(m.activities), entityWorkItems: kind(m.entities),

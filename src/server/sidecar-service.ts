@@ -6,6 +6,7 @@ import { fromTimestamp, str, toTimestamp, val } from "../core/events";
 import { isEntityId, normalizeEntityId } from "../core/entities";
 import { checkInstanceId } from "../core/limits";
 import { EntityData, InstanceRecord, isTerminal, Status } from "../core/model";
+import { WorkFilter, workFilter } from "../core/work-filters";
 import { Scheduler } from "../scheduler/scheduler";
 import { TaskHub } from "../scheduler/task-hub";
 import { WorkerConnection } from "../scheduler/worker";
@@ -120,8 +121,10 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
     }),
     GetWorkItems: (call: grpc.ServerWritableStream<pb.IGetWorkItemsRequest, pb.IWorkItem>) => {
       let hub: TaskHub;
+      let filter: WorkFilter | undefined;
       try {
         hub = scheduler.hub(hubName(call.metadata));
+        filter = workFilter(call.request.workItemFilters);
       } catch (e) {
         failStream(call, e);
         return;
@@ -145,7 +148,7 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
         orchestrations: pick(r.maxConcurrentOrchestrationWorkItems, opts.maxOrchestrationsPerWorker),
         activities: pick(r.maxConcurrentActivityWorkItems, opts.maxActivitiesPerWorker),
         entities: pick(r.maxConcurrentEntityWorkItems, opts.maxEntitiesPerWorker),
-      }, Date.now(), (r.capabilities ?? []).includes(pb.WorkerCapability.WORKER_CAPABILITY_HISTORY_STREAMING));
+      }, Date.now(), (r.capabilities ?? []).includes(pb.WorkerCapability.WORKER_CAPABILITY_HISTORY_STREAMING), filter);
       let ended = false;
       const gone = () => {
         if (ended) return;
@@ -169,6 +172,12 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
         const id = checkInstanceId(call.request.instanceId);
         const history = hub.reads.getHistory(id);
         if (!history) throw new SchedulerError("NOT_FOUND", `Orchestration instance '${id}' not found`);
+        // A worker asks for the execution its work item is for; after a continue-as-new that one is gone.
+        const executionId = val(call.request.executionId);
+        const current = hub.reads.getInstance(id)?.executionId;
+        if (executionId && executionId !== current) {
+          throw new SchedulerError("NOT_FOUND", `Execution '${executionId}' of orchestration instance '${id}' is not its current one ('${current}'); its history is gone`);
+        }
         for (let i = 0; i < history.length; i += HISTORY_CHUNK) call.write({ events: history.slice(i, i + HISTORY_CHUNK) });
         call.end();
       } catch (e) {

@@ -32,6 +32,8 @@ export function filterToPg(f: InstanceFilter): PgFilter {
   if (f.completedTo !== undefined) where += ` AND completed_at <= ${p(f.completedTo)}`;
   if (f.instanceIdPrefix) where += ` AND instance_id LIKE ${p(likePrefix(f.instanceIdPrefix))}`;
   if (f.name !== undefined) where += ` AND name = ${p(f.name)}`;
+  // The version lives in the record's JSON, as the tags do.
+  if (f.version !== undefined) where += ` AND COALESCE(data::jsonb ->> 'version', '') = ${p(f.version)}`;
   if (f.parentInstanceId !== undefined) where += ` AND parent_instance_id = ${p(f.parentInstanceId)}`;
   // ->> with the key as a parameter matches any key (dots, quotes) literally.
   if (f.tag) where += ` AND (data::jsonb -> 'tags' ->> ${p(f.tag.key)}) = ${p(f.tag.value)}`;

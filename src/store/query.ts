@@ -28,6 +28,7 @@ export function matchesFilter(r: InstanceRecord, f: InstanceFilter): boolean {
   if (f.completedTo !== undefined && !(r.completedAt !== undefined && r.completedAt <= f.completedTo)) return false;
   if (f.instanceIdPrefix && !r.instanceId.startsWith(f.instanceIdPrefix)) return false;
   if (f.name !== undefined && r.name !== f.name) return false;
+  if (f.version !== undefined && (r.version ?? "") !== f.version) return false;
   if (f.parentInstanceId !== undefined && r.parentInstanceId !== f.parentInstanceId) return false;
   if (f.topLevelOnly && r.parentInstanceId !== undefined) return false;
   if (f.tag && r.tags?.[f.tag.key] !== f.tag.value) return false;

@@ -32,6 +32,8 @@ export function filterToSql(f: InstanceFilter): SqlFilter {
   if (f.completedTo !== undefined) add("D", "completedAt <= ?", f.completedTo);
   if (f.instanceIdPrefix) add("p", "instanceId GLOB ?", globPrefix(f.instanceIdPrefix));
   if (f.name !== undefined) add("n", "name = ?", f.name);
+  // The version lives in the record's JSON, as the tags do: a scan of what the other conditions leave.
+  if (f.version !== undefined) add("v", "COALESCE(json_extract(data, '$.version'), '') = ?", f.version);
   if (f.parentInstanceId !== undefined) add("a", "parentInstanceId = ?", f.parentInstanceId);
   // Any key (dots, quotes) matches literally through json_each, which no JSON path could promise.
   if (f.tag) {

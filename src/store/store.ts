@@ -38,6 +38,8 @@ export interface InstanceFilter {
   instanceIdPrefix?: string;
   /** The orchestration's name, exactly. */
   name?: string;
+  /** The orchestration's version, exactly; "" selects instances without one. */
+  version?: string;
   /** Only sub-orchestrations of this instance. */
   parentInstanceId?: string;
   /** Only instances that are not sub-orchestrations. */

@@ -56,6 +56,33 @@ describe("applyEpisode", () => {
     expect(child.start.executionStarted?.parentInstance?.orchestrationInstance?.instanceId).toBe("parent");
   });
 
+  test("a sub-orchestration started without a version runs its parent's; one the action sets, even to none, is its own", () => {
+    const versioned: InstanceRecord = { ...base, version: "2.0" };
+    const child = (createSubOrchestration: pb.ICreateSubOrchestrationAction, instance = versioned) =>
+      applyEpisode({ instance, history: [], dispatched: [orchestratorStarted(NOW), start], actions: [{ id: 1, createSubOrchestration }], now: NOW, newExecutionId: () => "x" });
+    const inherited = child({ instanceId: "c", name: "C" });
+    expect(inherited.children[0].instance.version).toBe("2.0");
+    expect(inherited.children[0].start.executionStarted?.version?.value).toBe("2.0");
+    expect(inherited.append[2].subOrchestrationInstanceCreated?.version?.value).toBe("2.0");
+    const own = child({ instanceId: "c", name: "C", version: str("3.1") });
+    expect(own.children[0].instance.version).toBe("3.1");
+    expect(own.children[0].start.executionStarted?.version?.value).toBe("3.1");
+    const none = child({ instanceId: "c", name: "C", version: str("") });
+    expect(none.children[0].instance.version).toBeUndefined();
+    expect(child({ instanceId: "c", name: "C" }, base).children[0].instance.version).toBeUndefined();
+  });
+
+  test("an activity scheduled without a version runs under its orchestration's; one the action sets is its own", () => {
+    const versioned: InstanceRecord = { ...base, version: "2.0" };
+    const task = (scheduleTask: pb.IScheduleTaskAction) =>
+      applyEpisode({ instance: versioned, history: [], dispatched: [orchestratorStarted(NOW), start], actions: [{ id: 1, scheduleTask }], now: NOW, newExecutionId: () => "x" });
+    const inherited = task({ name: "A" });
+    expect(inherited.activities[0].version).toBe("2.0");
+    expect(inherited.append[2].taskScheduled?.version?.value).toBe("2.0");
+    expect(task({ name: "A", version: str("1.1") }).activities[0].version).toBe("1.1");
+    expect(task({ name: "A", version: str("") }).activities[0].version).toBeUndefined();
+  });
+
   test("createSubOrchestration without an instance id is an invalid action", () => {
     expect(() => run([{ id: 3, createSubOrchestration: { name: "Child" } }])).toThrow(ActionError);
   });

@@ -73,6 +73,16 @@ test("a worker with the history-streaming capability gets a long history by Stre
   expect(history.length).toBeGreaterThan(4);
   expect(history.filter((e) => e.taskScheduled).map((e) => e.taskScheduled!.name)).toEqual(["A", "B", "C"]);
 
+  // Another execution's history is not there to stream.
+  const other = await new Promise<any>((resolve) => {
+    const call = r.grpc.StreamInstanceHistory({ instanceId: id, executionId: { value: "not-this-one" }, forWorkItemProcessing: true }, r.metadata());
+    call.on("data", () => {});
+    call.on("error", resolve);
+    call.on("end", () => resolve(undefined));
+  });
+  expect(other?.code).toBe(5); // NOT_FOUND
+  expect(other?.details).toMatch(/Execution 'not-this-one' of orchestration instance .* is not its current one/);
+
   // The same instance's next item, on a stream without the capability, carries the history inline.
   streaming.cancel();
   await streaming.closed();

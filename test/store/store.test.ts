@@ -603,6 +603,20 @@ describe.each(kinds)("%s store", (kind, open) => {
       expect((await allPages(store, { tag: { key: "team", value: "edge" } }, 10)).ids).toEqual(["t-2"]);
     });
 
+    test("filters by version exactly; an empty version selects instances without one", async () => {
+      await store.commit([
+        put(inst("v-1", { name: "Billing", version: "1.0", createdAt: 6000 })),
+        put(inst("v-2", { name: "Billing", version: "2.0", createdAt: 6001 })),
+        put(inst("v-3", { name: "Billing", createdAt: 6002 })),
+      ]);
+      const ids = async (f: InstanceFilter) => (await store.listInstances(H, f, { newestFirst: false, offset: 0, limit: 1000 })).map((r) => r.instanceId);
+      expect(await ids({ version: "2.0" })).toEqual(["v-2"]);
+      expect(await ids({ version: "2" })).toEqual([]);
+      expect(await ids({ version: "", name: "Billing" })).toEqual(["v-3"]);
+      expect((await allPages(store, { version: "1.0" }, 10)).ids).toEqual(["v-1"]);
+      expect(await store.countByStatus(H, { name: "Billing", version: "1.0" })).toEqual(new Map([[RUNNING, 1]]));
+    });
+
     test("an instance prefix with GLOB metacharacters matches literally", async () => {
       await store.commit(["x*1", "x*[2", "xa", "x?", "x[a]"].map((id) => put(inst(id))));
       expect((await allPages(store, { instanceIdPrefix: "x*" }, 10)).ids.sort()).toEqual(["x*1", "x*[2"]);

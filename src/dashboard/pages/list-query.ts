@@ -10,6 +10,8 @@ export const REFRESH_SECONDS = [0, 2, 5, 10, 30] as const;
 export interface ListQuery {
   statuses: Status[];
   name: string;
+  /** Exact; blank: any. */
+  version: string;
   prefix: string;
   /** "key=value". */
   tag: string;
@@ -53,7 +55,7 @@ export function parseListQuery(q: URLSearchParams): ListQuery {
   }
   const page = Math.max(1, Math.floor(Number(q.get("page"))) || 1);
   const query: ListQuery = {
-    statuses, name: (q.get("name") ?? "").trim(), prefix: q.get("prefix") ?? "", tag: (q.get("tag") ?? "").trim(), from: q.get("from") ?? "", to: q.get("to") ?? "",
+    statuses, name: (q.get("name") ?? "").trim(), version: (q.get("version") ?? "").trim(), prefix: q.get("prefix") ?? "", tag: (q.get("tag") ?? "").trim(), from: q.get("from") ?? "", to: q.get("to") ?? "",
     showSub: q.get("sub") === "1", size: oneOf(q.get("size"), PAGE_SIZES, 25), page, refresh: oneOf(q.get("refresh"), REFRESH_SECONDS, 0),
   };
   filterOf(query); // rejects bad dates before anything is read
@@ -64,6 +66,7 @@ export function filterOf(q: ListQuery): InstanceFilter {
   const f: InstanceFilter = {};
   if (q.statuses.length) f.statuses = q.statuses;
   if (q.name) f.name = q.name;
+  if (q.version) f.version = q.version;
   if (q.prefix) f.instanceIdPrefix = q.prefix;
   if (q.tag) f.tag = parseTag(q.tag, "");
   const from = utcMillis(q.from, "Created from");
@@ -80,6 +83,7 @@ export function listSearch(q: ListQuery, change: Partial<ListQuery> = {}): strin
   const p = new URLSearchParams();
   for (const s of v.statuses) p.append("status", STATUS_NAMES[s]);
   if (v.name) p.set("name", v.name);
+  if (v.version) p.set("version", v.version);
   if (v.prefix) p.set("prefix", v.prefix);
   if (v.tag) p.set("tag", v.tag);
   if (v.from) p.set("from", v.from);

@@ -22,6 +22,7 @@ function row(hub: string, r: InstanceRecord, now: number): Html {
 <td><input type="checkbox" name="id" value="${r.instanceId}" form="bulk" aria-label="Select ${r.instanceId}"></td>
 <td class="id"><a href="${instancePath(hub, r.instanceId)}">${r.instanceId}</a></td>
 <td>${r.name}${r.parentInstanceId ? html` <span class="muted">(sub)</span>` : ""}</td>
+<td class="mono">${r.version ?? ""}</td>
 <td>${statusBadge(r.status)}</td>
 <td>${time(r.createdAt)}</td>
 <td class="optional">${time(r.lastUpdatedAt)}</td>
@@ -38,6 +39,7 @@ function filters(hub: string, q: ListQuery): Html {
 ${LISTED_STATUSES.map((s) => html`<label><input type="checkbox" name="status" value="${STATUS_NAMES[s]}"${checked(q.statuses.includes(s))}> ${STATUS_NAMES[s]}</label>`)}
 </fieldset>
 <label class="field"><span>Name</span><input type="text" name="name" value="${q.name}"></label>
+<label class="field"><span>Version</span><input type="text" name="version" value="${q.version}"></label>
 <label class="field"><span>Instance id starts with</span><input type="search" name="prefix" value="${q.prefix}"></label>
 <label class="field"><span>Tag (key=value)</span><input type="text" name="tag" value="${q.tag}"></label>
 <label class="field"><span>Created from (UTC)</span><input type="datetime-local" name="from" value="${q.from}" step="1"></label>
@@ -74,10 +76,10 @@ ${pager}
 <div class="table-wrap"><table>
 <thead><tr>
 <th scope="col"><input type="checkbox" data-select-all aria-label="Select all on this page"></th>
-<th scope="col">Instance ID</th><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Created</th>
+<th scope="col">Instance ID</th><th scope="col">Name</th><th scope="col">Version</th><th scope="col">Status</th><th scope="col">Created</th>
 <th scope="col" class="optional">Last updated</th><th scope="col" class="optional">Duration</th><th scope="col" class="optional">Tags</th>
 </tr></thead>
-<tbody>${rows.length ? rows.map((r) => row(hub, r, now)) : html`<tr><td colspan="8" class="muted">No orchestration matches.</td></tr>`}</tbody>
+<tbody>${rows.length ? rows.map((r) => row(hub, r, now)) : html`<tr><td colspan="9" class="muted">No orchestration matches.</td></tr>`}</tbody>
 </table></div>
 ${pager}
 ${viewer.may("write", hub) ? html`<form id="bulk" class="actions card" method="post" action="${hubPath(hub, "/bulk")}${listSearch(q, { page: 1, refresh: 0 })}" aria-label="Bulk actions">
