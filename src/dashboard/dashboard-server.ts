@@ -1,6 +1,7 @@
 // The dashboard's HTTP server: same process as the scheduler, reading the engine directly.
 import * as http from "http";
 import { AddressInfo } from "net";
+import { Registry } from "prom-client";
 import { Scheduler } from "../scheduler/scheduler";
 import { HubAccess } from "./hub-access";
 import { DashboardRoutes } from "./routes";
@@ -10,9 +11,9 @@ export interface RunningDashboard {
   close(): Promise<void>;
 }
 
-/** Listens on host:port (0 picks a free port); resolves once listening. */
-export function startDashboard(scheduler: Scheduler, host: string, port: number): Promise<RunningDashboard> {
-  const routes = new DashboardRoutes(new HubAccess(scheduler));
+/** Listens on host:port (0 picks a free port); resolves once listening. `counters` are served on /metrics beside the gauges. */
+export function startDashboard(scheduler: Scheduler, host: string, port: number, counters?: Registry): Promise<RunningDashboard> {
+  const routes = new DashboardRoutes(new HubAccess(scheduler), counters);
   const server = http.createServer((req, res) => void routes.handle(req, res));
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;

@@ -21,6 +21,7 @@ import { InstanceView, instancePage } from "./pages/instance";
 import { filterOf, listSearch, parseListQuery } from "./pages/list-query";
 import { instancePath, orchestrationsPage } from "./pages/orchestrations";
 import { workersPage } from "./pages/workers";
+import { errorText, log } from "../log/log";
 
 interface Request {
   req: IncomingMessage;
@@ -45,8 +46,8 @@ export class DashboardRoutes {
 
   private readonly metrics: Registry;
 
-  constructor(private readonly access: HubAccess) {
-    this.metrics = metricsRegistry(access);
+  constructor(private readonly access: HubAccess, counters?: Registry) {
+    this.metrics = counters ? Registry.merge([metricsRegistry(access), counters]) : metricsRegistry(access);
     this.api = new JsonApi(access);
   }
 
@@ -204,7 +205,7 @@ export class DashboardRoutes {
   private fail(res: ServerResponse, err: unknown): void {
     const status = statusOf(err);
     const message = status === 500 ? "Something went wrong on the server; the details are in its log" : (err as Error).message;
-    if (status === 500) console.error("dts: dashboard:", err);
+    if (status === 500) log.error(`dts: dashboard: ${errorText(err)}`);
     if (res.headersSent) {
       res.destroy();
       return;
