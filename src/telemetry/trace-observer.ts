@@ -3,9 +3,10 @@
 //   continue-as-new), parented by the trace context its start request carried (the SDK client's
 //   create_orchestration span). The SDK's worker makes a span per episode; those become this span's
 //   children, because the ExecutionStarted each work item carries names this span as their parent.
-// - one span per activity work item, from dispatch to completion (or abandon, or redelivery), parented
-//   by the context the orchestrator sent with ScheduleTask (else the orchestration's span); the worker's
-//   activity span becomes its child through ActivityRequest.parentTraceContext.
+// - one span per activity work item, from dispatch to completion (or abandon, or redelivery), under the
+//   orchestration's span, linked to the context the orchestrator sent with ScheduleTask (its parent when
+//   the orchestration's span is not known); the worker's activity span becomes its child through
+//   ActivityRequest.parentTraceContext.
 // - one span per entity batch, dispatch to completion, parented by the orchestration that called its
 //   first operation when that is known (entity messages carry no trace context in this protocol).
 // Names and attributes follow the SDKs' ("orchestration:Name", durabletask.task.instance_id, …), so our
@@ -121,10 +122,14 @@ export class TraceObserver implements EngineObserver {
     const instanceId = req.orchestrationInstance?.instanceId ?? "";
     const executionId = req.orchestrationInstance?.executionId?.value ?? "";
     const x = this.executions.get(`${hub}\0${instanceId}`);
-    const parent = fromTraceContext(req.parentTraceContext) ?? (x?.executionId === executionId ? spanContextOf(x)
-      : { traceId: executionTraceId(hub, instanceId, executionId), spanId: executionSpanId(hub, instanceId, executionId), traceFlags: TraceFlags.SAMPLED, isRemote: true });
+    const scheduled = fromTraceContext(req.parentTraceContext);
+    // Under the orchestration's span, so the tree is whole: the span id an SDK sends with ScheduleTask is one
+    // the JS SDK never exports (its client span is emitted later with another id). That context stays as a link.
+    const parent = x?.executionId === executionId ? spanContextOf(x) : scheduled
+      ?? { traceId: executionTraceId(hub, instanceId, executionId), spanId: executionSpanId(hub, instanceId, executionId), traceFlags: TraceFlags.SAMPLED, isRemote: true };
     const span: OpenSpan = {
-      name: spanName("activity", req.name ?? "", req.version?.value ?? undefined), kind: SpanKind.CLIENT, traceId: parent.traceId, spanId: randomSpanId(), parent, startedAt: Date.now(),
+      name: spanName("activity", req.name ?? "", req.version?.value ?? undefined), kind: SpanKind.CLIENT, traceId: parent.traceId, spanId: randomSpanId(), parent,
+      links: scheduled && scheduled !== parent ? [{ context: scheduled }] : undefined, startedAt: Date.now(),
       attributes: { [A.TYPE]: "activity", [A.NAME]: req.name ?? "", [A.INSTANCE_ID]: instanceId, [A.TASK_ID]: req.taskId ?? 0, [A.HUB]: hub },
     };
     this.track(this.open, token, span);
