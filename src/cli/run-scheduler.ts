@@ -5,8 +5,9 @@ import { TlsFilesError } from "../proto/tls-files";
 import { AuthConfigError, isLoopbackHost, RoleAssignmentsError, RunningAccess, startAccess } from "../auth";
 import { RunningDashboard, startDashboard } from "../dashboard/dashboard-server";
 import { WorkMetrics } from "../dashboard/work-metrics";
-import { configureLog, errorText, log } from "../log/log";
+import { configureLog, errorText, log, logEnabled } from "../log/log";
 import { observers } from "../scheduler/observer";
+import { LogObserver } from "../telemetry/log-observer";
 import { Tracing, tracingFromEnv } from "../telemetry/tracing";
 import { UsageError } from "./flags";
 import { SchedulerSettings } from "./serve-settings";
@@ -17,10 +18,11 @@ export type RunningScheduler = RunningServer & { dashboardPort?: number };
 export async function startScheduler(settings: SchedulerSettings, dynamicHubs: boolean, stopOnSignals = false, env: NodeJS.ProcessEnv = process.env): Promise<RunningScheduler> {
   const { options, dashboardPort } = settings;
   configureLog(settings.log);
-  // Counters only where /metrics serves them; spans only where an OTLP endpoint takes them.
+  // Counters only where /metrics serves them, spans only where an OTLP endpoint takes them, work-item lines only at debug level.
   const metrics = dashboardPort !== undefined ? new WorkMetrics() : undefined;
   const tracing: Tracing | undefined = tracingFromEnv(env);
-  const telemetry = { observer: observers([metrics, tracing?.observer]), onCall: metrics && ((s: string, m: string, c: string) => metrics.call(s, m, c)) };
+  const workLog = logEnabled("debug") ? new LogObserver() : undefined;
+  const telemetry = { observer: observers([metrics, tracing?.observer, workLog]), onCall: metrics && ((s: string, m: string, c: string) => metrics.call(s, m, c)) };
   let access: RunningAccess;
   try {
     access = startAccess(settings.auth);
