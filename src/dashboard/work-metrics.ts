@@ -28,7 +28,7 @@ export class WorkMetrics implements EngineObserver {
     name: "dts_store_sync_seconds", help: "Time the store's transaction commit (its fsync) took per group commit (SQLite store)", registers: [this.registry],
     buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
   });
-  /** Labelled children by hub and kind: a label lookup per event would cost more than the count. */
+  /** Labelled children by their labels: a label lookup per event would cost more than the count. */
   private readonly children = new Map<string, Counter.Internal>();
 
   dispatched(hub: string, kind: WorkKind): void {
@@ -59,7 +59,7 @@ export class WorkMetrics implements EngineObserver {
 
   /** One gRPC call ended with `code` (its name, e.g. OK, NOT_FOUND). */
   call(service: string, method: string, code: string): void {
-    this.grpcCalls.inc({ service, method, code });
+    this.cached(`g\0${service}\0${method}\0${code}`, () => this.grpcCalls.labels({ service, method, code })).inc();
   }
 
   private counter(name: string, help: string, labelNames: string[]): Counter {
@@ -68,9 +68,13 @@ export class WorkMetrics implements EngineObserver {
 
   private child(counter: Counter, hub: string, kind: WorkKind): Counter.Internal {
     const key = `${counter === this.dispatchedTotal ? "d" : counter === this.completedTotal ? "c" : "a"}\0${kind}\0${hub}`;
+    return this.cached(key, () => counter.labels({ hub, kind: KIND_LABEL[kind] }));
+  }
+
+  private cached(key: string, make: () => Counter.Internal): Counter.Internal {
     let c = this.children.get(key);
     if (!c) {
-      c = counter.labels({ hub, kind: KIND_LABEL[kind] });
+      c = make();
       this.children.set(key, c);
     }
     return c;
