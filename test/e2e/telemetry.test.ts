@@ -6,10 +6,10 @@ import * as http from "http";
 import { AddressInfo } from "net";
 import { SpanKind, trace } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { ActivityContext, OrchestrationContext, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
+import { ActivityContext, EntityInstanceId, OrchestrationContext, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { pollUntil } from "../helpers/poll";
-import { client, completed, worker } from "../helpers/sdk";
+import { client, completed, CounterEntity, worker } from "../helpers/sdk";
 
 /** A span as the receiver got it (OTLP/JSON), ids in hex. */
 interface ReceivedSpan {
@@ -81,6 +81,11 @@ beforeAll(async () => {
     for (const city of ["Tokyo", "Seattle", "London", "Cairo", "Lima"]) out.push(yield ctx.callActivity("sayHello", city));
     return out;
   });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  w.addOrchestrator(async function* callCounter(ctx: OrchestrationContext): any {
+    return yield ctx.entities.callEntity(new EntityInstanceId("counter", "traced"), "add", 2);
+  });
+  w.addNamedEntity("counter", () => new CounterEntity());
   await w.start();
 });
 
@@ -119,6 +124,18 @@ test("the SDK untraced: one orchestration span, five activity spans under it, se
   }
   expect(new Set(activities.map((a) => a.spanId)).size).toBe(5);
   expect(new Set(activities.map((a) => a.attributes["durabletask.task.task_id"])).size).toBe(5);
+});
+
+test("an entity batch: one span, under the orchestration that called it, naming its operations", async () => {
+  const id = await c.scheduleNewOrchestration("callCounter");
+  await completed(c, id);
+  const spans = await pollUntil(async () => received.filter((s) => s.name === "entity:counter" || (s.name === "orchestration:callCounter" && s.attributes["durabletask.task.instance_id"] === id)),
+    (l) => l.length === 2, "the entity's and the orchestration's spans");
+  const orchestration = spans.find((s) => s.name === "orchestration:callCounter")!;
+  const batch = spans.find((s) => s.name === "entity:counter")!;
+  expect(batch.attributes).toMatchObject({ "durabletask.type": "entity", "durabletask.task.instance_id": "@counter@traced", "durabletask.entity.operation": "add" });
+  expect(batch.traceId).toBe(orchestration.traceId);
+  expect(batch.parentSpanId).toBe(orchestration.spanId);
 });
 
 test("the SDK traced: its client span parents the orchestration's, and its worker spans are children of the scheduler's", async () => {
