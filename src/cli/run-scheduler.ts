@@ -8,7 +8,7 @@ import { WorkMetrics } from "../dashboard/work-metrics";
 import { configureLog, errorText, log, logEnabled } from "../log/log";
 import { observers } from "../scheduler/observer";
 import { LogObserver } from "../telemetry/log-observer";
-import { Tracing, tracingFromEnv } from "../telemetry/tracing";
+import { Tracing, TracingConfigError, tracingFromEnv } from "../telemetry/tracing";
 import { UsageError } from "./flags";
 import { SchedulerSettings } from "./serve-settings";
 
@@ -20,7 +20,13 @@ export async function startScheduler(settings: SchedulerSettings, dynamicHubs: b
   configureLog(settings.log);
   // Counters only where /metrics serves them, spans only where an OTLP endpoint takes them, work-item lines only at debug level.
   const metrics = dashboardPort !== undefined ? new WorkMetrics() : undefined;
-  const tracing: Tracing | undefined = tracingFromEnv(env);
+  let tracing: Tracing | undefined;
+  try {
+    tracing = tracingFromEnv(env);
+  } catch (err) {
+    if (err instanceof TracingConfigError) throw new UsageError(err.message);
+    throw err;
+  }
   const workLog = logEnabled("debug") ? new LogObserver() : undefined;
   const telemetry = { observer: observers([metrics, tracing?.observer, workLog]), onCall: metrics && ((s: string, m: string, c: string) => metrics.call(s, m, c)) };
   let access: RunningAccess;

@@ -13,9 +13,23 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
+/** The tracing environment cannot work as given (the message names the variable). */
+export class TracingConfigError extends Error {}
+
 export function tracingFromEnv(env: NodeJS.ProcessEnv): Tracing | undefined {
-  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const variable = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ? "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" : "OTEL_EXPORTER_OTLP_ENDPOINT";
+  const endpoint = env[variable];
   if (!endpoint || (env.OTEL_TRACES_EXPORTER ?? "").trim().toLowerCase() === "none") return undefined;
+  // The exporter would take a bad URL and drop every span in silence: refuse it at start-up instead.
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new TracingConfigError(`${variable} must be an http:// or https:// URL (the OTLP/HTTP receiver, e.g. http://localhost:4318), got '${endpoint}'`);
+  }
   // Loaded only when on: with tracing off the process never pays for these modules.
   /* eslint-disable @typescript-eslint/no-var-requires */
   const { BasicTracerProvider, BatchSpanProcessor } = require("@opentelemetry/sdk-trace-base") as typeof import("@opentelemetry/sdk-trace-base");

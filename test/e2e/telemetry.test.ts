@@ -7,7 +7,7 @@ import { AddressInfo } from "net";
 import { SpanKind, trace } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { ActivityContext, EntityInstanceId, OrchestrationContext, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
-import { DtsProcess, startDts } from "../helpers/dts-process";
+import { DtsProcess, runCli, startDts } from "../helpers/dts-process";
 import { pollUntil } from "../helpers/poll";
 import { client, completed, CounterEntity, worker } from "../helpers/sdk";
 
@@ -72,6 +72,12 @@ beforeAll(async () => {
   });
   c = client(dts.address);
   w = worker(dts.address);
+  register(w);
+  await w.start();
+});
+
+/** HelloCities5, and an orchestration that calls a counter entity. */
+function register(w: TaskHubGrpcWorker): void {
   w.addActivity(function sayHello(_ctx: ActivityContext, city: string) {
     return `Hello, ${city}!`;
   });
@@ -86,8 +92,7 @@ beforeAll(async () => {
     return yield ctx.entities.callEntity(new EntityInstanceId("counter", "traced"), "add", 2);
   });
   w.addNamedEntity("counter", () => new CounterEntity());
-  await w.start();
-});
+}
 
 afterAll(async () => {
   await w?.stop();
@@ -171,4 +176,33 @@ test("the SDK traced: its client span parents the orchestration's, and its worke
     expect(a.links[0].traceId).toBe(orchestration.traceId);
     expect(runs.filter((r) => parentOf(r) === a.spanId)).toHaveLength(1);
   }
+});
+
+test("spans still buffered at shutdown are sent before the process exits", async () => {
+  // A batch delay longer than the test: only the shutdown flush can deliver these spans.
+  const port = (receiver.address() as AddressInfo).port;
+  const second = await startDts(["--store", "memory", "--no-dashboard"], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_BSP_SCHEDULE_DELAY: "600000" } });
+  const c2 = client(second.address);
+  const w2 = worker(second.address);
+  register(w2);
+  try {
+    await w2.start();
+    const id = await c2.scheduleNewOrchestration("helloCities5");
+    await completed(c2, id);
+    await w2.stop();
+    expect(received.some((s) => s.attributes["durabletask.task.instance_id"] === id)).toBe(false);
+    expect(await second.stop()).toBe(0);
+    const names = received.filter((s) => s.attributes["durabletask.task.instance_id"] === id).map((s) => s.name).sort();
+    expect(names).toEqual(["activity:sayHello", "activity:sayHello", "activity:sayHello", "activity:sayHello", "activity:sayHello", "orchestration:helloCities5"]);
+  } finally {
+    await w2.stop().catch(() => undefined); // stopped already unless the test failed early
+    await c2.stop();
+    await second.stop();
+  }
+});
+
+test("an OTLP endpoint that is not an http(s) URL: exit code 2 and a message naming the variable", async () => {
+  const r = await runCli(["serve", "--store", "memory", "--port", "0", "--no-dashboard"], { OTEL_EXPORTER_OTLP_ENDPOINT: "localhost 4318" });
+  expect(r.code).toBe(2);
+  expect(r.stderr.trim()).toBe("dts: OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL (the OTLP/HTTP receiver, e.g. http://localhost:4318), got 'localhost 4318'");
 });
