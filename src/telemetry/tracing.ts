@@ -2,7 +2,7 @@
 // (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT) and OTEL_TRACES_EXPORTER is not
 // "none". Spans go in batches (BatchSpanProcessor, OTEL_BSP_* tune it) to the OTLP/HTTP exporter, which
 // reads the endpoint, headers and timeout variables itself; the resource's service.name is
-// OTEL_SERVICE_NAME, default "dts". Off, nothing is loaded and the engine keeps its no-op observer.
+// OTEL_SERVICE_NAME, default "dts". Off, neither the SDK nor the exporter is loaded, and no span observer is installed.
 import type { TraceObserver } from "./trace-observer";
 
 export interface Tracing {
@@ -30,7 +30,7 @@ export function tracingFromEnv(env: NodeJS.ProcessEnv): Tracing | undefined {
   if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
     throw new TracingConfigError(`${variable} must be an http:// or https:// URL (the OTLP/HTTP receiver, e.g. http://localhost:4318), got '${endpoint}'`);
   }
-  // Loaded only when on: with tracing off the process never pays for these modules.
+  // Loaded only when on: with tracing off the process never loads the SDK or the exporter.
   /* eslint-disable @typescript-eslint/no-var-requires */
   const { BasicTracerProvider, BatchSpanProcessor } = require("@opentelemetry/sdk-trace-base") as typeof import("@opentelemetry/sdk-trace-base");
   const { OTLPTraceExporter } = require("@opentelemetry/exporter-trace-otlp-http") as typeof import("@opentelemetry/exporter-trace-otlp-http");
