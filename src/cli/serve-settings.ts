@@ -7,6 +7,7 @@ import { DEFAULT_MAX_HUBS } from "../scheduler/scheduler";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../store/busy-retry";
 import { tlsFilesFrom } from "../proto/tls-files";
 import { authRequested, AuthSettings, DEFAULT_AUDIENCE, DEFAULT_CLOCK_SKEW_SECONDS } from "../auth";
+import { LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel, parseLogLevel } from "../log/log";
 import { int, list, seconds, UsageError } from "./flags";
 
 export const SERVE_USAGE = `Usage: dts serve [options]
@@ -34,6 +35,12 @@ Options (environment variable in brackets):
   --history-streaming-threshold <n>    longer histories go by StreamInstanceHistory to workers that can [DTS_HISTORY_STREAMING_THRESHOLD] (default ${DEFAULT_ENGINE_OPTIONS.historyStreamingThreshold})
   --store-busy-timeout <seconds>       how long a commit waits for a database lock held by another process [DTS_STORE_BUSY_TIMEOUT] (default ${DEFAULT_BUSY_TIMEOUT_MS / 1000})
   --host <address>           listen address [DTS_HOST] (default localhost without auth, 0.0.0.0 with auth)
+
+Telemetry (see README "Telemetry"):
+  --log-format text|json     text lines, or one JSON object per line with level, hub, instanceId, workItem [DTS_LOG_FORMAT] (default text)
+  --log-level <level>        least level printed: trace, debug, information, warning, error, critical, none [DTS_LOG_LEVEL] (default information)
+  Traces go over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set
+  (OTEL_SERVICE_NAME names the service, default dts); Prometheus metrics are on the dashboard port's /metrics.
 
 Identity and roles (auth is on when an issuer, a tenant or a key set is given; see README "Identity, roles and TLS"):
   --auth-issuer <url>        trusted token issuer, keys by OpenID Connect discovery; repeatable [DTS_AUTH_ISSUER, comma-separated]
@@ -64,7 +71,7 @@ export const SERVE_OPTIONS = {
   "keepalive-interval": { type: "string" }, "keepalive-timeout": { type: "string" }, "max-delivery-attempts": { type: "string" },
   "max-hubs": { type: "string" }, "store-busy-timeout": { type: "string" },
   "max-history-events": { type: "string" }, "history-streaming-threshold": { type: "string" },
-  host: { type: "string" }, "auth-issuer": { type: "string", multiple: true }, "auth-tenant": { type: "string" },
+  host: { type: "string" }, "log-format": { type: "string" }, "log-level": { type: "string" }, "auth-issuer": { type: "string", multiple: true }, "auth-tenant": { type: "string" },
   "auth-jwks": { type: "string" }, "auth-audience": { type: "string", multiple: true }, "auth-clock-skew": { type: "string" },
   "role-assignments": { type: "string" }, "auth-trust-token-roles": { type: "boolean" },
   "dashboard-client-id": { type: "string" }, "dashboard-client-secret-file": { type: "string" }, "dashboard-url": { type: "string" },
@@ -83,6 +90,7 @@ export interface SchedulerSettings {
   /** --dashboard-url: the dashboard's origin as browsers reach it. */
   dashboardUrl?: string;
   auth: AuthSettings;
+  log: { format: LogFormat; level: LogLevel };
 }
 
 function authSettings(values: ServeValues, env: NodeJS.ProcessEnv): AuthSettings {
@@ -102,6 +110,15 @@ function authSettings(values: ServeValues, env: NodeJS.ProcessEnv): AuthSettings
 }
 
 
+function logSettings(values: ServeValues, env: NodeJS.ProcessEnv): { format: LogFormat; level: LogLevel } {
+  const format = (values["log-format"] ?? (env.DTS_LOG_FORMAT || "text")).trim().toLowerCase();
+  if (!(LOG_FORMATS as string[]).includes(format)) throw new UsageError(`--log-format must be ${LOG_FORMATS.join(" or ")}, got '${values["log-format"] ?? env.DTS_LOG_FORMAT}'`);
+  const levelText = values["log-level"] ?? (env.DTS_LOG_LEVEL || "information");
+  const level = parseLogLevel(levelText);
+  if (!level) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got '${levelText}'`);
+  return { format: format as LogFormat, level };
+}
+
 /** `dts serve`'s flags and environment variables as server options (flags win). */
 export function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): SchedulerSettings {
   const store = values.store ?? env.DTS_STORE ?? "sqlite";
@@ -119,7 +136,7 @@ export function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): 
   const host = values.host ?? (env.DTS_HOST || (authRequested(auth) ? "0.0.0.0" : "localhost"));
   const dashboardUrl = values["dashboard-url"] ?? (env.DTS_DASHBOARD_URL || undefined);
   if (dashboardUrl !== undefined && !/^https?:\/\/[^/]+\/?$/i.test(dashboardUrl)) throw new UsageError(`--dashboard-url must be an origin like https://dts.example.com, got '${dashboardUrl}'`);
-  return { dashboardPort, dashboardUrl, auth, options: {
+  return { dashboardPort, dashboardUrl, auth, log: logSettings(values, env), options: {
     port, host, store,
     tls: tlsFilesFrom(values["tls-cert"] ?? (env.DTS_TLS_CERT || undefined), values["tls-key"] ?? (env.DTS_TLS_KEY || undefined), values["tls-client-ca"] ?? (env.DTS_TLS_CLIENT_CA || undefined)), dataDir, sqliteSync, hubs,
     dynamicHubs: values["dynamic-hubs"] ?? (env.DTS_USE_DYNAMIC_TASK_HUBS ?? "").toLowerCase() === "true",

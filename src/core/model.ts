@@ -67,6 +67,11 @@ export interface ActivityRecord {
   version?: string;
   input?: string;
   tags?: Record<string, string>;
+  /**
+   * The W3C trace context the orchestrator sent with ScheduleTask, handed to the worker with the
+   * activity (in memory only: an activity loaded from the store after a restart goes without).
+   */
+  parentTraceContext?: pb.ITraceContext;
   visibleAt: number;
   /** How many times a worker gave it back; drives the growing retry delay. */
   abandonCount?: number;

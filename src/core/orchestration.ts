@@ -64,7 +64,7 @@ export function applyEpisode(input: EpisodeInput): EpisodeOutcome {
       out.append.push(event(now, { taskScheduled: { name: a.name, version, input: a.input, tags: a.tags, parentTraceContext: a.parentTraceContext } }, id));
       out.activities.push({
         instanceId: instance.instanceId, executionId, taskId: id, name: a.name ?? "", version: val(version) || undefined,
-        input: val(a.input), tags: nonEmpty(a.tags), visibleAt: now,
+        input: val(a.input), tags: nonEmpty(a.tags), parentTraceContext: a.parentTraceContext ?? undefined, visibleAt: now,
       });
     } else if (action.createTimer) {
       const fireAt = fromTimestamp(action.createTimer.fireAt) ?? now;

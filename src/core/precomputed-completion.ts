@@ -74,7 +74,7 @@ export function requestToOutcome({ instance: before, history, request, now }: Pr
     out.activities.push({
       instanceId: id, executionId: instance.executionId, taskId: t.eventId ?? 0, name: t.taskScheduled.name ?? "",
       version: val(t.taskScheduled.version) || undefined, input: val(t.taskScheduled.input), visibleAt: now,
-      tags: nonEmpty(t.taskScheduled.tags),
+      tags: nonEmpty(t.taskScheduled.tags), parentTraceContext: t.taskScheduled.parentTraceContext ?? undefined,
     });
   }
   for (const t of request.newTimers ?? []) {

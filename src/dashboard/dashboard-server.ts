@@ -2,6 +2,7 @@
 import * as http from "http";
 import * as https from "https";
 import { AddressInfo } from "net";
+import { Registry } from "prom-client";
 import { AccessControl, OidcSignIn, OPEN_ACCESS } from "../auth";
 import { Scheduler } from "../scheduler/scheduler";
 import { TlsFiles, watchedTlsOptions } from "../proto/tls-files";
@@ -37,13 +38,13 @@ function createServer(handler: http.RequestListener, files: TlsFiles | undefined
   return { server, stopWatching: watched.close };
 }
 
-/** Listens on host:port (0 picks a free port); resolves once listening. */
-export function startDashboard(scheduler: Scheduler, host: string, port: number, auth: DashboardAuth = { access: OPEN_ACCESS }, tlsFiles?: TlsFiles): Promise<RunningDashboard> {
+/** Listens on host:port (0 picks a free port); resolves once listening. `counters` are served on /metrics beside the gauges. */
+export function startDashboard(scheduler: Scheduler, host: string, port: number, auth: DashboardAuth = { access: OPEN_ACCESS }, tlsFiles?: TlsFiles, counters?: Registry): Promise<RunningDashboard> {
   // Sessions live in this process: a restart signs everyone out.
   const sessions = new Sessions();
   const identity = new DashboardIdentity(auth.access, sessions, auth.signIn !== undefined);
   const scheme = tlsFiles ? "https" : "http";
-  const routes = new DashboardRoutes(new HubAccess(scheduler), identity, new SignInRoutes(auth.signIn, sessions, auth.publicUrl, scheme));
+  const routes = new DashboardRoutes(new HubAccess(scheduler), identity, new SignInRoutes(auth.signIn, sessions, auth.publicUrl, scheme), counters);
   const { server, stopWatching } = createServer((req, res) => void routes.handle(req, res), tlsFiles);
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;

@@ -22,6 +22,7 @@ import { filterOf, listSearch, parseListQuery } from "./pages/list-query";
 import { instancePath, orchestrationsPage } from "./pages/orchestrations";
 import { workersPage } from "./pages/workers";
 import { SignInRoutes } from "./sign-in/sign-in-routes";
+import { errorText, log } from "../log/log";
 
 interface Request {
   req: IncomingMessage;
@@ -46,8 +47,8 @@ export class DashboardRoutes {
 
   private readonly metrics: Registry;
 
-  constructor(private readonly access: HubAccess, private readonly identity: DashboardIdentity, private readonly signIn: SignInRoutes) {
-    this.metrics = metricsRegistry(access);
+  constructor(private readonly access: HubAccess, private readonly identity: DashboardIdentity, private readonly signIn: SignInRoutes, counters?: Registry) {
+    this.metrics = counters ? Registry.merge([metricsRegistry(access), counters]) : metricsRegistry(access);
     this.api = new JsonApi(access, identity);
   }
 
@@ -213,7 +214,7 @@ export class DashboardRoutes {
 <p>Until then the JSON API (<code>/api/v1/taskhubs/…</code>) and <code>/metrics</code> accept <code>Authorization: Bearer &lt;access token&gt;</code>.</p>`));
     }
     const message = status === 500 ? "Something went wrong on the server; the details are in its log" : (err as Error).message;
-    if (status === 500) console.error("dts: dashboard:", err);
+    if (status === 500) log.error(`dts: dashboard: ${errorText(err)}`);
     if (res.headersSent) {
       res.destroy();
       return;

@@ -1,4 +1,5 @@
 // What one operation changes in a task hub, committed together as one store batch.
+import { InstanceRecord } from "../core/model";
 import { StoreOp } from "../store/store";
 import { HotInstance, InboxMessage } from "./hot-instance";
 
@@ -16,6 +17,8 @@ export class Change {
   readonly after: (() => void)[] = [];
   /** Entities that took a step in this change (a batch or a lock step): forgotten if that left them empty. */
   readonly stepped = new Set<string>();
+  /** Orchestration executions this change ends (told to the engine's observer once durable). */
+  readonly ended: InstanceRecord[] = [];
 
   /**
    * Takes these messages out of the instance's inbox and deletes them in the store. Until the commit

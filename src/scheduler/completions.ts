@@ -21,6 +21,7 @@ import { HubState, newExecutionId } from "./hub-state";
 import { InstanceLifecycle } from "./lifecycle";
 import { EngineOptions } from "./options";
 import { WorkFeed } from "./work-feed";
+import { log } from "../log/log";
 
 type PrecomputedRequest = pb.durabletask.protos.backend.v1.ICompleteOrchestrationWorkItemRequest;
 
@@ -90,6 +91,7 @@ export class WorkItemCompletions {
   abandon(token: string | null | undefined, kind: WorkKind): void {
     const lease = this.leaseFor(token, kind);
     this.dispatcher.end(lease);
+    this.options.observer.abandoned(this.state.name, kind, lease.token);
     let count: number;
     if (kind !== "activity") {
       const h = this.state.get(lease.key as string);
@@ -106,6 +108,7 @@ export class WorkItemCompletions {
   release(token: string | null | undefined, kind: WorkKind): void {
     const lease = this.leaseFor(token, kind);
     this.dispatcher.end(lease);
+    this.options.observer.redelivered(this.state.name, kind, lease.token, "released");
     this.giveBack(lease, 0);
     this.dispatcher.pump();
   }
@@ -142,11 +145,13 @@ export class WorkItemCompletions {
           return;
         }
         // An entity has no status to fail; its batch waits the longest back-off before it is tried again.
-        console.error(`dts: entity '${h.rec.instanceId}': ${why(n)}; retrying after ${this.options.abandonMaxDelayMs / 1000} s`);
+        log.warning(`dts: entity '${h.rec.instanceId}': ${why(n)}; retrying after ${this.options.abandonMaxDelayMs / 1000} s`, { hub: this.state.name, instanceId: h.rec.instanceId, workItem: lease.token });
         h.lostDeliveries = 0;
+        this.options.observer.redelivered(this.state.name, lease.kind, lease.token, reason);
         return this.giveBack(lease, this.options.abandonMaxDelayMs);
       }
     }
+    this.options.observer.redelivered(this.state.name, lease.kind, lease.token, reason);
     this.giveBack(lease, 0);
   }
 
@@ -214,10 +219,10 @@ export class WorkItemCompletions {
           try {
             this.lifecycle.start({ instanceId: start.instanceId, name: start.name, version: start.version, input: start.input, scheduledStartTimestamp: start.scheduledTime }, change);
           } catch (err) {
-            console.error(`dts: entity '${h.rec.instanceId}' could not start orchestration '${start.name}': ${(err as Error).message}`);
+            log.error(`dts: entity '${h.rec.instanceId}' could not start orchestration '${start.name}': ${(err as Error).message}`, { hub: this.state.name, instanceId: h.rec.instanceId });
           }
         }
-        for (const reason of final.rejected ?? []) console.error(`dts: entity '${h.rec.instanceId}' could not send a signal: ${reason}`);
+        for (const reason of final.rejected ?? []) log.error(`dts: entity '${h.rec.instanceId}' could not send a signal: ${reason}`, { hub: this.state.name, instanceId: h.rec.instanceId });
         h.abandonCount = 0;
         change.stepped.add(h.rec.instanceId);
       };
@@ -252,6 +257,7 @@ export class WorkItemCompletions {
   /** A completion is durable: its lease ends, and its instance may be dispatched again or leave memory. */
   private endLease(lease: Lease): void {
     this.dispatcher.end(lease);
+    this.options.observer.completed(this.state.name, lease.kind, lease.token);
     if (lease.kind === "activity") {
       if (this.state.activityLeases.get(lease.key as number) === lease) this.state.activityLeases.delete(lease.key as number);
       return;

@@ -2,10 +2,11 @@
 // stream, completion tokens, lock timeouts and health pings. Knows nothing of what the items mean.
 import { randomBytes } from "crypto";
 import { pb } from "../proto";
+import { WorkKind } from "./observer";
 import { EngineOptions } from "./options";
 import { WorkerConnection } from "./worker";
 
-export type WorkKind = "orchestration" | "activity" | "entity";
+export type { WorkKind };
 
 export interface Lease {
   token: string;
@@ -40,7 +41,7 @@ export class Dispatcher {
   private pumping = false;
   private pumpAgain = false;
 
-  constructor(private readonly source: DispatchSource, private readonly options: EngineOptions) {
+  constructor(private readonly source: DispatchSource, private readonly options: EngineOptions, private readonly hub: string) {
     this.sweepTimer = setInterval(() => this.sweep(), 1000);
     this.sweepTimer.unref();
   }
@@ -148,6 +149,7 @@ export class Dispatcher {
       best.leases.add(token);
       best.inFlight[limitKey]++;
       item.completionToken = token;
+      this.options.observer.dispatched(this.hub, kind, item, token);
       best.send(item);
     }
   }

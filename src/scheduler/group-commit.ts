@@ -9,6 +9,7 @@
 // rebuilds the touched hubs from the store before the refusals go out: memory never runs ahead of
 // disk for long, and nothing refused is ever written later.
 import { Store, StoreFatalError, StoreOp } from "../store/store";
+import { EngineObserver, NO_OBSERVER } from "./observer";
 
 interface Pending {
   ops: StoreOp[];
@@ -35,7 +36,7 @@ export class GroupCommitter {
   /** Groups and batches written, and groups that failed, for the benchmark's figures and tests. */
   readonly stats = { commits: 0, batches: 0, failures: 0 };
 
-  constructor(private readonly store: Store, private readonly onFailure: (f: CommitFailure) => void) {}
+  constructor(private readonly store: Store, private readonly onFailure: (f: CommitFailure) => void, private readonly observer: EngineObserver = NO_OBSERVER) {}
 
   /** Changes waiting for the next group (not counting the one being written). */
   get backlog(): number {
@@ -83,10 +84,11 @@ export class GroupCommitter {
     for (const p of batch) for (const op of p.ops) all.push(op);
     this.stats.commits++;
     this.stats.batches += batch.length;
+    const started = performance.now();
     if (this.store.commitAsync) {
       this.inFlight = true;
       this.store.commitAsync(all).then(
-        () => this.finished(batch),
+        (syncMs) => this.finished(batch, started, syncMs ?? undefined),
         (err: Error) => this.failed(batch, err),
       );
       return;
@@ -96,11 +98,12 @@ export class GroupCommitter {
     } catch (err) {
       return this.failed(batch, err as Error);
     }
-    this.finished(batch);
+    this.finished(batch, started);
   }
 
-  private finished(batch: Pending[]): void {
+  private finished(batch: Pending[], started: number, syncMs?: number): void {
     this.inFlight = false;
+    this.observer.committed({ changes: batch.length, durationMs: performance.now() - started, syncMs });
     for (const p of batch) p.done();
     this.next();
   }

@@ -72,6 +72,7 @@ export class HubCommit {
     for (const [h, committed] of durable) if (this.state.get(h.rec.instanceId) === h) h.committed = committed;
     const now = Date.now();
     for (const f of change.after) f();
+    for (const rec of change.ended) this.options.observer.executionEnded(this.state.name, rec);
     for (const seq of change.activities) this.feed.queueActivity(seq, now);
     for (const id of change.wake) {
       const h = this.state.get(id);

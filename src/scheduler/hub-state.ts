@@ -171,6 +171,11 @@ export class HubState {
   }
 
   setRecord(h: HotInstance, rec: InstanceRecord, change: Change): void {
+    const old = h.rec;
+    // An execution ends when it reaches a terminal status, or when continue-as-new replaces it.
+    if (!old.entity && old.executionId && !isTerminal(old.status) && (isTerminal(rec.status) || rec.executionId !== old.executionId)) {
+      change.ended.push(rec.executionId === old.executionId ? rec : { ...old, status: Status.ORCHESTRATION_STATUS_CONTINUED_AS_NEW, lastUpdatedAt: rec.lastUpdatedAt });
+    }
     h.rec = rec;
     change.ops.push({ op: "putInstance", hub: this.name, instance: rec });
   }

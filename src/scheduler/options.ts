@@ -1,5 +1,6 @@
 // Tunables of the engine, with the defaults `dts serve` uses.
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "../core/limits";
+import { EngineObserver, NO_OBSERVER } from "./observer";
 
 export interface EngineOptions {
   maxPayloadBytes: number;
@@ -41,6 +42,8 @@ export interface EngineOptions {
   /** First and largest delay before an abandoned work item is dispatched again (it doubles each time). */
   abandonBaseDelayMs: number;
   abandonMaxDelayMs: number;
+  /** Told of dispatches, completions and commits (metrics, traces); NO_OBSERVER when telemetry is off. */
+  observer: EngineObserver;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
@@ -62,4 +65,5 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   maxWaitMs: 5 * 60_000,
   abandonBaseDelayMs: 1000,
   abandonMaxDelayMs: 5 * 60_000,
+  observer: NO_OBSERVER,
 };

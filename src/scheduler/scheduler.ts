@@ -7,6 +7,7 @@ import { Store } from "../store/store";
 import { CommitFailure, GroupCommitter } from "./group-commit";
 import { DEFAULT_ENGINE_OPTIONS, EngineOptions } from "./options";
 import { TaskHub } from "./task-hub";
+import { log } from "../log/log";
 
 export interface SchedulerOptions extends Partial<EngineOptions> {
   /** Hubs that exist from the start (created in the store if missing). */
@@ -33,7 +34,7 @@ export class Scheduler {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...stripUndefined(options) };
     this.dynamicHubs = !!options.dynamicHubs;
     this.maxHubs = options.maxHubs ?? DEFAULT_MAX_HUBS;
-    this.committer = new GroupCommitter(store, (f) => this.commitFailed(f));
+    this.committer = new GroupCommitter(store, (f) => this.commitFailed(f), this.options.observer);
     const configured = [...new Set((options.hubs && options.hubs.length > 0 ? options.hubs : [DEFAULT_HUB]).map(normalize))];
     const stored = store.listHubs();
     const all = new Set([...stored, ...configured]);
@@ -135,7 +136,7 @@ export class Scheduler {
   private commitFailed(f: CommitFailure): void {
     if (f.fatal) return this.fail(f.error);
     const names = [...f.hubs];
-    console.error(`dts: a commit failed (${f.error.message}); ${f.refused} change(s) were refused and not applied; reloading task hub(s) ${names.join(", ")} from the store`);
+    log.error(`dts: a commit failed (${f.error.message}); ${f.refused} change(s) were refused and not applied; reloading task hub(s) ${names.join(", ")} from the store`, { hubs: names });
     try {
       const stored = new Set(this.store.listHubs());
       for (const name of names) {
@@ -159,7 +160,7 @@ export class Scheduler {
   private fail(err: Error): void {
     if (this.failure) return;
     this.failure = err;
-    console.error(`dts: fatal: ${err.message}; the scheduler stops serving`);
+    log.error(`dts: fatal: ${err.message}; the scheduler stops serving`);
     this.committer.stop(err);
     for (const hub of this.hubs.values()) hub.close(`The scheduler cannot write to its store: ${err.message}`);
     for (const l of this.fatalListeners.splice(0)) l(err);

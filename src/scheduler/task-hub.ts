@@ -53,7 +53,7 @@ export class TaskHub implements DispatchSource {
   };
 
   constructor(readonly name: string, private readonly store: Store, private readonly committer: GroupCommitter, options: EngineOptions, fresh = false) {
-    this.dispatcher = new Dispatcher(this, options);
+    this.dispatcher = new Dispatcher(this, options, name);
     this.state = new HubState(name, store, this.dispatcher, (due) => this.onDue(due));
     this.feed = new WorkFeed(this.state, options);
     this.hubCommit = new HubCommit(this.state, this.feed, this.dispatcher, this.waiters, committer, options);

@@ -171,7 +171,7 @@ export class WorkFeed {
       this.state.activityLeases.set(seq, lease);
       return {
         activityRequest: {
-          name: a.name, version: str(a.version), input: str(a.input), taskId: a.taskId, tags: a.tags,
+          name: a.name, version: str(a.version), input: str(a.input), taskId: a.taskId, tags: a.tags, parentTraceContext: a.parentTraceContext,
           orchestrationInstance: { instanceId: a.instanceId, executionId: str(a.executionId) },
         },
       };

@@ -9,6 +9,7 @@ import { TlsFiles, watchedTlsCredentials, WatchedTls } from "../proto/tls-files"
 import { sidecarHandlers } from "./sidecar-service";
 import { AccessControl, OPEN_ACCESS } from "../auth/access";
 import { guardService } from "./access-guard";
+import { CallListener, countCalls } from "./call-metrics";
 
 export interface ServerOptions extends SchedulerOptions {
   port: number;
@@ -27,6 +28,8 @@ export interface ServerOptions extends SchedulerOptions {
   access?: AccessControl;
   /** Serve TLS from these PEM files (watched; renewed certificates apply to new connections). */
   tls?: TlsFiles;
+  /** Told every gRPC call's outcome (the /metrics call counter). */
+  onCall?: CallListener;
 }
 
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 30_000;
@@ -73,8 +76,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const sidecar = sidecarHandlers(scheduler);
   const access = options.access ?? OPEN_ACCESS;
   try {
-    server.addService(sidecarDefinition, guardService(sidecarDefinition, sidecar, access));
-    server.addService(backendDefinition, guardService(backendDefinition, backendHandlers(scheduler, sidecar), access));
+    server.addService(sidecarDefinition, countCalls(sidecarDefinition, guardService(sidecarDefinition, sidecar, access), options.onCall));
+    server.addService(backendDefinition, countCalls(backendDefinition, guardService(backendDefinition, backendHandlers(scheduler, sidecar), access), options.onCall));
   } catch (err) {
     await scheduler.close().catch(() => undefined);
     throw err;

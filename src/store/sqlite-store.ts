@@ -17,6 +17,7 @@ import { ActivityRow, activityColumns, InstanceRow, instanceColumns, MessageRow,
 import { StatementCache, filterToSql } from "./sqlite-query";
 import { SqliteWriter } from "./sqlite-writer-client";
 import { HubSnapshot, InstanceFilter, InstanceListing, InstancePage, Store, StoreFatalError, StoreOp } from "./store";
+import { log } from "../log/log";
 
 export interface SqliteStoreOptions {
   /** "full" (default) survives power loss; "normal" may lose the latest commits on power loss. */
@@ -35,7 +36,7 @@ export const SQLITE_FILE = "dts.sqlite";
 
 export class SqliteStore implements Store {
   readonly kind = "sqlite" as const;
-  readonly commitAsync?: (ops: StoreOp[]) => Promise<void>;
+  readonly commitAsync?: (ops: StoreOp[]) => Promise<number | void>;
   readonly ready?: () => Promise<void>;
   readonly onFatal?: (listener: (err: StoreFatalError) => void) => void;
   /** The writer thread, when commits run on one (tests reach it to inject a crash). */
@@ -44,7 +45,7 @@ export class SqliteStore implements Store {
   private readonly lock?: DataDirLock;
   private readonly s: ReturnType<typeof prepare>;
   private readonly filtered: StatementCache;
-  private readonly commitTx: Database.Transaction<(ops: EncodedOp[]) => void>;
+  private readonly commitTx: Database.Transaction<(ops: EncodedOp[], applied?: (ms: number) => void) => void>;
   private readonly deleteHubTx: Database.Transaction<(hub: string) => void>;
   private readonly loadTx: Database.Transaction<(hub: string) => HubSnapshot>;
   private readonly busyTimeoutMs: number;
@@ -52,7 +53,7 @@ export class SqliteStore implements Store {
 
   constructor(dir: string, options: SqliteStoreOptions = {}) {
     this.busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-    this.log = options.log ?? ((message) => console.error(`dts: ${message}`));
+    this.log = options.log ?? ((message) => log.warning(`dts: ${message}`));
     // The directory 0700 if created here, the database 0600 (SQLite gives its -wal and -shm the same).
     ensurePrivateDir(dir);
     this.lock = options.dataDirLock === false ? undefined : acquireDataDirLock(dir);
@@ -83,7 +84,12 @@ export class SqliteStore implements Store {
       this.ready = () => writer.ready;
       this.onFatal = (listener) => writer.onFatal(listener);
     }
-    this.commitTx = this.db.transaction((ops: EncodedOp[]) => this.applyAll(ops));
+    this.commitTx = this.db.transaction((ops: EncodedOp[], applied?: (ms: number) => void) => {
+      const started = performance.now();
+      this.applyAll(ops);
+      // Measured inside the transaction: the rest of the transaction's time is its BEGIN and COMMIT.
+      applied?.(performance.now() - started);
+    });
     this.deleteHubTx = this.db.transaction((hub: string) => {
       for (const statement of this.s.deleteHub) statement.run(hub);
     });
@@ -111,10 +117,16 @@ export class SqliteStore implements Store {
     this.commitEncoded(encodeOps(ops));
   }
 
-  /** commit() for a batch whose events are already encoded (the writer thread's). */
-  commitEncoded(ops: EncodedOp[]): void {
+  /**
+   * commit() for a batch whose events are already encoded (the writer thread's). Returns the
+   * milliseconds the transaction took beyond applying its ops: its COMMIT, which is the sync to disk.
+   */
+  commitEncoded(ops: EncodedOp[]): number {
+    let applied = 0;
+    const started = performance.now();
     // IMMEDIATE: take the write lock up front; appendHistory reads before it writes.
-    retryWhileBusy("a commit", this.busyTimeoutMs, this.log, () => this.commitTx.immediate(ops));
+    retryWhileBusy("a commit", this.busyTimeoutMs, this.log, () => this.commitTx.immediate(ops, (ms) => (applied = ms)));
+    return Math.max(0, performance.now() - started - applied);
   }
 
   getInstance(hub: string, instanceId: string): InstanceRecord | undefined {

@@ -14,12 +14,12 @@ export interface WriterOptions {
 }
 
 /** What the writer thread posts back. */
-export type WriterMessage = { ready: true } | { fatal: string } | { log: string } | { id: number; error?: string; code?: string };
+export type WriterMessage = { ready: true } | { fatal: string } | { log: string } | { id: number; error?: string; code?: string; syncMs?: number };
 
 export class SqliteWriter {
   readonly ready: Promise<void>;
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (syncMs?: number) => void; reject: (err: Error) => void }>();
   private readonly fatalListeners: ((err: StoreFatalError) => void)[] = [];
   private nextId = 0;
   private failure?: StoreFatalError;
@@ -50,7 +50,7 @@ export class SqliteWriter {
       const p = this.pending.get(msg.id);
       this.pending.delete(msg.id);
       if (msg.error !== undefined) p?.reject(Object.assign(new Error(msg.error), { code: msg.code }));
-      else p?.resolve();
+      else p?.resolve(msg.syncMs);
     });
     this.worker.on("error", (err) => {
       const e = new StoreFatalError(`the SQLite writer thread failed: ${err.message}`);
@@ -69,7 +69,8 @@ export class SqliteWriter {
     else this.fatalListeners.push(listener);
   }
 
-  commit(ops: StoreOp[]): Promise<void> {
+  /** Resolves, once durable, with the milliseconds the transaction's COMMIT (its sync to disk) took. */
+  commit(ops: StoreOp[]): Promise<number | undefined> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       const batch = packOps(ops); // a throw here rejects this commit and sends nothing

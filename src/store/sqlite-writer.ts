@@ -28,8 +28,8 @@ if (store) {
       return;
     }
     try {
-      s.commitEncoded(unpackOps(msg.batch));
-      post({ id: msg.id });
+      const syncMs = s.commitEncoded(unpackOps(msg.batch));
+      post({ id: msg.id, syncMs });
     } catch (err) {
       post({ id: msg.id, error: (err as Error).message, code: (err as { code?: string }).code });
     }

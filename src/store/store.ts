@@ -79,9 +79,10 @@ export interface Store {
   commit(ops: StoreOp[]): void;
   /**
    * The same off the caller's thread, when the store can: resolves once durable. Callers keep at
-   * most one in flight, so batches still apply in order.
+   * most one in flight, so batches still apply in order. May resolve with the milliseconds its
+   * transaction's commit (the sync to disk) took, for the fsync metric.
    */
-  commitAsync?(ops: StoreOp[]): Promise<void>;
+  commitAsync?(ops: StoreOp[]): Promise<number | void>;
   getInstance(hub: string, instanceId: string): InstanceRecord | undefined;
   getHistory(hub: string, instanceId: string): HistoryEvent[];
   /** Ordered by (createdAt, instanceId). pageSize <= 0 means a default of 100; at most 1000 (MAX_PAGE_SIZE) per page. */

@@ -9,18 +9,23 @@ const root = path.resolve(__dirname, "../../..");
 
 /** Each layer and the layers it may import (besides itself). Lowest first. */
 const LAYERS: Record<string, string[]> = {
+  // The process's log: below everything that logs (scheduler, server, store, host), importing nothing.
+  "src/log": [],
   "src/proto": [],
   "src/core": ["src/proto"],
-  "src/store": ["src/core", "src/proto"],
-  "src/scheduler": ["src/store", "src/core", "src/proto"],
+  "src/store": ["src/log", "src/core", "src/proto"],
+  "src/scheduler": ["src/log", "src/store", "src/core", "src/proto"],
   "src/auth": ["src/core"],
-  "src/server": ["src/auth", "src/scheduler", "src/store", "src/core", "src/proto"],
-  "src/dashboard": ["src/auth", "src/scheduler", "src/store", "src/core", "src/proto"],
+  "src/server": ["src/log", "src/auth", "src/scheduler", "src/store", "src/core", "src/proto"],
+  "src/dashboard": ["src/log", "src/auth", "src/scheduler", "src/store", "src/core", "src/proto"],
+  // Tracing: an edge like server and dashboard, implementing the engine's observer (scheduler/observer.ts)
+  // with OpenTelemetry; the engine never imports it, only the CLI wires it in.
+  "src/telemetry": ["src/log", "src/scheduler", "src/core", "src/proto"],
   "src/provider": ["src/core", "src/proto"],
   scale: ["src/provider", "src/core", "src/proto"],
-  "src/host": ["scale", "src/provider", "src/core", "src/proto"],
+  "src/host": ["src/log", "scale", "src/provider", "src/core", "src/proto"],
   "src/durable-cli": ["src/host", "scale", "src/provider", "src/core", "src/proto"],
-  src: ["src/durable-cli", "src/host", "scale", "src/provider", "src/dashboard", "src/server", "src/auth", "src/scheduler", "src/store", "src/core", "src/proto"],
+  src: ["src/log", "src/telemetry", "src/durable-cli", "src/host", "scale", "src/provider", "src/dashboard", "src/server", "src/auth", "src/scheduler", "src/store", "src/core", "src/proto"],
 };
 
 function sources(dir: string): string[] {

@@ -159,7 +159,7 @@ function injectFaults(store: FaultyStore): () => void {
 test("failed and slow commits under concurrent starts, completions and events: acknowledged work is whole, refused work never appears, memory equals disk", async () => {
   const store = new FaultyStore(new SqliteStore(dir(), { writerThread: true }));
   const { server, c } = await serve(store);
-  const logged = jest.spyOn(console, "error").mockImplementation(() => undefined);
+  const logged = jest.spyOn(process.stderr, "write").mockImplementation(() => true); // the engine logs to stderr (src/log)
   try {
     const stop = injectFaults(store);
     const first = await startAll(c, Array.from({ length: 200 }, (_, i) => `a-${i}`));
@@ -219,7 +219,7 @@ test("another process holding the SQLite write lock: short holds are waited out,
   const logs: string[] = [];
   const store = new FaultyStore(new SqliteStore(d, { writerThread: true, busyTimeoutMs: 1000, log: (m) => logs.push(m) }));
   const { server, c } = await serve(store);
-  const logged = jest.spyOn(console, "error").mockImplementation(() => undefined);
+  const logged = jest.spyOn(process.stderr, "write").mockImplementation(() => true); // the engine logs to stderr (src/log)
   try {
     // Held shorter than the bound: commits wait, then go through; nothing is refused.
     const short = await holdLock(path.join(d, SQLITE_FILE));
@@ -257,7 +257,7 @@ test("the writer thread dying stops the scheduler: calls get UNAVAILABLE, the fa
   const sqlite = new SqliteStore(dir(), { writerThread: true });
   const { server, c } = await serve(new FaultyStore(sqlite));
   await c.waitForOrchestrationStart(await c.scheduleNewOrchestration("Faulty", 1, "before"), false, 30);
-  const logged = jest.spyOn(console, "error").mockImplementation(() => undefined);
+  const logged = jest.spyOn(process.stderr, "write").mockImplementation(() => true); // the engine logs to stderr (src/log)
   try {
     const fatal = new Promise<Error>((resolve) => server.scheduler.onFatal(resolve));
     await sqlite.writer!.crashForTest();

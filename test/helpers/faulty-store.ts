@@ -12,7 +12,7 @@ export class FaultyStore implements Store {
   /** A failing commit takes this long to fail (a disk timing out), so changes queue up behind it. */
   failAfterMs = 0;
   readonly injected = { failed: 0, delayed: 0 };
-  readonly commitAsync?: (ops: StoreOp[]) => Promise<void>;
+  readonly commitAsync?: (ops: StoreOp[]) => Promise<number | void>;
   readonly ready?: () => Promise<void>;
   readonly onFatal?: (listener: (err: StoreFatalError) => void) => void;
 

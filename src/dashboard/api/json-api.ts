@@ -11,6 +11,7 @@ import { ENTITY_ROUTES } from "./entity-routes";
 import { ORCHESTRATION_ROUTES } from "./orchestration-routes";
 import { Json, readJson } from "./request-body";
 import { workerJson } from "./shapes";
+import { errorText, log } from "../../log/log";
 
 const HUB_ROUTES: ApiRoute[] = [
   { method: "GET", path: "ping", access: "read", handle: (_a, c) => sendJson(c.res, 200, { taskHub: c.hub, status: "ok" }) },
@@ -29,7 +30,7 @@ export class JsonApi {
       await this.dispatch(req, res, url, segments, base);
     } catch (err) {
       const status = statusOf(err);
-      if (status === 500) console.error("dts: dashboard API:", err);
+      if (status === 500) log.error(`dts: dashboard API: ${errorText(err)}`);
       if (res.headersSent) {
         res.destroy();
         return;

@@ -1,0 +1,82 @@
+// The counting half of /metrics: what happens to work items, commits and gRPC calls, counted as it
+// happens (the gauges in metrics.ts read the engine's state at scrape time instead). It is the engine's
+// observer (scheduler/observer.ts) and the gRPC edge's call listener; the CLI wires both in when the
+// dashboard is on, and its registry is served beside the gauges.
+import { Counter, Histogram, Registry } from "prom-client";
+import { CommitFigures, EngineObserver, RedeliveryReason, WorkKind } from "../scheduler/observer";
+
+/** The kind labels the gauges use too. */
+const KIND_LABEL: Record<WorkKind, string> = { orchestration: "orchestrations", activity: "activities", entity: "entities" };
+
+export class WorkMetrics implements EngineObserver {
+  readonly registry = new Registry();
+  private readonly dispatchedTotal = this.counter("dts_work_items_dispatched_total", "Work items sent to workers", ["hub", "kind"]);
+  private readonly completedTotal = this.counter("dts_work_items_completed_total", "Work items whose completion was committed", ["hub", "kind"]);
+  private readonly abandonedTotal = this.counter("dts_work_items_abandoned_total", "Work items workers gave back (Abandon*), dispatched again after a back-off", ["hub", "kind"]);
+  private readonly redeliveredTotal = this.counter("dts_work_items_redelivered_total",
+    "Work items that came back without a completion and went back to the queue (reason: released by the worker, its stream disconnected, its lease expired)", ["hub", "kind", "reason"]);
+  private readonly grpcCalls = this.counter("dts_grpc_calls_total", "gRPC calls served, by service, method and status code", ["service", "method", "code"]);
+  private readonly commitChanges = new Histogram({
+    name: "dts_commit_batch_changes", help: "Changes (operations and completions) written per group commit", registers: [this.registry],
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000],
+  });
+  private readonly commitSeconds = new Histogram({
+    name: "dts_commit_duration_seconds", help: "Time from a group commit's start until it was durable", registers: [this.registry],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  });
+  private readonly syncSeconds = new Histogram({
+    name: "dts_store_sync_seconds", help: "Time the store's transaction commit (its fsync) took per group commit (SQLite store)", registers: [this.registry],
+    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+  });
+  /** Labelled children by their labels: a label lookup per event would cost more than the count. */
+  private readonly children = new Map<string, Counter.Internal>();
+
+  dispatched(hub: string, kind: WorkKind): void {
+    this.child(this.dispatchedTotal, hub, kind).inc();
+  }
+
+  completed(hub: string, kind: WorkKind): void {
+    this.child(this.completedTotal, hub, kind).inc();
+  }
+
+  abandoned(hub: string, kind: WorkKind): void {
+    this.child(this.abandonedTotal, hub, kind).inc();
+  }
+
+  redelivered(hub: string, kind: WorkKind, _token: string, reason: RedeliveryReason): void {
+    this.redeliveredTotal.inc({ hub, kind: KIND_LABEL[kind], reason });
+  }
+
+  executionEnded(): void {
+    // Counted by the dts_orchestrations gauge (instances per status).
+  }
+
+  committed(figures: CommitFigures): void {
+    this.commitChanges.observe(figures.changes);
+    this.commitSeconds.observe(figures.durationMs / 1000);
+    if (figures.syncMs !== undefined) this.syncSeconds.observe(figures.syncMs / 1000);
+  }
+
+  /** One gRPC call ended with `code` (its name, e.g. OK, NOT_FOUND). */
+  call(service: string, method: string, code: string): void {
+    this.cached(`g\0${service}\0${method}\0${code}`, () => this.grpcCalls.labels({ service, method, code })).inc();
+  }
+
+  private counter(name: string, help: string, labelNames: string[]): Counter {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private child(counter: Counter, hub: string, kind: WorkKind): Counter.Internal {
+    const key = `${counter === this.dispatchedTotal ? "d" : counter === this.completedTotal ? "c" : "a"}\0${kind}\0${hub}`;
+    return this.cached(key, () => counter.labels({ hub, kind: KIND_LABEL[kind] }));
+  }
+
+  private cached(key: string, make: () => Counter.Internal): Counter.Internal {
+    let c = this.children.get(key);
+    if (!c) {
+      c = make();
+      this.children.set(key, c);
+    }
+    return c;
+  }
+}
