@@ -4,6 +4,7 @@ import { RunningServer, startServer } from "../server/server";
 import { TlsFilesError } from "../proto/tls-files";
 import { AuthConfigError, isLoopbackHost, RoleAssignmentsError, RunningAccess, startAccess } from "../auth";
 import { RunningDashboard, startDashboard } from "../dashboard/dashboard-server";
+import { describePeriods, effectivePeriods } from "../core/retention";
 import { UsageError } from "./flags";
 import { SchedulerSettings } from "./serve-settings";
 
@@ -64,6 +65,7 @@ export async function startScheduler(settings: SchedulerSettings, dynamicHubs: b
   console.log(`dts: gRPC listening on ${host}:${server.port} (TaskHubSidecarService, BackendService; ${transport})`);
   console.log(`dts: ${access.summary}`);
   console.log(`dts: store ${where}; task hubs: ${server.scheduler.hubNames().join(", ")}${dynamicHubs ? " (more created on first use)" : ""}`);
+  console.log(`dts: retention: finished instances purged after ${describePeriods(effectivePeriods(server.scheduler.retention.options.policy, undefined))} (task hubs may have their own: dts retention)`);
   console.log(dashboard ? `dts: dashboard at http://localhost:${dashboard.port}/`
     : dashboardPort !== undefined ? "dts: no dashboard: with auth on it needs sign-in, which is not built yet" : "dts: no dashboard (--no-dashboard)");
   return server;

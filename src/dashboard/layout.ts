@@ -2,7 +2,7 @@
 import { html, Html } from "./html";
 import { seg } from "./format";
 
-export type Section = "hubs" | "orchestrations" | "new" | "entities" | "workers";
+export type Section = "hubs" | "orchestrations" | "new" | "entities" | "workers" | "retention";
 
 export interface PageFrame {
   title: string;
@@ -40,6 +40,7 @@ ${frame.refreshSeconds ? html`<meta http-equiv="refresh" content="${frame.refres
     <a href="${hubPath(hub, "/new")}"${current("new")}>New orchestration</a>
     <a href="${hubPath(hub, "/entities")}"${current("entities")}>Entities</a>
     <a href="${hubPath(hub, "/workers")}"${current("workers")}>Workers</a>
+    <a href="${hubPath(hub, "/retention")}"${current("retention")}>Retention</a>
   </nav>` : html`<nav aria-label="Dashboard"><a href="/"${current("hubs")}>Task hubs</a></nav>`}
   <form action="/switch" method="get">
     <label>Task hub

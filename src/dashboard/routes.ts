@@ -21,6 +21,7 @@ import { InstanceView, instancePage } from "./pages/instance";
 import { filterOf, listSearch, parseListQuery } from "./pages/list-query";
 import { instancePath, orchestrationsPage } from "./pages/orchestrations";
 import { workersPage } from "./pages/workers";
+import { policyFromForm, retentionPage } from "./pages/retention";
 
 interface Request {
   req: IncomingMessage;
@@ -124,6 +125,7 @@ export class DashboardRoutes {
       return sendHtml(res, 200, entityPage(this.access, hub, e, done));
     }
     if (section === "workers" && id === undefined) return sendHtml(res, 200, workersPage(this.access, hub));
+    if (section === "retention" && id === undefined) return sendHtml(res, 200, retentionPage(this.access, hub, done));
     throw new HttpError(404, "No such page");
   }
 
@@ -139,6 +141,15 @@ export class DashboardRoutes {
     const [section, id, action] = rest;
     if (section === "orchestrations" && id === undefined) return this.create(res, hub, form);
     if (section === "bulk" && id === undefined) return this.bulk(res, url, hub, form);
+    if (section === "retention" && id === undefined) {
+      try {
+        await this.access.setRetention(hub, policyFromForm(form));
+        return redirect(res, `${hubPath(hub, "/retention")}?done=saved`);
+      } catch (err) {
+        // The form again, with what was entered and why it was refused.
+        return sendHtml(res, statusOf(err), retentionPage(this.access, hub, undefined, (err as Error).message, form));
+      }
+    }
     if (section === "orchestrations" && action === "purge") {
       const rec = this.access.instance(hub, id);
       if (!rec) throw new HttpError(404, `Orchestration instance '${id}' not found in task hub '${hub}'`);

@@ -7,6 +7,7 @@ import { isEmptyEntity, isEntityId, normalizeEntityId } from "../core/entities";
 import { createdSubOrchestrationIds, event, findExecutionStarted, fromTimestamp, str, val } from "../core/events";
 import { checkPayload } from "../core/limits";
 import { HistoryEvent, isTerminal, Status, statusName } from "../core/model";
+import { checkRetentionPolicy, RetentionPolicy } from "../core/retention";
 import { Change } from "./change";
 import { HubCommit } from "./hub-commit";
 import { HubState } from "./hub-state";
@@ -99,6 +100,15 @@ export class ClientOperations {
     };
     for (const id of instanceIds) visit(id, true);
     return this.commit.run(change).then(() => count);
+  }
+
+  /** Sets the hub's own retention policy, or with none goes back to the scheduler's. */
+  setRetention(policy: RetentionPolicy | undefined): Promise<void> {
+    const checked = policy && checkRetentionPolicy(policy);
+    return this.one((change) => {
+      this.state.retention = checked;
+      change.ops.push({ op: "setRetention", hub: this.state.name, policy: checked });
+    });
   }
 
   /** Terminates instances at once, without their workers' graceful handling; returns the ids it could not terminate. */

@@ -160,6 +160,23 @@ describe.each(kinds)("%s store", (kind, open) => {
       expect(store.queryInstances(H, {}, 10).instances).toEqual([]);
     });
 
+    test("a hub's retention policy: set, replaced and cleared through commits, loaded with the hub, gone with it, undone with a failed batch", () => {
+      store.createHub("other");
+      store.commit([{ op: "setRetention", hub: H, policy: { days: 7, failedDays: 0 } }]);
+      expect(store.load(H).retention).toEqual({ days: 7, failedDays: 0 });
+      expect(store.load("other").retention).toBeUndefined();
+      store.commit([{ op: "setRetention", hub: H, policy: { completedDays: 1 } }]);
+      expect(store.load(H).retention).toEqual({ completedDays: 1 });
+      expect(() => store.commit([{ op: "setRetention", hub: H, policy: { days: 3 } }, { op: "putInstance", hub: "nope", instance: inst("x") }])).toThrow();
+      expect(store.load(H).retention).toEqual({ completedDays: 1 });
+      store.commit([{ op: "setRetention", hub: H }]);
+      expect(store.load(H).retention).toBeUndefined();
+      store.commit([{ op: "setRetention", hub: H, policy: { days: 2 } }]);
+      store.deleteHub(H);
+      store.createHub(H);
+      expect(store.load(H).retention).toBeUndefined();
+    });
+
     test("deleting a missing hub is a no-op", () => {
       store.deleteHub("nope");
       expect(store.listHubs()).toEqual([H]);
@@ -766,8 +783,9 @@ describe("sqlite store on disk", () => {
     first.createHub(H);
     first.commit([put(inst("a", { name: "A" })), put(inst("b", { name: "B", parentInstanceId: "a" }))]);
     first.close();
-    // Back to schema 1: without the columns and their indexes.
+    // Back to schema 1: without the columns and their indexes, and without later migrations' tables.
     const raw = new Database(path.join(dir, SQLITE_FILE));
+    raw.exec("DROP TABLE retention_policies;");
     raw.exec("DROP INDEX instances_by_name; DROP INDEX instances_by_parent; ALTER TABLE instances DROP COLUMN name; ALTER TABLE instances DROP COLUMN parentInstanceId;");
     raw.pragma("user_version = 1");
     raw.close();
