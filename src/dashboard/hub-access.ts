@@ -5,6 +5,7 @@ import { notFound } from "../core/errors";
 import { EntityData, HistoryEvent, InstanceRecord, Status } from "../core/model";
 import { str, toTimestamp } from "../core/events";
 import { effectivePeriods, RetentionPeriod, RetentionPolicy } from "../core/retention";
+import { ArchivedInstance } from "../core/instance-archive";
 import { HubMetrics } from "../scheduler/hub-metrics";
 import { Scheduler } from "../scheduler/scheduler";
 import { TaskHub } from "../scheduler/task-hub";
@@ -147,6 +148,23 @@ export class HubAccess {
 
   signalEntity(hub: string, id: string, operation: string, input?: string): Promise<void> {
     return this.hub(hub).entities.signal({ instanceId: id, name: operation, input: str(input), requestId: randomUUID() });
+  }
+
+  /** One page of an export: instances in id order after `after`, each with its history as committed. */
+  exportPage(hub: string, filter: InstanceFilter, after: string | undefined, pageSize: number): { items: ArchivedInstance[]; last?: string } {
+    const reads = this.hub(hub).reads;
+    const page = reads.listInstanceIds(filter, pageSize, after);
+    const items: ArchivedInstance[] = [];
+    for (const id of page.ids) {
+      const instance = reads.getInstance(id);
+      // Purged between the listing and now: left out.
+      if (instance) items.push({ instance, history: reads.getHistory(id) ?? [] });
+    }
+    return { items, last: page.last };
+  }
+
+  importInstances(hub: string, items: ArchivedInstance[], onConflict: "fail" | "skip" | "overwrite") {
+    return this.hub(hub).clients.importInstances(items, onConflict);
   }
 
   retention(hub: string): RetentionView {
