@@ -2,7 +2,7 @@
 // dashboard port's JSON API (GET/PUT/DELETE /api/v1/taskhubs/retention).
 import { parseArgs } from "util";
 import { describeDays } from "../core/retention";
-import { callDashboardApi, DashboardApiError, DASHBOARD_TARGET_OPTIONS, DASHBOARD_TARGET_USAGE, dashboardTarget } from "./dashboard-api";
+import { callDashboardApi, DASHBOARD_TARGET_OPTIONS, DASHBOARD_TARGET_USAGE, dashboardTarget } from "./dashboard-api";
 import { int, UsageError } from "./flags";
 
 export const RETENTION_USAGE = `Usage: dts retention show [options]
@@ -55,16 +55,11 @@ export async function retentionCommand(argv: string[], env: NodeJS.ProcessEnv = 
   if (verb === "show" && (Object.keys(policy).length || values.clear)) throw new UsageError("dts retention show takes no periods and no --clear; use dts retention set");
   if (verb === "set" && !values.clear && !Object.keys(policy).length) throw new UsageError("dts retention set needs at least one of --days, --completed-days, --failed-days, --canceled-days, --terminated-days, or --clear");
   if (verb === "set" && values.clear && Object.keys(policy).length) throw new UsageError("--clear removes the hub's policy; give it alone, or give periods without --clear");
-  try {
-    const answer = verb === "show" ? await callDashboardApi<RetentionAnswer>(target, "GET", "retention")
-      : values.clear ? await callDashboardApi<RetentionAnswer>(target, "DELETE", "retention")
-        : await callDashboardApi<RetentionAnswer>(target, "PUT", "retention", policy);
-    process.stdout.write(values.json ? `${JSON.stringify(answer, null, 2)}\n` : describe(answer));
-  } catch (err) {
-    if (!(err instanceof DashboardApiError)) throw err;
-    console.error(`dts: ${err.message}`);
-    process.exitCode = 1;
-  }
+  // A refusal (DashboardApiError) is printed by the dts entry point, with exit code 1.
+  const answer = verb === "show" ? await callDashboardApi<RetentionAnswer>(target, "GET", "retention")
+    : values.clear ? await callDashboardApi<RetentionAnswer>(target, "DELETE", "retention")
+      : await callDashboardApi<RetentionAnswer>(target, "PUT", "retention", policy);
+  process.stdout.write(values.json ? `${JSON.stringify(answer, null, 2)}\n` : describe(answer));
 }
 
 function describe(a: RetentionAnswer): string {
