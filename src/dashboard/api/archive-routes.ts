@@ -27,6 +27,19 @@ function exportFilter(q: URLSearchParams): InstanceFilter {
   return filter;
 }
 
+/** Resolves once the response can take more, or is gone (a client that went away never drains it). */
+function drained(c: ApiCall): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      c.res.off("drain", done);
+      c.res.off("close", done);
+      resolve();
+    };
+    c.res.on("drain", done);
+    c.res.on("close", done);
+  });
+}
+
 async function exportInstances(a: HubAccess, c: ApiCall): Promise<void> {
   const filter = exportFilter(c.url.searchParams);
   let after = c.url.searchParams.get("after") || undefined;
@@ -35,7 +48,7 @@ async function exportInstances(a: HubAccess, c: ApiCall): Promise<void> {
     const page = a.exportPage(c.hub, filter, after, EXPORT_PAGE);
     for (const { instance, history } of page.items) {
       // Wait for the client to take what was written: a slow reader never makes the server buffer the hub.
-      if (!c.res.write(`${archiveLine(instance, history)}\n`)) await new Promise((resolve) => c.res.once("drain", resolve));
+      if (!c.res.write(`${archiveLine(instance, history)}\n`)) await drained(c);
       if (c.res.destroyed) return;
     }
     if (page.last === undefined) break;
