@@ -22,6 +22,9 @@ import { authRequested } from "./auth";
 import { int, UsageError } from "./cli/flags";
 import { schedulerSettings, SERVE_OPTIONS, SERVE_USAGE } from "./cli/serve-settings";
 import { onSignals, startScheduler } from "./cli/run-scheduler";
+import { retentionCommand } from "./cli/retention-command";
+import { exportCommand, importCommand } from "./cli/archive-command";
+import { DashboardApiError } from "./cli/dashboard-api";
 
 export async function serve(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const { values } = parseArgs({ args: argv, options: SERVE_OPTIONS, strict: true });
@@ -174,6 +177,9 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = await durableCommand(rest);
     return;
   }
+  if (verb === "retention") return retentionCommand(rest);
+  if (verb === "export") return exportCommand(rest);
+  if (verb === "import") return importCommand(rest);
   if (verb === undefined || verb === "help" || verb === "--help" || verb === "-h") {
     process.stdout.write(`Usage: dts <command>\n\nCommands:\n  serve        run the scheduler (dts serve --help for options)\n` +
       `  func start   run a function app like \`func start\` (dts func start --help)\n` +
@@ -181,10 +187,13 @@ async function main(argv: string[]): Promise<void> {
       `  scale status print a task hub's work items, target worker count and scale vote (dts scale --help)\n` +
       `  scale keda   serve the KEDA external scaler for Kubernetes (dts scale --help)\n` +
       `  durable      manage orchestration instances like \`func durable\`: start-new, get-runtime-status,\n` +
-      `               get-instances, raise-event, terminate, purge-history... (dts durable --help)\n`);
+      `               get-instances, raise-event, terminate, purge-history... (dts durable --help)\n` +
+      `  retention    show or set a task hub's retention policy (dts retention --help)\n` +
+      `  export       write a task hub's instances with their histories as JSON Lines (dts export --help)\n` +
+      `  import       load such a file into a task hub (dts import --help)\n`);
     return;
   }
-  throw new UsageError(`unknown command '${verb}'; try 'dts serve', 'dts func start', 'dts start', 'dts scale status' or 'dts durable'`);
+  throw new UsageError(`unknown command '${verb}'; try 'dts serve', 'dts func start', 'dts start', 'dts scale status', 'dts durable', 'dts retention', 'dts export' or 'dts import'`);
 }
 
 if (require.main === module) {
@@ -194,7 +203,7 @@ if (require.main === module) {
       process.exit(2);
     }
     // An expected condition (the data directory is held by another server): the message, no stack.
-    if ((err as { code?: string }).code === "DTS_DATA_DIR_IN_USE" || err instanceof StoreFatalError || err instanceof SchedulerError) {
+    if ((err as { code?: string }).code === "DTS_DATA_DIR_IN_USE" || err instanceof StoreFatalError || err instanceof SchedulerError || err instanceof DashboardApiError) {
       console.error(`dts: ${err.message}`);
       process.exit(1);
     }

@@ -47,34 +47,51 @@ export function dashboardTarget(
 
 /** The API answered with an error status; `message` is the server's own explanation. */
 export class DashboardApiError extends Error {
-  constructor(readonly status: number, message: string) {
+  /** `answer`: the error's JSON body, when it had one (some routes add what they did before failing). */
+  constructor(readonly status: number, message: string, readonly answer?: unknown) {
     super(message);
   }
 }
 
-/** One request to `/api/v1/taskhubs/<path>`; resolves with the parsed JSON body (undefined when empty). */
-export async function callDashboardApi<T>(target: DashboardTarget, method: "GET" | "POST" | "PUT" | "DELETE", path: string, body?: unknown): Promise<T> {
+/** A request body: JSON, or a stream of bytes of the given type (sent as it is read). */
+export type DashboardBody = { json: unknown } | { stream: AsyncIterable<Uint8Array>; type: string };
+
+/**
+ * One request to `/api/v1/taskhubs/<path>` (a query string may follow); resolves with the response
+ * once its status says success, for the caller to read (a stream, for exports), else throws the
+ * server's own explanation.
+ */
+export async function dashboardRequest(target: DashboardTarget, method: "GET" | "POST" | "PUT" | "DELETE", path: string, body?: DashboardBody): Promise<Response> {
   const url = new URL(`/api/v1/taskhubs/${path.replace(/^\//, "")}`, target.url);
   const headers: Record<string, string> = { "x-taskhub": target.hub, accept: "application/json" };
-  if (body !== undefined) headers["content-type"] = "application/json";
+  if (body) headers["content-type"] = "json" in body ? "application/json" : body.type;
   if (target.token) headers.authorization = `Bearer ${await target.token.getToken()}`;
   let res: Response;
   try {
-    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const payload = body === undefined ? undefined : "json" in body ? JSON.stringify(body.json) : (body.stream as unknown as ReadableStream);
+    // duplex: a streamed body is sent while it is read (undici asks for it to be said).
+    res = await fetch(url, { method, headers, body: payload, ...(body && "stream" in body ? { duplex: "half" } : {}) } as RequestInit);
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     throw new DashboardApiError(0, `cannot reach the dashboard at ${target.url.origin} (${cause?.code ?? cause?.message ?? (err as Error).message}): is dts serve running with its dashboard? Pass --dashboard-url otherwise`);
   }
+  if (res.ok) return res;
   const text = await res.text();
-  let parsed: unknown;
+  const parsed = parseJson(text) as { message?: string; error?: string } | undefined;
+  const message = parsed?.message ?? parsed?.error ?? (text.trim() || res.statusText);
+  throw new DashboardApiError(res.status, `${method} ${url.pathname} answered ${res.status}: ${message}`, parsed);
+}
+
+/** One request with a JSON body (or none); resolves with the parsed JSON answer (undefined when empty). */
+export async function callDashboardApi<T>(target: DashboardTarget, method: "GET" | "POST" | "PUT" | "DELETE", path: string, body?: unknown): Promise<T> {
+  const res = await dashboardRequest(target, method, path, body === undefined ? undefined : { json: body });
+  return parseJson(await res.text()) as T;
+}
+
+function parseJson(text: string): unknown {
   try {
-    parsed = text === "" ? undefined : JSON.parse(text);
+    return text === "" ? undefined : JSON.parse(text);
   } catch {
-    parsed = undefined;
+    return undefined;
   }
-  if (!res.ok) {
-    const message = (parsed as { message?: string; error?: string } | undefined)?.message ?? (parsed as { error?: string } | undefined)?.error ?? (text.trim() || res.statusText);
-    throw new DashboardApiError(res.status, `${method} ${url.pathname} answered ${res.status}: ${message}`);
-  }
-  return parsed as T;
 }

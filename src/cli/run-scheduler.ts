@@ -9,6 +9,7 @@ import { configureLog, errorText, log, logEnabled } from "../log/log";
 import { observers } from "../scheduler/observer";
 import { LogObserver } from "../telemetry/log-observer";
 import { Tracing, TracingConfigError, tracingFromEnv } from "../telemetry/tracing";
+import { describePeriods, effectivePeriods } from "../core/retention";
 import { UsageError } from "./flags";
 import { SchedulerSettings } from "./serve-settings";
 
@@ -87,6 +88,7 @@ export async function startScheduler(settings: SchedulerSettings, dynamicHubs: b
   log.info(`dts: gRPC listening on ${host}:${server.port} (TaskHubSidecarService, BackendService; ${transport})`);
   log.info(`dts: ${access.summary}`);
   log.info(`dts: store ${where}; task hubs: ${server.scheduler.hubNames().join(", ")}${dynamicHubs ? " (more created on first use)" : ""}`);
+  log.info(`dts: retention: finished instances purged after ${describePeriods(effectivePeriods(server.scheduler.retention.options.policy, undefined))} (task hubs may have their own: dts retention)`);
   if (tracing) log.info(`dts: traces to ${tracing.endpoint} (OTLP/HTTP)`);
   log.info(server.dashboardUrl ? `dts: dashboard at ${server.dashboardUrl}${dashboardAuthNote(access)}` : "dts: no dashboard (--no-dashboard)");
   return server;

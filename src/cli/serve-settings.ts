@@ -8,6 +8,7 @@ import { DEFAULT_BUSY_TIMEOUT_MS } from "../store/busy-retry";
 import { tlsFilesFrom } from "../proto/tls-files";
 import { authRequested, AuthSettings, DEFAULT_AUDIENCE, DEFAULT_CLOCK_SKEW_SECONDS } from "../auth";
 import { LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel, parseLogLevel } from "../log/log";
+import { DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS, RetentionPolicy } from "../core/retention";
 import { int, list, seconds, UsageError } from "./flags";
 
 export const SERVE_USAGE = `Usage: dts serve [options]
@@ -35,6 +36,14 @@ Options (environment variable in brackets):
   --history-streaming-threshold <n>    longer histories go by StreamInstanceHistory to workers that can [DTS_HISTORY_STREAMING_THRESHOLD] (default ${DEFAULT_ENGINE_OPTIONS.historyStreamingThreshold})
   --store-busy-timeout <seconds>       how long a commit waits for a database lock held by another process [DTS_STORE_BUSY_TIMEOUT] (default ${DEFAULT_BUSY_TIMEOUT_MS / 1000})
   --host <address>           listen address [DTS_HOST] (default localhost without auth, 0.0.0.0 with auth)
+
+Retention (finished instances are purged this many whole days after they finished; 0 keeps them forever;
+a task hub's own policy, set with dts retention set, wins):
+  --retention-days <n>              every finished status [DTS_RETENTION_DAYS] (default ${DEFAULT_RETENTION_DAYS})
+  --retention-completed-days <n>    Completed instances [DTS_RETENTION_COMPLETED_DAYS] (default: --retention-days)
+  --retention-failed-days <n>       Failed instances [DTS_RETENTION_FAILED_DAYS]
+  --retention-canceled-days <n>     Canceled instances [DTS_RETENTION_CANCELED_DAYS]
+  --retention-terminated-days <n>   Terminated instances [DTS_RETENTION_TERMINATED_DAYS]
 
 Telemetry (see README "Telemetry"):
   --log-format text|json     text lines, or one JSON object per line with level, hub, instanceId, workItem [DTS_LOG_FORMAT] (default text)
@@ -76,6 +85,8 @@ export const SERVE_OPTIONS = {
   "role-assignments": { type: "string" }, "auth-trust-token-roles": { type: "boolean" },
   "dashboard-client-id": { type: "string" }, "dashboard-client-secret-file": { type: "string" }, "dashboard-url": { type: "string" },
   "tls-cert": { type: "string" }, "tls-key": { type: "string" }, "tls-client-ca": { type: "string" },
+  "retention-days": { type: "string" }, "retention-completed-days": { type: "string" }, "retention-failed-days": { type: "string" },
+  "retention-canceled-days": { type: "string" }, "retention-terminated-days": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -109,6 +120,18 @@ function authSettings(values: ServeValues, env: NodeJS.ProcessEnv): AuthSettings
   };
 }
 
+/** The scheduler's retention policy from --retention-*-days and DTS_RETENTION_*_DAYS. */
+function retentionPolicy(values: ServeValues, env: NodeJS.ProcessEnv): RetentionPolicy {
+  const days = (flag: "retention-days" | `retention-${"completed" | "failed" | "canceled" | "terminated"}-days`) => {
+    const n = int(flag, values[flag] ?? env[`DTS_${flag.replace(/-/g, "_").toUpperCase()}`], 0);
+    if (n !== undefined && n > MAX_RETENTION_DAYS) throw new UsageError(`--${flag} must be at most ${MAX_RETENTION_DAYS} days (0 keeps forever), got '${n}'`);
+    return n;
+  };
+  return {
+    days: days("retention-days") ?? DEFAULT_RETENTION_DAYS, completedDays: days("retention-completed-days"), failedDays: days("retention-failed-days"),
+    canceledDays: days("retention-canceled-days"), terminatedDays: days("retention-terminated-days"),
+  };
+}
 
 function logSettings(values: ServeValues, env: NodeJS.ProcessEnv): { format: LogFormat; level: LogLevel } {
   const format = (values["log-format"] ?? (env.DTS_LOG_FORMAT || "text")).trim().toLowerCase();
@@ -153,6 +176,7 @@ export function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): 
     maxHistoryEvents: int("max-history-events", values["max-history-events"] ?? env.DTS_MAX_HISTORY_EVENTS, 10),
     historyStreamingThreshold: int("history-streaming-threshold", values["history-streaming-threshold"] ?? env.DTS_HISTORY_STREAMING_THRESHOLD, 0),
     storeBusyTimeoutMs: seconds("store-busy-timeout", values["store-busy-timeout"] ?? env.DTS_STORE_BUSY_TIMEOUT),
+    retention: { policy: retentionPolicy(values, env) },
   } };
 }
 

@@ -4,6 +4,8 @@ import { randomUUID } from "crypto";
 import { notFound } from "../core/errors";
 import { EntityData, HistoryEvent, InstanceRecord, Status } from "../core/model";
 import { str, toTimestamp } from "../core/events";
+import { effectivePeriods, RetentionPeriod, RetentionPolicy } from "../core/retention";
+import { ArchivedInstance } from "../core/instance-archive";
 import { HubMetrics } from "../scheduler/hub-metrics";
 import { Scheduler } from "../scheduler/scheduler";
 import { TaskHub } from "../scheduler/task-hub";
@@ -25,6 +27,14 @@ export interface NewOrchestration {
   input?: string;
   scheduledStartAt?: number;
   tags?: Record<string, string>;
+}
+
+/** A hub's retention: its own policy (if any), the scheduler's, and the period in force per status. */
+export interface RetentionView {
+  hub: string;
+  own?: RetentionPolicy;
+  scheduler: RetentionPolicy;
+  periods: RetentionPeriod[];
 }
 
 export class HubAccess {
@@ -138,6 +148,37 @@ export class HubAccess {
 
   signalEntity(hub: string, id: string, operation: string, input?: string): Promise<void> {
     return this.hub(hub).entities.signal({ instanceId: id, name: operation, input: str(input), requestId: randomUUID() });
+  }
+
+  /** One page of an export: instances in id order after `after`, each with its history as committed. */
+  exportPage(hub: string, filter: InstanceFilter, after: string | undefined, pageSize: number): { items: ArchivedInstance[]; last?: string } {
+    const reads = this.hub(hub).reads;
+    const page = reads.listInstanceIds(filter, pageSize, after);
+    const items: ArchivedInstance[] = [];
+    for (const id of page.ids) {
+      const instance = reads.getInstance(id);
+      // Purged between the listing and now: left out.
+      if (instance) items.push({ instance, history: reads.getHistory(id) ?? [] });
+    }
+    return { items, last: page.last };
+  }
+
+  importInstances(hub: string, items: ArchivedInstance[], onConflict: "fail" | "skip" | "overwrite") {
+    return this.hub(hub).clients.importInstances(items, onConflict);
+  }
+
+  retention(hub: string): RetentionView {
+    const h = this.hub(hub);
+    const own = h.retention.get();
+    const scheduler = this.scheduler.retention.options.policy;
+    return { hub: h.name, own, scheduler, periods: effectivePeriods(scheduler, own) };
+  }
+
+  /** Sets the hub's own policy (none: the scheduler's applies again); a sweep follows at once. */
+  async setRetention(hub: string, policy: RetentionPolicy | undefined): Promise<RetentionView> {
+    await this.hub(hub).retention.set(policy);
+    this.scheduler.retention.kick();
+    return this.retention(hub);
   }
 
   /** Resolves with the instance once `done` holds for it, or with its state after timeoutMs. */

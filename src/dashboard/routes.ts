@@ -23,6 +23,7 @@ import { instancePath, orchestrationsPage } from "./pages/orchestrations";
 import { workersPage } from "./pages/workers";
 import { SignInRoutes } from "./sign-in/sign-in-routes";
 import { errorText, log } from "../log/log";
+import { policyFromForm, retentionPage } from "./pages/retention";
 
 interface Request {
   req: IncomingMessage;
@@ -127,6 +128,7 @@ export class DashboardRoutes {
       return sendHtml(res, 200, entityPage(this.access, caller, hub, e, done));
     }
     if (section === "workers" && id === undefined) return sendHtml(res, 200, workersPage(this.access, caller, hub));
+    if (section === "retention" && id === undefined) return sendHtml(res, 200, retentionPage(this.access, caller, hub, done));
     throw new HttpError(404, "No such page");
   }
 
@@ -142,6 +144,15 @@ export class DashboardRoutes {
     const [section, id, action] = rest;
     if (section === "orchestrations" && id === undefined) return this.create(res, caller, hub, form);
     if (section === "bulk" && id === undefined) return this.bulk(res, url, caller, hub, form);
+    if (section === "retention" && id === undefined) {
+      try {
+        await this.access.setRetention(hub, policyFromForm(form));
+        return redirect(res, `${hubPath(hub, "/retention")}?done=saved`);
+      } catch (err) {
+        // The form again, with what was entered and why it was refused.
+        return sendHtml(res, statusOf(err), retentionPage(this.access, caller, hub, undefined, (err as Error).message, form));
+      }
+    }
     if (section === "orchestrations" && action === "purge") {
       const rec = this.access.instance(hub, id);
       if (!rec) throw new HttpError(404, `Orchestration instance '${id}' not found in task hub '${hub}'`);

@@ -7,6 +7,9 @@ import { isEmptyEntity, isEntityId, normalizeEntityId } from "../core/entities";
 import { createdSubOrchestrationIds, event, findExecutionStarted, fromTimestamp, str, val } from "../core/events";
 import { checkPayload } from "../core/limits";
 import { HistoryEvent, isTerminal, Status, statusName } from "../core/model";
+import { checkRetentionPolicy, RetentionPolicy } from "../core/retention";
+import { ArchivedInstance } from "../core/instance-archive";
+import { SchedulerError } from "../core/errors";
 import { Change } from "./change";
 import { HubCommit } from "./hub-commit";
 import { HubState } from "./hub-state";
@@ -99,6 +102,43 @@ export class ClientOperations {
     };
     for (const id of instanceIds) visit(id, true);
     return this.commit.run(change).then(() => count);
+  }
+
+  /** Sets the hub's own retention policy, or with none goes back to the scheduler's. */
+  setRetention(policy: RetentionPolicy | undefined): Promise<void> {
+    const checked = policy && checkRetentionPolicy(policy);
+    return this.one((change) => {
+      this.state.retention = checked;
+      change.ops.push({ op: "setRetention", hub: this.state.name, policy: checked });
+    });
+  }
+
+  /**
+   * Writes exported finished instances (record and history) as one commit. An id already in the hub
+   * (or twice in the batch) refuses the whole batch unless `onConflict` says to skip it or to
+   * overwrite it (a finished one only).
+   */
+  importInstances(items: ArchivedInstance[], onConflict: "fail" | "skip" | "overwrite"): Promise<{ imported: number; skipped: number; overwritten: number }> {
+    const change = new Change();
+    const seen = new Set<string>();
+    const counts = { imported: 0, skipped: 0, overwritten: 0 };
+    for (const { instance, history } of items) {
+      const id = instance.instanceId;
+      const existing = seen.has(id) ? instance : this.state.current(id);
+      if (existing) {
+        if (onConflict === "fail") throw new SchedulerError("ALREADY_EXISTS", `Instance '${id}' already exists in task hub '${this.state.name}'; nothing of this batch was imported (skip or overwrite existing instances, or resume after the last one imported)`);
+        if (onConflict === "skip") {
+          counts.skipped++;
+          continue;
+        }
+        if (!isTerminal(existing.status)) throw precondition(`Instance '${id}' is ${statusName(existing.status)} in task hub '${this.state.name}' and cannot be overwritten; nothing of this batch was imported`);
+        if (!seen.has(id)) this.state.dropInstance(id, change);
+        counts.overwritten++;
+      } else counts.imported++;
+      seen.add(id);
+      change.ops.push({ op: "putInstance", hub: this.state.name, instance }, { op: "replaceHistory", hub: this.state.name, instanceId: id, events: history });
+    }
+    return this.commit.run(change).then(() => counts);
   }
 
   /** Terminates instances at once, without their workers' graceful handling; returns the ids it could not terminate. */

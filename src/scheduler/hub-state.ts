@@ -6,6 +6,7 @@ import { randomUUID } from "crypto";
 import { entityName, isEntityId, normalizeEntityId } from "../core/entities";
 import { notFound, precondition } from "../core/errors";
 import { ActivityRecord, EntityData, HistoryEvent, InstanceRecord, isTerminal, NewActivity, NewMessage, Status, statusName } from "../core/model";
+import { RetentionPolicy } from "../core/retention";
 import { HubSnapshot, Store } from "../store/store";
 import { ActivityTable } from "./activity-table";
 import { Change } from "./change";
@@ -30,6 +31,8 @@ export class HubState {
   private readonly locks = new EntityLockIndex();
   private readonly timers: TimerHeap<Due>;
   private seq = 0;
+  /** The hub's own retention policy (none: the scheduler's applies). */
+  retention?: RetentionPolicy;
 
   constructor(readonly name: string, private readonly store: Store, private readonly dispatcher: Dispatcher, onDue: (due: Due[]) => void) {
     this.timers = new TimerHeap<Due>(onDue);
@@ -104,6 +107,7 @@ export class HubState {
   load(snap: HubSnapshot, now: number): { stale: number[]; readyActivities: number[] } {
     // Never back: after a failed commit, refused changes may have used seqs above the store's maximum.
     this.seq = Math.max(this.seq, snap.maxSeq);
+    this.retention = snap.retention;
     for (const { instance, history } of snap.instances) {
       this.instances.set(instance.instanceId, hotInstance(instance, history, true));
       this.locks.move(instance.instanceId, undefined, instance.entity?.lockedBy);
@@ -131,6 +135,7 @@ export class HubState {
     this.activityLeases.clear();
     this.lostActivities.clear();
     this.locks.clear();
+    this.retention = undefined;
   }
 
   close(): void {

@@ -6,6 +6,7 @@ import { notStored, SchedulerError } from "../core/errors";
 import { Store } from "../store/store";
 import { CommitFailure, GroupCommitter } from "./group-commit";
 import { DEFAULT_ENGINE_OPTIONS, EngineOptions } from "./options";
+import { RetentionOptions, RetentionPurger } from "./retention-purger";
 import { TaskHub } from "./task-hub";
 import { log } from "../log/log";
 
@@ -16,6 +17,8 @@ export interface SchedulerOptions extends Partial<EngineOptions> {
   dynamicHubs?: boolean;
   /** Most task hubs served at once (creating more answers RESOURCE_EXHAUSTED). */
   maxHubs?: number;
+  /** Retention: the scheduler's policy, and the purger's clock and pacing (tests set the clock). */
+  retention?: Partial<RetentionOptions>;
 }
 
 export const DEFAULT_HUB = "default";
@@ -25,6 +28,8 @@ export class Scheduler {
   readonly options: EngineOptions;
   readonly committer: GroupCommitter;
   readonly maxHubs: number;
+  /** Purges finished instances past their retention period, in the background. */
+  readonly retention: RetentionPurger;
   private readonly hubs = new Map<string, TaskHub>();
   private readonly dynamicHubs: boolean;
   private failure?: Error;
@@ -44,6 +49,8 @@ export class Scheduler {
     for (const name of configured) if (!stored.includes(name)) store.createHub(name);
     for (const name of all) this.open(name, false);
     store.onFatal?.((err) => this.fail(err));
+    this.retention = new RetentionPurger(() => (this.failure ? [] : [...this.hubs.values()]), this.committer, stripUndefined(options.retention ?? {}));
+    this.retention.start();
   }
 
   /** Why the scheduler stopped serving, if it did. */
@@ -103,6 +110,7 @@ export class Scheduler {
   }
 
   async close(): Promise<void> {
+    await this.retention.stop();
     await this.committer.flush();
     for (const hub of this.hubs.values()) hub.close("The scheduler is shutting down");
     await this.store.close();

@@ -5,6 +5,7 @@
 // (one operation, one commit), `reads`, `completions` and `entities`, plus the worker streams.
 import { pb } from "../proto";
 import { EntityQuery } from "../core/entities";
+import { RetentionPolicy } from "../core/retention";
 import { Store } from "../store/store";
 import { ClientOperations } from "./client-operations";
 import { WorkItemCompletions } from "./completions";
@@ -21,7 +22,7 @@ import { WorkFeed } from "./work-feed";
 
 /** What clients may ask of a hub: each call is one operation, one commit. */
 export type HubClients = Pick<ClientOperations,
-  "startInstance" | "raiseEvent" | "terminate" | "suspend" | "resume" | "rewind" | "restart" | "purge" | "forceTerminate" | "addEvent">;
+  "startInstance" | "raiseEvent" | "terminate" | "suspend" | "resume" | "rewind" | "restart" | "purge" | "forceTerminate" | "addEvent" | "importInstances">;
 /** What clients may read: committed state, store pages, waits, metrics. */
 export type HubReadApi = Pick<HubReads,
   "getInstance" | "getHistory" | "queryInstances" | "listInstanceIds" | "findInstanceIds" | "listInstances" | "countByStatus" | "waitFor" | "hotState" | "metrics" | "work" | "workers">;
@@ -42,6 +43,12 @@ export class TaskHub implements DispatchSource {
   readonly reads: HubReadApi;
   readonly completions: HubCompletions;
 
+  /** The hub's own retention policy (the scheduler's retention purger applies it). */
+  readonly retention: {
+    get(): RetentionPolicy | undefined;
+    set(policy: RetentionPolicy | undefined): Promise<void>;
+  };
+
   /** The entity side as the gRPC services see it. */
   readonly entities: {
     signal(req: pb.ISignalEntityRequest): Promise<void>;
@@ -61,6 +68,10 @@ export class TaskHub implements DispatchSource {
     this.operations = this.clients = new ClientOperations(this.state, lifecycle, this.hubCommit, options);
     this.workItems = this.completions = new WorkItemCompletions(this.state, lifecycle, this.feed, this.hubCommit, this.dispatcher, options);
     this.hubReads = this.reads = new HubReads(this.state, store, this.feed, this.dispatcher, this.waiters, options, () => this.hubCommit.closed);
+    this.retention = {
+      get: () => this.state.retention && { ...this.state.retention },
+      set: (policy) => this.operations.setRetention(policy),
+    };
     this.entities = {
       signal: (req) => this.operations.signal(req),
       get: (id) => this.hubReads.entity(id),

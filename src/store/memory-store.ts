@@ -3,6 +3,7 @@
 // (HistoryEvent objects are immutable by convention and are shared). commit() is atomic through an
 // undo log: each change records how to revert it, and a failing op reverts the batch in reverse.
 import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord, Status } from "../core/model";
+import { RetentionPolicy } from "../core/retention";
 import { decodeContinuationToken } from "./continuation";
 import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
 import {
@@ -27,6 +28,7 @@ interface HubData {
   activities: Map<number, ActivityRecord>;
   /** High-water mark of every seq ever written, so seqs are never reused after deletes. */
   maxSeq: number;
+  retention?: RetentionPolicy;
 }
 
 type Undo = (() => void)[];
@@ -66,6 +68,7 @@ export class MemoryStore implements Store {
       messages: [...h.messages.values()].sort(bySeq).map(copyMessage),
       activities: [...h.activities.values()].sort(bySeq).map(copyActivity),
       maxSeq: h.maxSeq,
+      ...(h.retention ? { retention: { ...h.retention } } : {}),
     };
   }
 
@@ -184,6 +187,12 @@ function apply(h: HubData, op: StoreOp, undo: Undo): void {
     case "deleteActivity":
       set(h.activities, op.seq, undefined, undo);
       break;
+    case "setRetention": {
+      const previous = h.retention;
+      h.retention = op.policy && { ...op.policy };
+      undo.push(() => void (h.retention = previous));
+      break;
+    }
     case "createHub":
     case "deleteHub":
       break; // commit() applies hub ops

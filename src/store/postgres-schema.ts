@@ -70,6 +70,13 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX activities_by_instance ON activities (hub, instance_id);
   `,
+  // A hub's own retention policy (core/retention.ts), as JSON.
+  `
+  CREATE TABLE retention_policies (
+    hub TEXT COLLATE "C" PRIMARY KEY,
+    policy TEXT NOT NULL
+  );
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;

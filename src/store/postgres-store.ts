@@ -4,6 +4,7 @@
 // message events are stored as protobuf bytes, instance records as in SQLite (rows.ts).
 import { Pool, PoolClient, types } from "pg";
 import { HistoryEvent, InstanceRecord, Status } from "../core/model";
+import { RetentionPolicy } from "../core/retention";
 import { decodeContinuationToken } from "./continuation";
 import { decodeEvent, EncodedOp, encodeOps } from "./encoded-batch";
 import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
@@ -26,6 +27,8 @@ const parseTypes = {
 };
 
 const INSTANCE_TABLES = ["instances", "history", "messages", "activities"];
+/** Everything a hub owns besides its row in hubs. */
+const HUB_TABLES = [...INSTANCE_TABLES, "retention_policies"];
 
 export class PostgresStore implements AsyncStore {
   readonly kind = "postgres" as const;
@@ -76,7 +79,7 @@ export class PostgresStore implements AsyncStore {
           continue;
         }
         if (op.op === "deleteHub") {
-          for (const table of INSTANCE_TABLES) await c.query(`DELETE FROM ${table} WHERE hub = $1`, [op.hub]);
+          for (const table of HUB_TABLES) await c.query(`DELETE FROM ${table} WHERE hub = $1`, [op.hub]);
           await c.query("DELETE FROM hubs WHERE name = $1", [op.hub]);
           known.delete(op.hub);
           maxSeq.delete(op.hub);
@@ -115,12 +118,15 @@ export class PostgresStore implements AsyncStore {
       );
       const activities = await c.query<ActivityRow>(`SELECT ${PG_ACTIVITY_COLUMNS} FROM activities WHERE hub = $1 ORDER BY seq`, [hub]);
       const seq = await c.query<{ max_seq: number }>("SELECT max_seq FROM hubs WHERE name = $1", [hub]);
-      return {
+      const retention = (await c.query<{ policy: string }>("SELECT policy FROM retention_policies WHERE hub = $1", [hub])).rows[0];
+      const snapshot: HubSnapshot = {
         instances: instances.map((instance) => ({ instance, history: histories.get(instance.instanceId) ?? [] })),
         messages: messages.rows.map(toMessage),
         activities: activities.rows.map(toActivity),
         maxSeq: seq.rows[0]?.max_seq ?? 0,
       };
+      if (retention) snapshot.retention = JSON.parse(retention.policy) as RetentionPolicy;
+      return snapshot;
     }, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   }
 
@@ -243,6 +249,10 @@ async function apply(c: PoolClient, op: EncodedOp): Promise<void> {
       return;
     case "deleteInstance":
       for (const table of INSTANCE_TABLES) await c.query(`DELETE FROM ${table} WHERE hub = $1 AND instance_id = $2`, [op.hub, op.instanceId]);
+      return;
+    case "setRetention":
+      if (op.policy) await c.query("INSERT INTO retention_policies (hub, policy) VALUES ($1, $2) ON CONFLICT (hub) DO UPDATE SET policy = excluded.policy", [op.hub, JSON.stringify(op.policy)]);
+      else await c.query("DELETE FROM retention_policies WHERE hub = $1", [op.hub]);
       return;
     default:
       throw new Error(`unknown store op ${JSON.stringify((op as { op: unknown }).op)}`);

@@ -18,7 +18,7 @@ export function prepare(db: Database.Database) {
     hubMaxSeq: p("SELECT maxSeq FROM hubs WHERE name = ?").pluck(),
     createHub: p("INSERT OR IGNORE INTO hubs (name) VALUES (?)"),
     raiseMaxSeq: p("UPDATE hubs SET maxSeq = max(maxSeq, ?) WHERE name = ?"),
-    deleteHub: ["instances", "history", "messages", "activities"]
+    deleteHub: ["instances", "history", "messages", "activities", "retention_policies"]
       .map((table) => p(`DELETE FROM ${table} WHERE hub = ?`))
       .concat(p("DELETE FROM hubs WHERE name = ?")),
 
@@ -56,5 +56,9 @@ export function prepare(db: Database.Database) {
     putActivity: p(`INSERT OR REPLACE INTO activities (hub, ${ACTIVITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     deleteActivity: p("DELETE FROM activities WHERE hub = ? AND seq = ?"),
     loadActivities: p(`SELECT ${ACTIVITY_COLUMNS} FROM activities WHERE hub = ? ORDER BY seq`),
+
+    putRetention: p("INSERT OR REPLACE INTO retention_policies (hub, policy) VALUES (?, ?)"),
+    deleteRetention: p("DELETE FROM retention_policies WHERE hub = ?"),
+    getRetention: p("SELECT policy FROM retention_policies WHERE hub = ?").pluck(),
   };
 }

@@ -72,6 +72,13 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX instances_by_name ON instances (hub, name, createdAt);
   CREATE INDEX instances_by_parent ON instances (hub, parentInstanceId);
   `,
+  // A hub's own retention policy (core/retention.ts) as JSON; no row: the scheduler's policy applies.
+  `
+  CREATE TABLE retention_policies (
+    hub TEXT PRIMARY KEY,
+    policy TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

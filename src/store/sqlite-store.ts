@@ -5,6 +5,7 @@
 import Database from "better-sqlite3";
 import * as path from "path";
 import { HistoryEvent, InstanceRecord, Status } from "../core/model";
+import { RetentionPolicy } from "../core/retention";
 import { decodeContinuationToken } from "./continuation";
 import { decodeEvent, EncodedOp, encodeOps } from "./encoded-batch";
 import { acquireDataDirLock, createPrivateFile, DataDirLock, ensurePrivateDir } from "./data-dir-lock";
@@ -265,6 +266,10 @@ export class SqliteStore implements Store {
       case "deleteInstance":
         for (const statement of s.deleteInstance) statement.run(op.hub, op.instanceId);
         break;
+      case "setRetention":
+        if (op.policy) s.putRetention.run(op.hub, JSON.stringify(op.policy));
+        else s.deleteRetention.run(op.hub);
+        break;
       case "createHub":
       case "deleteHub":
         break; // applyAll handles hub ops
@@ -282,11 +287,14 @@ export class SqliteStore implements Store {
       instance: toInstance(row),
       history: this.getHistory(hub, row.instanceId),
     }));
-    return {
+    const snapshot: HubSnapshot = {
       instances,
       messages: (this.s.loadMessages.all(hub) as MessageRow[]).map(toMessage),
       activities: (this.s.loadActivities.all(hub) as ActivityRow[]).map(toActivity),
       maxSeq: (this.s.hubMaxSeq.get(hub) as number | undefined) ?? 0,
     };
+    const retention = this.s.getRetention.get(hub) as string | undefined;
+    if (retention !== undefined) snapshot.retention = JSON.parse(retention) as RetentionPolicy;
+    return snapshot;
   }
 }

@@ -1,6 +1,7 @@
 // The persistence interface every store implements (memory, sqlite). Synchronous on purpose: the
 // scheduler groups many changes into one commit() call, which the store applies atomically.
 import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord, Status } from "../core/model";
+import { RetentionPolicy } from "../core/retention";
 
 /** One change in a commit batch. E is how events travel: objects, or protobuf bytes (encoded-batch.ts). */
 export type StoreOp<E = HistoryEvent> =
@@ -14,6 +15,8 @@ export type StoreOp<E = HistoryEvent> =
   | { op: "deleteActivity"; hub: string; seq: number }
   /** Removes the instance with its history, messages and activities. */
   | { op: "deleteInstance"; hub: string; instanceId: string }
+  /** Sets the hub's own retention policy (core/retention.ts); none: the scheduler's applies. */
+  | { op: "setRetention"; hub: string; policy?: RetentionPolicy }
   /** Creates the hub if missing. Ordered with the hub's other writes, so a create after a delete wins. */
   | { op: "createHub"; hub: string }
   /** Deletes the hub and everything in it; writes queued before it are applied first. */
@@ -27,6 +30,8 @@ export interface HubSnapshot {
   activities: ActivityRecord[];
   /** Largest seq used by messages and activities (0 when none). */
   maxSeq: number;
+  /** The hub's own retention policy, when one was set. */
+  retention?: RetentionPolicy;
 }
 
 export interface InstanceFilter {

@@ -6,8 +6,9 @@ import { stopAll, runningChildren } from "./procfs";
 import { addRatios, legend, machine, table } from "./report";
 import { LATENCY_KINDS, Row, RUNNERS, SCENARIO_TITLES, ScenarioContext, ScenarioName, SCENARIOS, skipReason, warmUp } from "./scenarios";
 import { PathName, PATHS, removeAllDataDirs, removeDataDir, startTarget, Target } from "./targets";
+import { oldInstancesDataDir, retentionServeArgs } from "./retention";
 
-const DEFAULTS = { count: 5000, fanOut: 1000, sequence: 500, latencyRuns: 200, entitySignals: 1000, memory: 100_000, startup: 100_000, idleSeconds: 10, window: 100, timeout: 1800 };
+const DEFAULTS = { count: 5000, fanOut: 1000, sequence: 500, latencyRuns: 200, entitySignals: 1000, memory: 100_000, startup: 100_000, purge: 100_000, idleSeconds: 10, window: 100, timeout: 1800 };
 
 const USAGE = `Usage: npm run bench [-- options]
 
@@ -38,6 +39,9 @@ Scenarios (--scenarios a,b; default hello,fanout,sequence,latency,entities, plus
   startup     --startup [N]     N waiting instances on SQLite, SIGKILL the scheduler, restart it on the same
                                 data: seconds until it listens and until a raised event is dispatched and
                                 completed (sqlite path only; default ${DEFAULTS.startup}; opt-in: slow)
+  purge       --purge [N]       --count HelloCities5 while retention purges N instances that finished 60 days
+                                ago (written into the data directory first; sqlite path only; default ${DEFAULTS.purge}; opt-in)
+  kept        --purge [N]       the same with retention off (--retention-days 0): the figure to compare with
 
 Other options:
   --idle-seconds N   the memory scenario's idle period before the forced GC (default ${DEFAULTS.idleSeconds})
@@ -68,7 +72,7 @@ function withOptionalValues(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     out.push(argv[i]);
-    if ((argv[i] === "--memory" || argv[i] === "--startup") && (i + 1 >= argv.length || argv[i + 1].startsWith("-"))) out.push("default");
+    if ((argv[i] === "--memory" || argv[i] === "--startup" || argv[i] === "--purge") && (i + 1 >= argv.length || argv[i + 1].startsWith("-"))) out.push("default");
   }
   return out;
 }
@@ -76,6 +80,7 @@ function withOptionalValues(argv: string[]): string[] {
 const ALIASES: Record<string, ScenarioName> = {
   hello: "hello", hellocities: "hello", hellocities5: "hello", fanout: "fanout", "fan-out": "fanout", sequence: "sequence",
   latency: "latency", entities: "entities", entity: "entities", memory: "memory", startup: "startup", restart: "startup",
+  purge: "purge", retention: "purge", kept: "kept",
 };
 
 function list<T extends string>(name: string, value: string | undefined, all: readonly T[], map: (s: string) => T | undefined): T[] | undefined {
@@ -95,17 +100,18 @@ function options(argv: string[]) {
     args: withOptionalValues(argv), strict: true,
     options: {
       count: { type: "string" }, "fan-out": { type: "string" }, sequence: { type: "string" }, "latency-runs": { type: "string" }, "entity-signals": { type: "string" },
-      memory: { type: "string" }, startup: { type: "string" }, paths: { type: "string" }, scenarios: { type: "string" },
+      memory: { type: "string" }, startup: { type: "string" }, purge: { type: "string" }, paths: { type: "string" }, scenarios: { type: "string" },
       "idle-seconds": { type: "string" }, window: { type: "string" }, timeout: { type: "string" },
       "node-arg": { type: "string", multiple: true }, "worker-node-arg": { type: "string", multiple: true }, workers: { type: "string" }, auth: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
     },
   });
-  const opt = (name: "memory" | "startup") => (values[name] === "default" ? undefined : values[name]);
+  const opt = (name: "memory" | "startup" | "purge") => (values[name] === "default" ? undefined : values[name]);
   const sizes: Record<ScenarioName, number> = {
     hello: positive("count", values.count, DEFAULTS.count), fanout: positive("fan-out", values["fan-out"], DEFAULTS.fanOut),
     sequence: positive("sequence", values.sequence, DEFAULTS.sequence), latency: positive("latency-runs", values["latency-runs"], DEFAULTS.latencyRuns),
     entities: positive("entity-signals", values["entity-signals"], DEFAULTS.entitySignals),
     memory: positive("memory", opt("memory"), DEFAULTS.memory), startup: positive("startup", opt("startup"), DEFAULTS.startup),
+    purge: positive("purge", opt("purge"), DEFAULTS.purge), kept: positive("purge", opt("purge"), DEFAULTS.purge),
   };
   const paths = list("paths", values.paths, PATHS, (s) => PATHS.find((p) => p === s)) ?? PATHS;
   let scenarios = list("scenarios", values.scenarios, SCENARIOS, (s) => ALIASES[s]);
@@ -113,6 +119,7 @@ function options(argv: string[]) {
     scenarios = ["hello", "fanout", "sequence", "latency", "entities"];
     if (values.memory !== undefined) scenarios.push("memory");
     if (values.startup !== undefined) scenarios.push("startup");
+    if (values.purge !== undefined) scenarios.push("kept", "purge");
   }
   scenarios = SCENARIOS.filter((s) => scenarios!.includes(s));
   return {
@@ -151,7 +158,11 @@ async function main(): Promise<number> {
       let target: Target | undefined;
       try {
         process.stderr.write(`${label}: starting\n`);
-        target = await startTarget(path, { nodeArgs: o.nodeArgs, workerNodeArgs: o.workerNodeArgs, workers: o.workers, auth: benchAuth?.auth });
+        const old = scenario === "purge" || scenario === "kept";
+        target = await startTarget(path, {
+          nodeArgs: o.nodeArgs, workerNodeArgs: o.workerNodeArgs, workers: o.workers, auth: benchAuth?.auth,
+          dataDir: old ? oldInstancesDataDir(o.sizes[scenario]) : undefined, serveArgs: old ? retentionServeArgs(scenario === "purge") : undefined,
+        });
         const t = target;
         const result = await Promise.race([t.failed, (async () => {
           await warmUp(t, deadline);

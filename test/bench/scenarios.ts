@@ -3,11 +3,13 @@
 import { cpuSeconds, MiB, peakRssBytes, resetPeakRss, rssBytes } from "./procfs";
 import { EntityTarget, PathName, Target } from "./targets";
 import { GO_EVENT } from "./workloads";
+import { helloBesideOldInstances } from "./retention";
 
-export type ScenarioName = "hello" | "fanout" | "sequence" | "latency" | "entities" | "memory" | "startup";
-export const SCENARIOS: ScenarioName[] = ["hello", "fanout", "sequence", "latency", "entities", "memory", "startup"];
+export type ScenarioName = "hello" | "fanout" | "sequence" | "latency" | "entities" | "memory" | "startup" | "purge" | "kept";
+export const SCENARIOS: ScenarioName[] = ["hello", "fanout", "sequence", "latency", "entities", "memory", "startup", "purge", "kept"];
 export const SCENARIO_TITLES: Record<ScenarioName, string> = {
   hello: "HelloCities5", fanout: "fan-out/in", sequence: "sequence", latency: "latency", entities: "entities", memory: "memory", startup: "startup",
+  purge: "HelloCities5 + purge", kept: "HelloCities5 + kept",
 };
 /** What the p50/p99 columns measure in each scenario. */
 export const LATENCY_KINDS: Record<ScenarioName, string> = {
@@ -18,6 +20,8 @@ export const LATENCY_KINDS: Record<ScenarioName, string> = {
   entities: "per transfer: from its start request to its completion (items: entity operations, the signals and the transfers' calls)",
   memory: "to waiting: from each start request to its first episode completed",
   startup: "to waiting: from each start request to its first episode completed (before the crash)",
+  purge: "completion, as hello, while retention purges the expired instances",
+  kept: "completion, as hello, beside the same old instances with retention off",
 };
 
 export interface Row {
@@ -424,6 +428,8 @@ async function entities(target: Target, ctx: ScenarioContext): Promise<Partial<R
 
 export const RUNNERS: Record<ScenarioName, (target: Target, ctx: ScenarioContext) => Promise<Partial<Row>>> = {
   hello, fanout, sequence, latency, entities, memory, startup,
+  purge: (t, ctx) => helloBesideOldInstances(t, ctx, true, hello),
+  kept: (t, ctx) => helloBesideOldInstances(t, ctx, false, hello),
 };
 
 /** Why a path does not run a scenario, or undefined when it does. */
@@ -439,5 +445,6 @@ export function skipReason(path: PathName, scenario: ScenarioName, target?: Targ
   if (scenario === "entities" && path === "functions") return "same scheduler as the sqlite path; the sample app has no bench entities";
   if (scenario === "entities" && path === "inprocess") return "the SDK's in-process test backend runs no entities";
   if (scenario === "entities") return undefined;
+  if (scenario === "purge" || scenario === "kept") return path === "sqlite" ? undefined : "retention purges a SQLite store; measured on the sqlite path";
   return target?.unsupported(scenario === "memory" || scenario === "startup" ? "wait" : scenario === "latency" ? "hello" : scenario);
 }

@@ -46,6 +46,8 @@ export interface TargetOptions {
   port?: number;
   /** --auth: the scheduler checks tokens; the worker, the client and the functions host send them. */
   auth?: BenchAuth;
+  /** More `dts serve` flags (the retention scenarios' policy). */
+  serveArgs?: string[];
 }
 
 export interface BenchAuth {
@@ -82,6 +84,8 @@ export interface Target {
   workerPids: number[];
   /** The scheduler's port (gRPC paths). */
   port?: number;
+  /** Its dashboard's port (gRPC paths). */
+  dashboardPort?: number;
   dataDir?: string;
   /** Why this path cannot run a workload, or undefined when it can. */
   unsupported(workload: Workload): string | undefined;
@@ -166,6 +170,7 @@ class GrpcTarget implements Target {
   schedulerPid: number;
   workerPids: number[];
   port: number;
+  dashboardPort?: number;
   dataDir: string;
   client: TaskHubGrpcClient;
   entities?: EntityTarget;
@@ -177,6 +182,7 @@ class GrpcTarget implements Target {
     this.schedulerPid = dts.proc.pid!;
     this.workerPids = host ? [host.proc.pid!] : workers.map((w) => w.pid!);
     this.port = dts.port;
+    this.dashboardPort = dts.dashboardPort;
     this.dataDir = dts.dataDir;
     this.client = benchClient(dts.address, options.auth);
     if (path !== "functions") this.entities = entityTarget(this.client);
@@ -258,6 +264,7 @@ class GrpcTarget implements Target {
     const listenMs = Date.now() - spawnedAt;
     this.watch(this.dts.proc, "scheduler", () => this.dts.output());
     this.schedulerPid = this.dts.proc.pid!;
+    this.dashboardPort = this.dts.dashboardPort;
     this.workerPids = this.workers.map((w) => w.pid!);
     this.client = benchClient(this.dts.address, this.options.auth);
     return { spawnedAt, listenMs };
@@ -281,7 +288,7 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 /** Starts `dts serve` with the GC preload; tracked so the bench's cleanup stops it. */
 export async function startScheduler(store: "sqlite" | "memory", options: TargetOptions): Promise<DtsProcess> {
-  const args = ["--store", store, ...(options.port !== undefined ? ["--port", String(options.port)] : []), ...(options.auth?.serveArgs ?? [])];
+  const args = ["--store", store, ...(options.port !== undefined ? ["--port", String(options.port)] : []), ...(options.auth?.serveArgs ?? []), ...(options.serveArgs ?? [])];
   const dts = await within(startDts(args, { dataDir: options.dataDir, nodeArgs: ["--expose-gc", "-r", GC_PRELOAD, ...options.nodeArgs] }), 120_000, "dts serve");
   track(dts.proc);
   return dts;
@@ -316,7 +323,7 @@ export async function startTarget(pathName: PathName, options: TargetOptions): P
 
 const dataDirs = new Set<string>();
 
-function newDataDir(): string {
+export function newDataDir(): string {
   const dir = tempDir("dts-bench-");
   dataDirs.add(dir);
   return dir;

@@ -192,6 +192,23 @@ describe.each(kinds)("%s store", (kind, open) => {
       expect((await store.queryInstances(H, {}, 10)).instances).toEqual([]);
     });
 
+    test("a hub's retention policy: set, replaced and cleared through commits, loaded with the hub, gone with it, undone with a failed batch", async () => {
+      await store.createHub("other");
+      await store.commit([{ op: "setRetention", hub: H, policy: { days: 7, failedDays: 0 } }]);
+      expect((await store.load(H)).retention).toEqual({ days: 7, failedDays: 0 });
+      expect((await store.load("other")).retention).toBeUndefined();
+      await store.commit([{ op: "setRetention", hub: H, policy: { completedDays: 1 } }]);
+      expect((await store.load(H)).retention).toEqual({ completedDays: 1 });
+      await expect(store.commit([{ op: "setRetention", hub: H, policy: { days: 3 } }, { op: "putInstance", hub: "nope", instance: inst("x") }])).rejects.toThrow();
+      expect((await store.load(H)).retention).toEqual({ completedDays: 1 });
+      await store.commit([{ op: "setRetention", hub: H }]);
+      expect((await store.load(H)).retention).toBeUndefined();
+      await store.commit([{ op: "setRetention", hub: H, policy: { days: 2 } }]);
+      await store.deleteHub(H);
+      await store.createHub(H);
+      expect((await store.load(H)).retention).toBeUndefined();
+    });
+
     test("deleting a missing hub is a no-op", async () => {
       await store.deleteHub("nope");
       expect(await store.listHubs()).toEqual([H]);
@@ -812,8 +829,9 @@ describe("sqlite store on disk", () => {
     first.createHub(H);
     first.commit([put(inst("a", { name: "A" })), put(inst("b", { name: "B", parentInstanceId: "a" }))]);
     first.close();
-    // Back to schema 1: without the columns and their indexes.
+    // Back to schema 1: without the columns and their indexes, and without later migrations' tables.
     const raw = new Database(path.join(dir, SQLITE_FILE));
+    raw.exec("DROP TABLE retention_policies;");
     raw.exec("DROP INDEX instances_by_name; DROP INDEX instances_by_parent; ALTER TABLE instances DROP COLUMN name; ALTER TABLE instances DROP COLUMN parentInstanceId;");
     raw.pragma("user_version = 1");
     raw.close();

@@ -19,7 +19,7 @@ export interface ApiCall {
 }
 
 export interface ApiRoute {
-  method: "GET" | "POST" | "DELETE";
+  method: "GET" | "POST" | "PUT" | "DELETE";
   path: string;
   access: DashboardAction;
   handle(access: HubAccess, call: ApiCall): Promise<void> | void;
