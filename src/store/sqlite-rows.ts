@@ -18,7 +18,7 @@ export function prepare(db: Database.Database) {
     hubMaxSeq: p("SELECT maxSeq FROM hubs WHERE name = ?").pluck(),
     createHub: p("INSERT OR IGNORE INTO hubs (name) VALUES (?)"),
     raiseMaxSeq: p("UPDATE hubs SET maxSeq = max(maxSeq, ?) WHERE name = ?"),
-    deleteHub: ["instances", "history", "messages", "activities"]
+    deleteHub: ["instances", "history", "messages", "activities", "schedules"]
       .map((table) => p(`DELETE FROM ${table} WHERE hub = ?`))
       .concat(p("DELETE FROM hubs WHERE name = ?")),
 
@@ -56,5 +56,9 @@ export function prepare(db: Database.Database) {
     putActivity: p(`INSERT OR REPLACE INTO activities (hub, ${ACTIVITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     deleteActivity: p("DELETE FROM activities WHERE hub = ? AND seq = ?"),
     loadActivities: p(`SELECT ${ACTIVITY_COLUMNS} FROM activities WHERE hub = ? ORDER BY seq`),
+
+    putSchedule: p("INSERT OR REPLACE INTO schedules (hub, scheduleId, data) VALUES (?, ?, ?)"),
+    deleteSchedule: p("DELETE FROM schedules WHERE hub = ? AND scheduleId = ?"),
+    loadSchedules: p("SELECT data FROM schedules WHERE hub = ? ORDER BY scheduleId").pluck(),
   };
 }

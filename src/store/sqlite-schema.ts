@@ -72,6 +72,15 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX instances_by_name ON instances (hub, name, createdAt);
   CREATE INDEX instances_by_parent ON instances (hub, parentInstanceId);
   `,
+  // Schedules (core/schedule.ts): the whole record as JSON; a rowid table, as the input can be large.
+  `
+  CREATE TABLE schedules (
+    hub TEXT NOT NULL,
+    scheduleId TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (hub, scheduleId)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

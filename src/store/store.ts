@@ -1,6 +1,7 @@
 // The persistence interface every store implements (memory, sqlite). Synchronous on purpose: the
 // scheduler groups many changes into one commit() call, which the store applies atomically.
 import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord, Status } from "../core/model";
+import { ScheduleRecord } from "../core/schedule";
 
 /** One change in a commit batch. E is how events travel: objects, or protobuf bytes (encoded-batch.ts). */
 export type StoreOp<E = HistoryEvent> =
@@ -14,6 +15,9 @@ export type StoreOp<E = HistoryEvent> =
   | { op: "deleteActivity"; hub: string; seq: number }
   /** Removes the instance with its history, messages and activities. */
   | { op: "deleteInstance"; hub: string; instanceId: string }
+  /** Creates or replaces the hub's schedule of that id. */
+  | { op: "putSchedule"; hub: string; schedule: ScheduleRecord }
+  | { op: "deleteSchedule"; hub: string; scheduleId: string }
   /** Creates the hub if missing. Ordered with the hub's other writes, so a create after a delete wins. */
   | { op: "createHub"; hub: string }
   /** Deletes the hub and everything in it; writes queued before it are applied first. */
@@ -25,6 +29,8 @@ export interface HubSnapshot {
   instances: { instance: InstanceRecord; history: HistoryEvent[] }[];
   messages: MessageRecord[];
   activities: ActivityRecord[];
+  /** The hub's schedules, each with where it stands. */
+  schedules: ScheduleRecord[];
   /** Largest seq used by messages and activities (0 when none). */
   maxSeq: number;
 }
