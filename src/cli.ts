@@ -20,6 +20,8 @@ import { authRequested } from "./auth";
 import { int, UsageError } from "./cli/flags";
 import { schedulerSettings, SERVE_OPTIONS, SERVE_USAGE } from "./cli/serve-settings";
 import { onSignals, startScheduler } from "./cli/run-scheduler";
+import { scheduleCommand } from "./cli/schedule-command";
+import { DashboardApiError } from "./cli/dashboard-api";
 
 export async function serve(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const { values } = parseArgs({ args: argv, options: SERVE_OPTIONS, strict: true });
@@ -165,6 +167,7 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = await durableCommand(rest);
     return;
   }
+  if (verb === "schedule") return scheduleCommand(rest);
   if (verb === undefined || verb === "help" || verb === "--help" || verb === "-h") {
     process.stdout.write(`Usage: dts <command>\n\nCommands:\n  serve        run the scheduler (dts serve --help for options)\n` +
       `  func start   run a function app like \`func start\` (dts func start --help)\n` +
@@ -172,10 +175,11 @@ async function main(argv: string[]): Promise<void> {
       `  scale status print a task hub's work items, target worker count and scale vote (dts scale --help)\n` +
       `  scale keda   serve the KEDA external scaler for Kubernetes (dts scale --help)\n` +
       `  durable      manage orchestration instances like \`func durable\`: start-new, get-runtime-status,\n` +
-      `               get-instances, raise-event, terminate, purge-history... (dts durable --help)\n`);
+      `               get-instances, raise-event, terminate, purge-history... (dts durable --help)\n` +
+      `  schedule     recurring orchestration starts: create, list, pause, resume, delete (dts schedule --help)\n`);
     return;
   }
-  throw new UsageError(`unknown command '${verb}'; try 'dts serve', 'dts func start', 'dts start', 'dts scale status' or 'dts durable'`);
+  throw new UsageError(`unknown command '${verb}'; try 'dts serve', 'dts func start', 'dts start', 'dts scale status', 'dts durable' or 'dts schedule'`);
 }
 
 if (require.main === module) {
@@ -185,7 +189,7 @@ if (require.main === module) {
       process.exit(2);
     }
     // An expected condition (the data directory is held by another server): the message, no stack.
-    if ((err as { code?: string }).code === "DTS_DATA_DIR_IN_USE" || err instanceof StoreFatalError || err instanceof SchedulerError) {
+    if ((err as { code?: string }).code === "DTS_DATA_DIR_IN_USE" || err instanceof StoreFatalError || err instanceof SchedulerError || err instanceof DashboardApiError) {
       console.error(`dts: ${err.message}`);
       process.exit(1);
     }

@@ -159,11 +159,14 @@ export function dueOccurrence(r: ScheduleRecord, now: number): { at: number; nex
   return { at, next: nextOccurrence(r, r.createdAt, Math.max(at, now)) };
 }
 
-/** Where a schedule stands after its scheduler was down: start one instance for what it missed, or skip to the next. */
-export function afterDowntime(r: ScheduleRecord, now: number): { start?: number; next?: number } | undefined {
+/**
+ * Where a schedule stands after its scheduler was down: the latest occurrence it missed, which it
+ * starts (catch-up "once") or not ("skip"), and the next one. Undefined when it missed none.
+ */
+export function afterDowntime(r: ScheduleRecord, now: number): { latest: number; start?: number; next?: number } | undefined {
   const due = dueOccurrence(r, now);
   if (!due) return undefined;
-  return r.catchUp === "once" ? { start: due.at, next: due.next } : { next: due.next };
+  return r.catchUp === "once" ? { latest: due.at, start: due.at, next: due.next } : { latest: due.at, next: due.next };
 }
 
 function iso(ms: number): string {

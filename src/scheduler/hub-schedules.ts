@@ -74,6 +74,10 @@ export class HubSchedules {
       else if (!downtime) this.due(r.scheduleId, now);
       else {
         const plan = afterDowntime(r, now)!;
+        const missed = `${iso(r.nextRunAt)} to ${iso(plan.latest)}`;
+        console.error(`dts: schedule '${r.scheduleId}' in task hub '${this.state.name}' missed its occurrences from ${missed} while the scheduler was down; ` +
+          (plan.start !== undefined ? `starting the latest, ${occurrenceInstanceId(r.scheduleId, plan.start)} (catch-up: once)` : `none is started (catch-up: skip)`) +
+          `; next run ${plan.next === undefined ? "none (the schedule has ended)" : iso(plan.next)}`);
         this.advance(r, plan.start, plan.next);
       }
     }
@@ -122,6 +126,8 @@ export class HubSchedules {
     return r;
   }
 }
+
+const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The record with its next occurrence set, or without one once the schedule has ended. */
 function withNext(r: ScheduleRecord, next: number | undefined): ScheduleRecord {

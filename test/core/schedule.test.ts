@@ -85,8 +85,8 @@ describe("due occurrences and catch-up", () => {
 
   test("after downtime: 'once' starts the latest missed occurrence, 'skip' none; both go on with the next", () => {
     const now = T("2026-03-01T10:00:09Z");
-    expect(afterDowntime(every2s(T("2026-03-01T10:00:02Z"), "once"), now)).toEqual({ start: T("2026-03-01T10:00:08Z"), next: T("2026-03-01T10:00:10Z") });
-    expect(afterDowntime(every2s(T("2026-03-01T10:00:02Z"), "skip"), now)).toEqual({ next: T("2026-03-01T10:00:10Z") });
+    expect(afterDowntime(every2s(T("2026-03-01T10:00:02Z"), "once"), now)).toEqual({ latest: T("2026-03-01T10:00:08Z"), start: T("2026-03-01T10:00:08Z"), next: T("2026-03-01T10:00:10Z") });
+    expect(afterDowntime(every2s(T("2026-03-01T10:00:02Z"), "skip"), now)).toEqual({ latest: T("2026-03-01T10:00:08Z"), next: T("2026-03-01T10:00:10Z") });
     expect(afterDowntime(every2s(T("2026-03-01T10:00:10Z"), "skip"), now)).toBeUndefined();
   });
 

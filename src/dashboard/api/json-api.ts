@@ -10,6 +10,7 @@ import { ApiCall, ApiRoute, matchPath } from "./api-call";
 import { ENTITY_ROUTES } from "./entity-routes";
 import { ORCHESTRATION_ROUTES } from "./orchestration-routes";
 import { Json, readJson } from "./request-body";
+import { SCHEDULE_ROUTES } from "./schedule-routes";
 import { workerJson } from "./shapes";
 
 const HUB_ROUTES: ApiRoute[] = [
@@ -18,7 +19,7 @@ const HUB_ROUTES: ApiRoute[] = [
 ];
 
 /** Literal paths come before parameterised ones in each list, so orchestrations/query is not an instance id. */
-const ROUTES: ApiRoute[] = [...HUB_ROUTES, ...ORCHESTRATION_ROUTES, ...ENTITY_ROUTES];
+const ROUTES: ApiRoute[] = [...HUB_ROUTES, ...ORCHESTRATION_ROUTES, ...ENTITY_ROUTES, ...SCHEDULE_ROUTES];
 
 export class JsonApi {
   constructor(private readonly access: HubAccess) {}
