@@ -124,8 +124,8 @@ export function checkSchedule(d: ScheduleDefinition, now: number): ScheduleDefin
 export function nextOccurrence(s: ScheduleDefinition, createdAt: number, after: number): number | undefined {
   let t: number | undefined;
   if (s.intervalMs !== undefined) {
-    // Without a start time the first occurrence is one interval after creation.
-    const anchor = s.startAt ?? createdAt;
+    // Without a start time the first occurrence is one interval after creation (in whole seconds).
+    const anchor = intervalAnchor(s, createdAt);
     const first = s.startAt !== undefined ? anchor : anchor + s.intervalMs;
     t = after < first ? first : anchor + (Math.floor((after - anchor) / s.intervalMs) + 1) * s.intervalMs;
   } else {
@@ -150,7 +150,7 @@ export function dueOccurrence(r: ScheduleRecord, now: number): { at: number; nex
   const until = r.endAt !== undefined ? Math.min(now, r.endAt) : now;
   let at: number;
   if (r.intervalMs !== undefined) {
-    const anchor = r.startAt ?? r.createdAt;
+    const anchor = intervalAnchor(r, r.createdAt);
     at = anchor + Math.floor((until - anchor) / r.intervalMs) * r.intervalMs;
   } else {
     at = ncrontab(r.cron!, r.timeZone ?? "UTC").latest(new Date(until))?.getTime() ?? r.nextRunAt;
@@ -167,6 +167,11 @@ export function afterDowntime(r: ScheduleRecord, now: number): { latest: number;
   const due = dueOccurrence(r, now);
   if (!due) return undefined;
   return r.catchUp === "once" ? { latest: due.at, start: due.at, next: due.next } : { latest: due.at, next: due.next };
+}
+
+/** Where an interval schedule's occurrences are counted from: its start time, else its creation's whole second. */
+function intervalAnchor(s: ScheduleDefinition, createdAt: number): number {
+  return s.startAt ?? Math.floor(createdAt / 1000) * 1000;
 }
 
 function iso(ms: number): string {

@@ -10,6 +10,7 @@ import { parseTag } from "./pages/list-query";
 export const DONE_MESSAGES: Record<string, string> = {
   started: "Started.", suspended: "Suspended.", resumed: "Resumed.", terminated: "Terminated.", raised: "Event raised.",
   restarted: "Restarted.", rewound: "Rewound: it runs again from where it failed.", purged: "Purged.", signaled: "Signal sent.", deleted: "Deleted.",
+  paused: "Paused.", created: "Schedule created.",
 };
 
 /** JSON text as given, or undefined when empty; anything else that does not parse is refused. */

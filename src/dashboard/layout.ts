@@ -2,7 +2,7 @@
 import { html, Html } from "./html";
 import { seg } from "./format";
 
-export type Section = "hubs" | "orchestrations" | "new" | "entities" | "workers";
+export type Section = "hubs" | "orchestrations" | "new" | "entities" | "schedules" | "workers";
 
 export interface PageFrame {
   title: string;
@@ -39,6 +39,7 @@ ${frame.refreshSeconds ? html`<meta http-equiv="refresh" content="${frame.refres
     <a href="${hubPath(hub, "/orchestrations")}"${current("orchestrations")}>Orchestrations</a>
     <a href="${hubPath(hub, "/new")}"${current("new")}>New orchestration</a>
     <a href="${hubPath(hub, "/entities")}"${current("entities")}>Entities</a>
+    <a href="${hubPath(hub, "/schedules")}"${current("schedules")}>Schedules</a>
     <a href="${hubPath(hub, "/workers")}"${current("workers")}>Workers</a>
   </nav>` : html`<nav aria-label="Dashboard"><a href="/"${current("hubs")}>Task hubs</a></nav>`}
   <form action="/switch" method="get">

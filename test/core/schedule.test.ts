@@ -43,12 +43,12 @@ describe("cron occurrences", () => {
 });
 
 describe("interval occurrences", () => {
-  test("without a start time, one interval after creation and every interval after that", () => {
+  test("without a start time, one interval after creation (counted in whole seconds) and every interval after that", () => {
     const s = { ...base, intervalMs: 2000 };
     const created = T("2026-03-01T10:00:00.250Z");
-    expect(firstOccurrence(s, created, created)).toBe(T("2026-03-01T10:00:02.250Z"));
-    expect(nextOccurrence(s, created, T("2026-03-01T10:00:02.250Z"))).toBe(T("2026-03-01T10:00:04.250Z"));
-    expect(nextOccurrence(s, created, T("2026-03-01T10:00:05Z"))).toBe(T("2026-03-01T10:00:06.250Z"));
+    expect(firstOccurrence(s, created, created)).toBe(T("2026-03-01T10:00:02Z"));
+    expect(nextOccurrence(s, created, T("2026-03-01T10:00:02Z"))).toBe(T("2026-03-01T10:00:04Z"));
+    expect(nextOccurrence(s, created, T("2026-03-01T10:00:05Z"))).toBe(T("2026-03-01T10:00:06Z"));
   });
 
   test("with a start time, counted from it (the start itself is the first)", () => {

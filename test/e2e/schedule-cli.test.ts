@@ -59,7 +59,7 @@ test("create, list, get, pause, resume and delete a schedule; its occurrences ru
 
   expect(await dtsSchedule("delete", "cli-every")).toMatchObject({ code: 0, stdout: "Deleted schedule 'cli-every' from task hub 'default'.\n" });
   expect(JSON.parse((await dtsSchedule("list", "--json")).stdout).map((s: { scheduleId: string }) => s.scheduleId)).toEqual(["cli-cron"]);
-}, 30_000);
+}, 120_000); // a dozen CLI processes, each a Node start-up on a busy machine
 
 test("bad input: usage errors exit 2, what the server refuses exits 1 with its message; nothing is created", async () => {
   const noOrchestration = await dtsSchedule("create", "x", "--every", "1m");
@@ -83,4 +83,4 @@ test("bad input: usage errors exit 2, what the server refuses exits 1 with its m
   expect(nobody.code).toBe(1);
   expect(nobody.stderr).toMatch(/cannot reach the dashboard/);
   expect(JSON.parse((await dtsSchedule("list", "--json")).stdout).map((s: { scheduleId: string }) => s.scheduleId)).not.toContain("x");
-});
+}, 120_000);
