@@ -183,6 +183,7 @@ describe("managing schedules over the dashboard port's JSON API", () => {
     ["a bad cron expression", { cron: "0 99 * * * *" }, 400, /cron: The schedule expression '0 99 \* \* \* \*' was not recognized as a valid cron expression/],
     ["an end before the start", { interval: "5m", startAt: "2030-01-02T00:00:00Z", endAt: "2030-01-01T00:00:00Z" }, 400, /endAt \(2030-01-01T00:00:00.000Z\) must be after startAt \(2030-01-02T00:00:00.000Z\)/],
     ["a bad interval", { interval: "every now and then" }, 400, /interval 'every now and then' is not an interval: write e.g. 30s/],
+    ["an interval under a second", { interval: 0.5 }, 400, /interval is 0.5 seconds; the shortest allowed is 1/],
     ["both cron and interval", { cron: "0 0 * * * *", interval: "5m" }, 400, /either a cron expression or an interval/],
     ["input that is not JSON text", { interval: "5m", input: "{oops" }, 400, /input is a string but not JSON text/],
     ["a bad start time", { interval: "5m", startAt: "tomorrow" }, 400, /startAt must be an RFC 3339 date and time/],

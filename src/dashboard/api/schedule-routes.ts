@@ -16,7 +16,10 @@ export const SCHEDULE_BODY_EXAMPLE = `{"scheduleId": "nightly", "orchestrationNa
 export function parseScheduleBody(b: JsonObject): ScheduleDefinition {
   const interval = b.interval;
   let intervalMs: number | undefined;
-  if (typeof interval === "number") intervalMs = interval * 1000;
+  if (typeof interval === "number") {
+    if (!(interval >= 1)) throw invalid(`interval is ${interval} seconds; the shortest allowed is 1`);
+    intervalMs = interval * 1000;
+  }
   else if (typeof interval === "string" && interval.trim()) intervalMs = parseInterval(interval);
   else if (interval !== undefined && interval !== null && interval !== "") throw invalid(`interval must be text such as "30s" or "00:00:30", or a number of seconds`);
   const catchUp = optString(b.catchUp, "catchUp")?.trim() || "once";
