@@ -57,19 +57,25 @@ export function scheduleInstancePrefix(scheduleId: string): string {
 }
 
 /**
- * An interval: a .NET TimeSpan ("00:00:30", "1.00:00:00") or units ("30s", "5m", "1h30m", "2d",
- * "500ms"), at least a second. Throws INVALID_ARGUMENT saying what it accepts.
+ * An interval: a .NET TimeSpan ("00:00:30", "1.00:00:00"), an ISO 8601 duration ("PT1H", "P1DT30M")
+ * or units ("30s", "5m", "1h30m", "2d", "500ms"), at least a second. Throws INVALID_ARGUMENT saying
+ * what it accepts.
  */
 export function parseInterval(text: string): number {
   const t = text.trim();
   let ms = parseTimeSpan(t);
+  const duration = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i.exec(t);
+  if (ms === undefined && duration && t.length > 1 && !/T$/i.test(t)) {
+    const [, d, h, m, sec] = duration;
+    ms = ((Number(d ?? 0) * 24 + Number(h ?? 0)) * 60 + Number(m ?? 0)) * 60_000 + Number(sec ?? 0) * 1000;
+  }
   if (ms === undefined && /^(\d+(\.\d+)?(ms|[smhd]))+$/i.test(t)) {
     ms = 0;
     for (const [, n, unit] of t.toLowerCase().matchAll(/(\d+(?:\.\d+)?)(ms|[smhd])/g)) {
       ms += Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit as "ms" | "s" | "m" | "h" | "d"];
     }
   }
-  if (ms === undefined || !Number.isFinite(ms)) throw invalid(`interval '${text}' is not an interval: write e.g. 30s, 5m, 1h30m, 2d or a TimeSpan such as 00:00:30`);
+  if (ms === undefined || !Number.isFinite(ms)) throw invalid(`interval '${text}' is not an interval: write e.g. 30s, 5m, 1h30m, 2d, a TimeSpan such as 00:00:30 or an ISO 8601 duration such as PT30S`);
   if (ms < MIN_INTERVAL_MS) throw invalid(`interval '${text}' is shorter than the shortest allowed, 1s`);
   return Math.round(ms);
 }

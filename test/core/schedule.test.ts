@@ -59,11 +59,11 @@ describe("interval occurrences", () => {
     expect(nextOccurrence(s, 0, T("2026-03-01T10:02:00Z"))).toBeUndefined();
   });
 
-  test.each([["30s", 30_000], ["1h30m", 5_400_000], ["2d", 172_800_000], ["00:00:05", 5000], ["1.00:00:00", 86_400_000], ["1500ms", 1500]])("interval %p is %p ms", (text, ms) => {
+  test.each([["30s", 30_000], ["1h30m", 5_400_000], ["2d", 172_800_000], ["00:00:05", 5000], ["1.00:00:00", 86_400_000], ["1500ms", 1500], ["PT1H", 3_600_000], ["P1DT30M", 88_200_000], ["PT1.5S", 1500]])("interval %p is %p ms", (text, ms) => {
     expect(parseInterval(text)).toBe(ms);
   });
 
-  test.each([["soon", /not an interval/], ["500ms", /shorter than the shortest allowed, 1s/], ["00:00:00", /shorter/]])("interval %p is refused", (text, message) => {
+  test.each([["soon", /not an interval/], ["P", /not an interval/], ["PT", /not an interval/], ["500ms", /shorter than the shortest allowed, 1s/], ["00:00:00", /shorter/]])("interval %p is refused", (text, message) => {
     expect(() => parseInterval(text)).toThrow(message);
   });
 });

@@ -194,6 +194,27 @@ describe("managing schedules over the dashboard port's JSON API", () => {
     expect((await api(dts, "GET", "schedules/bad-one")).status).toBe(404);
   });
 
+  test("the Go CLI's calls: the .NET SDK's names in, the list under `entities` with ScheduleConfiguration and Status", async () => {
+    const created = await api(dts, "POST", "schedules", {
+      ScheduleId: "go-cli", OrchestrationName: "scheduled", Interval: "PT1H", OrchestrationInput: "{\"a\":1}", StartImmediatelyIfLate: false, Options: {},
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ scheduleId: "go-cli", intervalSeconds: 3600, catchUp: "skip", input: "{\"a\":1}" });
+    const fixedId = await api(dts, "POST", "schedules", { ScheduleId: "go-cli-2", OrchestrationName: "scheduled", Interval: "PT1H", OrchestrationInstanceId: "mine" });
+    expect(fixedId.status).toBe(400);
+    expect(fixedId.body.error).toMatch(/OrchestrationInstanceId is not supported: each occurrence gets its own instance id/);
+    const find = async () => (await api(dts, "GET", "schedules?continuationToken=")).body.entities.find((s: { scheduleId: string }) => s.scheduleId === "go-cli");
+    expect(await find()).toMatchObject({
+      ScheduleConfiguration: { ScheduleId: "go-cli", OrchestrationName: "scheduled", OrchestrationInput: "{\"a\":1}", Interval: "01:00:00", StartImmediatelyIfLate: false },
+      Status: 0, LastRunAt: null,
+    });
+    expect((await api(dts, "POST", "schedules/go-cli/pause")).status).toBe(200);
+    expect((await find()).Status).toBe(1);
+    expect((await api(dts, "POST", "schedules/go-cli/resume")).status).toBe(200);
+    expect((await find()).Status).toBe(0);
+    expect((await api(dts, "DELETE", "schedules/go-cli")).status).toBe(204);
+  });
+
   test("a second schedule with the same id is refused with 409, the first left as it was", async () => {
     expect((await api(dts, "POST", "schedules", { scheduleId: "twice", orchestrationName: "scheduled", cron: "0 0 3 * * *" })).status).toBe(201);
     const again = await api(dts, "POST", "schedules", { scheduleId: "twice", orchestrationName: "other", interval: "1m" });
