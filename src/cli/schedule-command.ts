@@ -22,7 +22,7 @@ Create options:
   --orchestration <name>   the orchestration each occurrence starts
   --cron <expr>            NCRONTAB, seconds first: "0 */5 * * * *" (five fields: second 0)
   --time-zone <zone>       IANA time zone the cron expression is read in (default UTC)
-  --every <interval>       30s, 5m, 1h30m, 2d, or a TimeSpan such as 00:00:30 (at least 1s)
+  --every <interval>       30s, 5m, 1h30m, 2d, a TimeSpan (00:00:30) or ISO 8601 (PT30S); at least 1s
   --input <json>           the orchestration's input, JSON text
   --start-at <time>        no occurrence before (RFC 3339, e.g. 2026-12-01T08:00:00Z); an interval counts from it
   --end-at <time>          no occurrence after
