@@ -70,6 +70,15 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX activities_by_instance ON activities (hub, instance_id);
   `,
+  // Schedules (core/schedule.ts): the whole record as JSON, as in SQLite.
+  `
+  CREATE TABLE schedules (
+    hub TEXT COLLATE "C" NOT NULL,
+    schedule_id TEXT COLLATE "C" NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (hub, schedule_id)
+  );
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;

@@ -4,6 +4,7 @@
 // message events are stored as protobuf bytes, instance records as in SQLite (rows.ts).
 import { Pool, PoolClient, types } from "pg";
 import { HistoryEvent, InstanceRecord, Status } from "../core/model";
+import { ScheduleRecord } from "../core/schedule";
 import { decodeContinuationToken } from "./continuation";
 import { decodeEvent, EncodedOp, encodeOps } from "./encoded-batch";
 import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
@@ -76,7 +77,7 @@ export class PostgresStore implements AsyncStore {
           continue;
         }
         if (op.op === "deleteHub") {
-          for (const table of INSTANCE_TABLES) await c.query(`DELETE FROM ${table} WHERE hub = $1`, [op.hub]);
+          for (const table of [...INSTANCE_TABLES, "schedules"]) await c.query(`DELETE FROM ${table} WHERE hub = $1`, [op.hub]);
           await c.query("DELETE FROM hubs WHERE name = $1", [op.hub]);
           known.delete(op.hub);
           maxSeq.delete(op.hub);
@@ -114,11 +115,13 @@ export class PostgresStore implements AsyncStore {
         [hub],
       );
       const activities = await c.query<ActivityRow>(`SELECT ${PG_ACTIVITY_COLUMNS} FROM activities WHERE hub = $1 ORDER BY seq`, [hub]);
+      const schedules = await c.query<{ data: string }>("SELECT data FROM schedules WHERE hub = $1 ORDER BY schedule_id", [hub]);
       const seq = await c.query<{ max_seq: number }>("SELECT max_seq FROM hubs WHERE name = $1", [hub]);
       return {
         instances: instances.map((instance) => ({ instance, history: histories.get(instance.instanceId) ?? [] })),
         messages: messages.rows.map(toMessage),
         activities: activities.rows.map(toActivity),
+        schedules: schedules.rows.map((r) => JSON.parse(r.data) as ScheduleRecord),
         maxSeq: seq.rows[0]?.max_seq ?? 0,
       };
     }, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -211,6 +214,7 @@ function upsertSql(table: string, key: string, columns: string[]): string {
 // Columns in the order rows.ts lists a record's values.
 const PUT_INSTANCE = upsertSql("instances", "instance_id", ["instance_id", "status", "created_at", "completed_at", "input", "output", "custom_status", "data", "name", "parent_instance_id"]);
 const PUT_MESSAGE = upsertSql("messages", "seq", ["seq", "instance_id", "execution_id", "visible_at", "event"]);
+const PUT_SCHEDULE = upsertSql("schedules", "schedule_id", ["schedule_id", "data"]);
 const PUT_ACTIVITY = upsertSql("activities", "seq", ["seq", "instance_id", "execution_id", "task_id", "name", "version", "input", "tags", "visible_at", "abandon_count"]);
 
 async function apply(c: PoolClient, op: EncodedOp): Promise<void> {
@@ -243,6 +247,12 @@ async function apply(c: PoolClient, op: EncodedOp): Promise<void> {
       return;
     case "deleteInstance":
       for (const table of INSTANCE_TABLES) await c.query(`DELETE FROM ${table} WHERE hub = $1 AND instance_id = $2`, [op.hub, op.instanceId]);
+      return;
+    case "putSchedule":
+      await c.query(PUT_SCHEDULE, [op.hub, op.schedule.scheduleId, JSON.stringify(op.schedule)]);
+      return;
+    case "deleteSchedule":
+      await c.query("DELETE FROM schedules WHERE hub = $1 AND schedule_id = $2", [op.hub, op.scheduleId]);
       return;
     default:
       throw new Error(`unknown store op ${JSON.stringify((op as { op: unknown }).op)}`);
