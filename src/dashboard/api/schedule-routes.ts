@@ -28,7 +28,7 @@ export function parseScheduleBody(b: JsonObject): ScheduleDefinition {
   }
   // StartImmediatelyIfLate (the .NET name) is what catch-up "once" does.
   const late = optBoolean(b.StartImmediatelyIfLate, "StartImmediatelyIfLate");
-  const catchUp = optString(b.catchUp, "catchUp")?.trim() || (late === undefined ? "once" : late ? "once" : "skip");
+  const catchUp = optString(b.catchUp, "catchUp")?.trim() || (late === false ? "skip" : "once");
   return {
     scheduleId: optString(pick(b, "scheduleId", "ScheduleId"), "scheduleId") ?? "",
     orchestrationName: optString(pick(b, "orchestrationName", "OrchestrationName"), "orchestrationName") ?? "",
