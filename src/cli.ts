@@ -24,6 +24,7 @@ import { schedulerSettings, SERVE_OPTIONS, SERVE_USAGE } from "./cli/serve-setti
 import { onSignals, startScheduler } from "./cli/run-scheduler";
 import { retentionCommand } from "./cli/retention-command";
 import { exportCommand, importCommand } from "./cli/archive-command";
+import { scheduleCommand } from "./cli/schedule-command";
 import { DashboardApiError } from "./cli/dashboard-api";
 
 export async function serve(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -180,6 +181,7 @@ async function main(argv: string[]): Promise<void> {
   if (verb === "retention") return retentionCommand(rest);
   if (verb === "export") return exportCommand(rest);
   if (verb === "import") return importCommand(rest);
+  if (verb === "schedule") return scheduleCommand(rest);
   if (verb === undefined || verb === "help" || verb === "--help" || verb === "-h") {
     process.stdout.write(`Usage: dts <command>\n\nCommands:\n  serve        run the scheduler (dts serve --help for options)\n` +
       `  func start   run a function app like \`func start\` (dts func start --help)\n` +
@@ -190,10 +192,11 @@ async function main(argv: string[]): Promise<void> {
       `               get-instances, raise-event, terminate, purge-history... (dts durable --help)\n` +
       `  retention    show or set a task hub's retention policy (dts retention --help)\n` +
       `  export       write a task hub's instances with their histories as JSON Lines (dts export --help)\n` +
-      `  import       load such a file into a task hub (dts import --help)\n`);
+      `  import       load such a file into a task hub (dts import --help)\n` +
+      `  schedule     recurring orchestration starts: create, list, pause, resume, delete (dts schedule --help)\n`);
     return;
   }
-  throw new UsageError(`unknown command '${verb}'; try 'dts serve', 'dts func start', 'dts start', 'dts scale status', 'dts durable', 'dts retention', 'dts export' or 'dts import'`);
+  throw new UsageError(`unknown command '${verb}'; try 'dts serve', 'dts func start', 'dts start', 'dts scale status', 'dts durable', 'dts schedule', 'dts retention', 'dts export' or 'dts import'`);
 }
 
 if (require.main === module) {

@@ -11,6 +11,7 @@ export const DONE_MESSAGES: Record<string, string> = {
   started: "Started.", suspended: "Suspended.", resumed: "Resumed.", terminated: "Terminated.", raised: "Event raised.",
   restarted: "Restarted.", rewound: "Rewound: it runs again from where it failed.", purged: "Purged.", signaled: "Signal sent.", deleted: "Deleted.",
   saved: "Saved: the policy applies from the next sweep, which starts now.",
+  paused: "Paused.", created: "Schedule created.",
 };
 
 /** JSON text as given, or undefined when empty; anything else that does not parse is refused. */

@@ -3,6 +3,7 @@
 import { randomUUID } from "crypto";
 import { notFound } from "../core/errors";
 import { EntityData, HistoryEvent, InstanceRecord, Status } from "../core/model";
+import { ScheduleDefinition, ScheduleRecord } from "../core/schedule";
 import { str, toTimestamp } from "../core/events";
 import { effectivePeriods, RetentionPeriod, RetentionPolicy } from "../core/retention";
 import { ArchivedInstance } from "../core/instance-archive";
@@ -179,6 +180,30 @@ export class HubAccess {
     await this.hub(hub).retention.set(policy);
     this.scheduler.retention.kick();
     return this.retention(hub);
+  }
+
+  schedules(hub: string): ScheduleRecord[] {
+    return this.hub(hub).schedules.list();
+  }
+
+  schedule(hub: string, scheduleId: string): ScheduleRecord | undefined {
+    return this.hub(hub).schedules.get(scheduleId);
+  }
+
+  createSchedule(hub: string, definition: ScheduleDefinition): Promise<ScheduleRecord> {
+    return this.hub(hub).schedules.create(definition);
+  }
+
+  pauseSchedule(hub: string, scheduleId: string): Promise<ScheduleRecord> {
+    return this.hub(hub).schedules.pause(scheduleId);
+  }
+
+  resumeSchedule(hub: string, scheduleId: string): Promise<ScheduleRecord> {
+    return this.hub(hub).schedules.resume(scheduleId);
+  }
+
+  deleteSchedule(hub: string, scheduleId: string): Promise<void> {
+    return this.hub(hub).schedules.delete(scheduleId);
   }
 
   /** Resolves with the instance once `done` holds for it, or with its state after timeoutMs. */

@@ -3,7 +3,7 @@ import type { Caller } from "./caller";
 import { html, Html } from "./html";
 import { seg } from "./format";
 
-export type Section = "hubs" | "orchestrations" | "new" | "entities" | "workers" | "retention";
+export type Section = "hubs" | "orchestrations" | "new" | "entities" | "schedules" | "workers" | "retention";
 
 export interface PageFrame {
   title: string;
@@ -45,6 +45,7 @@ ${frame.goTo ? html`<meta http-equiv="refresh" content="0; url=${frame.goTo}">` 
     <a href="${hubPath(hub, "/orchestrations")}"${current("orchestrations")}>Orchestrations</a>
     ${viewer?.may("write", hub) === false ? "" : html`<a href="${hubPath(hub, "/new")}"${current("new")}>New orchestration</a>`}
     <a href="${hubPath(hub, "/entities")}"${current("entities")}>Entities</a>
+    <a href="${hubPath(hub, "/schedules")}"${current("schedules")}>Schedules</a>
     <a href="${hubPath(hub, "/workers")}"${current("workers")}>Workers</a>
     <a href="${hubPath(hub, "/retention")}"${current("retention")}>Retention</a>
   </nav>` : html`<nav aria-label="Dashboard"><a href="/"${current("hubs")}>Task hubs</a></nav>`}

@@ -24,6 +24,8 @@ import { workersPage } from "./pages/workers";
 import { SignInRoutes } from "./sign-in/sign-in-routes";
 import { errorText, log } from "../log/log";
 import { policyFromForm, retentionPage } from "./pages/retention";
+import { EMPTY_SCHEDULE_FORM, NewScheduleForm, schedulesPage } from "./pages/schedules";
+import { parseScheduleBody } from "./api/schedule-routes";
 
 interface Request {
   req: IncomingMessage;
@@ -129,6 +131,7 @@ export class DashboardRoutes {
     }
     if (section === "workers" && id === undefined) return sendHtml(res, 200, workersPage(this.access, caller, hub));
     if (section === "retention" && id === undefined) return sendHtml(res, 200, retentionPage(this.access, caller, hub, done));
+    if (section === "schedules" && id === undefined) return sendHtml(res, 200, schedulesPage(this.access, caller, hub, EMPTY_SCHEDULE_FORM, done));
     throw new HttpError(404, "No such page");
   }
 
@@ -180,6 +183,7 @@ export class DashboardRoutes {
       await this.access.signalEntity(hub, id, operation, jsonField(form.get("input"), "The input"));
       return redirect(res, `${entityPath(hub, id)}?done=signaled`);
     }
+    if (section === "schedules") return this.schedule(res, caller, hub, id, action, form);
     if (section === "entities" && id !== undefined && action === "delete") {
       await this.access.deleteEntity(hub, id);
       return redirect(res, `${hubPath(hub, "/entities")}?done=deleted`);
@@ -196,6 +200,27 @@ export class DashboardRoutes {
       redirect(res, `${instancePath(hub, id)}?done=started`);
     } catch (err) {
       sendHtml(res, statusOf(err), newOrchestrationPage(this.access, caller, hub, fields, (err as Error).message));
+    }
+  }
+
+  /** Creates a schedule from the form, or pauses, resumes or deletes one; a refusal shows the page again with why. */
+  private async schedule(res: ServerResponse, caller: Caller, hub: string, id: string | undefined, action: string | undefined, form: URLSearchParams): Promise<void> {
+    const fields = Object.fromEntries(Object.keys(EMPTY_SCHEDULE_FORM).map((k) => [k, form.get(k) ?? ""])) as unknown as NewScheduleForm;
+    try {
+      if (id === undefined) {
+        // The form's times are UTC without a zone (datetime-local).
+        const utc = (t: string) => (t.trim() && !/([zZ]|[+-]\d\d:\d\d)$/.test(t.trim()) ? `${t.trim()}Z` : t.trim());
+        await this.access.createSchedule(hub, parseScheduleBody({ ...fields, interval: fields.every, startAt: utc(fields.startAt), endAt: utc(fields.endAt), input: fields.input.trim() }));
+        return redirect(res, `${hubPath(hub, "/schedules")}?done=created`);
+      }
+      if (action === "pause") await this.access.pauseSchedule(hub, id);
+      else if (action === "resume") await this.access.resumeSchedule(hub, id);
+      else if (action === "delete") await this.access.deleteSchedule(hub, id);
+      else throw new HttpError(404, "No such action");
+      return redirect(res, `${hubPath(hub, "/schedules")}?done=${action === "pause" ? "paused" : action === "resume" ? "resumed" : "deleted"}`);
+    } catch (err) {
+      if (statusOf(err) >= 500) throw err;
+      sendHtml(res, statusOf(err), schedulesPage(this.access, caller, hub, id === undefined ? fields : EMPTY_SCHEDULE_FORM, undefined, `${(err as Error).message}${id === undefined ? "; nothing was created" : ""}`));
     }
   }
 

@@ -13,10 +13,11 @@ import { Change } from "./change";
 import { Dispatcher, Lease } from "./dispatcher";
 import { EntityLockIndex } from "./entity-locks";
 import { endWork, HotInstance, hotInstance, InboxMessage } from "./hot-instance";
+import { ScheduleTable } from "./schedule-table";
 import { TimerHeap } from "./timer-heap";
 
-/** What a due time is for: an instance's inbox (a timer, a scheduled start, a back-off) or an activity task. */
-export type Due = { instanceId: string } | { activitySeq: number };
+/** What a due time is for: an instance's inbox (a timer, a scheduled start, a back-off), an activity task or a schedule's next occurrence. */
+export type Due = { instanceId: string } | { activitySeq: number } | { scheduleId: string };
 
 export const newExecutionId = () => randomUUID().replace(/-/g, "");
 
@@ -33,9 +34,11 @@ export class HubState {
   private seq = 0;
   /** The hub's own retention policy (none: the scheduler's applies). */
   retention?: RetentionPolicy;
+  readonly schedules: ScheduleTable;
 
   constructor(readonly name: string, private readonly store: Store, private readonly dispatcher: Dispatcher, onDue: (due: Due[]) => void) {
     this.timers = new TimerHeap<Due>(onDue);
+    this.schedules = new ScheduleTable(name);
   }
 
   // ---------------------------------------------------------------- reads
@@ -118,6 +121,7 @@ export class HubState {
       if (!h || isTerminal(h.rec.status)) stale.push(m.seq);
       else this.addToInbox(h, m, now);
     }
+    this.schedules.load(snap.schedules);
     const readyActivities: number[] = [];
     for (const a of snap.activities) {
       this.activityTable.set(a.seq, a);
@@ -136,6 +140,7 @@ export class HubState {
     this.lostActivities.clear();
     this.locks.clear();
     this.retention = undefined;
+    this.schedules.clear();
   }
 
   close(): void {
@@ -311,8 +316,8 @@ export class HubState {
    */
   addTimer(at: number, due: Due): void {
     this.timers.add(at, due);
-    if (this.timers.size > 2 * (this.instances.size + this.activityTable.size) + 1024) {
-      this.timers.compact((d) => ("instanceId" in d ? this.instances.has(d.instanceId) : this.activityTable.has(d.activitySeq)));
+    if (this.timers.size > 2 * (this.instances.size + this.activityTable.size + this.schedules.size) + 1024) {
+      this.timers.compact((d) => ("instanceId" in d ? this.instances.has(d.instanceId) : "scheduleId" in d ? this.schedules.has(d.scheduleId) : this.activityTable.has(d.activitySeq)));
     }
   }
 }

@@ -13,6 +13,7 @@ import { Dispatcher, DispatchSource, Lease } from "./dispatcher";
 import { GroupCommitter } from "./group-commit";
 import { HubCommit } from "./hub-commit";
 import { HubReads } from "./hub-reads";
+import { HubSchedules } from "./hub-schedules";
 import { Due, HubState } from "./hub-state";
 import { InstanceWaiters } from "./instance-waiters";
 import { InstanceLifecycle } from "./lifecycle";
@@ -26,6 +27,8 @@ export type HubClients = Pick<ClientOperations,
 /** What clients may read: committed state, store pages, waits, metrics. */
 export type HubReadApi = Pick<HubReads,
   "getInstance" | "getHistory" | "queryInstances" | "listInstanceIds" | "findInstanceIds" | "listInstances" | "countByStatus" | "waitFor" | "hotState" | "metrics" | "work" | "workers">;
+/** A hub's schedules: each change is one commit; reads see what is committed. */
+export type HubScheduleApi = Pick<HubSchedules, "create" | "list" | "get" | "pause" | "resume" | "delete">;
 /** What workers complete or give back (entities complete through `entities`). */
 export type HubCompletions = Pick<WorkItemCompletions, "orchestration" | "precomputedOrchestration" | "activity" | "activityEvent" | "abandon" | "release">;
 
@@ -38,10 +41,12 @@ export class TaskHub implements DispatchSource {
   private readonly operations: ClientOperations;
   private readonly workItems: WorkItemCompletions;
   private readonly hubReads: HubReads;
+  private readonly hubSchedules: HubSchedules;
 
   readonly clients: HubClients;
   readonly reads: HubReadApi;
   readonly completions: HubCompletions;
+  readonly schedules: HubScheduleApi;
 
   /** The hub's own retention policy (the scheduler's retention purger applies it). */
   readonly retention: {
@@ -67,6 +72,7 @@ export class TaskHub implements DispatchSource {
     const lifecycle = new InstanceLifecycle(this.state, options);
     this.operations = this.clients = new ClientOperations(this.state, lifecycle, this.hubCommit, options);
     this.workItems = this.completions = new WorkItemCompletions(this.state, lifecycle, this.feed, this.hubCommit, this.dispatcher, options);
+    this.hubSchedules = this.schedules = new HubSchedules(this.state, lifecycle, this.hubCommit, options);
     this.hubReads = this.reads = new HubReads(this.state, store, this.feed, this.dispatcher, this.waiters, options, () => this.hubCommit.closed);
     this.retention = {
       get: () => this.state.retention && { ...this.state.retention },
@@ -82,16 +88,18 @@ export class TaskHub implements DispatchSource {
     };
     // A hub created just now starts empty: the store may still hold a deleted namesake's data
     // until the queued delete is written.
-    if (!fresh) this.load();
+    if (!fresh) this.load(true);
   }
 
   // ---------------------------------------------------------------- start-up and shut-down
 
-  private load(): void {
+  /** startup: the scheduler has just started (schedules catch up on what they missed while it was down). */
+  private load(startup: boolean): void {
     const now = Date.now();
     const { stale, readyActivities } = this.state.load(this.store.load(this.name), now);
     for (const seq of readyActivities) this.feed.queueActivity(seq, now);
     for (const h of this.state.all()) this.hubCommit.wake(h, now);
+    this.hubSchedules.start(now, startup);
     if (stale.length > 0) this.committer.commit([{ op: "deleteMessages", hub: this.name, seqs: stale }], () => {});
   }
 
@@ -100,7 +108,7 @@ export class TaskHub implements DispatchSource {
     for (const lease of [...this.dispatcher.leases.values()]) this.dispatcher.end(lease);
     this.state.clear();
     this.feed.clear();
-    this.load();
+    this.load(false);
     this.dispatcher.pump();
   }
 
@@ -123,6 +131,10 @@ export class TaskHub implements DispatchSource {
   private onDue(due: Due[]): void {
     const now = Date.now();
     for (const d of due) {
+      if ("scheduleId" in d) {
+        this.hubSchedules.due(d.scheduleId, now);
+        continue;
+      }
       if ("activitySeq" in d) {
         this.feed.queueActivity(d.activitySeq, now);
         continue;

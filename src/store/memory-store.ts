@@ -4,6 +4,7 @@
 // undo log: each change records how to revert it, and a failing op reverts the batch in reverse.
 import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord, Status } from "../core/model";
 import { RetentionPolicy } from "../core/retention";
+import { ScheduleRecord } from "../core/schedule";
 import { decodeContinuationToken } from "./continuation";
 import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
 import {
@@ -26,6 +27,7 @@ interface HubData {
   histories: Map<string, HistoryEvent[]>;
   messages: Map<number, MessageRecord>;
   activities: Map<number, ActivityRecord>;
+  schedules: Map<string, ScheduleRecord>;
   /** High-water mark of every seq ever written, so seqs are never reused after deletes. */
   maxSeq: number;
   retention?: RetentionPolicy;
@@ -53,7 +55,7 @@ export class MemoryStore implements Store {
 
   load(hub: string): HubSnapshot {
     const h = this.open().get(hub);
-    if (!h) return { instances: [], messages: [], activities: [], maxSeq: 0 };
+    if (!h) return { instances: [], messages: [], activities: [], schedules: [], maxSeq: 0 };
     const withMessages = new Set<string>();
     for (const m of h.messages.values()) withMessages.add(m.instanceId);
     const instances: HubSnapshot["instances"] = [];
@@ -67,6 +69,7 @@ export class MemoryStore implements Store {
       instances,
       messages: [...h.messages.values()].sort(bySeq).map(copyMessage),
       activities: [...h.activities.values()].sort(bySeq).map(copyActivity),
+      schedules: [...h.schedules.values()].sort((a, b) => compareIds(a.scheduleId, b.scheduleId)).map((r) => ({ ...r })),
       maxSeq: h.maxSeq,
       ...(h.retention ? { retention: { ...h.retention } } : {}),
     };
@@ -193,6 +196,12 @@ function apply(h: HubData, op: StoreOp, undo: Undo): void {
       undo.push(() => void (h.retention = previous));
       break;
     }
+    case "putSchedule":
+      set(h.schedules, op.schedule.scheduleId, { ...op.schedule }, undo);
+      break;
+    case "deleteSchedule":
+      set(h.schedules, op.scheduleId, undefined, undo);
+      break;
     case "createHub":
     case "deleteHub":
       break; // commit() applies hub ops
@@ -228,7 +237,7 @@ function set<K, V>(map: Map<K, V>, key: K, value: V | undefined, undo: Undo): vo
 }
 
 function emptyHub(): HubData {
-  return { instances: new Map(), histories: new Map(), messages: new Map(), activities: new Map(), maxSeq: 0 };
+  return { instances: new Map(), histories: new Map(), messages: new Map(), activities: new Map(), schedules: new Map(), maxSeq: 0 };
 }
 
 function copyInstance(r: InstanceRecord): InstanceRecord {

@@ -77,6 +77,15 @@ const MIGRATIONS: readonly string[] = [
     policy TEXT NOT NULL
   );
   `,
+  // Schedules (core/schedule.ts): the whole record as JSON, as in SQLite.
+  `
+  CREATE TABLE schedules (
+    hub TEXT COLLATE "C" NOT NULL,
+    schedule_id TEXT COLLATE "C" NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (hub, schedule_id)
+  );
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;

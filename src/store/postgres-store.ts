@@ -5,6 +5,7 @@
 import { Pool, PoolClient, types } from "pg";
 import { HistoryEvent, InstanceRecord, Status } from "../core/model";
 import { RetentionPolicy } from "../core/retention";
+import { ScheduleRecord } from "../core/schedule";
 import { decodeContinuationToken } from "./continuation";
 import { decodeEvent, EncodedOp, encodeOps } from "./encoded-batch";
 import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
@@ -28,7 +29,7 @@ const parseTypes = {
 
 const INSTANCE_TABLES = ["instances", "history", "messages", "activities"];
 /** Everything a hub owns besides its row in hubs. */
-const HUB_TABLES = [...INSTANCE_TABLES, "retention_policies"];
+const HUB_TABLES = [...INSTANCE_TABLES, "retention_policies", "schedules"];
 
 export class PostgresStore implements AsyncStore {
   readonly kind = "postgres" as const;
@@ -117,12 +118,14 @@ export class PostgresStore implements AsyncStore {
         [hub],
       );
       const activities = await c.query<ActivityRow>(`SELECT ${PG_ACTIVITY_COLUMNS} FROM activities WHERE hub = $1 ORDER BY seq`, [hub]);
+      const schedules = await c.query<{ data: string }>("SELECT data FROM schedules WHERE hub = $1 ORDER BY schedule_id", [hub]);
       const seq = await c.query<{ max_seq: number }>("SELECT max_seq FROM hubs WHERE name = $1", [hub]);
       const retention = (await c.query<{ policy: string }>("SELECT policy FROM retention_policies WHERE hub = $1", [hub])).rows[0];
       const snapshot: HubSnapshot = {
         instances: instances.map((instance) => ({ instance, history: histories.get(instance.instanceId) ?? [] })),
         messages: messages.rows.map(toMessage),
         activities: activities.rows.map(toActivity),
+        schedules: schedules.rows.map((r) => JSON.parse(r.data) as ScheduleRecord),
         maxSeq: seq.rows[0]?.max_seq ?? 0,
       };
       if (retention) snapshot.retention = JSON.parse(retention.policy) as RetentionPolicy;
@@ -217,6 +220,7 @@ function upsertSql(table: string, key: string, columns: string[]): string {
 // Columns in the order rows.ts lists a record's values.
 const PUT_INSTANCE = upsertSql("instances", "instance_id", ["instance_id", "status", "created_at", "completed_at", "input", "output", "custom_status", "data", "name", "parent_instance_id"]);
 const PUT_MESSAGE = upsertSql("messages", "seq", ["seq", "instance_id", "execution_id", "visible_at", "event"]);
+const PUT_SCHEDULE = upsertSql("schedules", "schedule_id", ["schedule_id", "data"]);
 const PUT_ACTIVITY = upsertSql("activities", "seq", ["seq", "instance_id", "execution_id", "task_id", "name", "version", "input", "tags", "visible_at", "abandon_count"]);
 
 async function apply(c: PoolClient, op: EncodedOp): Promise<void> {
@@ -253,6 +257,12 @@ async function apply(c: PoolClient, op: EncodedOp): Promise<void> {
     case "setRetention":
       if (op.policy) await c.query("INSERT INTO retention_policies (hub, policy) VALUES ($1, $2) ON CONFLICT (hub) DO UPDATE SET policy = excluded.policy", [op.hub, JSON.stringify(op.policy)]);
       else await c.query("DELETE FROM retention_policies WHERE hub = $1", [op.hub]);
+      return;
+    case "putSchedule":
+      await c.query(PUT_SCHEDULE, [op.hub, op.schedule.scheduleId, JSON.stringify(op.schedule)]);
+      return;
+    case "deleteSchedule":
+      await c.query("DELETE FROM schedules WHERE hub = $1 AND schedule_id = $2", [op.hub, op.scheduleId]);
       return;
     default:
       throw new Error(`unknown store op ${JSON.stringify((op as { op: unknown }).op)}`);

@@ -18,7 +18,7 @@ export function prepare(db: Database.Database) {
     hubMaxSeq: p("SELECT maxSeq FROM hubs WHERE name = ?").pluck(),
     createHub: p("INSERT OR IGNORE INTO hubs (name) VALUES (?)"),
     raiseMaxSeq: p("UPDATE hubs SET maxSeq = max(maxSeq, ?) WHERE name = ?"),
-    deleteHub: ["instances", "history", "messages", "activities", "retention_policies"]
+    deleteHub: ["instances", "history", "messages", "activities", "retention_policies", "schedules"]
       .map((table) => p(`DELETE FROM ${table} WHERE hub = ?`))
       .concat(p("DELETE FROM hubs WHERE name = ?")),
 
@@ -60,5 +60,8 @@ export function prepare(db: Database.Database) {
     putRetention: p("INSERT OR REPLACE INTO retention_policies (hub, policy) VALUES (?, ?)"),
     deleteRetention: p("DELETE FROM retention_policies WHERE hub = ?"),
     getRetention: p("SELECT policy FROM retention_policies WHERE hub = ?").pluck(),
+    putSchedule: p("INSERT OR REPLACE INTO schedules (hub, scheduleId, data) VALUES (?, ?, ?)"),
+    deleteSchedule: p("DELETE FROM schedules WHERE hub = ? AND scheduleId = ?"),
+    loadSchedules: p("SELECT data FROM schedules WHERE hub = ? ORDER BY scheduleId").pluck(),
   };
 }

@@ -79,6 +79,15 @@ const MIGRATIONS: readonly string[] = [
     policy TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // Schedules (core/schedule.ts): the whole record as JSON; a rowid table, as the input can be large.
+  `
+  CREATE TABLE schedules (
+    hub TEXT NOT NULL,
+    scheduleId TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (hub, scheduleId)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

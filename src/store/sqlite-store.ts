@@ -6,6 +6,7 @@ import Database from "better-sqlite3";
 import * as path from "path";
 import { HistoryEvent, InstanceRecord, Status } from "../core/model";
 import { RetentionPolicy } from "../core/retention";
+import { ScheduleRecord } from "../core/schedule";
 import { decodeContinuationToken } from "./continuation";
 import { decodeEvent, EncodedOp, encodeOps } from "./encoded-batch";
 import { acquireDataDirLock, createPrivateFile, DataDirLock, ensurePrivateDir } from "./data-dir-lock";
@@ -270,6 +271,12 @@ export class SqliteStore implements Store {
         if (op.policy) s.putRetention.run(op.hub, JSON.stringify(op.policy));
         else s.deleteRetention.run(op.hub);
         break;
+      case "putSchedule":
+        s.putSchedule.run(op.hub, op.schedule.scheduleId, JSON.stringify(op.schedule));
+        break;
+      case "deleteSchedule":
+        s.deleteSchedule.run(op.hub, op.scheduleId);
+        break;
       case "createHub":
       case "deleteHub":
         break; // applyAll handles hub ops
@@ -291,6 +298,7 @@ export class SqliteStore implements Store {
       instances,
       messages: (this.s.loadMessages.all(hub) as MessageRow[]).map(toMessage),
       activities: (this.s.loadActivities.all(hub) as ActivityRow[]).map(toActivity),
+      schedules: (this.s.loadSchedules.all(hub) as string[]).map((data) => JSON.parse(data) as ScheduleRecord),
       maxSeq: (this.s.hubMaxSeq.get(hub) as number | undefined) ?? 0,
     };
     const retention = this.s.getRetention.get(hub) as string | undefined;

@@ -2,6 +2,7 @@
 // scheduler groups many changes into one commit() call, which the store applies atomically.
 import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord, Status } from "../core/model";
 import { RetentionPolicy } from "../core/retention";
+import { ScheduleRecord } from "../core/schedule";
 
 /** One change in a commit batch. E is how events travel: objects, or protobuf bytes (encoded-batch.ts). */
 export type StoreOp<E = HistoryEvent> =
@@ -17,6 +18,9 @@ export type StoreOp<E = HistoryEvent> =
   | { op: "deleteInstance"; hub: string; instanceId: string }
   /** Sets the hub's own retention policy (core/retention.ts); none: the scheduler's applies. */
   | { op: "setRetention"; hub: string; policy?: RetentionPolicy }
+  /** Creates or replaces the hub's schedule of that id. */
+  | { op: "putSchedule"; hub: string; schedule: ScheduleRecord }
+  | { op: "deleteSchedule"; hub: string; scheduleId: string }
   /** Creates the hub if missing. Ordered with the hub's other writes, so a create after a delete wins. */
   | { op: "createHub"; hub: string }
   /** Deletes the hub and everything in it; writes queued before it are applied first. */
@@ -28,6 +32,8 @@ export interface HubSnapshot {
   instances: { instance: InstanceRecord; history: HistoryEvent[] }[];
   messages: MessageRecord[];
   activities: ActivityRecord[];
+  /** The hub's schedules, each with where it stands. */
+  schedules: ScheduleRecord[];
   /** Largest seq used by messages and activities (0 when none). */
   maxSeq: number;
   /** The hub's own retention policy, when one was set. */

@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord, Status } from "../../src/core/model";
+import { ScheduleRecord } from "../../src/core/schedule";
 import { pb } from "../../src/proto";
 import { SCHEMA_VERSION } from "../../src/store/sqlite-schema";
 import {
@@ -67,6 +68,10 @@ function comparableMessages(list: MessageRecord[]) {
   return list.map((m) => ({ ...m, event: bytes([m.event])[0] }));
 }
 
+function sched(scheduleId: string, extra: Partial<ScheduleRecord> = {}): ScheduleRecord {
+  return { scheduleId, orchestrationName: "Orch", intervalMs: 5000, catchUp: "once", createdAt: 1000, paused: false, nextRunAt: 6000, input: "\"x\"", ...extra };
+}
+
 const put = (instance: InstanceRecord): StoreOp => ({ op: "putInstance", hub: H, instance });
 const append = (instanceId: string, from: number, evs: HistoryEvent[]): StoreOp => ({ op: "appendHistory", hub: H, instanceId, from, events: evs });
 
@@ -95,6 +100,7 @@ async function dump(store: AsyncStore, hub = H) {
       .sort((a, b) => (a.instance.instanceId < b.instance.instanceId ? -1 : 1)),
     messages: comparableMessages(snap.messages),
     activities: snap.activities,
+    schedules: snap.schedules,
     maxSeq: snap.maxSeq,
     all,
   };
@@ -176,6 +182,7 @@ describe.each(kinds)("%s store", (kind, open) => {
         { op: "appendHistory", hub, instanceId: "x", from: 0, events: events(1, 3) },
         { op: "putMessage", hub, message: msg(1, "x") },
         { op: "putActivity", hub, activity: act(2, "x") },
+        { op: "putSchedule", hub, schedule: sched("s") },
       ];
       await store.commit([...fill(H), ...fill("other")]);
       const before = await dump(store, "other");
@@ -184,11 +191,11 @@ describe.each(kinds)("%s store", (kind, open) => {
       expect(await store.listHubs()).toEqual(["other"]);
       expect(await store.getInstance(H, "x")).toBeUndefined();
       expect(await store.getHistory(H, "x")).toEqual([]);
-      expect(await store.load(H)).toEqual({ instances: [], messages: [], activities: [], maxSeq: 0 });
+      expect(await store.load(H)).toEqual({ instances: [], messages: [], activities: [], schedules: [], maxSeq: 0 });
       expect(await dump(store, "other")).toEqual(before);
 
       await store.createHub(H); // a re-created hub starts empty
-      expect(await store.load(H)).toEqual({ instances: [], messages: [], activities: [], maxSeq: 0 });
+      expect(await store.load(H)).toEqual({ instances: [], messages: [], activities: [], schedules: [], maxSeq: 0 });
       expect((await store.queryInstances(H, {}, 10)).instances).toEqual([]);
     });
 
@@ -207,6 +214,20 @@ describe.each(kinds)("%s store", (kind, open) => {
       await store.deleteHub(H);
       await store.createHub(H);
       expect((await store.load(H)).retention).toBeUndefined();
+    });
+
+    test("schedules: put replaces, delete removes, load returns them by id, with the instance they start in one batch", async () => {
+      await store.commit([{ op: "putSchedule", hub: H, schedule: sched("b") }, { op: "putSchedule", hub: H, schedule: sched("a", { cron: "0 0 * * * *", intervalMs: undefined, timeZone: "Europe/Paris" }) }]);
+      await store.commit([put(inst("b@1")), { op: "putSchedule", hub: H, schedule: sched("b", { lastRunAt: 6000, lastInstanceId: "b@1", nextRunAt: 11000, paused: true }) }]);
+      expect((await store.load(H)).schedules).toEqual([
+        sched("a", { cron: "0 0 * * * *", intervalMs: undefined, timeZone: "Europe/Paris" }),
+        sched("b", { lastRunAt: 6000, lastInstanceId: "b@1", nextRunAt: 11000, paused: true }),
+      ].map((r) => JSON.parse(JSON.stringify(r))));
+      // A failing batch leaves the schedule as it was.
+      await expect(async () => store.commit([{ op: "deleteSchedule", hub: H, scheduleId: "a" }, append("nope", 5, events(1, 1))])).rejects.toThrow();
+      expect((await store.load(H)).schedules.map((r) => r.scheduleId)).toEqual(["a", "b"]);
+      await store.commit([{ op: "deleteSchedule", hub: H, scheduleId: "a" }]);
+      expect((await store.load(H)).schedules.map((r) => r.scheduleId)).toEqual(["b"]);
     });
 
     test("deleting a missing hub is a no-op", async () => {
@@ -268,7 +289,7 @@ describe.each(kinds)("%s store", (kind, open) => {
 
     test("maxSeq is 0 for an empty or unknown hub and covers activities", async () => {
       expect((await store.load(H)).maxSeq).toBe(0);
-      expect(await store.load("unknown")).toEqual({ instances: [], messages: [], activities: [], maxSeq: 0 });
+      expect(await store.load("unknown")).toEqual({ instances: [], messages: [], activities: [], schedules: [], maxSeq: 0 });
       await store.commit([{ op: "putActivity", hub: H, activity: act(17, "a") }, { op: "putMessage", hub: H, message: msg(5, "a") }]);
       expect((await store.load(H)).maxSeq).toBe(17);
       await store.commit([{ op: "deleteActivity", hub: H, seq: 17 }, { op: "deleteMessages", hub: H, seqs: [5] }]);
@@ -831,7 +852,7 @@ describe("sqlite store on disk", () => {
     first.close();
     // Back to schema 1: without the columns and their indexes, and without later migrations' tables.
     const raw = new Database(path.join(dir, SQLITE_FILE));
-    raw.exec("DROP TABLE retention_policies;");
+    raw.exec("DROP TABLE retention_policies; DROP TABLE schedules;");
     raw.exec("DROP INDEX instances_by_name; DROP INDEX instances_by_parent; ALTER TABLE instances DROP COLUMN name; ALTER TABLE instances DROP COLUMN parentInstanceId;");
     raw.pragma("user_version = 1");
     raw.close();

@@ -12,6 +12,7 @@ import { ORCHESTRATION_ROUTES } from "./orchestration-routes";
 import { Json, readJson } from "./request-body";
 import { RETENTION_ROUTES } from "./retention-routes";
 import { ARCHIVE_ROUTES } from "./archive-routes";
+import { SCHEDULE_ROUTES } from "./schedule-routes";
 import { workerJson } from "./shapes";
 import { errorText, log } from "../../log/log";
 
@@ -21,7 +22,7 @@ const HUB_ROUTES: ApiRoute[] = [
 ];
 
 /** Literal paths come before parameterised ones in each list, so orchestrations/query is not an instance id. */
-export const ROUTES: ApiRoute[] = [...HUB_ROUTES, ...ORCHESTRATION_ROUTES, ...ENTITY_ROUTES, ...RETENTION_ROUTES, ...ARCHIVE_ROUTES];
+export const ROUTES: ApiRoute[] = [...HUB_ROUTES, ...ORCHESTRATION_ROUTES, ...ENTITY_ROUTES, ...RETENTION_ROUTES, ...ARCHIVE_ROUTES, ...SCHEDULE_ROUTES];
 
 export class JsonApi {
   constructor(private readonly access: HubAccess, private readonly identity: DashboardIdentity) {}
