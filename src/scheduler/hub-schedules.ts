@@ -7,6 +7,7 @@ import { SchedulerError, notFound } from "../core/errors";
 import { str } from "../core/events";
 import { checkPayload } from "../core/limits";
 import { afterDowntime, checkSchedule, dueOccurrence, firstOccurrence, occurrenceInstanceId, ScheduleDefinition, ScheduleRecord } from "../core/schedule";
+import { log } from "../log/log";
 import { Change } from "./change";
 import { HubCommit } from "./hub-commit";
 import { HubState } from "./hub-state";
@@ -75,7 +76,7 @@ export class HubSchedules {
       else {
         const plan = afterDowntime(r, now)!;
         const missed = `${iso(r.nextRunAt)} to ${iso(plan.latest)}`;
-        console.error(`dts: schedule '${r.scheduleId}' in task hub '${this.state.name}' missed its occurrences from ${missed} while the scheduler was down; ` +
+        log.warning(`dts: schedule '${r.scheduleId}' in task hub '${this.state.name}' missed its occurrences from ${missed} while the scheduler was down; ` +
           (plan.start !== undefined ? `starting the latest, ${occurrenceInstanceId(r.scheduleId, plan.start)} (catch-up: once)` : `none is started (catch-up: skip)`) +
           `; next run ${plan.next === undefined ? "none (the schedule has ended)" : iso(plan.next)}`);
         this.advance(r, plan.start, plan.next);
@@ -102,7 +103,7 @@ export class HubSchedules {
           this.lifecycle.start({ instanceId, name: r.orchestrationName, input: str(r.input), tags: { schedule: r.scheduleId } }, change);
         } catch (err) {
           // Checked at creation, so only a changed limit gets here: the schedule moves on regardless.
-          console.error(`dts: schedule '${r.scheduleId}' in task hub '${this.state.name}' could not start ${instanceId}: ${(err as Error).message}`);
+          log.error(`dts: schedule '${r.scheduleId}' in task hub '${this.state.name}' could not start ${instanceId}: ${(err as Error).message}`);
         }
       }
       rec = { ...rec, lastRunAt: start, lastInstanceId: instanceId };

@@ -6,6 +6,7 @@
 // the group committer has other changes waiting it pauses, so dispatch and commits never wait
 // behind a purge. The expiry clock is injected: tests move it by days instead of sleeping.
 import { DAY_MS, effectivePeriods, RetentionPolicy } from "../core/retention";
+import { log } from "../log/log";
 import { Status } from "../core/model";
 import { InstanceFilter } from "../store/store";
 import { GroupCommitter } from "./group-commit";
@@ -39,7 +40,7 @@ export const DEFAULT_RETENTION_OPTIONS: RetentionOptions = {
   batchSize: 100,
   busyPauseMs: 20,
   maxBusyWaitMs: 1_000,
-  log: (line) => console.log(`dts: ${line}`),
+  log: (line) => log.info(`dts: ${line}`),
   logEveryMs: 10_000,
 };
 
