@@ -10,6 +10,7 @@ import { authRequested, AuthSettings, DEFAULT_AUDIENCE, DEFAULT_CLOCK_SKEW_SECON
 import { LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel, parseLogLevel } from "../log/log";
 import { DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS, RetentionPolicy } from "../core/retention";
 import { int, list, seconds, UsageError } from "./flags";
+import { retentionArchive } from "./retention-archive";
 
 export const SERVE_USAGE = `Usage: dts serve [options]
 
@@ -44,6 +45,7 @@ a task hub's own policy, set with dts retention set, wins):
   --retention-failed-days <n>       Failed instances [DTS_RETENTION_FAILED_DAYS]
   --retention-canceled-days <n>     Canceled instances [DTS_RETENTION_CANCELED_DAYS]
   --retention-terminated-days <n>   Terminated instances [DTS_RETENTION_TERMINATED_DAYS]
+  --retention-export-dir <dir>      first append what is purged to <dir>/<hub>/<day>.jsonl (dts import reads it) [DTS_RETENTION_EXPORT_DIR]
 
 Telemetry (see README "Telemetry"):
   --log-format text|json     text lines, or one JSON object per line with level, hub, instanceId, workItem [DTS_LOG_FORMAT] (default text)
@@ -86,7 +88,7 @@ export const SERVE_OPTIONS = {
   "dashboard-client-id": { type: "string" }, "dashboard-client-secret-file": { type: "string" }, "dashboard-url": { type: "string" },
   "tls-cert": { type: "string" }, "tls-key": { type: "string" }, "tls-client-ca": { type: "string" },
   "retention-days": { type: "string" }, "retention-completed-days": { type: "string" }, "retention-failed-days": { type: "string" },
-  "retention-canceled-days": { type: "string" }, "retention-terminated-days": { type: "string" },
+  "retention-canceled-days": { type: "string" }, "retention-terminated-days": { type: "string" }, "retention-export-dir": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -118,6 +120,12 @@ function authSettings(values: ServeValues, env: NodeJS.ProcessEnv): AuthSettings
     dashboardClientId: values["dashboard-client-id"] ?? (env.DTS_DASHBOARD_CLIENT_ID || undefined),
     dashboardClientSecretFile: values["dashboard-client-secret-file"] ?? (env.DTS_DASHBOARD_CLIENT_SECRET_FILE || undefined),
   };
+}
+
+/** --retention-export-dir: the archive written before each purge, when given. */
+function retentionExport(values: ServeValues, env: NodeJS.ProcessEnv): { archive?: ReturnType<typeof retentionArchive> } {
+  const dir = values["retention-export-dir"] ?? (env.DTS_RETENTION_EXPORT_DIR || undefined);
+  return dir ? { archive: retentionArchive(path.resolve(dir)) } : {};
 }
 
 /** The scheduler's retention policy from --retention-*-days and DTS_RETENTION_*_DAYS. */
@@ -176,7 +184,7 @@ export function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): 
     maxHistoryEvents: int("max-history-events", values["max-history-events"] ?? env.DTS_MAX_HISTORY_EVENTS, 10),
     historyStreamingThreshold: int("history-streaming-threshold", values["history-streaming-threshold"] ?? env.DTS_HISTORY_STREAMING_THRESHOLD, 0),
     storeBusyTimeoutMs: seconds("store-busy-timeout", values["store-busy-timeout"] ?? env.DTS_STORE_BUSY_TIMEOUT),
-    retention: { policy: retentionPolicy(values, env) },
+    retention: { policy: retentionPolicy(values, env), ...retentionExport(values, env) },
   } };
 }
 

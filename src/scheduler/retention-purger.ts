@@ -7,7 +7,9 @@
 // behind a purge. The expiry clock is injected: tests move it by days instead of sleeping.
 import { DAY_MS, effectivePeriods, RetentionPolicy } from "../core/retention";
 import { log } from "../log/log";
-import { Status } from "../core/model";
+import { ArchivedInstance } from "../core/instance-archive";
+import { createdSubOrchestrationIds } from "../core/events";
+import { isTerminal, Status } from "../core/model";
 import { InstanceFilter } from "../store/store";
 import { GroupCommitter } from "./group-commit";
 import { TaskHub } from "./task-hub";
@@ -30,6 +32,12 @@ export interface RetentionOptions {
   /** Where purge counts go (at most one line per logEveryMs, and one per sweep that purged). */
   log: (line: string) => void;
   logEveryMs: number;
+  /**
+   * Called with what a batch is about to purge (each finished instance with its finished
+   * sub-orchestrations, records and histories as committed); the batch is purged only once this
+   * resolves, so a failure to keep them purges nothing (--retention-export-dir).
+   */
+  archive?: (hub: string, items: ArchivedInstance[]) => Promise<void>;
 }
 
 export const DEFAULT_RETENTION_OPTIONS: RetentionOptions = {
@@ -51,6 +59,23 @@ export function expiredFilters(scheduler: RetentionPolicy, hub: RetentionPolicy 
     if (p.days > 0) byDays.set(p.days, [...(byDays.get(p.days) ?? []), p.status]);
   }
   return [...byDays].map(([days, statuses]) => ({ statuses, completedTo: now - days * DAY_MS }));
+}
+
+/** The finished instances a recursive purge of `ids` removes, each with its history as committed. */
+function toArchive(hub: TaskHub, ids: string[]): ArchivedInstance[] {
+  const items: ArchivedInstance[] = [];
+  const seen = new Set<string>();
+  const queue = [...ids];
+  for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const instance = hub.reads.getInstance(id);
+    if (!instance || !isTerminal(instance.status)) continue;
+    const history = hub.reads.getHistory(id) ?? [];
+    items.push({ instance, history });
+    queue.push(...createdSubOrchestrationIds(history));
+  }
+  return items;
 }
 
 export class RetentionPurger {
@@ -136,6 +161,7 @@ export class RetentionPurger {
         if (this.stopped) return total;
         const ids = hub.reads.findInstanceIds(filter, this.options.batchSize);
         if (ids.length === 0) break;
+        if (this.options.archive) await this.options.archive(hub.name, toArchive(hub, ids));
         const n = await hub.clients.purge(ids, true, false);
         total += n;
         this.count(hub.name, n);

@@ -3,7 +3,10 @@
 // sub-orchestrations go with their parents; a hub's own policy wins and survives a restart.
 import * as fs from "fs";
 import { DAY_MS, RetentionPolicy } from "../../src/core/retention";
-import { Status } from "../../src/core/model";
+import { HistoryEvent, Status } from "../../src/core/model";
+import { parseArchiveLine } from "../../src/core/instance-archive";
+import { pb } from "../../src/proto";
+import { retentionArchive } from "../../src/cli/retention-archive";
 import { SchedulerError } from "../../src/core/errors";
 import { RetentionOptions } from "../../src/scheduler/retention-purger";
 import { Scheduler } from "../../src/scheduler/scheduler";
@@ -171,5 +174,37 @@ test("background sweeps purge without being asked, on a real SQLite file; a hub'
   store = new SqliteStore(dir);
   scheduler = new Scheduler(store, { retention: { intervalMs: 0 } });
   expect(scheduler.hub(HUB).retention.get()).toBeUndefined();
+  await scheduler.close();
+});
+
+test("--retention-export-dir: a batch is appended to <dir>/<hub>/<day>.jsonl with its sub-orchestrations and synced before it is purged; a failed write purges nothing", async () => {
+  const store = seeded([
+    finishedInstance(HUB, "parent", S.ORCHESTRATION_STATUS_COMPLETED, T0, { children: ["child"] }),
+    finishedInstance(HUB, "child", S.ORCHESTRATION_STATUS_FAILED, T0, { parentInstanceId: "parent" }),
+    finishedInstance(HUB, "recent", S.ORCHESTRATION_STATUS_COMPLETED, T0 + 10 * DAY_MS),
+  ]);
+  const dir = tempDir("dts-retention-export-");
+  dirs.push(dir);
+  let failWrites = true;
+  const write = retentionArchive(dir, () => T0 + 2 * DAY_MS);
+  const { scheduler, clock, lines } = schedulerAt(store, { days: 1 }, {
+    archive: (hub, items) => (failWrites ? Promise.reject(new Error("disk full")) : write(hub, items)),
+  });
+  clock.now = T0 + 2 * DAY_MS;
+  await scheduler.retention.sweep();
+  expect(present(store, ["parent", "child", "recent"])).toEqual(["parent", "child", "recent"]);
+  expect(lines.join("\n")).toMatch(/purging task hub 'default' failed \(disk full\); the next sweep tries again/);
+
+  failWrites = false;
+  const history = { parent: store.getHistory(HUB, "parent"), child: store.getHistory(HUB, "child") };
+  await scheduler.retention.sweep();
+  expect(present(store, ["parent", "child", "recent"])).toEqual(["recent"]);
+  const file = `${dir}/default/${new Date(T0 + 2 * DAY_MS).toISOString().slice(0, 10)}.jsonl`;
+  const archived = fs.readFileSync(file, "utf8").trim().split("\n").map((l, i) => parseArchiveLine(l, `line ${i + 1}`));
+  expect(archived.map((a) => a.instance.instanceId)).toEqual(["parent", "child"]);
+  const bytes = (events: HistoryEvent[]) => events.map((e) => Buffer.from(pb.HistoryEvent.encode(e).finish()).toString("base64"));
+  expect(bytes(archived[0].history)).toEqual(bytes(history.parent));
+  expect(bytes(archived[1].history)).toEqual(bytes(history.child));
+  expect(fs.statSync(file).mode & 0o777).toBe(0o600);
   await scheduler.close();
 });
