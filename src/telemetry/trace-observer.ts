@@ -8,7 +8,8 @@
 //   the orchestration's span is not known); the worker's activity span becomes its child through
 //   ActivityRequest.parentTraceContext.
 // - one span per entity batch, dispatch to completion, parented by the orchestration that called its
-//   first operation when that is known (entity messages carry no trace context in this protocol).
+//   first operation when that is known (entity messages carry no trace context in this protocol), and
+//   one per operation, from when it was sent to the batch's completion, under its caller or the batch.
 // Names and attributes follow the SDKs' ("orchestration:Name", durabletask.task.instance_id, …), so our
 // spans and theirs read alike. Spans are built when they end, with ids chosen when they began.
 import { context, Link, SpanContext, SpanKind, SpanStatusCode, trace, Tracer, TraceFlags } from "@opentelemetry/api";
@@ -47,6 +48,8 @@ interface OpenSpan {
   links?: Link[];
   startedAt: number;
   attributes: Record<string, string | number>;
+  /** An entity batch's operations, each ended with the batch. */
+  operations?: OpenSpan[];
 }
 
 export class TraceObserver implements EngineObserver {
@@ -136,23 +139,37 @@ export class TraceObserver implements EngineObserver {
     req.parentTraceContext = toTraceContext(span);
   }
 
+  /**
+   * A span for the batch (dispatch to completion) and one per operation, from when it was sent (its
+   * event's time) to the batch's completion: under the orchestration that called it when that is
+   * known, else under the batch (signals; entity messages carry no trace context in this protocol).
+   */
   private entityDispatched(hub: string, req: pb.IEntityRequest, token: string): void {
     const entityId = req.instanceId ?? "";
-    const callers: SpanContext[] = [];
-    const operations: string[] = [];
-    for (const op of req.operationRequests ?? []) {
+    const name = entityName(entityId);
+    const now = Date.now();
+    const ops = (req.operationRequests ?? []).map((op) => {
       const called = op.entityOperationCalled;
-      const name = called?.operation ?? op.entityOperationSignaled?.operation;
-      if (name) operations.push(name);
       const x = called?.parentInstanceId?.value ? this.executions.get(`${hub}\0${called.parentInstanceId.value}`) : undefined;
-      if (x) callers.push(spanContextOf(x));
-    }
-    const parent = callers[0];
-    this.track(this.open, token, {
-      name: spanName("entity", entityName(entityId)), kind: SpanKind.CLIENT, traceId: parent?.traceId ?? randomTraceId(), spanId: randomSpanId(), parent,
-      links: callers.slice(1).map((c) => ({ context: c })), startedAt: Date.now(),
-      attributes: { [A.TYPE]: "entity", [A.NAME]: entityName(entityId), [A.INSTANCE_ID]: entityId, [A.ENTITY_OPERATION]: operations.join(","), [A.HUB]: hub },
+      return { name: called?.operation ?? op.entityOperationSignaled?.operation ?? "", caller: x && spanContextOf(x), sentAt: fromTimestamp(op.timestamp) ?? now, called: !!called };
     });
+    const callers = ops.flatMap((o) => (o.caller ? [o.caller] : []));
+    const parent = callers[0];
+    const batch: OpenSpan = {
+      name: spanName("entity", name), kind: SpanKind.CLIENT, traceId: parent?.traceId ?? randomTraceId(), spanId: randomSpanId(), parent,
+      links: callers.slice(1).map((c) => ({ context: c })), startedAt: now,
+      attributes: { [A.TYPE]: "entity", [A.NAME]: name, [A.INSTANCE_ID]: entityId, [A.ENTITY_OPERATION]: ops.map((o) => o.name).filter(Boolean).join(","), [A.HUB]: hub },
+    };
+    const underBatch = spanContextOf(batch);
+    batch.operations = ops.map((o, i) => ({
+      name: spanName("entity", `${name}:${o.name}`), kind: SpanKind.SERVER, traceId: (o.caller ?? underBatch).traceId, spanId: randomSpanId(),
+      parent: o.caller ?? underBatch, links: o.caller ? [{ context: underBatch }] : undefined, startedAt: Math.min(o.sentAt, now),
+      attributes: {
+        [A.TYPE]: o.called ? "entity_call" : "entity_signal", [A.NAME]: name, [A.INSTANCE_ID]: entityId, [A.ENTITY_OPERATION]: o.name,
+        "durabletask.entity.operation_index": i, [A.HUB]: hub,
+      },
+    }));
+    this.track(this.open, token, batch);
   }
 
   private execution(hub: string, instanceId: string, executionId: string, name: string, version: string | undefined, parent: SpanContext | undefined, startedAt: number): Execution {
@@ -167,7 +184,9 @@ export class TraceObserver implements EngineObserver {
     const span = this.open.get(token);
     if (!span) return;
     this.open.delete(token);
-    this.emit(span, Date.now(), error);
+    const now = Date.now();
+    this.emit(span, now, error);
+    for (const op of span.operations ?? []) this.emit(op, now, error);
   }
 
   private emit(s: OpenSpan, endedAt: number, error?: string): void {

@@ -131,16 +131,31 @@ test("the SDK untraced: one orchestration span, five activity spans under it, se
   expect(new Set(activities.map((a) => a.attributes["durabletask.task.task_id"])).size).toBe(5);
 });
 
-test("an entity batch: one span, under the orchestration that called it, naming its operations", async () => {
+test("an entity batch: one span under the orchestration that called it, and one per operation: a call under its caller, a signal under its batch", async () => {
   const id = await c.scheduleNewOrchestration("callCounter");
   await completed(c, id);
-  const spans = await pollUntil(async () => received.filter((s) => s.name === "entity:counter" || (s.name === "orchestration:callCounter" && s.attributes["durabletask.task.instance_id"] === id)),
-    (l) => l.length === 2, "the entity's and the orchestration's spans");
+  const spans = await pollUntil(async () => received.filter((s) => s.name.startsWith("entity:counter") || (s.name === "orchestration:callCounter" && s.attributes["durabletask.task.instance_id"] === id)),
+    (l) => l.length === 3, "the entity batch's, its operation's and the orchestration's spans");
   const orchestration = spans.find((s) => s.name === "orchestration:callCounter")!;
   const batch = spans.find((s) => s.name === "entity:counter")!;
   expect(batch.attributes).toMatchObject({ "durabletask.type": "entity", "durabletask.task.instance_id": "@counter@traced", "durabletask.entity.operation": "add" });
   expect(batch.traceId).toBe(orchestration.traceId);
   expect(batch.parentSpanId).toBe(orchestration.spanId);
+  const call = spans.find((s) => s.name === "entity:counter:add")!;
+  expect(call.attributes).toMatchObject({ "durabletask.type": "entity_call", "durabletask.task.instance_id": "@counter@traced", "durabletask.entity.operation": "add" });
+  expect(call.parentSpanId).toBe(orchestration.spanId);
+  expect(call.traceId).toBe(orchestration.traceId);
+
+  // A signal from a client has no caller span here: its operation's span is a child of its batch's.
+  const before = received.length;
+  await c.signalEntity(new EntityInstanceId("counter", "signalled"), "add", 1);
+  const signalled = await pollUntil(async () => received.slice(before).filter((s) => s.attributes["durabletask.task.instance_id"] === "@counter@signalled"),
+    (l) => l.length === 2, "the signalled batch's and operation's spans");
+  const signalBatch = signalled.find((s) => s.name === "entity:counter")!;
+  const signal = signalled.find((s) => s.name === "entity:counter:add")!;
+  expect(signal.attributes["durabletask.type"]).toBe("entity_signal");
+  expect(signal.parentSpanId).toBe(signalBatch.spanId);
+  expect(signal.traceId).toBe(signalBatch.traceId);
 });
 
 test("the SDK traced: its client span parents the orchestration's, and its worker spans are children of the scheduler's", async () => {
