@@ -240,6 +240,7 @@ export class WorkItemCompletions {
       this.dispatcher.end(lease);
       throw notFound(kind === "activity" ? "The activity's orchestration no longer exists" : `${kind === "entity" ? "Entity" : "Orchestration instance"} '${lease.key}' no longer exists`);
     }
+    this.options.observer.completionReceived?.(this.state.name, lease.kind, lease.token);
     const apply = compute(target, Date.now());
     lease.completing = true;
     const change = new Change();

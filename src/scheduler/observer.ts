@@ -23,6 +23,8 @@ export interface CommitFigures {
 export interface EngineObserver {
   /** A work item is about to go to a worker; the observer may add trace context to it (never anything else). */
   dispatched(hub: string, kind: WorkKind, item: pb.IWorkItem, token: string): void;
+  /** Its completion arrived from the worker and is about to be committed (the benchmark's per-step trace). */
+  completionReceived?(hub: string, kind: WorkKind, token: string): void;
   /** Its completion is durable. */
   completed(hub: string, kind: WorkKind, token: string): void;
   /** The worker gave it back (Abandon*): it is dispatched again after a delay. */
@@ -49,6 +51,7 @@ export function observers(list: (EngineObserver | undefined)[]): EngineObserver 
   if (all.length === 1) return all[0];
   return {
     dispatched: (...a) => all.forEach((o) => o.dispatched(...a)),
+    completionReceived: (...a) => all.forEach((o) => o.completionReceived?.(...a)),
     completed: (...a) => all.forEach((o) => o.completed(...a)),
     abandoned: (...a) => all.forEach((o) => o.abandoned(...a)),
     redelivered: (...a) => all.forEach((o) => o.redelivered(...a)),

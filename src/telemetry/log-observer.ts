@@ -20,6 +20,10 @@ export class LogObserver implements EngineObserver {
     log.debug(`dts: ${kind} work item dispatched${what}`, { hub, instanceId, workItem: token });
   }
 
+  completionReceived(hub: string, kind: WorkKind, token: string): void {
+    log.debug(`dts: ${kind} work item completion received`, { hub, instanceId: this.instances.get(token), workItem: token });
+  }
+
   completed(hub: string, kind: WorkKind, token: string): void {
     log.debug(`dts: ${kind} work item completed`, { hub, instanceId: this.take(token), workItem: token });
   }

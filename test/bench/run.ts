@@ -7,6 +7,7 @@ import { addRatios, legend, machine, table } from "./report";
 import { LATENCY_KINDS, Row, RUNNERS, SCENARIO_TITLES, ScenarioContext, ScenarioName, SCENARIOS, skipReason, warmUp } from "./scenarios";
 import { PathName, PATHS, removeAllDataDirs, removeDataDir, startTarget, Target } from "./targets";
 import { oldInstancesDataDir, retentionServeArgs } from "./retention";
+import { STEPS_SERVE_ARGS } from "./steps";
 
 const DEFAULTS = { count: 5000, fanOut: 1000, sequence: 500, latencyRuns: 200, entitySignals: 1000, memory: 100_000, startup: 100_000, purge: 100_000, idleSeconds: 10, window: 100, timeout: 1800 };
 
@@ -79,7 +80,7 @@ function withOptionalValues(argv: string[]): string[] {
 
 const ALIASES: Record<string, ScenarioName> = {
   hello: "hello", hellocities: "hello", hellocities5: "hello", fanout: "fanout", "fan-out": "fanout", sequence: "sequence",
-  latency: "latency", entities: "entities", entity: "entities", memory: "memory", startup: "startup", restart: "startup",
+  latency: "latency", steps: "steps", trace: "steps", entities: "entities", entity: "entities", memory: "memory", startup: "startup", restart: "startup",
   purge: "purge", retention: "purge", kept: "kept",
 };
 
@@ -109,6 +110,7 @@ function options(argv: string[]) {
   const sizes: Record<ScenarioName, number> = {
     hello: positive("count", values.count, DEFAULTS.count), fanout: positive("fan-out", values["fan-out"], DEFAULTS.fanOut),
     sequence: positive("sequence", values.sequence, DEFAULTS.sequence), latency: positive("latency-runs", values["latency-runs"], DEFAULTS.latencyRuns),
+    steps: positive("latency-runs", values["latency-runs"], DEFAULTS.latencyRuns),
     entities: positive("entity-signals", values["entity-signals"], DEFAULTS.entitySignals),
     memory: positive("memory", opt("memory"), DEFAULTS.memory), startup: positive("startup", opt("startup"), DEFAULTS.startup),
     purge: positive("purge", opt("purge"), DEFAULTS.purge), kept: positive("purge", opt("purge"), DEFAULTS.purge),
@@ -161,7 +163,8 @@ async function main(): Promise<number> {
         const old = scenario === "purge" || scenario === "kept";
         target = await startTarget(path, {
           nodeArgs: o.nodeArgs, workerNodeArgs: o.workerNodeArgs, workers: o.workers, auth: benchAuth?.auth,
-          dataDir: old ? oldInstancesDataDir(o.sizes[scenario]) : undefined, serveArgs: old ? retentionServeArgs(scenario === "purge") : undefined,
+          dataDir: old ? oldInstancesDataDir(o.sizes[scenario]) : undefined,
+          serveArgs: old ? retentionServeArgs(scenario === "purge") : scenario === "steps" ? STEPS_SERVE_ARGS : undefined,
         });
         const t = target;
         const result = await Promise.race([t.failed, (async () => {

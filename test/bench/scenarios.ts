@@ -4,11 +4,12 @@ import { cpuSeconds, MiB, peakRssBytes, resetPeakRss, rssBytes } from "./procfs"
 import { EntityTarget, PathName, Target } from "./targets";
 import { GO_EVENT } from "./workloads";
 import { helloBesideOldInstances } from "./retention";
+import { steps } from "./steps";
 
-export type ScenarioName = "hello" | "fanout" | "sequence" | "latency" | "entities" | "memory" | "startup" | "purge" | "kept";
-export const SCENARIOS: ScenarioName[] = ["hello", "fanout", "sequence", "latency", "entities", "memory", "startup", "purge", "kept"];
+export type ScenarioName = "hello" | "fanout" | "sequence" | "latency" | "steps" | "entities" | "memory" | "startup" | "purge" | "kept";
+export const SCENARIOS: ScenarioName[] = ["hello", "fanout", "sequence", "latency", "steps", "entities", "memory", "startup", "purge", "kept"];
 export const SCENARIO_TITLES: Record<ScenarioName, string> = {
-  hello: "HelloCities5", fanout: "fan-out/in", sequence: "sequence", latency: "latency", entities: "entities", memory: "memory", startup: "startup",
+  hello: "HelloCities5", fanout: "fan-out/in", sequence: "sequence", latency: "latency", steps: "per-step trace", entities: "entities", memory: "memory", startup: "startup",
   purge: "HelloCities5 + purge", kept: "HelloCities5 + kept",
 };
 /** What the p50/p99 columns measure in each scenario. */
@@ -17,6 +18,7 @@ export const LATENCY_KINDS: Record<ScenarioName, string> = {
   fanout: "activities: from the start request to when each activity ran",
   sequence: "per step: between consecutive activities of the sequence",
   latency: "end to end: start request to completion, one orchestration at a time",
+  steps: "as latency, on a scheduler logging every work item (debug, JSON); the notes split each step",
   entities: "per transfer: from its start request to its completion (items: entity operations, the signals and the transfers' calls)",
   memory: "to waiting: from each start request to its first episode completed",
   startup: "to waiting: from each start request to its first episode completed (before the crash)",
@@ -428,6 +430,7 @@ async function entities(target: Target, ctx: ScenarioContext): Promise<Partial<R
 
 export const RUNNERS: Record<ScenarioName, (target: Target, ctx: ScenarioContext) => Promise<Partial<Row>>> = {
   hello, fanout, sequence, latency, entities, memory, startup,
+  steps: (t, ctx) => steps(t, ctx, latency),
   purge: (t, ctx) => helloBesideOldInstances(t, ctx, true, hello),
   kept: (t, ctx) => helloBesideOldInstances(t, ctx, false, hello),
 };
@@ -446,5 +449,6 @@ export function skipReason(path: PathName, scenario: ScenarioName, target?: Targ
   if (scenario === "entities" && path === "inprocess") return "the SDK's in-process test backend runs no entities";
   if (scenario === "entities") return undefined;
   if (scenario === "purge" || scenario === "kept") return path === "sqlite" ? undefined : "retention purges a SQLite store; measured on the sqlite path";
-  return target?.unsupported(scenario === "memory" || scenario === "startup" ? "wait" : scenario === "latency" ? "hello" : scenario);
+  if (scenario === "steps" && path === "inprocess") return "no scheduler process whose log to read";
+  return target?.unsupported(scenario === "memory" || scenario === "startup" ? "wait" : scenario === "latency" || scenario === "steps" ? "hello" : scenario);
 }

@@ -86,6 +86,8 @@ export interface Target {
   port?: number;
   /** Its dashboard's port (gRPC paths). */
   dashboardPort?: number;
+  /** What the scheduler process printed so far (gRPC paths; empty in process). */
+  schedulerOutput(): string;
   dataDir?: string;
   /** Why this path cannot run a workload, or undefined when it can. */
   unsupported(workload: Workload): string | undefined;
@@ -177,6 +179,10 @@ class GrpcTarget implements Target {
   failed: Promise<never>;
   private fail!: (e: Error) => void;
   private stopping = false;
+
+  schedulerOutput(): string {
+    return this.dts.output();
+  }
 
   constructor(public path: PathName, public dts: DtsProcess, public workers: ChildProcess[], public host: FuncHostProcess | undefined, private options: TargetOptions) {
     this.schedulerPid = dts.proc.pid!;
@@ -366,6 +372,7 @@ class InProcessTarget implements Target {
   client = new TestOrchestrationClient(this.backend);
   worker = new TestOrchestrationWorker(this.backend);
   failed = new Promise<never>(() => undefined);
+  schedulerOutput = () => "";
   private started: Promise<void>;
   private episodes = new Map<string, number>();
 

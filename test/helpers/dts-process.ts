@@ -49,7 +49,7 @@ export function startDts(args: string[] = [], options: SpawnOptions & { dataDir?
   const dataDir = options.dataDir ?? tempDir();
   const dashboard = args.includes("--dashboard-port") || args.includes("--no-dashboard") ? [] : ["--dashboard-port", "0"];
   const full = ["serve", "--port", "0", ...(args.includes("--data") ? [] : ["--data", dataDir]), ...dashboard, ...args];
-  return spawnCli(full, /gRPC listening on [^:]+:(\d+)[\s\S]*dts: (?:dashboard at https?:\/\/localhost:(\d+)|no dashboard)/, options)
+  return spawnCli(full, /gRPC listening on [^:]+:(\d+)[\s\S]*(?:dts: |"msg":")(?:dashboard at https?:\/\/localhost:(\d+)|no dashboard)/, options)
     .then(({ match, ...p }) => ({ ...p, address: `localhost:${p.port}`, dataDir, dashboardPort: match[2] ? Number(match[2]) : undefined }));
 }
 
