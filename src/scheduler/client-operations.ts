@@ -81,27 +81,34 @@ export class ClientOperations {
   purge(instanceIds: string[], recursive: boolean, strict: boolean): Promise<number> {
     const change = new Change();
     let count = 0;
-    // Ids can form a cycle (a child created with its parent's id after a purge): visit each once.
-    const seen = new Set<string>();
-    const visit = (id: string, top: boolean) => {
-      if (seen.has(id)) return;
-      seen.add(id);
-      // An entity is purged only by its own id (never by a filter or batch, where its status reads Running).
-      if (isEntityId(id)) {
-        if (top && strict) count += this.purgeEntity(id, change);
-        return;
-      }
-      const rec = this.state.current(id);
-      if (!rec) return;
-      // Not finished: left alone and not counted (the SDKs report a count of 0, not an error).
-      if (!isTerminal(rec.status)) return;
-      const children = recursive ? createdSubOrchestrationIds(this.state.currentHistory(id) ?? []) : [];
+    // An entity is purged only by its own id (never by a filter or batch, where its status reads Running).
+    if (strict) for (const id of new Set(instanceIds)) if (isEntityId(id)) count += this.purgeEntity(id, change);
+    for (const id of this.purgeable(instanceIds, recursive)) {
       this.state.dropInstance(id, change);
       count++;
-      for (const c of children) visit(c, false);
-    };
-    for (const id of instanceIds) visit(id, true);
+    }
     return this.commit.run(change).then(() => count);
+  }
+
+  /**
+   * The finished orchestrations a purge of `instanceIds` removes, each once, parents before their
+   * sub-orchestrations (with `recursive`). Unfinished ones are left alone and not counted (the SDKs
+   * report a count of 0, not an error); entities are not orchestrations.
+   */
+  purgeable(instanceIds: string[], recursive: boolean): string[] {
+    const out: string[] = [];
+    // Ids can form a cycle (a child created with its parent's id after a purge): visit each once.
+    const seen = new Set<string>();
+    const visit = (id: string) => {
+      if (seen.has(id) || isEntityId(id)) return;
+      seen.add(id);
+      const rec = this.state.current(id);
+      if (!rec || !isTerminal(rec.status)) return;
+      out.push(id);
+      if (recursive) for (const c of createdSubOrchestrationIds(this.state.currentHistory(id) ?? [])) visit(c);
+    };
+    for (const id of instanceIds) visit(id);
+    return out;
   }
 
   /** Sets the hub's own retention policy, or with none goes back to the scheduler's. */

@@ -8,8 +8,7 @@
 import { DAY_MS, effectivePeriods, RetentionPolicy } from "../core/retention";
 import { log } from "../log/log";
 import { ArchivedInstance } from "../core/instance-archive";
-import { createdSubOrchestrationIds } from "../core/events";
-import { isTerminal, Status } from "../core/model";
+import { Status } from "../core/model";
 import { InstanceFilter } from "../store/store";
 import { GroupCommitter } from "./group-commit";
 import { TaskHub } from "./task-hub";
@@ -61,21 +60,12 @@ export function expiredFilters(scheduler: RetentionPolicy, hub: RetentionPolicy 
   return [...byDays].map(([days, statuses]) => ({ statuses, completedTo: now - days * DAY_MS }));
 }
 
-/** The finished instances a recursive purge of `ids` removes, each with its history as committed. */
+/** What a recursive purge of `ids` removes, each with its record and history as committed. */
 function toArchive(hub: TaskHub, ids: string[]): ArchivedInstance[] {
-  const items: ArchivedInstance[] = [];
-  const seen = new Set<string>();
-  const queue = [...ids];
-  for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-    if (seen.has(id)) continue;
-    seen.add(id);
+  return hub.clients.purgeable(ids, true).flatMap((id) => {
     const instance = hub.reads.getInstance(id);
-    if (!instance || !isTerminal(instance.status)) continue;
-    const history = hub.reads.getHistory(id) ?? [];
-    items.push({ instance, history });
-    queue.push(...createdSubOrchestrationIds(history));
-  }
-  return items;
+    return instance ? [{ instance, history: hub.reads.getHistory(id) ?? [] }] : [];
+  });
 }
 
 export class RetentionPurger {

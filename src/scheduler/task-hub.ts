@@ -23,7 +23,7 @@ import { WorkFeed } from "./work-feed";
 
 /** What clients may ask of a hub: each call is one operation, one commit. */
 export type HubClients = Pick<ClientOperations,
-  "startInstance" | "raiseEvent" | "terminate" | "suspend" | "resume" | "rewind" | "restart" | "purge" | "forceTerminate" | "addEvent" | "importInstances">;
+  "startInstance" | "raiseEvent" | "terminate" | "suspend" | "resume" | "rewind" | "restart" | "purge" | "purgeable" | "forceTerminate" | "addEvent" | "importInstances">;
 /** What clients may read: committed state, store pages, waits, metrics. */
 export type HubReadApi = Pick<HubReads,
   "getInstance" | "getHistory" | "queryInstances" | "listInstanceIds" | "findInstanceIds" | "listInstances" | "countByStatus" | "waitFor" | "hotState" | "metrics" | "work" | "workers">;
