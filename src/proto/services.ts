@@ -2,6 +2,7 @@
 // call them (the local host, the provider adapter, `dts durable`, `dts scale`).
 import { pb } from ".";
 import { rpc, serviceDefinition } from "./service-definition";
+import { workItemCodec } from "./work-item-codec";
 
 import b = pb.durabletask.protos.backend.v1;
 
@@ -20,7 +21,7 @@ export const sidecarDefinition = serviceDefinition("TaskHubSidecarService", {
   QueryInstances: rpc(pb.QueryInstancesRequest, pb.QueryInstancesResponse),
   ListInstanceIds: rpc(pb.ListInstanceIdsRequest, pb.ListInstanceIdsResponse),
   PurgeInstances: rpc(pb.PurgeInstancesRequest, pb.PurgeInstancesResponse),
-  GetWorkItems: rpc(pb.GetWorkItemsRequest, pb.WorkItem, true),
+  GetWorkItems: rpc(pb.GetWorkItemsRequest, workItemCodec, true),
   CompleteActivityTask: rpc(pb.ActivityResponse, pb.CompleteTaskResponse),
   CompleteOrchestratorTask: rpc(pb.OrchestratorResponse, pb.CompleteTaskResponse),
   CompleteEntityTask: rpc(pb.EntityBatchResult, pb.CompleteTaskResponse),
@@ -49,7 +50,7 @@ export const backendDefinition = serviceDefinition("durabletask.protos.backend.v
   PurgeInstances: rpc(pb.PurgeInstancesRequest, pb.PurgeInstancesResponse),
   RestartInstance: rpc(pb.RestartInstanceRequest, pb.RestartInstanceResponse),
   CleanEntityStorage: rpc(pb.CleanEntityStorageRequest, pb.CleanEntityStorageResponse),
-  GetWorkItems: rpc(pb.GetWorkItemsRequest, pb.WorkItem, true),
+  GetWorkItems: rpc(pb.GetWorkItemsRequest, workItemCodec, true),
   GetOrchestrationRuntimeState: rpc(b.GetOrchestrationRuntimeStateRequest, b.GetOrchestrationRuntimeStateResponse),
   StreamInstanceHistory: rpc(pb.StreamInstanceHistoryRequest, pb.HistoryChunk, true),
   CompleteActivityWorkItem: rpc(b.CompleteActivityWorkItemRequest, b.CompleteActivityWorkItemResponse),

@@ -3,6 +3,7 @@
 // a structured clone of every event's object graph cost the scheduler about 15% of its CPU.
 import { HistoryEvent } from "../core/model";
 import { pb } from "../proto";
+import { eventBytes } from "../proto/event-bytes";
 import { StoreOp } from "./store";
 
 export type EncodedOp = StoreOp<Uint8Array>;
@@ -13,8 +14,9 @@ export interface PackedBatch {
   events: ArrayBuffer;
 }
 
+/** The event's bytes, encoded once: its later work items reuse them (proto/event-bytes.ts). */
 export function encodeEvent(event: HistoryEvent): Uint8Array {
-  return pb.HistoryEvent.encode(event).finish();
+  return eventBytes(event);
 }
 
 /** Decoded events are pb.HistoryEvent instances: unset fields read as their defaults (null, 0, ""). */
