@@ -70,5 +70,5 @@ export const backendDefinition = serviceDefinition("durabletask.protos.backend.v
 
 /** Our own extension (completion_stream.proto): completions over one stream, for hosts that are ours too. */
 export const completionStreamDefinition = serviceDefinition("dts.v1.CompletionStream", {
-  CompleteWorkItems: rpc(pb.dts.v1.WorkItemCompletion, pb.dts.v1.WorkItemCompletionAck, true, true),
+  CompleteWorkItems: rpc(pb.dts.v1.WorkItemCompletion, pb.dts.v1.WorkItemCompletionAcks, true, true),
 });

@@ -85,7 +85,7 @@ export class BackendClient {
     this.completions = new CompletionChannel({
       open: async () => {
         const md = await this.metadata();
-        return this.client.CompleteWorkItems.call(this.client, md) as grpc.ClientDuplexStream<pb.dts.v1.IWorkItemCompletion, pb.dts.v1.IWorkItemCompletionAck>;
+        return this.client.CompleteWorkItems.call(this.client, md) as grpc.ClientDuplexStream<pb.dts.v1.IWorkItemCompletion, pb.dts.v1.IWorkItemCompletionAcks>;
       },
       unary: (method, request) => this.call(method, request),
       log: this.log,

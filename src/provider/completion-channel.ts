@@ -7,8 +7,8 @@ import * as grpc from "@grpc/grpc-js";
 import { pb } from "../proto";
 
 type Completion = pb.dts.v1.IWorkItemCompletion;
-type Ack = pb.dts.v1.IWorkItemCompletionAck;
-type Call = grpc.ClientDuplexStream<Completion, Ack>;
+type Acks = pb.dts.v1.IWorkItemCompletionAcks;
+type Call = grpc.ClientDuplexStream<Completion, Acks>;
 
 export type CompletionKind = "orchestration" | "activity" | "entity";
 
@@ -76,12 +76,14 @@ export class CompletionChannel {
       this.stream = undefined;
       throw err;
     }
-    call.on("data", (ack: Ack) => {
-      const p = this.pending.get(ack.id ?? 0);
-      if (!p || p.via !== call) return;
-      this.pending.delete(ack.id ?? 0);
-      if (!ack.code) p.resolve();
-      else p.reject(Object.assign(new Error(`${grpc.status[ack.code] ?? ack.code}: ${ack.details}`), { code: ack.code, details: ack.details ?? "" }));
+    call.on("data", (message: Acks) => {
+      for (const ack of message.acks ?? []) {
+        const p = this.pending.get(ack.id ?? 0);
+        if (!p || p.via !== call) continue;
+        this.pending.delete(ack.id ?? 0);
+        if (!ack.code) p.resolve();
+        else p.reject(Object.assign(new Error(`${grpc.status[ack.code] ?? ack.code}: ${ack.details}`), { code: ack.code, details: ack.details ?? "" }));
+      }
     });
     const gone = (reason: string, code?: number) => {
       if (this.ended.has(call)) return;

@@ -14,10 +14,11 @@ import { hubName } from "./hub-call";
 
 type Completion = pb.dts.v1.IWorkItemCompletion;
 type Ack = pb.dts.v1.IWorkItemCompletionAck;
+type Acks = pb.dts.v1.IWorkItemCompletionAcks;
 
 export function completionStreamHandlers(scheduler: Scheduler): grpc.UntypedServiceImplementation {
   return {
-    CompleteWorkItems: (call: grpc.ServerDuplexStream<Completion, Ack>) => {
+    CompleteWorkItems: (call: grpc.ServerDuplexStream<Completion, Acks>) => {
       let hub: TaskHub;
       try {
         hub = scheduler.hub(hubName(call.metadata));
@@ -27,27 +28,31 @@ export function completionStreamHandlers(scheduler: Scheduler): grpc.UntypedServ
       }
       let pending = 0;
       let ended = false;
-      const finish = () => {
+      // Acknowledgements settled together (one group commit settles many) go out as one message.
+      let ready: Ack[] = [];
+      const flush = () => {
+        const acks = ready;
+        ready = [];
+        if (!call.cancelled) call.write({ acks });
         if (ended && pending === 0 && !call.cancelled) call.end();
       };
       call.on("data", (m: Completion) => {
         pending++;
         const id = m.id ?? 0;
         apply(m, hub).then(
-          () => ({ id }),
-          (e) => {
+          (): Ack => ({ id }),
+          (e): Ack => {
             const s = toServiceError(e);
             return { id, code: s.code ?? grpc.status.UNKNOWN, details: s.details ?? "" };
           },
         ).then((ack) => {
           pending--;
-          if (!call.cancelled) call.write(ack);
-          finish();
+          if (ready.push(ack) === 1) process.nextTick(flush);
         });
       });
       call.on("end", () => {
         ended = true;
-        finish();
+        if (pending === 0 && ready.length === 0 && !call.cancelled) call.end();
       });
     },
   };

@@ -63,7 +63,7 @@ describe("on the real scheduler", () => {
 
       const call = raw.CompleteWorkItems(metadata());
       const acks: Ack[] = [];
-      call.on("data", (a: Ack) => acks.push(a));
+      call.on("data", (m: pb.dts.v1.IWorkItemCompletionAcks) => acks.push(...(m.acks ?? [])));
       const ended = new Promise<void>((resolve) => call.on("end", resolve));
       call.write({ id: 7, activity: { completionToken: "no-such-token", responseEvent: event(Date.now(), { taskCompleted: { taskScheduledId: 0, result: str("1") } }) } });
       call.write({ id: 8 });
@@ -122,9 +122,9 @@ describe("against a scheduler that offers the stream and misbehaves", () => {
   let server: grpc.Server;
   let port: number;
   let items: grpc.ServerWritableStream<any, any> | undefined;
-  let completions: grpc.ServerDuplexStream<any, Ack> | undefined;
+  let completions: grpc.ServerDuplexStream<any, any> | undefined;
   const received: { via: string; request: any }[] = [];
-  let answer: (call: grpc.ServerDuplexStream<any, Ack>, m: any) => void = () => undefined;
+  let answer: (call: grpc.ServerDuplexStream<any, any>, m: any) => void = () => undefined;
 
   beforeAll(async () => {
     server = new grpc.Server();
@@ -142,7 +142,7 @@ describe("against a scheduler that offers the stream and misbehaves", () => {
       },
     });
     server.addService(completionStreamDefinition, {
-      CompleteWorkItems: (call: grpc.ServerDuplexStream<any, Ack>) => {
+      CompleteWorkItems: (call: grpc.ServerDuplexStream<any, any>) => {
         completions = call;
         call.on("data", (m: any) => {
           received.push({ via: "stream", request: m });
@@ -172,7 +172,7 @@ describe("against a scheduler that offers the stream and misbehaves", () => {
   }
 
   test("a refusal acknowledged on the stream is logged as a stale result and not abandoned", async () => {
-    answer = (call, m) => call.write({ id: m.id, code: grpc.status.NOT_FOUND, details: "The activity work item's completion token is unknown or expired" });
+    answer = (call, m) => call.write({ acks: [{ id: m.id, code: grpc.status.NOT_FOUND, details: "The activity work item's completion token is unknown or expired" }] });
     await withWorker(async (lines) => {
       items!.write(activityItem(1));
       await until(() => lines.some((l) => l.includes("result not accepted")), "the log line");
@@ -193,7 +193,7 @@ describe("against a scheduler that offers the stream and misbehaves", () => {
       expect(lines.some((l) => /completion stream ended \(UNAVAILABLE: going away\); 1 completion\(s\) go by unary call/.test(l))).toBe(true);
       await until(() => lines.some((l) => /activity 'Fine' \(instance 'o', task 1\): succeeded/.test(l)), "the first item's log line");
 
-      answer = (call, m) => call.write({ id: m.id });
+      answer = (call, m) => call.write({ acks: [{ id: m.id }] });
       items!.write(activityItem(2));
       await until(() => lines.some((l) => /activity 'Fine' \(instance 'o', task 2\): succeeded/.test(l)), "the second item's log line");
       expect(completions).not.toBe(first);
