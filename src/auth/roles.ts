@@ -95,6 +95,10 @@ export const PERMISSIONS: Record<string, Record<string, Permission>> = {
     CleanEntityStorage: write,
     SkipGracefulOrchestrationTerminations: write,
   },
+  // Our own extension for our own hosts (completion_stream.proto): the BackendService completions, streamed.
+  "dts.v1.CompletionStream": {
+    CompleteWorkItems: work,
+  },
 };
 
 /**

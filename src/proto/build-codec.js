@@ -35,7 +35,7 @@ module.exports = { generateCodec };
 
 if (require.main === module) {
   generateCodec({
-    protos: ["orchestrator_service.proto", "backend_service.proto"].map((f) => path.join(__dirname, f)),
+    protos: ["orchestrator_service.proto", "backend_service.proto", "completion_stream.proto"].map((f) => path.join(__dirname, f)),
     outDir: path.join(__dirname, "gen"),
   });
 }

@@ -68,3 +68,8 @@ export const backendDefinition = serviceDefinition("durabletask.protos.backend.v
   SkipGracefulOrchestrationTerminations: rpc(pb.SkipGracefulOrchestrationTerminationsRequest, pb.SkipGracefulOrchestrationTerminationsResponse),
   BeginWorkerDrain: rpc(b.BeginWorkerDrainRequest, b.BeginWorkerDrainResponse),
 });
+
+/** Our own extension (completion_stream.proto): completions over one stream, for hosts that are ours too. */
+export const completionStreamDefinition = serviceDefinition("dts.v1.CompletionStream", {
+  CompleteWorkItems: rpc(pb.dts.v1.WorkItemCompletion, pb.dts.v1.WorkItemCompletionAcks, true, true),
+});

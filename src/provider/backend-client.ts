@@ -1,13 +1,16 @@
 // A BackendService gRPC client for the provider: the scheduler's address and TLS from the connection
 // string's endpoint, the metadata the managed scheduler expects on every call (task hub, bearer token,
-// worker id, user agent), retries of UNAVAILABLE calls, and a GetWorkItems stream that reconnects by
-// itself when it ends, fails or goes silent.
+// worker id, user agent), retries of UNAVAILABLE calls, a GetWorkItems stream that reconnects by
+// itself when it ends, fails or goes silent, and completions over the scheduler's completion stream
+// when its GetWorkItems headers offer one (completion-channel.ts).
 import * as grpc from "@grpc/grpc-js";
 import { clientCredentials } from "../proto/client-credentials";
 import { randomUUID } from "crypto";
 import * as os from "os";
 import { pb } from "../proto";
-import { backendDefinition } from "../proto/services";
+import { CAPABILITIES_HEADER, COMPLETION_STREAM } from "../proto/capabilities";
+import { backendDefinition, completionStreamDefinition } from "../proto/services";
+import { CompletionChannel, CompletionKind } from "./completion-channel";
 import { TokenSource, warnIfTokenInPlaintext } from "./credentials";
 
 export interface RetryPolicy {
@@ -66,17 +69,32 @@ export class BackendClient {
   private readonly client: grpc.Client & Record<string, (...args: unknown[]) => unknown>;
   private readonly log: (line: string) => void;
   private readonly streams = new Set<WorkItemStream>();
+  private readonly completions: CompletionChannel;
 
   constructor(private readonly options: BackendClientOptions) {
     this.workerId = options.workerId ?? newWorkerId();
     this.log = options.log ?? (() => {});
     if (options.tokenSource) warnIfTokenInPlaintext(options.endpoint);
     const { target, secure } = grpcTarget(options.endpoint);
-    const Ctor = grpc.makeGenericClientConstructor(backendDefinition as grpc.ServiceDefinition, "BackendService");
+    // One client for both services: each method carries its own path, and they share the connection.
+    const Ctor = grpc.makeGenericClientConstructor({ ...backendDefinition, ...completionStreamDefinition } as grpc.ServiceDefinition, "BackendService");
     this.client = new Ctor(target, clientCredentials(secure), {
       "grpc.max_receive_message_length": -1,
       "grpc.max_send_message_length": -1,
     }) as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+    this.completions = new CompletionChannel({
+      open: async () => {
+        const md = await this.metadata();
+        return this.client.CompleteWorkItems.call(this.client, md) as grpc.ClientDuplexStream<pb.dts.v1.IWorkItemCompletion, pb.dts.v1.IWorkItemCompletionAcks>;
+      },
+      unary: (method, request) => this.call(method, request),
+      log: this.log,
+    });
+  }
+
+  /** Completes a work item: over the completion stream when the scheduler offers one, else by its unary RPC. */
+  complete(kind: CompletionKind, request: object): Promise<void> {
+    return this.completions.complete(kind, request);
   }
 
   /** The metadata for one call; the token comes from the source's cache. */
@@ -155,8 +173,9 @@ export class BackendClient {
         silenceTimer.unref?.();
       };
       watch();
-      current.on("metadata", () => {
+      current.on("metadata", (headers: grpc.Metadata) => {
         delay = reconnect.initialDelayMs;
+        this.completions.offered = headers.get(CAPABILITIES_HEADER).some((v) => String(v).split(",").some((c) => c.trim() === COMPLETION_STREAM));
         handlers.onConnect?.();
       });
       current.on("data", (item: pb.WorkItem) => {
@@ -200,6 +219,7 @@ export class BackendClient {
 
   close(): void {
     for (const s of [...this.streams]) s.close();
+    this.completions.close();
     this.client.close();
   }
 }

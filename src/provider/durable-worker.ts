@@ -5,6 +5,7 @@
 // (the scheduler re-dispatches it later) with the reason logged; nothing an item does stops the loop.
 import * as grpc from "@grpc/grpc-js";
 import { pb } from "../proto";
+import { findExecutionStarted } from "../core/events";
 import { FunctionApp } from "./function-app";
 import { runActivity } from "./activity-bridge";
 import { BackendClient, BackendClientOptions } from "./backend-client";
@@ -101,17 +102,17 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
       if (kind === "orchestration") {
         const r = await orchestrate(app, { orchestratorRequest: item.orchestratorRequest!, completionToken: item.completionToken }, { httpPollMs: config.httpAsyncSleepMs });
         completing = true;
-        await client.call("CompleteOrchestrationWorkItem", r.request);
+        await client.complete("orchestration", r.request);
         say(`orchestrator ${label}: ${r.outcome}${r.outcome === "running" ? ` (${scheduledWork(r.request)})` : ""} in ${ms()}${notes(r.notes)}`);
       } else if (kind === "activity") {
         const r = await runActivity(app, { activityRequest: item.activityRequest!, completionToken: item.completionToken }, { http: { tokens: httpTokens } });
         completing = true;
-        await client.call("CompleteActivityWorkItem", r.request);
+        await client.complete("activity", r.request);
         say(`activity ${label}: ${r.succeeded ? "succeeded" : `failed (${r.error})`} in ${ms()}`);
       } else {
         const r = await runBatch(app, { entityRequestV2: item.entityRequestV2!, completionToken: item.completionToken });
         completing = true;
-        await client.call("CompleteEntityWorkItem", r.request);
+        await client.complete("entity", r.request);
         say(`entity ${label}: ${r.operations} operation(s)${r.failedOperations ? `, ${r.failedOperations} failed` : ""} in ${ms()}${notes(r.notes)}`);
       }
     } catch (err) {
@@ -178,7 +179,7 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
 function describe(item: pb.WorkItem): string {
   if (item.orchestratorRequest) {
     const r = item.orchestratorRequest;
-    const started = [...(r.pastEvents ?? []), ...(r.newEvents ?? [])].find((e) => e.executionStarted)?.executionStarted;
+    const started = findExecutionStarted(r.pastEvents ?? [], r.newEvents ?? []);
     return `'${started?.name ?? "?"}' (instance '${r.instanceId}')`;
   }
   if (item.activityRequest) {

@@ -7,9 +7,17 @@ import { SchedulerError, invalid } from "../core/errors";
 import { checkInstanceId } from "../core/limits";
 import { KindMetrics } from "../scheduler/hub-metrics";
 import { Scheduler } from "../scheduler/scheduler";
+import { TaskHub } from "../scheduler/task-hub";
 import { hubUnary } from "./hub-call";
 
 import b = pb.durabletask.protos.backend.v1;
+
+/** The three precomputed completions, as both the unary RPCs and the completion stream apply them. */
+export const COMPLETE = {
+  orchestration: (req: b.ICompleteOrchestrationWorkItemRequest, hub: TaskHub) => hub.completions.precomputedOrchestration(req),
+  activity: (req: b.ICompleteActivityWorkItemRequest, hub: TaskHub) => hub.completions.activityEvent(req.completionToken, req.responseEvent),
+  entity: (req: b.ICompleteEntityWorkItemRequest, hub: TaskHub) => hub.entities.completePrecomputed(req),
+};
 
 export function backendHandlers(scheduler: Scheduler, sidecar: grpc.UntypedServiceImplementation): grpc.UntypedServiceImplementation {
   const unary = <Req>(fn: Parameters<typeof hubUnary<Req>>[1]) => hubUnary(scheduler, fn);
@@ -52,12 +60,12 @@ export function backendHandlers(scheduler: Scheduler, sidecar: grpc.UntypedServi
       if (!history) throw new SchedulerError("NOT_FOUND", `Orchestration instance '${id}' not found`);
       return { history };
     }),
-    CompleteOrchestrationWorkItem: unary<b.ICompleteOrchestrationWorkItemRequest>((req, hub) => hub.completions.precomputedOrchestration(req)),
+    CompleteOrchestrationWorkItem: unary(COMPLETE.orchestration),
     AbandonOrchestrationWorkItem: unary<b.IAbandonOrchestrationWorkItemRequest>((req, hub) => hub.completions.abandon(req.completionToken, "orchestration")),
     ReleaseOrchestrationWorkItem: unary<b.IReleaseOrchestrationWorkItemRequest>((req, hub) => hub.completions.release(req.completionToken, "orchestration")),
-    CompleteActivityWorkItem: unary<b.ICompleteActivityWorkItemRequest>((req, hub) => hub.completions.activityEvent(req.completionToken, req.responseEvent)),
+    CompleteActivityWorkItem: unary(COMPLETE.activity),
     AbandonActivityWorkItem: unary<b.IAbandonActivityWorkItemRequest>((req, hub) => hub.completions.abandon(req.completionToken, "activity")),
-    CompleteEntityWorkItem: unary<b.ICompleteEntityWorkItemRequest>((req, hub) => hub.entities.completePrecomputed(req)),
+    CompleteEntityWorkItem: unary(COMPLETE.entity),
     AbandonEntityWorkItem: unary<b.IAbandonEntityWorkItemRequest>((req, hub) => hub.completions.abandon(req.completionToken, "entity")),
     ReleaseEntityWorkItem: unary<b.IReleaseEntityWorkItemRequest>((req, hub) => hub.completions.release(req.completionToken, "entity")),
     CompleteOrchestrationWorkItemWithExtendedSession: extendedSessions,

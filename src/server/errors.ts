@@ -11,3 +11,8 @@ export function toServiceError(err: unknown): Partial<grpc.ServiceError> {
   log.error(`dts: unexpected error in a request handler: ${errorText(err)}`);
   return { code: grpc.status.INTERNAL, details: `Internal error: ${message}` };
 }
+
+/** Ends a server stream with an error status. destroy() would skip sending the status and leave the client hanging. */
+export function failStream(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, err: unknown): void {
+  call.emit("error", Object.assign(new Error(), toServiceError(err)));
+}

@@ -2,8 +2,9 @@
 import * as grpc from "@grpc/grpc-js";
 import { Scheduler, SchedulerOptions } from "../scheduler/scheduler";
 import { openStore, Store, StoreFatalError, StoreKind } from "../store";
-import { backendDefinition, sidecarDefinition } from "../proto/services";
+import { backendDefinition, completionStreamDefinition, sidecarDefinition } from "../proto/services";
 import { backendHandlers } from "./backend-service";
+import { completionStreamHandlers } from "./completion-stream";
 import { bindInsecure, bindWith, shutdownGrpc } from "../proto/grpc-lifecycle";
 import { TlsFiles, watchedTlsCredentials, WatchedTls } from "../proto/tls-files";
 import { sidecarHandlers } from "./sidecar-service";
@@ -78,6 +79,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   try {
     server.addService(sidecarDefinition, countCalls(sidecarDefinition, guardService(sidecarDefinition, sidecar, access), options.onCall));
     server.addService(backendDefinition, countCalls(backendDefinition, guardService(backendDefinition, backendHandlers(scheduler, sidecar), access), options.onCall));
+    server.addService(completionStreamDefinition, countCalls(completionStreamDefinition, guardService(completionStreamDefinition, completionStreamHandlers(scheduler), access), options.onCall));
   } catch (err) {
     await scheduler.close().catch(() => undefined);
     throw err;

@@ -11,7 +11,8 @@ import { Scheduler } from "../scheduler/scheduler";
 import { TaskHub } from "../scheduler/task-hub";
 import { WorkerConnection } from "../scheduler/worker";
 import { InstanceFilter } from "../store/store";
-import { toServiceError } from "./errors";
+import { CAPABILITIES_HEADER, COMPLETION_STREAM } from "../proto/capabilities";
+import { failStream, toServiceError } from "./errors";
 import { Call, Handler, hubName, hubUnary } from "./hub-call";
 
 const HISTORY_CHUNK = 200;
@@ -163,7 +164,10 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
       call.on("error", gone);
       call.on("drain", () => worker.drained());
       // Headers now, not with the first item (maybe a health ping 30 s later): the worker learns at once that it is connected.
-      call.sendMetadata(new grpc.Metadata());
+      // They also advertise the completion stream (completion-stream.ts), which only our own hosts look for.
+      const headers = new grpc.Metadata();
+      headers.set(CAPABILITIES_HEADER, COMPLETION_STREAM);
+      call.sendMetadata(headers);
       hub.connectWorker(worker);
     },
     StreamInstanceHistory: (call: grpc.ServerWritableStream<pb.IStreamInstanceHistoryRequest, pb.IHistoryChunk>) => {
@@ -187,10 +191,6 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
   };
 }
 
-/** Ends a server stream with an error status. destroy() would skip sending the status and leave the client hanging. */
-function failStream(call: grpc.ServerWritableStream<unknown, unknown>, err: unknown): void {
-  call.emit("error", Object.assign(new Error(), toServiceError(err)));
-}
 
 function wait(hub: TaskHub, req: pb.IGetInstanceRequest, call: Call<pb.IGetInstanceRequest>, predicate: (r: InstanceRecord) => boolean) {
   const id = checkInstanceId(req.instanceId);
