@@ -18,6 +18,8 @@ import { AsyncStore, HubSnapshot, InstanceFilter, InstanceListing, InstancePage,
 export interface PostgresStoreOptions {
   /** Most connections the store holds (default 10): one writes, the rest read. */
   poolSize?: number;
+  /** How long connecting may take before it fails (default 10 s), so an unreachable server is an error, not a hang. */
+  connectTimeoutMs?: number;
 }
 
 const INT8_OID = 20;
@@ -38,7 +40,7 @@ export class PostgresStore implements AsyncStore {
 
   /** Connects and brings the schema up to date; rejects with the server's reason when it cannot. */
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
-    const pool = new Pool({ connectionString: url, max: options.poolSize ?? 10, types: parseTypes });
+    const pool = new Pool({ connectionString: url, max: options.poolSize ?? 10, types: parseTypes, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000 });
     // An idle connection that fails (server restart) must not crash the process; the next query reconnects.
     pool.on("error", () => {});
     try {
@@ -65,6 +67,11 @@ export class PostgresStore implements AsyncStore {
 
   async deleteHub(hub: string): Promise<void> {
     await this.commit([{ op: "deleteHub", hub }]);
+  }
+
+  /** The engine's group commit: the same, named as the group committer calls a store that commits off the event loop. */
+  commitAsync(ops: StoreOp[]): Promise<void> {
+    return this.commit(ops);
   }
 
   /** Applies all ops in one transaction, in order: all or nothing. Rejects on failure. */
