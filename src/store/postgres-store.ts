@@ -11,6 +11,7 @@ import { decodeEvent, EncodedOp, encodeOps } from "./encoded-batch";
 import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
 import { effectiveLimit, effectivePageSize, listingWindow, NON_TERMINAL_STATUSES, toIdPage, toInstancePage } from "./query";
 import { ActivityRow, activityColumns, InstanceRow, instanceColumns, MessageRow, toActivity, toInstance, toMessage } from "./rows";
+import { foldOps, writeFolded } from "./postgres-batch";
 import { migratePostgres } from "./postgres-schema";
 import { filterToPg, PG_ACTIVITY_COLUMNS, PG_INSTANCE_COLUMNS, PG_LISTED_COLUMNS } from "./postgres-query";
 import { AsyncStore, HubSnapshot, InstanceFilter, InstanceListing, InstancePage, StoreOp } from "./store";
@@ -77,6 +78,9 @@ export class PostgresStore implements AsyncStore {
   /** Applies all ops in one transaction, in order: all or nothing. Rejects on failure. */
   async commit(ops: StoreOp[]): Promise<void> {
     const encoded = encodeOps(ops);
+    // The engine's groups fold into one statement per table; anything else goes op by op.
+    const folded = foldOps(encoded);
+    if (folded) return this.transaction((c) => writeFolded(c, folded));
     await this.transaction(async (c) => {
       const known = new Set<string>();
       const maxSeq = new Map<string, number>();
