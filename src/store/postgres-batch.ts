@@ -3,7 +3,6 @@
 // wins; a deleted instance takes its earlier rows with it), then written with one statement per
 // table, each row set passed as arrays and unnested. The result equals applying the ops in order.
 // Batches with hub, schedule or retention ops are not folded (they are rare): foldOps says so.
-import { PoolClient } from "pg";
 import { ActivityRecord } from "../core/model";
 import { EncodedOp } from "./encoded-batch";
 import { checkAppendFrom, unknownHub } from "./ops";
@@ -81,14 +80,6 @@ export function foldOps(ops: EncodedOp[]): Map<string, HubBatch> | undefined {
   return hubs;
 }
 
-/** Writes folded batches inside the caller's transaction. */
-export async function writeFolded(c: PoolClient, hubs: Map<string, HubBatch>): Promise<void> {
-  const names = [...hubs.keys()];
-  const known = new Set((await c.query<{ name: string }>("SELECT name FROM hubs WHERE name = ANY($1::text[])", [names])).rows.map((r) => r.name));
-  for (const name of names) if (!known.has(name)) throw unknownHub(name);
-  for (const [hub, b] of hubs) await writeHub(c, hub, b);
-}
-
 const INSTANCE_COLUMNS: [string, string][] = [
   ["instance_id", "text"], ["status", "int"], ["created_at", "bigint"], ["completed_at", "bigint"], ["input", "text"],
   ["output", "text"], ["custom_status", "text"], ["data", "text"], ["name", "text"], ["parent_instance_id", "text"],
@@ -99,58 +90,80 @@ const ACTIVITY_COLUMNS: [string, string][] = [
   ["version", "text"], ["input", "text"], ["tags", "text"], ["visible_at", "bigint"], ["abandon_count", "int"],
 ];
 
-async function writeHub(c: PoolClient, hub: string, b: HubBatch): Promise<void> {
-  if (b.reset.size > 0) {
-    // Different tables, so one statement: data-modifying CTEs all run.
-    await c.query(
-      `WITH h AS (DELETE FROM history WHERE hub = $1 AND instance_id = ANY($3::text[])),
-            m AS (DELETE FROM messages WHERE hub = $1 AND instance_id = ANY($2::text[])),
-            a AS (DELETE FROM activities WHERE hub = $1 AND instance_id = ANY($2::text[]))
-       DELETE FROM instances WHERE hub = $1 AND instance_id = ANY($2::text[])`,
-      [hub, [...b.wiped], [...b.reset]],
-    );
+/**
+ * The statements that write folded batches: per hub, a clean-up of deleted instances and replaced
+ * histories when there are any, then one statement for everything else. Run them in order, in one
+ * transaction when there are several (one statement is atomic by itself); checkWritten() then
+ * rejects what the database refused.
+ */
+export function foldedStatements(hubs: Map<string, HubBatch>): { text: string; values: unknown[] }[] {
+  const out: { text: string; values: unknown[] }[] = [];
+  for (const [hub, b] of hubs) {
+    if (b.reset.size > 0) {
+      // Different tables, so one statement: data-modifying CTEs all run.
+      out.push({
+        text: `WITH h AS (DELETE FROM history WHERE hub = $1 AND instance_id = ANY($3::text[])),
+                    m AS (DELETE FROM messages WHERE hub = $1 AND instance_id = ANY($2::text[])),
+                    a AS (DELETE FROM activities WHERE hub = $1 AND instance_id = ANY($2::text[]))
+               DELETE FROM instances WHERE hub = $1 AND instance_id = ANY($2::text[])`,
+        values: [hub, [...b.wiped], [...b.reset]],
+      });
+    }
+    out.push(writeStatement(hub, b));
   }
+  return out;
+}
+
+/** Throws unless the hub exists and every append continued its stored history (the statement then wrote nothing). */
+export function checkWritten(hub: string, row: { hub: boolean; bad: { id: string; from: number; n: number }[] | null } | undefined): void {
+  if (!row) return;
+  if (!row.hub) throw unknownHub(hub);
+  for (const bad of row.bad ?? []) checkAppendFrom({ op: "appendHistory", hub, instanceId: bad.id, from: bad.from, events: [] }, bad.n);
+}
+
+/**
+ * One statement of data-modifying CTEs, each on rows no other touches (the fold made keys unique):
+ * instances, history, messages, activities and the hub's seq mark, all see one snapshot. Each
+ * writes only when the hub exists and every append continues its stored history (`ok`), so a
+ * refused batch leaves nothing even outside a transaction.
+ */
+function writeStatement(hub: string, b: HubBatch): { text: string; values: unknown[] } {
+  const values: unknown[] = [hub, b.maxSeq];
+  const param = (v: unknown, type: string) => `$${values.push(v)}::${type}`;
+  const parts: string[] = [];
+  const OK = "EXISTS (SELECT 1 FROM ok)";
+  const upsert = (name: string, table: string, key: string, columns: [string, string][], rows: unknown[][]) => {
+    if (rows.length === 0) return;
+    const cols = columnsOf(rows, columns.length);
+    const arrays = columns.map(([, type], i) => param(cols[i], `${type}[]`)).join(", ");
+    const updates = columns.filter(([n]) => n !== key).map(([n]) => `${n} = excluded.${n}`).join(", ");
+    parts.push(`${name} AS (INSERT INTO ${table} (hub, ${columns.map(([n]) => n).join(", ")}) SELECT $1, * FROM unnest(${arrays}) WHERE ${OK} ON CONFLICT (hub, ${key}) DO UPDATE SET ${updates})`);
+  };
+  const remove = (name: string, table: string, rows: Map<number, unknown>) => {
+    const seqs = [...rows].filter(([, r]) => r === null).map(([seq]) => seq);
+    if (seqs.length > 0) parts.push(`${name} AS (DELETE FROM ${table} WHERE hub = $1 AND seq = ANY(${param(seqs, "bigint[]")}) AND ${OK})`);
+  };
   const unchecked = [...b.history].filter(([, h]) => !h.checked);
-  if (unchecked.length > 0) {
-    // idx runs 0..length-1 without gaps (checked on every append), so max + 1 is the length.
-    const rows = (await c.query<{ id: string; n: number }>(
-      "SELECT instance_id AS id, (max(idx) + 1)::bigint AS n FROM history WHERE hub = $1 AND instance_id = ANY($2::text[]) GROUP BY instance_id",
-      [hub, unchecked.map(([id]) => id)],
-    )).rows;
-    const lengths = new Map(rows.map((r) => [r.id, r.n]));
-    for (const [id, h] of unchecked) checkAppendFrom({ op: "appendHistory", hub, instanceId: id, from: h.from, events: h.events }, lengths.get(id) ?? 0);
-  }
-  await upsert(c, "instances", "instance_id", INSTANCE_COLUMNS, hub, [...b.instances.values()]);
+  const ids = param(unchecked.map(([id]) => id), "text[]");
+  // idx runs 0..length-1 without gaps (checked on every append), so max + 1 is the length.
+  parts.push(`len AS (SELECT instance_id AS id, (max(idx) + 1)::int AS n FROM history WHERE hub = $1 AND instance_id = ANY(${ids}) GROUP BY instance_id)`);
+  parts.push(`bad AS (SELECT u.id, u.from, coalesce(len.n, 0) AS n FROM unnest(${ids}, ${param(unchecked.map(([, h]) => h.from), "int[]")}) AS u(id, "from")
+    LEFT JOIN len ON len.id = u.id WHERE coalesce(len.n, 0) <> u.from)`);
+  parts.push("ok AS (SELECT 1 WHERE EXISTS (SELECT 1 FROM hubs WHERE name = $1) AND NOT EXISTS (SELECT 1 FROM bad))");
+  parts.push(`s AS (UPDATE hubs SET max_seq = GREATEST(max_seq, $2) WHERE name = $1 AND ${OK})`);
+  upsert("i", "instances", "instance_id", INSTANCE_COLUMNS, [...b.instances.values()]);
   const events: [string, number, Buffer][] = [];
   for (const [id, h] of b.history) h.events.forEach((e, i) => events.push([id, h.from + i, bytes(e)]));
   if (events.length > 0) {
-    await c.query(
-      "INSERT INTO history (hub, instance_id, idx, event) SELECT $1, * FROM unnest($2::text[], $3::int[], $4::bytea[])",
-      [hub, ...columnsOf(events, 3)],
-    );
+    const [eventIds, idxs, data] = columnsOf(events, 3);
+    parts.push(`h AS (INSERT INTO history (hub, instance_id, idx, event) SELECT $1, * FROM unnest(${param(eventIds, "text[]")}, ${param(idxs, "int[]")}, ${param(data, "bytea[]")})
+      WHERE ${OK})`);
   }
-  await removeSeqs(c, "messages", hub, b.messages);
-  await upsert(c, "messages", "seq", MESSAGE_COLUMNS, hub, present(b.messages).map((m) => [m.seq, m.instanceId, m.executionId ?? null, m.visibleAt, bytes(m.event)]));
-  await removeSeqs(c, "activities", hub, b.activities);
-  await upsert(c, "activities", "seq", ACTIVITY_COLUMNS, hub, present(b.activities).map(activityColumns));
-  if (b.maxSeq > 0) await c.query("UPDATE hubs SET max_seq = GREATEST(max_seq, $1) WHERE name = $2", [b.maxSeq, hub]);
-}
-
-/** INSERT of many rows of the hub as arrays, unnested; an existing key's row is updated. */
-async function upsert(c: PoolClient, table: string, key: string, columns: [string, string][], hub: string, rows: unknown[][]): Promise<void> {
-  if (rows.length === 0) return;
-  const names = columns.map(([n]) => n);
-  const arrays = columns.map(([, type], i) => `$${i + 2}::${type}[]`).join(", ");
-  const updates = names.filter((n) => n !== key).map((n) => `${n} = excluded.${n}`).join(", ");
-  await c.query(
-    `INSERT INTO ${table} (hub, ${names.join(", ")}) SELECT $1, * FROM unnest(${arrays}) ON CONFLICT (hub, ${key}) DO UPDATE SET ${updates}`,
-    [hub, ...columnsOf(rows, columns.length)],
-  );
-}
-
-async function removeSeqs(c: PoolClient, table: string, hub: string, rows: Map<number, unknown>): Promise<void> {
-  const seqs = [...rows].filter(([, r]) => r === null).map(([seq]) => seq);
-  if (seqs.length > 0) await c.query(`DELETE FROM ${table} WHERE hub = $1 AND seq = ANY($2::bigint[])`, [hub, seqs]);
+  remove("dm", "messages", b.messages);
+  upsert("m", "messages", "seq", MESSAGE_COLUMNS, present(b.messages).map((m) => [m.seq, m.instanceId, m.executionId ?? null, m.visibleAt, bytes(m.event)]));
+  remove("da", "activities", b.activities);
+  upsert("a", "activities", "seq", ACTIVITY_COLUMNS, present(b.activities).map(activityColumns));
+  return { text: `WITH ${parts.join(",\n")}\nSELECT EXISTS (SELECT 1 FROM hubs WHERE name = $1) AS hub, (SELECT json_agg(bad) FROM bad) AS bad`, values };
 }
 
 function present<T>(rows: Map<number, T | null>): T[] {

@@ -11,7 +11,7 @@ import { decodeEvent, EncodedOp, encodeOps } from "./encoded-batch";
 import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
 import { effectiveLimit, effectivePageSize, listingWindow, NON_TERMINAL_STATUSES, toIdPage, toInstancePage } from "./query";
 import { ActivityRow, activityColumns, InstanceRow, instanceColumns, MessageRow, toActivity, toInstance, toMessage } from "./rows";
-import { foldOps, writeFolded } from "./postgres-batch";
+import { checkWritten, foldedStatements, foldOps } from "./postgres-batch";
 import { migratePostgres } from "./postgres-schema";
 import { filterToPg, PG_ACTIVITY_COLUMNS, PG_INSTANCE_COLUMNS, PG_LISTED_COLUMNS } from "./postgres-query";
 import { AsyncStore, HubSnapshot, InstanceFilter, InstanceListing, InstancePage, StoreOp } from "./store";
@@ -80,7 +80,7 @@ export class PostgresStore implements AsyncStore {
     const encoded = encodeOps(ops);
     // The engine's groups fold into one statement per table; anything else goes op by op.
     const folded = foldOps(encoded);
-    if (folded) return this.transaction((c) => writeFolded(c, folded));
+    if (folded) return this.writeFolded(folded);
     await this.transaction(async (c) => {
       const known = new Set<string>();
       const maxSeq = new Map<string, number>();
@@ -203,6 +203,23 @@ export class PostgresStore implements AsyncStore {
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+
+  /** Folded batches: one statement, atomic by itself, when the batch allows it (one round trip); else a transaction. */
+  private async writeFolded(hubs: NonNullable<ReturnType<typeof foldOps>>): Promise<void> {
+    const statements = foldedStatements(hubs);
+    const names = [...hubs.keys()];
+    if (statements.length === 1) {
+      const row = (await this.pool.query(statements[0])).rows[0];
+      return checkWritten(names[0], row);
+    }
+    await this.transaction(async (c) => {
+      for (const s of statements) {
+        const result = await c.query(s);
+        // Only the write statements answer with a row (the clean-ups return none).
+        if (result.rows.length > 0) checkWritten(names.shift()!, result.rows[0]);
+      }
+    });
   }
 
   private async transaction<T>(body: (c: PoolClient) => Promise<T>, begin = "BEGIN"): Promise<T> {
