@@ -5,7 +5,7 @@
 // Batches with hub, schedule or retention ops are not folded (they are rare): foldOps says so.
 import { ActivityRecord } from "../core/model";
 import { EncodedOp } from "./encoded-batch";
-import { checkAppendFrom, unknownHub } from "./ops";
+import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
 import { activityColumns, instanceColumns } from "./rows";
 
 type Message = Extract<EncodedOp, { op: "putMessage" }>["message"];
@@ -61,14 +61,12 @@ export function foldOps(ops: EncodedOp[]): Map<string, HubBatch> | undefined {
       }
       case "putMessage":
         b.messages.set(op.message.seq, op.message);
-        b.maxSeq = Math.max(b.maxSeq, op.message.seq);
         break;
       case "deleteMessages":
         for (const seq of op.seqs) b.messages.set(seq, null);
         break;
       case "putActivity":
         b.activities.set(op.activity.seq, op.activity);
-        b.maxSeq = Math.max(b.maxSeq, op.activity.seq);
         break;
       case "deleteActivity":
         b.activities.set(op.seq, null);
@@ -76,6 +74,7 @@ export function foldOps(ops: EncodedOp[]): Map<string, HubBatch> | undefined {
       default:
         return undefined;
     }
+    b.maxSeq = Math.max(b.maxSeq, seqWritten(op));
   }
   return hubs;
 }
