@@ -12,6 +12,7 @@ import { Tracing, TracingConfigError, tracingFromEnv } from "../telemetry/tracin
 import { describePeriods, effectivePeriods } from "../core/retention";
 import { UsageError } from "./flags";
 import { SchedulerSettings } from "./serve-settings";
+import { describePostgresUrl } from "../store";
 
 /** The gRPC server with the dashboard beside it (when on). */
 export type RunningScheduler = RunningServer & { dashboardPort?: number; dashboardUrl?: string };
@@ -78,7 +79,7 @@ export async function startScheduler(settings: SchedulerSettings, dynamicHubs: b
     force.unref();
     server.close().finally(() => process.exit(1));
   });
-  const where = options.store === "sqlite" ? `sqlite at ${options.dataDir}` : "memory (nothing is kept after exit)";
+  const where = options.store === "sqlite" ? `sqlite at ${options.dataDir}` : options.store === "postgres" ? `postgres at ${describePostgresUrl(options.postgresUrl)}` : "memory (nothing is kept after exit)";
   const host = options.host ?? "localhost";
   if (!access.access.enabled && !isLoopbackHost(host)) {
     log.warning(`dts: warning: listening on ${host} without authentication: anyone who can reach port ${server.port} can start, read, terminate and purge anything in every task hub. ` +

@@ -18,8 +18,9 @@ Options (environment variable in brackets):
   --port <n>                 gRPC port [DTS_PORT] (default 8080)
   --dashboard-port <n>       dashboard port [DTS_DASHBOARD_PORT] (default 8082; 0 picks a free one)
   --no-dashboard             do not serve the dashboard [DTS_DASHBOARD=false]
-  --store memory|sqlite      storage [DTS_STORE] (default sqlite)
-  --data <dir>               SQLite data directory [DTS_DATA_DIR] (default ./.dts)
+  --store memory|sqlite|postgres  storage [DTS_STORE] (default sqlite)
+  --data <dir>               SQLite data directory [DTS_DATA_DIR] (default ./.dts; unused by postgres)
+  --postgres-url <url>       PostgreSQL database for --store postgres, e.g. postgres://user:password@host:5432/db?sslmode=require [DTS_POSTGRES_URL]
   --hubs <a,b>               task hubs to serve [DTS_TASK_HUB_NAMES] (default: default)
   --dynamic-hubs             create task hubs on first use [DTS_USE_DYNAMIC_TASK_HUBS=true]
   --max-payload-bytes <n>    largest input, output, event data or custom status [DTS_MAX_PAYLOAD_BYTES] (default ${DEFAULT_MAX_PAYLOAD_BYTES})
@@ -75,7 +76,7 @@ TLS:
 
 
 export const SERVE_OPTIONS = {
-  port: { type: "string" }, "dashboard-port": { type: "string" }, "no-dashboard": { type: "boolean" }, store: { type: "string" }, data: { type: "string" },
+  port: { type: "string" }, "dashboard-port": { type: "string" }, "no-dashboard": { type: "boolean" }, store: { type: "string" }, data: { type: "string" }, "postgres-url": { type: "string" },
   hubs: { type: "string" }, "dynamic-hubs": { type: "boolean" }, "max-payload-bytes": { type: "string" },
   "sqlite-sync": { type: "string" }, "max-orchestrations-per-worker": { type: "string" }, "max-activities-per-worker": { type: "string" },
   "lock-timeout": { type: "string" }, "activity-lock-timeout": { type: "string" }, "health-ping-interval": { type: "string" },
@@ -153,7 +154,7 @@ function logSettings(values: ServeValues, env: NodeJS.ProcessEnv): { format: Log
 /** `dts serve`'s flags and environment variables as server options (flags win). */
 export function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): SchedulerSettings {
   const store = values.store ?? env.DTS_STORE ?? "sqlite";
-  if (store !== "memory" && store !== "sqlite") throw new UsageError(`--store must be memory or sqlite, got '${store}'`);
+  if (store !== "memory" && store !== "sqlite" && store !== "postgres") throw new UsageError(`--store must be memory, sqlite or postgres, got '${store}'`);
   const sqliteSync = values["sqlite-sync"] ?? env.DTS_SQLITE_SYNC ?? "full";
   if (sqliteSync !== "full" && sqliteSync !== "normal") throw new UsageError(`--sqlite-sync must be full or normal, got '${sqliteSync}'`);
   const hubs = (values.hubs ?? env.DTS_TASK_HUB_NAMES ?? "default").split(",").map((h) => h.trim()).filter(Boolean);
@@ -168,7 +169,7 @@ export function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): 
   const dashboardUrl = values["dashboard-url"] ?? (env.DTS_DASHBOARD_URL || undefined);
   if (dashboardUrl !== undefined && !/^https?:\/\/[^/]+\/?$/i.test(dashboardUrl)) throw new UsageError(`--dashboard-url must be an origin like https://dts.example.com, got '${dashboardUrl}'`);
   return { dashboardPort, dashboardUrl, auth, log: logSettings(values, env), options: {
-    port, host, store,
+    port, host, store, postgresUrl: values["postgres-url"] ?? (env.DTS_POSTGRES_URL || undefined),
     tls: tlsFilesFrom(values["tls-cert"] ?? (env.DTS_TLS_CERT || undefined), values["tls-key"] ?? (env.DTS_TLS_KEY || undefined), values["tls-client-ca"] ?? (env.DTS_TLS_CLIENT_CA || undefined)), dataDir, sqliteSync, hubs,
     dynamicHubs: values["dynamic-hubs"] ?? (env.DTS_USE_DYNAMIC_TASK_HUBS ?? "").toLowerCase() === "true",
     maxPayloadBytes: int("max-payload-bytes", values["max-payload-bytes"] ?? env.DTS_MAX_PAYLOAD_BYTES, 1),

@@ -85,11 +85,11 @@ export const INSTANCE_ACTIONS: Record<string, Action> = {
 
 /** Bulk terminate or purge; instances whose status does not allow it are skipped. Returns how many were acted on. */
 export async function bulkAction(access: HubAccess, hub: string, action: string, ids: string[]): Promise<number> {
-  if (action === "purge") return access.purge(hub, ids.filter((id) => { const r = access.instance(hub, id); return r !== undefined && isTerminal(r.status); }));
+  if (action === "purge") return access.purge(hub, await access.finished(hub, ids));
   if (action !== "terminate") throw new HttpError(400, `Unknown bulk action '${action}': use terminate or purge`);
   let n = 0;
   for (const id of ids) {
-    const r = access.instance(hub, id);
+    const r = await access.instance(hub, id);
     if (!r || isTerminal(r.status)) continue;
     await access.terminate(hub, id, "Terminated from the dashboard (bulk)");
     n++;

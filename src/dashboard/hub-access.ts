@@ -2,7 +2,7 @@
 // client operations. Pages and actions go through here, so the engine's shape is met in one place.
 import { randomUUID } from "crypto";
 import { notFound } from "../core/errors";
-import { EntityData, HistoryEvent, InstanceRecord, Status } from "../core/model";
+import { EntityData, HistoryEvent, InstanceRecord, isTerminal, Status } from "../core/model";
 import { ScheduleDefinition, ScheduleRecord } from "../core/schedule";
 import { str, toTimestamp } from "../core/events";
 import { effectivePeriods, RetentionPeriod, RetentionPolicy } from "../core/retention";
@@ -56,24 +56,34 @@ export class HubAccess {
     return this.scheduler.hubNames().includes(name.trim().toLowerCase());
   }
 
-  list(hub: string, filter: InstanceFilter, listing: InstanceListing): InstanceRecord[] {
+  list(hub: string, filter: InstanceFilter, listing: InstanceListing): Promise<InstanceRecord[]> {
     return this.hub(hub).reads.listInstances(filter, listing);
   }
 
-  counts(hub: string, filter: InstanceFilter): Map<Status, number> {
+  counts(hub: string, filter: InstanceFilter): Promise<Map<Status, number>> {
     return this.hub(hub).reads.countByStatus(filter);
   }
 
   /** Every instance id the filter matches (bulk actions on "all matching"). */
-  matchingIds(hub: string, filter: InstanceFilter): string[] {
+  matchingIds(hub: string, filter: InstanceFilter): Promise<string[]> {
     return this.hub(hub).reads.findInstanceIds(filter, 0);
   }
 
-  instance(hub: string, instanceId: string): InstanceRecord | undefined {
+  instance(hub: string, instanceId: string): Promise<InstanceRecord | undefined> {
     return this.hub(hub).reads.getInstance(instanceId);
   }
 
-  history(hub: string, instanceId: string): HistoryEvent[] | undefined {
+  /** Those of the ids that name a finished instance. */
+  async finished(hub: string, ids: string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const id of ids) {
+      const r = await this.instance(hub, id);
+      if (r && isTerminal(r.status)) out.push(id);
+    }
+    return out;
+  }
+
+  history(hub: string, instanceId: string): Promise<HistoryEvent[] | undefined> {
     return this.hub(hub).reads.getHistory(instanceId);
   }
 
@@ -152,14 +162,14 @@ export class HubAccess {
   }
 
   /** One page of an export: instances in id order after `after`, each with its history as committed. */
-  exportPage(hub: string, filter: InstanceFilter, after: string | undefined, pageSize: number): { items: ArchivedInstance[]; last?: string } {
+  async exportPage(hub: string, filter: InstanceFilter, after: string | undefined, pageSize: number): Promise<{ items: ArchivedInstance[]; last?: string }> {
     const reads = this.hub(hub).reads;
-    const page = reads.listInstanceIds(filter, pageSize, after);
+    const page = await reads.listInstanceIds(filter, pageSize, after);
     const items: ArchivedInstance[] = [];
     for (const id of page.ids) {
-      const instance = reads.getInstance(id);
+      const instance = await reads.getInstance(id);
       // Purged between the listing and now: left out.
-      if (instance) items.push({ instance, history: reads.getHistory(id) ?? [] });
+      if (instance) items.push({ instance, history: (await reads.getHistory(id)) ?? [] });
     }
     return { items, last: page.last };
   }
@@ -209,6 +219,6 @@ export class HubAccess {
   /** Resolves with the instance once `done` holds for it, or with its state after timeoutMs. */
   async settle(hub: string, id: string, done: (r: InstanceRecord) => boolean, timeoutMs = 5000): Promise<InstanceRecord | undefined> {
     const h = this.hub(hub);
-    return (await h.reads.waitFor(id, done, timeoutMs).catch(() => undefined)) ?? h.reads.getInstance(id);
+    return (await h.reads.waitFor(id, done, timeoutMs).catch(() => undefined)) ?? await h.reads.getInstance(id);
   }
 }

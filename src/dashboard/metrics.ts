@@ -27,12 +27,12 @@ export function metricsRegistry(access: HubAccess): Registry {
   const registry = new Registry();
   const hubs = perScrape(access);
   collectDefaultMetrics({ register: registry, prefix: "dts_" });
-  const gauge = (name: string, help: string, labelNames: string[], read: (g: Gauge) => void) =>
+  const gauge = (name: string, help: string, labelNames: string[], read: (g: Gauge) => void | Promise<void>) =>
     new Gauge({
       name, help, labelNames, registers: [registry],
-      collect() {
+      async collect() {
         this.reset();
-        read(this);
+        await read(this);
       },
     });
   const perKind = (name: string, help: string, field: "pending" | "active" | "oldestAgeSeconds" | "waitingForWorker") =>
@@ -49,8 +49,8 @@ export function metricsRegistry(access: HubAccess): Registry {
   gauge("dts_instances_in_memory", "Instances (orchestrations and entities) held in memory because they have work", ["hub"], (g) => {
     for (const [hub, m] of hubs()) g.set({ hub }, m.hotInstances);
   });
-  gauge("dts_orchestrations", "Orchestration instances stored, per runtime status", ["hub", "status"], (g) => {
-    for (const hub of access.hubNames()) for (const [status, n] of access.counts(hub, {})) g.set({ hub, status: statusName(status) }, n);
+  gauge("dts_orchestrations", "Orchestration instances stored, per runtime status", ["hub", "status"], async (g) => {
+    for (const hub of access.hubNames()) for (const [status, n] of await access.counts(hub, {})) g.set({ hub, status: statusName(status) }, n);
   });
   return registry;
 }

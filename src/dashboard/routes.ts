@@ -84,7 +84,7 @@ export class DashboardRoutes {
       caller.check("metrics", "*");
       return send(res, 200, await this.metrics.metrics(), this.metrics.contentType);
     }
-    if (method === "GET" && parts.length === 0) return sendHtml(res, 200, hubsPage(this.access, caller));
+    if (method === "GET" && parts.length === 0) return sendHtml(res, 200, await hubsPage(this.access, caller));
     if (method === "GET" && parts[0] === "switch") {
       const target = url.searchParams.get("hub") ?? "";
       return redirect(res, target.startsWith("/hubs/") ? target : "/");
@@ -109,17 +109,17 @@ export class DashboardRoutes {
     throw new HttpError(405, `${method} is not supported here`);
   }
 
-  private get({ res, url }: Request, caller: Caller, hub: string, rest: string[]): void {
+  private async get({ res, url }: Request, caller: Caller, hub: string, rest: string[]): Promise<void> {
     const q = url.searchParams;
     const done = DONE_MESSAGES[q.get("done") ?? ""];
     const [section, id, sub] = rest;
     if (section === undefined) return redirect(res, hubPath(hub, "/orchestrations"));
-    if (section === "orchestrations" && id === undefined) return sendHtml(res, 200, orchestrationsPage(this.access, caller, hub, parseListQuery(q), done && (q.get("n") ? `${done} (${q.get("n")})` : done)));
+    if (section === "orchestrations" && id === undefined) return sendHtml(res, 200, await orchestrationsPage(this.access, caller, hub, parseListQuery(q), done && (q.get("n") ? `${done} (${q.get("n")})` : done)));
     if (section === "orchestrations" && sub === undefined) {
-      const rec = this.access.instance(hub, id);
+      const rec = await this.access.instance(hub, id);
       if (!rec) throw new HttpError(404, `Orchestration instance '${id}' not found in task hub '${hub}'`);
       const view = (["timeline", "history", "sequence"] as const).find((v) => v === q.get("view")) ?? "timeline";
-      return sendHtml(res, 200, instancePage(this.access, caller, hub, rec, view as InstanceView, Math.max(1, Number(q.get("page")) || 1), done));
+      return sendHtml(res, 200, await instancePage(this.access, caller, hub, rec, view as InstanceView, Math.max(1, Number(q.get("page")) || 1), done));
     }
     if (section === "orchestrations" && sub === "history.json") return this.download(res, hub, id);
     if (section === "new" && id === undefined) return sendHtml(res, 200, newOrchestrationPage(this.access, caller, hub, EMPTY_FORM));
@@ -135,9 +135,9 @@ export class DashboardRoutes {
     throw new HttpError(404, "No such page");
   }
 
-  private download(res: ServerResponse, hub: string, id: string): void {
-    const rec = this.access.instance(hub, id);
-    const history = this.access.history(hub, id);
+  private async download(res: ServerResponse, hub: string, id: string): Promise<void> {
+    const rec = await this.access.instance(hub, id);
+    const history = await this.access.history(hub, id);
     if (!rec || !history) throw new HttpError(404, `Orchestration instance '${id}' not found in task hub '${hub}'`);
     const file = `${id.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 100) || "instance"}-history.json`;
     sendJson(res, 200, { taskHub: hub, instanceId: id, name: rec.name, executionId: rec.executionId, events: history.map(eventView) }, { "Content-Disposition": `attachment; filename="${file}"` });
@@ -157,7 +157,7 @@ export class DashboardRoutes {
       }
     }
     if (section === "orchestrations" && action === "purge") {
-      const rec = this.access.instance(hub, id);
+      const rec = await this.access.instance(hub, id);
       if (!rec) throw new HttpError(404, `Orchestration instance '${id}' not found in task hub '${hub}'`);
       if (form.get("confirm") !== "yes") {
         return sendHtml(res, 200, confirmPage(this.access, caller, hub, `Purge ${id} and its history? This cannot be undone.`, `${instancePath(hub, id)}/purge`, []));
@@ -172,9 +172,9 @@ export class DashboardRoutes {
         return redirect(res, `${instancePath(hub, out.instanceId ?? id)}?done=${out.done}`);
       } catch (err) {
         // The instance page again, with why the action was refused.
-        const rec = this.access.instance(hub, id);
+        const rec = await this.access.instance(hub, id);
         if (!rec) throw err;
-        return sendHtml(res, statusOf(err), instancePage(this.access, caller, hub, rec, "timeline", 1, undefined, (err as Error).message));
+        return sendHtml(res, statusOf(err), await instancePage(this.access, caller, hub, rec, "timeline", 1, undefined, (err as Error).message));
       }
     }
     if (section === "entities" && id !== undefined && action === "signal") {
@@ -229,7 +229,7 @@ export class DashboardRoutes {
     if (action !== "terminate" && action !== "purge") throw new HttpError(400, `Unknown bulk action '${action}': use terminate or purge`);
     const query = parseListQuery(url.searchParams);
     const all = form.get("scope") === "all";
-    const ids = all ? this.access.matchingIds(hub, filterOf(query)) : form.getAll("id");
+    const ids = all ? await this.access.matchingIds(hub, filterOf(query)) : form.getAll("id");
     if (ids.length === 0) throw new HttpError(400, "Select at least one instance (or choose all matching the filter)");
     if (form.get("confirm") !== "yes") {
       const fields: [string, string][] = [["action", action], ["scope", all ? "all" : "selected"], ...(all ? [] : ids.map((id): [string, string] => ["id", id]))];

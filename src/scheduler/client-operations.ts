@@ -27,23 +27,29 @@ export class ClientOperations {
   /** Starts an orchestration; resolves with its instance id once durable. */
   startInstance(req: pb.ICreateInstanceRequest): Promise<string> {
     this.commit.admit();
-    const change = new Change();
-    const instanceId = this.lifecycle.start(req, change);
-    return this.commit.run(change).then(() => instanceId);
+    return this.withCold(req.instanceId ? [req.instanceId] : [], false, () => {
+      const change = new Change();
+      const instanceId = this.lifecycle.start(req, change);
+      return this.commit.run(change).then(() => instanceId);
+    });
   }
 
   raiseEvent(instanceId: string, name: string, input: string | undefined): Promise<void> {
     if (!name) throw invalid("name (the event name) must not be empty");
     checkPayload(input, "input (the event data)", this.options.maxPayloadBytes);
-    const h = this.state.requireLive(instanceId, "raise an event to");
-    this.commit.admit();
-    return this.one((change) => this.state.send({ instanceId: h.rec.instanceId, visibleAt: Date.now(), event: event(Date.now(), { eventRaised: { name, input: str(input) } }) }, change));
+    return this.withCold([instanceId], false, () => {
+      const h = this.state.requireLive(instanceId, "raise an event to");
+      this.commit.admit();
+      return this.one((change) => this.state.send({ instanceId: h.rec.instanceId, visibleAt: Date.now(), event: event(Date.now(), { eventRaised: { name, input: str(input) } }) }, change));
+    });
   }
 
   terminate(instanceId: string, reason: string | undefined, recursive: boolean): Promise<void> {
     checkPayload(reason, "output (the termination reason)", this.options.maxPayloadBytes);
-    this.state.requireLive(instanceId, "terminate");
-    return this.one((change) => this.lifecycle.terminate(instanceId, reason, recursive, change));
+    return this.withCold([instanceId], false, () => {
+      this.state.requireLive(instanceId, "terminate");
+      return this.one((change) => this.lifecycle.terminate(instanceId, reason, recursive, change));
+    });
   }
 
   suspend(instanceId: string, reason: string | undefined): Promise<void> {
@@ -55,15 +61,21 @@ export class ClientOperations {
   }
 
   rewind(instanceId: string, reason: string | undefined): Promise<void> {
-    const rec = this.state.current(instanceId);
-    if (!rec) throw notFound(`Orchestration instance '${instanceId}' not found`);
-    if (rec.status !== Status.ORCHESTRATION_STATUS_FAILED) {
-      throw precondition(`Orchestration instance '${instanceId}' is ${statusName(rec.status)}; only Failed instances can be rewound`);
-    }
-    return this.one((change) => this.lifecycle.rewind(instanceId, reason, change));
+    return this.withCold([instanceId], true, () => {
+      const rec = this.state.current(instanceId);
+      if (!rec) throw notFound(`Orchestration instance '${instanceId}' not found`);
+      if (rec.status !== Status.ORCHESTRATION_STATUS_FAILED) {
+        throw precondition(`Orchestration instance '${instanceId}' is ${statusName(rec.status)}; only Failed instances can be rewound`);
+      }
+      return this.one((change) => this.lifecycle.rewind(instanceId, reason, change));
+    });
   }
 
   restart(instanceId: string, withNewInstanceId: boolean): Promise<string> {
+    return this.withCold([instanceId], true, () => this.restartNow(instanceId, withNewInstanceId));
+  }
+
+  private restartNow(instanceId: string, withNewInstanceId: boolean): Promise<string> {
     const rec = this.state.current(instanceId);
     if (!rec) throw notFound(`Orchestration instance '${instanceId}' not found`);
     // A restart under a new id leaves the original alone, so it may still be running (as the SDKs allow).
@@ -79,15 +91,17 @@ export class ClientOperations {
 
   /** Purges terminal instances (and, when recursive, their sub-orchestrations), or an entity given as `strict`'s one id; resolves with the count. */
   purge(instanceIds: string[], recursive: boolean, strict: boolean): Promise<number> {
-    const change = new Change();
-    let count = 0;
-    // An entity is purged only by its own id (never by a filter or batch, where its status reads Running).
-    if (strict) for (const id of new Set(instanceIds)) if (isEntityId(id)) count += this.purgeEntity(id, change);
-    for (const id of this.purgeable(instanceIds, recursive)) {
-      this.state.dropInstance(id, change);
-      count++;
-    }
-    return this.commit.run(change).then(() => count);
+    return this.withTree(instanceIds, recursive, () => {
+      const change = new Change();
+      let count = 0;
+      // An entity is purged only by its own id (never by a filter or batch, where its status reads Running).
+      if (strict) for (const id of new Set(instanceIds)) if (isEntityId(id)) count += this.purgeEntity(id, change);
+      for (const id of this.purgeableNow(instanceIds, recursive)) {
+        this.state.dropInstance(id, change);
+        count++;
+      }
+      return this.commit.run(change).then(() => count);
+    });
   }
 
   /**
@@ -95,7 +109,11 @@ export class ClientOperations {
    * sub-orchestrations (with `recursive`). Unfinished ones are left alone and not counted (the SDKs
    * report a count of 0, not an error); entities are not orchestrations.
    */
-  purgeable(instanceIds: string[], recursive: boolean): string[] {
+  purgeable(instanceIds: string[], recursive: boolean): Promise<string[]> {
+    return this.withTree(instanceIds, recursive, async () => this.purgeableNow(instanceIds, recursive));
+  }
+
+  private purgeableNow(instanceIds: string[], recursive: boolean): string[] {
     const out: string[] = [];
     // Ids can form a cycle (a child created with its parent's id after a purge): visit each once.
     const seen = new Set<string>();
@@ -126,6 +144,10 @@ export class ClientOperations {
    * overwrite it (a finished one only).
    */
   importInstances(items: ArchivedInstance[], onConflict: "fail" | "skip" | "overwrite"): Promise<{ imported: number; skipped: number; overwritten: number }> {
+    return this.withCold(items.map((i) => i.instance.instanceId), false, () => this.importNow(items, onConflict));
+  }
+
+  private importNow(items: ArchivedInstance[], onConflict: "fail" | "skip" | "overwrite"): Promise<{ imported: number; skipped: number; overwritten: number }> {
     const change = new Change();
     const seen = new Set<string>();
     const counts = { imported: 0, skipped: 0, overwritten: 0 };
@@ -143,7 +165,7 @@ export class ClientOperations {
         counts.overwritten++;
       } else counts.imported++;
       seen.add(id);
-      change.ops.push({ op: "putInstance", hub: this.state.name, instance }, { op: "replaceHistory", hub: this.state.name, instanceId: id, events: history });
+      this.state.putCold(instance, history, change);
     }
     return this.commit.run(change).then(() => counts);
   }
@@ -228,6 +250,10 @@ export class ClientOperations {
 
   /** Suspend or resume: a status and a message to the instance, or nothing when it is already there. */
   private pause(instanceId: string, verb: string, status: Status, e: Omit<HistoryEvent, "eventId" | "timestamp">): Promise<void> {
+    return this.withCold([instanceId], false, () => this.pauseNow(instanceId, verb, status, e));
+  }
+
+  private pauseNow(instanceId: string, verb: string, status: Status, e: Omit<HistoryEvent, "eventId" | "timestamp">): Promise<void> {
     const h = this.state.requireLive(instanceId, verb);
     const suspended = h.rec.status === Status.ORCHESTRATION_STATUS_SUSPENDED;
     if (suspended === (status === Status.ORCHESTRATION_STATUS_SUSPENDED)) return Promise.resolve();
@@ -235,6 +261,29 @@ export class ClientOperations {
       this.state.setStatus(h, status, change);
       this.state.send({ instanceId, visibleAt: Date.now(), event: event(Date.now(), e) }, change);
     });
+  }
+
+  /** Runs the operation once the instances it reads outside memory are fetched (at once on a store that answers at once). */
+  private withCold<T>(instanceIds: string[], history: boolean, run: () => Promise<T>): Promise<T> {
+    const fetched = this.state.fetchCold(instanceIds, history);
+    return fetched ? fetched.then(run) : run();
+  }
+
+  /** The same for the instances and, when recursive, the sub-orchestrations a purge walks through. */
+  private withTree<T>(instanceIds: string[], recursive: boolean, run: () => Promise<T>): Promise<T> {
+    if (!this.state.cold.ahead) return run();
+    const seen = new Set<string>();
+    const step = (frontier: string[]): Promise<T> => {
+      const todo = frontier.filter((id) => !seen.has(id) && !isEntityId(id));
+      if (todo.length === 0) return run();
+      for (const id of todo) seen.add(id);
+      const children = () => step(!recursive ? [] : todo.flatMap((id) => {
+        const rec = this.state.current(id);
+        return rec && isTerminal(rec.status) ? createdSubOrchestrationIds(this.state.currentHistory(id) ?? []) : [];
+      }));
+      return this.withCold(todo, recursive, children);
+    };
+    return step(instanceIds);
   }
 
   private one(build: (change: Change) => void): Promise<void> {

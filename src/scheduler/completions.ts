@@ -24,6 +24,8 @@ import { WorkFeed } from "./work-feed";
 import { log } from "../log/log";
 
 type PrecomputedRequest = pb.durabletask.protos.backend.v1.ICompleteOrchestrationWorkItemRequest;
+/** How a checked result changes the hub, and the instances outside memory it reads (fetched first). */
+type Apply = ((change: Change) => void) & { cold?: { ids: string[]; history: boolean } };
 
 export class WorkItemCompletions {
   constructor(
@@ -191,12 +193,17 @@ export class WorkItemCompletions {
         });
       }
       const final = outcome;
-      return (change) => {
+      const apply: Apply = (change) => {
         change.consume(this.state.name, h, dispatched.consumed);
         applyOutcome(this.state, this.lifecycle, h, final, change);
         h.abandonCount = 0;
         h.lostDeliveries = 0;
       };
+      // Sub-orchestrations it starts or rewinds may exist outside memory (a rewound one's result is sent again from its history).
+      if (final.children.length > 0 || final.rewindChildren.length > 0) {
+        apply.cold = { ids: [...final.children.map((c) => c.instance.instanceId), ...final.rewindChildren.map((c) => c.instanceId)], history: final.rewindChildren.length > 0 };
+      }
+      return apply;
     });
   }
 
@@ -211,7 +218,7 @@ export class WorkItemCompletions {
         outcome = applyEntityBatch(data, operations, { entityState: str(data.state), results: operations.map(() => ({ failure: { failureDetails: failure } })) }, now, randomUUID);
       }
       const final = outcome;
-      return (change) => {
+      const apply: Apply = (change) => {
         change.consume(this.state.name, h, operations.map((m) => m.seq));
         this.state.setEntity(h, final.entity, change);
         for (const m of final.messages) this.state.send(m, change);
@@ -226,6 +233,8 @@ export class WorkItemCompletions {
         h.abandonCount = 0;
         change.stepped.add(h.rec.instanceId);
       };
+      if (final.starts.length > 0) apply.cold = { ids: final.starts.flatMap((s) => (s.instanceId ? [s.instanceId] : [])), history: false };
+      return apply;
     });
   }
 
@@ -233,7 +242,7 @@ export class WorkItemCompletions {
    * The template. `locate` finds what the lease is for (undefined: it is gone); `compute` checks the
    * result and returns how to apply it, or throws with nothing changed.
    */
-  private complete<T>(kind: WorkKind, token: string | null | undefined, locate: (lease: Lease) => T | undefined, compute: (target: T, now: number) => (change: Change) => void): Promise<void> {
+  private complete<T>(kind: WorkKind, token: string | null | undefined, locate: (lease: Lease) => T | undefined, compute: (target: T, now: number) => Apply): Promise<void> {
     const lease = this.leaseFor(token, kind);
     const target = locate(lease);
     if (target === undefined) {
@@ -243,6 +252,19 @@ export class WorkItemCompletions {
     this.options.observer.completionReceived?.(this.state.name, lease.kind, lease.token);
     const apply = compute(target, Date.now());
     lease.completing = true;
+    const fetched = apply.cold && this.state.fetchCold(apply.cold.ids, apply.cold.history);
+    if (!fetched) return this.applyCompletion(lease, apply);
+    return fetched.then(() => {
+      // While the store was read, the item may have been taken back (terminated, purged, hub reloaded).
+      if (this.dispatcher.leases.get(lease.token) !== lease || locate(lease) !== target) throw notFound(`The ${kind} work item was taken back while its result was being applied; the result was not applied`);
+      return this.applyCompletion(lease, apply);
+    }, (err: Error) => {
+      lease.completing = false;
+      throw new SchedulerError("UNAVAILABLE", `The ${kind} work item's result could not be applied (reading the store failed: ${err.message}); complete it again`);
+    });
+  }
+
+  private applyCompletion(lease: Lease, apply: Apply): Promise<void> {
     const change = new Change();
     apply(change);
     change.after.push(() => this.endLease(lease));

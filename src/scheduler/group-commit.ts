@@ -8,7 +8,7 @@
 // built in memory on top of it. So a failure refuses the group and everything queued, and the owner
 // rebuilds the touched hubs from the store before the refusals go out: memory never runs ahead of
 // disk for long, and nothing refused is ever written later.
-import { Store, StoreFatalError, StoreOp } from "../store/store";
+import { EngineStore, isAsyncStore, StoreFatalError, StoreOp } from "../store/store";
 import { EngineObserver, NO_OBSERVER } from "./observer";
 
 interface Pending {
@@ -36,7 +36,7 @@ export class GroupCommitter {
   /** Groups and batches written, and groups that failed, for the benchmark's figures and tests. */
   readonly stats = { commits: 0, batches: 0, failures: 0 };
 
-  constructor(private readonly store: Store, private readonly onFailure: (f: CommitFailure) => void, private readonly observer: EngineObserver = NO_OBSERVER) {}
+  constructor(private readonly store: EngineStore, private readonly onFailure: (f: CommitFailure) => void, private readonly observer: EngineObserver = NO_OBSERVER) {}
 
   /** Changes waiting for the next group (not counting the one being written). */
   get backlog(): number {
@@ -85,16 +85,17 @@ export class GroupCommitter {
     this.stats.commits++;
     this.stats.batches += batch.length;
     const started = performance.now();
-    if (this.store.commitAsync) {
+    const store = this.store;
+    if (isAsyncStore(store) || store.commitAsync) {
       this.inFlight = true;
-      this.store.commitAsync(all).then(
+      (isAsyncStore(store) ? store.commitAsync(all) : store.commitAsync!(all)).then(
         (syncMs) => this.finished(batch, started, syncMs ?? undefined),
         (err: Error) => this.failed(batch, err),
       );
       return;
     }
     try {
-      this.store.commit(all);
+      store.commit(all);
     } catch (err) {
       return this.failed(batch, err as Error);
     }

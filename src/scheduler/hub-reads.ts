@@ -5,7 +5,7 @@ import { EntityQuery, normalizeEntityId, pageEntities } from "../core/entities";
 import { MAX_PAGE_PAYLOAD_BYTES } from "../core/limits";
 import { ActivityRecord, EntityData, HistoryEvent, InstanceRecord, Status } from "../core/model";
 import { trimPageToBytes } from "../store/query";
-import { InstanceFilter, InstanceListing, Store } from "../store/store";
+import { EngineStore, InstanceFilter, InstanceListing, InstancePage } from "../store/store";
 import { Dispatcher } from "./dispatcher";
 import { committedBacklog, HotInstance } from "./hot-instance";
 import { capableWorkers, HubMetrics, hubMetrics } from "./hub-metrics";
@@ -20,7 +20,7 @@ export type EntityView = { rec: InstanceRecord; data: EntityData; backlog: numbe
 export class HubReads {
   constructor(
     private readonly state: HubState,
-    private readonly store: Store,
+    private readonly store: EngineStore,
     private readonly feed: WorkFeed,
     private readonly dispatcher: Dispatcher,
     private readonly waiters: InstanceWaiters,
@@ -30,41 +30,54 @@ export class HubReads {
   ) {}
 
   /** The instance as committed: a client never sees a state that a crash could take back. */
-  getInstance(instanceId: string): InstanceRecord | undefined {
-    return this.state.committed(instanceId);
+  async getInstance(instanceId: string): Promise<InstanceRecord | undefined> {
+    const hot = this.state.committedHot(instanceId);
+    if (hot) return hot.rec;
+    const cold = await this.state.cold.committed(instanceId);
+    // It may have been committed in memory while the store was read: memory is then newer.
+    return this.state.committedHot(instanceId)?.rec ?? cold;
   }
 
-  getHistory(instanceId: string): HistoryEvent[] | undefined {
-    return this.state.committedHistory(instanceId);
+  async getHistory(instanceId: string): Promise<HistoryEvent[] | undefined> {
+    const hot = this.state.committedHot(instanceId);
+    if (hot) return hot.history;
+    if (!(await this.state.cold.committed(instanceId))) return this.state.committedHot(instanceId)?.history;
+    const history = await this.state.cold.committedHistory(instanceId);
+    return this.state.committedHot(instanceId)?.history ?? history;
   }
 
   /** A page of instances; with payloads, also cut short at MAX_PAGE_PAYLOAD_BYTES. */
-  queryInstances(filter: InstanceFilter, pageSize: number, token?: string, withPayloads = false) {
-    const page = this.store.queryInstances(this.state.name, filter, pageSize, token);
+  async queryInstances(filter: InstanceFilter, pageSize: number, token?: string, withPayloads = false): Promise<InstancePage> {
+    const page = await this.store.queryInstances(this.state.name, filter, pageSize, token);
     return withPayloads ? trimPageToBytes(page, MAX_PAGE_PAYLOAD_BYTES) : page;
   }
 
-  listInstanceIds(filter: InstanceFilter, pageSize: number, after?: string) {
+  async listInstanceIds(filter: InstanceFilter, pageSize: number, after?: string): Promise<{ ids: string[]; last?: string }> {
     return this.store.listInstanceIds(this.state.name, filter, pageSize, after);
   }
 
   /** A page by position, without payloads (the dashboard's lists). */
-  listInstances(filter: InstanceFilter, listing: InstanceListing): InstanceRecord[] {
+  async listInstances(filter: InstanceFilter, listing: InstanceListing): Promise<InstanceRecord[]> {
     return this.store.listInstances(this.state.name, filter, listing);
   }
 
-  countByStatus(filter: InstanceFilter): Map<Status, number> {
+  async countByStatus(filter: InstanceFilter): Promise<Map<Status, number>> {
     return this.store.countByStatus(this.state.name, filter);
   }
 
-  findInstanceIds(filter: InstanceFilter, limit: number): string[] {
+  async findInstanceIds(filter: InstanceFilter, limit: number): Promise<string[]> {
     return this.store.findInstanceIds(this.state.name, filter, limit);
   }
 
   /** Resolves with the record once the predicate holds, or undefined when timeoutMs passes first. */
-  waitFor(instanceId: string, predicate: (r: InstanceRecord) => boolean, timeoutMs: number, cancelled?: (cb: () => void) => void): Promise<InstanceRecord | undefined> {
-    const current = this.getInstance(instanceId);
-    if (!current) return Promise.reject(notFound(`Orchestration instance '${instanceId}' not found`));
+  async waitFor(instanceId: string, predicate: (r: InstanceRecord) => boolean, timeoutMs: number, cancelled?: (cb: () => void) => void): Promise<InstanceRecord | undefined> {
+    let current = this.state.committedHot(instanceId)?.rec;
+    if (!current) {
+      const read = await this.getInstance(instanceId);
+      // Memory again, in the turn that registers the waiter: no commit can slip between the two.
+      current = this.state.committedHot(instanceId)?.rec ?? read;
+    }
+    if (!current) throw notFound(`Orchestration instance '${instanceId}' not found`);
     if (predicate(current)) return Promise.resolve(current);
     if (this.waiters.size >= this.options.maxWaiters) {
       throw new SchedulerError("RESOURCE_EXHAUSTED", `Task hub '${this.state.name}' already has ${this.waiters.size} callers waiting on instances (the limit); poll with GetInstance or try again later`);

@@ -89,7 +89,14 @@ export class HubSchedules {
     const r = this.state.schedules.get(scheduleId);
     if (!r || r.paused) return;
     const due = dueOccurrence(r, now);
-    if (due) this.advance(r, due.at, due.next);
+    if (!due) return;
+    // The occurrence's instance may exist outside memory: read it first, then look again.
+    const fetched = due.at === undefined ? undefined : this.state.fetchCold([occurrenceInstanceId(r.scheduleId, due.at)]);
+    if (!fetched) return this.advance(r, due.at, due.next);
+    fetched.then(() => this.due(scheduleId, Date.now()), (err: Error) => {
+      log.error(`dts: schedule '${scheduleId}' in task hub '${this.state.name}' could not read its occurrence's instance (${err.message}); trying again in a second`);
+      this.state.addTimer(Date.now() + 1000, { scheduleId });
+    });
   }
 
   /** One commit: the occurrence `start` started (unless its instance exists already) and the schedule moved on to `next`. */

@@ -7,7 +7,8 @@ import { entityName, isEntityId, normalizeEntityId } from "../core/entities";
 import { notFound, precondition } from "../core/errors";
 import { ActivityRecord, EntityData, HistoryEvent, InstanceRecord, isTerminal, NewActivity, NewMessage, Status, statusName } from "../core/model";
 import { RetentionPolicy } from "../core/retention";
-import { HubSnapshot, Store } from "../store/store";
+import { EngineStore, HubSnapshot } from "../store/store";
+import { ColdRecords, coldRecords } from "./cold-records";
 import { ActivityTable } from "./activity-table";
 import { Change } from "./change";
 import { Dispatcher, Lease } from "./dispatcher";
@@ -35,10 +36,13 @@ export class HubState {
   /** The hub's own retention policy (none: the scheduler's applies). */
   retention?: RetentionPolicy;
   readonly schedules: ScheduleTable;
+  /** The instances outside memory (cold-records.ts). */
+  readonly cold: ColdRecords;
 
-  constructor(readonly name: string, private readonly store: Store, private readonly dispatcher: Dispatcher, onDue: (due: Due[]) => void) {
+  constructor(readonly name: string, store: EngineStore, private readonly dispatcher: Dispatcher, onDue: (due: Due[]) => void) {
     this.timers = new TimerHeap<Due>(onDue);
     this.schedules = new ScheduleTable(name);
+    this.cold = coldRecords(name, store);
   }
 
   // ---------------------------------------------------------------- reads
@@ -68,33 +72,42 @@ export class HubState {
     return this.activityTable.ofInstance(instanceId);
   }
 
-  /** The instance as committed: a client never sees a state that a crash could take back. */
-  committed(instanceId: string): InstanceRecord | undefined {
-    return this.instances.get(instanceId)?.committed?.rec ?? this.store.getInstance(this.name, instanceId);
+  /** The instance as committed when it is in memory (a client never sees a state that a crash could take back). */
+  committedHot(instanceId: string): { rec: InstanceRecord; history: HistoryEvent[] } | undefined {
+    return this.instances.get(instanceId)?.committed;
   }
 
-  committedHistory(instanceId: string): HistoryEvent[] | undefined {
-    const committed = this.instances.get(instanceId)?.committed;
-    if (committed) return committed.history;
-    return this.store.getInstance(this.name, instanceId) ? this.store.getHistory(this.name, instanceId) : undefined;
+  /** The instance as committed, hot or cold (after fetchCold when the store answers through promises). */
+  committed(instanceId: string): InstanceRecord | undefined {
+    return this.instances.get(instanceId)?.committed?.rec ?? this.cold.instance(instanceId);
   }
 
   /** The engine's own view, including changes still being committed. */
   current(instanceId: string): InstanceRecord | undefined {
-    return this.instances.get(instanceId)?.rec ?? this.store.getInstance(this.name, instanceId);
+    return this.instances.get(instanceId)?.rec ?? this.cold.instance(instanceId);
   }
 
   currentHistory(instanceId: string): HistoryEvent[] | undefined {
     const h = this.instances.get(instanceId);
     if (h) return h.history;
-    return this.store.getInstance(this.name, instanceId) ? this.store.getHistory(this.name, instanceId) : undefined;
+    return this.cold.instance(instanceId) ? this.cold.history(instanceId) : undefined;
+  }
+
+  /**
+   * Readies current()/currentHistory() for these ids when they are not in memory; undefined when
+   * nothing needs awaiting (always so on a store that answers at once).
+   */
+  fetchCold(instanceIds: Iterable<string>, history = false): Promise<void> | undefined {
+    const cold: string[] = [];
+    for (const id of instanceIds) if (!this.instances.has(id)) cold.push(id);
+    return cold.length === 0 ? undefined : this.cold.fetch(cold, history);
   }
 
   /** The instance, hot and not finished; NOT_FOUND or FAILED_PRECONDITION (naming `verb`) otherwise. */
   requireLive(instanceId: string, verb: string): HotInstance {
     const h = this.instances.get(instanceId);
     if (h && !isTerminal(h.rec.status)) return h;
-    const rec = h?.rec ?? this.store.getInstance(this.name, instanceId);
+    const rec = h?.rec ?? this.cold.instance(instanceId);
     if (!rec) throw notFound(`Orchestration instance '${instanceId}' not found`);
     throw precondition(`Cannot ${verb} orchestration instance '${instanceId}': it is already ${statusName(rec.status)}`);
   }
@@ -141,6 +154,7 @@ export class HubState {
     this.locks.clear();
     this.retention = undefined;
     this.schedules.clear();
+    this.cold.clear();
   }
 
   close(): void {
@@ -167,6 +181,18 @@ export class HubState {
     }
     this.releaseLocksOf(instanceId, change);
     change.ops.push({ op: "deleteInstance", hub: this.name, instanceId });
+    this.wroteCold(instanceId, undefined, [], change);
+  }
+
+  /** Writes a finished instance that is not in memory (an import). */
+  putCold(rec: InstanceRecord, history: HistoryEvent[], change: Change): void {
+    change.ops.push({ op: "putInstance", hub: this.name, instance: rec }, { op: "replaceHistory", hub: this.name, instanceId: rec.instanceId, events: history });
+    this.wroteCold(rec.instanceId, rec, history, change);
+  }
+
+  private wroteCold(instanceId: string, rec: InstanceRecord | undefined, history: HistoryEvent[], change: Change): void {
+    this.cold.wrote(instanceId, rec, history, false);
+    change.after.push(() => this.cold.unpin(instanceId));
   }
 
   /** Ends the instance's work item in flight: its completion will be refused. */
@@ -177,7 +203,10 @@ export class HubState {
 
   /** A finished instance leaves memory once durable; reads then go to the store. */
   evictIfDone(h: HotInstance): void {
-    if (isTerminal(h.rec.status) && !h.lease && this.instances.get(h.rec.instanceId) === h) this.instances.delete(h.rec.instanceId);
+    if (isTerminal(h.rec.status) && !h.lease && this.instances.get(h.rec.instanceId) === h) {
+      this.instances.delete(h.rec.instanceId);
+      this.cold.wrote(h.rec.instanceId, h.rec, h.history, true);
+    }
   }
 
   setRecord(h: HotInstance, rec: InstanceRecord, change: Change): void {
@@ -210,9 +239,9 @@ export class HubState {
   reheat(instanceId: string): HotInstance | undefined {
     let h = this.instances.get(instanceId);
     if (h) return h;
-    const rec = this.store.getInstance(this.name, instanceId);
+    const rec = this.cold.instance(instanceId);
     if (!rec) return undefined;
-    h = hotInstance(rec, this.store.getHistory(this.name, instanceId), true);
+    h = hotInstance(rec, this.cold.history(instanceId), true);
     this.instances.set(instanceId, h);
     return h;
   }

@@ -61,11 +61,13 @@ export function expiredFilters(scheduler: RetentionPolicy, hub: RetentionPolicy 
 }
 
 /** What a recursive purge of `ids` removes, each with its record and history as committed. */
-function toArchive(hub: TaskHub, ids: string[]): ArchivedInstance[] {
-  return hub.clients.purgeable(ids, true).flatMap((id) => {
-    const instance = hub.reads.getInstance(id);
-    return instance ? [{ instance, history: hub.reads.getHistory(id) ?? [] }] : [];
-  });
+async function toArchive(hub: TaskHub, ids: string[]): Promise<ArchivedInstance[]> {
+  const out: ArchivedInstance[] = [];
+  for (const id of await hub.clients.purgeable(ids, true)) {
+    const instance = await hub.reads.getInstance(id);
+    if (instance) out.push({ instance, history: (await hub.reads.getHistory(id)) ?? [] });
+  }
+  return out;
 }
 
 export class RetentionPurger {
@@ -149,9 +151,9 @@ export class RetentionPurger {
       for (;;) {
         await this.whenQuiet();
         if (this.stopped) return total;
-        const ids = hub.reads.findInstanceIds(filter, this.options.batchSize);
+        const ids = await hub.reads.findInstanceIds(filter, this.options.batchSize);
         if (ids.length === 0) break;
-        if (this.options.archive) await this.options.archive(hub.name, toArchive(hub, ids));
+        if (this.options.archive) await this.options.archive(hub.name, await toArchive(hub, ids));
         const n = await hub.clients.purge(ids, true, false);
         total += n;
         this.count(hub.name, n);

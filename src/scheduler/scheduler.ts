@@ -3,7 +3,7 @@
 // again, with sequence numbers that only grow), and a store that can no longer write stops
 // everything: every call is refused with UNAVAILABLE and the fatal listeners (the CLI exits) are told.
 import { notStored, SchedulerError } from "../core/errors";
-import { Store } from "../store/store";
+import { EngineStore, HubSnapshot, isAsyncStore } from "../store/store";
 import { CommitFailure, GroupCommitter } from "./group-commit";
 import { DEFAULT_ENGINE_OPTIONS, EngineOptions } from "./options";
 import { RetentionOptions, RetentionPurger } from "./retention-purger";
@@ -35,20 +35,33 @@ export class Scheduler {
   private failure?: Error;
   private readonly fatalListeners: ((err: Error) => void)[] = [];
 
-  constructor(readonly store: Store, options: SchedulerOptions = {}) {
+  /**
+   * Opens the scheduler on any store: its hubs are created where missing and loaded before it
+   * serves. (The constructor does the same at once on a store that answers at once.)
+   */
+  static async open(store: EngineStore, options: SchedulerOptions = {}): Promise<Scheduler> {
+    if (!isAsyncStore(store)) return new Scheduler(store, options);
+    const { missing, all } = hubsToServe(await store.listHubs(), options);
+    for (const name of missing) await store.createHub(name);
+    const snapshots = new Map<string, HubSnapshot>();
+    for (const name of all) snapshots.set(name, await store.load(name));
+    return new Scheduler(store, options, snapshots);
+  }
+
+  /** `snapshots`: every hub's state, read ahead (Scheduler.open), required from a store that answers through promises. */
+  constructor(readonly store: EngineStore, options: SchedulerOptions = {}, snapshots?: Map<string, HubSnapshot>) {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...stripUndefined(options) };
     this.dynamicHubs = !!options.dynamicHubs;
     this.maxHubs = options.maxHubs ?? DEFAULT_MAX_HUBS;
     this.committer = new GroupCommitter(store, (f) => this.commitFailed(f), this.options.observer);
-    const configured = [...new Set((options.hubs && options.hubs.length > 0 ? options.hubs : [DEFAULT_HUB]).map(normalize))];
-    const stored = store.listHubs();
-    const all = new Set([...stored, ...configured]);
-    if (all.size > this.maxHubs) {
-      throw new SchedulerError("RESOURCE_EXHAUSTED", `The data holds ${stored.length} task hubs and ${configured.length} are configured; at most ${this.maxHubs} are served (--max-hubs): raise the limit or delete hubs`);
+    if (!snapshots) {
+      if (isAsyncStore(store)) throw new Error("a store that answers through promises is opened with Scheduler.open");
+      const { missing, all } = hubsToServe(store.listHubs(), options);
+      for (const name of missing) store.createHub(name);
+      snapshots = new Map([...all].map((name) => [name, store.load(name)]));
     }
-    for (const name of configured) if (!stored.includes(name)) store.createHub(name);
-    for (const name of all) this.open(name, false);
-    store.onFatal?.((err) => this.fail(err));
+    for (const [name, snapshot] of snapshots) this.open(name, snapshot);
+    if (!isAsyncStore(store)) store.onFatal?.((err) => this.fail(err));
     this.retention = new RetentionPurger(() => (this.failure ? [] : [...this.hubs.values()]), this.committer, stripUndefined(options.retention ?? {}));
     this.retention.start();
   }
@@ -69,6 +82,7 @@ export class Scheduler {
     this.checkHealthy();
     const key = normalize(name || DEFAULT_HUB);
     const hub = this.hubs.get(key);
+    if (hub?.loading) throw new SchedulerError("UNAVAILABLE", `Task hub '${key}' is being reloaded from the store after a failed write; try again shortly`);
     if (hub) return hub;
     if (this.dynamicHubs) return this.create(key);
     throw new SchedulerError("NOT_FOUND", `Task hub not found: ${name || DEFAULT_HUB}`);
@@ -123,15 +137,15 @@ export class Scheduler {
     }
     if (ops) ops.push({ op: "createHub", hub: key });
     else this.committer.commit([{ op: "createHub", hub: key }], () => {});
-    return this.open(key, true);
+    return this.open(key);
   }
 
   private commitOps(ops: { op: "createHub" | "deleteHub"; hub: string }[]): Promise<void> {
     return new Promise((resolve, reject) => this.committer.commit(ops, resolve, (err) => reject(notStored(err))));
   }
 
-  private open(name: string, fresh: boolean): TaskHub {
-    const hub = new TaskHub(name, this.store, this.committer, this.options, fresh);
+  private open(name: string, snapshot?: HubSnapshot): TaskHub {
+    const hub = new TaskHub(name, this.store, this.committer, this.options, snapshot);
     this.hubs.set(name, hub);
     return hub;
   }
@@ -145,22 +159,42 @@ export class Scheduler {
     if (f.fatal) return this.fail(f.error);
     const names = [...f.hubs];
     log.error(`dts: a commit failed (${f.error.message}); ${f.refused} change(s) were refused and not applied; reloading task hub(s) ${names.join(", ")} from the store`, { hubs: names });
-    try {
-      const stored = new Set(this.store.listHubs());
-      for (const name of names) {
-        const hub = this.hubs.get(name);
-        if (hub && stored.has(name)) hub.reload();
-        else if (hub) {
-          // Its creation was refused: it does not exist.
-          this.hubs.delete(name);
-          hub.close(`Task hub '${name}' could not be created; try again`);
-        } else if (stored.has(name)) {
-          // Its deletion was refused: it is still there.
-          this.open(name, false);
-        }
+    const failed = (err: Error) => this.fail(new Error(`reloading from the store after a failed commit failed too: ${err.message}`));
+    const store = this.store;
+    if (!isAsyncStore(store)) {
+      try {
+        this.reconcile(names, new Set(store.listHubs()), (name) => store.load(name));
+      } catch (err) {
+        failed(err as Error);
       }
-    } catch (err) {
-      this.fail(new Error(`reloading from the store after a failed commit failed too: ${(err as Error).message}`));
+      return;
+    }
+    // Each hub refuses calls from now until its state is read again.
+    const reloads = names.map((name) => this.hubs.get(name)?.reload());
+    Promise.all(reloads)
+      .then(() => store.listHubs())
+      .then(async (stored) => {
+        const snapshots = new Map<string, HubSnapshot>();
+        for (const name of names) if (!this.hubs.has(name) && stored.includes(name)) snapshots.set(name, await store.load(name));
+        this.reconcile(names, new Set(stored), (name) => snapshots.get(name)!, true);
+      })
+      .catch(failed);
+  }
+
+  /** After a failed commit: each hub reloaded (unless `reloaded`), created or dropped as the store now says. */
+  private reconcile(names: string[], stored: Set<string>, load: (name: string) => HubSnapshot, reloaded = false): void {
+    for (const name of names) {
+      const hub = this.hubs.get(name);
+      if (hub && stored.has(name)) {
+        if (!reloaded) void hub.reload();
+      } else if (hub) {
+        // Its creation was refused: it does not exist.
+        this.hubs.delete(name);
+        hub.close(`Task hub '${name}' could not be created; try again`);
+      } else if (stored.has(name)) {
+        // Its deletion was refused: it is still there.
+        this.open(name, load(name));
+      }
     }
   }
 
@@ -173,6 +207,17 @@ export class Scheduler {
     for (const hub of this.hubs.values()) hub.close(`The scheduler cannot write to its store: ${err.message}`);
     for (const l of this.fatalListeners.splice(0)) l(err);
   }
+}
+
+/** The hubs a scheduler serves (those stored and those configured), and the configured ones it must create. */
+function hubsToServe(stored: string[], options: SchedulerOptions): { missing: string[]; all: Set<string> } {
+  const maxHubs = options.maxHubs ?? DEFAULT_MAX_HUBS;
+  const configured = [...new Set((options.hubs && options.hubs.length > 0 ? options.hubs : [DEFAULT_HUB]).map(normalize))];
+  const all = new Set([...stored, ...configured]);
+  if (all.size > maxHubs) {
+    throw new SchedulerError("RESOURCE_EXHAUSTED", `The data holds ${stored.length} task hubs and ${configured.length} are configured; at most ${maxHubs} are served (--max-hubs): raise the limit or delete hubs`);
+  }
+  return { missing: configured.filter((name) => !stored.includes(name)), all };
 }
 
 /** Hub names are case-insensitive, like the managed service's. */

@@ -6,7 +6,7 @@
 import { pb } from "../proto";
 import { EntityQuery } from "../core/entities";
 import { RetentionPolicy } from "../core/retention";
-import { Store } from "../store/store";
+import { EngineStore, HubSnapshot, isAsyncStore } from "../store/store";
 import { ClientOperations } from "./client-operations";
 import { WorkItemCompletions } from "./completions";
 import { Dispatcher, DispatchSource, Lease } from "./dispatcher";
@@ -64,7 +64,12 @@ export class TaskHub implements DispatchSource {
     completePrecomputed(req: pb.durabletask.protos.backend.v1.ICompleteEntityWorkItemRequest): Promise<void>;
   };
 
-  constructor(readonly name: string, private readonly store: Store, private readonly committer: GroupCommitter, options: EngineOptions, fresh = false) {
+  /** Rebuilding from the store (after a failed commit): calls are refused until it is done. */
+  private loads = 0;
+  loading = false;
+
+  /** `snapshot`: what the store holds for it; none for a hub created just now. */
+  constructor(readonly name: string, private readonly store: EngineStore, private readonly committer: GroupCommitter, options: EngineOptions, snapshot?: HubSnapshot) {
     this.dispatcher = new Dispatcher(this, options, name);
     this.state = new HubState(name, store, this.dispatcher, (due) => this.onDue(due));
     this.feed = new WorkFeed(this.state, options);
@@ -88,27 +93,42 @@ export class TaskHub implements DispatchSource {
     };
     // A hub created just now starts empty: the store may still hold a deleted namesake's data
     // until the queued delete is written.
-    if (!fresh) this.load(true);
+    if (snapshot) this.load(snapshot, true);
   }
 
   // ---------------------------------------------------------------- start-up and shut-down
 
   /** startup: the scheduler has just started (schedules catch up on what they missed while it was down). */
-  private load(startup: boolean): void {
+  private load(snapshot: HubSnapshot, startup: boolean): void {
     const now = Date.now();
-    const { stale, readyActivities } = this.state.load(this.store.load(this.name), now);
+    const { stale, readyActivities } = this.state.load(snapshot, now);
     for (const seq of readyActivities) this.feed.queueActivity(seq, now);
     for (const h of this.state.all()) this.hubCommit.wake(h, now);
     this.hubSchedules.start(now, startup);
     if (stale.length > 0) this.committer.commit([{ op: "deleteMessages", hub: this.name, seqs: stale }], () => {});
   }
 
-  /** Rebuilds the hot state from the store (after a failed commit left memory ahead of disk). */
-  reload(): void {
+  /**
+   * Rebuilds the hot state from the store (after a failed commit left memory ahead of disk). From a
+   * store that answers through promises, the hub is `loading` (its calls refused) until it resolves.
+   */
+  reload(): Promise<void> | void {
     for (const lease of [...this.dispatcher.leases.values()]) this.dispatcher.end(lease);
     this.state.clear();
     this.feed.clear();
-    this.load(false);
+    if (!isAsyncStore(this.store)) return this.loaded(this.store.load(this.name));
+    const load = ++this.loads;
+    this.loading = true;
+    return this.store.load(this.name).then((snapshot) => {
+      // A later reload started meanwhile: its snapshot is the newer one.
+      if (load !== this.loads || this.hubCommit.closed !== undefined) return;
+      this.loading = false;
+      this.loaded(snapshot);
+    });
+  }
+
+  private loaded(snapshot: HubSnapshot): void {
+    this.load(snapshot, false);
     this.dispatcher.pump();
   }
 

@@ -54,9 +54,9 @@ export function backendHandlers(scheduler: Scheduler, sidecar: grpc.UntypedServi
       }
       return { unsuccessfulInstanceIds: failed };
     }),
-    GetOrchestrationRuntimeState: unary<b.IGetOrchestrationRuntimeStateRequest>((req, hub) => {
+    GetOrchestrationRuntimeState: unary<b.IGetOrchestrationRuntimeStateRequest>(async (req, hub) => {
       const id = checkInstanceId(req.instance?.instanceId);
-      const history = hub.reads.getHistory(id);
+      const history = await hub.reads.getHistory(id);
       if (!history) throw new SchedulerError("NOT_FOUND", `Orchestration instance '${id}' not found`);
       return { history };
     }),

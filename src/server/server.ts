@@ -1,7 +1,7 @@
 // Starts and stops the gRPC server that fronts a Scheduler.
 import * as grpc from "@grpc/grpc-js";
 import { Scheduler, SchedulerOptions } from "../scheduler/scheduler";
-import { openStore, Store, StoreFatalError, StoreKind } from "../store";
+import { EngineStore, openPostgresStore, openStore, StoreFatalError, StoreKind } from "../store";
 import { backendDefinition, completionStreamDefinition, sidecarDefinition } from "../proto/services";
 import { backendHandlers } from "./backend-service";
 import { completionStreamHandlers } from "./completion-stream";
@@ -17,6 +17,8 @@ export interface ServerOptions extends SchedulerOptions {
   host?: string;
   store: StoreKind;
   dataDir: string;
+  /** postgres://… for --store postgres (libpq's options, such as sslmode, in its query string). */
+  postgresUrl?: string;
   sqliteSync?: "full" | "normal";
   /** How long a commit waits for a database lock another process holds before it fails (ms). */
   storeBusyTimeoutMs?: number;
@@ -24,7 +26,7 @@ export interface ServerOptions extends SchedulerOptions {
   keepaliveIntervalMs?: number;
   keepaliveTimeoutMs?: number;
   /** A store opened by the caller (fault tests); `store`, `dataDir` and the SQLite options are then unused. */
-  storeInstance?: Store;
+  storeInstance?: EngineStore;
   /** Who may call what (default: everyone, everything). */
   access?: AccessControl;
   /** Serve TLS from these PEM files (watched; renewed certificates apply to new connections). */
@@ -43,21 +45,21 @@ export interface RunningServer {
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  let store: Store;
+  let store: EngineStore;
   try {
-    store = options.storeInstance ?? openStore(options.store, options.dataDir, {
+    store = options.storeInstance ?? (options.store === "postgres" ? await openPostgresStore(options.postgresUrl) : openStore(options.store, options.dataDir, {
       synchronous: options.sqliteSync, writerThread: true, busyTimeoutMs: options.storeBusyTimeoutMs,
-    });
+    }));
   } catch (err) {
     if ((err as { code?: string }).code === "DTS_DATA_DIR_IN_USE") throw err; // already names the directory and its holder
-    const e = new StoreFatalError(`cannot open the ${options.store} store at ${options.dataDir}: ${(err as Error).message}`);
+    const e = new StoreFatalError(options.store === "postgres" ? (err as Error).message : `cannot open the ${options.store} store at ${options.dataDir}: ${(err as Error).message}`);
     throw Object.assign(e, { code: (err as { code?: string }).code });
   }
   let scheduler: Scheduler;
   try {
     // Serve nothing until the store can write: a writer that cannot open the database stops start-up here.
-    await store.ready?.();
-    scheduler = new Scheduler(store, options);
+    if ("ready" in store) await store.ready?.();
+    scheduler = await Scheduler.open(store, options);
   } catch (err) {
     await Promise.resolve(store.close()).catch(() => undefined);
     throw err;

@@ -26,7 +26,7 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
   return {
     Hello: unary(() => ({})),
     StartInstance: unary<pb.ICreateInstanceRequest>(async (req, hub) => ({ instanceId: await hub.clients.startInstance(req) })),
-    GetInstance: unary<pb.IGetInstanceRequest>((req, hub) => instanceResponse(hub.reads.getInstance(checkInstanceId(req.instanceId)), !!req.getInputsAndOutputs)),
+    GetInstance: unary<pb.IGetInstanceRequest>(async (req, hub) => instanceResponse(await hub.reads.getInstance(checkInstanceId(req.instanceId)), !!req.getInputsAndOutputs)),
     WaitForInstanceStart: unary<pb.IGetInstanceRequest>((req, hub, call) =>
       wait(hub, req, call, (r) => r.status !== Status.ORCHESTRATION_STATUS_PENDING)),
     WaitForInstanceCompletion: unary<pb.IGetInstanceRequest>((req, hub, call) => wait(hub, req, call, (r) => isTerminal(r.status))),
@@ -38,15 +38,15 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
     RestartInstance: unary<pb.IRestartInstanceRequest>(async (req, hub) => ({
       instanceId: await hub.clients.restart(checkInstanceId(req.instanceId), !!req.restartWithNewInstanceId),
     })),
-    QueryInstances: unary<pb.IQueryInstancesRequest>((req, hub) => {
+    QueryInstances: unary<pb.IQueryInstancesRequest>(async (req, hub) => {
       const q = req.query ?? {};
-      const page = hub.reads.queryInstances(
+      const page = await hub.reads.queryInstances(
         { statuses: statuses(q.runtimeStatus), createdFrom: fromTimestamp(q.createdTimeFrom), createdTo: fromTimestamp(q.createdTimeTo), instanceIdPrefix: val(q.instanceIdPrefix) || undefined },
         q.maxInstanceCount ?? 0, val(q.continuationToken) || undefined, !!q.fetchInputsAndOutputs);
       return { orchestrationState: page.instances.map((r) => toState(r, !!q.fetchInputsAndOutputs)), continuationToken: str(page.continuationToken) };
     }),
-    ListInstanceIds: unary<pb.IListInstanceIdsRequest>((req, hub) => {
-      const page = hub.reads.listInstanceIds(
+    ListInstanceIds: unary<pb.IListInstanceIdsRequest>(async (req, hub) => {
+      const page = await hub.reads.listInstanceIds(
         { statuses: statuses(req.runtimeStatus), completedFrom: fromTimestamp(req.completedTimeFrom), completedTo: fromTimestamp(req.completedTimeTo) },
         req.pageSize ?? 0, val(req.lastInstanceKey) || undefined);
       return { instanceIds: page.ids, lastInstanceKey: str(page.last) };
@@ -71,7 +71,7 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
       let total = 0;
       // Purge in batches so one request never holds the store for long.
       for (;;) {
-        const ids = hub.reads.findInstanceIds(filter, 500);
+        const ids = await hub.reads.findInstanceIds(filter, 500);
         if (ids.length === 0) break;
         const n = await hub.clients.purge(ids, recursive, false);
         total += n;
@@ -170,15 +170,15 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
       call.sendMetadata(headers);
       hub.connectWorker(worker);
     },
-    StreamInstanceHistory: (call: grpc.ServerWritableStream<pb.IStreamInstanceHistoryRequest, pb.IHistoryChunk>) => {
+    StreamInstanceHistory: async (call: grpc.ServerWritableStream<pb.IStreamInstanceHistoryRequest, pb.IHistoryChunk>) => {
       try {
         const hub = scheduler.hub(hubName(call.metadata));
         const id = checkInstanceId(call.request.instanceId);
-        const history = hub.reads.getHistory(id);
+        const [history, instance] = await Promise.all([hub.reads.getHistory(id), hub.reads.getInstance(id)]);
         if (!history) throw new SchedulerError("NOT_FOUND", `Orchestration instance '${id}' not found`);
         // A worker asks for the execution its work item is for; after a continue-as-new that one is gone.
         const executionId = val(call.request.executionId);
-        const current = hub.reads.getInstance(id)?.executionId;
+        const current = instance?.executionId;
         if (executionId && executionId !== current) {
           throw new SchedulerError("NOT_FOUND", `Execution '${executionId}' of orchestration instance '${id}' is not its current one ('${current}'); its history is gone`);
         }

@@ -11,6 +11,7 @@ import { decodeEvent, EncodedOp, encodeOps } from "./encoded-batch";
 import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
 import { effectiveLimit, effectivePageSize, listingWindow, NON_TERMINAL_STATUSES, toIdPage, toInstancePage } from "./query";
 import { ActivityRow, activityColumns, InstanceRow, instanceColumns, MessageRow, toActivity, toInstance, toMessage } from "./rows";
+import { checkWritten, foldedStatements, foldOps } from "./postgres-batch";
 import { migratePostgres } from "./postgres-schema";
 import { filterToPg, PG_ACTIVITY_COLUMNS, PG_INSTANCE_COLUMNS, PG_LISTED_COLUMNS } from "./postgres-query";
 import { AsyncStore, HubSnapshot, InstanceFilter, InstanceListing, InstancePage, StoreOp } from "./store";
@@ -18,6 +19,8 @@ import { AsyncStore, HubSnapshot, InstanceFilter, InstanceListing, InstancePage,
 export interface PostgresStoreOptions {
   /** Most connections the store holds (default 10): one writes, the rest read. */
   poolSize?: number;
+  /** How long connecting may take before it fails (default 10 s), so an unreachable server is an error, not a hang. */
+  connectTimeoutMs?: number;
 }
 
 const INT8_OID = 20;
@@ -38,7 +41,7 @@ export class PostgresStore implements AsyncStore {
 
   /** Connects and brings the schema up to date; rejects with the server's reason when it cannot. */
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
-    const pool = new Pool({ connectionString: url, max: options.poolSize ?? 10, types: parseTypes });
+    const pool = new Pool({ connectionString: url, max: options.poolSize ?? 10, types: parseTypes, connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000 });
     // An idle connection that fails (server restart) must not crash the process; the next query reconnects.
     pool.on("error", () => {});
     try {
@@ -67,9 +70,17 @@ export class PostgresStore implements AsyncStore {
     await this.commit([{ op: "deleteHub", hub }]);
   }
 
+  /** The engine's group commit: the same, named as the group committer calls a store that commits off the event loop. */
+  commitAsync(ops: StoreOp[]): Promise<void> {
+    return this.commit(ops);
+  }
+
   /** Applies all ops in one transaction, in order: all or nothing. Rejects on failure. */
   async commit(ops: StoreOp[]): Promise<void> {
     const encoded = encodeOps(ops);
+    // The engine's groups fold into one statement per table; anything else goes op by op.
+    const folded = foldOps(encoded);
+    if (folded) return this.writeFolded(folded);
     await this.transaction(async (c) => {
       const known = new Set<string>();
       const maxSeq = new Map<string, number>();
@@ -192,6 +203,23 @@ export class PostgresStore implements AsyncStore {
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+
+  /** Folded batches: one statement, atomic by itself, when the batch allows it (one round trip); else a transaction. */
+  private async writeFolded(hubs: NonNullable<ReturnType<typeof foldOps>>): Promise<void> {
+    const statements = foldedStatements(hubs);
+    const names = [...hubs.keys()];
+    if (statements.length === 1) {
+      const row = (await this.pool.query(statements[0])).rows[0];
+      return checkWritten(names[0], row);
+    }
+    await this.transaction(async (c) => {
+      for (const s of statements) {
+        const result = await c.query(s);
+        // Only the write statements answer with a row (the clean-ups return none).
+        if (result.rows.length > 0) checkWritten(names.shift()!, result.rows[0]);
+      }
+    });
   }
 
   private async transaction<T>(body: (c: PoolClient) => Promise<T>, begin = "BEGIN"): Promise<T> {

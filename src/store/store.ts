@@ -125,6 +125,16 @@ export type AsyncStore = { readonly kind: Store["kind"] | "postgres"; close(): P
   [K in StoreCall]: (...args: Parameters<Store[K]>) => Promise<ReturnType<Store[K]>>;
 };
 
+/**
+ * A store the engine runs on: one that answers at once (memory, SQLite), or one that answers through
+ * promises (PostgreSQL), which then also commits off the event loop.
+ */
+export type EngineStore = Store | (AsyncStore & { readonly kind: "postgres"; commitAsync(ops: StoreOp[]): Promise<number | void> });
+
+export function isAsyncStore(store: EngineStore): store is Exclude<EngineStore, Store> {
+  return store.kind === "postgres";
+}
+
 /** The store can no longer write at all (writer thread gone, database unopenable): stop, do not retry. */
 export class StoreFatalError extends Error {}
 

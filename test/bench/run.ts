@@ -5,7 +5,7 @@ import { startBenchAuth } from "./auth";
 import { stopAll, runningChildren } from "./procfs";
 import { addRatios, legend, machine, table } from "./report";
 import { LATENCY_KINDS, Row, RUNNERS, SCENARIO_TITLES, ScenarioContext, ScenarioName, SCENARIOS, skipReason, warmUp } from "./scenarios";
-import { PathName, PATHS, removeAllDataDirs, removeDataDir, startTarget, Target } from "./targets";
+import { DEFAULT_PATHS, PathName, PATHS, removeAllDataDirs, removeDataDir, startTarget, Target } from "./targets";
 import { oldInstancesDataDir, retentionServeArgs } from "./retention";
 import { STEPS_SERVE_ARGS } from "./steps";
 
@@ -18,9 +18,11 @@ warm-up HelloCities5), and prints a table (one row per path x scenario) or, with
 Progress goes to stderr every second. Every process the bench starts is stopped at the end, on failure
 and on Ctrl-C.
 
-Paths (--paths a,b; default all):
+Paths (--paths a,b; default all but postgres):
   sqlite      dts serve --store sqlite, the official SDK worker (@microsoft/durabletask-js) in its own process
   memory      dts serve --store memory, the same worker
+  postgres    dts serve --store postgres on a PostgreSQL server the bench starts (Debian's postgresql
+              binaries), the same worker; only with --paths
   functions   dts serve --store sqlite, dts func start on the repository's sample app (its HelloCities and
               FanOutFanIn orchestrations, started by name through the SDK client); no sequence/memory/startup
   functions-v4  the same on test/df4-app: the same orchestrations written for durable-functions 4 (gRPC protocol)
@@ -115,7 +117,7 @@ function options(argv: string[]) {
     memory: positive("memory", opt("memory"), DEFAULTS.memory), startup: positive("startup", opt("startup"), DEFAULTS.startup),
     purge: positive("purge", opt("purge"), DEFAULTS.purge), kept: positive("purge", opt("purge"), DEFAULTS.purge),
   };
-  const paths = list("paths", values.paths, PATHS, (s) => PATHS.find((p) => p === s)) ?? PATHS;
+  const paths = list("paths", values.paths, PATHS, (s) => PATHS.find((p) => p === s)) ?? DEFAULT_PATHS;
   let scenarios = list("scenarios", values.scenarios, SCENARIOS, (s) => ALIASES[s]);
   if (!scenarios) {
     scenarios = ["hello", "fanout", "sequence", "latency", "entities"];

@@ -440,6 +440,7 @@ export function skipReason(path: PathName, scenario: ScenarioName, target?: Targ
   if (path === "functions-v4" && (scenario === "startup" || scenario === "memory" || scenario === "sequence")) return skipReason("functions", scenario, target);
   if (scenario === "startup") {
     if (path === "memory") return "the memory store keeps nothing across a restart";
+    if (path === "postgres") return "the restart is measured on the sqlite path";
     if (path === "inprocess") return "no scheduler process to restart";
     if (path === "functions") return "same scheduler as the sqlite path; the sample app has no orchestration that only waits on an event";
   }

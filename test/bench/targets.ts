@@ -1,6 +1,7 @@
 // The five paths the bench measures, behind one interface:
 //   sqlite     `dts serve --store sqlite` + the official SDK worker in its own process
 //   memory     `dts serve --store memory` + the same worker
+//   postgres   `dts serve --store postgres` on a PostgreSQL server of its own (test/helpers/postgres-server.ts) + the same worker
 //   functions  `dts serve --store sqlite` + `dts func start` on the repository's sample app (the
 //              Functions provider adapter runs the app's orchestrations), started by name through
 //              the SDK client on the app's task hub
@@ -17,6 +18,7 @@ import {
   TaskHubGrpcClient, TestOrchestrationClient, TestOrchestrationWorker,
 } from "@microsoft/durabletask-js";
 import { DtsProcess, startDts, tempDir } from "../helpers/dts-process";
+import { PostgresServer, startPostgres } from "../helpers/postgres-server";
 import { DF4_APP, ensureDf4App } from "../helpers/df4-app";
 import { connectionString, FuncHostProcess, REPO_ROOT, startFuncHost } from "../helpers/func-process";
 import { spawnTracked, stopProcess, track } from "./procfs";
@@ -24,8 +26,10 @@ import { Progress } from "./scenarios";
 import { bearerMetadata } from "./auth";
 import { ACCOUNT_ENTITY, fanOutFanIn, helloCities, longSequence, registerWorkloads, transfer, waitForGo } from "./workloads";
 
-export type PathName = "sqlite" | "memory" | "functions" | "functions-v4" | "inprocess";
-export const PATHS: PathName[] = ["sqlite", "memory", "functions", "functions-v4", "inprocess"];
+export type PathName = "sqlite" | "memory" | "postgres" | "functions" | "functions-v4" | "inprocess";
+export const PATHS: PathName[] = ["sqlite", "memory", "postgres", "functions", "functions-v4", "inprocess"];
+/** Without --paths: every path but postgres, which needs PostgreSQL's binaries installed. */
+export const DEFAULT_PATHS = PATHS.filter((p) => p !== "postgres");
 
 /** The paths that run a function app under `dts func start` (3.x sample, or the 4.x one). */
 export const isFunctionsPath = (p: PathName) => p === "functions" || p === "functions-v4";
@@ -184,6 +188,9 @@ class GrpcTarget implements Target {
     return this.dts.output();
   }
 
+  /** The postgres path's database server, stopped after the scheduler. */
+  postgres?: PostgresServer;
+
   constructor(public path: PathName, public dts: DtsProcess, public workers: ChildProcess[], public host: FuncHostProcess | undefined, private options: TargetOptions) {
     this.schedulerPid = dts.proc.pid!;
     this.workerPids = host ? [host.proc.pid!] : workers.map((w) => w.pid!);
@@ -282,6 +289,7 @@ class GrpcTarget implements Target {
     await Promise.all(this.workers.map((w) => stopProcess(w)));
     if (this.host) await stopProcess(this.host.proc);
     await stopProcess(this.dts.proc);
+    await this.postgres?.stop();
   }
 }
 
@@ -293,7 +301,7 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /** Starts `dts serve` with the GC preload; tracked so the bench's cleanup stops it. */
-export async function startScheduler(store: "sqlite" | "memory", options: TargetOptions): Promise<DtsProcess> {
+export async function startScheduler(store: "sqlite" | "memory" | "postgres", options: TargetOptions): Promise<DtsProcess> {
   const args = ["--store", store, ...(options.port !== undefined ? ["--port", String(options.port)] : []), ...(options.auth?.serveArgs ?? []), ...(options.serveArgs ?? [])];
   const dts = await within(startDts(args, { dataDir: options.dataDir, nodeArgs: ["--expose-gc", "-r", GC_PRELOAD, ...options.nodeArgs] }), 120_000, "dts serve");
   track(dts.proc);
@@ -302,11 +310,14 @@ export async function startScheduler(store: "sqlite" | "memory", options: Target
 
 export async function startTarget(pathName: PathName, options: TargetOptions): Promise<Target> {
   if (pathName === "inprocess") return new InProcessTarget();
-  const store = pathName === "memory" ? "memory" : "sqlite";
+  const store = pathName === "memory" || pathName === "postgres" ? pathName : "sqlite";
   const dataDir = options.dataDir ?? newDataDir();
   let dts: DtsProcess | undefined;
+  let postgres: PostgresServer | undefined;
   try {
-    dts = await startScheduler(store, { ...options, dataDir });
+    if (store === "postgres") postgres = await startPostgres({ durable: true });
+    const serveArgs = postgres ? ["--postgres-url", await postgres.createDatabase("bench"), ...(options.serveArgs ?? [])] : options.serveArgs;
+    dts = await startScheduler(store, { ...options, dataDir, serveArgs });
     if (isFunctionsPath(pathName)) {
       if (pathName === "functions-v4") ensureDf4App();
       const host = await within(startFuncHost(pathName === "functions" ? REPO_ROOT : DF4_APP, {
@@ -319,9 +330,12 @@ export async function startTarget(pathName: PathName, options: TargetOptions): P
       return new GrpcTarget(pathName, dts, [], host, options);
     }
     const workers = await within(spawnWorkers(dts.address, options), 60_000, "the worker processes");
-    return new GrpcTarget(pathName, dts, workers, undefined, options);
+    const target = new GrpcTarget(pathName, dts, workers, undefined, options);
+    target.postgres = postgres;
+    return target;
   } catch (e) {
     if (dts) await stopProcess(dts.proc);
+    await postgres?.stop();
     if (!options.dataDir) removeDataDir(dataDir);
     throw e;
   }

@@ -12,7 +12,7 @@ import { HistoryEventType, OrchestrationContext, OrchestrationStatus, Task, Task
 import { HistoryEvent } from "../../src/core/model";
 import { TaskHub } from "../../src/scheduler/task-hub";
 import { RunningServer, startServer } from "../../src/server/server";
-import { SQLITE_FILE, SqliteStore } from "../../src/store";
+import { SQLITE_FILE, SqliteStore, Store } from "../../src/store";
 import { encodeEvent } from "../../src/store/encoded-batch";
 import { startDts, tempDir } from "../helpers/dts-process";
 import { FaultyStore } from "../helpers/faulty-store";
@@ -130,7 +130,8 @@ async function quiesce(server: RunningServer): Promise<void> {
 function expectMemoryEqualsDisk(server: RunningServer): void {
   const { scheduler } = server;
   const live = scheduler.hub("default");
-  const fresh = new TaskHub("default", scheduler.store, scheduler.committer, scheduler.options);
+  const store = scheduler.store as Store;
+  const fresh = new TaskHub("default", store, scheduler.committer, scheduler.options, store.load("default"));
   try {
     const canon = (hub: TaskHub) => JSON.parse(JSON.stringify(hub.reads.hotState(), (key, v) =>
       key === "history" ? (v as HistoryEvent[]).map((e) => Buffer.from(encodeEvent(e)).toString("base64")) : v));

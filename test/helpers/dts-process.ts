@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { storeArgs } from "./test-store";
 
 export const CLI = path.resolve(__dirname, "../../src/cli.js");
 
@@ -45,8 +46,9 @@ export interface SpawnOptions {
  * Starts `dts serve --port 0 ...args` (and the dashboard on a free port unless args say otherwise);
  * resolves once it has printed where gRPC and the dashboard listen.
  */
-export function startDts(args: string[] = [], options: SpawnOptions & { dataDir?: string } = {}): Promise<DtsProcess> {
+export async function startDts(given: string[] = [], options: SpawnOptions & { dataDir?: string } = {}): Promise<DtsProcess> {
   const dataDir = options.dataDir ?? tempDir();
+  const args = await storeArgs(given, dataDir);
   const dashboard = args.includes("--dashboard-port") || args.includes("--no-dashboard") ? [] : ["--dashboard-port", "0"];
   const full = ["serve", "--port", "0", ...(args.includes("--data") ? [] : ["--data", dataDir]), ...dashboard, ...args];
   return spawnCli(full, /gRPC listening on [^:]+:(\d+)[\s\S]*(?:dts: |"msg":")(?:dashboard at https?:\/\/localhost:(\d+)|no dashboard)/, options)

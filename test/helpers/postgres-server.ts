@@ -38,7 +38,8 @@ function run(owner: string | undefined, file: string, args: string[]): void {
   if (r.status !== 0) throw new Error(`${path.basename(file)} failed (${r.status}): ${r.stderr || r.stdout}`);
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+/** `durable`: fsync on, as a production server (the bench compares it with SQLite's full sync); tests leave it off. */
+export async function startPostgres(options: { durable?: boolean } = {}): Promise<PostgresServer> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "dts-pg-"));
   const data = path.join(root, "data");
   const owner = process.getuid?.() === 0 ? "postgres" : undefined;
@@ -46,9 +47,10 @@ export async function startPostgres(): Promise<PostgresServer> {
   fs.chmodSync(root, 0o700);
   run(owner, binary("initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"]);
   const port = await freePort();
-  // fsync off: these clusters live for one test file; what the tests check is the store's logic.
-  const options = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`;
-  run(owner, binary("pg_ctl"), ["-D", data, "-o", options, "-l", path.join(root, "log"), "-w", "-t", "60", "start"]);
+  // fsync off for tests: these clusters live for one test file; what the tests check is the store's logic.
+  const sync = options.durable ? "" : " -c fsync=off -c full_page_writes=off";
+  const settings = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1${sync} -c max_connections=200`;
+  run(owner, binary("pg_ctl"), ["-D", data, "-o", settings, "-l", path.join(root, "log"), "-w", "-t", "60", "start"]);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   let stopped = false;
   return {

@@ -67,7 +67,7 @@ test("an entity call inside a critical section: each step is one store transacti
     { id: 2, ...unlock(a) }, { id: 3, ...unlock(b) },
     { id: 4, completeOrchestration: { orchestrationStatus: COMPLETED, result: str("done") } },
   ]))).toBe(1);
-  expect(hub.reads.getInstance("transfer")?.status).toBe(COMPLETED);
+  expect((await hub.reads.getInstance("transfer"))?.status).toBe(COMPLETED);
   expect(hub.entities.get(a)?.data).toEqual({ state: "5" });
   expect(hub.entities.get(b)).toBeUndefined();
 

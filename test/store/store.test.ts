@@ -431,6 +431,40 @@ describe.each(kinds)("%s store", (kind, open) => {
     expect(await store.getHistory(H, "a")).toHaveLength(1);
   });
 
+  test("one batch that writes, deletes and writes again the same rows ends as its ops applied in order", async () => {
+    await store.commit([put(inst("a")), put(inst("b")), append("a", 0, events(0, 2)), append("b", 0, events(0, 1)), { op: "putMessage", hub: H, message: msg(1, "a") }]);
+    await store.commit([
+      // a: more history and a message, then deleted, then created again with a history of its own.
+      append("a", 2, events(2, 1)),
+      { op: "putMessage", hub: H, message: msg(2, "a") },
+      { op: "putActivity", hub: H, activity: act(3, "a") },
+      { op: "deleteInstance", hub: H, instanceId: "a" },
+      put(inst("a", { executionId: "second" })),
+      append("a", 0, events(10, 1)),
+      append("a", 1, events(11, 2)),
+      { op: "putMessage", hub: H, message: msg(4, "a") },
+      // b: two appends in a row, a message put and deleted, an activity put and updated.
+      append("b", 1, events(1, 1)),
+      append("b", 2, events(2, 2)),
+      { op: "putMessage", hub: H, message: msg(5, "b") },
+      { op: "deleteMessages", hub: H, seqs: [5] },
+      { op: "putActivity", hub: H, activity: act(6, "b") },
+      { op: "putActivity", hub: H, activity: act(6, "b", { abandonCount: 2 }) },
+      put(inst("b", { status: COMPLETED, output: "done" })),
+    ]);
+    expect((await store.getInstance(H, "a"))?.executionId).toBe("second");
+    expect(bytes(await store.getHistory(H, "a"))).toEqual(bytes(events(10, 3)));
+    expect(bytes(await store.getHistory(H, "b"))).toEqual(bytes(events(0, 4)));
+    expect((await store.getInstance(H, "b"))?.output).toBe("done");
+    const snap = await store.load(H);
+    expect(snap.messages.map((m) => m.seq)).toEqual([4]);
+    expect(snap.activities.map((a) => [a.seq, a.abandonCount])).toEqual([[6, 2]]);
+    expect(snap.maxSeq).toBe(6);
+    // An append that does not continue the stored history refuses the whole batch.
+    await expect(async () => store.commit([put(inst("c")), append("b", 3, events(3, 1))])).rejects.toThrow(/starts at 3, but the history has 4 events/);
+    expect(await store.getInstance(H, "c")).toBeUndefined();
+  });
+
   test("getInstance and getHistory of unknown instances or hubs", async () => {
     expect(await store.getInstance(H, "nope")).toBeUndefined();
     expect(await store.getHistory(H, "nope")).toEqual([]);

@@ -45,7 +45,7 @@ async function exportInstances(a: HubAccess, c: ApiCall): Promise<void> {
   let after = c.url.searchParams.get("after") || undefined;
   c.res.writeHead(200, { "Content-Type": "application/x-ndjson; charset=utf-8", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" });
   for (;;) {
-    const page = a.exportPage(c.hub, filter, after, EXPORT_PAGE);
+    const page = await a.exportPage(c.hub, filter, after, EXPORT_PAGE);
     for (const { instance, history } of page.items) {
       // Wait for the client to take what was written: a slow reader never makes the server buffer the hub.
       if (!c.res.write(`${archiveLine(instance, history)}\n`)) await drained(c);

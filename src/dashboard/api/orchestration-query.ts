@@ -114,19 +114,19 @@ function trivia(counts: Map<Status, number>, earliest?: number, latest?: number)
   };
 }
 
-export function runOrchestrationQuery(access: HubAccess, hub: string, q: OrchestrationQuery): OrchestrationQueryResult {
+export async function runOrchestrationQuery(access: HubAccess, hub: string, q: OrchestrationQuery): Promise<OrchestrationQueryResult> {
   if (!q.match && q.sort.column === "CREATED_AT") {
     // The store pages this one itself, newest or oldest first.
-    const page = access.list(hub, q.filter, { newestFirst: q.sort.descending, offset: q.offset, limit: q.count });
-    const counts = access.counts(hub, q.filter);
-    const oldest = access.list(hub, q.filter, { newestFirst: false, offset: 0, limit: 1 })[0];
-    const newest = access.list(hub, q.filter, { newestFirst: true, offset: 0, limit: 1 })[0];
+    const page = await access.list(hub, q.filter, { newestFirst: q.sort.descending, offset: q.offset, limit: q.count });
+    const counts = await access.counts(hub, q.filter);
+    const oldest = (await access.list(hub, q.filter, { newestFirst: false, offset: 0, limit: 1 }))[0];
+    const newest = (await access.list(hub, q.filter, { newestFirst: true, offset: 0, limit: 1 }))[0];
     const t = trivia(counts, oldest?.createdAt, newest?.createdAt);
     return { orchestrations: page.map(orchestrationJson), totalCount: t.totalCount, trivia: t };
   }
   const all: InstanceRecord[] = [];
   for (let offset = 0; ; offset += MAX_PAGE_SIZE) {
-    const batch = access.list(hub, q.filter, { newestFirst: true, offset, limit: MAX_PAGE_SIZE });
+    const batch = await access.list(hub, q.filter, { newestFirst: true, offset, limit: MAX_PAGE_SIZE });
     for (const r of batch) if (!q.match || q.match(r)) all.push(r);
     if (batch.length < MAX_PAGE_SIZE) break;
   }

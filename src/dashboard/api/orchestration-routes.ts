@@ -9,8 +9,8 @@ import { parseOrchestrationQuery, runOrchestrationQuery } from "./orchestration-
 import { idList, isObject, objectBody, optBoolean, optPayload, optString, optStringMap, optTime, pick } from "./request-body";
 import { historyEventJson, orchestrationJson, payloadsJson } from "./shapes";
 
-function existing(access: HubAccess, c: ApiCall) {
-  const rec = access.instance(c.hub, c.params.id);
+async function existing(access: HubAccess, c: ApiCall) {
+  const rec = await access.instance(c.hub, c.params.id);
   if (!rec) throw new HttpError(404, `Orchestration instance '${c.params.id}' not found in task hub '${c.hub}'`);
   // Entities share the instance records; they have their own routes.
   if (rec.entity) throw new HttpError(404, `'${c.params.id}' is an entity, not an orchestration: use entities/${encodeURIComponent(c.params.id)}`);
@@ -46,7 +46,7 @@ async function create(access: HubAccess, c: ApiCall): Promise<void> {
 }
 
 async function purgeOne(access: HubAccess, c: ApiCall): Promise<void> {
-  const rec = existing(access, c);
+  const rec = await existing(access, c);
   if (!isTerminal(rec.status)) throw new HttpError(409, `Orchestration instance '${rec.instanceId}' is still running; terminate it before purging it`);
   await access.purge(c.hub, [rec.instanceId]);
   send(c.res, 204, "", "text/plain; charset=utf-8");
@@ -54,7 +54,7 @@ async function purgeOne(access: HubAccess, c: ApiCall): Promise<void> {
 
 async function purgeMany(access: HubAccess, c: ApiCall): Promise<void> {
   const ids = idList(await c.body(), "purge");
-  const done = ids.filter((id) => { const r = access.instance(c.hub, id); return r !== undefined && isTerminal(r.status); });
+  const done = await access.finished(c.hub, ids);
   const purged = done.length ? await access.purge(c.hub, done) : 0;
   sendJson(c.res, 200, { purgedInstanceCount: purged, unsuccessful: ids.filter((id) => !done.includes(id)) });
 }
@@ -62,7 +62,7 @@ async function purgeMany(access: HubAccess, c: ApiCall): Promise<void> {
 export const ORCHESTRATION_ROUTES: ApiRoute[] = [
   {
     method: "POST", path: "orchestrations/query", access: "read",
-    handle: async (a, c) => sendJson(c.res, 200, runOrchestrationQuery(a, c.hub, parseOrchestrationQuery(await c.body()))),
+    handle: async (a, c) => sendJson(c.res, 200, await runOrchestrationQuery(a, c.hub, parseOrchestrationQuery(await c.body()))),
   },
   {
     method: "POST", path: "orchestrations/addhistoryevents", access: "write",
@@ -80,19 +80,19 @@ export const ORCHESTRATION_ROUTES: ApiRoute[] = [
   { method: "DELETE", path: "orchestrations/purge", access: "write", handle: purgeMany },
   { method: "POST", path: "orchestrations/purge", access: "write", handle: purgeMany },
   { method: "POST", path: "orchestrations", access: "write", handle: create },
-  { method: "GET", path: "orchestrations/:id", access: "read", handle: (a, c) => sendJson(c.res, 200, orchestrationJson(existing(a, c))) },
+  { method: "GET", path: "orchestrations/:id", access: "read", handle: async (a, c) => sendJson(c.res, 200, orchestrationJson(await existing(a, c))) },
   { method: "DELETE", path: "orchestrations/:id", access: "write", handle: purgeOne },
-  { method: "GET", path: "orchestrations/:id/payloads", access: "read", handle: (a, c) => sendJson(c.res, 200, payloadsJson(existing(a, c))) },
+  { method: "GET", path: "orchestrations/:id/payloads", access: "read", handle: async (a, c) => sendJson(c.res, 200, payloadsJson(await existing(a, c))) },
   {
     method: "GET", path: "orchestrations/:id/executions/:executionId/history", access: "read",
-    handle: (a, c) => {
+    handle: async (a, c) => {
       const shape = historyShape(c);
-      const rec = existing(a, c);
+      const rec = await existing(a, c);
       const known = [rec.executionId, ...(rec.rewoundExecutionIds ?? [])];
       if (!known.includes(c.params.executionId)) {
         throw new HttpError(404, `Execution '${c.params.executionId}' of '${rec.instanceId}' is not kept: only the current execution's history is (executionId '${rec.executionId}')`);
       }
-      const history = (a.history(c.hub, rec.instanceId) ?? []).map(historyEventJson);
+      const history = ((await a.history(c.hub, rec.instanceId)) ?? []).map(historyEventJson);
       sendJson(c.res, 200, shape === "array" ? history : { history });
     },
   },

@@ -19,15 +19,15 @@ export function countsCell(hub: string, counts: Map<Status, number>): Html {
   })}</div>`;
 }
 
-export function hubsPage(access: HubAccess, viewer: Caller): Html {
+export async function hubsPage(access: HubAccess, viewer: Caller): Promise<Html> {
   const hubs = access.hubNames();
   // Counts only where the caller may read; the names of the others stay in the list.
-  const rows = hubs.map((hub) => {
+  const rows = await Promise.all(hubs.map(async (hub) => {
     if (!viewer.may("read", hub)) return html`<tr><td class="id">${hub}</td><td colspan="2" class="muted">Not readable with your roles</td></tr>`;
-    const counts = access.counts(hub, {});
+    const counts = await access.counts(hub, {});
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
     return html`<tr><td class="id"><a href="${hubPath(hub, "/orchestrations")}">${hub}</a></td><td>${total}</td><td>${countsCell(hub, counts)}</td></tr>`;
-  });
+  }));
   return page({ title: "Task hubs", hubs, viewer, section: "hubs" }, html`
 <h1>Task hubs</h1>
 ${hubs.length === 0

@@ -108,9 +108,9 @@ ${s.input !== undefined ? html`<h2>Input</h2><pre>${prettyJson(s.input)}</pre>` 
 </details>`)}</div>`;
 }
 
-export function instancePage(access: HubAccess, viewer: Caller, hub: string, r: InstanceRecord, view: InstanceView, viewPage: number, notice?: string, error?: string): Html {
-  const history = access.history(hub, r.instanceId) ?? [];
-  const children = access.list(hub, { parentInstanceId: r.instanceId }, { newestFirst: false, offset: 0, limit: 100 });
+export async function instancePage(access: HubAccess, viewer: Caller, hub: string, r: InstanceRecord, view: InstanceView, viewPage: number, notice?: string, error?: string): Promise<Html> {
+  const history = (await access.history(hub, r.instanceId)) ?? [];
+  const children = await access.list(hub, { parentInstanceId: r.instanceId }, { newestFirst: false, offset: 0, limit: 100 });
   const now = Date.now();
   const base = instancePath(hub, r.instanceId);
   const tab = (v: InstanceView, label: string) => html`<a href="${base}?view=${v}"${v === view ? html` aria-current="page"` : ""}>${label}</a>`;

@@ -52,12 +52,12 @@ ${LISTED_STATUSES.map((s) => html`<label><input type="checkbox" name="status" va
 </form>`;
 }
 
-export function orchestrationsPage(access: HubAccess, viewer: Caller, hub: string, q: ListQuery, notice?: string): Html {
+export async function orchestrationsPage(access: HubAccess, viewer: Caller, hub: string, q: ListQuery, notice?: string): Promise<Html> {
   const filter = filterOf(q);
-  const counts = access.counts(hub, filter);
+  const counts = await access.counts(hub, filter);
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
   const offset = (q.page - 1) * q.size;
-  const rows = access.list(hub, filter, { newestFirst: true, offset, limit: q.size });
+  const rows = await access.list(hub, filter, { newestFirst: true, offset, limit: q.size });
   const now = Date.now();
   const base = hubPath(hub, "/orchestrations");
   const first = total === 0 ? 0 : offset + 1;
