@@ -165,6 +165,7 @@ async function main(): Promise<number> {
           nodeArgs: o.nodeArgs, workerNodeArgs: o.workerNodeArgs, workers: o.workers, auth: benchAuth?.auth,
           dataDir: old ? oldInstancesDataDir(o.sizes[scenario]) : undefined,
           serveArgs: old ? retentionServeArgs(scenario === "purge") : scenario === "steps" ? STEPS_SERVE_ARGS : undefined,
+          traceWorkers: scenario === "steps",
         });
         const t = target;
         const result = await Promise.race([t.failed, (async () => {

@@ -48,6 +48,8 @@ export interface TargetOptions {
   auth?: BenchAuth;
   /** More `dts serve` flags (the retention scenarios' policy). */
   serveArgs?: string[];
+  /** The SDK workers print when they receive and complete each work item (the per-step trace). */
+  traceWorkers?: boolean;
 }
 
 export interface BenchAuth {
@@ -88,6 +90,8 @@ export interface Target {
   dashboardPort?: number;
   /** What the scheduler process printed so far (gRPC paths; empty in process). */
   schedulerOutput(): string;
+  /** What the SDK worker processes printed so far (empty where there are none). */
+  workerOutput(): string;
   dataDir?: string;
   /** Why this path cannot run a workload, or undefined when it can. */
   unsupported(workload: Workload): string | undefined;
@@ -139,12 +143,16 @@ async function untilDeadline<T>(id: string, deadline: number, what: string, once
   }
 }
 
+/** What each SDK worker process printed, for the per-step trace. */
+const workerOutputs = new WeakMap<ChildProcess, () => string>();
+
 /** Spawns the SDK worker process; resolves once it prints `waitFor` ("ready", or "waiting" with --wait-for-port). */
-export async function spawnWorker(address: string, waitForPort = false, nodeArgs: string[] = [], token?: string): Promise<ChildProcess> {
-  const args = [...nodeArgs, path.join(__dirname, "worker-process.js"), address, ...(waitForPort ? ["--wait-for-port"] : [])];
+export async function spawnWorker(address: string, waitForPort = false, nodeArgs: string[] = [], token?: string, trace = false): Promise<ChildProcess> {
+  const args = [...nodeArgs, path.join(__dirname, "worker-process.js"), address, ...(waitForPort ? ["--wait-for-port"] : []), ...(trace ? ["--trace"] : [])];
   const env = token ? { ...process.env, DTS_BENCH_TOKEN: token } : process.env;
   const proc = spawnTracked(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"], env });
   let out = "";
+  workerOutputs.set(proc, () => out);
   const waitFor = waitForPort ? "waiting" : "ready";
   await new Promise<void>((resolve, reject) => {
     const onData = (c: Buffer) => {
@@ -160,7 +168,7 @@ export async function spawnWorker(address: string, waitForPort = false, nodeArgs
 
 /** Spawns options.workers (default 1) worker processes at once; stops them all if one fails to start. */
 async function spawnWorkers(address: string, options: TargetOptions, waitForPort = false): Promise<ChildProcess[]> {
-  const started = await Promise.allSettled(Array.from({ length: options.workers ?? 1 }, () => spawnWorker(address, waitForPort, options.workerNodeArgs, options.auth?.workerToken)));
+  const started = await Promise.allSettled(Array.from({ length: options.workers ?? 1 }, () => spawnWorker(address, waitForPort, options.workerNodeArgs, options.auth?.workerToken, options.traceWorkers)));
   const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (!failed) return started.map((r) => (r as PromiseFulfilledResult<ChildProcess>).value);
   await Promise.all(started.map((r) => (r.status === "fulfilled" ? stopProcess(r.value) : undefined)));
@@ -182,6 +190,10 @@ class GrpcTarget implements Target {
 
   schedulerOutput(): string {
     return this.dts.output();
+  }
+
+  workerOutput(): string {
+    return this.workers.map((w) => workerOutputs.get(w)?.() ?? "").join("");
   }
 
   constructor(public path: PathName, public dts: DtsProcess, public workers: ChildProcess[], public host: FuncHostProcess | undefined, private options: TargetOptions) {
@@ -373,6 +385,7 @@ class InProcessTarget implements Target {
   worker = new TestOrchestrationWorker(this.backend);
   failed = new Promise<never>(() => undefined);
   schedulerOutput = () => "";
+  workerOutput = () => "";
   private started: Promise<void>;
   private episodes = new Map<string, number>();
 
