@@ -48,7 +48,7 @@ export interface TargetOptions {
   auth?: BenchAuth;
   /** More `dts serve` flags (the retention scenarios' policy). */
   serveArgs?: string[];
-  /** The SDK workers print when they receive and complete each work item (the per-step trace). */
+  /** The SDK workers write when they receive and complete each work item to a file in the data directory (the per-step trace). */
   traceWorkers?: boolean;
 }
 
@@ -90,7 +90,7 @@ export interface Target {
   dashboardPort?: number;
   /** What the scheduler process printed so far (gRPC paths; empty in process). */
   schedulerOutput(): string;
-  /** What the SDK worker processes printed so far (empty where there are none). */
+  /** What the SDK worker processes wrote to their trace files so far (empty where there are none). */
   workerOutput(): string;
   dataDir?: string;
   /** Why this path cannot run a workload, or undefined when it can. */
@@ -143,16 +143,15 @@ async function untilDeadline<T>(id: string, deadline: number, what: string, once
   }
 }
 
-/** What each SDK worker process printed, for the per-step trace. */
-const workerOutputs = new WeakMap<ChildProcess, () => string>();
+/** The trace file of the n-th SDK worker process of a target (its data directory holds them). */
+const workerTraceFile = (dataDir: string, n: number) => path.join(dataDir, `worker-trace-${n}.log`);
 
 /** Spawns the SDK worker process; resolves once it prints `waitFor` ("ready", or "waiting" with --wait-for-port). */
-export async function spawnWorker(address: string, waitForPort = false, nodeArgs: string[] = [], token?: string, trace = false): Promise<ChildProcess> {
-  const args = [...nodeArgs, path.join(__dirname, "worker-process.js"), address, ...(waitForPort ? ["--wait-for-port"] : []), ...(trace ? ["--trace"] : [])];
+export async function spawnWorker(address: string, waitForPort = false, nodeArgs: string[] = [], token?: string, traceFile?: string): Promise<ChildProcess> {
+  const args = [...nodeArgs, path.join(__dirname, "worker-process.js"), address, ...(waitForPort ? ["--wait-for-port"] : []), ...(traceFile ? ["--trace", traceFile] : [])];
   const env = token ? { ...process.env, DTS_BENCH_TOKEN: token } : process.env;
   const proc = spawnTracked(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"], env });
   let out = "";
-  workerOutputs.set(proc, () => out);
   const waitFor = waitForPort ? "waiting" : "ready";
   await new Promise<void>((resolve, reject) => {
     const onData = (c: Buffer) => {
@@ -168,7 +167,8 @@ export async function spawnWorker(address: string, waitForPort = false, nodeArgs
 
 /** Spawns options.workers (default 1) worker processes at once; stops them all if one fails to start. */
 async function spawnWorkers(address: string, options: TargetOptions, waitForPort = false): Promise<ChildProcess[]> {
-  const started = await Promise.allSettled(Array.from({ length: options.workers ?? 1 }, () => spawnWorker(address, waitForPort, options.workerNodeArgs, options.auth?.workerToken, options.traceWorkers)));
+  const started = await Promise.allSettled(Array.from({ length: options.workers ?? 1 }, (_, n) =>
+    spawnWorker(address, waitForPort, options.workerNodeArgs, options.auth?.workerToken, options.traceWorkers && options.dataDir ? workerTraceFile(options.dataDir, n) : undefined)));
   const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (!failed) return started.map((r) => (r as PromiseFulfilledResult<ChildProcess>).value);
   await Promise.all(started.map((r) => (r.status === "fulfilled" ? stopProcess(r.value) : undefined)));
@@ -193,7 +193,7 @@ class GrpcTarget implements Target {
   }
 
   workerOutput(): string {
-    return this.workers.map((w) => workerOutputs.get(w)?.() ?? "").join("");
+    return this.workers.map((_, n) => (fs.existsSync(workerTraceFile(this.dataDir, n)) ? fs.readFileSync(workerTraceFile(this.dataDir, n), "utf8") : "")).join("");
   }
 
   constructor(public path: PathName, public dts: DtsProcess, public workers: ChildProcess[], public host: FuncHostProcess | undefined, private options: TargetOptions) {
@@ -330,7 +330,7 @@ export async function startTarget(pathName: PathName, options: TargetOptions): P
       track(host.proc);
       return new GrpcTarget(pathName, dts, [], host, options);
     }
-    const workers = await within(spawnWorkers(dts.address, options), 60_000, "the worker processes");
+    const workers = await within(spawnWorkers(dts.address, { ...options, dataDir }), 60_000, "the worker processes");
     return new GrpcTarget(pathName, dts, workers, undefined, options);
   } catch (e) {
     if (dts) await stopProcess(dts.proc);

@@ -1,8 +1,9 @@
-// The worker's side of the per-step trace (worker-process.js --trace): for every work item, when the
-// SDK worker took it off its stream, when it sent the completion, and when the scheduler's answer to
-// that completion arrived, as `bench-trace {...}` lines on stdout keyed by the completion token (the
-// scheduler's log names the same token). Wraps two of TaskHubGrpcWorker's internal methods: the SDK
+// The worker's side of the per-step trace (worker-process.js --trace FILE): for every work item, when
+// the SDK worker took it off its stream, when it sent the completion, and when the scheduler's answer
+// to that completion arrived, as `bench-trace {...}` lines keyed by the completion token (the
+// scheduler's log names the same token). A file, not stdout: nobody is woken to read it mid-run. Wraps two of TaskHubGrpcWorker's internal methods: the SDK
 // offers no hook there, and the bench must see those moments without changing what the worker does.
+import * as fs from "fs";
 import { TaskHubGrpcWorker } from "@microsoft/durabletask-js";
 
 export const TRACE_PREFIX = "bench-trace ";
@@ -22,13 +23,8 @@ type Callback = (err: unknown, res: unknown) => void;
 type Unary = (req: unknown, metadata: unknown, callback: Callback) => unknown;
 type Execute = (req: unknown, token: string, stub: Record<string, Unary>) => void;
 
-function mark(token: string, moment: WorkerMoment): void {
-  const line: WorkerTraceLine = { token, moment, at: +preciseNow().toFixed(3) };
-  process.stdout.write(TRACE_PREFIX + JSON.stringify(line) + "\n");
-}
-
 /** The stub with its completion call timed: sent when called, answered when its callback runs. */
-function timedStub(stub: Record<string, Unary>, method: string, token: string): Record<string, Unary> {
+function timedStub(stub: Record<string, Unary>, method: string, token: string, mark: (token: string, moment: WorkerMoment) => void): Record<string, Unary> {
   const call = stub[method];
   const timed: Unary = (req, metadata, callback) => {
     mark(token, "sent");
@@ -40,20 +36,25 @@ function timedStub(stub: Record<string, Unary>, method: string, token: string): 
   return Object.assign(Object.create(stub) as Record<string, Unary>, { [method]: timed });
 }
 
-/** Installs the trace on every TaskHubGrpcWorker in this process. */
-export function traceWorkItems(): void {
+/** Installs the trace on every TaskHubGrpcWorker in this process, appending to `file`. */
+export function traceWorkItems(file: string): void {
+  const fd = fs.openSync(file, "a");
+  const mark = (token: string, moment: WorkerMoment) => {
+    const line: WorkerTraceLine = { token, moment, at: +preciseNow().toFixed(3) };
+    fs.writeSync(fd, TRACE_PREFIX + JSON.stringify(line) + "\n");
+  };
   const proto = TaskHubGrpcWorker.prototype as unknown as Record<string, Execute>;
   for (const [execute, complete] of [["_executeOrchestrator", "completeOrchestratorTask"], ["_executeActivity", "completeActivityTask"]]) {
     const original = proto[execute];
     if (typeof original !== "function") throw new Error(`the SDK worker has no ${execute}: the bench's trace needs updating for this SDK version`);
     proto[execute] = function (this: unknown, req, token, stub) {
       mark(token, "received");
-      return original.call(this, req, token, timedStub(stub, complete, token));
+      return original.call(this, req, token, timedStub(stub, complete, token, mark));
     };
   }
 }
 
-/** The worker's trace lines in a process's output. */
+/** The worker's trace lines in a trace file's text. */
 export function workerMoments(output: string): WorkerTraceLine[] {
   const out: WorkerTraceLine[] = [];
   for (const line of output.split("\n")) {
