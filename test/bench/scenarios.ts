@@ -19,7 +19,7 @@ export const LATENCY_KINDS: Record<ScenarioName, string> = {
   fanout: "activities: from the start request to when each activity ran",
   sequence: "per step: between consecutive activities of the sequence",
   latency: "end to end: start request to completion, one orchestration at a time",
-  steps: "as latency, on a scheduler logging every work item (debug, JSON) and SDK workers printing theirs; the notes split the chain into legs",
+  steps: "as latency, on a scheduler logging every work item (debug, JSON) and SDK workers recording theirs; the notes split the chain into legs",
   entities: "per transfer: from its start request to its completion (items: entity operations, the signals and the transfers' calls)",
   memory: "to waiting: from each start request to its first episode completed",
   startup: "to waiting: from each start request to its first episode completed (before the crash)",

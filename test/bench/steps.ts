@@ -1,5 +1,5 @@
 // The per-step trace: HelloCities5 one at a time (as `latency`) on a scheduler logging each work item
-// at debug level as JSON, with SDK workers printing when they receive and complete each one
+// at debug level as JSON, with SDK workers recording when they receive and complete each one
 // (worker-trace.ts), and the client's own moments. One instance runs at a time, so its path is one
 // chain: the start call → the first dispatch → (each work item: out to the worker → the worker's run
 // → its completion back → the commit → the next dispatch) → the last commit → the client's wait
@@ -136,6 +136,6 @@ export async function steps(target: Target, ctx: ScenarioContext, latency: (t: T
   const runs: ClientRun[] = [];
   const row = await latency(target, ctx, (run) => runs.push(run));
   const items = workItemMoments(target.schedulerOutput());
-  joinWorker(items, workerMoments(target.workerOutput()));
+  joinWorker(items, workerMoments(target.workerTrace()));
   return { ...row, notes: stepBreakdown(items, runs) };
 }

@@ -91,7 +91,7 @@ export interface Target {
   /** What the scheduler process printed so far (gRPC paths; empty in process). */
   schedulerOutput(): string;
   /** What the SDK worker processes wrote to their trace files so far (empty where there are none). */
-  workerOutput(): string;
+  workerTrace(): string;
   dataDir?: string;
   /** Why this path cannot run a workload, or undefined when it can. */
   unsupported(workload: Workload): string | undefined;
@@ -192,8 +192,8 @@ class GrpcTarget implements Target {
     return this.dts.output();
   }
 
-  workerOutput(): string {
-    return this.workers.map((_, n) => (fs.existsSync(workerTraceFile(this.dataDir, n)) ? fs.readFileSync(workerTraceFile(this.dataDir, n), "utf8") : "")).join("");
+  workerTrace(): string {
+    return this.workers.map((_, n) => workerTraceFile(this.dataDir, n)).map((f) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8") : "")).join("");
   }
 
   constructor(public path: PathName, public dts: DtsProcess, public workers: ChildProcess[], public host: FuncHostProcess | undefined, private options: TargetOptions) {
@@ -385,7 +385,7 @@ class InProcessTarget implements Target {
   worker = new TestOrchestrationWorker(this.backend);
   failed = new Promise<never>(() => undefined);
   schedulerOutput = () => "";
-  workerOutput = () => "";
+  workerTrace = () => "";
   private started: Promise<void>;
   private episodes = new Map<string, number>();
 

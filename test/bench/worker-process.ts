@@ -2,8 +2,8 @@
 // Registers the benchmark workloads on the official SDK's gRPC worker and prints "ready" once
 // connected. With --wait-for-port it first prints "waiting", then polls the address until a TCP
 // connection succeeds (a scheduler being restarted), so the restart measurement does not include the
-// SDK's reconnect backoff (1 s, doubling) or this process's start-up. With --trace it writes to FILE when it
-// receives and completes each work item (worker-trace.ts).
+// SDK's reconnect backoff (1 s, doubling) or this process's start-up. With --trace it writes to FILE
+// when it receives and completes each work item (worker-trace.ts).
 // Exits on SIGTERM/SIGINT, and when its parent goes away (stdin closes), so it is never orphaned.
 import * as net from "net";
 import { NoOpLogger, TaskHubGrpcWorker } from "@microsoft/durabletask-js";

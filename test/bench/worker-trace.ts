@@ -1,8 +1,9 @@
 // The worker's side of the per-step trace (worker-process.js --trace FILE): for every work item, when
 // the SDK worker took it off its stream, when it sent the completion, and when the scheduler's answer
 // to that completion arrived, as `bench-trace {...}` lines keyed by the completion token (the
-// scheduler's log names the same token). A file, not stdout: nobody is woken to read it mid-run. Wraps two of TaskHubGrpcWorker's internal methods: the SDK
-// offers no hook there, and the bench must see those moments without changing what the worker does.
+// scheduler's log names the same token). A file, not stdout: nobody is woken to read it mid-run.
+// Wraps two of TaskHubGrpcWorker's internal methods: the SDK offers no hook there, and the bench must
+// see those moments without changing what the worker does.
 import * as fs from "fs";
 import { TaskHubGrpcWorker } from "@microsoft/durabletask-js";
 
