@@ -34,6 +34,8 @@ Scenarios (--scenarios a,b; default hello,fanout,sequence,latency,entities, plus
   fanout      --fan-out N       one orchestration fanning out to N activities and in (default ${DEFAULTS.fanOut})
   sequence    --sequence N      one orchestration calling N activities one after another (default ${DEFAULTS.sequence})
   latency     --latency-runs N  HelloCities5 on an idle system, one at a time, N runs (default ${DEFAULTS.latencyRuns})
+  steps       --latency-runs N  opt-in: latency with the per-step trace (the scheduler's debug log, the SDK workers'
+                                and the client's moments); the notes give each leg of the chain (README "Benchmarks")
   entities    --entity-signals N  N signals at once to 10 entities until applied, then N/10 transfers at once
                                 between them, each in a critical section locking two (default ${DEFAULTS.entitySignals});
                                 sqlite and memory paths only
@@ -167,6 +169,7 @@ async function main(): Promise<number> {
           nodeArgs: o.nodeArgs, workerNodeArgs: o.workerNodeArgs, workers: o.workers, auth: benchAuth?.auth,
           dataDir: old ? oldInstancesDataDir(o.sizes[scenario]) : undefined,
           serveArgs: old ? retentionServeArgs(scenario === "purge") : scenario === "steps" ? STEPS_SERVE_ARGS : undefined,
+          traceWorkers: scenario === "steps",
         });
         const t = target;
         const result = await Promise.race([t.failed, (async () => {

@@ -5,6 +5,7 @@ import { EntityTarget, PathName, Target } from "./targets";
 import { GO_EVENT } from "./workloads";
 import { helloBesideOldInstances } from "./retention";
 import { steps } from "./steps";
+import { preciseNow } from "./worker-trace";
 
 export type ScenarioName = "hello" | "fanout" | "sequence" | "latency" | "steps" | "entities" | "memory" | "startup" | "purge" | "kept";
 export const SCENARIOS: ScenarioName[] = ["hello", "fanout", "sequence", "latency", "steps", "entities", "memory", "startup", "purge", "kept"];
@@ -18,7 +19,7 @@ export const LATENCY_KINDS: Record<ScenarioName, string> = {
   fanout: "activities: from the start request to when each activity ran",
   sequence: "per step: between consecutive activities of the sequence",
   latency: "end to end: start request to completion, one orchestration at a time",
-  steps: "as latency, on a scheduler logging every work item (debug, JSON); the notes split each step",
+  steps: "as latency, on a scheduler logging every work item (debug, JSON) and SDK workers recording theirs; the notes split the chain into legs",
   entities: "per transfer: from its start request to its completion (items: entity operations, the signals and the transfers' calls)",
   memory: "to waiting: from each start request to its first episode completed",
   startup: "to waiting: from each start request to its first episode completed (before the crash)",
@@ -243,8 +244,19 @@ async function sequence(target: Target, ctx: ScenarioContext): Promise<Partial<R
   }
 }
 
-/** (4) An idle system: one HelloCities5 at a time, N times; end-to-end latency. */
-async function latency(target: Target, ctx: ScenarioContext): Promise<Partial<Row>> {
+/** One run of the latency scenario as the client saw it: epoch ms, sub-millisecond. */
+export interface ClientRun {
+  instanceId: string;
+  /** scheduleNewOrchestration called. */
+  calledAt: number;
+  /** Its answer (the start is durable). */
+  startedAt: number;
+  /** The wait for completion returned. */
+  completedAt: number;
+}
+
+/** (4) An idle system: one HelloCities5 at a time, N times; end-to-end latency. Each run goes to `record`. */
+async function latency(target: Target, ctx: ScenarioContext, record?: (run: ClientRun) => void): Promise<Partial<Row>> {
   const n = ctx.sizes.latency;
   const progress = new Progress(ctx.label, n, "completed (one at a time)").start();
   try {
@@ -252,10 +264,13 @@ async function latency(target: Target, ctx: ScenarioContext): Promise<Partial<Ro
     const latencies: number[] = [];
     let last = "";
     for (let i = 0; i < n && !ctx.isAborted(); i++) {
-      const startedAt = Date.now();
+      const calledAt = preciseNow();
       last = await target.start("hello");
+      const startedAt = preciseNow();
       await target.waitCompleted(last, ctx.deadline);
-      latencies.push(Date.now() - startedAt);
+      const completedAt = preciseNow();
+      latencies.push(completedAt - calledAt);
+      record?.({ instanceId: last, calledAt, startedAt, completedAt });
       progress.tick();
     }
     const u = usage();

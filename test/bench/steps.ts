@@ -1,10 +1,13 @@
 // The per-step trace: HelloCities5 one at a time (as `latency`) on a scheduler logging each work item
-// at debug level as JSON, then from those lines, for every work item: dispatch → completion received
-// (the worker's time, with both transport legs), received → committed (the completion's commit), and
-// committed → the instance's next dispatch (the scheduler's turnaround). The SDK worker runs in
-// another process, so when it received the item is not known here; its share is inside the first.
-import type { Row, ScenarioContext } from "./scenarios";
+// at debug level as JSON, with SDK workers recording when they receive and complete each one
+// (worker-trace.ts), and the client's own moments. One instance runs at a time, so its path is one
+// chain: the start call → the first dispatch → (each work item: out to the worker → the worker's run
+// → its completion back → the commit → the next dispatch) → the last commit → the client's wait
+// returning. The notes give, per instance, the median of each leg's total, and per work item kind
+// the median of each leg. Every moment is an epoch millisecond to the microsecond, from one machine.
+import type { ClientRun, Row, ScenarioContext } from "./scenarios";
 import type { Target } from "./targets";
+import { WorkerTraceLine, workerMoments } from "./worker-trace";
 
 /** dts serve's flags for this scenario. */
 export const STEPS_SERVE_ARGS = ["--log-level", "debug", "--log-format", "json"];
@@ -15,32 +18,51 @@ interface Moments {
   dispatched?: number;
   received?: number;
   committed?: number;
+  /** Its group commit's figures: the whole write, and the store's sync to disk within it. */
+  group?: { durationMs: number; syncMs?: number };
+  worker?: { received?: number; sent?: number; answered?: number };
 }
 
 const MOMENT = /work item (dispatched|completion received|completed)\b/;
 
-/** Each work item's moments, from the scheduler's JSON log lines. */
-export function workItemMoments(output: string): Moments[] {
+/**
+ * Each work item's moments, by completion token, from the scheduler's JSON log lines. A group
+ * commit's line comes just before the completed lines of the work items it carried.
+ */
+export function workItemMoments(output: string): Map<string, Moments> {
   const items = new Map<string, Moments>();
+  let group: Moments["group"];
   for (const line of output.split("\n")) {
     if (!line.startsWith("{")) continue;
-    let o: { time?: string; msg?: string; workItem?: string; instanceId?: string };
+    let o: { time?: string; at?: number; msg?: string; workItem?: string; instanceId?: string; durationMs?: number; syncMs?: number };
     try {
       o = JSON.parse(line);
     } catch {
       continue;
     }
+    if (o.msg?.startsWith("group commit written") && o.durationMs !== undefined) group = { durationMs: o.durationMs, syncMs: o.syncMs };
     const m = o.msg && o.workItem && o.time ? MOMENT.exec(o.msg) : null;
     if (!m) continue;
     let item = items.get(o.workItem!);
     if (!item) items.set(o.workItem!, (item = { kind: o.msg!.split(" ")[0], instanceId: o.instanceId ?? "" }));
-    const at = Date.parse(o.time!);
+    const at = o.at ?? Date.parse(o.time!);
     if (m[1] === "dispatched") item.dispatched = at;
     else if (m[1] === "completion received") item.received = at;
-    else item.committed = at;
+    else {
+      item.committed = at;
+      item.group = group;
+    }
     if (o.instanceId) item.instanceId = o.instanceId;
   }
-  return [...items.values()];
+  return items;
+}
+
+/** Adds the worker's moments to the scheduler's, by completion token. */
+function joinWorker(items: Map<string, Moments>, lines: WorkerTraceLine[]): void {
+  for (const l of lines) {
+    const item = items.get(l.token);
+    if (item) (item.worker ??= {})[l.moment] = l.at;
+  }
 }
 
 function median(xs: number[]): number | undefined {
@@ -49,32 +71,71 @@ function median(xs: number[]): number | undefined {
   return s[Math.floor(s.length / 2)];
 }
 
-/** The three legs' medians (ms) per kind, and of the commit → next dispatch turnaround. */
-export function stepBreakdown(items: Moments[]): string {
-  const parts: string[] = [];
-  for (const kind of ["orchestration", "activity"]) {
-    const of = items.filter((i) => i.kind === kind && i.dispatched !== undefined && i.received !== undefined && i.committed !== undefined);
-    if (of.length === 0) continue;
-    parts.push(`${kind} (${of.length}): dispatch→received ${median(of.map((i) => i.received! - i.dispatched!))} ms, received→committed ${median(of.map((i) => i.committed! - i.received!))} ms`);
-  }
-  // Committed → the same instance's next dispatch: the engine's own time between steps.
-  const byInstance = new Map<string, Moments[]>();
-  for (const i of items) if (i.instanceId) byInstance.set(i.instanceId, [...(byInstance.get(i.instanceId) ?? []), i]);
-  const gaps: number[] = [];
-  for (const list of byInstance.values()) {
-    const dispatches = list.flatMap((i) => (i.dispatched !== undefined ? [i.dispatched] : [])).sort((a, b) => a - b);
-    for (const i of list) {
-      if (i.committed === undefined) continue;
-      const next = dispatches.find((d) => d >= i.committed!);
-      if (next !== undefined) gaps.push(next - i.committed);
-    }
-  }
-  if (gaps.length > 0) parts.push(`committed→next dispatch ${median(gaps)} ms (${gaps.length})`);
-  return `medians, 1 ms log resolution: ${parts.join("; ")}`;
+const ms = (x: number | undefined) => (x === undefined ? "?" : x.toFixed(1));
+
+type Leg = [name: string, from: (i: Moments) => number | undefined, to: (i: Moments) => number | undefined];
+
+/** A work item's legs, in order; with the worker's moments the first is split in three. */
+function itemLegs(withWorker: boolean): Leg[] {
+  const through: Leg[] = withWorker
+    ? [["out", (i) => i.dispatched, (i) => i.worker?.received], ["worker", (i) => i.worker?.received, (i) => i.worker?.sent], ["back", (i) => i.worker?.sent, (i) => i.received]]
+    : [["dispatch→received", (i) => i.dispatched, (i) => i.received]];
+  return [...through, ["commit", (i) => i.received, (i) => i.committed]];
 }
 
-/** Runs `latency` on a debug-logging scheduler and adds the per-step medians to its row's notes. */
-export async function steps(target: Target, ctx: ScenarioContext, latency: (t: Target, c: ScenarioContext) => Promise<Partial<Row>>): Promise<Partial<Row>> {
-  const row = await latency(target, ctx);
-  return { ...row, notes: stepBreakdown(workItemMoments(target.schedulerOutput())) };
+const span = (leg: Leg, i: Moments) => {
+  const [, from, to] = leg;
+  const a = from(i), b = to(i);
+  return a === undefined || b === undefined ? undefined : b - a;
+};
+
+/** Per instance, the legs' totals along its chain: they add up to its end-to-end time. */
+function instanceTotals(run: ClientRun, items: Moments[], legs: Leg[]): Map<string, number> | undefined {
+  const chain = items.filter((i) => i.dispatched !== undefined && i.committed !== undefined).sort((a, b) => a.dispatched! - b.dispatched!);
+  if (chain.length === 0) return undefined;
+  const totals = new Map<string, number>();
+  const add = (name: string, x: number | undefined) => x !== undefined && totals.set(name, (totals.get(name) ?? 0) + x);
+  add("start call→first dispatch", chain[0].dispatched! - run.calledAt);
+  for (const [n, item] of chain.entries()) {
+    for (const leg of legs) add(`${item.kind} ${leg[0]}`, span(leg, item));
+    if (n + 1 < chain.length) add("commit→next dispatch", chain[n + 1].dispatched! - item.committed!);
+  }
+  add("last commit→client", run.completedAt - chain[chain.length - 1].committed!);
+  add("total", run.completedAt - run.calledAt);
+  return totals;
+}
+
+/** The notes: per instance the median of each leg's total, then per work item kind each leg's median. */
+export function stepBreakdown(items: Map<string, Moments>, runs: ClientRun[]): string {
+  const all = [...items.values()];
+  const withWorker = all.some((i) => i.worker?.received !== undefined);
+  const legs = itemLegs(withWorker);
+  const byInstance = new Map<string, Moments[]>();
+  for (const i of all) byInstance.set(i.instanceId, [...(byInstance.get(i.instanceId) ?? []), i]);
+  const totals = runs.flatMap((r) => instanceTotals(r, byInstance.get(r.instanceId) ?? [], legs) ?? []);
+  const names = [...new Set(totals.flatMap((t) => [...t.keys()]))];
+  const perInstance = names.map((n) => `${n} ${ms(median(totals.map((t) => t.get(n) ?? 0)))}`);
+  const startAck = median(runs.map((r) => r.startedAt - r.calledAt));
+  const perItem: string[] = [];
+  for (const kind of ["orchestration", "activity"]) {
+    const of = all.filter((i) => i.kind === kind && i.committed !== undefined);
+    if (of.length === 0) continue;
+    const answered = withWorker ? `, commit→worker has the answer ${ms(median(of.flatMap((i) => (i.worker?.answered ? [i.worker.answered - i.committed!] : []))))}` : "";
+    const groups = of.flatMap((i) => (i.group ? [i.group] : []));
+    const syncs = groups.flatMap((g) => (g.syncMs === undefined ? [] : [g.syncMs]));
+    const group = groups.length === 0 ? "" : ` (its group's write ${ms(median(groups.map((g) => g.durationMs)))}${syncs.length ? `, the disk sync ${ms(median(syncs))}` : ""})`;
+    const legText = legs.map((l) => `${l[0]} ${ms(median(of.flatMap((i) => span(l, i) ?? [])))}${l[0] === "commit" ? group : ""}`);
+    perItem.push(`${kind} (${of.length}): ${legText.join(", ")}${answered}`);
+  }
+  return `medians, ms; per instance (${totals.length}), each leg's sum: ${perInstance.join(", ")}; start acknowledged ${ms(startAck)} after the call` +
+    `; per work item: ${perItem.join("; ")}`;
+}
+
+/** Runs `latency` on a debug-logging scheduler (and tracing workers) and adds the legs' medians to its row's notes. */
+export async function steps(target: Target, ctx: ScenarioContext, latency: (t: Target, c: ScenarioContext, record: (run: ClientRun) => void) => Promise<Partial<Row>>): Promise<Partial<Row>> {
+  const runs: ClientRun[] = [];
+  const row = await latency(target, ctx, (run) => runs.push(run));
+  const items = workItemMoments(target.schedulerOutput());
+  joinWorker(items, workerMoments(target.workerTrace()));
+  return { ...row, notes: stepBreakdown(items, runs) };
 }

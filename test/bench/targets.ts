@@ -52,6 +52,8 @@ export interface TargetOptions {
   auth?: BenchAuth;
   /** More `dts serve` flags (the retention scenarios' policy). */
   serveArgs?: string[];
+  /** The SDK workers write when they receive and complete each work item to a file in the data directory (the per-step trace). */
+  traceWorkers?: boolean;
 }
 
 export interface BenchAuth {
@@ -92,6 +94,8 @@ export interface Target {
   dashboardPort?: number;
   /** What the scheduler process printed so far (gRPC paths; empty in process). */
   schedulerOutput(): string;
+  /** What the SDK worker processes wrote to their trace files so far (empty where there are none). */
+  workerTrace(): string;
   dataDir?: string;
   /** Why this path cannot run a workload, or undefined when it can. */
   unsupported(workload: Workload): string | undefined;
@@ -143,9 +147,12 @@ async function untilDeadline<T>(id: string, deadline: number, what: string, once
   }
 }
 
+/** The trace file of the n-th SDK worker process of a target (its data directory holds them). */
+const workerTraceFile = (dataDir: string, n: number) => path.join(dataDir, `worker-trace-${n}.log`);
+
 /** Spawns the SDK worker process; resolves once it prints `waitFor` ("ready", or "waiting" with --wait-for-port). */
-export async function spawnWorker(address: string, waitForPort = false, nodeArgs: string[] = [], token?: string): Promise<ChildProcess> {
-  const args = [...nodeArgs, path.join(__dirname, "worker-process.js"), address, ...(waitForPort ? ["--wait-for-port"] : [])];
+export async function spawnWorker(address: string, waitForPort = false, nodeArgs: string[] = [], token?: string, traceFile?: string): Promise<ChildProcess> {
+  const args = [...nodeArgs, path.join(__dirname, "worker-process.js"), address, ...(waitForPort ? ["--wait-for-port"] : []), ...(traceFile ? ["--trace", traceFile] : [])];
   const env = token ? { ...process.env, DTS_BENCH_TOKEN: token } : process.env;
   const proc = spawnTracked(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"], env });
   let out = "";
@@ -164,7 +171,8 @@ export async function spawnWorker(address: string, waitForPort = false, nodeArgs
 
 /** Spawns options.workers (default 1) worker processes at once; stops them all if one fails to start. */
 async function spawnWorkers(address: string, options: TargetOptions, waitForPort = false): Promise<ChildProcess[]> {
-  const started = await Promise.allSettled(Array.from({ length: options.workers ?? 1 }, () => spawnWorker(address, waitForPort, options.workerNodeArgs, options.auth?.workerToken)));
+  const started = await Promise.allSettled(Array.from({ length: options.workers ?? 1 }, (_, n) =>
+    spawnWorker(address, waitForPort, options.workerNodeArgs, options.auth?.workerToken, options.traceWorkers && options.dataDir ? workerTraceFile(options.dataDir, n) : undefined)));
   const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (!failed) return started.map((r) => (r as PromiseFulfilledResult<ChildProcess>).value);
   await Promise.all(started.map((r) => (r.status === "fulfilled" ? stopProcess(r.value) : undefined)));
@@ -190,6 +198,10 @@ class GrpcTarget implements Target {
 
   /** The postgres path's database server, stopped after the scheduler. */
   postgres?: PostgresServer;
+
+  workerTrace(): string {
+    return this.workers.map((_, n) => workerTraceFile(this.dataDir, n)).map((f) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8") : "")).join("");
+  }
 
   constructor(public path: PathName, public dts: DtsProcess, public workers: ChildProcess[], public host: FuncHostProcess | undefined, private options: TargetOptions) {
     this.schedulerPid = dts.proc.pid!;
@@ -329,7 +341,7 @@ export async function startTarget(pathName: PathName, options: TargetOptions): P
       track(host.proc);
       return new GrpcTarget(pathName, dts, [], host, options);
     }
-    const workers = await within(spawnWorkers(dts.address, options), 60_000, "the worker processes");
+    const workers = await within(spawnWorkers(dts.address, { ...options, dataDir }), 60_000, "the worker processes");
     const target = new GrpcTarget(pathName, dts, workers, undefined, options);
     target.postgres = postgres;
     return target;
@@ -387,6 +399,7 @@ class InProcessTarget implements Target {
   worker = new TestOrchestrationWorker(this.backend);
   failed = new Promise<never>(() => undefined);
   schedulerOutput = () => "";
+  workerTrace = () => "";
   private started: Promise<void>;
   private episodes = new Map<string, number>();
 

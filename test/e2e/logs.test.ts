@@ -13,6 +13,8 @@ interface Line {
   hub?: string;
   instanceId?: string;
   workItem?: string;
+  at?: number;
+  durationMs?: number;
 }
 
 const started: CliProcess[] = [];
@@ -66,6 +68,10 @@ test("--log-format json: every line is a JSON object; at debug level each work i
   expect(typeof activity.workItem).toBe("string");
   // Its completion line names the same work item.
   expect(own.some((l) => l.msg === "activity work item completed" && l.workItem === activity.workItem)).toBe(true);
+  // Work item lines carry `at`, epoch milliseconds finer than `time`, for lining steps up with a worker's own clock.
+  expect(Math.abs(activity.at! - Date.parse(activity.time))).toBeLessThan(1000);
+  // Each group commit has a line of its own, with its duration.
+  expect(parsed.some((l) => l.msg.startsWith("group commit written") && typeof l.durationMs === "number")).toBe(true);
 });
 
 test("by default: text lines as before, and no debug lines; DTS_LOG_FORMAT=json without debug has none either", async () => {
