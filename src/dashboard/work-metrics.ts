@@ -25,7 +25,7 @@ export class WorkMetrics implements EngineObserver {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   });
   private readonly syncSeconds = new Histogram({
-    name: "dts_store_sync_seconds", help: "Time the store's transaction commit (its fsync) took per group commit (SQLite store)", registers: [this.registry],
+    name: "dts_store_sync_seconds", help: "Time the store's transaction commit (its fsync) took per group commit (SQLite: the COMMIT on the writer thread; PostgreSQL: the round trip that commits)", registers: [this.registry],
     buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
   });
   /** Labelled children by their labels: a label lookup per event would cost more than the count. */

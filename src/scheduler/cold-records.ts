@@ -19,8 +19,12 @@ export interface ColdRecords {
   /** The instance (and history) as committed, straight from the store. */
   committed(id: string): InstanceRecord | undefined | Promise<InstanceRecord | undefined>;
   committedHistory(id: string): HistoryEvent[] | Promise<HistoryEvent[]>;
-  /** The instance is now as given, outside memory (left memory once durable, imported, or gone: undefined). `durable` false pins it until unpin(). */
-  wrote(id: string, rec: InstanceRecord | undefined, history: HistoryEvent[], durable: boolean): void;
+  /**
+   * The instance is now as given, outside memory (left memory once durable, imported, or gone:
+   * undefined); a history left out is read from the store when needed. `durable` false pins the
+   * entry until unpin() (the store still holds the old state).
+   */
+  wrote(id: string, rec: InstanceRecord | undefined, history: HistoryEvent[] | undefined, durable: boolean): void;
   unpin(id: string): void;
   clear(): void;
 }
@@ -89,7 +93,7 @@ class ColdCache implements ColdRecords {
     return this.store.getHistory(this.hub, id);
   }
 
-  wrote(id: string, rec: InstanceRecord | undefined, history: HistoryEvent[], durable: boolean): void {
+  wrote(id: string, rec: InstanceRecord | undefined, history: HistoryEvent[] | undefined, durable: boolean): void {
     const f = this.fetching.get(id);
     if (f) f.stale = true;
     const pins = (this.entries.get(id)?.pins ?? 0) + (durable ? 0 : 1);

@@ -79,7 +79,10 @@ export class HubSchedules {
         log.warning(`dts: schedule '${r.scheduleId}' in task hub '${this.state.name}' missed its occurrences from ${missed} while the scheduler was down; ` +
           (plan.start !== undefined ? `starting the latest, ${occurrenceInstanceId(r.scheduleId, plan.start)} (catch-up: once)` : `none is started (catch-up: skip)`) +
           `; next run ${plan.next === undefined ? "none (the schedule has ended)" : iso(plan.next)}`);
-        this.advance(r, plan.start, plan.next);
+        // Unless a client changed the schedule while its occurrence's instance was read.
+        this.afterFetch(plan.start, r.scheduleId, () => {
+          if (this.state.schedules.get(r.scheduleId) === r) this.advance(r, plan.start, plan.next);
+        });
       }
     }
   }
@@ -90,10 +93,20 @@ export class HubSchedules {
     if (!r || r.paused) return;
     const due = dueOccurrence(r, now);
     if (!due) return;
-    // The occurrence's instance may exist outside memory: read it first, then look again.
-    const fetched = due.at === undefined ? undefined : this.state.fetchCold([occurrenceInstanceId(r.scheduleId, due.at)]);
-    if (!fetched) return this.advance(r, due.at, due.next);
-    fetched.then(() => this.due(scheduleId, Date.now()), (err: Error) => {
+    // Once the instance was read later (not at once), the schedule may have moved on: look at it again.
+    let fetched = false;
+    this.afterFetch(due.at, scheduleId, () => (fetched ? this.due(scheduleId, Date.now()) : this.advance(r, due.at, due.next)));
+    fetched = true;
+  }
+
+  /**
+   * Runs `run` once the instance of the occurrence at `at` (which may exist outside memory) can be
+   * read: at once on a store that answers at once; on a failed read, the schedule tries again later.
+   */
+  private afterFetch(at: number | undefined, scheduleId: string, run: () => void): void {
+    const fetched = at === undefined ? undefined : this.state.fetchCold([occurrenceInstanceId(scheduleId, at)]);
+    if (!fetched) return run();
+    fetched.then(run, (err: Error) => {
       log.error(`dts: schedule '${scheduleId}' in task hub '${this.state.name}' could not read its occurrence's instance (${err.message}); trying again in a second`);
       this.state.addTimer(Date.now() + 1000, { scheduleId });
     });

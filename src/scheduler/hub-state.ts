@@ -205,7 +205,8 @@ export class HubState {
   evictIfDone(h: HotInstance): void {
     if (isTerminal(h.rec.status) && !h.lease && this.instances.get(h.rec.instanceId) === h) {
       this.instances.delete(h.rec.instanceId);
-      this.cold.wrote(h.rec.instanceId, h.rec, h.history, true);
+      // Its history is left out: few reads need it, and the store has it.
+      this.cold.wrote(h.rec.instanceId, h.rec, undefined, true);
     }
   }
 

@@ -22,7 +22,8 @@ export class InstanceLifecycle {
     if (!req.name) throw invalid("name (the orchestration name) must not be empty");
     checkPayload(val(req.input), "input", this.options.maxPayloadBytes);
     checkTags(req.tags);
-    const existing = this.state.current(instanceId);
+    // An id generated here is new: nothing to look up (and nothing was fetched for it).
+    const existing = req.instanceId ? this.state.current(instanceId) : undefined;
     if (existing) {
       const replaceable = req.orchestrationIdReusePolicy?.replaceableStatus ?? [];
       const allowed = replaceable.length > 0 ? replaceable.includes(existing.status) : isTerminal(existing.status);

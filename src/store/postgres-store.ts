@@ -70,17 +70,25 @@ export class PostgresStore implements AsyncStore {
     await this.commit([{ op: "deleteHub", hub }]);
   }
 
-  /** The engine's group commit: the same, named as the group committer calls a store that commits off the event loop. */
-  commitAsync(ops: StoreOp[]): Promise<void> {
-    return this.commit(ops);
+  /**
+   * The engine's group commit: the same as commit(), resolving with the milliseconds the round trip
+   * that commits took (the single statement, or the COMMIT), for the sync metric.
+   */
+  async commitAsync(ops: StoreOp[]): Promise<number> {
+    return this.write(ops);
   }
 
   /** Applies all ops in one transaction, in order: all or nothing. Rejects on failure. */
   async commit(ops: StoreOp[]): Promise<void> {
+    await this.write(ops);
+  }
+
+  private async write(ops: StoreOp[]): Promise<number> {
     const encoded = encodeOps(ops);
     // The engine's groups fold into one statement per table; anything else goes op by op.
     const folded = foldOps(encoded);
     if (folded) return this.writeFolded(folded);
+    let commitMs = 0;
     await this.transaction(async (c) => {
       const known = new Set<string>();
       const maxSeq = new Map<string, number>();
@@ -106,7 +114,8 @@ export class PostgresStore implements AsyncStore {
         if (seq > (maxSeq.get(op.hub) ?? 0)) maxSeq.set(op.hub, seq);
       }
       for (const [hub, seq] of maxSeq) await c.query("UPDATE hubs SET max_seq = GREATEST(max_seq, $1) WHERE name = $2", [seq, hub]);
-    });
+    }, "BEGIN", (ms) => (commitMs = ms));
+    return commitMs;
   }
 
   /** What the scheduler keeps hot for the hub, from one consistent snapshot. */
@@ -206,28 +215,35 @@ export class PostgresStore implements AsyncStore {
   }
 
   /** Folded batches: one statement, atomic by itself, when the batch allows it (one round trip); else a transaction. */
-  private async writeFolded(hubs: NonNullable<ReturnType<typeof foldOps>>): Promise<void> {
+  private async writeFolded(hubs: NonNullable<ReturnType<typeof foldOps>>): Promise<number> {
     const statements = foldedStatements(hubs);
     const names = [...hubs.keys()];
     if (statements.length === 1) {
+      const started = performance.now();
       const row = (await this.pool.query(statements[0])).rows[0];
-      return checkWritten(names[0], row);
+      checkWritten(names[0], row);
+      return performance.now() - started;
     }
+    let commitMs = 0;
     await this.transaction(async (c) => {
       for (const s of statements) {
         const result = await c.query(s);
         // Only the write statements answer with a row (the clean-ups return none).
         if (result.rows.length > 0) checkWritten(names.shift()!, result.rows[0]);
       }
-    });
+    }, "BEGIN", (ms) => (commitMs = ms));
+    return commitMs;
   }
 
-  private async transaction<T>(body: (c: PoolClient) => Promise<T>, begin = "BEGIN"): Promise<T> {
+  /** Runs body in a transaction; `committed` learns how many milliseconds the COMMIT took. */
+  private async transaction<T>(body: (c: PoolClient) => Promise<T>, begin = "BEGIN", committed?: (ms: number) => void): Promise<T> {
     const c = await this.pool.connect();
     try {
       await c.query(begin);
       const result = await body(c);
+      const started = performance.now();
       await c.query("COMMIT");
+      committed?.(performance.now() - started);
       return result;
     } catch (err) {
       await c.query("ROLLBACK").catch(() => {});

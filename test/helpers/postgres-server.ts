@@ -1,7 +1,7 @@
 // A real PostgreSQL server for the storage tests: Debian's postgresql binaries, a fresh cluster in a
 // temp directory, listening on 127.0.0.1 at a free port. PostgreSQL refuses to run as root, so as
 // root the cluster belongs to the `postgres` user and its commands run as that user.
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
@@ -52,6 +52,10 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
   const settings = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1${sync} -c max_connections=200`;
   run(owner, binary("pg_ctl"), ["-D", data, "-o", settings, "-l", path.join(root, "log"), "-w", "-t", "60", "start"]);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  // Stops the server once this process is gone, however it ended (a suite that never called stop(), Ctrl-C).
+  const stopCmd = [...(owner ? ["runuser", "-u", owner, "--"] : []), binary("pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"].join(" ");
+  const watchdog = spawn("sh", ["-c", `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ${stopCmd} >/dev/null 2>&1; rm -rf ${root}`], { detached: true, stdio: "ignore" });
+  watchdog.unref();
   let stopped = false;
   return {
     url,
@@ -63,6 +67,7 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
     async stop(): Promise<void> {
       if (stopped) return;
       stopped = true;
+      watchdog.kill();
       try {
         run(owner, binary("pg_ctl"), ["-D", data, "-m", "immediate", "-w", "stop"]);
       } finally {

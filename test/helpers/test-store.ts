@@ -15,6 +15,7 @@ export async function storeArgs(args: string[], dataDir: string): Promise<string
   const rest = args.filter((a, i) => a !== "--store" && args[i - 1] !== "--store");
   let url = databases.get(dataDir);
   if (!url) {
+    // Run with DTS_TEST_STORE=postgres but not through runOnPostgres, the server stops when jest's worker exits (postgres-server.ts).
     server ??= startPostgres();
     const name = `dts_${databases.size + 1}`;
     databases.set(dataDir, (url = server.then((s) => s.createDatabase(name))));
