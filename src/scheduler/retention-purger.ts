@@ -150,10 +150,13 @@ export class RetentionPurger {
     for (const filter of expiredFilters(this.options.policy, hub.retention.get(), now)) {
       for (;;) {
         await this.whenQuiet();
-        if (this.stopped) return total;
+        // A hub being read again after a failed commit refuses its clients' calls; its purge waits
+        // for the next sweep too, rather than act on the state being replaced.
+        if (this.stopped || hub.loading) return total;
         const ids = await hub.reads.findInstanceIds(filter, this.options.batchSize);
         if (ids.length === 0) break;
         if (this.options.archive) await this.options.archive(hub.name, await toArchive(hub, ids));
+        if (hub.loading) return total;
         const n = await hub.clients.purge(ids, true, false);
         total += n;
         this.count(hub.name, n);

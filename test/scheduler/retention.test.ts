@@ -146,6 +146,19 @@ test("a sweep purges in batches of batchSize, one commit each, and logs the coun
   await scheduler.close();
 });
 
+test("a hub being reloaded after a failed commit is left to the next sweep", async () => {
+  const store = seeded([finishedInstance(HUB, "old", S.ORCHESTRATION_STATUS_COMPLETED, T0)]);
+  const { scheduler, clock, hub } = schedulerAt(store, { days: 1 });
+  clock.now = T0 + 2 * DAY_MS;
+  hub.loading = true;
+  expect((await scheduler.retention.sweep()).size).toBe(0);
+  expect(present(store, ["old"])).toEqual(["old"]);
+  hub.loading = false;
+  expect((await scheduler.retention.sweep()).get(HUB)).toBe(1);
+  expect(present(store, ["old"])).toEqual([]);
+  await scheduler.close();
+});
+
 test("background sweeps purge without being asked, on a real SQLite file; a hub's own policy survives a restart", async () => {
   const dir = tempDir();
   dirs.push(dir);
