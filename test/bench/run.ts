@@ -38,7 +38,7 @@ Scenarios (--scenarios a,b; default hello,fanout,sequence,latency,entities, plus
                                 and the client's moments); the notes give each leg of the chain (README "Benchmarks")
   entities    --entity-signals N  N signals at once to 10 entities until applied, then N/10 transfers at once
                                 between them, each in a critical section locking two (default ${DEFAULTS.entitySignals});
-                                sqlite and memory paths only
+                                sqlite, memory and postgres paths
   memory      --memory [N]      N instances waiting on an event; the scheduler's RSS, and after an idle period
                                 and a forced GC (default ${DEFAULTS.memory} when the flag has no number; opt-in: slow)
   startup     --startup [N]     N waiting instances on SQLite, SIGKILL the scheduler, restart it on the same

@@ -452,7 +452,7 @@ export const RUNNERS: Record<ScenarioName, (target: Target, ctx: ScenarioContext
 
 /** Why a path does not run a scenario, or undefined when it does. */
 export function skipReason(path: PathName, scenario: ScenarioName, target?: Target): string | undefined {
-  if (path === "functions-v4" && (scenario === "startup" || scenario === "memory" || scenario === "sequence")) return skipReason("functions", scenario, target);
+  if (path === "functions-v4" && (scenario === "startup" || scenario === "memory" || scenario === "sequence" || scenario === "entities")) return skipReason("functions", scenario, target);
   if (scenario === "startup") {
     if (path === "memory") return "the memory store keeps nothing across a restart";
     if (path === "postgres") return "the restart is measured on the sqlite path";
