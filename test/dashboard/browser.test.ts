@@ -129,6 +129,7 @@ test("a finished HelloCities shows its timeline, history and sequence, and its h
   expect(await page.locator("#output").textContent()).toContain("Hello, Lima!");
 
   await page.click(".tabs >> text=History");
+  await page.waitForURL(/view=history/);
   const types = await page.locator("tbody tr td:nth-child(3)").allTextContents();
   expect(types.filter((t) => t === "TaskScheduled")).toHaveLength(5);
   expect(types.filter((t) => t === "TaskCompleted")).toHaveLength(5);
@@ -162,6 +163,8 @@ test("the list filters by tag, and the tag filter is in the URL", async () => {
   await page.goto(`${base}/hubs/default/orchestrations`);
   await page.fill("input[name=tag]", "team=billing");
   await page.click("button:has-text('Apply')");
+  // The click only starts the form's navigation; read the rows once the filtered page has loaded.
+  await page.waitForURL(/tag=team%3Dbilling/);
   expect(await rowIds()).toEqual(["tagged-billing"]);
   expect(page.url()).toContain("tag=team%3Dbilling");
   await page.goto(`${base}/hubs/default/orchestrations?tag=nonsense`);
