@@ -7,7 +7,7 @@ import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 import { ActivityContext, NoOpLogger, OrchestrationContext, OrchestrationStatus, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
 import { PERMISSIONS, READER, ROLES, WORKER, CONTRIBUTOR, Role, includes } from "../../src/auth/roles";
-import { backendDefinition, sidecarDefinition } from "../../src/proto/services";
+import { backendDefinition, completionStreamDefinition, sidecarDefinition } from "../../src/proto/services";
 import { DtsProcess, runCli, startDts, tempDir } from "../helpers/dts-process";
 import { http, pollStatus, REPO_ROOT, startFuncHost } from "../helpers/func-process";
 import { IdentityProvider, startIdentityProvider } from "../helpers/identity-provider";
@@ -246,14 +246,19 @@ describe("an SDK worker whose token expires", () => {
   });
 });
 
-describe("every RPC of both services against the role table", () => {
-  const services: [string, grpc.ServiceDefinition][] = [["TaskHubSidecarService", sidecarDefinition], ["durabletask.protos.backend.v1.BackendService", backendDefinition]];
+describe("every RPC of every service against the role table", () => {
+  const services: [string, grpc.ServiceDefinition][] = [
+    ["TaskHubSidecarService", sidecarDefinition],
+    ["durabletask.protos.backend.v1.BackendService", backendDefinition],
+    ["dts.v1.CompletionStream", completionStreamDefinition],
+  ];
   const principalOf: Record<Role, string> = { [READER]: "reader-app", [WORKER]: "worker-app", [CONTRIBUTOR]: "contributor-app" };
 
   /** The status code a call ends with, or "opened" for a stream the server accepted. */
-  async function outcome(r: RawClient, method: string, stream: boolean): Promise<number | "opened"> {
-    if (!stream) return r.call(method, {}).then(() => grpc.status.OK, (e: grpc.ServiceError) => e.code);
-    const call = r.grpc[method]({}, r.metadata()) as grpc.ClientReadableStream<unknown>;
+  async function outcome(r: RawClient, method: string, attrs: grpc.MethodDefinition<unknown, unknown>): Promise<number | "opened"> {
+    if (!attrs.responseStream) return r.call(method, {}).then(() => grpc.status.OK, (e: grpc.ServiceError) => e.code);
+    // A bidirectional stream (the completion stream) takes no first request.
+    const call = (attrs.requestStream ? r.grpc[method](r.metadata()) : r.grpc[method]({}, r.metadata())) as grpc.ClientReadableStream<unknown>;
     const result = await new Promise<number | "opened">((resolve) => {
       call.on("metadata", () => resolve("opened"));
       call.on("error", (e: grpc.ServiceError) => resolve(e.code));
@@ -274,10 +279,10 @@ describe("every RPC of both services against the role table", () => {
       for (const [method, attrs] of Object.entries(def)) {
         const needed = PERMISSIONS[name][method];
         // A hub that does not exist: an allowed call reaches the engine and fails there (NOT_FOUND), touching nothing.
-        const anonymous = await outcome(raw(undefined, "no-such-hub", def), method, attrs.responseStream);
+        const anonymous = await outcome(raw(undefined, "no-such-hub", def), method, attrs);
         if (anonymous !== UNAUTHENTICATED) rows.push(`${method} without a token: ${anonymous}`);
         for (const role of ROLES) {
-          const got = await outcome(raw(tokens[principalOf[role]], "no-such-hub", def), method, attrs.responseStream);
+          const got = await outcome(raw(tokens[principalOf[role]], "no-such-hub", def), method, attrs);
           const allowed = includes(role, needed.role);
           if (allowed ? got === PERMISSION_DENIED || got === UNAUTHENTICATED : got !== PERMISSION_DENIED) rows.push(`${method} as ${role}: ${got}`);
         }
