@@ -19,9 +19,9 @@ type Acks = pb.dts.v1.IWorkItemCompletionAcks;
 export function completionStreamHandlers(scheduler: Scheduler): grpc.UntypedServiceImplementation {
   return {
     CompleteWorkItems: (call: grpc.ServerDuplexStream<Completion, Acks>) => {
-      let hub: TaskHub;
+      const name = hubName(call.metadata);
       try {
-        hub = scheduler.hub(hubName(call.metadata));
+        scheduler.hub(name);
       } catch (e) {
         failStream(call, e);
         return;
@@ -39,7 +39,9 @@ export function completionStreamHandlers(scheduler: Scheduler): grpc.UntypedServ
       call.on("data", (m: Completion) => {
         pending++;
         const id = m.id ?? 0;
-        apply(m, hub).then(
+        // The hub is looked up for each completion, as each unary call does: one deleted, or being
+        // reloaded after a failed commit, refuses it rather than taking it on stale state.
+        new Promise<void>((resolve) => resolve(apply(m, scheduler.hub(name)))).then(
           (): Ack => ({ id }),
           (e): Ack => {
             const s = toServiceError(e);
