@@ -14,6 +14,7 @@ import { InstanceWaiters } from "./instance-waiters";
 import { EngineOptions } from "./options";
 import { WorkFeed } from "./work-feed";
 import { InstanceWork, instanceWork, WorkerView, workerViews } from "./work-view";
+import { WorkerConnection } from "./worker";
 
 export type EntityView = { rec: InstanceRecord; data: EntityData; backlog: number };
 
@@ -126,7 +127,7 @@ export class HubReads {
     const now = Date.now();
     return hubMetrics({
       instances: this.state.all(), hotInstances: this.state.size, isReady: (h) => this.feed.isReady(h, now), activities: this.state.activities(),
-      activityLeases: this.state.activityLeases, leases: this.dispatcher.leases.values(), workers: this.dispatcher.workers.size,
+      activityLeases: this.state.activityLeases, leases: this.dispatcher.leases.values(), workers: countWorkers(this.dispatcher.workers),
       capable: capableWorkers([...this.dispatcher.workers]),
     }, now);
   }
@@ -137,6 +138,13 @@ export class HubReads {
       if (view) yield view;
     }
   }
+}
+
+/** Workers connected to this node: a stream mirrored for a worker connected to another node counts there. */
+function countWorkers(workers: Iterable<WorkerConnection>): number {
+  let n = 0;
+  for (const w of workers) if (w.mirrorFor === undefined) n++;
+  return n;
 }
 
 /** What a client may see of an entity: its committed record, and the committed messages waiting for it. */

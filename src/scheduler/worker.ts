@@ -37,6 +37,8 @@ export class WorkerConnection {
     readonly historyStreaming = false,
     /** What the worker can run (GetWorkItemsRequest.workItemFilters); undefined: everything. */
     readonly filter?: WorkFilter,
+    /** In a cluster, the node whose worker this stream mirrors (the worker itself is connected there). */
+    readonly mirrorFor?: string,
   ) {}
 
   send(item: pb.IWorkItem): void {

@@ -8,15 +8,21 @@ import { pb } from "../proto";
 import { invalid } from "../core/errors";
 import { Scheduler } from "../scheduler/scheduler";
 import { TaskHub } from "../scheduler/task-hub";
+import { backendDefinition } from "../proto/services";
 import { COMPLETE } from "./backend-service";
-import { failStream, toServiceError } from "./errors";
+import { asStatus, ClusterRoutes } from "./cluster-routes";
+import { failStream } from "./errors";
 import { hubName } from "./hub-call";
+import { routeKeyOf } from "./route-keys";
 
 type Completion = pb.dts.v1.IWorkItemCompletion;
 type Ack = pb.dts.v1.IWorkItemCompletionAck;
 type Acks = pb.dts.v1.IWorkItemCompletionAcks;
 
-export function completionStreamHandlers(scheduler: Scheduler): grpc.UntypedServiceImplementation {
+/** The unary RPC each kind of completion stands for (a completion for another node's partition is passed on as it). */
+const UNARY = { orchestration: "CompleteOrchestrationWorkItem", activity: "CompleteActivityWorkItem", entity: "CompleteEntityWorkItem" } as const;
+
+export function completionStreamHandlers(scheduler: Scheduler, routes?: ClusterRoutes): grpc.UntypedServiceImplementation {
   return {
     CompleteWorkItems: (call: grpc.ServerDuplexStream<Completion, Acks>) => {
       const name = hubName(call.metadata);
@@ -41,10 +47,10 @@ export function completionStreamHandlers(scheduler: Scheduler): grpc.UntypedServ
         const id = m.id ?? 0;
         // The hub is looked up for each completion, as each unary call does: one deleted, or being
         // reloaded after a failed commit, refuses it rather than taking it on stale state.
-        new Promise<void>((resolve) => resolve(apply(m, scheduler.hub(name)))).then(
+        new Promise<unknown>((resolve) => resolve(routes ? routed(m, routes, call, () => apply(m, scheduler.hub(name))) : apply(m, scheduler.hub(name)))).then(
           (): Ack => ({ id }),
           (e): Ack => {
-            const s = toServiceError(e);
+            const s = asStatus(e);
             return { id, code: s.code ?? grpc.status.UNKNOWN, details: s.details ?? "" };
           },
         ).then((ack) => {
@@ -58,6 +64,16 @@ export function completionStreamHandlers(scheduler: Scheduler): grpc.UntypedServ
       });
     },
   };
+}
+
+/** In a cluster: the completion as its unary RPC is routed (here, or passed on to the node that leased the item). */
+function routed(m: Completion, routes: ClusterRoutes, call: grpc.ServerDuplexStream<Completion, Acks>, local: () => Promise<void>): Promise<unknown> {
+  const kind = m.orchestration ? "orchestration" : m.activity ? "activity" : m.entity ? "entity" : undefined;
+  if (!kind) return local();
+  const method = backendDefinition[UNARY[kind]];
+  const key = routeKeyOf(method.path.split("/")[1], UNARY[kind])?.(m[kind]);
+  // The stream's call stands in for the unary one: its metadata (hub, token) and deadline.
+  return key ? routes.serve(method, Object.create(call, { request: { value: m[kind] } }), key, local) : local();
 }
 
 /** The completion's commit, as its unary RPC makes it; a message with none set is refused. */

@@ -11,6 +11,11 @@ import { sidecarHandlers } from "./sidecar-service";
 import { AccessControl, OPEN_ACCESS } from "../auth/access";
 import { guardService } from "./access-guard";
 import { CallListener, countCalls } from "./call-metrics";
+import { ClusterRoutes } from "./cluster-routes";
+import { ClusterView } from "./cluster-view";
+import { fanOutService } from "./cluster-fanout";
+import { PeerCalls } from "./peer-calls";
+import { mirrorWorkItems } from "./work-mirrors";
 
 export interface ServerOptions extends SchedulerOptions {
   port: number;
@@ -33,6 +38,8 @@ export interface ServerOptions extends SchedulerOptions {
   tls?: TlsFiles;
   /** Told every gRPC call's outcome (the /metrics call counter). */
   onCall?: CallListener;
+  /** The cluster this node is part of: calls and work of partitions other nodes own go to them. */
+  cluster?: ClusterView;
 }
 
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 30_000;
@@ -78,10 +85,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const sidecar = sidecarHandlers(scheduler);
   const access = options.access ?? OPEN_ACCESS;
+  const routes = options.cluster && new ClusterRoutes(options.cluster, new PeerCalls(options.cluster.nodeId, !!options.tls));
+  // In a cluster, calls for partitions other nodes own are passed on, and each worker gets every node's work.
+  const clustered = (definition: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation) =>
+    routes ? mirrorWorkItems(definition, fanOutService(definition, routes.wrap(definition, handlers), routes, scheduler), routes) : handlers;
+  const serve = (definition: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation) =>
+    server.addService(definition, countCalls(definition, guardService(definition, clustered(definition, handlers), access), options.onCall));
   try {
-    server.addService(sidecarDefinition, countCalls(sidecarDefinition, guardService(sidecarDefinition, sidecar, access), options.onCall));
-    server.addService(backendDefinition, countCalls(backendDefinition, guardService(backendDefinition, backendHandlers(scheduler, sidecar), access), options.onCall));
-    server.addService(completionStreamDefinition, countCalls(completionStreamDefinition, guardService(completionStreamDefinition, completionStreamHandlers(scheduler), access), options.onCall));
+    serve(sidecarDefinition, sidecar);
+    serve(backendDefinition, backendHandlers(scheduler, sidecar));
+    serve(completionStreamDefinition, completionStreamHandlers(scheduler, routes));
   } catch (err) {
     await scheduler.close().catch(() => undefined);
     throw err;
@@ -106,6 +119,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       closed = true;
       // Worker streams never end by themselves: cancel every call at once; the store is flushed next.
       await shutdownGrpc(server, 0);
+      routes?.peers.close();
       tls?.close();
       await scheduler.close();
     },

@@ -10,10 +10,11 @@ import { WorkFilter, workFilter } from "../core/work-filters";
 import { Scheduler } from "../scheduler/scheduler";
 import { TaskHub } from "../scheduler/task-hub";
 import { WorkerConnection } from "../scheduler/worker";
-import { InstanceFilter } from "../store/store";
 import { CAPABILITIES_HEADER, COMPLETION_STREAM } from "../proto/capabilities";
 import { failStream, toServiceError } from "./errors";
 import { Call, Handler, hubName, hubUnary } from "./hub-call";
+import { purgeFilter } from "./purge-filter";
+import { FORWARDED_HEADER } from "./peer-calls";
 
 const HISTORY_CHUNK = 200;
 const DEFAULT_WAIT_MS = 5 * 60_000;
@@ -64,10 +65,7 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
       }
       const f = req.purgeInstanceFilter;
       if (!f) throw invalid("PurgeInstances needs an instanceId, a purgeInstanceFilter or an instanceBatch");
-      const filter: InstanceFilter = {
-        statuses: f.runtimeStatus && f.runtimeStatus.length > 0 ? statuses(f.runtimeStatus) : [Status.ORCHESTRATION_STATUS_COMPLETED, Status.ORCHESTRATION_STATUS_FAILED, Status.ORCHESTRATION_STATUS_TERMINATED, Status.ORCHESTRATION_STATUS_CANCELED],
-        createdFrom: fromTimestamp(f.createdTimeFrom), createdTo: fromTimestamp(f.createdTimeTo),
-      };
+      const filter = purgeFilter(f);
       let total = 0;
       // Purge in batches so one request never holds the store for long.
       for (;;) {
@@ -149,7 +147,7 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
         orchestrations: pick(r.maxConcurrentOrchestrationWorkItems, opts.maxOrchestrationsPerWorker),
         activities: pick(r.maxConcurrentActivityWorkItems, opts.maxActivitiesPerWorker),
         entities: pick(r.maxConcurrentEntityWorkItems, opts.maxEntitiesPerWorker),
-      }, Date.now(), (r.capabilities ?? []).includes(pb.WorkerCapability.WORKER_CAPABILITY_HISTORY_STREAMING), filter);
+      }, Date.now(), (r.capabilities ?? []).includes(pb.WorkerCapability.WORKER_CAPABILITY_HISTORY_STREAMING), filter, mirrorOf(call.metadata));
       let ended = false;
       const gone = () => {
         if (ended) return;
@@ -191,6 +189,12 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
   };
 }
 
+
+/** The node that opened this stream for one of its workers (work-mirrors.ts), if one did. */
+function mirrorOf(metadata: grpc.Metadata): string | undefined {
+  const v = metadata.get(FORWARDED_HEADER)[0];
+  return v === undefined ? undefined : String(v);
+}
 
 function wait(hub: TaskHub, req: pb.IGetInstanceRequest, call: Call<pb.IGetInstanceRequest>, predicate: (r: InstanceRecord) => boolean) {
   const id = checkInstanceId(req.instanceId);

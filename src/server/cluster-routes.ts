@@ -1,0 +1,108 @@
+// Serving a cluster's calls on any node: a call about an instance is served by the node that owns the
+// instance's partition, a completion by the node that leased the work item. This wraps a service's
+// handlers (between the access check and the engine): a call this node should serve goes to its own
+// handler; one for a peer is passed on as the same RPC and its answer (or status) returned as is.
+import { randomUUID } from "crypto";
+import * as grpc from "@grpc/grpc-js";
+import { SchedulerError } from "../core/errors";
+import { DEFAULT_HUB } from "../scheduler/scheduler";
+import { ClusterView, Placement } from "./cluster-view";
+import { toServiceError } from "./errors";
+import { hubName } from "./hub-call";
+import { FORWARDED_HEADER, Peer, PeerCalls } from "./peer-calls";
+import { RouteKey, routeKeyOf } from "./route-keys";
+
+type UnaryCall = grpc.ServerUnaryCall<any, unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type UnaryHandler = (call: UnaryCall, callback: grpc.sendUnaryData<unknown>) => void;
+
+/** Methods that start an instance: one without an id gets it here, so it can be routed. */
+const STARTS = new Set(["StartInstance", "CreateInstance"]);
+
+export class ClusterRoutes {
+  /** The peer that leased each work item this node relayed to one of its workers, by completion token (with its mirror's set). */
+  private readonly relayed = new Map<string, { peer: Peer; tokens: Set<string> }>();
+
+  constructor(readonly view: ClusterView, readonly peers: PeerCalls) {}
+
+  /** Where a call with this key is served. */
+  placement(hub: string, key: RouteKey): Placement {
+    if ("instanceId" in key) return this.view.locate(hub, key.instanceId);
+    const relayed = this.relayed.get(key.token);
+    return relayed ? { peer: relayed.peer } : this.view.locateToken(hub, key.token);
+  }
+
+  /** A work item `peer` leased went to a worker of this node; `tokens`: its mirror's, forgotten with it. */
+  relay(token: string, peer: Peer, tokens: Set<string>): void {
+    this.relayed.set(token, { peer, tokens });
+    tokens.add(token);
+  }
+
+  /** The relayed item was completed or given back (or its mirror ended): its token is done with. */
+  settled(token: string): void {
+    this.relayed.get(token)?.tokens.delete(token);
+    this.relayed.delete(token);
+  }
+
+  /**
+   * Runs `local` when this node serves the call, or passes the call on to the peer that does.
+   * A call passed on once is never passed on again: if its partition moved meanwhile, it is refused
+   * with UNAVAILABLE and the client retries.
+   */
+  serve(method: grpc.MethodDefinition<unknown, unknown>, call: UnaryCall, key: RouteKey, local: () => Promise<unknown>): Promise<unknown> {
+    const hub = normalizeHub(hubName(call.metadata));
+    const where = this.placement(hub, key);
+    if ("here" in where) return local();
+    const what = "instanceId" in key ? `instance '${key.instanceId}'` : "this work item";
+    if ("moving" in where) return Promise.reject(unavailable(`The partition of ${what} in task hub '${hub}' is changing nodes; retry shortly`));
+    if (call.metadata.get(FORWARDED_HEADER).length > 0) {
+      return Promise.reject(unavailable(`The partition of ${what} in task hub '${hub}' moved to another node while this call was passed on; retry`));
+    }
+    const forwarded = this.peers.unary(where.peer, method, call.request, call.metadata, call.getDeadline());
+    if ("token" in key) return forwarded.then((r) => (this.settled(key.token), r));
+    return forwarded;
+  }
+
+  /** The service's handlers with routing in front of every routed unary method. */
+  wrap(definition: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation): grpc.UntypedServiceImplementation {
+    const routed: grpc.UntypedServiceImplementation = { ...handlers };
+    for (const [name, method] of Object.entries(definition)) {
+      const service = method.path.split("/")[1];
+      const keyOf = routeKeyOf(service, name);
+      if (!keyOf || method.responseStream || method.requestStream) continue;
+      const handler = handlers[name] as UnaryHandler;
+      routed[name] = (call: UnaryCall, callback: grpc.sendUnaryData<unknown>) => {
+        try {
+          if (STARTS.has(name) && !call.request.instanceId) call.request.instanceId = randomUUID();
+          const key = keyOf(call.request);
+          if (!key) return handler(call, callback);
+          this.serve(method, call, key, () => localCall(handler, call)).then((r) => callback(null, r), (e) => callback(asStatus(e)));
+        } catch (e) {
+          callback(toServiceError(e));
+        }
+      };
+    }
+    return routed;
+  }
+}
+
+/** Runs a unary handler and gives its answer as a promise (its error as the status it set). */
+export function localCall(handler: UnaryHandler, call: UnaryCall, request?: unknown): Promise<unknown> {
+  // The same call with another request: metadata, deadline and cancellation stay the caller's.
+  const c = request === undefined ? call : (Object.create(call, { request: { value: request } }) as UnaryCall);
+  return new Promise((resolve, reject) => handler(c, (err, value) => (err ? reject(err) : resolve(value))));
+}
+
+function unavailable(message: string): SchedulerError {
+  return new SchedulerError("UNAVAILABLE", message);
+}
+
+/** A peer's status passes through unchanged; anything else becomes one. */
+export function asStatus(e: unknown): Partial<grpc.ServiceError> {
+  const s = e as Partial<grpc.ServiceError>;
+  return typeof s?.code === "number" && !(e instanceof SchedulerError) ? { code: s.code, details: s.details, metadata: s.metadata } : toServiceError(e);
+}
+
+/** Hub names are case-insensitive (as scheduler.ts normalizes them). */
+export function normalizeHub(name: string | undefined): string {
+  return (name || DEFAULT_HUB).trim().toLowerCase();
+}
