@@ -45,6 +45,16 @@ export class HubAccess {
     return this.scheduler.hubNames().sort();
   }
 
+  /** For /healthz: why the node cannot serve at all (undefined: it can). */
+  unhealthy(): string | undefined {
+    return this.scheduler.failed && `cannot write to its store: ${this.scheduler.failed.message}`;
+  }
+
+  /** For /readyz: why the node should not get traffic now (undefined: it should). */
+  notReady(): string | undefined {
+    return this.scheduler.notReady();
+  }
+
   /** The served hub of that name; never creates one (a page view must not make hubs). */
   private hub(name: string): TaskHub {
     const key = name.trim().toLowerCase();

@@ -79,6 +79,11 @@ export class DashboardRoutes {
     if (parts[0] === "v1" && parts[1] === "taskhubs") return this.api.handle(req, res, url, parts.slice(2), "/v1/taskhubs");
     if (parts[0] === "api" && parts[1] === "v1" && parts[2] === "taskhubs") return this.api.handle(req, res, url, parts.slice(3), "/api/v1/taskhubs");
     if (method === "GET" && parts.join("/") === "favicon.ico") return send(res, 204, "", "image/x-icon");
+    // Probes for a supervisor or load balancer: no sign-in, and nothing in them but a reason.
+    if (method === "GET" && parts.length === 1 && (parts[0] === "healthz" || parts[0] === "readyz")) {
+      const reason = parts[0] === "healthz" ? this.access.unhealthy() : this.access.notReady();
+      return send(res, reason ? 503 : 200, reason ? `${reason}\n` : "ok\n", "text/plain; charset=utf-8", { "Cache-Control": "no-store" });
+    }
     const caller = await this.identity.callerOf(req);
     if (method === "GET" && parts.join("/") === "metrics") {
       caller.check("metrics", "*");

@@ -34,6 +34,7 @@ export class Scheduler {
   private readonly dynamicHubs: boolean;
   private failure?: Error;
   private readonly fatalListeners: ((err: Error) => void)[] = [];
+  private readonly readinessGates: (() => string | undefined)[] = [];
 
   /**
    * Opens the scheduler on any store: its hubs are created where missing and loaded before it
@@ -69,6 +70,25 @@ export class Scheduler {
   /** Why the scheduler stopped serving, if it did. */
   get failed(): Error | undefined {
     return this.failure;
+  }
+
+  /**
+   * Why this node should not be sent traffic now (undefined: it should): it cannot write, a hub is
+   * being reloaded from the store, or a readiness condition added with `gateReadiness` does not hold.
+   */
+  notReady(): string | undefined {
+    if (this.failure) return `cannot write to its store: ${this.failure.message}`;
+    for (const [name, hub] of this.hubs) if (hub.loading) return `task hub '${name}' is being reloaded from the store`;
+    for (const gate of this.readinessGates) {
+      const reason = gate();
+      if (reason) return reason;
+    }
+    return undefined;
+  }
+
+  /** Adds a condition for readiness (a cluster node's membership): the gate returns why not, or undefined. */
+  gateReadiness(gate: () => string | undefined): void {
+    this.readinessGates.push(gate);
   }
 
   /** Calls the listener once if the store can no longer write (the server should exit). */

@@ -10,6 +10,7 @@ import * as path from "path";
 import Database from "better-sqlite3";
 import { HistoryEventType, OrchestrationContext, OrchestrationStatus, Task, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
 import { HistoryEvent } from "../../src/core/model";
+import { startDashboard } from "../../src/dashboard/dashboard-server";
 import { TaskHub } from "../../src/scheduler/task-hub";
 import { RunningServer, startServer } from "../../src/server/server";
 import { SQLITE_FILE, SqliteStore, Store } from "../../src/store";
@@ -254,10 +255,16 @@ test("another process holding the SQLite write lock: short holds are waited out,
   }
 }, 120_000);
 
-test("the writer thread dying stops the scheduler: calls get UNAVAILABLE, the fatal listeners are told", async () => {
+test("the writer thread dying stops the scheduler: calls get UNAVAILABLE, the fatal listeners are told, the probes answer 503", async () => {
   const sqlite = new SqliteStore(dir(), { writerThread: true });
   const { server, c } = await serve(new FaultyStore(sqlite));
+  const dashboard = await startDashboard(server.scheduler, "localhost", 0);
+  const probe = async (name: string) => {
+    const r = await fetch(`http://localhost:${dashboard.port}/${name}`);
+    return { status: r.status, body: await r.text() };
+  };
   await c.waitForOrchestrationStart(await c.scheduleNewOrchestration("Faulty", 1, "before"), false, 30);
+  expect([await probe("healthz"), await probe("readyz")]).toEqual([{ status: 200, body: "ok\n" }, { status: 200, body: "ok\n" }]);
   const logged = jest.spyOn(process.stderr, "write").mockImplementation(() => true); // the engine logs to stderr (src/log)
   try {
     const fatal = new Promise<Error>((resolve) => server.scheduler.onFatal(resolve));
@@ -267,8 +274,10 @@ test("the writer thread dying stops the scheduler: calls get UNAVAILABLE, the fa
     expect({ code: codeOf(start), message: String(start) }).toMatchObject({ code: UNAVAILABLE, message: expect.stringMatching(/cannot write to its store/) });
     const read = await c.getOrchestrationState("before").catch((e) => e);
     expect(codeOf(read)).toBe(UNAVAILABLE);
+    for (const name of ["healthz", "readyz"]) expect(await probe(name)).toEqual({ status: 503, body: expect.stringMatching(/^cannot write to its store: .*writer thread exited/) });
   } finally {
     logged.mockRestore();
+    await dashboard.close();
   }
 }, 60_000);
 

@@ -216,6 +216,13 @@ describe("the JSON API and /metrics with bearer tokens", () => {
     expect(ok.status).toBe(200);
     expect(await ok.text()).toContain("dts_work_items_pending");
   });
+
+  test("/healthz and /readyz answer a probe without a token, and say nothing but ok", async () => {
+    for (const probe of ["healthz", "readyz"]) {
+      const res = await fetch(`${base}/${probe}`);
+      expect([probe, res.status, await res.text()]).toEqual([probe, 200, "ok\n"]);
+    }
+  });
 });
 
 describe("with auth on and no --dashboard-client-id", () => {
