@@ -24,8 +24,8 @@ export interface PostgresStoreOptions {
 }
 
 const INT8_OID = 20;
-// Times (ms) and seqs are BIGINT; they stay below 2^53, so numbers are exact.
-const parseTypes = {
+// Times (ms), seqs and epochs are BIGINT; they stay below 2^53, so numbers are exact.
+export const parseTypes = {
   getTypeParser: ((oid: number, format?: "text" | "binary") =>
     oid === INT8_OID ? (v: string) => Number(v) : types.getTypeParser(oid, format)) as typeof types.getTypeParser,
 };
