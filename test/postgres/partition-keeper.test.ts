@@ -1,0 +1,97 @@
+// Partition keepers as cluster nodes on one real PostgreSQL database, with short leases: they split
+// a hub's partitions fairly, a joining node gets its share handed over, a crashed node's partitions
+// are taken once its leases lapse, and a stopping node hands over at once. Throughout, no partition
+// is held by two nodes at once and every acquisition is at a higher epoch (KeeperCluster watches).
+import { PartitionKeeper } from "../../src/scheduler/partition-keeper";
+import { PostgresLeases } from "../../src/store/postgres-leases";
+import { PostgresStore } from "../../src/store/postgres-store";
+import { KeeperCluster } from "../helpers/cluster-keepers";
+import { pollUntil, within } from "../helpers/poll";
+import { PostgresServer, startPostgres } from "../helpers/postgres-server";
+
+let postgres: PostgresServer;
+let databases = 0;
+beforeAll(async () => {
+  postgres = await startPostgres();
+}, 120_000);
+afterAll(() => postgres?.stop());
+
+const HUBS = [{ hub: "orders", partitions: 16 }];
+let cluster: KeeperCluster | undefined;
+afterEach(async () => {
+  await cluster?.close();
+  cluster = undefined;
+});
+
+async function newCluster(leaseMs: number): Promise<KeeperCluster> {
+  const url = await postgres.createDatabase(`keepers_${++databases}`);
+  await (await PostgresStore.open(url)).close(); // migrates
+  return (cluster = new KeeperCluster(url, HUBS, leaseMs));
+}
+
+const sorted = (shares: Record<string, number>) => Object.values(shares).sort((a, b) => b - a);
+
+test("two keepers split 16 partitions 8/8; a third joining gets 5 handed over, none held twice, epochs only growing; owner maps agree", async () => {
+  const c = await newCluster(2_000);
+  const a = await c.start("a");
+  expect(a.keeper.heldPartitions()).toHaveLength(16);
+  await c.start("b");
+  await pollUntil(async () => c.shares(), (s) => s.a === 8 && s.b === 8, "an 8/8 split");
+  const before = c.holders();
+  const epochBefore = new Map(c.nodes.flatMap((n) => n.keeper.heldPartitions()).map((x) => [x.part, x.epoch]));
+  const third = await c.start("c");
+  const shares = await pollUntil(async () => c.shares(), (s) => sorted(s).join() === "6,5,5", "a 6/5/5 split");
+  expect(shares.c).toBe(5);
+  // Only c's 5 changed hands, each handed over (released) by its former holder and taken at the next epoch.
+  const after = c.holders();
+  const moved = [...after].filter(([key, node]) => before.get(key) !== node);
+  expect(moved.map(([, node]) => node)).toEqual(["c", "c", "c", "c", "c"]);
+  expect(third.acquired.map((x) => x.epoch - epochBefore.get(x.part)!)).toEqual([1, 1, 1, 1, 1]);
+  expect(c.nodes.flatMap((n) => n.lost.map((l) => l.reason))).toEqual(expect.arrayContaining(["handover"]));
+  expect(c.nodes.flatMap((n) => n.lost)).toHaveLength(16 - 8 + 5); // a handed 8 to b, then a and b 5 to c
+  // Every node's routing view names the holder of every partition, with its address and epoch.
+  await pollUntil(
+    async () => c.nodes.every((n) => [...c.holders()].every(([key, holder]) => n.keeper.ownerOf("orders", Number(key.split("/")[1]))?.nodeId === holder)),
+    (agree) => agree,
+    "every node's owner map to name the holders",
+  );
+  expect(a.keeper.ownerOf("orders", third.acquired[0].part)).toEqual({ nodeId: "c", address: "c:8080", epoch: third.acquired[0].epoch });
+  expect(c.violations).toEqual([]);
+});
+
+test("a keeper that stops renewing (a crash): the others take its partitions once its leases lapse, at the next epoch", async () => {
+  const c = await newCluster(1_500);
+  await c.start("a");
+  await c.start("b");
+  const crashed = await c.start("c");
+  await pollUntil(async () => c.shares(), (s) => sorted(s).join() === "6,5,5", "a 6/5/5 split");
+  const its = crashed.keeper.heldPartitions();
+  await crashed.keeper.stop({ release: false }); // no more rounds, nothing released: its leases just lapse
+  await pollUntil(async () => c.shares(), (s) => s.a + s.b === 16 && sorted({ a: s.a, b: s.b }).join() === "8,8", "an 8/8 split of a and b");
+  const retaken = c.nodes.slice(0, 2).flatMap((n) => n.acquired).filter((x) => its.some((p) => p.part === x.part && x.epoch === p.epoch + 1));
+  expect(retaken).toHaveLength(its.length);
+  expect(c.violations).toEqual([]);
+});
+
+test("stop() hands every partition over at once, without waiting for the lease (60 s here) to lapse", async () => {
+  const c = await newCluster(60_000);
+  // Rounds every 200 ms, so handovers need no 20 s.
+  const stays = await c.start("a", { renewMs: 200 });
+  const leaving = await c.start("b", { renewMs: 200 });
+  await pollUntil(async () => c.shares(), (s) => s.a === 8 && s.b === 8, "an 8/8 split");
+  await leaving.keeper.stop();
+  expect(leaving.lost.filter((l) => l.reason === "stopped")).toHaveLength(8);
+  await within(pollUntil(async () => stays.keeper.heldPartitions().length, (n) => n === 16, "a to hold all 16"), "a to take b's partitions", 10_000);
+  expect(c.violations).toEqual([]);
+});
+
+test("settings that cannot keep a lease are refused: the renewal interval plus margin must be under the lease", () => {
+  const leases = PostgresLeases.open("postgres://nobody@127.0.0.1:1/none", { leaseMs: 1_000 });
+  try {
+    expect(() => new PartitionKeeper(leases, { nodeId: "n", address: "n:1", hubs: () => [], renewMs: 950 })).toThrow(
+      "the renewal interval (950 ms) plus the safety margin (100 ms) must be shorter than the lease (1000 ms)",
+    );
+  } finally {
+    void leases.close();
+  }
+});
