@@ -46,6 +46,7 @@ export class PartitionKeeper extends EventEmitter<PartitionKeeperEvents> {
   private readonly holdings = new Map<string, Holding>();
   /** Other nodes' live leases as last read, for routing. */
   private others = new Map<string, LeaseOwner>();
+  private members: readonly ClusterNode[] = [];
   private timer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
@@ -86,9 +87,23 @@ export class PartitionKeeper extends EventEmitter<PartitionKeeperEvents> {
 
   /** The claim a write of this partition commits with (PostgresStore's fence); LeaseLostError when not held. */
   claim(hub: string, part: number): FenceClaim {
-    const epoch = this.held(hub, part);
-    if (epoch === undefined) throw new LeaseLostError([{ hub, part }]);
-    return { hub, part, epoch };
+    return this.claims([{ hub, part }])[0];
+  }
+
+  /**
+   * The claims a write of these partitions commits with, e.g. store.setFence((ops) =>
+   * keeper.claims(partitionsOf(ops))); LeaseLostError naming every one not held.
+   */
+  claims(parts: readonly PartitionRef[]): FenceClaim[] {
+    const out: FenceClaim[] = [];
+    const lost: PartitionRef[] = [];
+    for (const { hub, part } of parts) {
+      const epoch = this.held(hub, part);
+      if (epoch === undefined) lost.push({ hub, part });
+      else out.push({ hub, part, epoch });
+    }
+    if (lost.length > 0) throw new LeaseLostError(lost);
+    return out;
   }
 
   /** Every partition held now, with its epoch. */
@@ -102,6 +117,11 @@ export class PartitionKeeper extends EventEmitter<PartitionKeeperEvents> {
     const epoch = this.held(hub, part);
     if (epoch !== undefined) return { nodeId: this.node.nodeId, address: this.node.address, epoch };
     return this.others.get(partitionKey(hub, part));
+  }
+
+  /** The live nodes (this one included once it has beaten) as last read, by id: where work and calls can be forwarded. */
+  liveNodes(): readonly ClusterNode[] {
+    return this.members;
   }
 
   /**
@@ -152,6 +172,7 @@ export class PartitionKeeper extends EventEmitter<PartitionKeeperEvents> {
 
     const hubs = await this.options.hubs();
     const nodes = await this.leases.liveNodes();
+    this.members = nodes;
     const owned = await this.leases.owners(hubs);
     // Leases the database still gives this node but it does not hold (given up at their deadline
     // while the database was out of reach): handed over, never resumed, as an epoch is held once.

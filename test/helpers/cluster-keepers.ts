@@ -19,7 +19,7 @@ export class KeeperCluster {
   private readonly lastEpoch = new Map<string, number>();
   private readonly sweep = setInterval(() => this.check(), 5);
 
-  constructor(private readonly url: string, private readonly hubs: HubPartitions[], private readonly leaseMs: number) {}
+  constructor(readonly url: string, private readonly hubs: HubPartitions[], private readonly leaseMs: number) {}
 
   /** A node joining: its keeper started (its first round done). */
   async start(id: string, options: Partial<PartitionKeeperOptions> & { url?: string } = {}): Promise<TestNode> {

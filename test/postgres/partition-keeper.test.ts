@@ -56,6 +56,7 @@ test("two keepers split 16 partitions 8/8; a third joining gets 5 handed over, n
     "every node's owner map to name the holders",
   );
   expect(a.keeper.ownerOf("orders", third.acquired[0].part)).toEqual({ nodeId: "c", address: "c:8080", epoch: third.acquired[0].epoch });
+  expect(a.keeper.liveNodes()).toEqual([{ nodeId: "a", address: "a:8080" }, { nodeId: "b", address: "b:8080" }, { nodeId: "c", address: "c:8080" }]);
   expect(c.violations).toEqual([]);
 });
 
@@ -83,6 +84,33 @@ test("stop() hands every partition over at once, without waiting for the lease (
   expect(leaving.lost.filter((l) => l.reason === "stopped")).toHaveLength(8);
   await within(pollUntil(async () => stays.keeper.heldPartitions().length, (n) => n === 16, "a to hold all 16"), "a to take b's partitions", 10_000);
   expect(c.violations).toEqual([]);
+});
+
+test("a hub added is shared out at the next round; a hub removed (or shrunk) is handed back; claims name what is not held", async () => {
+  const c = await newCluster(60_000);
+  const only = await c.start("a", { renewMs: 200 });
+  HUBS.push({ hub: "added", partitions: 2 });
+  try {
+    await pollUntil(async () => only.keeper.held("added", 1), (epoch) => epoch === 1, "the added hub's partitions to be taken");
+    expect(only.keeper.claims([{ hub: "added", part: 0 }, { hub: "orders", part: 3 }])).toEqual([{ hub: "added", part: 0, epoch: 1 }, { hub: "orders", part: 3, epoch: 1 }]);
+    HUBS[1] = { hub: "added", partitions: 1 };
+    await pollUntil(async () => only.lost, (l) => l.length === 1, "the partition past the hub's size to be handed back");
+    expect(only.lost).toEqual([{ hub: "added", part: 1, reason: "handover" }]);
+    HUBS.pop();
+    await pollUntil(async () => only.lost, (l) => l.length === 2, "the removed hub's partition to be handed back");
+    expect(() => only.keeper.claims([{ hub: "added", part: 0 }, { hub: "orders", part: 3 }, { hub: "added", part: 1 }])).toThrow(
+      "This node no longer holds partition 0 of task hub 'added', partition 1 of task hub 'added'; the change was not stored and nothing of it was applied; try again",
+    );
+    // Released in the database too: another node takes them at once, at the next epoch.
+    const other = PostgresLeases.open(c.url, { leaseMs: 60_000 });
+    try {
+      expect(await other.acquire("b", [{ hub: "added", part: 0 }, { hub: "added", part: 1 }])).toEqual([{ hub: "added", part: 0, epoch: 2 }, { hub: "added", part: 1, epoch: 2 }]);
+    } finally {
+      await other.close();
+    }
+  } finally {
+    HUBS.splice(1);
+  }
 });
 
 test("settings that cannot keep a lease are refused: the renewal interval plus margin must be under the lease", () => {
