@@ -2,10 +2,13 @@
 // a hub's partitions fairly, a joining node gets its share handed over, a crashed node's partitions
 // are taken once its leases lapse, and a stopping node hands over at once. Throughout, no partition
 // is held by two nodes at once and every acquisition is at a higher epoch (KeeperCluster watches).
+import { LeaseLostError } from "../../src/core/leases";
+import { InstanceRecord } from "../../src/core/model";
 import { PartitionKeeper } from "../../src/scheduler/partition-keeper";
 import { PostgresLeases } from "../../src/store/postgres-leases";
 import { PostgresStore } from "../../src/store/postgres-store";
 import { KeeperCluster } from "../helpers/cluster-keepers";
+import { deadPort } from "../helpers/dts-process";
 import { pollUntil, within } from "../helpers/poll";
 import { PostgresServer, startPostgres } from "../helpers/postgres-server";
 
@@ -29,6 +32,7 @@ async function newCluster(leaseMs: number): Promise<KeeperCluster> {
   return (cluster = new KeeperCluster(url, HUBS, leaseMs));
 }
 
+const instance = (instanceId: string): InstanceRecord => ({ instanceId, executionId: "e", name: "N", status: 0, createdAt: 1, lastUpdatedAt: 1 });
 const sorted = (shares: Record<string, number>) => Object.values(shares).sort((a, b) => b - a);
 
 test("two keepers split 16 partitions 8/8; a third joining gets 5 handed over, none held twice, epochs only growing; owner maps agree", async () => {
@@ -60,18 +64,37 @@ test("two keepers split 16 partitions 8/8; a third joining gets 5 handed over, n
   expect(c.violations).toEqual([]);
 });
 
-test("a keeper that stops renewing (a crash): the others take its partitions once its leases lapse, at the next epoch", async () => {
+test("a keeper that stops renewing (a crash, or a pause): the others take its partitions once its leases lapse, at the next epoch, and its writes are refused", async () => {
   const c = await newCluster(1_500);
-  await c.start("a");
-  await c.start("b");
-  const crashed = await c.start("c");
-  await pollUntil(async () => c.shares(), (s) => sorted(s).join() === "6,5,5", "a 6/5/5 split");
-  const its = crashed.keeper.heldPartitions();
-  await crashed.keeper.stop({ release: false }); // no more rounds, nothing released: its leases just lapse
-  await pollUntil(async () => c.shares(), (s) => s.a + s.b === 16 && sorted({ a: s.a, b: s.b }).join() === "8,8", "an 8/8 split of a and b");
-  const retaken = c.nodes.slice(0, 2).flatMap((n) => n.acquired).filter((x) => its.some((p) => p.part === x.part && x.epoch === p.epoch + 1));
-  expect(retaken).toHaveLength(its.length);
-  expect(c.violations).toEqual([]);
+  const store = await PostgresStore.open(c.url);
+  try {
+    await store.createHub("orders");
+    await c.start("a");
+    await c.start("b");
+    const frozen = await c.start("c");
+    await pollUntil(async () => c.shares(), (s) => sorted(s).join() === "6,5,5", "a 6/5/5 split");
+    const its = frozen.keeper.heldPartitions();
+    await store.commit([{ op: "putInstance", hub: "orders", instance: instance("while-held") }], [its[0]]);
+    await frozen.keeper.stop({ release: false }); // no more rounds, nothing released: its leases just lapse
+    await pollUntil(async () => c.shares(), (s) => s.a + s.b === 16 && sorted({ a: s.a, b: s.b }).join() === "8,8", "an 8/8 split of a and b");
+    const retaken = c.nodes.slice(0, 2).flatMap((n) => n.acquired).filter((x) => its.some((p) => p.part === x.part && x.epoch === p.epoch + 1));
+    expect(retaken).toHaveLength(its.length);
+    // The frozen node waking up with a write it prepared under its lease: refused, nothing written.
+    await expect(store.commit([{ op: "putInstance", hub: "orders", instance: instance("after-takeover") }], [its[0]])).rejects.toThrow(LeaseLostError);
+    expect(await store.getInstance("orders", "after-takeover")).toBeUndefined();
+    expect(c.violations).toEqual([]);
+  } finally {
+    await store.close();
+  }
+});
+
+test("start() rejects when the database cannot be reached", async () => {
+  const dead = PostgresLeases.open(`postgres://nobody@127.0.0.1:${await deadPort()}/none`, { leaseMs: 3_000 });
+  try {
+    await expect(new PartitionKeeper(dead, { nodeId: "n", address: "n:1", hubs: () => HUBS }).start()).rejects.toThrow(/ECONNREFUSED/);
+  } finally {
+    await dead.close();
+  }
 });
 
 test("stop() hands every partition over at once, without waiting for the lease (60 s here) to lapse", async () => {
