@@ -27,6 +27,12 @@ export interface PartitionKeeperOptions {
   safetyMarginMs?: number;
   /** Monotonic milliseconds (default performance.now). */
   clock?: () => number;
+  /**
+   * Called after `lost` and before partitions are handed over in the database (balance, stop()):
+   * the engine's writes of them already in flight can finish under the lease (else the fence
+   * refuses them). Rejecting only logs; the handover goes on.
+   */
+  beforeRelease?: (parts: PartitionRef[]) => Promise<void>;
 }
 
 export interface PartitionKeeperEvents {
@@ -135,8 +141,10 @@ export class PartitionKeeper extends EventEmitter<PartitionKeeperEvents> {
     clearInterval(this.timer);
     clearTimeout(this.deadlineTimer);
     await this.round?.catch(() => {});
-    for (const h of [...this.holdings.values()]) this.drop(h, "stopped");
+    const held = [...this.holdings.values()];
+    for (const h of held) this.drop(h, "stopped");
     if (options.release ?? true) {
+      await this.beforeRelease(held);
       await this.leases.leave(this.node.nodeId).catch((err) => log.warning(`dts: node ${this.node.nodeId} could not hand its partitions over (they lapse in ${this.leases.leaseMs / 1000} s): ${(err as Error).message}`));
     }
   }
@@ -184,6 +192,7 @@ export class PartitionKeeper extends EventEmitter<PartitionKeeperEvents> {
     const orphaned = [...this.holdings.values()].filter((h) => !(h.part < (size.get(h.hub) ?? 0)));
     const handover = [...plan.release, ...orphaned];
     for (const p of handover) this.drop(p, "handover");
+    await this.beforeRelease(handover);
     await this.leases.release(me, [...stale, ...handover]);
 
     const acquiredAt = this.clock();
@@ -197,6 +206,11 @@ export class PartitionKeeper extends EventEmitter<PartitionKeeperEvents> {
     for (const c of got) this.others.delete(partitionKey(c.hub, c.part));
     this.armDeadline();
     for (const c of got) this.emit("acquired", c.hub, c.part, c.epoch);
+  }
+
+  private async beforeRelease(held: readonly PartitionRef[]): Promise<void> {
+    if (held.length === 0 || !this.options.beforeRelease) return;
+    await this.options.beforeRelease(held.map(({ hub, part }) => ({ hub, part }))).catch((err: Error) => log.warning(`dts: node ${this.node.nodeId}: finishing writes before handing partitions over failed: ${err.message}`));
   }
 
   private drop(p: PartitionRef, reason: LeaseLossReason): void {

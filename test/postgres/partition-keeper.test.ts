@@ -2,7 +2,7 @@
 // a hub's partitions fairly, a joining node gets its share handed over, a crashed node's partitions
 // are taken once its leases lapse, and a stopping node hands over at once. Throughout, no partition
 // is held by two nodes at once and every acquisition is at a higher epoch (KeeperCluster watches).
-import { LeaseLostError } from "../../src/core/leases";
+import { LeaseLostError, PartitionRef } from "../../src/core/leases";
 import { InstanceRecord } from "../../src/core/model";
 import { PartitionKeeper } from "../../src/scheduler/partition-keeper";
 import { PostgresLeases } from "../../src/store/postgres-leases";
@@ -100,11 +100,18 @@ test("start() rejects when the database cannot be reached", async () => {
 test("stop() hands every partition over at once, without waiting for the lease (60 s here) to lapse", async () => {
   const c = await newCluster(60_000);
   // Rounds every 200 ms, so handovers need no 20 s.
+  // beforeRelease runs after `lost` and while the leases are still b's in the database (its writes in flight could finish).
+  const seenBeforeRelease: string[][] = [];
+  const beforeRelease = async (parts: PartitionRef[]) => {
+    const owners = await stays.leases.owners(HUBS);
+    seenBeforeRelease.push(parts.map((p) => `${owners.find((o) => o.part === p.part)?.nodeId}/${leaving.keeper.held(p.hub, p.part) ?? "not held"}`));
+  };
   const stays = await c.start("a", { renewMs: 200 });
-  const leaving = await c.start("b", { renewMs: 200 });
+  const leaving = await c.start("b", { renewMs: 200, beforeRelease });
   await pollUntil(async () => c.shares(), (s) => s.a === 8 && s.b === 8, "an 8/8 split");
   await leaving.keeper.stop();
   expect(leaving.lost.filter((l) => l.reason === "stopped")).toHaveLength(8);
+  expect(seenBeforeRelease).toEqual([Array(8).fill("b/not held")]);
   await within(pollUntil(async () => stays.keeper.heldPartitions().length, (n) => n === 16, "a to hold all 16"), "a to take b's partitions", 10_000);
   expect(c.violations).toEqual([]);
 });
