@@ -65,6 +65,7 @@ export class PartitionKeeper extends EventEmitter<PartitionKeeperEvents> {
     this.renewMs = options.renewMs ?? Math.max(1, Math.floor(leases.leaseMs / 3));
     this.marginMs = options.safetyMarginMs ?? Math.floor(leases.leaseMs / 10);
     this.clock = options.clock ?? (() => performance.now());
+    if (!(this.renewMs >= 1) || !(this.marginMs >= 0)) throw new Error(`the renewal interval (${this.renewMs} ms) must be at least 1 ms and the safety margin (${this.marginMs} ms) not negative`);
     if (this.renewMs + this.marginMs >= leases.leaseMs) throw new Error(`the renewal interval (${this.renewMs} ms) plus the safety margin (${this.marginMs} ms) must be shorter than the lease (${leases.leaseMs} ms)`);
   }
 

@@ -149,6 +149,7 @@ test("settings that cannot keep a lease are refused: the renewal interval plus m
     expect(() => new PartitionKeeper(leases, { nodeId: "n", address: "n:1", hubs: () => [], renewMs: 950 })).toThrow(
       "the renewal interval (950 ms) plus the safety margin (100 ms) must be shorter than the lease (1000 ms)",
     );
+    expect(() => new PartitionKeeper(leases, { nodeId: "n", address: "n:1", hubs: () => [], renewMs: 0 })).toThrow("the renewal interval (0 ms) must be at least 1 ms");
   } finally {
     void leases.close();
   }
