@@ -1,4 +1,5 @@
 // `dts serve`'s options: its flags, their environment variables and defaults, and the usage text.
+import * as os from "os";
 import * as path from "path";
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "../core/limits";
 import { DEFAULT_ENGINE_OPTIONS } from "../scheduler/options";
@@ -12,6 +13,9 @@ import { DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS, RetentionPolicy } from "../
 import { int, list, seconds, UsageError } from "./flags";
 import { retentionArchive } from "./retention-archive";
 
+/** A node's partition leases last this long by default: a killed node's partitions move within 15 s. */
+export const DEFAULT_LEASE_SECONDS = 10;
+
 export const SERVE_USAGE = `Usage: dts serve [options]
 
 Options (environment variable in brackets):
@@ -21,6 +25,9 @@ Options (environment variable in brackets):
   --store memory|sqlite|postgres  storage [DTS_STORE] (default sqlite)
   --data <dir>               SQLite data directory [DTS_DATA_DIR] (default ./.dts; unused by postgres)
   --postgres-url <url>       PostgreSQL database for --store postgres, e.g. postgres://user:password@host:5432/db?sslmode=require [DTS_POSTGRES_URL]
+  --node-id <id>             this node's name in a cluster on PostgreSQL [DTS_NODE_ID] (default <hostname>-<pid>)
+  --advertise <host:port>    the address other nodes reach this node's gRPC port at [DTS_ADVERTISE] (default <hostname>:<port>)
+  --lease-seconds <n>        how long a node's partition leases last without renewal [DTS_LEASE_SECONDS] (default ${DEFAULT_LEASE_SECONDS})
   --hubs <a,b>               task hubs to serve [DTS_TASK_HUB_NAMES] (default: default)
   --dynamic-hubs             create task hubs on first use [DTS_USE_DYNAMIC_TASK_HUBS=true]
   --max-payload-bytes <n>    largest input, output, event data or custom status [DTS_MAX_PAYLOAD_BYTES] (default ${DEFAULT_MAX_PAYLOAD_BYTES})
@@ -77,6 +84,7 @@ TLS:
 
 export const SERVE_OPTIONS = {
   port: { type: "string" }, "dashboard-port": { type: "string" }, "no-dashboard": { type: "boolean" }, store: { type: "string" }, data: { type: "string" }, "postgres-url": { type: "string" },
+  "node-id": { type: "string" }, advertise: { type: "string" }, "lease-seconds": { type: "string" },
   hubs: { type: "string" }, "dynamic-hubs": { type: "boolean" }, "max-payload-bytes": { type: "string" },
   "sqlite-sync": { type: "string" }, "max-orchestrations-per-worker": { type: "string" }, "max-activities-per-worker": { type: "string" },
   "lock-timeout": { type: "string" }, "activity-lock-timeout": { type: "string" }, "health-ping-interval": { type: "string" },
@@ -105,6 +113,27 @@ export interface SchedulerSettings {
   dashboardUrl?: string;
   auth: AuthSettings;
   log: { format: LogFormat; level: LogLevel };
+  cluster: ClusterSettings;
+}
+
+/** A node of a cluster on PostgreSQL (--node-id, --advertise, --lease-seconds); unused by one node on its own store. */
+export interface ClusterSettings {
+  nodeId: string;
+  /** host:port other nodes reach this node's gRPC port at; undefined with --port 0: the host name and the port bound. */
+  advertise: string | undefined;
+  leaseMs: number;
+}
+
+function clusterSettings(values: ServeValues, env: NodeJS.ProcessEnv, port: number): ClusterSettings {
+  const nodeId = values["node-id"] ?? (env.DTS_NODE_ID || `${os.hostname()}-${process.pid}`);
+  if (!/^[A-Za-z0-9._:@-]{1,100}$/.test(nodeId)) throw new UsageError(`--node-id must be 1 to 100 letters, digits, '.', '_', ':', '@' or '-', got '${nodeId}'`);
+  const advertise = values.advertise ?? (env.DTS_ADVERTISE || (port === 0 ? undefined : `${os.hostname()}:${port}`));
+  const hostPort = advertise === undefined ? undefined : /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(advertise);
+  if (advertise !== undefined && !(hostPort && Number(hostPort[2]) >= 1 && Number(hostPort[2]) <= 65535)) {
+    throw new UsageError(`--advertise must be host:port with a port from 1 to 65535 (an IPv6 address in brackets: [::1]:8080), got '${advertise}'`);
+  }
+  const leaseSeconds = int("lease-seconds", values["lease-seconds"] ?? env.DTS_LEASE_SECONDS, 2) ?? DEFAULT_LEASE_SECONDS;
+  return { nodeId, advertise, leaseMs: leaseSeconds * 1000 };
 }
 
 function authSettings(values: ServeValues, env: NodeJS.ProcessEnv): AuthSettings {
@@ -168,7 +197,7 @@ export function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): 
   const host = values.host ?? (env.DTS_HOST || (authRequested(auth) ? "0.0.0.0" : "localhost"));
   const dashboardUrl = values["dashboard-url"] ?? (env.DTS_DASHBOARD_URL || undefined);
   if (dashboardUrl !== undefined && !/^https?:\/\/[^/]+\/?$/i.test(dashboardUrl)) throw new UsageError(`--dashboard-url must be an origin like https://dts.example.com, got '${dashboardUrl}'`);
-  return { dashboardPort, dashboardUrl, auth, log: logSettings(values, env), options: {
+  return { dashboardPort, dashboardUrl, auth, log: logSettings(values, env), cluster: clusterSettings(values, env, port), options: {
     port, host, store, postgresUrl: values["postgres-url"] ?? (env.DTS_POSTGRES_URL || undefined),
     tls: tlsFilesFrom(values["tls-cert"] ?? (env.DTS_TLS_CERT || undefined), values["tls-key"] ?? (env.DTS_TLS_KEY || undefined), values["tls-client-ca"] ?? (env.DTS_TLS_CLIENT_CA || undefined)), dataDir, sqliteSync, hubs,
     dynamicHubs: values["dynamic-hubs"] ?? (env.DTS_USE_DYNAMIC_TASK_HUBS ?? "").toLowerCase() === "true",

@@ -3,8 +3,10 @@
 // wins; a deleted instance takes its earlier rows with it), then written with one statement per
 // table, each row set passed as arrays and unnested. The result equals applying the ops in order.
 // Batches with hub, schedule or retention ops are not folded (they are rare): foldOps says so.
+import { FenceClaim } from "../core/leases";
 import { ActivityRecord } from "../core/model";
 import { EncodedOp } from "./encoded-batch";
+import { checkFence, FENCE_LOST_COLUMN, fenceCtes, fenceStatement } from "./postgres-fence";
 import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
 import { activityColumns, instanceColumns } from "./rows";
 
@@ -89,14 +91,23 @@ const ACTIVITY_COLUMNS: [string, string][] = [
   ["version", "text"], ["input", "text"], ["tags", "text"], ["visible_at", "bigint"], ["abandon_count", "int"],
 ];
 
+/** A statement of a folded batch; `hub` names the hub whose rows it writes (checkWritten checks them). */
+export interface FoldedStatement {
+  text: string;
+  values: unknown[];
+  hub?: string;
+}
+
 /**
  * The statements that write folded batches: per hub, a clean-up of deleted instances and replaced
  * histories when there are any, then one statement for everything else. Run them in order, in one
  * transaction when there are several (one statement is atomic by itself); checkWritten() then
- * rejects what the database refused.
+ * rejects what the database refused. With fence claims (postgres-fence.ts) the lease check goes
+ * inside the write when the batch is one statement (no extra round trip), else first.
  */
-export function foldedStatements(hubs: Map<string, HubBatch>): { text: string; values: unknown[] }[] {
-  const out: { text: string; values: unknown[] }[] = [];
+export function foldedStatements(hubs: Map<string, HubBatch>, fence: readonly FenceClaim[] = []): FoldedStatement[] {
+  const single = hubs.size === 1 && [...hubs.values()][0].reset.size === 0;
+  const out: FoldedStatement[] = fence.length > 0 && !single ? [fenceStatement(fence)] : [];
   for (const [hub, b] of hubs) {
     if (b.reset.size > 0) {
       // Different tables, so one statement: data-modifying CTEs all run.
@@ -108,14 +119,18 @@ export function foldedStatements(hubs: Map<string, HubBatch>): { text: string; v
         values: [hub, [...b.wiped], [...b.reset]],
       });
     }
-    out.push(writeStatement(hub, b));
+    out.push({ ...writeStatement(hub, b, single ? fence : []), hub });
   }
   return out;
 }
 
-/** Throws unless the hub exists and every append continued its stored history (the statement then wrote nothing). */
-export function checkWritten(hub: string, row: { hub: boolean; bad: { id: string; from: number; n: number }[] | null } | undefined): void {
-  if (!row) return;
+type WrittenRow = { hub: boolean; bad: { id: string; from: number; n: number }[] | null; fence_lost?: { hub: string; part: number }[] | null };
+
+/** Throws unless the leases held, the hub exists and every append continued its stored history (the statement then wrote nothing). */
+export function checkWritten(statement: FoldedStatement, row: WrittenRow | undefined): void {
+  checkFence(row);
+  const hub = statement.hub;
+  if (!row || hub === undefined) return;
   if (!row.hub) throw unknownHub(hub);
   for (const bad of row.bad ?? []) checkAppendFrom({ op: "appendHistory", hub, instanceId: bad.id, from: bad.from, events: [] }, bad.n);
 }
@@ -126,7 +141,7 @@ export function checkWritten(hub: string, row: { hub: boolean; bad: { id: string
  * writes only when the hub exists and every append continues its stored history (`ok`), so a
  * refused batch leaves nothing even outside a transaction.
  */
-function writeStatement(hub: string, b: HubBatch): { text: string; values: unknown[] } {
+function writeStatement(hub: string, b: HubBatch, fence: readonly FenceClaim[]): { text: string; values: unknown[] } {
   const values: unknown[] = [hub, b.maxSeq];
   const param = (v: unknown, type: string) => `$${values.push(v)}::${type}`;
   const parts: string[] = [];
@@ -148,7 +163,9 @@ function writeStatement(hub: string, b: HubBatch): { text: string; values: unkno
   parts.push(`len AS (SELECT instance_id AS id, (max(idx) + 1)::int AS n FROM history WHERE hub = $1 AND instance_id = ANY(${ids}) GROUP BY instance_id)`);
   parts.push(`bad AS (SELECT u.id, u.from, coalesce(len.n, 0) AS n FROM unnest(${ids}, ${param(unchecked.map(([, h]) => h.from), "int[]")}) AS u(id, "from")
     LEFT JOIN len ON len.id = u.id WHERE coalesce(len.n, 0) <> u.from)`);
-  parts.push("ok AS (SELECT 1 WHERE EXISTS (SELECT 1 FROM hubs WHERE name = $1) AND NOT EXISTS (SELECT 1 FROM bad))");
+  if (fence.length > 0) parts.push(...fenceCtes(fence, param));
+  const held = fence.length > 0 ? " AND NOT EXISTS (SELECT 1 FROM fence_lost)" : "";
+  parts.push(`ok AS (SELECT 1 WHERE EXISTS (SELECT 1 FROM hubs WHERE name = $1) AND NOT EXISTS (SELECT 1 FROM bad)${held})`);
   parts.push(`s AS (UPDATE hubs SET max_seq = GREATEST(max_seq, $2) WHERE name = $1 AND ${OK})`);
   upsert("i", "instances", "instance_id", INSTANCE_COLUMNS, [...b.instances.values()]);
   const events: [string, number, Buffer][] = [];
@@ -162,7 +179,8 @@ function writeStatement(hub: string, b: HubBatch): { text: string; values: unkno
   upsert("m", "messages", "seq", MESSAGE_COLUMNS, present(b.messages).map((m) => [m.seq, m.instanceId, m.executionId ?? null, m.visibleAt, bytes(m.event)]));
   remove("da", "activities", b.activities);
   upsert("a", "activities", "seq", ACTIVITY_COLUMNS, present(b.activities).map(activityColumns));
-  return { text: `WITH ${parts.join(",\n")}\nSELECT EXISTS (SELECT 1 FROM hubs WHERE name = $1) AS hub, (SELECT json_agg(bad) FROM bad) AS bad`, values };
+  const lost = fence.length > 0 ? `, ${FENCE_LOST_COLUMN}` : "";
+  return { text: `WITH ${parts.join(",\n")}\nSELECT EXISTS (SELECT 1 FROM hubs WHERE name = $1) AS hub, (SELECT json_agg(bad) FROM bad) AS bad${lost}`, values };
 }
 
 function present<T>(rows: Map<number, T | null>): T[] {

@@ -86,7 +86,32 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (hub, schedule_id)
   );
   `,
+  // Cluster membership and partition ownership (postgres-leases.ts). Times are ms by the database's
+  // clock, never a node's. A lease's epoch only grows: every acquisition takes epoch + 1, so
+  // (hub, part, epoch) names one holding, and a write fenced on it fails once the lease moved.
+  `
+  CREATE TABLE cluster_nodes (
+    node_id TEXT COLLATE "C" PRIMARY KEY,
+    address TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    seen_at BIGINT NOT NULL,
+    leaving BOOLEAN NOT NULL DEFAULT false
+  );
+
+  CREATE TABLE partition_leases (
+    hub TEXT COLLATE "C" NOT NULL,
+    part INTEGER NOT NULL,
+    owner TEXT COLLATE "C",
+    epoch BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (hub, part)
+  );
+  CREATE INDEX partition_leases_by_owner ON partition_leases (owner);
+  `,
 ];
+
+/** Now in epoch ms by the database's clock (the statement's moment, not its transaction's): what lease times are compared with. */
+export const DB_NOW = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -3,6 +3,7 @@
 // transaction, so a batch is all or nothing; load() reads one consistent snapshot. History and
 // message events are stored as protobuf bytes, instance records as in SQLite (rows.ts).
 import { Pool, PoolClient, types } from "pg";
+import { FenceClaim } from "../core/leases";
 import { HistoryEvent, InstanceRecord, Status } from "../core/model";
 import { RetentionPolicy } from "../core/retention";
 import { ScheduleRecord } from "../core/schedule";
@@ -12,6 +13,7 @@ import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
 import { effectiveLimit, effectivePageSize, listingWindow, NON_TERMINAL_STATUSES, toIdPage, toInstancePage } from "./query";
 import { ActivityRow, activityColumns, InstanceRow, instanceColumns, MessageRow, toActivity, toInstance, toMessage } from "./rows";
 import { checkWritten, foldedStatements, foldOps } from "./postgres-batch";
+import { checkFence, fenceStatement } from "./postgres-fence";
 import { migratePostgres } from "./postgres-schema";
 import { filterToPg, PG_ACTIVITY_COLUMNS, PG_INSTANCE_COLUMNS, PG_LISTED_COLUMNS } from "./postgres-query";
 import { AsyncStore, HubSnapshot, InstanceFilter, InstanceListing, InstancePage, StoreOp } from "./store";
@@ -24,8 +26,8 @@ export interface PostgresStoreOptions {
 }
 
 const INT8_OID = 20;
-// Times (ms) and seqs are BIGINT; they stay below 2^53, so numbers are exact.
-const parseTypes = {
+// Times (ms), seqs and epochs are BIGINT; they stay below 2^53, so numbers are exact.
+export const parseTypes = {
   getTypeParser: ((oid: number, format?: "text" | "binary") =>
     oid === INT8_OID ? (v: string) => Number(v) : types.getTypeParser(oid, format)) as typeof types.getTypeParser,
 };
@@ -34,8 +36,12 @@ const INSTANCE_TABLES = ["instances", "history", "messages", "activities"];
 /** Everything a hub owns besides its row in hubs. */
 const HUB_TABLES = [...INSTANCE_TABLES, "retention_policies", "schedules"];
 
+/** The partition leases a batch must hold to commit (a cluster node's engine names them; see setFence). */
+export type StoreFence = (ops: readonly StoreOp[]) => readonly FenceClaim[];
+
 export class PostgresStore implements AsyncStore {
   readonly kind = "postgres" as const;
+  private fence: StoreFence | undefined;
 
   private constructor(private readonly pool: Pool) {}
 
@@ -71,25 +77,39 @@ export class PostgresStore implements AsyncStore {
   }
 
   /**
+   * From now on every commit first checks, in its own transaction, that this node still holds the
+   * leases fence(ops) names, and is refused with LeaseLostError (nothing written) when one moved.
+   * undefined turns fencing off (one node: no check, no cost).
+   */
+  setFence(fence: StoreFence | undefined): void {
+    this.fence = fence;
+  }
+
+  /**
    * The engine's group commit: the same as commit(), resolving with the milliseconds the round trip
    * that commits took (the single statement, or the COMMIT), for the sync metric.
    */
-  async commitAsync(ops: StoreOp[]): Promise<number> {
-    return this.write(ops);
+  async commitAsync(ops: StoreOp[], fence?: readonly FenceClaim[]): Promise<number> {
+    return this.write(ops, fence);
   }
 
-  /** Applies all ops in one transaction, in order: all or nothing. Rejects on failure. */
-  async commit(ops: StoreOp[]): Promise<void> {
-    await this.write(ops);
+  /**
+   * Applies all ops in one transaction, in order: all or nothing. Rejects on failure. `fence`: the
+   * leases the batch must hold (else those setFence names), LeaseLostError when one is not held.
+   */
+  async commit(ops: StoreOp[], fence?: readonly FenceClaim[]): Promise<void> {
+    await this.write(ops, fence);
   }
 
-  private async write(ops: StoreOp[]): Promise<number> {
+  private async write(ops: StoreOp[], explicitFence?: readonly FenceClaim[]): Promise<number> {
+    const fence = explicitFence ?? this.fence?.(ops) ?? [];
     const encoded = encodeOps(ops);
     // The engine's groups fold into one statement per table; anything else goes op by op.
     const folded = foldOps(encoded);
-    if (folded) return this.writeFolded(folded);
+    if (folded) return this.writeFolded(folded, fence);
     let commitMs = 0;
     await this.transaction(async (c) => {
+      if (fence.length > 0) checkFence((await c.query(fenceStatement(fence))).rows[0]);
       const known = new Set<string>();
       const maxSeq = new Map<string, number>();
       for (const op of encoded) {
@@ -215,22 +235,16 @@ export class PostgresStore implements AsyncStore {
   }
 
   /** Folded batches: one statement, atomic by itself, when the batch allows it (one round trip); else a transaction. */
-  private async writeFolded(hubs: NonNullable<ReturnType<typeof foldOps>>): Promise<number> {
-    const statements = foldedStatements(hubs);
-    const names = [...hubs.keys()];
+  private async writeFolded(hubs: NonNullable<ReturnType<typeof foldOps>>, fence: readonly FenceClaim[]): Promise<number> {
+    const statements = foldedStatements(hubs, fence);
     if (statements.length === 1) {
       const started = performance.now();
-      const row = (await this.pool.query(statements[0])).rows[0];
-      checkWritten(names[0], row);
+      checkWritten(statements[0], (await this.pool.query(statements[0])).rows[0]);
       return performance.now() - started;
     }
     let commitMs = 0;
     await this.transaction(async (c) => {
-      for (const s of statements) {
-        const result = await c.query(s);
-        // Only the write statements answer with a row (the clean-ups return none).
-        if (result.rows.length > 0) checkWritten(names.shift()!, result.rows[0]);
-      }
+      for (const s of statements) checkWritten(s, (await c.query(s)).rows[0]);
     }, "BEGIN", (ms) => (commitMs = ms));
     return commitMs;
   }
