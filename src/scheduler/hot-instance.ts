@@ -53,3 +53,10 @@ export function committedInbox(h: HotInstance): InboxMessage[] {
   for (const m of h.inbox) if (m.pending) return h.inbox.filter((x) => !x.pending);
   return h.inbox;
 }
+
+/** A sub-orchestration result for the same task as `m` already waits in the instance's inbox (a result sent again after a rewind). */
+export function resultQueued(h: HotInstance, m: { event: HistoryEvent }): boolean {
+  const taskId = (m.event.subOrchestrationInstanceCompleted ?? m.event.subOrchestrationInstanceFailed)?.taskScheduledId;
+  if (taskId === undefined) return false;
+  return h.inbox.some((x) => (x.event.subOrchestrationInstanceCompleted ?? x.event.subOrchestrationInstanceFailed)?.taskScheduledId === taskId);
+}

@@ -7,7 +7,7 @@ import * as grpc from "@grpc/grpc-js";
 import { pb } from "../proto";
 import { invalid } from "../core/errors";
 import { Scheduler } from "../scheduler/scheduler";
-import { TaskHub } from "../scheduler/task-hub";
+import { Hub } from "../scheduler/hub";
 import { COMPLETE } from "./backend-service";
 import { failStream, toServiceError } from "./errors";
 import { hubName } from "./hub-call";
@@ -61,7 +61,7 @@ export function completionStreamHandlers(scheduler: Scheduler): grpc.UntypedServ
 }
 
 /** The completion's commit, as its unary RPC makes it; a message with none set is refused. */
-async function apply(m: Completion, hub: TaskHub): Promise<void> {
+async function apply(m: Completion, hub: Hub): Promise<void> {
   if (m.orchestration) return COMPLETE.orchestration(m.orchestration, hub);
   if (m.activity) return COMPLETE.activity(m.activity, hub);
   if (m.entity) return COMPLETE.entity(m.entity, hub);
