@@ -19,8 +19,7 @@ export function entityStep(state: HubState, h: HotInstance, now: number, batchSi
 function unlockEarlier(state: HubState, r: pb.IEntityLockRequestedEvent, change: Change): void {
   const requester = r.parentInstanceId?.value;
   if (!requester || !r.criticalSectionId) return;
-  const earlier = (r.lockSet ?? []).slice(0, r.position ?? 0);
-  for (const m of state.link.unlocks(requester, r.criticalSectionId, earlier, true)) state.send(m, change);
+  state.link.release(state.name, requester, r.criticalSectionId, (r.lockSet ?? []).slice(0, r.position ?? 0), change);
 }
 
 /**

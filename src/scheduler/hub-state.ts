@@ -353,9 +353,20 @@ export class HubState {
       if (h?.rec.entity?.lockedBy === orchestrationId) this.setEntity(h, { ...h.rec.entity, lockedBy: undefined, criticalSectionId: undefined }, change);
     }
     if (this.link.single || !history) return;
-    for (const [cs, entities] of requestedLocks(history)) {
-      for (const m of this.link.unlocks(orchestrationId, cs, entities, true)) this.send(m, change);
+    for (const [cs, entities] of requestedLocks(history)) this.link.release(this.name, orchestrationId, cs, entities, change);
+  }
+
+  /** Unlocks the entity if the orchestration holds it for this critical section (a release from another partition). */
+  releaseLock(entityId: string, orchestrationId: string, criticalSectionId: string, change: Change): void {
+    let id: string;
+    try {
+      id = normalizeEntityId(entityId);
+    } catch {
+      return;
     }
+    const h = this.instances.get(id);
+    const data = h?.rec.entity;
+    if (h && data?.lockedBy === orchestrationId && data.criticalSectionId === criticalSectionId) this.setEntity(h, { ...data, lockedBy: undefined, criticalSectionId: undefined }, change);
   }
 
   // ---------------------------------------------------------------- due times

@@ -33,10 +33,13 @@ export function applyInboxEntry(state: HubState, lifecycle: InstanceLifecycle, e
       const grant = first.entityLockGranted;
       if (grant?.criticalSectionId && body.lockSet && !state.isLiveOrchestration(body.instanceId)) {
         // Granted to an orchestration that has ended: nothing will ever unlock these otherwise.
-        for (const u of state.link.unlocks(body.instanceId, grant.criticalSectionId, body.lockSet, true)) state.send(u, change);
+        state.link.release(state.name, body.instanceId, grant.criticalSectionId, body.lockSet, change);
       }
       return;
     }
+    case "release":
+      for (const entityId of body.entities) state.releaseLock(entityId, body.orchestrationId, body.criticalSectionId, change);
+      return;
     case "start":
       return start(state, body, first, change, now);
     case "terminate":

@@ -2,7 +2,6 @@
 // use, and the messages it sends them. A message goes into the receiving partition's inbox as a
 // store op of the sending change, so it is written in the same commit as the change that sends it;
 // the receiver applies it in a change of its own that also deletes it (partition-inbox.ts).
-import { event } from "../core/events";
 import { HistoryEvent, InstanceRecord, NewMessage, Status } from "../core/model";
 import { nextSeq, partitionOf } from "../core/partition";
 import { Change } from "./change";
@@ -22,6 +21,8 @@ export type PartitionBody =
    * its status is in `replaceable` (none given: when it is finished); `parent` is told when not.
    */
   | { kind: "start"; instance: InstanceRecord; visibleAt: number; replaceable?: Status[]; keepExisting?: boolean; parent?: { instanceId: string; executionId: string; taskId: number } }
+  /** Unlock these entities if `orchestrationId` holds them for this critical section (it has ended, or never will use them). */
+  | { kind: "release"; orchestrationId: string; criticalSectionId: string; entities: string[] }
   /** Terminate an instance (and, with `recurse`, its sub-orchestrations). */
   | { kind: "terminate"; instanceId: string; reason?: string; recurse: boolean }
   /** A rewound parent's sub-orchestration: created again (events[0] is its SubOrchestrationInstanceCreated), rewound, or its result sent again. */
@@ -64,15 +65,19 @@ export class PartitionLink {
     this.post(hub, m.instanceId, { kind: "send", instanceId: m.instanceId, executionId: m.executionId, visibleAt: m.visibleAt, ...extra }, [m.event], change);
   }
 
-  /** Unlock messages from an orchestration to the entities of one of its critical sections (those of other partitions, or all). */
-  unlocks(orchestrationId: string, criticalSectionId: string, entities: Iterable<string>, remoteOnly: boolean): NewMessage[] {
-    const now = Date.now();
-    const out: NewMessage[] = [];
+  /**
+   * Releases, in their partitions, the entities of other partitions among `entities` that the
+   * orchestration may hold for this critical section: as the local lock index does for this
+   * partition's own, at once, not behind the entity's queue.
+   */
+  release(hub: string, orchestrationId: string, criticalSectionId: string, entities: Iterable<string>, change: Change): void {
+    const byPart = new Map<number, string[]>();
     for (const entityId of new Set(entities)) {
-      if (remoteOnly && this.owns(entityId)) continue;
-      out.push({ instanceId: entityId, visibleAt: now, event: event(now, { entityUnlockSent: { criticalSectionId, parentInstanceId: { value: orchestrationId }, targetInstanceId: { value: entityId } } }) });
+      if (this.owns(entityId)) continue;
+      const part = this.partitionOf(entityId);
+      byPart.set(part, [...(byPart.get(part) ?? []), entityId]);
     }
-    return out;
+    for (const [, list] of byPart) this.post(hub, list[0], { kind: "release", orchestrationId, criticalSectionId, entities: list }, [], change);
   }
 }
 

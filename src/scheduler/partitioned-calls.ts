@@ -57,7 +57,12 @@ export function spreadClients(hub: Partitions): TaskHub["clients"] {
     suspend: (id, reason) => hub.route(id).clients.suspend(id, reason),
     resume: (id, reason) => hub.route(id).clients.resume(id, reason),
     rewind: (id, reason) => hub.route(id).clients.rewind(id, reason),
-    restart: (id, withNewInstanceId) => hub.route(id).clients.restart(id, withNewInstanceId),
+    // The original's partition checks it and builds the request; the new instance's partition starts it.
+    restart: async (id, withNewInstanceId) => {
+      const req = await hub.route(id).clients.restartRequest(id, withNewInstanceId);
+      return hub.route(req.instanceId!).clients.startInstance(req);
+    },
+    restartRequest: (id, withNewInstanceId) => hub.route(id).clients.restartRequest(id, withNewInstanceId),
     addEvent: (id, e) => hub.route(id).clients.addEvent(id, e),
     purgeable: (ids, recursive) => purgeableTree(hub, ids, recursive),
     purge: async (ids, recursive, strict) => {

@@ -63,8 +63,11 @@ export class PartitionedHub {
     };
     this.entities = {
       signal: (req: pb.ISignalEntityRequest) => this.route(req.instanceId ?? "").entities.signal(req),
-      get: (id) => this.route(id).entities.get(id),
-      query: (q: EntityQuery) => mergeEntityPages(this.owned().map((p) => p.entities.query(q)), q),
+      get: (id) => this.entityView(this.route(id).entities.get(id)),
+      query: (q: EntityQuery) => {
+        const page = mergeEntityPages(this.owned().map((p) => p.entities.query(q)), q);
+        return { ...page, entities: page.entities.map((e) => this.entityView(e)!) };
+      },
       clean: async (removeEmpty, release) => {
         const all = await Promise.all(this.owned().map((p) => p.entities.clean(removeEmpty, release)));
         return { removed: all.reduce((n, r) => n + r.removed, 0), released: all.reduce((n, r) => n + r.released, 0) };
@@ -162,6 +165,19 @@ export class PartitionedHub {
   /** A new instance id for a start without one, so the start can go to its partition. */
   newInstanceId(): string {
     return randomUUID();
+  }
+
+  /**
+   * An entity as clients see it: a lock whose holder (in a partition here) has finished is shown
+   * released, as with one partition, where the release commits with the holder's end; here it
+   * follows as a message to the entity's partition.
+   */
+  private entityView<T extends { data: { lockedBy?: string; criticalSectionId?: string } }>(view: T | undefined): T | undefined {
+    const holder = view?.data.lockedBy;
+    if (!view || !holder) return view;
+    const engine = this.parts.get(partitionOf(holder, this.partitions));
+    if (!engine || engine.isLiveOrchestration(holder)) return view;
+    return { ...view, data: { ...view.data, lockedBy: undefined, criticalSectionId: undefined } };
   }
 
   // ---------------------------------------------------------------- workers and life cycle

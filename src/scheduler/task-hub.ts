@@ -25,7 +25,7 @@ import { PartitionInbox } from "./partition-inbox-reader";
 
 /** What clients may ask of a hub: each call is one operation, one commit. */
 export type HubClients = Pick<ClientOperations,
-  "startInstance" | "raiseEvent" | "terminate" | "suspend" | "resume" | "rewind" | "restart" | "purge" | "purgeable" | "forceTerminate" | "addEvent" | "importInstances">;
+  "startInstance" | "raiseEvent" | "terminate" | "suspend" | "resume" | "rewind" | "restart" | "restartRequest" | "purge" | "purgeable" | "forceTerminate" | "addEvent" | "importInstances">;
 /** What clients may read: committed state, store pages, waits, metrics. */
 export type HubReadApi = Pick<HubReads,
   "getInstance" | "getHistory" | "queryInstances" | "listInstanceIds" | "findInstanceIds" | "listInstances" | "countByStatus" | "waitFor" | "hotState" | "metrics" | "work" | "workers">;
@@ -161,6 +161,8 @@ export class TaskHub implements DispatchSource {
   // ---------------------------------------------------------------- workers
 
   connectWorker(worker: WorkerConnection): void { this.dispatcher.connect(worker); }
+  /** The orchestration is in this engine's memory and not finished (a partitioned hub's entity views ask). */
+  isLiveOrchestration(instanceId: string): boolean { return this.state.isLiveOrchestration(instanceId); }
   /** BeginWorkerDrain: no new work for that worker's streams. */
   drainWorker(workerId: string): boolean { return this.dispatcher.drain(workerId); }
   disconnectWorker(worker: WorkerConnection): void { this.dispatcher.disconnect(worker); }
