@@ -4,27 +4,18 @@
 // instance completes with the right output, no history has a duplicated or missing event, the
 // counter saw each signal exactly once, and no message is left in any partition's inbox.
 import { Client } from "pg";
-import { EntityInstanceId, OrchestrationContext, OrchestrationStatus, Task, TaskEntity, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
+import { EntityInstanceId, OrchestrationContext, OrchestrationStatus, Task, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
 import { partitionOf } from "../../src/core/partition";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { pollUntil } from "../helpers/poll";
 import { PostgresServer, startPostgres } from "../helpers/postgres-server";
-import { client, completed, worker } from "../helpers/sdk";
+import { client, completed, CounterEntity, worker } from "../helpers/sdk";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Gen = AsyncGenerator<Task<any>, any, any>;
 const P = 4;
 const N = 60;
 
-class Counter extends TaskEntity<number> {
-  add(n: number): number {
-    this.state += n;
-    return this.state;
-  }
-  protected initializeState(): number {
-    return 0;
-  }
-}
 
 /** Parent i is in partition i mod 4, its child in the next one; the counter's partition is a third. */
 function ids(i: number): { parent: string; child: string } {
@@ -44,7 +35,7 @@ function addWork(w: TaskHubGrpcWorker, counterKey: string): void {
     ctx.entities.signalEntity(new EntityInstanceId("counter", counterKey), "add", 1);
     return yield ctx.callActivity("hello", i);
   });
-  w.addNamedEntity("counter", () => new Counter());
+  w.addNamedEntity("counter", () => new CounterEntity());
 }
 
 let postgres: PostgresServer;

@@ -4,7 +4,7 @@
 // (sub-orchestrations, raised events, entity signals, calls and critical sections, recursive
 // termination) travels through the partitions' inboxes.
 import {
-  EntityInstanceId, OrchestrationContext, OrchestrationStatus, Task, TaskEntity, TaskHubGrpcClient, TaskHubGrpcWorker, terminateOptions,
+  EntityInstanceId, OrchestrationContext, OrchestrationStatus, Task, TaskHubGrpcClient, TaskHubGrpcWorker, terminateOptions,
 } from "@microsoft/durabletask-js";
 import { partitionOf } from "../../src/core/partition";
 import { RunningServer, startServer } from "../../src/server/server";
@@ -13,7 +13,7 @@ import { EngineStore, MemoryStore } from "../../src/store";
 import { PostgresStore } from "../../src/store/postgres-store";
 import { pollUntil } from "../helpers/poll";
 import { PostgresServer, startPostgres } from "../helpers/postgres-server";
-import { client, completed, worker } from "../helpers/sdk";
+import { client, completed, CounterEntity, worker } from "../helpers/sdk";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Gen = AsyncGenerator<Task<any>, any, any>;
@@ -30,18 +30,6 @@ function keyIn(part: number, name: string, prefix: string): string {
   for (let n = 0; ; n++) if (partitionOf(`@${name}@${prefix}-${n}`, P) === part) return `${prefix}-${n}`;
 }
 
-class Counter extends TaskEntity<number> {
-  add(n: number): number {
-    this.state += n;
-    return this.state;
-  }
-  get(): number {
-    return this.state;
-  }
-  protected initializeState(): number {
-    return 0;
-  }
-}
 
 function addWork(w: TaskHubGrpcWorker): void {
   w.addNamedActivity("hello", (_ctx: unknown, city: string) => `Hello, ${city}!`);
@@ -88,7 +76,7 @@ function addWork(w: TaskHubGrpcWorker): void {
     // Ends (terminated) inside its critical section.
     yield ctx.waitForExternalEvent("never");
   });
-  w.addNamedEntity("counter", () => new Counter());
+  w.addNamedEntity("counter", () => new CounterEntity());
 }
 
 export interface Served {
