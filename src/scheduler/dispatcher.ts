@@ -38,8 +38,8 @@ export class Dispatcher {
   /** Begins every completion token this dispatcher issues ("prefix.n"), so a hub of several partitions can route a completion by its token. */
   readonly tokenPrefix = randomBytes(6).toString("base64url");
   /**
-   * Called after a pump when leases ended since the last one: the streams have room again, which
-   * the other partitions' dispatchers, sharing the streams, must hear of (partitioned-hub.ts).
+   * Called by a pump when leases ended since the last one: the streams have room again, which the
+   * other partitions' dispatchers, sharing the streams, must hear of (partitioned-hub.ts).
    */
   onFreed?: () => void;
   private freed = false;
@@ -107,6 +107,12 @@ export class Dispatcher {
     }
     this.pumping = true;
     try {
+      // Room freed by ended leases goes to the other partitions first (in turn), then to this one:
+      // otherwise the partition whose items complete would keep the streams' slots to itself.
+      if (this.freed && this.onFreed) {
+        this.freed = false;
+        this.onFreed();
+      }
       do {
         this.pumpAgain = false;
         this.pumpKind("orchestration");
@@ -115,10 +121,6 @@ export class Dispatcher {
       } while (this.pumpAgain);
     } finally {
       this.pumping = false;
-    }
-    if (this.freed && this.onFreed) {
-      this.freed = false;
-      this.onFreed();
     }
   }
 

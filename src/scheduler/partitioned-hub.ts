@@ -28,6 +28,8 @@ export class PartitionedHub {
   private readonly parts = new Map<number, TaskHub>();
   private readonly workers = new Set<WorkerConnection>();
   private closedReason?: string;
+  /** Where the next round of pumps after freed room starts (pumpOthers). */
+  private turn = 0;
 
   readonly clients: TaskHub["clients"];
   readonly reads: TaskHub["reads"];
@@ -224,8 +226,12 @@ export class PartitionedHub {
     return instanceId ? this.route(instanceId) : this.any();
   }
 
+  /** The other partitions pump, starting one further each time, so freed room is shared in turn. */
   private pumpOthers(from: TaskHub): void {
-    for (const p of this.parts.values()) if (p !== from) p.dispatcher.pump();
+    const others = [...this.parts.values()].filter((p) => p !== from);
+    if (others.length === 0) return;
+    const start = this.turn++ % others.length;
+    for (let i = 0; i < others.length; i++) others[(start + i) % others.length].dispatcher.pump();
   }
 }
 
