@@ -5,6 +5,7 @@ import { DEFAULT_MAX_PAYLOAD_BYTES } from "../core/limits";
 import { DEFAULT_ENGINE_OPTIONS } from "../scheduler/options";
 import { DEFAULT_KEEPALIVE_INTERVAL_MS, DEFAULT_KEEPALIVE_TIMEOUT_MS, ServerOptions } from "../server/server";
 import { DEFAULT_MAX_HUBS } from "../scheduler/scheduler";
+import { DEFAULT_PARTITIONS, MAX_PARTITIONS } from "../core/partition";
 import { DEFAULT_BUSY_TIMEOUT_MS } from "../store/busy-retry";
 import { tlsFilesFrom } from "../proto/tls-files";
 import { authRequested, AuthSettings, DEFAULT_AUDIENCE, DEFAULT_CLOCK_SKEW_SECONDS } from "../auth";
@@ -28,6 +29,7 @@ Options (environment variable in brackets):
   --node-id <id>             this node's name in a cluster on PostgreSQL [DTS_NODE_ID] (default <hostname>-<pid>)
   --advertise <host:port>    the address other nodes reach this node's gRPC port at [DTS_ADVERTISE] (default <hostname>:<port>)
   --lease-seconds <n>        how long a node's partition leases last without renewal [DTS_LEASE_SECONDS] (default ${DEFAULT_LEASE_SECONDS})
+  --partitions <n>           partitions of each task hub created from now on, fixed for its life [DTS_PARTITIONS] (default ${DEFAULT_PARTITIONS} with postgres, 1 otherwise; sqlite: 1 only)
   --hubs <a,b>               task hubs to serve [DTS_TASK_HUB_NAMES] (default: default)
   --dynamic-hubs             create task hubs on first use [DTS_USE_DYNAMIC_TASK_HUBS=true]
   --max-payload-bytes <n>    largest input, output, event data or custom status [DTS_MAX_PAYLOAD_BYTES] (default ${DEFAULT_MAX_PAYLOAD_BYTES})
@@ -89,7 +91,7 @@ export const SERVE_OPTIONS = {
   "sqlite-sync": { type: "string" }, "max-orchestrations-per-worker": { type: "string" }, "max-activities-per-worker": { type: "string" },
   "lock-timeout": { type: "string" }, "activity-lock-timeout": { type: "string" }, "health-ping-interval": { type: "string" },
   "keepalive-interval": { type: "string" }, "keepalive-timeout": { type: "string" }, "max-delivery-attempts": { type: "string" },
-  "max-hubs": { type: "string" }, "store-busy-timeout": { type: "string" },
+  "max-hubs": { type: "string" }, partitions: { type: "string" }, "store-busy-timeout": { type: "string" },
   "max-history-events": { type: "string" }, "history-streaming-threshold": { type: "string" },
   host: { type: "string" }, "log-format": { type: "string" }, "log-level": { type: "string" }, "auth-issuer": { type: "string", multiple: true }, "auth-tenant": { type: "string" },
   "auth-jwks": { type: "string" }, "auth-audience": { type: "string", multiple: true }, "auth-clock-skew": { type: "string" },
@@ -186,6 +188,9 @@ export function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): 
   if (store !== "memory" && store !== "sqlite" && store !== "postgres") throw new UsageError(`--store must be memory, sqlite or postgres, got '${store}'`);
   const sqliteSync = values["sqlite-sync"] ?? env.DTS_SQLITE_SYNC ?? "full";
   if (sqliteSync !== "full" && sqliteSync !== "normal") throw new UsageError(`--sqlite-sync must be full or normal, got '${sqliteSync}'`);
+  const partitions = int("partitions", values.partitions ?? env.DTS_PARTITIONS, 1) ?? (store === "postgres" ? DEFAULT_PARTITIONS : 1);
+  if (partitions > MAX_PARTITIONS) throw new UsageError(`--partitions must be at most ${MAX_PARTITIONS}, got ${partitions}`);
+  if (partitions > 1 && store === "sqlite") throw new UsageError(`--partitions ${partitions} needs --store postgres (or memory): the SQLite store keeps a task hub in one partition`);
   const hubs = (values.hubs ?? env.DTS_TASK_HUB_NAMES ?? "default").split(",").map((h) => h.trim()).filter(Boolean);
   const dataDir = path.resolve(values.data ?? env.DTS_DATA_DIR ?? ".dts");
   const port = int("port", values.port ?? env.DTS_PORT, 0) ?? 8080;
@@ -211,6 +216,7 @@ export function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): 
     keepaliveTimeoutMs: seconds("keepalive-timeout", values["keepalive-timeout"] ?? env.DTS_KEEPALIVE_TIMEOUT),
     maxDeliveryAttempts: int("max-delivery-attempts", values["max-delivery-attempts"] ?? env.DTS_MAX_DELIVERY_ATTEMPTS, 1),
     maxHubs: int("max-hubs", values["max-hubs"] ?? env.DTS_MAX_HUBS, 1),
+    partitions,
     maxHistoryEvents: int("max-history-events", values["max-history-events"] ?? env.DTS_MAX_HISTORY_EVENTS, 10),
     historyStreamingThreshold: int("history-streaming-threshold", values["history-streaming-threshold"] ?? env.DTS_HISTORY_STREAMING_THRESHOLD, 0),
     storeBusyTimeoutMs: seconds("store-busy-timeout", values["store-busy-timeout"] ?? env.DTS_STORE_BUSY_TIMEOUT),

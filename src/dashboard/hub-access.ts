@@ -9,7 +9,7 @@ import { effectivePeriods, RetentionPeriod, RetentionPolicy } from "../core/rete
 import { ArchivedInstance } from "../core/instance-archive";
 import { HubMetrics } from "../scheduler/hub-metrics";
 import { Scheduler } from "../scheduler/scheduler";
-import { TaskHub } from "../scheduler/task-hub";
+import { Hub } from "../scheduler/hub";
 import { InstanceWork, WorkerView } from "../scheduler/work-view";
 
 export type { WorkerView };
@@ -56,7 +56,7 @@ export class HubAccess {
   }
 
   /** The served hub of that name; never creates one (a page view must not make hubs). */
-  private hub(name: string): TaskHub {
+  private hub(name: string): Hub {
     const key = name.trim().toLowerCase();
     if (!this.scheduler.hubNames().includes(key)) throw notFound(`Task hub '${name}' is not served here`);
     return this.scheduler.hub(key);

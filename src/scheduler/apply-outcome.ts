@@ -1,7 +1,7 @@
 // An orchestration episode's outcome applied to the hub: the instance's new record and history,
 // its activity tasks, sub-orchestrations, messages, terminations and rewinds, all in one change.
 import { event, executionStarted, findExecutionStarted, str, val } from "../core/events";
-import { HistoryEvent, InstanceRecord, isTerminal, nonEmpty, Status, statusName } from "../core/model";
+import { InstanceRecord, isTerminal, nonEmpty, Status, statusName } from "../core/model";
 import { EpisodeOutcome, parentNotification } from "../core/orchestration";
 import { Change } from "./change";
 import { HotInstance } from "./hot-instance";
@@ -11,6 +11,8 @@ import { InstanceLifecycle } from "./lifecycle";
 export function applyOutcome(state: HubState, lifecycle: InstanceLifecycle, h: HotInstance, outcome: EpisodeOutcome, change: Change): void {
   const id = h.rec.instanceId;
   const wasExecution = h.rec.executionId;
+  // The execution's whole history, for the locks it may hold in other partitions (a continue-as-new replaces it).
+  const lockHistory = state.link.single ? undefined : h.history.concat(outcome.append);
   state.setRecord(h, outcome.instance, change);
   if (outcome.replaceHistory) state.replaceHistory(h, outcome.replaceHistory, change);
   else state.appendHistory(h, outcome.append, change);
@@ -36,6 +38,12 @@ export function applyOutcome(state: HubState, lifecycle: InstanceLifecycle, h: H
   }
   for (const a of outcome.activities) if (!running?.has(a.taskId)) state.addActivity(a, change);
   for (const child of outcome.children) {
+    if (!state.link.owns(child.instance.instanceId)) {
+      // The child's partition decides: it creates it, or answers with InstanceExists.
+      const parent = { instanceId: id, executionId: h.rec.executionId, taskId: child.parentTaskId };
+      state.link.post(state.name, child.instance.instanceId, { kind: "start", instance: child.instance, visibleAt: now, parent }, [child.start], change);
+      continue;
+    }
     const existing = state.current(child.instance.instanceId);
     if (existing && !isTerminal(existing.status)) {
       state.send({
@@ -52,19 +60,32 @@ export function applyOutcome(state: HubState, lifecycle: InstanceLifecycle, h: H
     state.send(m, change);
   }
   for (const t of outcome.terminations) {
-    if (state.get(t.instanceId)) lifecycle.terminate(t.instanceId, t.reason, t.recurse, change);
+    if (state.get(t.instanceId) || !state.link.owns(t.instanceId)) lifecycle.terminate(t.instanceId, t.reason, t.recurse, change);
   }
   for (const c of outcome.rewindChildren) rewindChild(state, lifecycle, h, c, change, now);
   if (outcome.parentNotification) state.send(outcome.parentNotification, change);
   if (isTerminal(h.rec.status)) state.finish(h, change);
-  if (isTerminal(h.rec.status) || continued) state.releaseLocksOf(id, change);
+  if (isTerminal(h.rec.status) || continued) state.releaseLocksOf(id, change, lockHistory);
   change.wake.add(id);
   change.notify.add(id);
 }
 
-/** A sub-orchestration of a rewound parent: created again, rewound, or its result sent again. */
+/** A sub-orchestration of a rewound parent: created again, rewound, or its result sent again (by the child's partition). */
 function rewindChild(state: HubState, lifecycle: InstanceLifecycle, h: HotInstance, c: EpisodeOutcome["rewindChildren"][number], change: Change, now: number): void {
-  const id = h.rec.instanceId;
+  if (!state.link.owns(c.instanceId)) {
+    const parent = { instanceId: h.rec.instanceId, executionId: h.rec.executionId, name: h.rec.name };
+    state.link.post(state.name, c.instanceId, { kind: "rewindChild", parent, instanceId: c.instanceId, taskId: c.taskId }, [event(now, { subOrchestrationInstanceCreated: c.created })], change);
+    return;
+  }
+  rewindChildHere(state, lifecycle, { instanceId: h.rec.instanceId, executionId: h.rec.executionId, name: h.rec.name }, c, change, now);
+}
+
+/** rewindChild in the child's partition; `parent` as the rewound parent is now. */
+export function rewindChildHere(
+  state: HubState, lifecycle: InstanceLifecycle, parent: { instanceId: string; executionId: string; name: string },
+  c: EpisodeOutcome["rewindChildren"][number], change: Change, now: number,
+): void {
+  const id = parent.instanceId;
   const rec = state.current(c.instanceId);
   if (!rec) {
     const childRec: InstanceRecord = {
@@ -74,12 +95,12 @@ function rewindChild(state: HubState, lifecycle: InstanceLifecycle, h: HotInstan
     state.createInstance(childRec, executionStarted(now, {
       name: c.created.name, version: c.created.version, input: c.created.input, tags: c.created.tags,
       orchestrationInstance: { instanceId: c.instanceId, executionId: str(childRec.executionId) },
-      parentInstance: { taskScheduledId: c.taskId, name: str(h.rec.name), orchestrationInstance: { instanceId: id, executionId: str(h.rec.executionId) } },
+      parentInstance: { taskScheduledId: c.taskId, name: str(parent.name), orchestrationInstance: { instanceId: id, executionId: str(parent.executionId) } },
     }), now, change);
   } else if (rec.status === Status.ORCHESTRATION_STATUS_FAILED) {
-    lifecycle.rewind(c.instanceId, "Rewound with its parent", change, h.rec.executionId);
+    lifecycle.rewind(c.instanceId, "Rewound with its parent", change, parent.executionId);
   } else if (isTerminal(rec.status)) {
-    resendChildResult(state, h, rec, change, now);
+    resendChildResult(state, parent, rec, change, now);
   }
   // A child still running reports to an execution id the parent had before the rewind; send() accepts it.
 }
@@ -88,13 +109,11 @@ function rewindChild(state: HubState, lifecycle: InstanceLifecycle, h: HotInstan
  * A child that finished while its parent was Failed had its result dropped; the rewound parent
  * waits for it, so it is sent again (unless it is already in the parent's inbox).
  */
-function resendChildResult(state: HubState, parent: HotInstance, child: InstanceRecord, change: Change, now: number): void {
+function resendChildResult(state: HubState, parent: { instanceId: string; executionId: string }, child: InstanceRecord, change: Change, now: number): void {
   const started = findExecutionStarted(state.currentHistory(child.instanceId) ?? []);
   const link = started?.parentInstance;
-  if (link?.orchestrationInstance?.instanceId !== parent.rec.instanceId) return; // the id now names another instance
-  const taskId = link.taskScheduledId ?? 0;
-  const result = (e: HistoryEvent) => (e.subOrchestrationInstanceCompleted ?? e.subOrchestrationInstanceFailed)?.taskScheduledId === taskId;
-  if (parent.inbox.some((m) => result(m.event))) return;
+  if (link?.orchestrationInstance?.instanceId !== parent.instanceId) return; // the id now names another instance
   const note = parentNotification(child, started, now);
-  if (note) state.send({ ...note, executionId: parent.rec.executionId }, change);
+  // The parent's partition drops it when a result already waits in the parent's inbox.
+  if (note) state.send({ ...note, executionId: parent.executionId }, change, { unlessQueued: true });
 }

@@ -72,10 +72,15 @@ export class ClientOperations {
   }
 
   restart(instanceId: string, withNewInstanceId: boolean): Promise<string> {
-    return this.withCold([instanceId], true, () => this.restartNow(instanceId, withNewInstanceId));
+    return this.restartRequest(instanceId, withNewInstanceId).then((req) => this.startInstance(req));
   }
 
-  private restartNow(instanceId: string, withNewInstanceId: boolean): Promise<string> {
+  /** The start request a restart makes (checked against the original); a partitioned hub sends it to the new id's partition. */
+  restartRequest(instanceId: string, withNewInstanceId: boolean): Promise<pb.ICreateInstanceRequest> {
+    return this.withCold([instanceId], true, async () => this.restartNow(instanceId, withNewInstanceId));
+  }
+
+  private restartNow(instanceId: string, withNewInstanceId: boolean): pb.ICreateInstanceRequest {
     const rec = this.state.current(instanceId);
     if (!rec) throw notFound(`Orchestration instance '${instanceId}' not found`);
     // A restart under a new id leaves the original alone, so it may still be running (as the SDKs allow).
@@ -83,10 +88,10 @@ export class ClientOperations {
       throw precondition(`Orchestration instance '${instanceId}' is ${statusName(rec.status)}; only a completed, failed or terminated instance can be restarted under its own id (or restart it with a new instance id)`);
     }
     const started = findExecutionStarted(this.state.currentHistory(instanceId) ?? []);
-    return this.startInstance({
+    return {
       instanceId: withNewInstanceId ? randomUUID() : instanceId, name: rec.name, version: str(rec.version),
       input: str(rec.input), tags: rec.tags, parentTraceContext: started?.parentTraceContext,
-    });
+    };
   }
 
   /** Purges terminal instances (and, when recursive, their sub-orchestrations), or an entity given as `strict`'s one id; resolves with the count. */

@@ -35,7 +35,14 @@ const KIND_LIMIT = { orchestration: "orchestrations", activity: "activities", en
 export class Dispatcher {
   readonly workers = new Set<WorkerConnection>();
   readonly leases = new Map<string, Lease>();
-  private readonly tokenPrefix = randomBytes(6).toString("base64url");
+  /** Begins every completion token this dispatcher issues ("prefix.n"), so a hub of several partitions can route a completion by its token. */
+  readonly tokenPrefix = randomBytes(6).toString("base64url");
+  /**
+   * Called by a pump when leases ended since the last one: the streams have room again, which the
+   * other partitions' dispatchers, sharing the streams, must hear of (partitioned-hub.ts).
+   */
+  onFreed?: () => void;
+  private freed = false;
   private tokenCounter = 0;
   private sweepTimer?: NodeJS.Timeout;
   private pumping = false;
@@ -89,6 +96,7 @@ export class Dispatcher {
     if (!this.leases.delete(lease.token)) return;
     lease.worker.leases.delete(lease.token);
     lease.worker.inFlight[KIND_LIMIT[lease.kind]]--;
+    this.freed = true;
   }
 
   /** Sends ready work to workers with room, spreading it over the least-loaded streams. */
@@ -99,6 +107,12 @@ export class Dispatcher {
     }
     this.pumping = true;
     try {
+      // Room freed by ended leases goes to the other partitions first (in turn), then to this one:
+      // otherwise the partition whose items complete would keep the streams' slots to itself.
+      if (this.freed && this.onFreed) {
+        this.freed = false;
+        this.onFreed();
+      }
       do {
         this.pumpAgain = false;
         this.pumpKind("orchestration");

@@ -1,6 +1,7 @@
 // An entity's next step from its queue: a batch for a worker, or a lock request or release the
 // scheduler applies itself. Lock steps run inside the operation whose messages or lock releases
 // made them possible, so one operation stays one commit.
+import { pb } from "../proto";
 import { EntityStep, isEmptyEntity, nextEntityStep } from "../core/entities";
 import { Change } from "./change";
 import { committedInbox, HotInstance, InboxMessage } from "./hot-instance";
@@ -9,6 +10,16 @@ import { HubState } from "./hub-state";
 /** The entity's next step over `inbox` (by default the committed messages, which are all a worker may see). */
 export function entityStep(state: HubState, h: HotInstance, now: number, batchSize: number, inbox: InboxMessage[] = committedInbox(h)): EntityStep {
   return nextEntityStep(h.rec.instanceId, h.rec.entity!, inbox, now, batchSize, (o) => state.isLiveOrchestration(o));
+}
+
+/**
+ * A lock request dropped because its orchestration has ended: entities of other partitions earlier
+ * in its lock set could not tell, and may have granted it; they are unlocked.
+ */
+function unlockEarlier(state: HubState, r: pb.IEntityLockRequestedEvent, change: Change): void {
+  const requester = r.parentInstanceId?.value;
+  if (!requester || !r.criticalSectionId) return;
+  state.link.release(state.name, requester, r.criticalSectionId, (r.lockSet ?? []).slice(0, r.position ?? 0), change);
 }
 
 /**
@@ -28,7 +39,10 @@ export function settleEntities(state: HubState, change: Change, batchSize: numbe
       if (step?.kind !== "control") break;
       change.consume(state.name, h, [step.consumed.seq]);
       state.setEntity(h, step.entity, change);
-      for (const m of step.messages) state.send(m, change);
+      const request = step.consumed.event.entityLockRequested;
+      // A grant carries its lock set, so a partition whose orchestration has ended unlocks them.
+      for (const m of step.messages) state.send(m, change, m.event.entityLockGranted && request ? { lockSet: (request.lockSet ?? []).map(String) } : undefined);
+      if (request && step.messages.length === 0 && !state.link.single) unlockEarlier(state, request, change);
       change.stepped.add(id);
     }
   }

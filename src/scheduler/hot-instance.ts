@@ -53,3 +53,15 @@ export function committedInbox(h: HotInstance): InboxMessage[] {
   for (const m of h.inbox) if (m.pending) return h.inbox.filter((x) => !x.pending);
   return h.inbox;
 }
+
+/**
+ * A sub-orchestration result for the same task as `m` already waits in the instance's inbox, or is
+ * in its history (a result sent again after a rewind, when the first one was not dropped after all:
+ * across partitions it may reach the parent after the rewind).
+ */
+export function resultQueued(h: HotInstance, m: { event: HistoryEvent }): boolean {
+  const taskId = (m.event.subOrchestrationInstanceCompleted ?? m.event.subOrchestrationInstanceFailed)?.taskScheduledId;
+  if (taskId === undefined) return false;
+  const same = (e: HistoryEvent) => (e.subOrchestrationInstanceCompleted ?? e.subOrchestrationInstanceFailed)?.taskScheduledId === taskId;
+  return h.inbox.some((x) => same(x.event)) || h.history.some(same);
+}

@@ -118,9 +118,10 @@ export class HubSchedules {
     let rec = withNext({ ...r }, next);
     if (start !== undefined) {
       const instanceId = occurrenceInstanceId(r.scheduleId, start);
-      if (!this.state.current(instanceId)) {
+      // An occurrence of another partition is started there, unless it exists.
+      if (!this.state.link.owns(instanceId) || !this.state.current(instanceId)) {
         try {
-          this.lifecycle.start({ instanceId, name: r.orchestrationName, input: str(r.input), tags: { schedule: r.scheduleId } }, change);
+          this.lifecycle.start({ instanceId, name: r.orchestrationName, input: str(r.input), tags: { schedule: r.scheduleId } }, change, true);
         } catch (err) {
           // Checked at creation, so only a changed limit gets here: the schedule moves on regardless.
           log.error(`dts: schedule '${r.scheduleId}' in task hub '${this.state.name}' could not start ${instanceId}: ${(err as Error).message}`);

@@ -13,7 +13,8 @@ import { ActivityTable } from "./activity-table";
 import { Change } from "./change";
 import { Dispatcher, Lease } from "./dispatcher";
 import { EntityLockIndex } from "./entity-locks";
-import { endWork, HotInstance, hotInstance, InboxMessage } from "./hot-instance";
+import { PartitionLink, requestedLocks } from "./partition-link";
+import { endWork, HotInstance, hotInstance, InboxMessage, resultQueued } from "./hot-instance";
 import { ScheduleTable } from "./schedule-table";
 import { TimerHeap } from "./timer-heap";
 
@@ -39,7 +40,8 @@ export class HubState {
   /** The instances outside memory (cold-records.ts). */
   readonly cold: ColdRecords;
 
-  constructor(readonly name: string, store: EngineStore, private readonly dispatcher: Dispatcher, onDue: (due: Due[]) => void) {
+  /** `link`: the partition this state is, of how many (one by default: the whole hub). */
+  constructor(readonly name: string, store: EngineStore, private readonly dispatcher: Dispatcher, onDue: (due: Due[]) => void, readonly link = new PartitionLink()) {
     this.timers = new TimerHeap<Due>(onDue);
     this.schedules = new ScheduleTable(name);
     this.cold = coldRecords(name, store);
@@ -112,7 +114,12 @@ export class HubState {
     throw precondition(`Cannot ${verb} orchestration instance '${instanceId}': it is already ${statusName(rec.status)}`);
   }
 
+  /**
+   * An orchestration of another partition counts as live: its partition unlocks what a finished one
+   * was granted (see releaseLocksOf and partition-inbox.ts).
+   */
   isLiveOrchestration(instanceId: string): boolean {
+    if (!this.link.owns(instanceId)) return true;
     const h = this.instances.get(instanceId);
     return !!h && !h.rec.entity && !isTerminal(h.rec.status);
   }
@@ -179,7 +186,7 @@ export class HubState {
       this.instances.delete(instanceId);
       if (h.rec.entity) this.locks.move(instanceId, h.rec.entity.lockedBy, undefined);
     }
-    this.releaseLocksOf(instanceId, change);
+    this.releaseLocksOf(instanceId, change, h?.history);
     change.ops.push({ op: "deleteInstance", hub: this.name, instanceId });
     this.wroteCold(instanceId, undefined, [], change);
   }
@@ -249,12 +256,17 @@ export class HubState {
 
   // ---------------------------------------------------------------- messages
 
-  /** Delivers a message to a live instance's inbox; messages to unknown or finished instances are dropped. */
-  send(m: NewMessage, change: Change): void {
+  /**
+   * Delivers a message to a live instance's inbox; messages to unknown or finished instances are
+   * dropped. One for an instance of another partition goes to that partition's inbox.
+   */
+  send(m: NewMessage, change: Change, extra?: { lockSet?: string[]; unlessQueued?: boolean }): void {
+    if (!this.link.owns(m.instanceId)) return this.link.send(this.name, m, change, extra);
     const h = this.instances.get(m.instanceId) ?? (isEntityId(m.instanceId) ? this.createEntity(m.instanceId, change) : undefined);
     if (!h || isTerminal(h.rec.status)) return;
     if (m.executionId && m.executionId !== h.rec.executionId && !h.rec.rewoundExecutionIds?.includes(m.executionId)) return;
-    const rec: InboxMessage = { ...m, seq: ++this.seq, pending: true };
+    if (extra?.unlessQueued && resultQueued(h, m)) return;
+    const rec: InboxMessage = { ...m, seq: (this.seq = this.link.nextSeq(this.seq)), pending: true };
     change.ops.push({ op: "putMessage", hub: this.name, message: rec });
     change.sent.push(rec);
     this.addToInbox(h, rec, Date.now());
@@ -283,7 +295,7 @@ export class HubState {
   // ---------------------------------------------------------------- activity tasks
 
   addActivity(a: NewActivity, change: Change): void {
-    const rec: ActivityRecord = { ...a, seq: ++this.seq };
+    const rec: ActivityRecord = { ...a, seq: (this.seq = this.link.nextSeq(this.seq)) };
     this.activityTable.set(rec.seq, rec);
     change.ops.push({ op: "putActivity", hub: this.name, activity: rec });
     change.activities.push(rec.seq);
@@ -330,12 +342,31 @@ export class HubState {
     change.wake.add(h.rec.instanceId);
   }
 
-  /** An orchestration ended (or moved to a new execution): the entities it locked are free again. */
-  releaseLocksOf(orchestrationId: string, change: Change): void {
+  /**
+   * An orchestration ended (or moved to a new execution): the entities it locked are free again.
+   * Entities of other partitions are sent an unlock for each critical section `history` asked for
+   * and did not release (an unlock of a lock not held is ignored).
+   */
+  releaseLocksOf(orchestrationId: string, change: Change, history = this.instances.get(orchestrationId)?.history): void {
     for (const entityId of this.locks.takeAll(orchestrationId)) {
       const h = this.instances.get(entityId);
       if (h?.rec.entity?.lockedBy === orchestrationId) this.setEntity(h, { ...h.rec.entity, lockedBy: undefined, criticalSectionId: undefined }, change);
     }
+    if (this.link.single || !history) return;
+    for (const [cs, entities] of requestedLocks(history)) this.link.release(this.name, orchestrationId, cs, entities, change);
+  }
+
+  /** Unlocks the entity if the orchestration holds it for this critical section (a release from another partition). */
+  releaseLock(entityId: string, orchestrationId: string, criticalSectionId: string, change: Change): void {
+    let id: string;
+    try {
+      id = normalizeEntityId(entityId);
+    } catch {
+      return;
+    }
+    const h = this.instances.get(id);
+    const data = h?.rec.entity;
+    if (h && data?.lockedBy === orchestrationId && data.criticalSectionId === criticalSectionId) this.setEntity(h, { ...data, lockedBy: undefined, criticalSectionId: undefined }, change);
   }
 
   // ---------------------------------------------------------------- due times

@@ -16,14 +16,19 @@ import { EngineOptions } from "./options";
 export class InstanceLifecycle {
   constructor(private readonly state: HubState, private readonly options: EngineOptions) {}
 
-  /** Validates a start request and adds the new instance to the change; returns its id. */
-  start(req: pb.ICreateInstanceRequest, change: Change): string {
+  /**
+   * Validates a start request and adds the new instance to the change; returns its id. An instance
+   * of another partition is created by its partition, which applies the reuse policy there (and,
+   * with `keepExisting`, leaves an existing instance alone).
+   */
+  start(req: pb.ICreateInstanceRequest, change: Change, keepExisting = false): string {
     const instanceId = req.instanceId ? checkInstanceId(req.instanceId) : randomUUID();
     if (!req.name) throw invalid("name (the orchestration name) must not be empty");
     checkPayload(val(req.input), "input", this.options.maxPayloadBytes);
     checkTags(req.tags);
+    const remote = !this.state.link.owns(instanceId);
     // An id generated here is new: nothing to look up (and nothing was fetched for it).
-    const existing = req.instanceId ? this.state.current(instanceId) : undefined;
+    const existing = req.instanceId && !remote ? this.state.current(instanceId) : undefined;
     if (existing) {
       const replaceable = req.orchestrationIdReusePolicy?.replaceableStatus ?? [];
       const allowed = replaceable.length > 0 ? replaceable.includes(existing.status) : isTerminal(existing.status);
@@ -46,6 +51,11 @@ export class InstanceLifecycle {
       orchestrationInstance: { instanceId, executionId: str(executionId) },
       scheduledStartTimestamp: rec.scheduledStartAt ? req.scheduledStartTimestamp : undefined,
     });
+    if (remote) {
+      const replaceable = req.orchestrationIdReusePolicy?.replaceableStatus ?? [];
+      this.state.link.post(this.state.name, instanceId, { kind: "start", instance: rec, visibleAt: rec.scheduledStartAt ?? now, replaceable, keepExisting }, [start], change);
+      return instanceId;
+    }
     this.state.createInstance(rec, start, rec.scheduledStartAt ?? now, change);
     return instanceId;
   }
@@ -54,6 +64,10 @@ export class InstanceLifecycle {
   terminate(instanceId: string, reason: string | undefined, recursive: boolean, change: Change, seen = new Set<string>()): void {
     if (seen.has(instanceId)) return; // a cycle of sub-orchestration ids
     seen.add(instanceId);
+    if (!this.state.link.owns(instanceId)) {
+      this.state.link.post(this.state.name, instanceId, { kind: "terminate", instanceId, reason, recurse: recursive }, [], change);
+      return;
+    }
     const h = this.state.get(instanceId);
     if (!h || isTerminal(h.rec.status)) return;
     const now = Date.now();

@@ -11,7 +11,7 @@ import { ArchivedInstance } from "../core/instance-archive";
 import { Status } from "../core/model";
 import { InstanceFilter } from "../store/store";
 import { GroupCommitter } from "./group-commit";
-import { TaskHub } from "./task-hub";
+import { Hub } from "./hub";
 
 export interface RetentionOptions {
   /** The scheduler's policy (dts serve's flags); a hub's own policy overrides it. */
@@ -61,7 +61,7 @@ export function expiredFilters(scheduler: RetentionPolicy, hub: RetentionPolicy 
 }
 
 /** What a recursive purge of `ids` removes, each with its record and history as committed. */
-async function toArchive(hub: TaskHub, ids: string[]): Promise<ArchivedInstance[]> {
+async function toArchive(hub: Hub, ids: string[]): Promise<ArchivedInstance[]> {
   const out: ArchivedInstance[] = [];
   for (const id of await hub.clients.purgeable(ids, true)) {
     const instance = await hub.reads.getInstance(id);
@@ -79,7 +79,7 @@ export class RetentionPurger {
   private unlogged = new Map<string, number>();
   private loggedAt = 0;
 
-  constructor(private readonly hubs: () => TaskHub[], private readonly committer: GroupCommitter, options: Partial<RetentionOptions> = {}) {
+  constructor(private readonly hubs: () => Hub[], private readonly committer: GroupCommitter, options: Partial<RetentionOptions> = {}) {
     this.options = { ...DEFAULT_RETENTION_OPTIONS, ...options };
   }
 
@@ -145,7 +145,7 @@ export class RetentionPurger {
     return purged;
   }
 
-  private async sweepHub(hub: TaskHub, now: number): Promise<number> {
+  private async sweepHub(hub: Hub, now: number): Promise<number> {
     let total = 0;
     for (const filter of expiredFilters(this.options.policy, hub.retention.get(), now)) {
       for (;;) {

@@ -8,6 +8,9 @@ import { CommitFailure, GroupCommitter } from "./group-commit";
 import { DEFAULT_ENGINE_OPTIONS, EngineOptions } from "./options";
 import { RetentionOptions, RetentionPurger } from "./retention-purger";
 import { TaskHub } from "./task-hub";
+import { Hub } from "./hub";
+import { PartitionedHub } from "./partitioned-hub";
+import { checkPartitions } from "../core/partition";
 import { log } from "../log/log";
 
 export interface SchedulerOptions extends Partial<EngineOptions> {
@@ -19,6 +22,11 @@ export interface SchedulerOptions extends Partial<EngineOptions> {
   maxHubs?: number;
   /** Retention: the scheduler's policy, and the purger's clock and pacing (tests set the clock). */
   retention?: Partial<RetentionOptions>;
+  /**
+   * Partitions of each hub this scheduler creates (default 1; fixed for the hub's life). A hub of
+   * more than one runs as a PartitionedHub; SQLite keeps one.
+   */
+  partitions?: number;
 }
 
 export const DEFAULT_HUB = "default";
@@ -30,7 +38,10 @@ export class Scheduler {
   readonly maxHubs: number;
   /** Purges finished instances past their retention period, in the background. */
   readonly retention: RetentionPurger;
-  private readonly hubs = new Map<string, TaskHub>();
+  private readonly hubs = new Map<string, Hub>();
+  /** Partitions of the hubs this scheduler creates. */
+  readonly partitions: number;
+  private stopInbox?: Promise<() => Promise<void>>;
   private readonly dynamicHubs: boolean;
   private failure?: Error;
   private readonly fatalListeners: ((err: Error) => void)[] = [];
@@ -43,7 +54,7 @@ export class Scheduler {
   static async open(store: EngineStore, options: SchedulerOptions = {}): Promise<Scheduler> {
     if (!isAsyncStore(store)) return new Scheduler(store, options);
     const { missing, all } = hubsToServe(await store.listHubs(), options);
-    for (const name of missing) await store.createHub(name);
+    for (const name of missing) await store.createHub(name, checkPartitions(options.partitions ?? 1));
     const snapshots = new Map<string, HubSnapshot>();
     for (const name of all) snapshots.set(name, await store.load(name));
     return new Scheduler(store, options, snapshots);
@@ -53,16 +64,23 @@ export class Scheduler {
   constructor(readonly store: EngineStore, options: SchedulerOptions = {}, snapshots?: Map<string, HubSnapshot>) {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...stripUndefined(options) };
     this.dynamicHubs = !!options.dynamicHubs;
+    this.partitions = checkPartitions(options.partitions ?? 1);
+    if (this.partitions > 1 && store.kind === "sqlite") throw new Error(`the SQLite store keeps a task hub in one partition; ${this.partitions} partitions need --store postgres`);
     this.maxHubs = options.maxHubs ?? DEFAULT_MAX_HUBS;
     this.committer = new GroupCommitter(store, (f) => this.commitFailed(f), this.options.observer);
     if (!snapshots) {
       if (isAsyncStore(store)) throw new Error("a store that answers through promises is opened with Scheduler.open");
       const { missing, all } = hubsToServe(store.listHubs(), options);
-      for (const name of missing) store.createHub(name);
+      for (const name of missing) store.createHub(name, this.partitions);
       snapshots = new Map([...all].map((name) => [name, store.load(name)]));
     }
     for (const [name, snapshot] of snapshots) this.open(name, snapshot);
     if (!isAsyncStore(store)) store.onFatal?.((err) => this.fail(err));
+    // Other processes write to partitions' inboxes: PostgreSQL tells which (in-process senders tell the receiver themselves).
+    if (isAsyncStore(store) && store.onInbox && (this.partitions > 1 || [...this.hubs.values()].some((h) => h instanceof PartitionedHub))) {
+      this.stopInbox = store.onInbox((hub, part) => this.hubs.get(hub)?.inboxWritten?.(part));
+      this.stopInbox.catch((err: Error) => log.error(`dts: cannot LISTEN for messages between partitions (${err.message}); partitions read their inboxes every few seconds instead`));
+    }
     this.retention = new RetentionPurger(() => (this.failure ? [] : [...this.hubs.values()]), this.committer, stripUndefined(options.retention ?? {}));
     this.retention.start();
   }
@@ -98,7 +116,7 @@ export class Scheduler {
   }
 
   /** The hub a request names (no name: `default`); NOT_FOUND unless it exists or hubs are dynamic. */
-  hub(name: string | undefined): TaskHub {
+  hub(name: string | undefined): Hub {
     this.checkHealthy();
     const key = normalize(name || DEFAULT_HUB);
     const hub = this.hubs.get(key);
@@ -122,7 +140,7 @@ export class Scheduler {
     const key = normalize(name);
     const existing = this.hubs.get(key);
     if (existing && !recreate) return;
-    const ops: ({ op: "createHub"; hub: string } | { op: "deleteHub"; hub: string })[] = [];
+    const ops: ({ op: "createHub"; hub: string; partitions?: number } | { op: "deleteHub"; hub: string })[] = [];
     if (existing) {
       this.hubs.delete(key);
       existing.close(`Task hub '${key}' was deleted and created again; reconnect`);
@@ -145,27 +163,32 @@ export class Scheduler {
 
   async close(): Promise<void> {
     await this.retention.stop();
+    await (await this.stopInbox?.catch(() => undefined))?.();
     await this.committer.flush();
     for (const hub of this.hubs.values()) hub.close("The scheduler is shutting down");
     await this.store.close();
   }
 
   /** A new, empty hub in memory, with its store create queued (into `ops` when given, else at once). */
-  private create(key: string, ops?: { op: "createHub" | "deleteHub"; hub: string }[]): TaskHub {
+  private create(key: string, ops?: { op: "createHub" | "deleteHub"; hub: string; partitions?: number }[]): Hub {
     if (this.hubs.size >= this.maxHubs) {
       throw new SchedulerError("RESOURCE_EXHAUSTED", `This scheduler already serves ${this.hubs.size} task hubs, its limit (--max-hubs ${this.maxHubs}); delete a hub or raise the limit`);
     }
-    if (ops) ops.push({ op: "createHub", hub: key });
-    else this.committer.commit([{ op: "createHub", hub: key }], () => {});
-    return this.open(key);
+    const create = { op: "createHub" as const, hub: key, ...(this.partitions > 1 ? { partitions: this.partitions } : {}) };
+    if (ops) ops.push(create);
+    else this.committer.commit([create], () => {});
+    return this.open(key, undefined, this.partitions);
   }
 
-  private commitOps(ops: { op: "createHub" | "deleteHub"; hub: string }[]): Promise<void> {
+  private commitOps(ops: { op: "createHub" | "deleteHub"; hub: string; partitions?: number }[]): Promise<void> {
     return new Promise((resolve, reject) => this.committer.commit(ops, resolve, (err) => reject(notStored(err))));
   }
 
-  private open(name: string, snapshot?: HubSnapshot): TaskHub {
-    const hub = new TaskHub(name, this.store, this.committer, this.options, snapshot);
+  /** `partitions`: a new hub's; a stored hub's snapshot says its own. */
+  private open(name: string, snapshot?: HubSnapshot, partitions = snapshot?.partitions ?? 1): Hub {
+    const hub = partitions > 1
+      ? PartitionedHub.whole(name, partitions, this.store, this.committer, this.options, snapshot)
+      : new TaskHub(name, this.store, this.committer, this.options, snapshot);
     this.hubs.set(name, hub);
     return hub;
   }

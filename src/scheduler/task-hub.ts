@@ -20,10 +20,12 @@ import { InstanceLifecycle } from "./lifecycle";
 import { EngineOptions } from "./options";
 import { WorkerConnection } from "./worker";
 import { WorkFeed } from "./work-feed";
+import { PartitionLink } from "./partition-link";
+import { PartitionInbox } from "./partition-inbox-reader";
 
 /** What clients may ask of a hub: each call is one operation, one commit. */
 export type HubClients = Pick<ClientOperations,
-  "startInstance" | "raiseEvent" | "terminate" | "suspend" | "resume" | "rewind" | "restart" | "purge" | "purgeable" | "forceTerminate" | "addEvent" | "importInstances">;
+  "startInstance" | "raiseEvent" | "terminate" | "suspend" | "resume" | "rewind" | "restart" | "restartRequest" | "purge" | "purgeable" | "forceTerminate" | "addEvent" | "importInstances">;
 /** What clients may read: committed state, store pages, waits, metrics. */
 export type HubReadApi = Pick<HubReads,
   "getInstance" | "getHistory" | "queryInstances" | "listInstanceIds" | "findInstanceIds" | "listInstances" | "countByStatus" | "waitFor" | "hotState" | "metrics" | "work" | "workers">;
@@ -42,6 +44,8 @@ export class TaskHub implements DispatchSource {
   private readonly workItems: WorkItemCompletions;
   private readonly hubReads: HubReads;
   private readonly hubSchedules: HubSchedules;
+  /** Messages from the hub's other partitions (none with one partition). */
+  private readonly inbox?: PartitionInbox;
 
   readonly clients: HubClients;
   readonly reads: HubReadApi;
@@ -68,10 +72,13 @@ export class TaskHub implements DispatchSource {
   private loads = 0;
   loading = false;
 
-  /** `snapshot`: what the store holds for it; none for a hub created just now. */
-  constructor(readonly name: string, private readonly store: EngineStore, private readonly committer: GroupCommitter, options: EngineOptions, snapshot?: HubSnapshot) {
+  /**
+   * `snapshot`: what the store holds for it; none for a hub created just now. `link`: the partition
+   * of the hub this engine is (by default the whole hub, one partition).
+   */
+  constructor(readonly name: string, private readonly store: EngineStore, private readonly committer: GroupCommitter, options: EngineOptions, snapshot?: HubSnapshot, readonly link = new PartitionLink()) {
     this.dispatcher = new Dispatcher(this, options, name);
-    this.state = new HubState(name, store, this.dispatcher, (due) => this.onDue(due));
+    this.state = new HubState(name, store, this.dispatcher, (due) => this.onDue(due), link);
     this.feed = new WorkFeed(this.state, options);
     this.hubCommit = new HubCommit(this.state, this.feed, this.dispatcher, this.waiters, committer, options);
     const lifecycle = new InstanceLifecycle(this.state, options);
@@ -91,6 +98,7 @@ export class TaskHub implements DispatchSource {
       complete: (result) => this.workItems.entity(result),
       completePrecomputed: (req) => this.workItems.precomputedEntity(req),
     };
+    if (!link.single) this.inbox = new PartitionInbox(this.state, lifecycle, store, this.hubCommit, () => this.loading);
     // A hub created just now starts empty: the store may still hold a deleted namesake's data
     // until the queued delete is written.
     if (snapshot) this.load(snapshot, true);
@@ -100,12 +108,20 @@ export class TaskHub implements DispatchSource {
 
   /** startup: the scheduler has just started (schedules catch up on what they missed while it was down). */
   private load(snapshot: HubSnapshot, startup: boolean): void {
+    // A hub's schedules run in its partition 0; they start occurrences of other partitions there.
+    if (this.link.part !== 0) snapshot = { ...snapshot, schedules: [] };
     const now = Date.now();
     const { stale, readyActivities } = this.state.load(snapshot, now);
     for (const seq of readyActivities) this.feed.queueActivity(seq, now);
     for (const h of this.state.all()) this.hubCommit.wake(h, now);
     this.hubSchedules.start(now, startup);
     if (stale.length > 0) this.committer.commit([{ op: "deleteMessages", hub: this.name, seqs: stale }], () => {});
+    this.inbox?.pull();
+  }
+
+  /** Applies what other partitions sent this one (they tell it after their commits; a timer polls too). */
+  pullInbox(): void {
+    this.inbox?.pull();
   }
 
   /**
@@ -116,10 +132,11 @@ export class TaskHub implements DispatchSource {
     for (const lease of [...this.dispatcher.leases.values()]) this.dispatcher.end(lease);
     this.state.clear();
     this.feed.clear();
-    if (!isAsyncStore(this.store)) return this.loaded(this.store.load(this.name));
+    const part = this.link.single ? undefined : this.link.part;
+    if (!isAsyncStore(this.store)) return this.loaded(this.store.load(this.name, part));
     const load = ++this.loads;
     this.loading = true;
-    return this.store.load(this.name).then((snapshot) => {
+    return this.store.load(this.name, part).then((snapshot) => {
       // A later reload started meanwhile: its snapshot is the newer one.
       if (load !== this.loads || this.hubCommit.closed !== undefined) return;
       this.loading = false;
@@ -134,6 +151,7 @@ export class TaskHub implements DispatchSource {
 
   /** Stops the hub: its worker streams end with `reason`, waiters are released, later changes are refused. */
   close(reason: string): void {
+    this.inbox?.close();
     this.hubCommit.close(reason);
     this.state.close();
     this.dispatcher.close(reason);
@@ -143,6 +161,10 @@ export class TaskHub implements DispatchSource {
   // ---------------------------------------------------------------- workers
 
   connectWorker(worker: WorkerConnection): void { this.dispatcher.connect(worker); }
+  /** The orchestration is in this engine's memory and not finished (a partitioned hub's entity views ask). */
+  isLiveOrchestration(instanceId: string): boolean { return this.state.isLiveOrchestration(instanceId); }
+  /** BeginWorkerDrain: no new work for that worker's streams. */
+  drainWorker(workerId: string): boolean { return this.dispatcher.drain(workerId); }
   disconnectWorker(worker: WorkerConnection): void { this.dispatcher.disconnect(worker); }
   next(lease: Lease): pb.IWorkItem | undefined { return this.feed.next(lease); }
   released(lease: Lease, reason: "disconnected" | "expired"): void { this.workItems.released(lease, reason); }

@@ -7,16 +7,16 @@ import { SchedulerError, invalid } from "../core/errors";
 import { checkInstanceId } from "../core/limits";
 import { KindMetrics } from "../scheduler/hub-metrics";
 import { Scheduler } from "../scheduler/scheduler";
-import { TaskHub } from "../scheduler/task-hub";
+import { Hub } from "../scheduler/hub";
 import { hubUnary } from "./hub-call";
 
 import b = pb.durabletask.protos.backend.v1;
 
 /** The three precomputed completions, as both the unary RPCs and the completion stream apply them. */
 export const COMPLETE = {
-  orchestration: (req: b.ICompleteOrchestrationWorkItemRequest, hub: TaskHub) => hub.completions.precomputedOrchestration(req),
-  activity: (req: b.ICompleteActivityWorkItemRequest, hub: TaskHub) => hub.completions.activityEvent(req.completionToken, req.responseEvent),
-  entity: (req: b.ICompleteEntityWorkItemRequest, hub: TaskHub) => hub.entities.completePrecomputed(req),
+  orchestration: (req: b.ICompleteOrchestrationWorkItemRequest, hub: Hub) => hub.completions.precomputedOrchestration(req),
+  activity: (req: b.ICompleteActivityWorkItemRequest, hub: Hub) => hub.completions.activityEvent(req.completionToken, req.responseEvent),
+  entity: (req: b.ICompleteEntityWorkItemRequest, hub: Hub) => hub.entities.completePrecomputed(req),
 };
 
 export function backendHandlers(scheduler: Scheduler, sidecar: grpc.UntypedServiceImplementation): grpc.UntypedServiceImplementation {
@@ -88,7 +88,7 @@ export function backendHandlers(scheduler: Scheduler, sidecar: grpc.UntypedServi
     BeginWorkerDrain: unary<b.IBeginWorkerDrainRequest>((_req, hub, call) => {
       const workerId = call.metadata.get("workerid")[0];
       if (workerId === undefined) throw invalid("BeginWorkerDrain needs the workerid metadata of the worker to drain");
-      return { workerFound: hub.dispatcher.drain(String(workerId)) };
+      return { workerFound: hub.drainWorker(String(workerId)) };
     }),
   };
 }

@@ -7,7 +7,7 @@ import * as grpc from "@grpc/grpc-js";
 import { pb } from "../proto";
 import { invalid } from "../core/errors";
 import { Scheduler } from "../scheduler/scheduler";
-import { TaskHub } from "../scheduler/task-hub";
+import { Hub } from "../scheduler/hub";
 import { backendDefinition } from "../proto/services";
 import { COMPLETE } from "./backend-service";
 import { asStatus, ClusterRoutes } from "./cluster-routes";
@@ -77,7 +77,7 @@ function routed(m: Completion, routes: ClusterRoutes, call: grpc.ServerDuplexStr
 }
 
 /** The completion's commit, as its unary RPC makes it; a message with none set is refused. */
-async function apply(m: Completion, hub: TaskHub): Promise<void> {
+async function apply(m: Completion, hub: Hub): Promise<void> {
   if (m.orchestration) return COMPLETE.orchestration(m.orchestration, hub);
   if (m.activity) return COMPLETE.activity(m.activity, hub);
   if (m.entity) return COMPLETE.entity(m.entity, hub);

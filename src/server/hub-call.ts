@@ -1,11 +1,11 @@
 // One unary call against the task hub its metadata names: the shape both gRPC services' handlers take.
 import * as grpc from "@grpc/grpc-js";
 import { Scheduler } from "../scheduler/scheduler";
-import { TaskHub } from "../scheduler/task-hub";
+import { Hub } from "../scheduler/hub";
 import { toServiceError } from "./errors";
 
 export type Call<Req> = grpc.ServerUnaryCall<Req, unknown>;
-export type Handler<Req> = (req: Req, hub: TaskHub, call: Call<Req>) => unknown | Promise<unknown>;
+export type Handler<Req> = (req: Req, hub: Hub, call: Call<Req>) => unknown | Promise<unknown>;
 
 export function hubName(metadata: grpc.Metadata): string | undefined {
   const v = metadata.get("taskhub")[0];

@@ -8,7 +8,7 @@ import { checkInstanceId } from "../core/limits";
 import { EntityData, InstanceRecord, isTerminal, Status } from "../core/model";
 import { WorkFilter, workFilter } from "../core/work-filters";
 import { Scheduler } from "../scheduler/scheduler";
-import { TaskHub } from "../scheduler/task-hub";
+import { Hub } from "../scheduler/hub";
 import { WorkerConnection } from "../scheduler/worker";
 import { CAPABILITIES_HEADER, COMPLETION_STREAM } from "../proto/capabilities";
 import { failStream, toServiceError } from "./errors";
@@ -119,7 +119,7 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
       throw new SchedulerError("UNIMPLEMENTED", "SkipGracefulOrchestrationTerminations is not supported yet");
     }),
     GetWorkItems: (call: grpc.ServerWritableStream<pb.IGetWorkItemsRequest, pb.IWorkItem>) => {
-      let hub: TaskHub;
+      let hub: Hub;
       let filter: WorkFilter | undefined;
       try {
         hub = scheduler.hub(hubName(call.metadata));
@@ -196,7 +196,7 @@ function mirrorOf(metadata: grpc.Metadata): string | undefined {
   return v === undefined ? undefined : String(v);
 }
 
-function wait(hub: TaskHub, req: pb.IGetInstanceRequest, call: Call<pb.IGetInstanceRequest>, predicate: (r: InstanceRecord) => boolean) {
+function wait(hub: Hub, req: pb.IGetInstanceRequest, call: Call<pb.IGetInstanceRequest>, predicate: (r: InstanceRecord) => boolean) {
   const id = checkInstanceId(req.instanceId);
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() - Date.now() : typeof deadline === "number" && isFinite(deadline) ? deadline - Date.now() : DEFAULT_WAIT_MS;

@@ -4,7 +4,7 @@
 import { HistoryEvent } from "../core/model";
 import { pb } from "../proto";
 import { eventBytes } from "../proto/event-bytes";
-import { StoreOp } from "./store";
+import { PartitionMessage, StoreOp } from "./store";
 
 export type EncodedOp = StoreOp<Uint8Array>;
 
@@ -32,6 +32,8 @@ function mapEvents<A, B>(op: StoreOp<A>, f: (event: A) => B): StoreOp<B> {
       return { ...op, events: op.events.map(f) };
     case "putMessage":
       return { ...op, message: { ...op.message, event: f(op.message.event) } };
+    case "putInbox":
+      return { ...op, message: { body: op.message.body, events: op.message.events.map(f) } };
     default:
       return op;
   }
@@ -72,4 +74,14 @@ export function unpackOps(batch: PackedBatch): EncodedOp[] {
       return bytes;
     }),
   );
+}
+
+/** A message between partitions as one column's bytes: JSON, its events as base64 protobuf. */
+export function packInboxMessage(m: PartitionMessage<Uint8Array>): Buffer {
+  return Buffer.from(JSON.stringify({ body: m.body, events: m.events.map((e) => Buffer.from(e.buffer, e.byteOffset, e.byteLength).toString("base64")) }));
+}
+
+export function unpackInboxMessage(bytes: Buffer): PartitionMessage {
+  const m = JSON.parse(bytes.toString("utf8")) as { body: unknown; events: string[] };
+  return { body: m.body, events: m.events.map((e) => decodeEvent(Buffer.from(e, "base64"))) };
 }

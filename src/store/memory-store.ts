@@ -4,9 +4,10 @@
 // undo log: each change records how to revert it, and a failing op reverts the batch in reverse.
 import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord, Status } from "../core/model";
 import { RetentionPolicy } from "../core/retention";
+import { checkPartitions, partitionOf } from "../core/partition";
 import { ScheduleRecord } from "../core/schedule";
 import { decodeContinuationToken } from "./continuation";
-import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
+import { checkAppendFrom, checkPart, inboxConsumed, seqWritten, unknownHub } from "./ops";
 import {
   compareByCreated,
   compareForListing,
@@ -20,7 +21,7 @@ import {
   toIdPage,
   toInstancePage,
 } from "./query";
-import { HubSnapshot, InstanceFilter, InstanceListing, InstancePage, Store, StoreOp } from "./store";
+import { HubSnapshot, InboxEntry, InstanceFilter, InstanceListing, InstancePage, PartitionMessage, Store, StoreOp } from "./store";
 
 interface HubData {
   instances: Map<string, InstanceRecord>;
@@ -31,6 +32,11 @@ interface HubData {
   /** High-water mark of every seq ever written, so seqs are never reused after deletes. */
   maxSeq: number;
   retention?: RetentionPolicy;
+  /** Fixed at creation; instances belong to partitionOf(id, partitions). */
+  partitions: number;
+  /** Messages between partitions, by id; `nextInboxId` only grows. */
+  inbox: Map<number, { part: number; message: PartitionMessage }>;
+  nextInboxId: number;
 }
 
 type Undo = (() => void)[];
@@ -44,35 +50,47 @@ export class MemoryStore implements Store {
     return [...this.open().keys()].sort(compareIds);
   }
 
-  createHub(hub: string): void {
+  createHub(hub: string, partitions = 1): void {
     const hubs = this.open();
-    if (!hubs.has(hub)) hubs.set(hub, emptyHub());
+    if (!hubs.has(hub)) hubs.set(hub, emptyHub(partitions));
   }
 
   deleteHub(hub: string): void {
     this.open().delete(hub);
   }
 
-  load(hub: string): HubSnapshot {
+  load(hub: string, part?: number): HubSnapshot {
     const h = this.open().get(hub);
     if (!h) return { instances: [], messages: [], activities: [], schedules: [], maxSeq: 0 };
+    if (part !== undefined) checkPart(hub, part, h.partitions);
+    const mine = (r: { instanceId: string }) => part === undefined || partitionOf(r.instanceId, h.partitions) === part;
     const withMessages = new Set<string>();
     for (const m of h.messages.values()) withMessages.add(m.instanceId);
     const instances: HubSnapshot["instances"] = [];
     for (const r of h.instances.values()) {
-      if (needsLoading(r, withMessages.has(r.instanceId))) {
+      if (mine(r) && needsLoading(r, withMessages.has(r.instanceId))) {
         instances.push({ instance: copyInstance(r), history: (h.histories.get(r.instanceId) ?? []).slice() });
       }
     }
     const bySeq = (a: { seq: number }, b: { seq: number }) => a.seq - b.seq;
     return {
       instances,
-      messages: [...h.messages.values()].sort(bySeq).map(copyMessage),
-      activities: [...h.activities.values()].sort(bySeq).map(copyActivity),
+      messages: [...h.messages.values()].filter(mine).sort(bySeq).map(copyMessage),
+      activities: [...h.activities.values()].filter(mine).sort(bySeq).map(copyActivity),
       schedules: [...h.schedules.values()].sort((a, b) => compareIds(a.scheduleId, b.scheduleId)).map((r) => ({ ...r })),
       maxSeq: h.maxSeq,
       ...(h.retention ? { retention: { ...h.retention } } : {}),
+      ...(h.partitions > 1 ? { partitions: h.partitions } : {}),
     };
+  }
+
+  readInbox(hub: string, part: number, limit: number): InboxEntry[] {
+    const h = this.open().get(hub);
+    if (!h) throw unknownHub(hub);
+    checkPart(hub, part, h.partitions);
+    const out: InboxEntry[] = [];
+    for (const [id, row] of h.inbox) if (row.part === part) out.push({ id, message: row.message });
+    return out.sort((a, b) => a.id - b.id).slice(0, limit).map((e) => ({ id: e.id, message: copyInboxMessage(e.message) }));
   }
 
   commit(ops: StoreOp[]): void {
@@ -81,7 +99,7 @@ export class MemoryStore implements Store {
     try {
       for (const op of ops) {
         if (op.op === "createHub" || op.op === "deleteHub") {
-          set(hubs, op.hub, op.op === "createHub" ? hubs.get(op.hub) ?? emptyHub() : undefined, undo);
+          set(hubs, op.hub, op.op === "createHub" ? hubs.get(op.hub) ?? emptyHub(op.partitions) : undefined, undo);
           continue;
         }
         const h = hubs.get(op.hub);
@@ -202,6 +220,19 @@ function apply(h: HubData, op: StoreOp, undo: Undo): void {
     case "deleteSchedule":
       set(h.schedules, op.scheduleId, undefined, undo);
       break;
+    case "putInbox": {
+      checkPart(op.hub, op.part, h.partitions);
+      const id = ++h.nextInboxId;
+      undo.push(() => void h.nextInboxId--);
+      set(h.inbox, id, { part: op.part, message: copyInboxMessage(op.message) }, undo);
+      break;
+    }
+    case "deleteInbox": {
+      const gone = op.ids.filter((id) => h.inbox.get(id)?.part !== op.part);
+      if (gone.length > 0) throw inboxConsumed(op.hub, op.part, gone);
+      for (const id of op.ids) set(h.inbox, id, undefined, undo);
+      break;
+    }
     case "createHub":
     case "deleteHub":
       break; // commit() applies hub ops
@@ -236,8 +267,16 @@ function set<K, V>(map: Map<K, V>, key: K, value: V | undefined, undo: Undo): vo
   else map.set(key, value);
 }
 
-function emptyHub(): HubData {
-  return { instances: new Map(), histories: new Map(), messages: new Map(), activities: new Map(), schedules: new Map(), maxSeq: 0 };
+function emptyHub(partitions = 1): HubData {
+  return {
+    instances: new Map(), histories: new Map(), messages: new Map(), activities: new Map(), schedules: new Map(), maxSeq: 0,
+    partitions: checkPartitions(partitions), inbox: new Map(), nextInboxId: 0,
+  };
+}
+
+/** The body goes through JSON, as it does in PostgreSQL, so nothing is shared with the caller. */
+function copyInboxMessage(m: PartitionMessage): PartitionMessage {
+  return { body: JSON.parse(JSON.stringify(m.body)) as unknown, events: m.events.slice() };
 }
 
 function copyInstance(r: InstanceRecord): InstanceRecord {

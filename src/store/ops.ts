@@ -21,3 +21,15 @@ export function seqWritten<E>(op: StoreOp<E>): number {
   if (op.op === "putActivity") return op.activity.seq;
   return 0;
 }
+
+/** An inbox row a batch consumes is gone: another writer applied it already, so this batch must not. */
+export function inboxConsumed(hub: string, part: number, ids: number[]): Error {
+  return new Error(`inbox rows ${ids.join(", ")} of partition ${part} of hub "${hub}" were already consumed`);
+}
+
+/** A partition index outside the hub's partitions. */
+export function checkPart(hub: string, part: number, partitions: number): void {
+  if (!Number.isInteger(part) || part < 0 || part >= partitions) {
+    throw new Error(`task hub "${hub}" has ${partitions} partition(s); there is no partition ${part}`);
+  }
+}

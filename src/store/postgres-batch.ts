@@ -5,8 +5,9 @@
 // Batches with hub, schedule or retention ops are not folded (they are rare): foldOps says so.
 import { FenceClaim } from "../core/leases";
 import { ActivityRecord } from "../core/model";
-import { EncodedOp } from "./encoded-batch";
+import { EncodedOp, packInboxMessage } from "./encoded-batch";
 import { checkFence, FENCE_LOST_COLUMN, fenceCtes, fenceStatement } from "./postgres-fence";
+import { INBOX_CHANNEL } from "./postgres-inbox";
 import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
 import { activityColumns, instanceColumns } from "./rows";
 
@@ -25,17 +26,34 @@ interface HubBatch {
   messages: Map<number, Message | null>;
   activities: Map<number, ActivityRecord | null>;
   maxSeq: number;
+  /** The partition of an instance id in this hub (the part column of its rows). */
+  partOf: (instanceId: string) => number;
+  /** Messages to other partitions' inboxes, and inbox rows consumed (by partition, id). */
+  inbox: { part: number; message: Buffer }[];
+  consumed: { part: number; id: number }[];
 }
 
-/** The batch's net effect per hub, or undefined when it holds an op this path does not fold. */
-export function foldOps(ops: EncodedOp[]): Map<string, HubBatch> | undefined {
+/** The batch's net effect per hub, or undefined when it holds an op this path does not fold. `partOf`: an instance's partition in a hub. */
+export function foldOps(ops: EncodedOp[], partOf: (hub: string, instanceId: string) => number): Map<string, HubBatch> | undefined {
   const hubs = new Map<string, HubBatch>();
   for (const op of ops) {
     let b = hubs.get(op.hub);
-    if (!b) hubs.set(op.hub, (b = { instances: new Map(), wiped: new Set(), reset: new Set(), history: new Map(), messages: new Map(), activities: new Map(), maxSeq: 0 }));
+    if (!b) {
+      const hub = op.hub;
+      hubs.set(hub, (b = {
+        instances: new Map(), wiped: new Set(), reset: new Set(), history: new Map(), messages: new Map(), activities: new Map(), maxSeq: 0,
+        partOf: (id) => partOf(hub, id), inbox: [], consumed: [],
+      }));
+    }
     switch (op.op) {
       case "putInstance":
-        b.instances.set(op.instance.instanceId, instanceColumns(op.instance));
+        b.instances.set(op.instance.instanceId, [...instanceColumns(op.instance), b.partOf(op.instance.instanceId)]);
+        break;
+      case "putInbox":
+        b.inbox.push({ part: op.part, message: packInboxMessage(op.message) });
+        break;
+      case "deleteInbox":
+        for (const id of op.ids) b.consumed.push({ part: op.part, id });
         break;
       case "deleteInstance": {
         const id = op.instanceId;
@@ -83,12 +101,12 @@ export function foldOps(ops: EncodedOp[]): Map<string, HubBatch> | undefined {
 
 const INSTANCE_COLUMNS: [string, string][] = [
   ["instance_id", "text"], ["status", "int"], ["created_at", "bigint"], ["completed_at", "bigint"], ["input", "text"],
-  ["output", "text"], ["custom_status", "text"], ["data", "text"], ["name", "text"], ["parent_instance_id", "text"],
+  ["output", "text"], ["custom_status", "text"], ["data", "text"], ["name", "text"], ["parent_instance_id", "text"], ["part", "int"],
 ];
-const MESSAGE_COLUMNS: [string, string][] = [["seq", "bigint"], ["instance_id", "text"], ["execution_id", "text"], ["visible_at", "bigint"], ["event", "bytea"]];
+const MESSAGE_COLUMNS: [string, string][] = [["seq", "bigint"], ["instance_id", "text"], ["execution_id", "text"], ["visible_at", "bigint"], ["event", "bytea"], ["part", "int"]];
 const ACTIVITY_COLUMNS: [string, string][] = [
   ["seq", "bigint"], ["instance_id", "text"], ["execution_id", "text"], ["task_id", "int"], ["name", "text"],
-  ["version", "text"], ["input", "text"], ["tags", "text"], ["visible_at", "bigint"], ["abandon_count", "int"],
+  ["version", "text"], ["input", "text"], ["tags", "text"], ["visible_at", "bigint"], ["abandon_count", "int"], ["part", "int"],
 ];
 
 /** A statement of a folded batch; `hub` names the hub whose rows it writes (checkWritten checks them). */
@@ -124,14 +142,15 @@ export function foldedStatements(hubs: Map<string, HubBatch>, fence: readonly Fe
   return out;
 }
 
-type WrittenRow = { hub: boolean; bad: { id: string; from: number; n: number }[] | null; fence_lost?: { hub: string; part: number }[] | null };
+type WrittenRow = { hub: boolean; inbox?: boolean; bad: { id: string; from: number; n: number }[] | null; fence_lost?: { hub: string; part: number }[] | null };
 
-/** Throws unless the leases held, the hub exists and every append continued its stored history (the statement then wrote nothing). */
+/** Throws unless the leases held, the hub exists, every consumed inbox row was still there and every append continued its stored history (the statement then wrote nothing). */
 export function checkWritten(statement: FoldedStatement, row: WrittenRow | undefined): void {
   checkFence(row);
   const hub = statement.hub;
   if (!row || hub === undefined) return;
   if (!row.hub) throw unknownHub(hub);
+  if (row.inbox === false) throw new Error(`inbox rows of hub "${hub}" this batch consumes were already consumed`);
   for (const bad of row.bad ?? []) checkAppendFrom({ op: "appendHistory", hub, instanceId: bad.id, from: bad.from, events: [] }, bad.n);
 }
 
@@ -163,9 +182,28 @@ function writeStatement(hub: string, b: HubBatch, fence: readonly FenceClaim[]):
   parts.push(`len AS (SELECT instance_id AS id, (max(idx) + 1)::int AS n FROM history WHERE hub = $1 AND instance_id = ANY(${ids}) GROUP BY instance_id)`);
   parts.push(`bad AS (SELECT u.id, u.from, coalesce(len.n, 0) AS n FROM unnest(${ids}, ${param(unchecked.map(([, h]) => h.from), "int[]")}) AS u(id, "from")
     LEFT JOIN len ON len.id = u.id WHERE coalesce(len.n, 0) <> u.from)`);
+  // Consumed inbox rows must all still be there: a message is applied once, by one commit.
+  let inboxOk = "";
+  let extra = "";
+  if (b.consumed.length > 0) {
+    const [cparts, cids] = columnsOf(b.consumed.map((c) => [c.part, c.id]), 2);
+    parts.push(`gone AS (SELECT u.part, u.id FROM unnest(${param(cparts, "int[]")}, ${param(cids, "bigint[]")}) AS u(part, id))`);
+    parts.push(`ib_ok AS (SELECT (SELECT count(*) FROM partition_inbox d JOIN gone USING (part, id) WHERE d.hub = $1) = (SELECT count(DISTINCT (part, id)) FROM gone) AS ok)`);
+    inboxOk = " AND (SELECT ok FROM ib_ok)";
+    extra += ", (SELECT ok FROM ib_ok) AS inbox";
+  }
   if (fence.length > 0) parts.push(...fenceCtes(fence, param));
   const held = fence.length > 0 ? " AND NOT EXISTS (SELECT 1 FROM fence_lost)" : "";
-  parts.push(`ok AS (SELECT 1 WHERE EXISTS (SELECT 1 FROM hubs WHERE name = $1) AND NOT EXISTS (SELECT 1 FROM bad)${held})`);
+  parts.push(`ok AS (SELECT 1 WHERE EXISTS (SELECT 1 FROM hubs WHERE name = $1) AND NOT EXISTS (SELECT 1 FROM bad)${inboxOk}${held})`);
+  if (b.consumed.length > 0) parts.push(`di AS (DELETE FROM partition_inbox d USING gone WHERE d.hub = $1 AND d.part = gone.part AND d.id = gone.id AND ${OK})`);
+  if (b.inbox.length > 0) {
+    const [iparts, messages] = columnsOf(b.inbox.map((m) => [m.part, m.message]), 2);
+    const p = param(iparts, "int[]");
+    parts.push(`ib AS (INSERT INTO partition_inbox (hub, part, message) SELECT $1, * FROM unnest(${p}, ${param(messages, "bytea[]")}) WHERE ${OK})`);
+    // Delivered when the statement commits; referenced below, since a SELECT in WITH runs only when used.
+    parts.push(`n AS (SELECT pg_notify('${INBOX_CHANNEL}', x.part || ':' || $1) FROM (SELECT DISTINCT unnest(${p}) AS part) x WHERE ${OK})`);
+    extra += ", (SELECT count(*) FROM n) AS notified";
+  }
   parts.push(`s AS (UPDATE hubs SET max_seq = GREATEST(max_seq, $2) WHERE name = $1 AND ${OK})`);
   upsert("i", "instances", "instance_id", INSTANCE_COLUMNS, [...b.instances.values()]);
   const events: [string, number, Buffer][] = [];
@@ -176,11 +214,11 @@ function writeStatement(hub: string, b: HubBatch, fence: readonly FenceClaim[]):
       WHERE ${OK})`);
   }
   remove("dm", "messages", b.messages);
-  upsert("m", "messages", "seq", MESSAGE_COLUMNS, present(b.messages).map((m) => [m.seq, m.instanceId, m.executionId ?? null, m.visibleAt, bytes(m.event)]));
+  upsert("m", "messages", "seq", MESSAGE_COLUMNS, present(b.messages).map((m) => [m.seq, m.instanceId, m.executionId ?? null, m.visibleAt, bytes(m.event), b.partOf(m.instanceId)]));
   remove("da", "activities", b.activities);
-  upsert("a", "activities", "seq", ACTIVITY_COLUMNS, present(b.activities).map(activityColumns));
-  const lost = fence.length > 0 ? `, ${FENCE_LOST_COLUMN}` : "";
-  return { text: `WITH ${parts.join(",\n")}\nSELECT EXISTS (SELECT 1 FROM hubs WHERE name = $1) AS hub, (SELECT json_agg(bad) FROM bad) AS bad${lost}`, values };
+  upsert("a", "activities", "seq", ACTIVITY_COLUMNS, present(b.activities).map((a) => [...activityColumns(a), b.partOf(a.instanceId)]));
+  if (fence.length > 0) extra += `, ${FENCE_LOST_COLUMN}`;
+  return { text: `WITH ${parts.join(",\n")}\nSELECT EXISTS (SELECT 1 FROM hubs WHERE name = $1) AS hub, (SELECT json_agg(bad) FROM bad) AS bad${extra}`, values };
 }
 
 function present<T>(rows: Map<number, T | null>): T[] {

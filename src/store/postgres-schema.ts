@@ -108,6 +108,27 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX partition_leases_by_owner ON partition_leases (owner);
   `,
+  // Partitions (core/partition.ts): a hub's count, fixed at creation (existing hubs keep 1, so all
+  // their rows are partition 0); each instance row, message and activity carries its instance's
+  // partition so one partition loads alone; the inbox holds messages between partitions, by the
+  // receiving partition, until it applies them (and deletes them in that same commit).
+  `
+  ALTER TABLE hubs ADD COLUMN partitions INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE instances ADD COLUMN part INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE messages ADD COLUMN part INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE activities ADD COLUMN part INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX instances_by_part ON instances (hub, part, status);
+  CREATE INDEX messages_by_part ON messages (hub, part, seq);
+  CREATE INDEX activities_by_part ON activities (hub, part, seq);
+
+  CREATE TABLE partition_inbox (
+    hub TEXT COLLATE "C" NOT NULL,
+    part INTEGER NOT NULL,
+    id BIGSERIAL,
+    message BYTEA NOT NULL,
+    PRIMARY KEY (hub, part, id)
+  );
+  `,
 ];
 
 /** Now in epoch ms by the database's clock (the statement's moment, not its transaction's): what lease times are compared with. */

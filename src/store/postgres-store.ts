@@ -9,14 +9,16 @@ import { RetentionPolicy } from "../core/retention";
 import { ScheduleRecord } from "../core/schedule";
 import { decodeContinuationToken } from "./continuation";
 import { decodeEvent, EncodedOp, encodeOps } from "./encoded-batch";
-import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
+import { checkAppendFrom, checkPart, seqWritten, unknownHub } from "./ops";
+import { partitionOf } from "../core/partition";
+import { applyInboxOp, listenInbox, readInbox } from "./postgres-inbox";
 import { effectiveLimit, effectivePageSize, listingWindow, NON_TERMINAL_STATUSES, toIdPage, toInstancePage } from "./query";
 import { ActivityRow, activityColumns, InstanceRow, instanceColumns, MessageRow, toActivity, toInstance, toMessage } from "./rows";
 import { checkWritten, foldedStatements, foldOps } from "./postgres-batch";
 import { checkFence, fenceStatement } from "./postgres-fence";
 import { migratePostgres } from "./postgres-schema";
 import { filterToPg, PG_ACTIVITY_COLUMNS, PG_INSTANCE_COLUMNS, PG_LISTED_COLUMNS } from "./postgres-query";
-import { AsyncStore, HubSnapshot, InstanceFilter, InstanceListing, InstancePage, StoreOp } from "./store";
+import { AsyncStore, HubSnapshot, InboxEntry, InstanceFilter, InstanceListing, InstancePage, StoreOp } from "./store";
 
 export interface PostgresStoreOptions {
   /** Most connections the store holds (default 10): one writes, the rest read. */
@@ -34,7 +36,7 @@ export const parseTypes = {
 
 const INSTANCE_TABLES = ["instances", "history", "messages", "activities"];
 /** Everything a hub owns besides its row in hubs. */
-const HUB_TABLES = [...INSTANCE_TABLES, "retention_policies", "schedules"];
+const HUB_TABLES = [...INSTANCE_TABLES, "retention_policies", "schedules", "partition_inbox"];
 
 /** The partition leases a batch must hold to commit (a cluster node's engine names them; see setFence). */
 export type StoreFence = (ops: readonly StoreOp[]) => readonly FenceClaim[];
@@ -43,7 +45,10 @@ export class PostgresStore implements AsyncStore {
   readonly kind = "postgres" as const;
   private fence: StoreFence | undefined;
 
-  private constructor(private readonly pool: Pool) {}
+  /** Each hub's partition count, fixed at its creation, so writes can set each row's partition. */
+  private readonly partitionCounts = new Map<string, number>();
+
+  private constructor(private readonly pool: Pool, private readonly url: string) {}
 
   /** Connects and brings the schema up to date; rejects with the server's reason when it cannot. */
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
@@ -61,15 +66,37 @@ export class PostgresStore implements AsyncStore {
       await pool.end();
       throw err;
     }
-    return new PostgresStore(pool);
+    return new PostgresStore(pool, url);
   }
 
   async listHubs(): Promise<string[]> {
     return (await this.pool.query<{ name: string }>("SELECT name FROM hubs ORDER BY name")).rows.map((r) => r.name);
   }
 
-  async createHub(hub: string): Promise<void> {
-    await this.commit([{ op: "createHub", hub }]);
+  async createHub(hub: string, partitions?: number): Promise<void> {
+    await this.commit([{ op: "createHub", hub, partitions }]);
+  }
+
+  /** The oldest `limit` messages other partitions sent to partition `part`, by id. */
+  async readInbox(hub: string, part: number, limit: number): Promise<InboxEntry[]> {
+    checkPart(hub, part, await this.partitionsOf(hub));
+    return readInbox(this.pool, hub, part, limit);
+  }
+
+  /** Calls the listener whenever a committed write put messages into a partition's inbox (LISTEN/NOTIFY). */
+  onInbox(listener: (hub: string, part: number) => void): Promise<() => Promise<void>> {
+    return listenInbox(this.url, listener);
+  }
+
+  /** The hub's partition count (1 for a hub that does not exist: it has no rows to place). */
+  private async partitionsOf(hub: string): Promise<number> {
+    let n = this.partitionCounts.get(hub);
+    if (n === undefined) {
+      n = (await this.pool.query<{ partitions: number }>("SELECT partitions FROM hubs WHERE name = $1", [hub])).rows[0]?.partitions;
+      if (n === undefined) return 1;
+      this.partitionCounts.set(hub, n);
+    }
+    return n;
   }
 
   async deleteHub(hub: string): Promise<void> {
@@ -105,17 +132,26 @@ export class PostgresStore implements AsyncStore {
     const fence = explicitFence ?? this.fence?.(ops) ?? [];
     const encoded = encodeOps(ops);
     // The engine's groups fold into one statement per table; anything else goes op by op.
-    const folded = foldOps(encoded);
+    const hubs = new Set(encoded.map((op) => op.hub));
+    const hubOps = encoded.some((op) => op.op === "createHub" || op.op === "deleteHub");
+    const counts = new Map<string, number>();
+    if (!hubOps) for (const hub of hubs) counts.set(hub, await this.partitionsOf(hub));
+    for (const op of encoded) if (!hubOps && (op.op === "putInbox" || op.op === "deleteInbox")) checkPart(op.hub, op.part, counts.get(op.hub) ?? 1);
+    const folded = hubOps ? undefined : foldOps(encoded, (hub, id) => partitionOf(id, counts.get(hub) ?? 1));
     if (folded) return this.writeFolded(folded, fence);
     let commitMs = 0;
     await this.transaction(async (c) => {
       if (fence.length > 0) checkFence((await c.query(fenceStatement(fence))).rows[0]);
-      const known = new Set<string>();
+      const known = new Map<string, number>();
       const maxSeq = new Map<string, number>();
       for (const op of encoded) {
         if (op.op === "createHub") {
-          await c.query("INSERT INTO hubs (name) VALUES ($1) ON CONFLICT (name) DO NOTHING", [op.hub]);
-          known.add(op.hub);
+          // An existing hub keeps the partition count it was created with.
+          const row = await c.query<{ partitions: number }>(
+            "INSERT INTO hubs (name, partitions) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING partitions",
+            [op.hub, op.partitions ?? 1],
+          );
+          known.set(op.hub, row.rows[0].partitions);
           continue;
         }
         if (op.op === "deleteHub") {
@@ -125,27 +161,36 @@ export class PostgresStore implements AsyncStore {
           maxSeq.delete(op.hub);
           continue;
         }
-        if (!known.has(op.hub)) {
-          if ((await c.query("SELECT 1 FROM hubs WHERE name = $1", [op.hub])).rowCount === 0) throw unknownHub(op.hub);
-          known.add(op.hub);
+        let partitions = known.get(op.hub);
+        if (partitions === undefined) {
+          partitions = (await c.query<{ partitions: number }>("SELECT partitions FROM hubs WHERE name = $1", [op.hub])).rows[0]?.partitions;
+          if (partitions === undefined) throw unknownHub(op.hub);
+          known.set(op.hub, partitions);
         }
-        await apply(c, op);
+        const n = partitions;
+        if (op.op === "putInbox" || op.op === "deleteInbox") checkPart(op.hub, op.part, n);
+        await apply(c, op, (id) => partitionOf(id, n));
         const seq = seqWritten(op);
         if (seq > (maxSeq.get(op.hub) ?? 0)) maxSeq.set(op.hub, seq);
       }
       for (const [hub, seq] of maxSeq) await c.query("UPDATE hubs SET max_seq = GREATEST(max_seq, $1) WHERE name = $2", [seq, hub]);
     }, "BEGIN", (ms) => (commitMs = ms));
+    // Created or deleted hubs are read again on their next write.
+    for (const op of encoded) if (op.op === "createHub" || op.op === "deleteHub") this.partitionCounts.delete(op.hub);
     return commitMs;
   }
 
-  /** What the scheduler keeps hot for the hub, from one consistent snapshot. */
-  async load(hub: string): Promise<HubSnapshot> {
+  /** What the scheduler keeps hot for the hub (with `part`, for that partition of it), from one consistent snapshot. */
+  async load(hub: string, part?: number): Promise<HubSnapshot> {
+    if (part !== undefined) checkPart(hub, part, await this.partitionsOf(hub));
+    // $3: the partition, or NULL for all of them.
+    const mine = "($3::int IS NULL OR part = $3::int)";
     return this.transaction(async (c) => {
       const instances = (await c.query<InstanceRow>(
-        `SELECT ${PG_INSTANCE_COLUMNS} FROM instances WHERE hub = $1
-           AND (status = ANY($2::int[]) OR instance_id IN (SELECT instance_id FROM messages WHERE hub = $1))
+        `SELECT ${PG_INSTANCE_COLUMNS} FROM instances WHERE hub = $1 AND ${mine}
+           AND (status = ANY($2::int[]) OR instance_id IN (SELECT instance_id FROM messages WHERE hub = $1 AND ${mine}))
          ORDER BY instance_id`,
-        [hub, NON_TERMINAL_STATUSES],
+        [hub, NON_TERMINAL_STATUSES, part ?? null],
       )).rows.map(toInstance);
       const histories = new Map<string, HistoryEvent[]>(instances.map((r) => [r.instanceId, []]));
       const events = await c.query<{ instanceId: string; event: Buffer }>(
@@ -154,21 +199,22 @@ export class PostgresStore implements AsyncStore {
       );
       for (const row of events.rows) histories.get(row.instanceId)?.push(decodeEvent(row.event));
       const messages = await c.query<MessageRow>(
-        'SELECT seq, instance_id AS "instanceId", execution_id AS "executionId", visible_at AS "visibleAt", event FROM messages WHERE hub = $1 ORDER BY seq',
-        [hub],
+        `SELECT seq, instance_id AS "instanceId", execution_id AS "executionId", visible_at AS "visibleAt", event FROM messages WHERE hub = $1 AND ($2::int IS NULL OR part = $2::int) ORDER BY seq`,
+        [hub, part ?? null],
       );
-      const activities = await c.query<ActivityRow>(`SELECT ${PG_ACTIVITY_COLUMNS} FROM activities WHERE hub = $1 ORDER BY seq`, [hub]);
+      const activities = await c.query<ActivityRow>(`SELECT ${PG_ACTIVITY_COLUMNS} FROM activities WHERE hub = $1 AND ($2::int IS NULL OR part = $2::int) ORDER BY seq`, [hub, part ?? null]);
       const schedules = await c.query<{ data: string }>("SELECT data FROM schedules WHERE hub = $1 ORDER BY schedule_id", [hub]);
-      const seq = await c.query<{ max_seq: number }>("SELECT max_seq FROM hubs WHERE name = $1", [hub]);
+      const row = (await c.query<{ max_seq: number; partitions: number }>("SELECT max_seq, partitions FROM hubs WHERE name = $1", [hub])).rows[0];
       const retention = (await c.query<{ policy: string }>("SELECT policy FROM retention_policies WHERE hub = $1", [hub])).rows[0];
       const snapshot: HubSnapshot = {
         instances: instances.map((instance) => ({ instance, history: histories.get(instance.instanceId) ?? [] })),
         messages: messages.rows.map(toMessage),
         activities: activities.rows.map(toActivity),
         schedules: schedules.rows.map((r) => JSON.parse(r.data) as ScheduleRecord),
-        maxSeq: seq.rows[0]?.max_seq ?? 0,
+        maxSeq: row?.max_seq ?? 0,
       };
       if (retention) snapshot.retention = JSON.parse(retention.policy) as RetentionPolicy;
+      if (row && row.partitions > 1) snapshot.partitions = row.partitions;
       return snapshot;
     }, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   }
@@ -276,15 +322,16 @@ function upsertSql(table: string, key: string, columns: string[]): string {
 }
 
 // Columns in the order rows.ts lists a record's values.
-const PUT_INSTANCE = upsertSql("instances", "instance_id", ["instance_id", "status", "created_at", "completed_at", "input", "output", "custom_status", "data", "name", "parent_instance_id"]);
-const PUT_MESSAGE = upsertSql("messages", "seq", ["seq", "instance_id", "execution_id", "visible_at", "event"]);
+const PUT_INSTANCE = upsertSql("instances", "instance_id", ["instance_id", "status", "created_at", "completed_at", "input", "output", "custom_status", "data", "name", "parent_instance_id", "part"]);
+const PUT_MESSAGE = upsertSql("messages", "seq", ["seq", "instance_id", "execution_id", "visible_at", "event", "part"]);
 const PUT_SCHEDULE = upsertSql("schedules", "schedule_id", ["schedule_id", "data"]);
-const PUT_ACTIVITY = upsertSql("activities", "seq", ["seq", "instance_id", "execution_id", "task_id", "name", "version", "input", "tags", "visible_at", "abandon_count"]);
+const PUT_ACTIVITY = upsertSql("activities", "seq", ["seq", "instance_id", "execution_id", "task_id", "name", "version", "input", "tags", "visible_at", "abandon_count", "part"]);
 
-async function apply(c: PoolClient, op: EncodedOp): Promise<void> {
+/** `partOf`: the partition of an instance id in the op's hub. */
+async function apply(c: PoolClient, op: EncodedOp, partOf: (instanceId: string) => number): Promise<void> {
   switch (op.op) {
     case "putInstance":
-      await c.query(PUT_INSTANCE, [op.hub, ...instanceColumns(op.instance)]);
+      await c.query(PUT_INSTANCE, [op.hub, ...instanceColumns(op.instance), partOf(op.instance.instanceId)]);
       return;
     case "appendHistory": {
       // idx runs 0..length-1 without gaps (checked here), so max + 1 is the length.
@@ -297,15 +344,18 @@ async function apply(c: PoolClient, op: EncodedOp): Promise<void> {
       return insertHistory(c, op.hub, op.instanceId, 0, op.events);
     case "putMessage": {
       const m = op.message;
-      await c.query(PUT_MESSAGE, [op.hub, m.seq, m.instanceId, m.executionId ?? null, m.visibleAt, Buffer.from(m.event)]);
+      await c.query(PUT_MESSAGE, [op.hub, m.seq, m.instanceId, m.executionId ?? null, m.visibleAt, Buffer.from(m.event), partOf(m.instanceId)]);
       return;
     }
     case "deleteMessages":
       await c.query("DELETE FROM messages WHERE hub = $1 AND seq = ANY($2::bigint[])", [op.hub, op.seqs]);
       return;
     case "putActivity":
-      await c.query(PUT_ACTIVITY, [op.hub, ...activityColumns(op.activity)]);
+      await c.query(PUT_ACTIVITY, [op.hub, ...activityColumns(op.activity), partOf(op.activity.instanceId)]);
       return;
+    case "putInbox":
+    case "deleteInbox":
+      return applyInboxOp(c, op);
     case "deleteActivity":
       await c.query("DELETE FROM activities WHERE hub = $1 AND seq = $2", [op.hub, op.seq]);
       return;

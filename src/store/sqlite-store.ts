@@ -10,7 +10,7 @@ import { ScheduleRecord } from "../core/schedule";
 import { decodeContinuationToken } from "./continuation";
 import { decodeEvent, EncodedOp, encodeOps } from "./encoded-batch";
 import { acquireDataDirLock, createPrivateFile, DataDirLock, ensurePrivateDir } from "./data-dir-lock";
-import { checkAppendFrom, seqWritten, unknownHub } from "./ops";
+import { checkAppendFrom, checkPart, seqWritten, unknownHub } from "./ops";
 import { effectiveLimit, effectivePageSize, listingWindow, toIdPage, toInstancePage } from "./query";
 import { busyWaitPerAttempt, DEFAULT_BUSY_TIMEOUT_MS, retryWhileBusy } from "./busy-retry";
 import { configure, migrate } from "./sqlite-schema";
@@ -18,7 +18,7 @@ import { INSTANCE_COLUMNS, LISTED_COLUMNS, prepare } from "./sqlite-rows";
 import { ActivityRow, activityColumns, InstanceRow, instanceColumns, MessageRow, toActivity, toInstance, toMessage } from "./rows";
 import { StatementCache, filterToSql } from "./sqlite-query";
 import { SqliteWriter } from "./sqlite-writer-client";
-import { HubSnapshot, InstanceFilter, InstanceListing, InstancePage, Store, StoreFatalError, StoreOp } from "./store";
+import { HubSnapshot, InboxEntry, InstanceFilter, InstanceListing, InstancePage, Store, StoreFatalError, StoreOp } from "./store";
 import { log } from "../log/log";
 
 export interface SqliteStoreOptions {
@@ -103,7 +103,8 @@ export class SqliteStore implements Store {
     return this.s.listHubs.all() as string[];
   }
 
-  createHub(hub: string): void {
+  createHub(hub: string, partitions = 1): void {
+    onePartition(hub, partitions);
     retryWhileBusy(`creating task hub "${hub}"`, this.busyTimeoutMs, this.log, () => this.s.createHub.run(hub));
   }
 
@@ -111,8 +112,16 @@ export class SqliteStore implements Store {
     retryWhileBusy(`deleting task hub "${hub}"`, this.busyTimeoutMs, this.log, () => this.deleteHubTx.immediate(hub));
   }
 
-  load(hub: string): HubSnapshot {
+  /** A SQLite hub is one partition: `part` may only be 0. */
+  load(hub: string, part?: number): HubSnapshot {
+    if (part !== undefined) checkPart(hub, part, 1);
     return this.loadTx(hub);
+  }
+
+  /** One partition never sends itself messages through an inbox. */
+  readInbox(hub: string, part: number, _limit?: number): InboxEntry[] {
+    checkPart(hub, part, 1);
+    return [];
   }
 
   commit(ops: StoreOp[]): void {
@@ -215,6 +224,7 @@ export class SqliteStore implements Store {
     const maxSeq = new Map<string, number>();
     for (const op of ops) {
       if (op.op === "createHub") {
+        onePartition(op.hub, op.partitions ?? 1);
         this.s.createHub.run(op.hub);
         known.add(op.hub);
         continue;
@@ -305,4 +315,9 @@ export class SqliteStore implements Store {
     if (retention !== undefined) snapshot.retention = JSON.parse(retention) as RetentionPolicy;
     return snapshot;
   }
+}
+
+/** SQLite serves one node, so a hub has one partition (several are for PostgreSQL clusters). */
+function onePartition(hub: string, partitions: number): void {
+  if (partitions !== 1) throw new Error(`task hub "${hub}": the SQLite store keeps a hub in one partition; ${partitions} partitions need --store postgres`);
 }

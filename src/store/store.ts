@@ -21,12 +21,35 @@ export type StoreOp<E = HistoryEvent> =
   /** Creates or replaces the hub's schedule of that id. */
   | { op: "putSchedule"; hub: string; schedule: ScheduleRecord }
   | { op: "deleteSchedule"; hub: string; scheduleId: string }
-  /** Creates the hub if missing. Ordered with the hub's other writes, so a create after a delete wins. */
-  | { op: "createHub"; hub: string }
+  /**
+   * Creates the hub if missing, with its partition count (default 1; fixed for the hub's life).
+   * Ordered with the hub's other writes, so a create after a delete wins.
+   */
+  | { op: "createHub"; hub: string; partitions?: number }
+  /** Puts a message into the inbox of partition `part` of the hub (a partition writes to another's). */
+  | { op: "putInbox"; hub: string; part: number; message: PartitionMessage<E> }
+  /** Deletes inbox rows of partition `part` once applied; the batch fails unless every one is still there (exactly once). */
+  | { op: "deleteInbox"; hub: string; part: number; ids: number[] }
   /** Deletes the hub and everything in it; writes queued before it are applied first. */
   | { op: "deleteHub"; hub: string };
 
-/** What the scheduler loads at start-up to rebuild its hot state for one hub. */
+/**
+ * A message from one partition of a hub to another: `body` is what the engine means by it (plain
+ * JSON, opaque to the store), `events` the history events it carries, which the store keeps as
+ * protobuf bytes as it does every event.
+ */
+export interface PartitionMessage<E = HistoryEvent> {
+  body: unknown;
+  events: E[];
+}
+
+/** One row of a partition's inbox: ids grow within the hub, in the order the rows were written. */
+export interface InboxEntry {
+  id: number;
+  message: PartitionMessage;
+}
+
+/** What the scheduler loads at start-up to rebuild its hot state for one hub (or one partition of it). */
 export interface HubSnapshot {
   /** Every instance that is not terminal, or that has messages waiting. */
   instances: { instance: InstanceRecord; history: HistoryEvent[] }[];
@@ -34,8 +57,10 @@ export interface HubSnapshot {
   activities: ActivityRecord[];
   /** The hub's schedules, each with where it stands. */
   schedules: ScheduleRecord[];
-  /** Largest seq used by messages and activities (0 when none). */
+  /** Largest seq used by messages and activities in the whole hub, every partition (0 when none). */
   maxSeq: number;
+  /** The hub's partition count when more than 1 (absent: 1). */
+  partitions?: number;
   /** The hub's own retention policy, when one was set. */
   retention?: RetentionPolicy;
 }
@@ -81,11 +106,14 @@ export interface InstancePage {
 export interface Store {
   readonly kind: "memory" | "sqlite";
   listHubs(): string[];
-  /** Creates the hub if missing. */
-  createHub(hub: string): void;
+  /** Creates the hub if missing, with `partitions` (default 1; only PostgreSQL and memory stores take more). */
+  createHub(hub: string, partitions?: number): void;
   /** Deletes the hub and everything in it. */
   deleteHub(hub: string): void;
-  load(hub: string): HubSnapshot;
+  /** The hub's hot state; with `part`, only the slice of that partition (instances whose partitionOf is `part`). */
+  load(hub: string, part?: number): HubSnapshot;
+  /** The oldest `limit` rows of the partition's inbox, by id. */
+  readInbox(hub: string, part: number, limit: number): InboxEntry[];
   /** Applies all ops atomically, in order: all or nothing. Throws on failure. */
   commit(ops: StoreOp[]): void;
   /**
@@ -115,7 +143,7 @@ export interface Store {
 }
 
 /** The calls every store answers, whatever its engine. */
-type StoreCall = "listHubs" | "createHub" | "deleteHub" | "load" | "commit" | "getInstance" | "getHistory" | "queryInstances" | "listInstanceIds" | "listInstances" | "countByStatus" | "findInstanceIds";
+type StoreCall = "listHubs" | "createHub" | "deleteHub" | "load" | "readInbox" | "commit" | "getInstance" | "getHistory" | "queryInstances" | "listInstanceIds" | "listInstances" | "countByStatus" | "findInstanceIds";
 
 /**
  * The Store's calls as a store behind a network connection answers them (PostgreSQL): the same
@@ -129,7 +157,12 @@ export type AsyncStore = { readonly kind: Store["kind"] | "postgres"; close(): P
  * A store the engine runs on: one that answers at once (memory, SQLite), or one that answers through
  * promises (PostgreSQL), which then also commits off the event loop.
  */
-export type EngineStore = Store | (AsyncStore & { readonly kind: "postgres"; commitAsync(ops: StoreOp[]): Promise<number | void> });
+export type EngineStore = Store | (AsyncStore & {
+  readonly kind: "postgres";
+  commitAsync(ops: StoreOp[]): Promise<number | void>;
+  /** Calls the listener when another process wrote to a partition's inbox; resolves with how to stop. */
+  onInbox?(listener: (hub: string, part: number) => void): Promise<() => Promise<void>>;
+});
 
 export function isAsyncStore(store: EngineStore): store is Exclude<EngineStore, Store> {
   return store.kind === "postgres";

@@ -134,7 +134,7 @@ function expectMemoryEqualsDisk(server: RunningServer): void {
   const store = scheduler.store as Store;
   const fresh = new TaskHub("default", store, scheduler.committer, scheduler.options, store.load("default"));
   try {
-    const canon = (hub: TaskHub) => JSON.parse(JSON.stringify(hub.reads.hotState(), (key, v) =>
+    const canon = (hub: Pick<TaskHub, "reads">) => JSON.parse(JSON.stringify(hub.reads.hotState(), (key, v) =>
       key === "history" ? (v as HistoryEvent[]).map((e) => Buffer.from(encodeEvent(e)).toString("base64")) : v));
     expect(canon(live)).toEqual(canon(fresh));
   } finally {

@@ -33,9 +33,10 @@ export class FaultyStore implements Store {
   }
 
   listHubs(): string[] { return this.inner.listHubs(); }
-  createHub(hub: string): void { this.inner.createHub(hub); }
+  createHub(hub: string, partitions?: number): void { this.inner.createHub(hub, partitions); }
   deleteHub(hub: string): void { this.inner.deleteHub(hub); }
-  load(hub: string): HubSnapshot { return this.inner.load(hub); }
+  load(hub: string, part?: number): HubSnapshot { return this.inner.load(hub, part); }
+  readInbox(hub: string, part: number, limit: number) { return this.inner.readInbox(hub, part, limit); }
   getInstance(hub: string, id: string): InstanceRecord | undefined { return this.inner.getInstance(hub, id); }
   getHistory(hub: string, id: string): HistoryEvent[] { return this.inner.getHistory(hub, id); }
   queryInstances(hub: string, f: InstanceFilter, size: number, token?: string): InstancePage { return this.inner.queryInstances(hub, f, size, token); }

@@ -3,7 +3,7 @@
 // entities forgotten). Driven on the engine directly, with a store that counts its transactions.
 import { pb } from "../../src/proto";
 import { Scheduler } from "../../src/scheduler/scheduler";
-import { TaskHub } from "../../src/scheduler/task-hub";
+import { Hub } from "../../src/scheduler/hub";
 import { WorkerConnection } from "../../src/scheduler/worker";
 import { MemoryStore, StoreOp } from "../../src/store";
 
@@ -21,7 +21,7 @@ const str = (value: string) => ({ value });
 function setup() {
   const store = new CountingStore();
   const scheduler = new Scheduler(store);
-  const hub: TaskHub = scheduler.hub("default");
+  const hub: Hub = scheduler.hub("default");
   const items: pb.IWorkItem[] = [];
   hub.connectWorker(new WorkerConnection("w", { send: (i) => items.push(i) > 0, end: () => {} }, { orchestrations: 10, activities: 10, entities: 10 }));
   /** Store transactions the operation took, once everything it set off is written. */

@@ -81,7 +81,7 @@ function awaitable(store: Store): AsyncStore {
   return {
     kind: store.kind,
     close: async () => { await store.close(); },
-    listHubs: call(store.listHubs), createHub: call(store.createHub), deleteHub: call(store.deleteHub), load: call(store.load),
+    listHubs: call(store.listHubs), createHub: call(store.createHub), deleteHub: call(store.deleteHub), load: call(store.load), readInbox: call(store.readInbox),
     commit: call(store.commit), getInstance: call(store.getInstance), getHistory: call(store.getHistory),
     queryInstances: call(store.queryInstances), listInstanceIds: call(store.listInstanceIds), listInstances: call(store.listInstances),
     countByStatus: call(store.countByStatus), findInstanceIds: call(store.findInstanceIds),
