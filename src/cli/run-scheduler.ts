@@ -40,7 +40,7 @@ export async function startScheduler(settings: SchedulerSettings, dynamicHubs: b
   }
   let grpcServer: RunningServer;
   try {
-    grpcServer = await startServer({ ...options, ...telemetry, access: access.access });
+    grpcServer = await startServer({ ...options, ...telemetry, access: access.access, node: settings.cluster });
   } catch (err) {
     access.close();
     await tracing?.shutdown();

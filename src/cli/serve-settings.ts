@@ -130,9 +130,10 @@ function clusterSettings(values: ServeValues, env: NodeJS.ProcessEnv, port: numb
   const nodeId = values["node-id"] ?? (env.DTS_NODE_ID || `${os.hostname()}-${process.pid}`);
   if (!/^[A-Za-z0-9._:@-]{1,100}$/.test(nodeId)) throw new UsageError(`--node-id must be 1 to 100 letters, digits, '.', '_', ':', '@' or '-', got '${nodeId}'`);
   const advertise = values.advertise ?? (env.DTS_ADVERTISE || (port === 0 ? undefined : `${os.hostname()}:${port}`));
-  const hostPort = advertise === undefined ? undefined : /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(advertise);
-  if (advertise !== undefined && !(hostPort && Number(hostPort[2]) >= 1 && Number(hostPort[2]) <= 65535)) {
-    throw new UsageError(`--advertise must be host:port with a port from 1 to 65535 (an IPv6 address in brackets: [::1]:8080), got '${advertise}'`);
+  // A host alone takes the port this node binds.
+  const hostPort = advertise === undefined ? undefined : /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(advertise);
+  if (advertise !== undefined && !(hostPort && (hostPort[2] === undefined || (Number(hostPort[2]) >= 1 && Number(hostPort[2]) <= 65535)))) {
+    throw new UsageError(`--advertise must be host:port with a port from 1 to 65535, or a host alone for the port bound (an IPv6 address in brackets: [::1]:8080), got '${advertise}'`);
   }
   const leaseSeconds = int("lease-seconds", values["lease-seconds"] ?? env.DTS_LEASE_SECONDS, 2) ?? DEFAULT_LEASE_SECONDS;
   return { nodeId, advertise, leaseMs: leaseSeconds * 1000 };

@@ -36,7 +36,8 @@ export class Dispatcher {
   readonly workers = new Set<WorkerConnection>();
   readonly leases = new Map<string, Lease>();
   /** Begins every completion token this dispatcher issues ("prefix.n"), so a hub of several partitions can route a completion by its token. */
-  readonly tokenPrefix = randomBytes(6).toString("base64url");
+  /** Starts every completion token this dispatcher issues; a partition's names it after `~` (tokenPartition). */
+  readonly tokenPrefix: string;
   /**
    * Called by a pump when leases ended since the last one: the streams have room again, which the
    * other partitions' dispatchers, sharing the streams, must hear of (partitioned-hub.ts).
@@ -48,7 +49,9 @@ export class Dispatcher {
   private pumping = false;
   private pumpAgain = false;
 
-  constructor(private readonly source: DispatchSource, private readonly options: EngineOptions, private readonly hub: string) {
+  /** `part`: the partition this dispatcher serves, when the hub has several (any node can then tell from a token where its lease lives). */
+  constructor(private readonly source: DispatchSource, private readonly options: EngineOptions, private readonly hub: string, part?: number) {
+    this.tokenPrefix = randomBytes(6).toString("base64url") + (part === undefined ? "" : `~${part}`);
     this.sweepTimer = setInterval(() => this.sweep(), 1000);
     this.sweepTimer.unref();
   }
@@ -198,4 +201,10 @@ export class Dispatcher {
   private lockTimeout(kind: WorkKind): number {
     return kind === "activity" ? this.options.activityLockTimeoutMs : this.options.orchestrationLockTimeoutMs;
   }
+}
+
+/** The partition a completion token's dispatcher served, when it served one of several (base64url has no `~`). */
+export function tokenPartition(token: string): number | undefined {
+  const m = /^[A-Za-z0-9_-]+~(\d+)\./.exec(token);
+  return m ? Number(m[1]) : undefined;
 }

@@ -38,6 +38,8 @@ export interface PartitionKeeperOptions {
 export interface PartitionKeeperEvents {
   acquired: [hub: string, part: number, epoch: number];
   lost: [hub: string, part: number, reason: LeaseLossReason];
+  /** A round ended: who owns what and which nodes are live, as just read. */
+  round: [];
 }
 
 interface Holding extends FenceClaim {
@@ -52,6 +54,9 @@ export class PartitionKeeper extends EventEmitter<PartitionKeeperEvents> {
   private readonly holdings = new Map<string, Holding>();
   /** Other nodes' live leases as last read, for routing. */
   private others = new Map<string, LeaseOwner>();
+  private refreshing: Promise<void> | undefined;
+  /** The hubs shared out, as the last round read them. */
+  private hubs: readonly HubPartitions[] = [];
   private members: readonly ClusterNode[] = [];
   private timer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
@@ -126,6 +131,23 @@ export class PartitionKeeper extends EventEmitter<PartitionKeeperEvents> {
     return this.others.get(partitionKey(hub, part));
   }
 
+  /**
+   * Reads who owns the hubs' partitions now, between rounds (a call for a partition that changed
+   * hands since the last round waits on this instead of failing). Concurrent callers share one read.
+   */
+  refreshOwners(): Promise<void> {
+    this.refreshing ??= (async () => {
+      try {
+        const me = this.node.nodeId;
+        const owned = await this.leases.owners(this.hubs);
+        this.others = new Map(owned.filter((o) => o.nodeId !== me).map((o) => [partitionKey(o.hub, o.part), { nodeId: o.nodeId, address: o.address, epoch: o.epoch }]));
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    return this.refreshing;
+  }
+
   /** The live nodes (this one included once it has beaten) as last read, by id: where work and calls can be forwarded. */
   liveNodes(): readonly ClusterNode[] {
     return this.members;
@@ -180,6 +202,7 @@ export class PartitionKeeper extends EventEmitter<PartitionKeeperEvents> {
     if (this.stopped) return;
 
     const hubs = await this.options.hubs();
+    this.hubs = hubs;
     const nodes = await this.leases.liveNodes();
     this.members = nodes;
     const owned = await this.leases.owners(hubs);
@@ -207,6 +230,7 @@ export class PartitionKeeper extends EventEmitter<PartitionKeeperEvents> {
     for (const c of got) this.others.delete(partitionKey(c.hub, c.part));
     this.armDeadline();
     for (const c of got) this.emit("acquired", c.hub, c.part, c.epoch);
+    this.emit("round");
   }
 
   private async beforeRelease(held: readonly PartitionRef[]): Promise<void> {

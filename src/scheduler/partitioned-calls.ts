@@ -4,12 +4,17 @@
 // histories); pages and counts read the store through any partition; metrics are summed.
 import { isEntityId } from "../core/entities";
 import { createdSubOrchestrationIds } from "../core/events";
+import { HistoryEvent, InstanceRecord } from "../core/model";
 import { HubMetrics, KindMetrics } from "./hub-metrics";
 import { TaskHub } from "./task-hub";
 
 /** What the spreading needs of the partitioned hub. */
 export interface Partitions {
   route(instanceId: string): TaskHub;
+  /** The engine of the instance's partition when this node runs it. */
+  engineOf(instanceId: string): TaskHub | undefined;
+  /** An instance of a partition another node runs, as committed (read from the store). */
+  stored(instanceId: string): { instance(): Promise<InstanceRecord | undefined>; history(): Promise<HistoryEvent[] | undefined> };
   owned(): TaskHub[];
   any(): TaskHub;
   newInstanceId(): string;
@@ -94,8 +99,9 @@ export function spreadClients(hub: Partitions): TaskHub["clients"] {
 
 export function spreadReads(hub: Partitions): TaskHub["reads"] {
   return {
-    getInstance: (id) => hub.route(id).reads.getInstance(id),
-    getHistory: (id) => hub.route(id).reads.getHistory(id),
+    // Committed state: from the engine running the instance's partition, or from the store when another node runs it.
+    getInstance: (id) => hub.engineOf(id)?.reads.getInstance(id) ?? hub.stored(id).instance(),
+    getHistory: (id) => hub.engineOf(id)?.reads.getHistory(id) ?? hub.stored(id).history(),
     waitFor: (id, predicate, timeoutMs, cancelled) => hub.route(id).reads.waitFor(id, predicate, timeoutMs, cancelled),
     work: (id) => hub.route(id).reads.work(id),
     queryInstances: (filter, pageSize, token, withPayloads) => hub.any().reads.queryInstances(filter, pageSize, token, withPayloads),

@@ -15,6 +15,7 @@ import { SchedulerError } from "../core/errors";
 import { EntityQuery } from "../core/entities";
 import { partitionOf } from "../core/partition";
 import { effectivePageSize } from "../core/limits";
+import { HistoryEvent, InstanceRecord } from "../core/model";
 import { EngineStore, HubSnapshot, isAsyncStore } from "../store/store";
 import { GroupCommitter } from "./group-commit";
 import { EngineOptions } from "./options";
@@ -142,6 +143,20 @@ export class PartitionedHub {
     const engine = this.parts.get(part);
     if (!engine) throw new SchedulerError("UNAVAILABLE", `Instance '${instanceId}' is in partition ${part} of task hub '${this.name}', which this node does not own`);
     return engine;
+  }
+
+  engineOf(instanceId: string): TaskHub | undefined {
+    this.checkOpen();
+    return this.parts.get(partitionOf(instanceId, this.partitions));
+  }
+
+  /** The owner commits before it acknowledges, so the store holds what clients may see of an instance another node runs. */
+  stored(instanceId: string): { instance(): Promise<InstanceRecord | undefined>; history(): Promise<HistoryEvent[] | undefined> } {
+    const instance = async () => this.store.getInstance(this.name, instanceId);
+    return {
+      instance,
+      history: async () => ((await instance()) ? this.store.getHistory(this.name, instanceId) : undefined),
+    };
   }
 
   owned(): TaskHub[] {

@@ -3,7 +3,7 @@
 // again, with sequence numbers that only grow), and a store that can no longer write stops
 // everything: every call is refused with UNAVAILABLE and the fatal listeners (the CLI exits) are told.
 import { notStored, SchedulerError } from "../core/errors";
-import { EngineStore, HubSnapshot, isAsyncStore } from "../store/store";
+import { EngineStore, HubSnapshot, isAsyncStore, Store } from "../store/store";
 import { CommitFailure, GroupCommitter } from "./group-commit";
 import { DEFAULT_ENGINE_OPTIONS, EngineOptions } from "./options";
 import { RetentionOptions, RetentionPurger } from "./retention-purger";
@@ -27,6 +27,11 @@ export interface SchedulerOptions extends Partial<EngineOptions> {
    * more than one runs as a PartitionedHub; SQLite keeps one.
    */
   partitions?: number;
+  /**
+   * A cluster node: each hub runs only the partitions whose leases this node holds (own/disown on
+   * its PartitionedHub), none at first; hubs are not loaded at open.
+   */
+  leased?: boolean;
 }
 
 export const DEFAULT_HUB = "default";
@@ -43,6 +48,11 @@ export class Scheduler {
   readonly partitions: number;
   private stopInbox?: Promise<() => Promise<void>>;
   private readonly dynamicHubs: boolean;
+  /** A cluster node's scheduler (SchedulerOptions.leased). */
+  readonly leased: boolean;
+  /** A cluster node's view of the store's hubs: those in its last list, and those it deleted itself. */
+  private storedBefore = new Set<string>();
+  private readonly deletedHere = new Set<string>();
   private failure?: Error;
   private readonly fatalListeners: ((err: Error) => void)[] = [];
   private readonly readinessGates: (() => string | undefined)[] = [];
@@ -56,7 +66,13 @@ export class Scheduler {
     const { missing, all } = hubsToServe(await store.listHubs(), options);
     for (const name of missing) await store.createHub(name, checkPartitions(options.partitions ?? 1));
     const snapshots = new Map<string, HubSnapshot>();
-    for (const name of all) snapshots.set(name, await store.load(name));
+    if (options.leased) {
+      // Nothing is loaded here: partitions load as their leases are acquired.
+      const counts = await leasedStore(store).hubPartitions();
+      for (const name of all) snapshots.set(name, { ...EMPTY_SNAPSHOT, partitions: counts.get(name) ?? 1 });
+    } else {
+      for (const name of all) snapshots.set(name, await store.load(name));
+    }
     return new Scheduler(store, options, snapshots);
   }
 
@@ -64,6 +80,7 @@ export class Scheduler {
   constructor(readonly store: EngineStore, options: SchedulerOptions = {}, snapshots?: Map<string, HubSnapshot>) {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...stripUndefined(options) };
     this.dynamicHubs = !!options.dynamicHubs;
+    this.leased = !!options.leased;
     this.partitions = checkPartitions(options.partitions ?? 1);
     if (this.partitions > 1 && store.kind === "sqlite") throw new Error(`the SQLite store keeps a task hub in one partition; ${this.partitions} partitions need --store postgres`);
     this.maxHubs = options.maxHubs ?? DEFAULT_MAX_HUBS;
@@ -77,7 +94,7 @@ export class Scheduler {
     for (const [name, snapshot] of snapshots) this.open(name, snapshot);
     if (!isAsyncStore(store)) store.onFatal?.((err) => this.fail(err));
     // Other processes write to partitions' inboxes: PostgreSQL tells which (in-process senders tell the receiver themselves).
-    if (isAsyncStore(store) && store.onInbox && (this.partitions > 1 || [...this.hubs.values()].some((h) => h instanceof PartitionedHub))) {
+    if (isAsyncStore(store) && store.onInbox && (this.leased || this.partitions > 1 || [...this.hubs.values()].some((h) => h instanceof PartitionedHub))) {
       this.stopInbox = store.onInbox((hub, part) => this.hubs.get(hub)?.inboxWritten?.(part));
       this.stopInbox.catch((err: Error) => log.error(`dts: cannot LISTEN for messages between partitions (${err.message}); partitions read their inboxes every few seconds instead`));
     }
@@ -130,6 +147,32 @@ export class Scheduler {
     return [...this.hubs.keys()];
   }
 
+  /** A cluster node's hub, by its normalized name (undefined when not served or not leased). */
+  partitioned(name: string): PartitionedHub | undefined {
+    const hub = this.hubs.get(name);
+    return hub instanceof PartitionedHub ? hub : undefined;
+  }
+
+  /**
+   * A cluster node brings its hubs in line with the store's: hubs other nodes created are opened
+   * (owning no partition yet), hubs they deleted are closed.
+   */
+  adoptHubs(stored: Map<string, number>): void {
+    if (!this.leased || this.failure) return;
+    // A hub deleted here stays deleted though a list read before its delete committed still shows it.
+    for (const name of this.deletedHere) if (!stored.has(name)) this.deletedHere.delete(name);
+    for (const [name, partitions] of stored) {
+      if (!this.hubs.has(name) && !this.deletedHere.has(name) && this.hubs.size < this.maxHubs) this.open(name, undefined, partitions);
+    }
+    // Only a hub the store listed before and lists no more was deleted elsewhere (one created here may not be committed yet).
+    for (const [name, hub] of this.hubs) {
+      if (stored.has(name) || !this.storedBefore.has(name)) continue;
+      this.hubs.delete(name);
+      hub.close(`Task hub '${name}' was deleted`);
+    }
+    this.storedBefore = new Set(stored.keys());
+  }
+
   /**
    * Creates a hub (recreate: deletes it and its data first); resolves once durable. The store ops go
    * through the committer, so they are ordered with the hub's own writes: nothing written for the
@@ -157,6 +200,7 @@ export class Scheduler {
     const hub = this.hubs.get(key);
     if (!hub) throw new SchedulerError("NOT_FOUND", `Task hub not found: ${name}`);
     this.hubs.delete(key);
+    if (this.leased) this.deletedHere.add(key);
     hub.close(`Task hub '${key}' was deleted`);
     await this.commitOps([{ op: "deleteHub", hub: key }]);
   }
@@ -186,9 +230,11 @@ export class Scheduler {
 
   /** `partitions`: a new hub's; a stored hub's snapshot says its own. */
   private open(name: string, snapshot?: HubSnapshot, partitions = snapshot?.partitions ?? 1): Hub {
-    const hub = partitions > 1
-      ? PartitionedHub.whole(name, partitions, this.store, this.committer, this.options, snapshot)
-      : new TaskHub(name, this.store, this.committer, this.options, snapshot);
+    const hub = this.leased
+      ? new PartitionedHub(name, partitions, this.store, this.committer, this.options)
+      : partitions > 1
+        ? PartitionedHub.whole(name, partitions, this.store, this.committer, this.options, snapshot)
+        : new TaskHub(name, this.store, this.committer, this.options, snapshot);
     this.hubs.set(name, hub);
     return hub;
   }
@@ -250,6 +296,14 @@ export class Scheduler {
     for (const hub of this.hubs.values()) hub.close(`The scheduler cannot write to its store: ${err.message}`);
     for (const l of this.fatalListeners.splice(0)) l(err);
   }
+}
+
+const EMPTY_SNAPSHOT: HubSnapshot = { instances: [], messages: [], activities: [], schedules: [], maxSeq: 0 };
+
+/** A store a cluster node runs on: one that lists hubs with their partition counts (PostgreSQL). */
+function leasedStore(store: Exclude<EngineStore, Store>): { hubPartitions(): Promise<Map<string, number>> } {
+  if (!store.hubPartitions) throw new Error(`a cluster node needs a store that can be shared (postgres), not ${store.kind}`);
+  return store as { hubPartitions(): Promise<Map<string, number>> };
 }
 
 /** The hubs a scheduler serves (those stored and those configured), and the configured ones it must create. */

@@ -77,7 +77,7 @@ export class TaskHub implements DispatchSource {
    * of the hub this engine is (by default the whole hub, one partition).
    */
   constructor(readonly name: string, private readonly store: EngineStore, private readonly committer: GroupCommitter, options: EngineOptions, snapshot?: HubSnapshot, readonly link = new PartitionLink()) {
-    this.dispatcher = new Dispatcher(this, options, name);
+    this.dispatcher = new Dispatcher(this, options, name, link.single ? undefined : link.part);
     this.state = new HubState(name, store, this.dispatcher, (due) => this.onDue(due), link);
     this.feed = new WorkFeed(this.state, options);
     this.hubCommit = new HubCommit(this.state, this.feed, this.dispatcher, this.waiters, committer, options);

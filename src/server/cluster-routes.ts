@@ -15,6 +15,9 @@ import { RouteKey, routeKeyOf } from "./route-keys";
 type UnaryCall = grpc.ServerUnaryCall<any, unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type UnaryHandler = (call: UnaryCall, callback: grpc.sendUnaryData<unknown>) => void;
 
+/** The longest a call waits for its partition to get an owner (a killed node's leases lapse within about 15 s). */
+const MOVE_WAIT_MS = 20_000;
+
 /** Methods that start an instance: one without an id gets it here, so it can be routed. */
 const STARTS = new Set(["StartInstance", "CreateInstance"]);
 
@@ -29,6 +32,19 @@ export class ClusterRoutes {
     if ("instanceId" in key) return this.view.locate(hub, key.instanceId);
     const relayed = this.relayed.get(key.token);
     return relayed ? { peer: relayed.peer } : this.view.locateToken(hub, key.token);
+  }
+
+  /**
+   * The placement, once it is not "moving": a partition changing hands (its node died, or it is
+   * being handed over or loaded) is waited for, up to MOVE_WAIT_MS or the call's deadline.
+   */
+  private async settledPlacement(hub: string, key: RouteKey, deadline: grpc.Deadline): Promise<Placement> {
+    const until = Math.min(Date.now() + MOVE_WAIT_MS, deadlineMs(deadline));
+    for (;;) {
+      const where = this.placement(hub, key);
+      if (!("moving" in where) || Date.now() >= until) return where;
+      await this.view.settle();
+    }
   }
 
   /** A work item `peer` leased went to a worker of this node; `tokens`: its mirror's, forgotten with it. */
@@ -48,12 +64,12 @@ export class ClusterRoutes {
    * A call passed on once is never passed on again: if its partition moved meanwhile, it is refused
    * with UNAVAILABLE and the client retries.
    */
-  serve(method: grpc.MethodDefinition<unknown, unknown>, call: UnaryCall, key: RouteKey, local: () => Promise<unknown>): Promise<unknown> {
+  async serve(method: grpc.MethodDefinition<unknown, unknown>, call: UnaryCall, key: RouteKey, local: () => Promise<unknown>): Promise<unknown> {
     const hub = normalizeHub(hubName(call.metadata));
-    const where = this.placement(hub, key);
+    const where = await this.settledPlacement(hub, key, call.getDeadline());
     if ("here" in where) return local();
     const what = "instanceId" in key ? `instance '${key.instanceId}'` : "this work item";
-    if ("moving" in where) return Promise.reject(unavailable(`The partition of ${what} in task hub '${hub}' is changing nodes; retry shortly`));
+    if ("moving" in where) throw unavailable(`The partition of ${what} in task hub '${hub}' is changing nodes; retry shortly`);
     if (call.metadata.get(FORWARDED_HEADER).length > 0) {
       return Promise.reject(unavailable(`The partition of ${what} in task hub '${hub}' moved to another node while this call was passed on; retry`));
     }
@@ -90,6 +106,11 @@ export function localCall(handler: UnaryHandler, call: UnaryCall, request?: unkn
   // The same call with another request: metadata, deadline and cancellation stay the caller's.
   const c = request === undefined ? call : (Object.create(call, { request: { value: request } }) as UnaryCall);
   return new Promise((resolve, reject) => handler(c, (err, value) => (err ? reject(err) : resolve(value))));
+}
+
+function deadlineMs(deadline: grpc.Deadline): number {
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return typeof ms === "number" && isFinite(ms) ? ms : Infinity;
 }
 
 function unavailable(message: string): SchedulerError {

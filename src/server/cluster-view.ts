@@ -16,6 +16,11 @@ export interface ClusterView {
   locateToken(hub: string, token: string): Placement;
   /** The other live nodes. */
   peers(): Peer[];
+  /**
+   * Resolves once placements may have changed: who owns what was read again, or a short pause
+   * passed (a partition loading here). A call whose partition is changing hands waits on this.
+   */
+  settle(): Promise<void>;
   /** Calls the listener whenever the set of peers changes; returns what stops it. */
   onPeersChanged(listener: () => void): () => void;
 }
@@ -26,5 +31,6 @@ export const SINGLE_NODE: ClusterView = {
   locate: () => HERE,
   locateToken: () => HERE,
   peers: () => [],
+  settle: () => Promise.resolve(),
   onPeersChanged: () => () => {},
 };

@@ -6,11 +6,12 @@ import { Peer } from "./peer-calls";
 
 /** Who holds which partition (the partition keeper). */
 export interface PartitionOwnership {
-  readonly nodeId: string;
   /** The holder of the partition's lease, as last read (this node while it holds it). */
   ownerOf(hub: string, part: number): Peer | undefined;
   /** The other nodes holding partitions, as last read. */
   peers(): Peer[];
+  /** Reads who owns what again now. */
+  refreshOwners(): Promise<void>;
   /** Called after each round of lease renewals and moves. */
   on(event: "round", listener: () => void): unknown;
 }
@@ -26,16 +27,22 @@ export interface PartitionLayout {
   serving(hub: string, part: number): boolean;
 }
 
+/** How often a call waiting for its partition to change hands looks again. */
+const SETTLE_MS = 100;
+
 export class LeaseView implements ClusterView {
   private readonly listeners = new Set<() => void>();
   private known = "";
+  private ownership?: PartitionOwnership;
 
-  constructor(private readonly ownership: PartitionOwnership, private readonly layout: PartitionLayout) {
-    ownership.on("round", () => this.roundDone());
+  /** `ownership` may come later (attach): the node's address is known once its port is bound; until then nothing is served. */
+  constructor(readonly nodeId: string, private readonly layout: PartitionLayout, ownership?: PartitionOwnership) {
+    if (ownership) this.attach(ownership);
   }
 
-  get nodeId(): string {
-    return this.ownership.nodeId;
+  attach(ownership: PartitionOwnership): void {
+    this.ownership = ownership;
+    ownership.on("round", () => this.roundDone());
   }
 
   locate(hub: string, instanceId: string): Placement {
@@ -51,7 +58,15 @@ export class LeaseView implements ClusterView {
   }
 
   peers(): Peer[] {
-    return this.ownership.peers();
+    return this.ownership?.peers() ?? [];
+  }
+
+  async settle(): Promise<void> {
+    const started = Date.now();
+    await this.ownership?.refreshOwners().catch(() => undefined);
+    // At most a read every SETTLE_MS per waiting call, however fast the database answers.
+    const rest = SETTLE_MS - (Date.now() - started);
+    if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
   }
 
   onPeersChanged(listener: () => void): () => void {
@@ -60,7 +75,7 @@ export class LeaseView implements ClusterView {
   }
 
   private place(hub: string, part: number): Placement {
-    const owner = this.ownership.ownerOf(hub, part);
+    const owner = this.ownership?.ownerOf(hub, part);
     if (!owner) return { moving: true };
     if (owner.nodeId !== this.nodeId) return { peer: owner };
     return this.layout.serving(hub, part) ? HERE : { moving: true };
@@ -68,7 +83,7 @@ export class LeaseView implements ClusterView {
 
   /** Tells the listeners when a round changed the set of peers. */
   private roundDone(): void {
-    const key = this.ownership.peers().map((p) => `${p.nodeId}@${p.address}`).sort().join(",");
+    const key = this.peers().map((p) => `${p.nodeId}@${p.address}`).sort().join(",");
     if (key === this.known) return;
     this.known = key;
     for (const l of [...this.listeners]) l();

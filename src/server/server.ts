@@ -1,7 +1,9 @@
 // Starts and stops the gRPC server that fronts a Scheduler.
+import * as os from "os";
 import * as grpc from "@grpc/grpc-js";
 import { Scheduler, SchedulerOptions } from "../scheduler/scheduler";
-import { EngineStore, openPostgresStore, openStore, StoreFatalError, StoreKind } from "../store";
+import { EngineStore, openPostgresStore, openStore, PostgresStore, StoreFatalError, StoreKind } from "../store";
+import { log } from "../log/log";
 import { backendDefinition, completionStreamDefinition, sidecarDefinition } from "../proto/services";
 import { backendHandlers } from "./backend-service";
 import { completionStreamHandlers } from "./completion-stream";
@@ -13,6 +15,7 @@ import { guardService } from "./access-guard";
 import { CallListener, countCalls } from "./call-metrics";
 import { ClusterRoutes } from "./cluster-routes";
 import { ClusterView } from "./cluster-view";
+import { clusterNode, ClusterNodeSettings } from "./cluster-join";
 import { fanOutService } from "./cluster-fanout";
 import { PeerCalls } from "./peer-calls";
 import { mirrorWorkItems } from "./work-mirrors";
@@ -40,6 +43,8 @@ export interface ServerOptions extends SchedulerOptions {
   onCall?: CallListener;
   /** The cluster this node is part of: calls and work of partitions other nodes own go to them. */
   cluster?: ClusterView;
+  /** On PostgreSQL: this node's name, address and lease time among the nodes sharing the database. */
+  node?: ClusterNodeSettings;
 }
 
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 30_000;
@@ -62,11 +67,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const e = new StoreFatalError(options.store === "postgres" ? (err as Error).message : `cannot open the ${options.store} store at ${options.dataDir}: ${(err as Error).message}`);
     throw Object.assign(e, { code: (err as { code?: string }).code });
   }
+  // On PostgreSQL the server is a cluster node (of one until others join): partitions come with their leases.
+  const leased = options.node && !options.storeInstance && store instanceof PostgresStore ? store : undefined;
   let scheduler: Scheduler;
   try {
     // Serve nothing until the store can write: a writer that cannot open the database stops start-up here.
     if ("ready" in store) await store.ready?.();
-    scheduler = await Scheduler.open(store, options);
+    scheduler = await Scheduler.open(store, { ...options, leased: !!leased });
   } catch (err) {
     await Promise.resolve(store.close()).catch(() => undefined);
     throw err;
@@ -85,7 +92,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const sidecar = sidecarHandlers(scheduler);
   const access = options.access ?? OPEN_ACCESS;
-  const routes = options.cluster && new ClusterRoutes(options.cluster, new PeerCalls(options.cluster.nodeId, !!options.tls));
+  const node = leased && clusterNode(scheduler, leased, options.postgresUrl!, options.node!);
+  const view = options.cluster ?? node?.view;
+  const routes = view && new ClusterRoutes(view, new PeerCalls(view.nodeId, !!options.tls));
   // In a cluster, calls for partitions other nodes own are passed on, and each worker gets every node's work.
   const clustered = (definition: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation) =>
     routes ? mirrorWorkItems(definition, fanOutService(definition, routes.wrap(definition, handlers), routes, scheduler), routes) : handlers;
@@ -105,8 +114,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   try {
     tls = options.tls ? watchedTlsCredentials(options.tls) : undefined;
     port = await (tls ? bindWith(server, host, options.port, tls.credentials) : bindInsecure(server, host, options.port));
+    await node?.join(port, os.hostname());
   } catch (err) {
     tls?.close();
+    await shutdownGrpc(server, 0);
+    await node?.leave().catch(() => undefined);
     await scheduler.close().catch(() => undefined);
     throw err;
   }
@@ -120,6 +132,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // Worker streams never end by themselves: cancel every call at once; the store is flushed next.
       await shutdownGrpc(server, 0);
       routes?.peers.close();
+      // SIGTERM: the partitions go to the other nodes at once (after the writes in flight), not when the leases lapse.
+      await node?.leave().catch((err) => log.warning(`dts: leaving the cluster failed (${(err as Error).message}); this node's partitions move when their leases lapse`));
       tls?.close();
       await scheduler.close();
     },

@@ -73,6 +73,12 @@ export class PostgresStore implements AsyncStore {
     return (await this.pool.query<{ name: string }>("SELECT name FROM hubs ORDER BY name")).rows.map((r) => r.name);
   }
 
+  async hubPartitions(): Promise<Map<string, number>> {
+    const rows = (await this.pool.query<{ name: string; partitions: number }>("SELECT name, partitions FROM hubs ORDER BY name")).rows;
+    for (const r of rows) this.partitionCounts.set(r.name, r.partitions);
+    return new Map(rows.map((r) => [r.name, r.partitions]));
+  }
+
   async createHub(hub: string, partitions?: number): Promise<void> {
     await this.commit([{ op: "createHub", hub, partitions }]);
   }

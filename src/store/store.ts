@@ -162,6 +162,8 @@ export type EngineStore = Store | (AsyncStore & {
   commitAsync(ops: StoreOp[]): Promise<number | void>;
   /** Calls the listener when another process wrote to a partition's inbox; resolves with how to stop. */
   onInbox?(listener: (hub: string, part: number) => void): Promise<() => Promise<void>>;
+  /** Every hub with its partition count (a cluster node learns of hubs other nodes created or deleted). */
+  hubPartitions?(): Promise<Map<string, number>>;
 });
 
 export function isAsyncStore(store: EngineStore): store is Exclude<EngineStore, Store> {

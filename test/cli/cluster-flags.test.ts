@@ -17,12 +17,14 @@ test("flags, else the environment", () => {
   expect(cluster({}, env)).toEqual({ nodeId: "env-node", advertise: "10.0.0.5:9000", leaseMs: 20_000 });
   expect(cluster({ "node-id": "dts-0", advertise: "[fd00::5]:8080", "lease-seconds": "5" }, env)).toEqual({ nodeId: "dts-0", advertise: "[fd00::5]:8080", leaseMs: 5_000 });
   expect(cluster({ advertise: "dts-0.dts.default.svc.cluster.local:8080" }).advertise).toBe("dts-0.dts.default.svc.cluster.local:8080");
+  // A host alone: the port bound is added when the node joins.
+  expect(cluster({ advertise: "10.0.0.7" }).advertise).toBe("10.0.0.7");
 });
 
 test.each([
   [{ "node-id": "has space" }, "--node-id must be 1 to 100 letters, digits, '.', '_', ':', '@' or '-', got 'has space'"],
   [{ "node-id": "x".repeat(101) }, "--node-id must be 1 to 100"],
-  [{ advertise: "no-port" }, "--advertise must be host:port with a port from 1 to 65535 (an IPv6 address in brackets: [::1]:8080), got 'no-port'"],
+  [{ advertise: "bad host" }, "--advertise must be host:port with a port from 1 to 65535, or a host alone for the port bound (an IPv6 address in brackets: [::1]:8080), got 'bad host'"],
   [{ advertise: "host:0" }, "got 'host:0'"],
   [{ advertise: "host:70000" }, "got 'host:70000'"],
   [{ advertise: "::1:8080" }, "got '::1:8080'"],

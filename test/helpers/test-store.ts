@@ -2,6 +2,7 @@
 // every scheduler on PostgreSQL instead of the store its suite names: one test PostgreSQL server per
 // test file (postgres-server.ts), a fresh database per data directory, so a scheduler restarted on
 // the same directory (a crash test) finds its database again.
+import * as path from "path";
 import { PostgresServer, startPostgres } from "./postgres-server";
 
 export const onPostgres = () => process.env.DTS_TEST_STORE === "postgres";
@@ -20,7 +21,9 @@ export async function storeArgs(args: string[], dataDir: string): Promise<string
     const name = `dts_${databases.size + 1}`;
     databases.set(dataDir, (url = server.then((s) => s.createDatabase(name))));
   }
-  return ["--store", "postgres", "--postgres-url", await url, ...rest];
+  // One node name per data directory: a scheduler restarted on it (a crash test) takes its partitions back at once.
+  const nodeId = rest.includes("--node-id") ? [] : ["--node-id", `node-${path.basename(dataDir)}`];
+  return ["--store", "postgres", "--postgres-url", await url, ...nodeId, ...rest];
 }
 
 /**

@@ -11,6 +11,9 @@ class Leases extends EventEmitter implements PartitionOwnership {
   ownerOf(_hub: string, part: number): Peer | undefined {
     return this.owners.get(part);
   }
+  refreshOwners(): Promise<void> {
+    return Promise.resolve();
+  }
   peers(): Peer[] {
     const out = new Map<string, Peer>();
     for (const p of this.owners.values()) if (p.nodeId !== this.nodeId) out.set(p.nodeId, p);
@@ -30,7 +33,7 @@ const layout: PartitionLayout = {
 
 test("placements follow the leases, and a partition held here is served here only once loaded", () => {
   const leases = new Leases();
-  const view = new LeaseView(leases, layout);
+  const view = new LeaseView("me", layout, leases);
   leases.owners.set(1, me).set(2, other);
   expect(view.locate("default", "x1")).toEqual({ moving: true }); // held, still loading
   serving.add(1);
@@ -45,7 +48,7 @@ test("placements follow the leases, and a partition held here is served here onl
 
 test("peer listeners hear of a changed set of peers once per change", () => {
   const leases = new Leases();
-  const view = new LeaseView(leases, layout);
+  const view = new LeaseView("me", layout, leases);
   let told = 0;
   const stop = view.onPeersChanged(() => told++);
   leases.owners.set(0, me);
