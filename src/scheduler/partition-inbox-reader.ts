@@ -17,7 +17,7 @@ const POLL_MS = 5000;
 export class PartitionInbox {
   private running = false;
   private again = false;
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer?: NodeJS.Timeout;
 
   constructor(
     private readonly state: HubState,
@@ -26,8 +26,12 @@ export class PartitionInbox {
     private readonly commit: HubCommit,
     private readonly loading: () => boolean,
   ) {
-    this.timer = setInterval(() => this.pull(), POLL_MS);
-    this.timer.unref();
+    // In one process every sender tells the receiver after its commit; only a store other processes
+    // write to (PostgreSQL: other nodes, a LISTEN connection being reopened) needs the backstop.
+    if (isAsyncStore(store)) {
+      this.timer = setInterval(() => this.pull(), POLL_MS);
+      this.timer.unref();
+    }
   }
 
   /** Starts a pass, or asks the running one to read once more when it is done. */
@@ -52,7 +56,7 @@ export class PartitionInbox {
   }
 
   close(): void {
-    clearInterval(this.timer);
+    if (this.timer) clearInterval(this.timer);
   }
 
   private stopped(): boolean {
