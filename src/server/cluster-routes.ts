@@ -18,6 +18,12 @@ type UnaryHandler = (call: UnaryCall, callback: grpc.sendUnaryData<unknown>) => 
 /** The longest a call waits for its partition to get an owner (a killed node's leases lapse within about 15 s). */
 const MOVE_WAIT_MS = 20_000;
 
+/** Methods that only read: a peer that could not answer one is asked again where the instance is then served. */
+const READS = new Set(["GetInstance", "WaitForInstanceStart", "WaitForInstanceCompletion", "WaitForInstance", "GetEntity", "GetOrchestrationRuntimeState"]);
+
+/** grpc-js's words for a call that failed before it was sent: no connection to the peer. */
+const NOT_SENT = /No connection established|ECONNREFUSED/;
+
 /** Methods that start an instance: one without an id gets it here, so it can be routed. */
 const STARTS = new Set(["StartInstance", "CreateInstance"]);
 
@@ -73,9 +79,32 @@ export class ClusterRoutes {
     if (call.metadata.get(FORWARDED_HEADER).length > 0) {
       return Promise.reject(unavailable(`The partition of ${what} in task hub '${hub}' moved to another node while this call was passed on; retry`));
     }
-    const forwarded = this.peers.unary(where.peer, method, call.request, call.metadata, call.getDeadline());
-    if ("token" in key) return forwarded.then((r) => (this.settled(key.token), r));
-    return forwarded;
+    if ("token" in key) return this.peers.unary(where.peer, method, call.request, call.metadata, call.getDeadline()).then((r) => (this.settled(key.token), r));
+    return this.forward(method, call, hub, key, where.peer, local);
+  }
+
+  /**
+   * Passes the call on. A call that never reached the peer (no connection: it is gone) is passed on
+   * again wherever the partition is then served, and so is a read the peer could not answer (it
+   * died, or its partition moved): reads change nothing, so asking twice is safe. Anything else
+   * returns the peer's status: its outcome is unknown, and the client decides.
+   */
+  private async forward(method: grpc.MethodDefinition<unknown, unknown>, call: UnaryCall, hub: string, key: { instanceId: string }, peer: Peer, local: () => Promise<unknown>): Promise<unknown> {
+    const until = Math.min(Date.now() + MOVE_WAIT_MS, deadlineMs(call.getDeadline()));
+    for (;;) {
+      try {
+        return await this.peers.unary(peer, method, call.request, call.metadata, call.getDeadline());
+      } catch (err) {
+        const e = err as grpc.ServiceError;
+        const again = e.code === grpc.status.UNAVAILABLE && (READS.has(method.path.split("/")[2]) || NOT_SENT.test(e.details ?? ""));
+        if (!again || Date.now() >= until) throw err;
+      }
+      await this.view.settle();
+      const where = await this.settledPlacement(hub, key, call.getDeadline());
+      if ("here" in where) return local();
+      if ("moving" in where) throw unavailable(`The partition of instance '${key.instanceId}' in task hub '${hub}' is changing nodes; retry shortly`);
+      peer = where.peer;
+    }
   }
 
   /** The service's handlers with routing in front of every routed unary method. */

@@ -8,7 +8,7 @@ import { CITIES, helloCities, sayHello } from "../bench/workloads";
 import { partitionOf } from "../../src/core/partition";
 import { ClusterNodeProcess, owners, query, shares, startNode } from "../helpers/cluster";
 import { EXPECTED_OUTPUT, historyProblems } from "../helpers/hello-history";
-import { inParallel, pollUntil, within } from "../helpers/poll";
+import { inParallel, pollUntil, sleep, within } from "../helpers/poll";
 import { PostgresServer, startPostgres } from "../helpers/postgres-server";
 import { client, completed, CounterEntity, worker } from "../helpers/sdk";
 
@@ -86,6 +86,24 @@ async function* lockedPair(ctx: OrchestrationContext, keys: [string, string]): a
   return "released";
 }
 
+/**
+ * Starts a HelloCities5, as a client does when a node dies under its call: a start refused with
+ * UNAVAILABLE has an unknown outcome, so it is sent again, and ALREADY_EXISTS then means the first one landed.
+ */
+async function startRetrying(c: TaskHubGrpcClient, id: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await c.scheduleNewOrchestration(helloCities, undefined, id);
+      return;
+    } catch (e) {
+      const code = (e as { code?: number }).code;
+      if (attempt > 0 && code === 6) return; // ALREADY_EXISTS
+      if (code !== 14 || attempt > 100) throw e;
+      await sleep(200);
+    }
+  }
+}
+
 async function checkHello(c: TaskHubGrpcClient, ids: string[]): Promise<string[]> {
   const problems: string[] = [];
   await inParallel(ids.length, 20, async (i) => {
@@ -125,7 +143,7 @@ test("SIGKILL of a node in the middle of 1,000 orchestrations: its partitions mo
   const ids = Array.from({ length: 1000 }, (_, i) => `k-${i}`);
   let done = 0;
   const finishing = inParallel(ids.length, 50, async (i) => {
-    await c.scheduleNewOrchestration(helloCities, undefined, ids[i]);
+    await startRetrying(c, ids[i]);
     await completed(c, ids[i], 180);
     done++;
   });
