@@ -27,7 +27,7 @@ Options (environment variable in brackets):
   --data <dir>               SQLite data directory [DTS_DATA_DIR] (default ./.dts; unused by postgres)
   --postgres-url <url>       PostgreSQL database for --store postgres, e.g. postgres://user:password@host:5432/db?sslmode=require [DTS_POSTGRES_URL]
   --node-id <id>             this node's name in a cluster on PostgreSQL [DTS_NODE_ID] (default <hostname>-<pid>)
-  --advertise <host:port>    the address other nodes reach this node's gRPC port at [DTS_ADVERTISE] (default <hostname>:<port>)
+  --advertise <host[:port]>  the address other nodes reach this node's gRPC port at; a host alone takes the port bound [DTS_ADVERTISE] (default <hostname>:<port>)
   --lease-seconds <n>        how long a node's partition leases last without renewal [DTS_LEASE_SECONDS] (default ${DEFAULT_LEASE_SECONDS})
   --partitions <n>           partitions of each task hub created from now on, fixed for its life [DTS_PARTITIONS] (default ${DEFAULT_PARTITIONS} with postgres, 1 otherwise; sqlite: 1 only)
   --hubs <a,b>               task hubs to serve [DTS_TASK_HUB_NAMES] (default: default)

@@ -9,9 +9,6 @@ import { StoreOp } from "../store/store";
 import { PartitionKeeper } from "./partition-keeper";
 import { Scheduler } from "./scheduler";
 
-/** How long a partition whose load failed waits before loading again (while its lease is still held). */
-const RELOAD_MS = 1000;
-
 /**
  * The partitions a batch writes: those of the instances, messages and activities it touches, the
  * inboxes it consumes, and partition 0 for schedules (they run there). Messages put into another
@@ -47,6 +44,8 @@ export function partitionsWritten(ops: readonly StoreOp[], partitionsOf: (hub: s
 
 export class ClusterMembership {
   private joined = false;
+  /** Partitions being loaded now, as hub/part. */
+  private readonly loading = new Set<string>();
 
   constructor(private readonly scheduler: Scheduler, private readonly keeper: PartitionKeeper) {}
 
@@ -66,14 +65,28 @@ export class ClusterMembership {
     return this.keeper.claims(partitionsWritten(ops, (hub) => this.scheduler.partitioned(hub)?.partitions));
   }
 
-  /** Joins: the first round of leases is taken (rejects when the database cannot be used), then rounds go on. */
+  /**
+   * Joins: the first round of leases is taken and the partitions it got are loaded (rejects when the
+   * database cannot be used), then rounds go on. A hub created here is shared out at once.
+   */
   async start(): Promise<void> {
-    this.keeper.on("acquired", (hub, part) => void this.load(hub, part));
+    const first: Promise<void>[] = [];
+    this.keeper.on("acquired", (hub, part) => {
+      const loaded = this.load(hub, part);
+      if (!this.joined) first.push(loaded);
+    });
     this.keeper.on("lost", (hub, part, reason) => {
       this.scheduler.partitioned(hub)?.disown(part, `Partition ${part} of task hub '${hub}' moved to another node (${reason}); retry the call`);
     });
+    // Every round, a partition held but not running (its hub was created again, or a load failed) is loaded.
+    this.keeper.on("round", () => {
+      for (const { hub, part } of this.keeper.heldPartitions()) if (!this.scheduler.partitioned(hub)?.owns(part)) void this.load(hub, part);
+    });
+    // A round may be under way with the hubs read before: the next one sees the new hub.
+    this.scheduler.onHubCreated(() => void this.keeper.tick().then(() => this.keeper.tick()).catch(() => undefined));
     this.scheduler.gateReadiness(() => (this.joined ? undefined : "joining the cluster: the first round of partition leases is not done"));
     await this.keeper.start();
+    await Promise.all(first);
     this.joined = true;
   }
 
@@ -85,14 +98,16 @@ export class ClusterMembership {
   /** Loads an acquired partition; gives it up again if the lease went meanwhile; retries a failed load while the lease lasts. */
   private async load(hub: string, part: number): Promise<void> {
     const h = this.scheduler.partitioned(hub);
-    if (!h || this.keeper.held(hub, part) === undefined) return;
+    const key = `${hub}/${part}`;
+    if (!h || this.loading.has(key) || this.keeper.held(hub, part) === undefined) return;
+    this.loading.add(key);
     try {
       await h.own(part);
     } catch (err) {
-      if (err instanceof LeaseLostError) return;
-      log.error(`dts: loading partition ${part} of task hub '${hub}' failed (${errorText(err)}); trying again`, { hub });
-      setTimeout(() => void this.load(hub, part), RELOAD_MS).unref();
+      if (!(err instanceof LeaseLostError)) log.error(`dts: loading partition ${part} of task hub '${hub}' failed (${errorText(err)}); trying again at the next round`, { hub });
       return;
+    } finally {
+      this.loading.delete(key);
     }
     if (this.keeper.held(hub, part) === undefined) h.disown(part);
   }

@@ -56,6 +56,7 @@ export class Scheduler {
   private failure?: Error;
   private readonly fatalListeners: ((err: Error) => void)[] = [];
   private readonly readinessGates: (() => string | undefined)[] = [];
+  private readonly hubCreatedListeners: (() => void)[] = [];
 
   /**
    * Opens the scheduler on any store: its hubs are created where missing and loaded before it
@@ -119,6 +120,11 @@ export class Scheduler {
       if (reason) return reason;
     }
     return undefined;
+  }
+
+  /** Calls the listener whenever this scheduler creates a hub (a cluster node shares its partitions out at once). */
+  onHubCreated(listener: () => void): void {
+    this.hubCreatedListeners.push(listener);
   }
 
   /** Adds a condition for readiness (a cluster node's membership): the gate returns why not, or undefined. */
@@ -191,6 +197,7 @@ export class Scheduler {
     }
     this.create(key, ops);
     await this.commitOps(ops);
+    for (const l of this.hubCreatedListeners) l();
   }
 
   /** Deletes the hub and all its data after everything already queued for it; ends its workers' streams. */
@@ -219,8 +226,9 @@ export class Scheduler {
       throw new SchedulerError("RESOURCE_EXHAUSTED", `This scheduler already serves ${this.hubs.size} task hubs, its limit (--max-hubs ${this.maxHubs}); delete a hub or raise the limit`);
     }
     const create = { op: "createHub" as const, hub: key, ...(this.partitions > 1 ? { partitions: this.partitions } : {}) };
+    const created = () => this.hubCreatedListeners.forEach((l) => l());
     if (ops) ops.push(create);
-    else this.committer.commit([create], () => {});
+    else this.committer.commit([create], created);
     return this.open(key, undefined, this.partitions);
   }
 

@@ -29,7 +29,15 @@ export interface ClusterNode {
 
 export function clusterNode(scheduler: Scheduler, store: PostgresStore, url: string, settings: ClusterNodeSettings): ClusterNode {
   const view = new LeaseView(settings.nodeId, {
-    partitions: (hub) => scheduler.partitioned(hub)?.partitions,
+    partitions: (hub) => {
+      // The hub as the call's handler would find it: created on first use with --dynamic-hubs.
+      try {
+        scheduler.hub(hub);
+      } catch {
+        return undefined; // the handler gives the same answer (NOT_FOUND, UNAVAILABLE)
+      }
+      return scheduler.partitioned(hub)?.partitions;
+    },
     partitionOf,
     tokenPartition,
     serving: (hub, part) => scheduler.partitioned(hub)?.owns(part) ?? false,

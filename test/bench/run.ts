@@ -55,6 +55,8 @@ Other options:
   --node-arg FLAG    a node flag for the scheduler process (repeatable), e.g. --node-arg=--cpu-prof
   --worker-node-arg FLAG  the same for the SDK worker processes and the functions host
   --workers N        SDK worker processes on the sqlite and memory paths (default 1); worker CPU s is their sum
+  --nodes N          dts serve nodes on the postgres path, one cluster on one database (default 1): the client
+                     talks to the first, SDK workers are spread over all (at least one each); scheduler CPU s is their sum
   --auth             authentication on: a local OpenID Connect provider issues tokens, the scheduler checks
                      them on every call (Worker role for the workers, Contributor for the bench's client)
   --json             one JSON document on stdout: every row, the options and the machine (cpus, node, git commit)
@@ -107,7 +109,7 @@ function options(argv: string[]) {
       count: { type: "string" }, "fan-out": { type: "string" }, sequence: { type: "string" }, "latency-runs": { type: "string" }, "entity-signals": { type: "string" },
       memory: { type: "string" }, startup: { type: "string" }, purge: { type: "string" }, paths: { type: "string" }, scenarios: { type: "string" },
       "idle-seconds": { type: "string" }, window: { type: "string" }, timeout: { type: "string" },
-      "node-arg": { type: "string", multiple: true }, "worker-node-arg": { type: "string", multiple: true }, workers: { type: "string" }, auth: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
+      "node-arg": { type: "string", multiple: true }, "worker-node-arg": { type: "string", multiple: true }, workers: { type: "string" }, nodes: { type: "string" }, auth: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
     },
   });
   const opt = (name: "memory" | "startup" | "purge") => (values[name] === "default" ? undefined : values[name]);
@@ -129,7 +131,7 @@ function options(argv: string[]) {
   }
   scenarios = SCENARIOS.filter((s) => scenarios!.includes(s));
   return {
-    help: !!values.help, json: !!values.json, auth: !!values.auth, nodeArgs: values["node-arg"] ?? [], workerNodeArgs: values["worker-node-arg"] ?? [], workers: positive("workers", values.workers, 1), sizes, paths, scenarios,
+    help: !!values.help, json: !!values.json, auth: !!values.auth, nodeArgs: values["node-arg"] ?? [], workerNodeArgs: values["worker-node-arg"] ?? [], workers: positive("workers", values.workers, 1), nodes: positive("nodes", values.nodes, 1), sizes, paths, scenarios,
     idleSeconds: positive("idle-seconds", values["idle-seconds"], DEFAULTS.idleSeconds), window: positive("window", values.window, DEFAULTS.window),
     timeoutSeconds: positive("timeout", values.timeout, DEFAULTS.timeout),
   };
@@ -166,7 +168,7 @@ async function main(): Promise<number> {
         process.stderr.write(`${label}: starting\n`);
         const old = scenario === "purge" || scenario === "kept";
         target = await startTarget(path, {
-          nodeArgs: o.nodeArgs, workerNodeArgs: o.workerNodeArgs, workers: o.workers, auth: benchAuth?.auth,
+          nodeArgs: o.nodeArgs, workerNodeArgs: o.workerNodeArgs, workers: o.workers, nodes: o.nodes, auth: benchAuth?.auth,
           dataDir: old ? oldInstancesDataDir(o.sizes[scenario]) : undefined,
           serveArgs: old ? retentionServeArgs(scenario === "purge") : scenario === "steps" ? STEPS_SERVE_ARGS : undefined,
           traceWorkers: scenario === "steps",
@@ -203,14 +205,14 @@ async function main(): Promise<number> {
   if (o.json) {
     const doc = {
       benchmark: "dts throughput", startedAt: started.toISOString(), seconds: +((Date.now() - started.getTime()) / 1000).toFixed(1), machine: machine(),
-      options: { paths: o.paths, scenarios: o.scenarios, sizes: o.sizes, idleSeconds: o.idleSeconds, window: o.window, timeoutSeconds: o.timeoutSeconds, nodeArgs: o.nodeArgs, workerNodeArgs: o.workerNodeArgs, workers: o.workers, auth: o.auth },
+      options: { paths: o.paths, scenarios: o.scenarios, sizes: o.sizes, idleSeconds: o.idleSeconds, window: o.window, timeoutSeconds: o.timeoutSeconds, nodeArgs: o.nodeArgs, workerNodeArgs: o.workerNodeArgs, workers: o.workers, nodes: o.nodes, auth: o.auth },
       rows,
     };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   } else {
     const m = machine();
     process.stdout.write(`\n${m.cpus} x ${m.cpuModel}, node ${m.node}, commit ${m.commit?.slice(0, 12) ?? "?"}${m.dirty ? " (with uncommitted changes)" : ""}` +
-      `${o.workers > 1 ? `, ${o.workers} SDK worker processes` : ""}${o.auth ? ", auth on (bearer tokens checked on every call)" : ""}\n\n`);
+      `${o.workers > 1 ? `, ${o.workers} SDK worker processes` : ""}${o.nodes > 1 ? `, ${o.nodes} dts serve nodes on the postgres path` : ""}${o.auth ? ", auth on (bearer tokens checked on every call)" : ""}\n\n`);
     process.stdout.write(`${table(rows)}\n\n${legend(o.scenarios)}\n`);
   }
   return failed ? 1 : 0;

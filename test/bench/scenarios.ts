@@ -139,7 +139,8 @@ function startUsage(target: Target): () => Usage {
   const inProcess = target.schedulerPid === process.pid;
   resetPeakRss(target.schedulerPid);
   const t0 = Date.now();
-  const sched0 = cpuSeconds(target.schedulerPid);
+  const schedulerCpu = () => [target.schedulerPid, ...(target.peerSchedulerPids ?? [])].reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const sched0 = schedulerCpu();
   const workersCpu = () => target.workerPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const worker0 = workersCpu();
   const client0 = process.cpuUsage();
@@ -147,7 +148,7 @@ function startUsage(target: Target): () => Usage {
     const client = process.cpuUsage(client0);
     return {
       seconds: (Date.now() - t0) / 1000,
-      schedulerCpuSeconds: round(cpuSeconds(target.schedulerPid) - sched0, 2),
+      schedulerCpuSeconds: round(schedulerCpu() - sched0, 2),
       workerCpuSeconds: inProcess ? null : round(workersCpu() - worker0, 2),
       clientCpuSeconds: round((client.user + client.system) / 1e6, 2),
       schedulerPeakRssMiB: round(peakRssBytes(target.schedulerPid) / MiB),

@@ -19,6 +19,8 @@ import {
 } from "@microsoft/durabletask-js";
 import { DtsProcess, startDts, tempDir } from "../helpers/dts-process";
 import { PostgresServer, startPostgres } from "../helpers/postgres-server";
+import { owners, shares } from "../helpers/cluster";
+import { DEFAULT_PARTITIONS } from "../../src/core/partition";
 import { DF4_APP, ensureDf4App } from "../helpers/df4-app";
 import { connectionString, FuncHostProcess, REPO_ROOT, startFuncHost } from "../helpers/func-process";
 import { spawnTracked, stopProcess, track } from "./procfs";
@@ -44,6 +46,8 @@ export interface TargetOptions {
   workerNodeArgs?: string[];
   /** How many SDK worker processes the sqlite and memory paths start (--workers; default 1). */
   workers?: number;
+  /** dts serve nodes on the postgres path (--nodes; default 1), one cluster on one database. */
+  nodes?: number;
   /** SQLite data directory to use (the restart scenario reuses it); a new temporary one otherwise. */
   dataDir?: string;
   /** Port for the scheduler (the restart scenario restarts on the same one); a free one otherwise. */
@@ -86,6 +90,8 @@ export interface Target {
   entities?: EntityTarget;
   /** The process whose RSS and CPU count as the scheduler's (this process for inprocess). */
   schedulerPid: number;
+  /** More scheduler processes whose CPU counts too (the other nodes of a cluster). */
+  peerSchedulerPids?: number[];
   /** The worker processes (the SDK workers, or the functions host); none for inprocess (one process does everything). */
   workerPids: number[];
   /** The scheduler's port (gRPC paths). */
@@ -198,6 +204,9 @@ class GrpcTarget implements Target {
 
   /** The postgres path's database server, stopped after the scheduler. */
   postgres?: PostgresServer;
+  /** The other nodes of the postgres path's cluster (--nodes), and their pids. */
+  peers: DtsProcess[] = [];
+  peerSchedulerPids?: number[];
 
   workerTrace(): string {
     return this.workers.map((_, n) => workerTraceFile(this.dataDir, n)).map((f) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8") : "")).join("");
@@ -216,6 +225,13 @@ class GrpcTarget implements Target {
     this.watch(dts.proc, "scheduler", () => this.dts.output());
     for (const worker of workers) this.watch(worker, "worker");
     if (host) this.watch(host.proc, "dts func start", () => host.output());
+  }
+
+  /** The other nodes of the cluster: their CPU counts as the scheduler's, and one exiting fails the scenario. */
+  addPeers(peers: DtsProcess[]): void {
+    this.peers = peers;
+    this.peerSchedulerPids = peers.map((p) => p.proc.pid!);
+    for (const p of peers) this.watch(p.proc, "scheduler (another node)", () => p.output());
   }
 
   private watch(proc: ChildProcess, name: string, output?: () => string): void {
@@ -300,6 +316,7 @@ class GrpcTarget implements Target {
     await this.client.stop().catch(() => undefined);
     await Promise.all(this.workers.map((w) => stopProcess(w)));
     if (this.host) await stopProcess(this.host.proc);
+    await Promise.all(this.peers.map((p) => stopProcess(p.proc)));
     await stopProcess(this.dts.proc);
     await this.postgres?.stop();
   }
@@ -310,6 +327,27 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not start within ${ms / 1000} s`)), ms)))])
     .finally(() => clearTimeout(timer));
+}
+
+/** The other nodes of a cluster on the postgres path, started once the first has joined; resolves once each holds its share of the partitions. */
+async function startPeers(url: string, first: DtsProcess, options: TargetOptions): Promise<DtsProcess[]> {
+  const count = (options.nodes ?? 1) - 1;
+  if (count <= 0) return [];
+  const peers: DtsProcess[] = [];
+  for (let i = 0; i < count; i++) peers.push(await startScheduler("postgres", { ...options, dataDir: newDataDir(), port: undefined }));
+  const nodes = count + 1;
+  const fair = (s: Record<string, number>) => Object.keys(s).length === nodes && Object.values(s).every((n) => n >= Math.floor(DEFAULT_PARTITIONS / nodes));
+  const deadline = Date.now() + 120_000;
+  while (!fair(shares(await owners(url)))) {
+    if (Date.now() > deadline) throw new Error(`the ${nodes} nodes did not share the partitions within 2 minutes:\n${first.output().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return peers;
+}
+
+/** How many of `total` SDK workers go to node `i` of `nodes` (each node at least one). */
+function workersOn(i: number, nodes: number, total: number): number {
+  return Math.max(1, Math.floor(total / nodes) + (i < total % nodes ? 1 : 0));
 }
 
 /** Starts `dts serve` with the GC preload; tracked so the bench's cleanup stops it. */
@@ -341,9 +379,15 @@ export async function startTarget(pathName: PathName, options: TargetOptions): P
       track(host.proc);
       return new GrpcTarget(pathName, dts, [], host, options);
     }
-    const workers = await within(spawnWorkers(dts.address, { ...options, dataDir }), 60_000, "the worker processes");
+    const url = serveArgs?.[1];
+    const peers = postgres && url ? await startPeers(url, dts, { ...options, serveArgs }) : [];
+    const workers = peers.length === 0
+      ? await within(spawnWorkers(dts.address, { ...options, dataDir }), 60_000, "the worker processes")
+      // Spread over the nodes, as behind a load balancer: worker n on node n mod N.
+      : (await Promise.all([dts, ...peers].map((node, i, all) => within(spawnWorkers(node.address, { ...options, dataDir, workers: workersOn(i, all.length, options.workers ?? 1) }), 60_000, "the worker processes")))).flat();
     const target = new GrpcTarget(pathName, dts, workers, undefined, options);
     target.postgres = postgres;
+    target.addPeers(peers);
     return target;
   } catch (e) {
     if (dts) await stopProcess(dts.proc);

@@ -286,7 +286,8 @@ describe("rewind", () => {
     await c.scheduleNewOrchestration("RewindWithRunningChild", id, id);
     const failed = await completion(c, id);
     expect(failed.runtimeStatus).toBe(S.FAILED);
-    expect((await c.getOrchestrationState(childId))?.runtimeStatus).toBe(S.RUNNING);
+    // Still running (its start is a message to its own partition, which may not have run it yet).
+    expect((await c.waitForOrchestrationStart(childId, false, 30))?.runtimeStatus).toBe(S.RUNNING);
 
     if (childFirst) {
       await c.raiseOrchestrationEvent(childId, "never");
