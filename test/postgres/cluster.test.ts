@@ -3,7 +3,7 @@
 // loses nothing: a node killed with SIGKILL has its partitions taken over within 15 s (the default
 // lease), its work dispatched again, nothing applied twice; one stopped with SIGTERM hands over at
 // once. Every history left is checked whole.
-import { EntityInstanceId, OrchestrationContext, OrchestrationStatus, TaskHubGrpcClient, TaskHubGrpcWorker, whenAll } from "@microsoft/durabletask-js";
+import { EntityInstanceId, HistoryEventType, OrchestrationContext, OrchestrationStatus, TaskHubGrpcClient, TaskHubGrpcWorker, whenAll } from "@microsoft/durabletask-js";
 import { CITIES, helloCities, sayHello } from "../bench/workloads";
 import { partitionOf } from "../../src/core/partition";
 import { ClusterNodeProcess, owners, query, shares, startNode } from "../helpers/cluster";
@@ -11,6 +11,7 @@ import { EXPECTED_OUTPUT, historyProblems } from "../helpers/hello-history";
 import { inParallel, pollUntil, sleep, within } from "../helpers/poll";
 import { PostgresServer, startPostgres } from "../helpers/postgres-server";
 import { client, completed, CounterEntity, worker } from "../helpers/sdk";
+import { startTcpProxy } from "../helpers/tcp-proxy";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const S = OrchestrationStatus;
@@ -50,6 +51,7 @@ function sdkWorker(address: string): TaskHubGrpcWorker {
   w.addOrchestrator(parent);
   w.addOrchestrator(fanOut);
   w.addOrchestrator(lockedPair);
+  w.addOrchestrator(waitThenGreet);
   w.addActivity(echo);
   w.addNamedEntity("counter", () => new CounterEntity());
   workers.push(w);
@@ -102,6 +104,12 @@ async function startRetrying(c: TaskHubGrpcClient, id: string): Promise<void> {
       await sleep(200);
     }
   }
+}
+
+/** Waits for "go", then greets once: an instance held in memory, waiting, when its node is cut off. */
+async function* waitThenGreet(ctx: OrchestrationContext): any {
+  const who: string = yield ctx.waitForExternalEvent("go");
+  return yield ctx.callActivity(sayHello, who);
 }
 
 async function checkHello(c: TaskHubGrpcClient, ids: string[]): Promise<string[]> {
@@ -197,4 +205,46 @@ test("SIGTERM hands a node's partitions over at once, without waiting for its le
   expect(Date.now() - t0).toBeLessThan(15_000);
   const ids = await Promise.all(CITIES.map((_, i) => c.scheduleNewOrchestration(helloCities, undefined, `after-term-${i}`)));
   expect(await checkHello(c, ids)).toEqual([]);
+});
+
+test("a node cut off from the database gives its partitions up when its leases lapse; the other takes them, every waiting instance completes once, and the node rejoins when the network is back", async () => {
+  const url = await pg.createDatabase("netcut");
+  const proxy = await startTcpProxy(Number(new URL(url).port));
+  try {
+    const a = await startNode("netcut-a", { url: proxy.via(url), leaseSeconds: 3 });
+    const b = await startNode("netcut-b", { url, leaseSeconds: 3 });
+    nodes.push(a, b);
+    await pollUntil(async () => shares(await owners(url)), (s) => s[a.nodeId] === 8 && s[b.nodeId] === 8, "an 8/8 split");
+    const c = sdkClient(b.address);
+    await sdkWorker(b.address).start();
+    const ids = Array.from({ length: 40 }, (_, i) => `cut-${i}`);
+    for (const id of ids) await c.scheduleNewOrchestration(waitThenGreet, undefined, id);
+    for (const id of ids) await c.waitForOrchestrationStart(id, false, 30);
+    const before = await owners(url);
+    const onA = ids.filter((id) => before.get(partitionOf(id, 16)) === a.nodeId);
+    expect(onA.length).toBeGreaterThan(0);
+
+    proxy.cut();
+    // Nothing reaches a now: b takes every partition once a's leases lapse (3 s), and a gives them up on its own.
+    await pollUntil(async () => shares(await owners(url)), (s) => s[b.nodeId] === 16, "b to own every partition", 20_000);
+    await pollUntil(async () => a.output(), (out) => /cannot renew its partition leases/.test(out), "a to say it cannot renew");
+    for (const id of ids) await c.raiseOrchestrationEvent(id, "go", id);
+    for (const id of ids) {
+      const s = await completed(c, id, 60);
+      expect([id, s.runtimeStatus, s.serializedOutput]).toEqual([id, S.COMPLETED, JSON.stringify(`Hello, ${id}!`)]);
+      const history = await c.getOrchestrationHistory(id);
+      // One event raised, one activity scheduled and answered: nothing applied twice, nothing lost.
+      expect(history.filter((e) => e.type === HistoryEventType.EventRaised)).toHaveLength(1);
+      expect(history.filter((e) => e.type === HistoryEventType.TaskScheduled)).toHaveLength(1);
+      expect(history.filter((e) => e.type === HistoryEventType.TaskCompleted)).toHaveLength(1);
+    }
+
+    proxy.restore();
+    // Back on the network, a joins again and takes its share at higher epochs; the cluster serves on.
+    await pollUntil(async () => shares(await owners(url)), (s) => s[a.nodeId] === 8 && s[b.nodeId] === 8, "a to rejoin with its share", 30_000);
+    const after = await Promise.all(CITIES.map((_, i) => c.scheduleNewOrchestration(helloCities, undefined, `after-cut-${i}`)));
+    expect(await checkHello(c, after)).toEqual([]);
+  } finally {
+    await proxy.close();
+  }
 });
