@@ -33,6 +33,8 @@ export interface WorkerView {
   historyStreaming: boolean;
   /** Since when the worker has not been reading its stream. */
   backedUpSince?: number;
+  /** In a cluster: the node this stream relays work to, for a worker connected there. */
+  mirrorFor?: string;
 }
 
 function leaseView(l: Lease | undefined): LeaseView | undefined {
@@ -55,6 +57,6 @@ export function instanceWork(h: HotInstance | undefined, activities: ActivityRec
 export function workerViews(dispatcher: Dispatcher): WorkerView[] {
   return [...dispatcher.workers].map((w) => ({
     id: w.id, connectedAt: w.connectedAt, limits: { ...w.limits }, inFlight: { ...w.inFlight }, draining: w.draining, backedUpSince: w.backedUpSince,
-    filter: describeFilter(w.filter), historyStreaming: w.historyStreaming,
+    filter: describeFilter(w.filter), historyStreaming: w.historyStreaming, ...(w.mirrorFor !== undefined ? { mirrorFor: w.mirrorFor } : {}),
   }));
 }

@@ -5,6 +5,7 @@
 // B's); the partition leases decide it in a real cluster (tested with them in test/postgres/).
 import * as grpc from "@grpc/grpc-js";
 import { ActivityContext, EntityInstanceId, OrchestrationContext, OrchestrationStatus, TaskEntity, TaskHubGrpcClient, TaskHubGrpcWorker, whenAll } from "@microsoft/durabletask-js";
+import { startDashboard } from "../../src/dashboard/dashboard-server";
 import { pb } from "../../src/proto";
 import { parseConnectionString } from "../../src/provider/connection-string";
 import { startDurableWorker } from "../../src/provider/durable-worker";
@@ -131,7 +132,16 @@ describe("a cluster of two nodes", () => {
       raw[0].makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize, {}, new grpc.Metadata(), (e, v) => (e ? reject(e) : resolve(v))));
     // One worker, connected to A; its mirror on B is not a second one.
     expect(metrics.metrics.connectedWorkers.count).toBe(1);
-    expect(b.scheduler.hub("default").reads.workers()).toHaveLength(1);
+    expect(b.scheduler.hub("default").reads.workers().map((w) => w.mirrorFor)).toEqual(["node-a"]);
+    expect(a.scheduler.hub("default").reads.workers().map((w) => w.mirrorFor)).toEqual([undefined]);
+    // B's dashboard says where that stream's worker is.
+    const dashboard = await startDashboard(b.scheduler, "localhost", 0);
+    try {
+      const page = await (await fetch(`http://localhost:${dashboard.port}/hubs/default/workers`)).text();
+      expect(page).toContain("connected to node node-a; its work from this node is relayed there");
+    } finally {
+      await dashboard.close();
+    }
     // A batch is split by the node that holds each instance (a filter's ids, read from the shared store, are split the same way).
     const ids = ["a-one", "b-one", "b-wait"];
     const p = sidecarDefinition.PurgeInstances;

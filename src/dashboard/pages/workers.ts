@@ -31,7 +31,7 @@ export function workersPage(access: HubAccess, viewer: Caller, hub: string): Htm
 <h2>Connected workers</h2>
 <div class="table-wrap"><table>
 <thead><tr><th scope="col">Worker</th><th scope="col">Connected</th><th scope="col">Orchestrations (in flight / limit)</th><th scope="col">Activities</th><th scope="col">Entities</th><th scope="col">Runs (work-item filter)</th><th scope="col">State</th></tr></thead>
-<tbody>${workers.length ? workers.map((w) => html`<tr><td class="id">${w.id}</td><td>${time(w.connectedAt)}</td>
+<tbody>${workers.length ? workers.map((w) => html`<tr><td class="id">${w.id}${w.mirrorFor !== undefined ? html`<div class="muted">connected to node ${w.mirrorFor}; its work from this node is relayed there</div>` : ""}</td><td>${time(w.connectedAt)}</td>
 <td>${w.inFlight.orchestrations} / ${w.limits.orchestrations}</td><td>${w.inFlight.activities} / ${w.limits.activities}</td><td>${w.inFlight.entities} / ${w.limits.entities}</td><td class="runs">${runs(w)}</td>
 <td>${w.draining ? "draining" : w.backedUpSince !== undefined ? html`not reading since ${time(w.backedUpSince)}` : "receiving"}</td></tr>`) : html`<tr><td colspan="7" class="muted">No worker is connected.</td></tr>`}</tbody>
 </table></div>
