@@ -10,7 +10,7 @@ import { EventEmitter } from "events";
 import { FenceClaim, HubPartitions, LeaseLostError, LeaseOwner, PartitionRef, partitionKey } from "../core/leases";
 import { balance } from "../core/partition-balance";
 import { log } from "../log/log";
-import { ClusterNode, LeaseTable } from "../store/postgres-leases";
+import { ClusterNode, LeaseTable, OwnedPartition } from "../store/postgres-leases";
 
 /** Why a lease stopped being held: handed over to balance, refused at renewal, local deadline passed, or the keeper stopped. */
 export type LeaseLossReason = "handover" | "moved" | "deadline" | "stopped";
@@ -138,9 +138,7 @@ export class PartitionKeeper extends EventEmitter<PartitionKeeperEvents> {
   refreshOwners(): Promise<void> {
     this.refreshing ??= (async () => {
       try {
-        const me = this.node.nodeId;
-        const owned = await this.leases.owners(this.hubs);
-        this.others = new Map(owned.filter((o) => o.nodeId !== me).map((o) => [partitionKey(o.hub, o.part), { nodeId: o.nodeId, address: o.address, epoch: o.epoch }]));
+        this.readOthers(await this.leases.owners(this.hubs));
       } finally {
         this.refreshing = undefined;
       }
@@ -226,11 +224,17 @@ export class PartitionKeeper extends EventEmitter<PartitionKeeperEvents> {
       return;
     }
     for (const c of got) this.holdings.set(partitionKey(c.hub, c.part), { ...c, deadline: acquiredAt + this.leases.leaseMs - this.marginMs });
-    this.others = new Map(live.filter((o) => o.nodeId !== me).map((o) => [partitionKey(o.hub, o.part), { nodeId: o.nodeId, address: o.address, epoch: o.epoch }]));
+    this.readOthers(live);
     for (const c of got) this.others.delete(partitionKey(c.hub, c.part));
     this.armDeadline();
     for (const c of got) this.emit("acquired", c.hub, c.part, c.epoch);
     this.emit("round");
+  }
+
+  /** Remembers the other nodes' leases, for routing. */
+  private readOthers(owned: readonly OwnedPartition[]): void {
+    const me = this.node.nodeId;
+    this.others = new Map(owned.filter((o) => o.nodeId !== me).map((o) => [partitionKey(o.hub, o.part), { nodeId: o.nodeId, address: o.address, epoch: o.epoch }]));
   }
 
   private async beforeRelease(held: readonly PartitionRef[]): Promise<void> {

@@ -77,7 +77,7 @@ export class ClusterRoutes {
     const what = "instanceId" in key ? `instance '${key.instanceId}'` : "this work item";
     if ("moving" in where) throw unavailable(`The partition of ${what} in task hub '${hub}' is changing nodes; retry shortly`);
     if (call.metadata.get(FORWARDED_HEADER).length > 0) {
-      return Promise.reject(unavailable(`The partition of ${what} in task hub '${hub}' moved to another node while this call was passed on; retry`));
+      throw unavailable(`The partition of ${what} in task hub '${hub}' moved to another node while this call was passed on; retry`);
     }
     if ("token" in key) return this.peers.unary(where.peer, method, call.request, call.metadata, call.getDeadline()).then((r) => (this.settled(key.token), r));
     return this.forward(method, call, hub, key, where.peer, local);
@@ -132,9 +132,13 @@ export class ClusterRoutes {
 
 /** Runs a unary handler and gives its answer as a promise (its error as the status it set). */
 export function localCall(handler: UnaryHandler, call: UnaryCall, request?: unknown): Promise<unknown> {
-  // The same call with another request: metadata, deadline and cancellation stay the caller's.
-  const c = request === undefined ? call : (Object.create(call, { request: { value: request } }) as UnaryCall);
+  const c = request === undefined ? call : withRequest(call, request);
   return new Promise((resolve, reject) => handler(c, (err, value) => (err ? reject(err) : resolve(value))));
+}
+
+/** The same call with another request: metadata, deadline and cancellation stay the caller's. */
+export function withRequest<C extends object>(call: C, request: unknown): C & { request: any } { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return Object.create(call, { request: { value: request } });
 }
 
 function deadlineMs(deadline: grpc.Deadline): number {

@@ -24,13 +24,3 @@ export interface ClusterView {
   /** Calls the listener whenever the set of peers changes; returns what stops it. */
   onPeersChanged(listener: () => void): () => void;
 }
-
-/** One node on its own: everything is served here. */
-export const SINGLE_NODE: ClusterView = {
-  nodeId: "",
-  locate: () => HERE,
-  locateToken: () => HERE,
-  peers: () => [],
-  settle: () => Promise.resolve(),
-  onPeersChanged: () => () => {},
-};

@@ -10,7 +10,7 @@ import { Scheduler } from "../scheduler/scheduler";
 import { Hub } from "../scheduler/hub";
 import { backendDefinition } from "../proto/services";
 import { COMPLETE } from "./backend-service";
-import { asStatus, ClusterRoutes } from "./cluster-routes";
+import { asStatus, ClusterRoutes, withRequest } from "./cluster-routes";
 import { failStream } from "./errors";
 import { hubName } from "./hub-call";
 import { routeKeyOf } from "./route-keys";
@@ -73,7 +73,7 @@ function routed(m: Completion, routes: ClusterRoutes, call: grpc.ServerDuplexStr
   const method = backendDefinition[UNARY[kind]];
   const key = routeKeyOf(method.path.split("/")[1], UNARY[kind])?.(m[kind]);
   // The stream's call stands in for the unary one: its metadata (hub, token) and deadline.
-  return key ? routes.serve(method, Object.create(call, { request: { value: m[kind] } }), key, local) : local();
+  return key ? routes.serve(method, withRequest(call, m[kind]), key, local) : local();
 }
 
 /** The completion's commit, as its unary RPC makes it; a message with none set is refused. */
