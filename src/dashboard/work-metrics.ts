@@ -28,23 +28,21 @@ export class WorkMetrics implements EngineObserver {
     name: "dts_store_sync_seconds", help: "Time the store's transaction commit (its fsync) took per group commit (SQLite: the COMMIT on the writer thread; PostgreSQL: the round trip that commits)", registers: [this.registry],
     buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
   });
-  /** Labelled children by their labels: a label lookup per event would cost more than the count. */
-  private readonly children = new Map<string, Counter.Internal>();
 
   dispatched(hub: string, kind: WorkKind): void {
-    this.child(this.dispatchedTotal, hub, kind).inc();
+    this.dispatchedTotal.add(hub, KIND_LABEL[kind]);
   }
 
   completed(hub: string, kind: WorkKind): void {
-    this.child(this.completedTotal, hub, kind).inc();
+    this.completedTotal.add(hub, KIND_LABEL[kind]);
   }
 
   abandoned(hub: string, kind: WorkKind): void {
-    this.child(this.abandonedTotal, hub, kind).inc();
+    this.abandonedTotal.add(hub, KIND_LABEL[kind]);
   }
 
   redelivered(hub: string, kind: WorkKind, _token: string, reason: RedeliveryReason): void {
-    this.redeliveredTotal.inc({ hub, kind: KIND_LABEL[kind], reason });
+    this.redeliveredTotal.add(hub, KIND_LABEL[kind], reason);
   }
 
   executionEnded(): void {
@@ -59,24 +57,42 @@ export class WorkMetrics implements EngineObserver {
 
   /** One gRPC call ended with `code` (its name, e.g. OK, NOT_FOUND). */
   call(service: string, method: string, code: string): void {
-    this.cached(`g\0${service}\0${method}\0${code}`, () => this.grpcCalls.labels({ service, method, code })).inc();
+    this.grpcCalls.add(service, method, code);
   }
 
-  private counter(name: string, help: string, labelNames: string[]): Counter {
-    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  private counter(name: string, help: string, labelNames: string[]): Tally {
+    return new Tally(this.registry, name, help, labelNames);
+  }
+}
+
+/**
+ * A labelled counter counted in plain numbers, by its label values in order, and handed to
+ * prom-client when /metrics is read: prom-client hashes the labels into a new string on every
+ * increment, which cost more than the count itself on the paths that count every work item and call.
+ */
+class Tally {
+  /** By the first, second and third label value (empty for a counter of two labels). */
+  private readonly counts = new Map<string, Map<string, Map<string, { labels: Record<string, string>; n: number }>>>();
+
+  constructor(registry: Registry, name: string, help: string, private readonly labelNames: string[]) {
+    const counts = this.counts;
+    new Counter({
+      name, help, labelNames, registers: [registry],
+      collect() {
+        this.reset();
+        for (const byB of counts.values()) for (const byC of byB.values()) for (const { labels, n } of byC.values()) this.inc(labels, n);
+      },
+    });
   }
 
-  private child(counter: Counter, hub: string, kind: WorkKind): Counter.Internal {
-    const key = `${counter === this.dispatchedTotal ? "d" : counter === this.completedTotal ? "c" : "a"}\0${kind}\0${hub}`;
-    return this.cached(key, () => counter.labels({ hub, kind: KIND_LABEL[kind] }));
-  }
-
-  private cached(key: string, make: () => Counter.Internal): Counter.Internal {
-    let c = this.children.get(key);
-    if (!c) {
-      c = make();
-      this.children.set(key, c);
-    }
-    return c;
+  /** One more for these label values (as many as the counter has labels). */
+  add(a: string, b: string, c = ""): void {
+    let byB = this.counts.get(a);
+    if (!byB) this.counts.set(a, (byB = new Map()));
+    let byC = byB.get(b);
+    if (!byC) byB.set(b, (byC = new Map()));
+    const count = byC.get(c);
+    if (count) count.n++;
+    else byC.set(c, { labels: Object.fromEntries(this.labelNames.map((l, i) => [l, [a, b, c][i]])), n: 1 });
   }
 }
