@@ -78,7 +78,7 @@ export class HubCommit {
       const h = this.state.get(id);
       if (h) this.wake(h, now);
     }
-    for (const id of change.notify) if (this.waiters.has(id)) this.waiters.notify(id, this.state.committed(id));
+    for (const id of change.notify) if (this.waiters.has(id)) this.waiters.notify(id, this.state.get(id)?.committed?.rec ?? written(change, id) ?? this.state.committed(id));
     this.dispatcher.pump();
   }
 
@@ -92,4 +92,14 @@ export class HubCommit {
     }
     return out;
   }
+}
+
+/** The record this change wrote for an instance (now durable): an instance that left memory need not be read back. */
+function written(change: Change, instanceId: string): InstanceRecord | undefined {
+  for (let i = change.ops.length - 1; i >= 0; i--) {
+    const op = change.ops[i];
+    if (op.op === "putInstance" && op.instance.instanceId === instanceId) return op.instance;
+    if (op.op === "deleteInstance" && op.instanceId === instanceId) return undefined;
+  }
+  return undefined;
 }
