@@ -135,6 +135,9 @@ function isEsm(file: string): boolean {
   }
 }
 
+/** TypedData the library reads as undefined: the trigger's place, filled with the request's `trigger`. */
+const NO_DATA: TypedData = {};
+
 const isTrigger = (type: unknown) => typeof type === "string" && /trigger$/i.test(type);
 
 function describe(f: RegisteredCoreFunction): RegisteredFunction {
@@ -167,10 +170,12 @@ async function invoke(runtime: FunctionsRuntime, appHookData: Record<string, unk
   // Input data in the order of the function's bindings (trigger first), as the host sends it.
   const inputData: { name: string; data: TypedData }[] = [];
   const given = new Map(Object.entries(request.inputData));
-  for (const bindingName of Object.keys(fn.metadata.bindings)) {
+  const hasTrigger = request.trigger !== undefined;
+  for (const [bindingName, binding] of Object.entries(fn.metadata.bindings)) {
     const data = given.get(bindingName);
     if (data !== undefined) {
-      inputData.push({ name: bindingName, data });
+      // A trigger given as an object is put in place of what the library reads from TypedData (below).
+      inputData.push({ name: bindingName, data: hasTrigger && isTrigger(binding.type) ? NO_DATA : data });
       given.delete(bindingName);
     }
   }
@@ -192,6 +197,8 @@ async function invoke(runtime: FunctionsRuntime, appHookData: Record<string, unk
   const invocationModel = model.getInvocationModel(coreCtx);
   const { context, inputs } = await invocationModel.getArguments();
   invocationContext = context;
+  // The library puts the one trigger's input first; the rest are in context.extraInputs.
+  if (hasTrigger) inputs[0] = request.trigger;
 
   const hookData: Record<string, unknown> = {};
   const pre: Record<string, unknown> = { hookData, appHookData, invocationContext: context, functionCallback: fn.callback, inputs };

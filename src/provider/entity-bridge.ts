@@ -7,7 +7,7 @@ import { pb } from "../proto";
 import { str, val } from "../core/events";
 import { applyEntityBatch, normalizeEntityId } from "../core/entities";
 import { FailureDetails, HistoryEvent, MessageRecord } from "../core/model";
-import { FunctionApp } from "./function-app";
+import { FunctionApp, jsonData } from "./function-app";
 import { ENTITY_TRIGGER, findFunction, notFoundMessage, WorkItemError } from "./functions";
 import { returnedObject } from "./typed-data";
 
@@ -89,7 +89,7 @@ export async function runEntity(app: FunctionApp, item: EntityWorkItem, now: () 
     });
     const trigger = { self: { name, key }, exists: state !== undefined, state: state ?? null, batch: ops };
     // A throw here is not an operation's failure (durable-functions catches those): the batch is abandoned and retried.
-    const res = await app.invoke(fn.name, { inputData: { [fn.triggerBindingName]: { string: JSON.stringify(trigger) } } });
+    const res = await app.invoke(fn.name, { inputData: { [fn.triggerBindingName]: jsonData(trigger) }, trigger });
     const out = returnedObject(res.returnValue) as EntityOutput | undefined;
     if (!out || !Array.isArray(out.results)) {
       throw new WorkItemError(`Entity function '${fn.name}' returned no entity batch result: register it with df.app.entity`);

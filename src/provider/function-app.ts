@@ -10,6 +10,19 @@ export interface TypedData {
   http?: unknown;
 }
 
+/**
+ * `value` as TypedData whose JSON string is made only when read: an app that takes the request's
+ * `trigger` never pays for it.
+ */
+export function jsonData(value: unknown): TypedData {
+  let text: string | undefined;
+  return {
+    get string() {
+      return (text ??= JSON.stringify(value));
+    },
+  };
+}
+
 export interface FunctionBinding {
   name: string;
   type: string;
@@ -29,6 +42,12 @@ export interface RegisteredFunction {
 export interface InvocationRequest {
   /** Input data by binding name (the trigger's and any extra inputs'). */
   inputData: Record<string, TypedData>;
+  /**
+   * The trigger's input as the function receives it, when the caller built it as an object (the
+   * durable triggers): an app that can take it so skips the trigger's JSON text, which inputData
+   * still carries (jsonData) for any that reads it.
+   */
+  trigger?: unknown;
   triggerMetadata?: Record<string, TypedData>;
 }
 

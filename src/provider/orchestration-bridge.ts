@@ -8,7 +8,7 @@ import { findExecutionStarted, str, val } from "../core/events";
 import { FailureDetails, HistoryEvent, InstanceRecord, Status } from "../core/model";
 import { applyEpisode } from "../core/orchestration";
 import { outcomeToRequest } from "../core/precomputed-completion";
-import { FunctionApp } from "./function-app";
+import { FunctionApp, jsonData } from "./function-app";
 import { NonDeterminismError, planActions } from "./action-plan";
 import { DfAction, json } from "./df-actions";
 import { DEFAULT_HTTP_POLL_MS } from "./durable-http";
@@ -124,7 +124,8 @@ export async function runOrchestration(app: FunctionApp, item: OrchestrationWork
     input: parseJson(val(started.input)),
     instanceId,
     isReplaying: past.length > 0,
-    parentInstanceId: episode.parentInstanceId,
+    // Left out when unset, as its JSON text would leave it out.
+    ...(episode.parentInstanceId === undefined ? {} : { parentInstanceId: episode.parentInstanceId }),
     upperSchemaVersion: UPPER_SCHEMA_VERSION,
     upperSchemaVersionNew: UPPER_SCHEMA_VERSION_NEW,
     longRunningTimerIntervalDuration: LONG_TIMER_INTERVAL,
@@ -135,7 +136,7 @@ export async function runOrchestration(app: FunctionApp, item: OrchestrationWork
   let state: Record<string, unknown> | undefined;
   let thrown: unknown;
   try {
-    const res = await app.invoke(fn.name, { inputData: { [fn.triggerBindingName]: { string: JSON.stringify(trigger) } } });
+    const res = await app.invoke(fn.name, { inputData: { [fn.triggerBindingName]: jsonData(trigger) }, trigger });
     state = returnedObject(res.returnValue);
   } catch (err) {
     state = outOfProcState(err);
