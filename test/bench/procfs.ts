@@ -5,8 +5,8 @@ import * as fs from "fs";
 
 const CLOCK_TICKS = 100; // USER_HZ: 100 on Linux
 
-function statFields(pid: number): string[] {
-  const text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+function statFields(pid: number, tid?: number): string[] {
+  const text = fs.readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, "utf8");
   // The command name (field 2) is in parentheses and may contain spaces: fields after it start at 3.
   return text.slice(text.lastIndexOf(")") + 2).split(" ");
 }
@@ -14,6 +14,12 @@ function statFields(pid: number): string[] {
 /** User + system CPU seconds of a process so far (all its threads). */
 export function cpuSeconds(pid: number): number {
   const f = statFields(pid);
+  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+}
+
+/** The same for its main thread alone (a Node process's event loop). */
+export function mainThreadCpuSeconds(pid: number): number {
+  const f = statFields(pid, pid);
   return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
 }
 

@@ -1,6 +1,6 @@
 // The scenarios: each runs on a fresh target (scheduler + worker, or the in-process backend) after one
 // warm-up HelloCities5, and returns one row of figures.
-import { cpuSeconds, MiB, peakRssBytes, resetPeakRss, rssBytes } from "./procfs";
+import { cpuSeconds, mainThreadCpuSeconds, MiB, peakRssBytes, resetPeakRss, rssBytes } from "./procfs";
 import { EntityTarget, PathName, Target } from "./targets";
 import { GO_EVENT } from "./workloads";
 import { helloBesideOldInstances } from "./retention";
@@ -43,6 +43,8 @@ export interface Row {
   latencyKind?: string;
   schedulerPeakRssMiB?: number;
   schedulerCpuSeconds?: number;
+  /** Of schedulerCpuSeconds, the main threads' (the event loops); the rest is the SQLite writer's and V8's helper threads'. */
+  schedulerMainCpuSeconds?: number;
   /** null for inprocess: one process does everything (its CPU is in schedulerCpuSeconds). */
   workerCpuSeconds?: number | null;
   clientCpuSeconds?: number;
@@ -129,6 +131,7 @@ const round = (x: number, digits = 1) => +x.toFixed(digits);
 interface Usage {
   seconds: number;
   schedulerCpuSeconds: number;
+  schedulerMainCpuSeconds: number;
   workerCpuSeconds: number | null;
   clientCpuSeconds: number;
   schedulerPeakRssMiB: number;
@@ -139,8 +142,11 @@ function startUsage(target: Target): () => Usage {
   const inProcess = target.schedulerPid === process.pid;
   resetPeakRss(target.schedulerPid);
   const t0 = Date.now();
-  const schedulerCpu = () => [target.schedulerPid, ...(target.peerSchedulerPids ?? [])].reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const schedulerPids = [target.schedulerPid, ...(target.peerSchedulerPids ?? [])];
+  const schedulerCpu = () => schedulerPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const schedulerMainCpu = () => schedulerPids.reduce((sum, pid) => sum + mainThreadCpuSeconds(pid), 0);
   const sched0 = schedulerCpu();
+  const schedMain0 = schedulerMainCpu();
   const workersCpu = () => target.workerPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const worker0 = workersCpu();
   const client0 = process.cpuUsage();
@@ -149,6 +155,7 @@ function startUsage(target: Target): () => Usage {
     return {
       seconds: (Date.now() - t0) / 1000,
       schedulerCpuSeconds: round(schedulerCpu() - sched0, 2),
+      schedulerMainCpuSeconds: round(schedulerMainCpu() - schedMain0, 2),
       workerCpuSeconds: inProcess ? null : round(workersCpu() - worker0, 2),
       clientCpuSeconds: round((client.user + client.system) / 1e6, 2),
       schedulerPeakRssMiB: round(peakRssBytes(target.schedulerPid) / MiB),
