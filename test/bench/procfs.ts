@@ -11,16 +11,15 @@ function statFields(pid: number, tid?: number): string[] {
   return text.slice(text.lastIndexOf(")") + 2).split(" ");
 }
 
-/** User + system CPU seconds of a process so far (all its threads). */
-export function cpuSeconds(pid: number): number {
-  const f = statFields(pid);
+/** User + system CPU seconds of a process so far (all its threads), or of its thread `tid`. */
+export function cpuSeconds(pid: number, tid?: number): number {
+  const f = statFields(pid, tid);
   return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
 }
 
 /** The same for its main thread alone (a Node process's event loop). */
 export function mainThreadCpuSeconds(pid: number): number {
-  const f = statFields(pid, pid);
-  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+  return cpuSeconds(pid, pid);
 }
 
 function statusKiB(pid: number, key: string): number {
