@@ -69,6 +69,9 @@ export interface CoreInvocationContext {
   log(level: LogLevel, category: LogCategory, message: string): void;
 }
 
+/** A binding type that triggers its function (httpTrigger, orchestrationTrigger, ...), as the worker tells them. */
+export const isTrigger = (type: unknown): boolean => typeof type === "string" && /trigger$/i.test(type);
+
 export interface RegisteredCoreFunction {
   functionId: string;
   metadata: CoreFunctionMetadata;

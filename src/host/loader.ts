@@ -6,7 +6,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { pathToFileURL } from "url";
 import { FunctionApp, FunctionBinding, InvocationRequest, InvocationResult, RegisteredFunction, TypedData } from "../provider/function-app";
-import { CoreInvocationContext, FunctionsRuntime, installFunctionsCore, RegisteredCoreFunction } from "./functions-core";
+import { CoreInvocationContext, FunctionsRuntime, installFunctionsCore, isTrigger, RegisteredCoreFunction } from "./functions-core";
+import { ContextClass, contextTriggerMetadata, directContext, rpcTypedData, triggerOnly } from "./direct-invocation";
 import { globFiles } from "./glob";
 import { errorText, HostLog } from "./log";
 import { keepOrchestratorErrors } from "./orchestrator-errors";
@@ -138,7 +139,6 @@ function isEsm(file: string): boolean {
 /** TypedData the library reads as undefined: the trigger's place, filled with the request's `trigger`. */
 const NO_DATA: TypedData = {};
 
-const isTrigger = (type: unknown) => typeof type === "string" && /trigger$/i.test(type);
 
 function describe(f: RegisteredCoreFunction): RegisteredFunction {
   const bindings: Record<string, FunctionBinding> = {};
@@ -159,6 +159,8 @@ function describe(f: RegisteredCoreFunction): RegisteredFunction {
  * invokeFunction → postInvocation hooks → getResponse. Resolves with getResponse's return value
  * (RpcTypedData, e.g. { http } for an HTTP response or { json } / { string } for other triggers) and
  * output bindings; rejects with the function's error (or the one a postInvocation hook left).
+ * A durable trigger given as an object, to a function that takes nothing else, skips the model
+ * (direct-invocation.ts) once the app's context class is known.
  */
 async function invoke(runtime: FunctionsRuntime, appHookData: Record<string, unknown>, name: string, request: LoaderInvocationRequest, log: HostLog): Promise<InvocationResult> {
   const fn = runtime.functions.get(name.toLowerCase());
@@ -167,10 +169,34 @@ async function invoke(runtime: FunctionsRuntime, appHookData: Record<string, unk
   if (!model) throw new Error("The app has no programming model (it did not load @azure/functions 4.x)");
 
   const invocationId = request.invocationId ?? randomUUID();
+  const hasTrigger = request.trigger !== undefined;
+  let invocationContext: unknown;
+  const coreLog: CoreInvocationContext["log"] = (level, category, message) => {
+    const ctx: Record<string, unknown> = { level, message, category, invocationContext, hookData: {}, appHookData };
+    if (runtime.hooks.log.size > 0) runtime.runLogHooks(ctx);
+    log(ctx.level as typeof level, String(ctx.message), category);
+  };
+
+  const Context = contextClasses.get(runtime);
+  const metadata = hasTrigger && Context && triggerOnly(fn) ? contextTriggerMetadata(request.triggerMetadata) : undefined;
+  if (Context && metadata) {
+    let done = false;
+    const phase: Pick<CoreInvocationContext, "log" | "state"> = { log: coreLog, state: undefined };
+    const context = directContext(Context, fn, invocationId, metadata, phase, () => done);
+    invocationContext = context;
+    const post = await withHooks(runtime, appHookData, context, [request.trigger], fn.callback, phase, async (inputs, callback) => {
+      try {
+        return await callback(...inputs, context);
+      } finally {
+        done = true;
+      }
+    });
+    return { returnValue: rpcTypedData(post.result), outputs: {} };
+  }
+
   // Input data in the order of the function's bindings (trigger first), as the host sends it.
   const inputData: { name: string; data: TypedData }[] = [];
   const given = new Map(Object.entries(request.inputData));
-  const hasTrigger = request.trigger !== undefined;
   for (const [bindingName, binding] of Object.entries(fn.metadata.bindings)) {
     const data = given.get(bindingName);
     if (data !== undefined) {
@@ -181,53 +207,65 @@ async function invoke(runtime: FunctionsRuntime, appHookData: Record<string, unk
   }
   for (const [bindingName, data] of given) inputData.push({ name: bindingName, data });
 
-  let invocationContext: unknown;
   const coreCtx: CoreInvocationContext = {
     invocationId,
     request: { invocationId, functionId: fn.functionId, inputData, triggerMetadata: { ...(request.triggerMetadata ?? {}) } },
     metadata: fn.metadata,
     state: undefined,
-    log: (level, category, message) => {
-      const ctx: Record<string, unknown> = { level, message, category, invocationContext, hookData: {}, appHookData };
-      if (runtime.hooks.log.size > 0) runtime.runLogHooks(ctx);
-      log(ctx.level as typeof level, String(ctx.message), category);
-    },
+    log: coreLog,
   };
 
   const invocationModel = model.getInvocationModel(coreCtx);
   const { context, inputs } = await invocationModel.getArguments();
   invocationContext = context;
+  if (context && typeof context === "object" && !contextClasses.has(runtime)) contextClasses.set(runtime, context.constructor as ContextClass);
   // The library puts the one trigger's input first; the rest are in context.extraInputs.
   if (hasTrigger) inputs[0] = request.trigger;
 
+  const post = await withHooks(runtime, appHookData, context, inputs, fn.callback, coreCtx,
+    (hooked, callback) => invocationModel.invokeFunction(context, hooked, callback));
+  const response = await invocationModel.getResponse(context, post.result);
+  const outputs: Record<string, unknown> = {};
+  for (const o of response.outputData ?? []) outputs[o.name] = o.data;
+  return { returnValue: response.returnValue, outputs };
+}
+
+/** The app's InvocationContext class, once the library has made a context with it. */
+const contextClasses = new WeakMap<FunctionsRuntime, ContextClass>();
+
+/**
+ * preInvocation hooks, the call (with the inputs and callback the hooks left), postInvocation hooks;
+ * `phase.state` follows along, as the library reads it. Resolves with what the postInvocation hooks
+ * left; rejects with the error they left.
+ */
+async function withHooks(
+  runtime: FunctionsRuntime, appHookData: Record<string, unknown>, context: unknown, inputs: unknown[], callback: RegisteredCoreFunction["callback"],
+  phase: Pick<CoreInvocationContext, "state">, call: (inputs: unknown[], callback: RegisteredCoreFunction["callback"]) => Promise<unknown>,
+): Promise<{ result: unknown }> {
   const hookData: Record<string, unknown> = {};
-  const pre: Record<string, unknown> = { hookData, appHookData, invocationContext: context, functionCallback: fn.callback, inputs };
-  coreCtx.state = "preInvocationHooks";
+  const pre: Record<string, unknown> = { hookData, appHookData, invocationContext: context, functionCallback: callback, inputs };
+  phase.state = "preInvocationHooks";
   try {
     await runtime.runHooks("preInvocation", pre);
   } finally {
-    coreCtx.state = "invocation";
+    phase.state = "invocation";
   }
 
   let result: unknown;
   let error: unknown;
   try {
-    result = await invocationModel.invokeFunction(context, pre.inputs as unknown[], pre.functionCallback as RegisteredCoreFunction["callback"]);
+    result = await call(pre.inputs as unknown[], pre.functionCallback as RegisteredCoreFunction["callback"]);
   } catch (err) {
     error = err;
   }
 
   const post: Record<string, unknown> = { hookData, appHookData, invocationContext: context, inputs: pre.inputs, result, error };
-  coreCtx.state = "postInvocationHooks";
+  phase.state = "postInvocationHooks";
   try {
     await runtime.runHooks("postInvocation", post);
   } finally {
-    coreCtx.state = undefined;
+    phase.state = undefined;
   }
   if (post.error !== undefined && post.error !== null) throw post.error;
-
-  const response = await invocationModel.getResponse(context, post.result);
-  const outputs: Record<string, unknown> = {};
-  for (const o of response.outputData ?? []) outputs[o.name] = o.data;
-  return { returnValue: response.returnValue, outputs };
+  return { result: post.result };
 }

@@ -8,7 +8,7 @@ import { HistoryEvent } from "../core/model";
 import { FunctionApp } from "./function-app";
 import { DurableHttpOptions, executeDurableHttp, HTTP_ACTIVITY_NAME, requestOfAction } from "./durable-http";
 import { ACTIVITY_TRIGGER, failureFromError, findFunction, notFoundMessage } from "./functions";
-import { returnedJson } from "./typed-data";
+import { parsedText, returnedJson } from "./typed-data";
 
 type CompleteRequest = pb.durabletask.protos.backend.v1.ICompleteActivityWorkItemRequest;
 
@@ -60,8 +60,10 @@ export async function runActivity(app: FunctionApp, item: ActivityWorkItem, opti
     return done(event(now(), { taskFailed: { taskScheduledId, failureDetails: { errorType: "FunctionNotFound", errorMessage, isNonRetriable: true } } }), errorMessage);
   }
   try {
+    const input = val(a.input) ?? "null";
     const res = await app.invoke(fn.name, {
-      inputData: { [fn.triggerBindingName]: { string: val(a.input) ?? "null" } },
+      inputData: { [fn.triggerBindingName]: { string: input } },
+      trigger: parsedText(input),
       // {json} keeps an instance id such as "123" a string (a {string} would be JSON-parsed to a number).
       triggerMetadata: { instanceId: { json: JSON.stringify(instanceId) } },
     });

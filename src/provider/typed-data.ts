@@ -51,3 +51,12 @@ export function returnedObject(v: unknown): Record<string, unknown> | undefined 
   }
   return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
+
+/** Text as @azure/functions reads a {string} input: JSON when it parses, else the text itself. */
+export function parsedText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
