@@ -27,7 +27,6 @@ export function directContext(
   Context: ContextClass, fn: RegisteredCoreFunction, invocationId: string, triggerMetadata: Record<string, unknown>,
   coreCtx: Pick<CoreInvocationContext, "log" | "state">, done: () => boolean,
 ): object {
-  const log: Log = (level, category, message) => coreCtx.log(level, category, message);
   const [triggerName, trigger] = Object.entries(fn.metadata.bindings).find(([, b]) => isTrigger(b.type))!;
   const returned = fn.metadata.bindings.$return;
   return new Context({
@@ -37,10 +36,10 @@ export function directContext(
     options: { trigger: { ...trigger, name: triggerName }, return: returned && { ...returned, name: "$return" }, extraInputs: [], extraOutputs: [] },
     logHandler: (level: Parameters<Log>[0], ...args: unknown[]) => {
       if (done() && coreCtx.state !== "postInvocationHooks") {
-        log("warning", "system", "Warning: Unexpected call to 'log' on the context object after function execution has completed. Please check for " +
+        coreCtx.log("warning", "system", "Warning: Unexpected call to 'log' on the context object after function execution has completed. Please check for " +
           `asynchronous calls that are not awaited. Function name: ${fn.metadata.name}. Invocation Id: ${invocationId}.`);
       }
-      log(level, "user", format(...args));
+      coreCtx.log(level, "user", format(...args));
     },
   });
 }

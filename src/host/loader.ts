@@ -139,7 +139,6 @@ function isEsm(file: string): boolean {
 /** TypedData the library reads as undefined: the trigger's place, filled with the request's `trigger`. */
 const NO_DATA: TypedData = {};
 
-
 function describe(f: RegisteredCoreFunction): RegisteredFunction {
   const bindings: Record<string, FunctionBinding> = {};
   let triggerBindingName = "";

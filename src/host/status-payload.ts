@@ -4,6 +4,7 @@
 import { fromTimestamp, val } from "../core/events";
 import { STATUS_NAMES } from "../core/model";
 import { pb } from "../proto";
+import { parsedText } from "../provider/typed-data";
 
 const S = pb.OrchestrationStatus;
 
@@ -28,12 +29,7 @@ export function isRunningStatus(status: pb.OrchestrationStatus | null | undefine
 
 /** Payloads are stored as JSON text; the API returns them as JSON values (text that is not JSON stays a string). */
 export function parseJson(text: string | null | undefined): unknown {
-  if (text === undefined || text === null || text === "") return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
+  return text === undefined || text === null || text === "" ? null : parsedText(text);
 }
 
 function iso(ts: pb.google.protobuf.ITimestamp | null | undefined): string | undefined {

@@ -14,7 +14,7 @@ import { DfAction, json } from "./df-actions";
 import { DEFAULT_HTTP_POLL_MS } from "./durable-http";
 import { findFunction, notFoundMessage, ORCHESTRATION_TRIGGER, safeJson, thrownByOrchestrator, WorkItemError } from "./functions";
 import { failureFromJson, replayEvents, toJsonHistory } from "./history-json";
-import { returnedObject } from "./typed-data";
+import { parsedText, returnedObject } from "./typed-data";
 
 type CompleteRequest = pb.durabletask.protos.backend.v1.ICompleteOrchestrationWorkItemRequest;
 
@@ -225,10 +225,5 @@ export function rewoundHistory(past: HistoryEvent[], fresh: HistoryEvent[]): His
 }
 
 function parseJson(text: string | undefined): unknown {
-  if (text === undefined || text === "") return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
+  return text === undefined || text === "" ? undefined : parsedText(text);
 }
