@@ -29,6 +29,8 @@ export interface EpisodeOutcome {
   rewindChildren: { taskId: number; instanceId: string; created: pb.ISubOrchestrationInstanceCreatedEvent }[];
   /** Set when the execution ended: the instance to notify and the event to send it. */
   parentNotification?: NewMessage;
+  /** Activities the Functions host ran inline with this episode; their results are among `messages`. */
+  inlineActivities?: number;
 }
 
 export interface EpisodeInput {

@@ -8,8 +8,12 @@
 //   instance itself carry the new execution's ExecutionStarted (with its execution id) and carry-over events;
 // - rewind: newHistory is the whole rewritten history and starts with ExecutionStarted;
 // - the scheduler derives the parent's SubOrchestrationInstanceCompleted/Failed message itself unless
-//   newMessages already holds one.
+//   newMessages already holds one;
+// - inline activities (our own host, over the completion stream): a TaskCompleted or TaskFailed message
+//   to the instance itself answers an activity this episode scheduled (a TaskScheduled in newHistory)
+//   and left out of newTasks because the host ran it already; it is committed with the episode.
 import { pb } from "../proto";
+import { limitedActivityResult } from "./activity-result";
 import { event, findExecutionStarted, fromTimestamp, str, val } from "./events";
 import { HistoryEvent, InstanceRecord, isTerminal, NewMessage, nonEmpty, Status } from "./model";
 import { ActionError, endExecution, EpisodeOutcome, NewChild, parentNotification, rewindChildrenOf, rewound } from "./orchestration";
@@ -57,10 +61,12 @@ export interface PrecomputedInput {
   history: HistoryEvent[];
   request: Request;
   now: number;
+  /** The payload limit an inline activity's result is held to (as a worker's result is). */
+  maxPayloadBytes?: number;
 }
 
 /** Turns a BackendService completion back into the outcome the scheduler applies (the scheduler's side). */
-export function requestToOutcome({ instance: before, history, request, now }: PrecomputedInput): EpisodeOutcome {
+export function requestToOutcome({ instance: before, history, request, now, maxPayloadBytes = Infinity }: PrecomputedInput): EpisodeOutcome {
   const status = request.runtimeStatus ?? Status.ORCHESTRATION_STATUS_RUNNING;
   const instance: InstanceRecord = { ...before, lastUpdatedAt: now, runRequested: undefined };
   const customStatus = val(request.customStatus);
@@ -84,6 +90,7 @@ export function requestToOutcome({ instance: before, history, request, now }: Pr
 
   let parentNotified = false;
   let nextExecution: pb.IExecutionStartedEvent | undefined;
+  let inline: Map<number, string> | undefined;
   for (const m of request.newMessages ?? []) {
     const target = m.instance?.instanceId;
     const e = m.event;
@@ -98,6 +105,14 @@ export function requestToOutcome({ instance: before, history, request, now }: Pr
       out.terminations.push({ instanceId: target, reason: val(e.executionTerminated.input), recurse: !!e.executionTerminated.recurse });
     } else if (e.executionRewound && target !== id) {
       out.rewindChildren.push({ taskId: 0, instanceId: target, created: {} });
+    } else if ((e.taskCompleted || e.taskFailed) && target === id) {
+      inline ??= inlineActivities(newHistory, out.activities);
+      const taskId = (e.taskCompleted ?? e.taskFailed)!.taskScheduledId ?? -1;
+      const name = inline.get(taskId);
+      if (name === undefined) throw new ActionError(`a TaskCompleted or TaskFailed message to the instance itself must answer an activity this episode scheduled and left out of newTasks (task ${taskId} is not one)`);
+      inline.delete(taskId);
+      out.messages.push({ instanceId: id, executionId, visibleAt: now, event: limitedActivityResult(name, e, maxPayloadBytes) });
+      out.inlineActivities = (out.inlineActivities ?? 0) + 1;
     } else {
       if (e.subOrchestrationInstanceCompleted || e.subOrchestrationInstanceFailed) parentNotified = true;
       out.messages.push({ instanceId: target, executionId, visibleAt: visibleAt(e, now), event: e });
@@ -149,6 +164,14 @@ function childFrom(target: string, executionId: string | undefined, e: HistoryEv
     tags: nonEmpty(s.tags),
   };
   return { instance: child, start: e, parentTaskId: s.parentInstance?.taskScheduledId ?? 0 };
+}
+
+/** The activities an episode scheduled (its new TaskScheduled events) that it does not leave to a worker: task id → name. */
+function inlineActivities(newHistory: HistoryEvent[], queued: { taskId: number }[]): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const e of newHistory) if (e.taskScheduled) out.set(e.eventId ?? -1, e.taskScheduled.name ?? "");
+  for (const a of queued) out.delete(a.taskId);
+  return out;
 }
 
 function visibleAt(e: HistoryEvent, now: number): number {

@@ -15,6 +15,8 @@ export class WorkMetrics implements EngineObserver {
   private readonly abandonedTotal = this.counter("dts_work_items_abandoned_total", "Work items workers gave back (Abandon*), dispatched again after a back-off", ["hub", "kind"]);
   private readonly redeliveredTotal = this.counter("dts_work_items_redelivered_total",
     "Work items that came back without a completion and went back to the queue (reason: released by the worker, its stream disconnected, its lease expired)", ["hub", "kind", "reason"]);
+  private readonly inlineTotal = this.counter("dts_work_items_inline_total",
+    "Activities a Functions host ran inline with the orchestrator episode that scheduled them, so never dispatched as work items; their results were committed with that episode", ["hub", "kind"]);
   private readonly grpcCalls = this.counter("dts_grpc_calls_total", "gRPC calls served, by service, method and status code", ["service", "method", "code"]);
   private readonly commitChanges = new Histogram({
     name: "dts_commit_batch_changes", help: "Changes (operations and completions) written per group commit", registers: [this.registry],
@@ -43,6 +45,10 @@ export class WorkMetrics implements EngineObserver {
 
   redelivered(hub: string, kind: WorkKind, _token: string, reason: RedeliveryReason): void {
     this.redeliveredTotal.add(hub, KIND_LABEL[kind], reason);
+  }
+
+  ranInline(hub: string, count: number): void {
+    this.inlineTotal.add(hub, KIND_LABEL.activity, "", count);
   }
 
   executionEnded(): void {
@@ -85,14 +91,14 @@ class Tally {
     });
   }
 
-  /** One more for these label values (as many as the counter has labels). */
-  add(a: string, b: string, c = ""): void {
+  /** `n` more (one by default) for these label values (as many as the counter has labels). */
+  add(a: string, b: string, c = "", n = 1): void {
     let byB = this.counts.get(a);
     if (!byB) this.counts.set(a, (byB = new Map()));
     let byC = byB.get(b);
     if (!byC) byB.set(b, (byC = new Map()));
     const count = byC.get(c);
-    if (count) count.n++;
-    else byC.set(c, { labels: Object.fromEntries(this.labelNames.map((l, i) => [l, [a, b, c][i]])), n: 1 });
+    if (count) count.n += n;
+    else byC.set(c, { labels: Object.fromEntries(this.labelNames.map((l, i) => [l, [a, b, c][i]])), n });
   }
 }

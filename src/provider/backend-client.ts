@@ -92,6 +92,11 @@ export class BackendClient {
     });
   }
 
+  /** Whether the scheduler is ours: its work item stream offered the completion stream (and with it inline activities). */
+  get completionStreamOffered(): boolean {
+    return this.completions.offered;
+  }
+
   /** Completes a work item: over the completion stream when the scheduler offers one, else by its unary RPC. */
   complete(kind: CompletionKind, request: object): Promise<void> {
     return this.completions.complete(kind, request);

@@ -9,6 +9,7 @@ import { parseConnectionString, SchedulerConnection } from "./connection-string"
 import { DEFAULT_HTTP_POLL_MS } from "./durable-http";
 
 export const DEFAULT_CONNECTION_STRING_NAME = "DURABLE_TASK_SCHEDULER_CONNECTION_STRING";
+export const DEFAULT_INLINE_ACTIVITY_WAIT_MS = 50;
 type LimitField = "maxConcurrentOrchestratorFunctions" | "maxConcurrentActivityFunctions" | "maxConcurrentEntityFunctions";
 
 /**
@@ -31,6 +32,12 @@ export interface ProviderConfig {
   maxConcurrentEntityFunctions: number;
   /** httpSettings.defaultAsyncRequestSleepTimeMilliseconds: durable HTTP's wait between polls of a 202 without Retry-After. */
   httpAsyncSleepMs: number;
+  /**
+   * storageProvider.inlineActivityMaxWaitMs: how long an orchestrator episode waits for the activities
+   * it scheduled that the host runs inline (inline-activities.ts); 0 turns that off. Default
+   * DEFAULT_INLINE_ACTIVITY_WAIT_MS.
+   */
+  inlineActivityMaxWaitMs?: number;
   /** The resolved app settings (local.settings.json Values overridden by the environment). */
   settings: Record<string, string>;
   /** Things worth a log line that do not stop the app (e.g. two different hub names). */
@@ -73,7 +80,8 @@ export function loadProviderConfig(appDir: string, env: NodeJS.ProcessEnv = proc
     maxConcurrentOrchestratorFunctions: limit(durable, "maxConcurrentOrchestratorFunctions", settings),
     maxConcurrentActivityFunctions: limit(durable, "maxConcurrentActivityFunctions", settings),
     maxConcurrentEntityFunctions: limit(durable, "maxConcurrentEntityFunctions", settings),
-    httpAsyncSleepMs: httpAsyncSleep(durable),
+    httpAsyncSleepMs: millis(objectAt(durable, "httpSettings", "host.json extensions.durableTask") ?? {}, "httpSettings.defaultAsyncRequestSleepTimeMilliseconds", DEFAULT_HTTP_POLL_MS),
+    inlineActivityMaxWaitMs: millis(provider, "storageProvider.inlineActivityMaxWaitMs", DEFAULT_INLINE_ACTIVITY_WAIT_MS),
   };
 }
 
@@ -134,11 +142,12 @@ function limit(durable: JsonObject, field: LimitField, settings: Record<string, 
   return v;
 }
 
-function httpAsyncSleep(durable: JsonObject): number {
-  const v = get(objectAt(durable, "httpSettings", "host.json extensions.durableTask") ?? {}, "defaultAsyncRequestSleepTimeMilliseconds");
-  if (v === undefined || v === null) return DEFAULT_HTTP_POLL_MS;
+/** A whole number of milliseconds at `field` (its last part) of a section of extensions.durableTask (`path` from there). */
+function millis(section: JsonObject, path: string, fallback: number): number {
+  const v = get(section, path.slice(path.lastIndexOf(".") + 1));
+  if (v === undefined || v === null) return fallback;
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
-    throw new ProviderConfigError(`host.json's extensions.durableTask.httpSettings.defaultAsyncRequestSleepTimeMilliseconds must be a whole number of milliseconds (it is ${JSON.stringify(v)})`);
+    throw new ProviderConfigError(`host.json's extensions.durableTask.${path} must be a whole number of milliseconds (it is ${JSON.stringify(v)})`);
   }
   return v;
 }

@@ -7,13 +7,16 @@ import * as grpc from "@grpc/grpc-js";
 import { pb } from "../proto";
 import { findExecutionStarted } from "../core/events";
 import { FunctionApp } from "./function-app";
-import { runActivity } from "./activity-bridge";
+import { ActivityResult, runActivity } from "./activity-bridge";
 import { BackendClient, BackendClientOptions } from "./backend-client";
-import { ProviderConfig } from "./config";
+import { DEFAULT_INLINE_ACTIVITY_WAIT_MS, ProviderConfig } from "./config";
 import { TokenSource, TokenSourceCache, tokenSourceFor } from "./credentials";
+import { HTTP_ACTIVITY_NAME } from "./durable-http";
 import { runEntity } from "./entity-bridge";
+import { ACTIVITY_TRIGGER, findFunction } from "./functions";
 import { runGrpcEntity } from "./grpc-entity-bridge";
 import { runGrpcOrchestration } from "./grpc-orchestration-bridge";
+import { InlineActivities } from "./inline-activities";
 import { runOrchestration } from "./orchestration-bridge";
 import { DurableProtocol, PROTOCOL_NAMES } from "./protocol";
 
@@ -79,17 +82,39 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
   const queued: Record<Kind, pb.WorkItem[]> = { orchestration: [], activity: [], entity: [] };
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
+  const track = (p: Promise<unknown>) => {
+    const done = () => void inFlight.delete(settled);
+    const settled: Promise<void> = p.then(done, done);
+    inFlight.add(settled);
+  };
+
+  const runActivityItem = (activityRequest: pb.IActivityRequest, completionToken: string) =>
+    runActivity(app, { activityRequest, completionToken }, { http: { tokens: httpTokens } });
+  const maxWaitMs = config.inlineActivityMaxWaitMs ?? DEFAULT_INLINE_ACTIVITY_WAIT_MS;
+  const inline = maxWaitMs > 0 ? new InlineActivities({
+    maxWaitMs,
+    runnable: (name) => name !== HTTP_ACTIVITY_NAME && findFunction(app, name, ACTIVITY_TRIGGER) !== undefined,
+    run: (activityRequest) => runActivityItem(activityRequest, ""),
+    takeSlots: (n) => {
+      if (running.activity + n > limits.activity) return 0;
+      running.activity += n;
+      return n;
+    },
+    releaseSlot: () => {
+      running.activity--;
+      pump("activity");
+    },
+    track,
+  }) : undefined;
 
   const pump = (kind: Kind) => {
     while (!stopping && running[kind] < limits[kind] && queued[kind].length > 0) {
       const item = queued[kind].shift()!;
       running[kind]++;
-      const p = handle(kind, item).finally(() => {
+      track(handle(kind, item).finally(() => {
         running[kind]--;
-        inFlight.delete(p);
         pump(kind);
-      });
-      inFlight.add(p);
+      }));
     }
   };
 
@@ -101,14 +126,19 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
     try {
       if (kind === "orchestration") {
         const r = await orchestrate(app, { orchestratorRequest: item.orchestratorRequest!, completionToken: item.completionToken }, { httpPollMs: config.httpAsyncSleepMs });
+        const episode = inline && client.completionStreamOffered ? await inline.fold(r.request) : { request: r.request, ran: [], outlived: 0 };
         completing = true;
-        await client.complete("orchestration", r.request);
-        say(`orchestrator ${label}: ${r.outcome}${r.outcome === "running" ? ` (${scheduledWork(r.request)})` : ""} in ${ms()}${notes(r.notes)}`);
+        await client.complete("orchestration", episode.request);
+        say(`orchestrator ${label}: ${r.outcome}${r.outcome === "running" ? ` (${scheduledWork(episode.request, episode.ran.length, episode.outlived)})` : ""} in ${ms()}${notes(r.notes)}`);
+        for (const x of episode.ran) say(`activity ${activityLabel(x.request)}: ${outcomeOf(x.result)} in ${x.ms} ms, inline`);
       } else if (kind === "activity") {
-        const r = await runActivity(app, { activityRequest: item.activityRequest!, completionToken: item.completionToken }, { http: { tokens: httpTokens } });
+        // A run this host started inline, which outlived its episode's wait, is this item's result.
+        const claimed = inline?.claim(item.activityRequest!);
+        const r = await (claimed ?? runActivityItem(item.activityRequest!, item.completionToken));
+        if (!claimed) inline?.observe(r.name, Date.now() - started);
         completing = true;
-        await client.complete("activity", r.request);
-        say(`activity ${label}: ${r.succeeded ? "succeeded" : `failed (${r.error})`} in ${ms()}`);
+        await client.complete("activity", claimed ? { ...r.request, completionToken: item.completionToken } : r.request);
+        say(`activity ${label}: ${outcomeOf(r)} in ${ms()}${claimed ? ", its inline run's result" : ""}`);
       } else {
         const r = await runBatch(app, { entityRequestV2: item.entityRequestV2!, completionToken: item.completionToken });
         completing = true;
@@ -182,16 +212,21 @@ function describe(item: pb.WorkItem): string {
     const started = findExecutionStarted(r.pastEvents ?? [], r.newEvents ?? []);
     return `'${started?.name ?? "?"}' (instance '${r.instanceId}')`;
   }
-  if (item.activityRequest) {
-    const a = item.activityRequest;
-    return `'${a.name}' (instance '${a.orchestrationInstance?.instanceId ?? ""}', task ${a.taskId})`;
-  }
+  if (item.activityRequest) return activityLabel(item.activityRequest);
   if (item.entityRequestV2) return `'${item.entityRequestV2.instanceId}'`;
   return "(unknown)";
 }
 
-/** "scheduled 2 activities, 1 timer" / "waiting": what a running episode started. */
-function scheduledWork(req: pb.durabletask.protos.backend.v1.ICompleteOrchestrationWorkItemRequest): string {
+function activityLabel(a: pb.IActivityRequest): string {
+  return `'${a.name}' (instance '${a.orchestrationInstance?.instanceId ?? ""}', task ${a.taskId})`;
+}
+
+function outcomeOf(r: ActivityResult): string {
+  return r.succeeded ? "succeeded" : `failed (${r.error})`;
+}
+
+/** "scheduled 2 activities, 1 timer" / "ran 1 activity inline" / "waiting": what a running episode started. */
+function scheduledWork(req: pb.durabletask.protos.backend.v1.ICompleteOrchestrationWorkItemRequest, ranInline: number, stillRunning: number): string {
   const messages = req.newMessages ?? [];
   const self = req.instance?.instanceId;
   const counts: [number, string, string][] = [
@@ -201,7 +236,12 @@ function scheduledWork(req: pb.durabletask.protos.backend.v1.ICompleteOrchestrat
     [messages.filter((m) => m.instance?.instanceId?.startsWith("@")).length, "entity message", "entity messages"],
   ];
   const parts = counts.filter(([n]) => n > 0).map(([n, one, many]) => `${n} ${n === 1 ? one : many}`);
-  return parts.length > 0 ? `scheduled ${parts.join(", ")}` : "waiting";
+  const said = [
+    ...(parts.length > 0 ? [`scheduled ${parts.join(", ")}`] : []),
+    ...(stillRunning > 0 ? [`${stillRunning} of them still running inline`] : []),
+    ...(ranInline > 0 ? [`ran ${ranInline} ${ranInline === 1 ? "activity" : "activities"} inline`] : []),
+  ];
+  return said.length > 0 ? said.join("; ") : "waiting";
 }
 
 function notes(list: string[]): string {

@@ -8,6 +8,7 @@ import { invalid, notFound, SchedulerError } from "../core/errors";
 import { applyEntityBatch, BatchOutcome } from "../core/entities";
 import { event, str, val } from "../core/events";
 import { payloadBytes } from "../core/limits";
+import { limitedActivityResult } from "../core/activity-result";
 import { ActivityRecord, EntityData, FailureDetails, HistoryEvent, isTerminal, MessageRecord, Status } from "../core/model";
 import { checkOutcome } from "../core/outcome-limits";
 import { ActionError, applyEpisode, EpisodeOutcome } from "../core/orchestration";
@@ -46,18 +47,14 @@ export class WorkItemCompletions {
 
   /** A Functions host's episode result (BackendService), already turned into events on its side. */
   precomputedOrchestration(req: PrecomputedRequest): Promise<void> {
-    return this.episode(req.completionToken, req.instance?.instanceId, (h, _dispatched, now) => requestToOutcome({ instance: h.rec, history: h.history, request: req, now }));
+    return this.episode(req.completionToken, req.instance?.instanceId, (h, _dispatched, now) => requestToOutcome({ instance: h.rec, history: h.history, request: req, now, maxPayloadBytes: this.options.maxPayloadBytes }));
   }
 
   activity(res: pb.IActivityResponse): Promise<void> {
     return this.complete("activity", res.completionToken, (lease) => this.state.activity(lease.key as number), (a, now) => {
-      const result = val(res.result);
-      const size = payloadBytes(result);
       const e = res.failureDetails
         ? event(now, { taskFailed: { taskScheduledId: a.taskId, failureDetails: res.failureDetails } })
-        : size > this.options.maxPayloadBytes
-          ? event(now, { taskFailed: { taskScheduledId: a.taskId, failureDetails: { errorType: "PayloadTooLarge", errorMessage: `The result of activity '${a.name}' is ${size} bytes; the limit is ${this.options.maxPayloadBytes} bytes`, isNonRetriable: true } } })
-          : event(now, { taskCompleted: { taskScheduledId: a.taskId, result: res.result } });
+        : limitedActivityResult(a.name, event(now, { taskCompleted: { taskScheduledId: a.taskId, result: res.result } }), this.options.maxPayloadBytes);
       return (change) => this.activityDone(a, e, change);
     });
   }
@@ -196,6 +193,8 @@ export class WorkItemCompletions {
       const apply: Apply = (change) => {
         change.consume(this.state.name, h, dispatched.consumed);
         applyOutcome(this.state, this.lifecycle, h, final, change);
+        const inline = final.inlineActivities;
+        if (inline) change.after.push(() => this.options.observer.ranInline?.(this.state.name, inline));
         h.abandonCount = 0;
         h.lostDeliveries = 0;
       };

@@ -31,6 +31,8 @@ export interface EngineObserver {
   abandoned(hub: string, kind: WorkKind, token: string): void;
   /** It came back without a completion (released, stream closed, lease expired) and goes out again. */
   redelivered(hub: string, kind: WorkKind, token: string, reason: RedeliveryReason): void;
+  /** A Functions host ran `count` activities inline with an episode (no work items); their results are durable. */
+  ranInline?(hub: string, count: number): void;
   /** An orchestration execution ended (a terminal status or continue-as-new), durably; `rec` is how it ended. */
   executionEnded(hub: string, rec: InstanceRecord): void;
   /** A group commit was written. */
@@ -55,6 +57,7 @@ export function observers(list: (EngineObserver | undefined)[]): EngineObserver 
     completed: (...a) => all.forEach((o) => o.completed(...a)),
     abandoned: (...a) => all.forEach((o) => o.abandoned(...a)),
     redelivered: (...a) => all.forEach((o) => o.redelivered(...a)),
+    ranInline: (...a) => all.forEach((o) => o.ranInline?.(...a)),
     executionEnded: (...a) => all.forEach((o) => o.executionEnded(...a)),
     committed: (...a) => all.forEach((o) => o.committed(...a)),
   };

@@ -175,6 +175,25 @@ function figures(usage: Usage, orchestrations: number, workItems: number, latenc
   };
 }
 
+/** Activities the Functions host has run inline so far (the scheduler's /metrics); undefined without its dashboard. */
+async function inlineActivities(target: Target): Promise<number | undefined> {
+  if (target.dashboardPort === undefined) return undefined;
+  const text = await (await fetch(`http://localhost:${target.dashboardPort}/metrics`)).text();
+  let sum = 0;
+  for (const m of text.matchAll(/^dts_work_items_inline_total\{[^}]*\} (\d+)/gm)) sum += Number(m[1]);
+  return sum;
+}
+
+/** Counts the activities run inline during a phase: the note to add, if any ran. */
+async function countInline(target: Target): Promise<(activities: number) => Promise<{ notes?: string }>> {
+  const before = await inlineActivities(target);
+  return async (activities) => {
+    const after = await inlineActivities(target);
+    const ran = before === undefined || after === undefined ? 0 : after - before;
+    return ran > 0 ? { notes: `${ran} of ${activities} activities ran inline with their orchestrator's episode` } : {};
+  };
+}
+
 // ---- scenarios ----
 
 /** One HelloCities5 to completion: connects everything and warms the JIT before the clocks start. */
@@ -188,6 +207,7 @@ async function hello(target: Target, ctx: ScenarioContext): Promise<Partial<Row>
   const n = ctx.sizes.hello;
   const progress = new Progress(ctx.label, n, "completed").start();
   try {
+    const inline = await countInline(target);
     const usage = startUsage(target);
     const latencies: number[] = [];
     const waits: Promise<void>[] = [];
@@ -211,7 +231,7 @@ async function hello(target: Target, ctx: ScenarioContext): Promise<Partial<Row>
     const u = usage();
     // Every HelloCities5 has the same history: count one instance's episodes and activities.
     const perOrchestration = first ? await target.workItems(first) : 0;
-    return figures(u, n, perOrchestration * n, latencies);
+    return { ...figures(u, n, perOrchestration * n, latencies), ...(await inline(5 * n)) };
   } finally {
     progress.stop();
   }
@@ -222,14 +242,15 @@ async function fanout(target: Target, ctx: ScenarioContext): Promise<Partial<Row
   const n = ctx.sizes.fanout;
   const progress = new Progress(ctx.label, 1, `completed (1 orchestration, ${n} activities)`).start();
   try {
+    const inline = await countInline(target);
     const usage = startUsage(target);
     const startedAt = Date.now();
     const id = await target.start("fanout", n);
     const output = JSON.parse((await target.waitCompleted(id, ctx.deadline, true)) ?? "null");
     const u = usage();
     progress.tick();
-    const row = figures(u, 1, await target.workItems(id), Array.isArray(output) ? output.map((t: number) => t - startedAt) : []);
-    return Array.isArray(output) ? row : { ...row, notes: `the sample's ${output?.count ?? "?"} MeasureItem activities do not record when they ran: no p50/p99` };
+    const row = { ...figures(u, 1, await target.workItems(id), Array.isArray(output) ? output.map((t: number) => t - startedAt) : []), ...(await inline(n)) };
+    return Array.isArray(output) ? row : { ...row, notes: `${row.notes ? `${row.notes}; ` : ""}the sample's ${output?.count ?? "?"} MeasureItem activities do not record when they ran: no p50/p99` };
   } finally {
     progress.stop();
   }
@@ -268,6 +289,7 @@ async function latency(target: Target, ctx: ScenarioContext, record?: (run: Clie
   const n = ctx.sizes.latency;
   const progress = new Progress(ctx.label, n, "completed (one at a time)").start();
   try {
+    const inline = await countInline(target);
     const usage = startUsage(target);
     const latencies: number[] = [];
     let last = "";
@@ -282,7 +304,7 @@ async function latency(target: Target, ctx: ScenarioContext, record?: (run: Clie
       progress.tick();
     }
     const u = usage();
-    return figures(u, n, (await target.workItems(last)) * n, latencies);
+    return { ...figures(u, n, (await target.workItems(last)) * n, latencies), ...(await inline(5 * n)) };
   } finally {
     progress.stop();
   }

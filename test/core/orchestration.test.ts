@@ -220,4 +220,45 @@ describe("requestToOutcome (a Functions host's precomputed episode)", () => {
     expect(out.instance).toMatchObject({ status: Status.ORCHESTRATION_STATUS_RUNNING, executionId: "exec-1", runRequested: true });
     expect(out.rewindChildren).toEqual([{ taskId: 1, instanceId: "c1", created: newHistory[1].subOrchestrationInstanceCreated }]);
   });
+
+  describe("inline activities: results sent with the episode that scheduled them", () => {
+    const running = { ...base, status: Status.ORCHESTRATION_STATUS_RUNNING };
+    const scheduled = (id: number, name = "Greet") => event(NOW, { taskScheduled: { name, input: str('"x"') } }, id);
+    const toSelf = (e: pb.IHistoryEvent) => ({ instance: { instanceId: "parent", executionId: str("exec-1") }, event: e });
+    const episode = (newHistory: pb.IHistoryEvent[], newTasks: pb.IHistoryEvent[], newMessages: ReturnType<typeof toSelf>[], maxPayloadBytes?: number) => requestToOutcome({
+      instance: running, history: [start], now: NOW, maxPayloadBytes,
+      request: { completionToken: "t", runtimeStatus: Status.ORCHESTRATION_STATUS_RUNNING, newHistory: [orchestratorStarted(NOW), ...newHistory], newTasks, newMessages },
+    });
+
+    test("a TaskCompleted or TaskFailed to the instance itself answering a task of this episode left out of newTasks goes to its inbox, counted", () => {
+      const done = event(NOW - 5, { taskCompleted: { taskScheduledId: 1, result: str('"Hello"') } });
+      const failed = event(NOW - 3, { taskFailed: { taskScheduledId: 2, failureDetails: { errorType: "E", errorMessage: "no" } } });
+      const out = episode([scheduled(1), scheduled(2), scheduled(3)], [scheduled(3)], [toSelf(done), toSelf(failed)]);
+      expect(out.activities.map((a) => a.taskId)).toEqual([3]);
+      expect(out.messages).toEqual([
+        { instanceId: "parent", executionId: "exec-1", visibleAt: NOW, event: done },
+        { instanceId: "parent", executionId: "exec-1", visibleAt: NOW, event: failed },
+      ]);
+      expect(out.inlineActivities).toBe(2);
+    });
+
+    test("one answering a task the episode did not schedule, or left to a worker, or answered twice, is refused", () => {
+      const answer = (id: number) => toSelf(event(NOW, { taskCompleted: { taskScheduledId: id, result: str("1") } }));
+      const refusal = /must answer an activity this episode scheduled and left out of newTasks \(task (\d) is not one\)/;
+      expect(() => episode([scheduled(1)], [], [answer(7)])).toThrow(ActionError);
+      expect(() => episode([scheduled(1)], [], [answer(7)])).toThrow(refusal);
+      expect(() => episode([scheduled(1)], [scheduled(1)], [answer(1)])).toThrow(refusal);
+      expect(() => episode([scheduled(1)], [], [answer(1), answer(1)])).toThrow(refusal);
+    });
+
+    test("a result over the payload limit becomes TaskFailed PayloadTooLarge, as a worker's would", () => {
+      const big = toSelf(event(NOW - 5, { taskCompleted: { taskScheduledId: 1, result: str(`"${"x".repeat(100)}"`) } }));
+      const out = episode([scheduled(1, "Big")], [], [big], 50);
+      expect(out.messages[0].event.taskFailed).toEqual({
+        taskScheduledId: 1,
+        failureDetails: { errorType: "PayloadTooLarge", errorMessage: "The result of activity 'Big' is 102 bytes; the limit is 50 bytes", isNonRetriable: true },
+      });
+      expect(out.messages[0].event.timestamp).toEqual(big.event.timestamp);
+    });
+  });
 });

@@ -4,7 +4,7 @@
 // the standard unary RPC. A scheduler that does not offer it keeps getting unary calls
 // (durable-worker.test.ts).
 import * as grpc from "@grpc/grpc-js";
-import { OrchestrationStatus } from "@microsoft/durabletask-js";
+import { HistoryEventType, OrchestrationStatus, TaskCompletedEvent, TaskFailedEvent, TaskScheduledEvent } from "@microsoft/durabletask-js";
 import { event, str } from "../../src/core/events";
 import { ProviderConfig } from "../../src/provider/config";
 import { parseConnectionString } from "../../src/provider/connection-string";
@@ -115,6 +115,141 @@ describe("on the real scheduler", () => {
     const calls = (await scrape(dts.dashboardPort)).get("dts_grpc_calls_total");
     expect(Number(value(calls, { service: "CompletionStream", method: "CompleteWorkItems" }) ?? 0)).toBeGreaterThanOrEqual(1);
     for (const method of ["CompleteOrchestrationWorkItem", "CompleteActivityWorkItem"]) expect(value(calls, { method, code: "OK" })).toBeUndefined();
+  });
+
+  describe("inline activities: the host runs an episode's new activities and sends their results with the episode", () => {
+    /** The scheduler's activity counters so far: dispatched as work items, and run inline. */
+    const activityCounts = async () => {
+      const m = await scrape(dts.dashboardPort);
+      const n = (family: string) => Number(value(m.get(family), { hub: "default", kind: "activities" }) ?? 0);
+      return { dispatched: n("dts_work_items_dispatched_total"), inline: n("dts_work_items_inline_total") };
+    };
+
+    /** A worker over `app`, and a way to run one orchestration on it: its output, history, log lines and the counters' change. */
+    async function host(app: TestApp, extra: Partial<ProviderConfig> = {}) {
+      const lines: string[] = [];
+      const worker = await startDurableWorker(app, { ...config(`http://${dts.address}`), ...extra }, { log: (l) => lines.push(l) });
+      const c = client(dts.address);
+      return {
+        lines,
+        async run(name: string, during?: () => Promise<void>) {
+          const before = await activityCounts();
+          const id = await c.scheduleNewOrchestration(name);
+          await during?.();
+          const s = await completed(c, id);
+          const after = await activityCounts();
+          return {
+            status: s.runtimeStatus, output: s.serializedOutput === undefined ? undefined : JSON.parse(s.serializedOutput), history: await c.getOrchestrationHistory(id),
+            dispatched: after.dispatched - before.dispatched, inline: after.inline - before.inline,
+          };
+        },
+        async stop() {
+          await c.stop();
+          await worker.stop();
+        },
+      };
+    }
+
+    async function runOnce(app: TestApp, name: string, extra: Partial<ProviderConfig> = {}) {
+      const h = await host(app, extra);
+      try {
+        return { ...(await h.run(name)), lines: h.lines };
+      } finally {
+        await h.stop();
+      }
+    }
+
+    const greetings = () => new TestApp()
+      .orchestration("Trip", function* (ctx: any) {
+        const first = yield ctx.df.callActivity("Greet", "Tokyo");
+        const rest = yield ctx.df.Task.all([ctx.df.callActivity("Greet", "Lima"), ctx.df.callActivity("Greet", "Oslo")]);
+        return [first, ...rest];
+      })
+      .activity("Greet", (name: string) => `Hello, ${name}!`);
+
+    test("no activity becomes a work item; the history holds each TaskScheduled answered once with its own result", async () => {
+      const r = await runOnce(greetings(), "Trip");
+      expect(r.status).toBe(OrchestrationStatus.COMPLETED);
+      expect(r.output).toEqual(["Hello, Tokyo!", "Hello, Lima!", "Hello, Oslo!"]);
+      expect({ dispatched: r.dispatched, inline: r.inline }).toEqual({ dispatched: 0, inline: 3 });
+      const scheduled = r.history.filter((e) => e.type === HistoryEventType.TaskScheduled) as TaskScheduledEvent[];
+      const answered = r.history.filter((e) => e.type === HistoryEventType.TaskCompleted) as TaskCompletedEvent[];
+      expect(scheduled.map((e) => [e.eventId, e.name, e.input])).toEqual([[0, "Greet", '"Tokyo"'], [1, "Greet", '"Lima"'], [2, "Greet", '"Oslo"']]);
+      expect(answered.map((e) => [e.taskScheduledId, e.result]).sort()).toEqual([[0, '"Hello, Tokyo!"'], [1, '"Hello, Lima!"'], [2, '"Hello, Oslo!"']]);
+      // Each answer follows the episode that scheduled it.
+      for (const a of answered) expect(r.history.indexOf(a)).toBeGreaterThan(r.history.findIndex((e) => e.eventId === a.taskScheduledId && e.type === HistoryEventType.TaskScheduled));
+      expect(r.lines.filter((l) => /activity 'Greet' \(instance '[^']+', task \d\): succeeded in \d+ ms, inline$/.test(l))).toHaveLength(3);
+    });
+
+    test("an inline activity's failure is its TaskFailed, which the orchestrator can catch", async () => {
+      const app = new TestApp()
+        .orchestration("Careful", function* (ctx: any) {
+          try {
+            yield ctx.df.callActivity("Explode");
+            return "not reached";
+          } catch (err) {
+            return `caught: ${(err as Error).message}`;
+          }
+        })
+        .activity("Explode", () => {
+          throw new RangeError("the activity exploded");
+        });
+      const r = await runOnce(app, "Careful");
+      expect(r.output).toMatch(/^caught: .*the activity exploded/);
+      expect({ dispatched: r.dispatched, inline: r.inline }).toEqual({ dispatched: 0, inline: 1 });
+      const failed = r.history.find((e) => e.type === HistoryEventType.TaskFailed) as TaskFailedEvent;
+      expect(failed.failureDetails).toMatchObject({ errorType: "RangeError", message: "the activity exploded" });
+    });
+
+    test("an activity that outlives the wait goes to the scheduler, whose work item takes the inline run's result: it runs once", async () => {
+      let runs = 0;
+      let open: () => void = () => undefined;
+      let gate = new Promise<void>((resolve) => (open = resolve));
+      const app = new TestApp()
+        .orchestration("Wait", function* (ctx: any) {
+          return yield ctx.df.callActivity("Gated", "x");
+        })
+        .activity("Gated", async (x: string) => {
+          runs++;
+          await gate;
+          return `${x}${runs}`;
+        });
+      const h = await host(app, { inlineActivityMaxWaitMs: 20 });
+      try {
+        const slow = await h.run("Wait", async () => {
+          await until(() => h.lines.some((l) => l.includes("(scheduled 1 activity; 1 of them still running inline)")), "the episode's completion without the result");
+          open();
+        });
+        expect(slow.output).toBe("x1");
+        expect(runs).toBe(1);
+        expect({ dispatched: slow.dispatched, inline: slow.inline }).toEqual({ dispatched: 1, inline: 0 });
+        expect(h.lines.some((l) => /activity 'Gated' .*: succeeded in \d+ ms, its inline run's result$/.test(l))).toBe(true);
+
+        // It was slow, so the next one is a work item (which the host runs when it comes).
+        const next = await h.run("Wait");
+        expect({ output: next.output, dispatched: next.dispatched, inline: next.inline }).toEqual({ output: "x2", dispatched: 1, inline: 0 });
+        expect(runs).toBe(2);
+      } finally {
+        await h.stop();
+      }
+    });
+
+    test("a fan-out larger than the free activity slots goes to the scheduler whole", async () => {
+      const app = new TestApp()
+        .orchestration("Wide", function* (ctx: any) {
+          return yield ctx.df.Task.all(["a", "b", "c"].map((x) => ctx.df.callActivity("Greet", x)));
+        })
+        .activity("Greet", (name: string) => `Hello, ${name}!`);
+      const r = await runOnce(app, "Wide", { maxConcurrentActivityFunctions: 2 });
+      expect(r.output).toEqual(["Hello, a!", "Hello, b!", "Hello, c!"]);
+      expect({ dispatched: r.dispatched, inline: r.inline }).toEqual({ dispatched: 3, inline: 0 });
+    });
+
+    test("inlineActivityMaxWaitMs 0 turns it off: every activity is a work item", async () => {
+      const r = await runOnce(greetings(), "Trip", { inlineActivityMaxWaitMs: 0 });
+      expect(r.output).toEqual(["Hello, Tokyo!", "Hello, Lima!", "Hello, Oslo!"]);
+      expect({ dispatched: r.dispatched, inline: r.inline }).toEqual({ dispatched: 3, inline: 0 });
+    });
   });
 });
 

@@ -64,6 +64,14 @@ test("durable HTTP's poll wait: httpSettings.defaultAsyncRequestSleepTimeMillise
   expect(() => loadProviderConfig(bad, {})).toThrow(/defaultAsyncRequestSleepTimeMilliseconds must be a whole number/);
 });
 
+test("inline activities' wait: storageProvider.inlineActivityMaxWaitMs, 50 ms by default, 0 to turn them off", () => {
+  const load = (provider: Record<string, unknown>) => loadProviderConfig(appDir(managed({}, provider), { DURABLE_TASK_SCHEDULER_CONNECTION_STRING: LOCAL }), {});
+  expect(load({}).inlineActivityMaxWaitMs).toBe(50);
+  expect(load({ inlineActivityMaxWaitMs: 0 }).inlineActivityMaxWaitMs).toBe(0);
+  expect(load({ inlineActivityMaxWaitMs: 200 }).inlineActivityMaxWaitMs).toBe(200);
+  expect(() => load({ inlineActivityMaxWaitMs: -1 })).toThrow("host.json's extensions.durableTask.storageProvider.inlineActivityMaxWaitMs must be a whole number of milliseconds (it is -1)");
+});
+
 test("without hubName the TASKHUB_NAME setting names the hub, else the connection string's TaskHub", () => {
   expect(loadProviderConfig(appDir(managed(), { DURABLE_TASK_SCHEDULER_CONNECTION_STRING: LOCAL, TASKHUB_NAME: "fromsetting" }), {}).hubName).toBe("fromsetting");
   expect(loadProviderConfig(appDir(managed(), { DURABLE_TASK_SCHEDULER_CONNECTION_STRING: LOCAL }), {}).hubName).toBe("default");
