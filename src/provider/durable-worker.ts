@@ -82,6 +82,7 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
   const queued: Record<Kind, pb.WorkItem[]> = { orchestration: [], activity: [], entity: [] };
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
+  let draining = false;
   const track = (p: Promise<unknown>) => {
     const done = () => void inFlight.delete(settled);
     const settled: Promise<void> = p.then(done, done);
@@ -126,7 +127,8 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
     try {
       if (kind === "orchestration") {
         const r = await orchestrate(app, { orchestratorRequest: item.orchestratorRequest!, completionToken: item.completionToken }, { httpPollMs: config.httpAsyncSleepMs });
-        const episode = inline && client.completionStreamOffered ? await inline.fold(r.request) : { request: r.request, ran: [], outlived: 0 };
+        // Not while draining: the activities go to the scheduler, for the hosts that stay.
+        const episode = inline && !draining && client.completionStreamOffered ? await inline.fold(r.request) : { request: r.request, ran: [], outlived: 0 };
         completing = true;
         await client.complete("orchestration", episode.request);
         say(`orchestrator ${label}: ${r.outcome}${r.outcome === "running" ? ` (${scheduledWork(episode.request, episode.ran.length, episode.outlived)})` : ""} in ${ms()}${notes(r.notes)}`);
@@ -191,6 +193,7 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
   return {
     stop: () => (stopped ??= (async () => {
       // Ask for no more work, let running invocations complete, then hang up; queued items go back to the scheduler.
+      draining = true;
       await client.call("BeginWorkerDrain", {}).catch(() => undefined);
       stopping = true;
       const timeout = options.drainTimeoutMs ?? 30_000;
