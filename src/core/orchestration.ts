@@ -29,8 +29,8 @@ export interface EpisodeOutcome {
   rewindChildren: { taskId: number; instanceId: string; created: pb.ISubOrchestrationInstanceCreatedEvent }[];
   /** Set when the execution ended: the instance to notify and the event to send it. */
   parentNotification?: NewMessage;
-  /** Activities the Functions host ran inline with this episode; their results are among `messages`. */
-  inlineActivities?: number;
+  /** Activities the Functions host ran inline with this episode: each TaskScheduled and its result (among `messages`). */
+  inlineActivities?: { scheduled: HistoryEvent; result: HistoryEvent }[];
 }
 
 export interface EpisodeInput {

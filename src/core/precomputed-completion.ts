@@ -90,7 +90,7 @@ export function requestToOutcome({ instance: before, history, request, now, maxP
 
   let parentNotified = false;
   let nextExecution: pb.IExecutionStartedEvent | undefined;
-  let inline: Map<number, string> | undefined;
+  let inline: Map<number, HistoryEvent> | undefined;
   for (const m of request.newMessages ?? []) {
     const target = m.instance?.instanceId;
     const e = m.event;
@@ -108,11 +108,12 @@ export function requestToOutcome({ instance: before, history, request, now, maxP
     } else if ((e.taskCompleted || e.taskFailed) && target === id) {
       inline ??= inlineActivities(newHistory, out.activities);
       const taskId = (e.taskCompleted ?? e.taskFailed)!.taskScheduledId ?? -1;
-      const name = inline.get(taskId);
-      if (name === undefined) throw new ActionError(`a TaskCompleted or TaskFailed message to the instance itself must answer an activity this episode scheduled and left out of newTasks (task ${taskId} is not one)`);
+      const scheduled = inline.get(taskId);
+      if (scheduled === undefined) throw new ActionError(`a TaskCompleted or TaskFailed message to the instance itself must answer an activity this episode scheduled and left out of newTasks (task ${taskId} is not one)`);
       inline.delete(taskId);
-      out.messages.push({ instanceId: id, executionId, visibleAt: now, event: limitedActivityResult(name, e, maxPayloadBytes) });
-      out.inlineActivities = (out.inlineActivities ?? 0) + 1;
+      const result = limitedActivityResult(scheduled.taskScheduled?.name ?? "", e, maxPayloadBytes);
+      out.messages.push({ instanceId: id, executionId, visibleAt: now, event: result });
+      (out.inlineActivities ??= []).push({ scheduled, result });
     } else {
       if (e.subOrchestrationInstanceCompleted || e.subOrchestrationInstanceFailed) parentNotified = true;
       out.messages.push({ instanceId: target, executionId, visibleAt: visibleAt(e, now), event: e });
@@ -166,10 +167,10 @@ function childFrom(target: string, executionId: string | undefined, e: HistoryEv
   return { instance: child, start: e, parentTaskId: s.parentInstance?.taskScheduledId ?? 0 };
 }
 
-/** The activities an episode scheduled (its new TaskScheduled events) that it does not leave to a worker: task id → name. */
-function inlineActivities(newHistory: HistoryEvent[], queued: { taskId: number }[]): Map<number, string> {
-  const out = new Map<number, string>();
-  for (const e of newHistory) if (e.taskScheduled) out.set(e.eventId ?? -1, e.taskScheduled.name ?? "");
+/** The activities an episode scheduled (its new TaskScheduled events) that it does not leave to a worker, by task id. */
+function inlineActivities(newHistory: HistoryEvent[], queued: { taskId: number }[]): Map<number, HistoryEvent> {
+  const out = new Map<number, HistoryEvent>();
+  for (const e of newHistory) if (e.taskScheduled) out.set(e.eventId ?? -1, e);
   for (const a of queued) out.delete(a.taskId);
   return out;
 }

@@ -3,7 +3,7 @@
 // observer (scheduler/observer.ts) and the gRPC edge's call listener; the CLI wires both in when the
 // dashboard is on, and its registry is served beside the gauges.
 import { Counter, Histogram, Registry } from "prom-client";
-import { CommitFigures, EngineObserver, RedeliveryReason, WorkKind } from "../scheduler/observer";
+import { CommitFigures, EngineObserver, InlineActivity, RedeliveryReason, WorkKind } from "../scheduler/observer";
 
 /** The kind labels the gauges use too. */
 const KIND_LABEL: Record<WorkKind, string> = { orchestration: "orchestrations", activity: "activities", entity: "entities" };
@@ -47,8 +47,8 @@ export class WorkMetrics implements EngineObserver {
     this.redeliveredTotal.add(hub, KIND_LABEL[kind], reason);
   }
 
-  ranInline(hub: string, count: number): void {
-    this.inlineTotal.add(hub, KIND_LABEL.activity, "", count);
+  ranInline(hub: string, _instanceId: string, _executionId: string, activities: InlineActivity[]): void {
+    this.inlineTotal.add(hub, KIND_LABEL.activity, "", activities.length);
   }
 
   executionEnded(): void {

@@ -194,7 +194,7 @@ export class WorkItemCompletions {
         change.consume(this.state.name, h, dispatched.consumed);
         applyOutcome(this.state, this.lifecycle, h, final, change);
         const inline = final.inlineActivities;
-        if (inline) change.after.push(() => this.options.observer.ranInline?.(this.state.name, inline));
+        if (inline) change.after.push(() => this.options.observer.ranInline?.(this.state.name, h.rec.instanceId, final.instance.executionId, inline));
         h.abandonCount = 0;
         h.lostDeliveries = 0;
       };

@@ -3,9 +3,15 @@
 // engine imports neither; with telemetry off the observer is NO_OBSERVER and each moment costs one
 // empty call.
 import { pb } from "../proto";
-import { InstanceRecord } from "../core/model";
+import { HistoryEvent, InstanceRecord } from "../core/model";
 
 export type WorkKind = "orchestration" | "activity" | "entity";
+
+/** An activity run inline: its TaskScheduled and its TaskCompleted or TaskFailed, each with its time. */
+export interface InlineActivity {
+  scheduled: HistoryEvent;
+  result: HistoryEvent;
+}
 
 /** Why a work item went back to the queue without a completion. */
 export type RedeliveryReason = "released" | "disconnected" | "expired";
@@ -31,8 +37,8 @@ export interface EngineObserver {
   abandoned(hub: string, kind: WorkKind, token: string): void;
   /** It came back without a completion (released, stream closed, lease expired) and goes out again. */
   redelivered(hub: string, kind: WorkKind, token: string, reason: RedeliveryReason): void;
-  /** A Functions host ran `count` activities inline with an episode (no work items); their results are durable. */
-  ranInline?(hub: string, count: number): void;
+  /** A Functions host ran these activities inline with an episode of the instance (no work items); their results are durable. */
+  ranInline?(hub: string, instanceId: string, executionId: string, activities: InlineActivity[]): void;
   /** An orchestration execution ended (a terminal status or continue-as-new), durably; `rec` is how it ended. */
   executionEnded(hub: string, rec: InstanceRecord): void;
   /** A group commit was written. */

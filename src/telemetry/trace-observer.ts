@@ -6,7 +6,8 @@
 // - one span per activity work item, from dispatch to completion (or abandon, or redelivery), under the
 //   orchestration's span, linked to the context the orchestrator sent with ScheduleTask (its parent when
 //   the orchestration's span is not known); the worker's activity span becomes its child through
-//   ActivityRequest.parentTraceContext.
+//   ActivityRequest.parentTraceContext. An activity a Functions host ran inline (no work item) gets the
+//   same span, from its TaskScheduled to its result, once that is durable.
 // - one span per entity batch, dispatch to completion, parented by the orchestration that called its
 //   first operation when that is known (entity messages carry no trace context in this protocol), and
 //   one per operation, from when it was sent to the batch's completion, under its caller or the batch.
@@ -17,7 +18,7 @@ import { pb } from "../proto";
 import { entityName } from "../core/entities";
 import { fromTimestamp } from "../core/events";
 import { HistoryEvent, InstanceRecord, statusName, Status } from "../core/model";
-import { EngineObserver, RedeliveryReason, WorkKind } from "../scheduler/observer";
+import { EngineObserver, InlineActivity, RedeliveryReason, WorkKind } from "../scheduler/observer";
 import { executionSpanId, executionTraceId, fromTraceContext, PresetIds, randomSpanId, toTraceContext } from "./trace-context";
 
 const A = {
@@ -122,21 +123,33 @@ export class TraceObserver implements EngineObserver {
   }
 
   private activityDispatched(hub: string, req: pb.IActivityRequest, token: string): void {
-    const instanceId = req.orchestrationInstance?.instanceId ?? "";
-    const executionId = req.orchestrationInstance?.executionId?.value ?? "";
+    const span = this.activitySpan(hub, req.orchestrationInstance?.instanceId ?? "", req.orchestrationInstance?.executionId?.value ?? "",
+      { name: req.name, version: req.version, parentTraceContext: req.parentTraceContext }, req.taskId ?? 0, Date.now());
+    this.track(this.open, token, span);
+    req.parentTraceContext = toTraceContext(span);
+  }
+
+  /** A Functions host's inline activities: a span each, from its TaskScheduled to its result, as a work item's would be. */
+  ranInline(hub: string, instanceId: string, executionId: string, activities: InlineActivity[]): void {
+    for (const { scheduled, result } of activities) {
+      const span = this.activitySpan(hub, instanceId, executionId, scheduled.taskScheduled ?? {}, scheduled.eventId ?? 0, fromTimestamp(scheduled.timestamp) ?? Date.now());
+      const failed = result.taskFailed && (result.taskFailed.failureDetails?.errorMessage || "failed");
+      this.emit(span, fromTimestamp(result.timestamp) ?? Date.now(), failed || undefined);
+    }
+  }
+
+  private activitySpan(hub: string, instanceId: string, executionId: string, task: pb.ITaskScheduledEvent, taskId: number, startedAt: number): OpenSpan {
     const x = this.executions.get(`${hub}\0${instanceId}`);
-    const scheduled = fromTraceContext(req.parentTraceContext);
+    const scheduled = fromTraceContext(task.parentTraceContext);
     // Under the orchestration's span, so the tree is whole: the span id an SDK sends with ScheduleTask is one
     // the JS SDK never exports (its client span is emitted later with another id). That context stays as a link.
     const parent = x?.executionId === executionId ? spanContextOf(x) : scheduled
       ?? { traceId: executionTraceId(hub, instanceId, executionId), spanId: executionSpanId(hub, instanceId, executionId), traceFlags: TraceFlags.SAMPLED, isRemote: true };
-    const span: OpenSpan = {
-      name: spanName("activity", req.name ?? "", req.version?.value ?? undefined), kind: SpanKind.CLIENT, traceId: parent.traceId, spanId: randomSpanId(), parent,
-      links: scheduled && scheduled !== parent ? [{ context: scheduled }] : undefined, startedAt: Date.now(),
-      attributes: { [A.TYPE]: "activity", [A.NAME]: req.name ?? "", [A.INSTANCE_ID]: instanceId, [A.TASK_ID]: req.taskId ?? 0, [A.HUB]: hub },
+    return {
+      name: spanName("activity", task.name ?? "", task.version?.value ?? undefined), kind: SpanKind.CLIENT, traceId: parent.traceId, spanId: randomSpanId(), parent,
+      links: scheduled && scheduled !== parent ? [{ context: scheduled }] : undefined, startedAt,
+      attributes: { [A.TYPE]: "activity", [A.NAME]: task.name ?? "", [A.INSTANCE_ID]: instanceId, [A.TASK_ID]: taskId, [A.HUB]: hub },
     };
-    this.track(this.open, token, span);
-    req.parentTraceContext = toTraceContext(span);
   }
 
   /**

@@ -239,7 +239,7 @@ describe("requestToOutcome (a Functions host's precomputed episode)", () => {
         { instanceId: "parent", executionId: "exec-1", visibleAt: NOW, event: done },
         { instanceId: "parent", executionId: "exec-1", visibleAt: NOW, event: failed },
       ]);
-      expect(out.inlineActivities).toBe(2);
+      expect(out.inlineActivities).toEqual([{ scheduled: scheduled(1), result: done }, { scheduled: scheduled(2), result: failed }]);
     });
 
     test("one answering a task the episode did not schedule, or left to a worker, or answered twice, is refused", () => {

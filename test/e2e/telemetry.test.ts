@@ -6,11 +6,15 @@ import * as http from "http";
 import { AddressInfo } from "net";
 import { SpanKind, trace } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { ActivityContext, EntityInstanceId, OrchestrationContext, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
+import { ActivityContext, EntityInstanceId, HistoryEventType, OrchestrationContext, TaskCompletedEvent, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
+import { parseConnectionString } from "../../src/provider/connection-string";
+import { startDurableWorker } from "../../src/provider/durable-worker";
+import { TestApp } from "../provider/harness";
 import { DtsProcess, runCli, startDts } from "../helpers/dts-process";
 import { pollUntil } from "../helpers/poll";
 import { client, completed, CounterEntity, worker } from "../helpers/sdk";
 
+/* eslint-disable @typescript-eslint/no-explicit-any */
 /** A span as the receiver got it (OTLP/JSON), ids in hex. */
 interface ReceivedSpan {
   traceId: string;
@@ -18,8 +22,10 @@ interface ReceivedSpan {
   parentSpanId?: string;
   name: string;
   attributes: Record<string, unknown>;
-  status?: { code?: number };
+  status?: { code?: number; message?: string };
   service?: string;
+  startMs: number;
+  endMs: number;
   links: { traceId: string; spanId: string }[];
 }
 
@@ -29,6 +35,7 @@ let receiver: http.Server;
 let dts: DtsProcess;
 let c: TaskHubGrpcClient;
 let w: TaskHubGrpcWorker;
+let otelEnv: Record<string, string>;
 
 /** OTLP/JSON ids are hex; a receiver also accepts the base64 some encoders write. */
 function hexId(id: string | undefined): string | undefined {
@@ -58,6 +65,7 @@ beforeAll(async () => {
         for (const ss of rs.scopeSpans ?? []) {
           for (const s of ss.spans ?? []) {
             received.push({ traceId: hexId(s.traceId)!, spanId: hexId(s.spanId)!, parentSpanId: hexId(s.parentSpanId), name: s.name, attributes: attributes(s.attributes), status: s.status, service,
+              startMs: Number(BigInt(s.startTimeUnixNano) / 1_000_000n), endMs: Number(BigInt(s.endTimeUnixNano) / 1_000_000n),
               links: (s.links ?? []).map((l: { traceId: string; spanId: string }) => ({ traceId: hexId(l.traceId)!, spanId: hexId(l.spanId)! })) });
           }
         }
@@ -67,9 +75,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
   const port = (receiver.address() as AddressInfo).port;
-  dts = await startDts(["--store", "memory"], {
-    env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_SERVICE_NAME: "dts-under-test", OTEL_BSP_SCHEDULE_DELAY: "100" },
-  });
+  otelEnv = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_SERVICE_NAME: "dts-under-test", OTEL_BSP_SCHEDULE_DELAY: "100" };
+  dts = await startDts(["--store", "memory"], { env: otelEnv });
   c = client(dts.address);
   w = worker(dts.address);
   register(w);
@@ -129,6 +136,60 @@ test("the SDK untraced: one orchestration span, five activity spans under it, se
   }
   expect(new Set(activities.map((a) => a.spanId)).size).toBe(5);
   expect(new Set(activities.map((a) => a.attributes["durabletask.task.task_id"])).size).toBe(5);
+});
+
+test("a Functions host's inline activities: the same activity spans, from each TaskScheduled to its result, a failure with an error status", async () => {
+  const app = new TestApp()
+    .orchestration("helloCities5", function* (ctx: any) {
+      const out: string[] = [];
+      for (const city of ["Tokyo", "Seattle", "London", "Cairo", "Lima"]) out.push(yield ctx.df.callActivity("sayHello", city));
+      try {
+        yield ctx.df.callActivity("explode");
+      } catch {
+        out.push("caught");
+      }
+      return out;
+    })
+    .activity("sayHello", (city: string) => `Hello, ${city}!`)
+    .activity("explode", () => {
+      throw new Error("boom");
+    });
+  // A scheduler of its own, so the SDK worker above does not take this orchestration's work.
+  const functionsDts = await startDts(["--store", "memory"], { env: otelEnv });
+  const lines: string[] = [];
+  const host = await startDurableWorker(app, {
+    appDir: "/app", hubName: "default", connectionStringName: "C", settings: {}, warnings: [],
+    connection: parseConnectionString(`Endpoint=http://${functionsDts.address};Authentication=None`),
+    maxConcurrentOrchestratorFunctions: 10, maxConcurrentActivityFunctions: 10, maxConcurrentEntityFunctions: 10, httpAsyncSleepMs: 30_000,
+  }, { log: (l) => lines.push(l) });
+  const fc = client(functionsDts.address);
+  try {
+    const id = await fc.scheduleNewOrchestration("helloCities5");
+    expect(JSON.parse((await completed(fc, id)).serializedOutput!)).toEqual(["Hello, Tokyo!", "Hello, Seattle!", "Hello, London!", "Hello, Cairo!", "Hello, Lima!", "caught"]);
+    expect(lines.filter((l) => / in \d+ ms, inline$/.test(l))).toHaveLength(6);
+    const { orchestration, activities } = await spansOf(id);
+    const history = await fc.getOrchestrationHistory(id);
+    for (const a of activities) {
+      expect(a.traceId).toBe(orchestration.traceId);
+      expect(a.parentSpanId).toBe(orchestration.spanId);
+      expect(a.attributes).toMatchObject({ "durabletask.type": "activity", "durabletask.task.name": "sayHello", "durabletask.task.instance_id": id });
+      // From its TaskScheduled to its TaskCompleted.
+      const taskId = Number(a.attributes["durabletask.task.task_id"]);
+      const scheduled = history.find((e) => e.type === HistoryEventType.TaskScheduled && e.eventId === taskId)!;
+      const done = history.find((e) => e.type === HistoryEventType.TaskCompleted && (e as TaskCompletedEvent).taskScheduledId === taskId)!;
+      expect([a.startMs, a.endMs]).toEqual([scheduled.timestamp.getTime(), done.timestamp.getTime()]);
+      expect(a.status?.code ?? 0).not.toBe(2);
+    }
+    expect(new Set(activities.map((a) => a.attributes["durabletask.task.task_id"])).size).toBe(5);
+    await pollUntil(async () => received.filter((s) => s.name === "activity:explode" && s.attributes["durabletask.task.instance_id"] === id), (l) => l.length === 1, "the failed activity's span");
+    const failed = received.find((s) => s.name === "activity:explode" && s.attributes["durabletask.task.instance_id"] === id)!;
+    expect(failed.parentSpanId).toBe(orchestration.spanId);
+    expect(failed.status).toMatchObject({ code: 2, message: "boom" });
+  } finally {
+    await fc.stop();
+    await host.stop();
+    await functionsDts.stop();
+  }
 });
 
 test("an entity batch: one span under the orchestration that called it, and one per operation: a call under its caller, a signal under its batch", async () => {
