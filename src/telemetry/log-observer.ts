@@ -1,5 +1,6 @@
-// Work items in the log, at debug level: each dispatch, completion, give-back and ended execution as a
-// line with its hub, instance id and work item (the completion token), so one instance's path through
+// Work items in the log, at debug level: each dispatch, completion, give-back and ended execution (and
+// each activity a Functions host ran inline) as a line with its hub, instance id and work item (the
+// completion token), so one instance's path through
 // the scheduler can be followed with a filter. Installed only when the log level is debug or trace.
 // Work item lines also carry `at`, epoch milliseconds to the microsecond: an idle step takes about a
 // millisecond, and the benchmark's per-step trace lines these up with its worker's and client's.
@@ -7,7 +8,7 @@
 import { pb } from "../proto";
 import { InstanceRecord, statusName } from "../core/model";
 import { log } from "../log/log";
-import { CommitFigures, EngineObserver, RedeliveryReason, WorkKind } from "../scheduler/observer";
+import { CommitFigures, EngineObserver, InlineActivity, RedeliveryReason, WorkKind } from "../scheduler/observer";
 
 /** Most work items in flight remembered (for the instance id of their completion line). */
 const MAX_TRACKED = 100_000;
@@ -40,6 +41,13 @@ export class LogObserver implements EngineObserver {
 
   redelivered(hub: string, kind: WorkKind, token: string, reason: RedeliveryReason): void {
     log.debug(`dts: ${kind} work item back in the queue without a completion (${reason})`, { hub, instanceId: this.take(token), workItem: token });
+  }
+
+  ranInline(hub: string, instanceId: string, _executionId: string, activities: InlineActivity[]): void {
+    for (const { scheduled, result } of activities) {
+      const outcome = result.taskFailed ? "failed" : "completed";
+      log.debug(`dts: activity '${scheduled.taskScheduled?.name}', task ${scheduled.eventId}, ran inline with its orchestrator's episode: ${outcome}`, { hub, instanceId, at: at() });
+    }
   }
 
   executionEnded(hub: string, rec: InstanceRecord): void {

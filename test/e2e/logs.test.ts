@@ -5,6 +5,10 @@ import { TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js"
 import { CliProcess, runCli, spawnCli, tempDir } from "../helpers/dts-process";
 import { pollUntil } from "../helpers/poll";
 import { addSampleWork, client, completed, worker } from "../helpers/sdk";
+import { startDurableWorker } from "../../src/provider/durable-worker";
+import { providerConfig, TestApp } from "../provider/harness";
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
 
 interface Line {
   time: string;
@@ -94,4 +98,26 @@ test("a bad --log-format or --log-level: exit code 2 and a message naming the fl
   const level = await runCli(["serve", "--store", "memory"], { DTS_LOG_LEVEL: "loud" });
   expect(level.code).toBe(2);
   expect(level.stderr).toContain("--log-level must be one of trace, debug, information, warning, error, critical, none, got 'loud'");
+});
+
+test("at debug level, each activity a Functions host ran inline is a line of its instance", async () => {
+  const p = await serve(["--log-format", "json", "--log-level", "debug"]);
+  const app = new TestApp()
+    .orchestration("greet", function* (ctx: any) {
+      return yield ctx.df.callActivity("sayHello", "Oslo");
+    })
+    .activity("sayHello", (city: string) => `Hello, ${city}!`);
+  const host = await startDurableWorker(app, providerConfig(`localhost:${p.port}`), { log: () => undefined });
+  const c = client(`localhost:${p.port}`);
+  sdk.push(c);
+  try {
+    const id = await c.scheduleNewOrchestration("greet");
+    await completed(c, id);
+    const parsed = await pollUntil(async () => lines(p).map((l) => JSON.parse(l) as Line), (l) => l.some((x) => x.instanceId === id && x.msg.includes("ran inline")), "the inline activity's line");
+    const line = parsed.find((x) => x.instanceId === id && x.msg.includes("ran inline"))!;
+    expect(line).toMatchObject({ level: "debug", hub: "default", msg: "activity 'sayHello', task 0, ran inline with its orchestrator's episode: completed" });
+    expect(parsed.some((x) => x.instanceId === id && x.msg.startsWith("activity work item dispatched"))).toBe(false);
+  } finally {
+    await host.stop();
+  }
 });

@@ -7,9 +7,8 @@ import { AddressInfo } from "net";
 import { SpanKind, trace } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { ActivityContext, EntityInstanceId, HistoryEventType, OrchestrationContext, TaskCompletedEvent, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
-import { parseConnectionString } from "../../src/provider/connection-string";
 import { startDurableWorker } from "../../src/provider/durable-worker";
-import { TestApp } from "../provider/harness";
+import { providerConfig, TestApp } from "../provider/harness";
 import { DtsProcess, runCli, startDts } from "../helpers/dts-process";
 import { pollUntil } from "../helpers/poll";
 import { client, completed, CounterEntity, worker } from "../helpers/sdk";
@@ -157,11 +156,7 @@ test("a Functions host's inline activities: the same activity spans, from each T
   // A scheduler of its own, so the SDK worker above does not take this orchestration's work.
   const functionsDts = await startDts(["--store", "memory"], { env: otelEnv });
   const lines: string[] = [];
-  const host = await startDurableWorker(app, {
-    appDir: "/app", hubName: "default", connectionStringName: "C", settings: {}, warnings: [],
-    connection: parseConnectionString(`Endpoint=http://${functionsDts.address};Authentication=None`),
-    maxConcurrentOrchestratorFunctions: 10, maxConcurrentActivityFunctions: 10, maxConcurrentEntityFunctions: 10, httpAsyncSleepMs: 30_000,
-  }, { log: (l) => lines.push(l) });
+  const host = await startDurableWorker(app, providerConfig(functionsDts.address), { log: (l) => lines.push(l) });
   const fc = client(functionsDts.address);
   try {
     const id = await fc.scheduleNewOrchestration("helloCities5");

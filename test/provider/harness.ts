@@ -11,6 +11,8 @@ import { FunctionApp, InvocationRequest, InvocationResult, RegisteredFunction, T
 import { BridgeOptions, OrchestrationResult, runOrchestration } from "../../src/provider/orchestration-bridge";
 import { pb } from "../../src/proto";
 import { enforceRetryTimeouts } from "../../src/host/retry-timeouts";
+import { ProviderConfig } from "../../src/provider/config";
+import { parseConnectionString } from "../../src/provider/connection-string";
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-var-requires */
 const { createOrchestrator, createEntityFunction } = require("durable-functions/lib/src/util/testingUtils");
@@ -76,6 +78,15 @@ function toTypedData(v: unknown): unknown {
   if (typeof v === "string") return { string: v };
   if (typeof v === "number") return Number.isInteger(v) ? { int: v } : { double: v };
   return { json: JSON.stringify(v) };
+}
+
+/** The provider's configuration for a scheduler at `endpoint` (host:port, plaintext, no credential), 10 invocations of each kind at once. */
+export function providerConfig(endpoint: string, extra: Partial<ProviderConfig> = {}): ProviderConfig {
+  return {
+    appDir: "/app", hubName: "default", connectionStringName: "C", settings: {}, warnings: [],
+    connection: parseConnectionString(`Endpoint=http://${endpoint};Authentication=None`),
+    maxConcurrentOrchestratorFunctions: 10, maxConcurrentActivityFunctions: 10, maxConcurrentEntityFunctions: 10, httpAsyncSleepMs: 30_000, ...extra,
+  };
 }
 
 export const T0 = Date.UTC(2026, 0, 1);

@@ -5,13 +5,12 @@
 // run again after a kill, as activities are at-least-once; its result is recorded once).
 import * as fs from "fs";
 import { NoOpLogger, OrchestrationStatus, TaskHubGrpcClient } from "@microsoft/durabletask-js";
-import { parseConnectionString } from "../../src/provider/connection-string";
 import { DurableWorker, startDurableWorker } from "../../src/provider/durable-worker";
 import { CITIES } from "../bench/workloads";
 import { deadPort, DtsProcess, startDts, tempDir } from "../helpers/dts-process";
 import { EXPECTED_OUTPUT, historyProblems } from "../helpers/hello-history";
 import { sleep } from "../helpers/poll";
-import { TestApp } from "./harness";
+import { providerConfig, TestApp } from "./harness";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const INSTANCES = 300;
@@ -61,11 +60,7 @@ test(`kill -9 of the scheduler twice while ${INSTANCES} HelloCities5 run with in
       return `Hello, ${city}!`;
     });
   const lines: string[] = [];
-  worker = await startDurableWorker(app, {
-    appDir: "/app", hubName: "default", connectionStringName: "C", settings: {}, warnings: [],
-    connection: parseConnectionString(`Endpoint=http://localhost:${port};Authentication=None`),
-    maxConcurrentOrchestratorFunctions: 10, maxConcurrentActivityFunctions: 10, maxConcurrentEntityFunctions: 10, httpAsyncSleepMs: 30_000,
-  }, { log: (l) => lines.push(l), client: { reconnect: { initialDelayMs: 50, maxDelayMs: 250 } } });
+  worker = await startDurableWorker(app, providerConfig(`localhost:${port}`), { log: (l) => lines.push(l), client: { reconnect: { initialDelayMs: 50, maxDelayMs: 250 } } });
   c = new TaskHubGrpcClient({ hostAddress: `localhost:${port}`, logger: new NoOpLogger(), options: { "grpc.initial_reconnect_backoff_ms": 50, "grpc.max_reconnect_backoff_ms": 250 } });
   const client = c;
 
