@@ -4,6 +4,7 @@
 // against the scheduler named by the connection string.
 import { loadProviderConfig, ProviderConfig } from "../provider/config";
 import { tokenSourceFor } from "../provider/credentials";
+import type { WorkItemMoment } from "../provider/durable-worker";
 import { appProtocol, DurableProtocol, functionProtocol, PROTOCOL_NAMES } from "../provider/protocol";
 import { AdminApi } from "./admin-api";
 import { DurableGrpcChannel, openDurableGrpcChannel } from "./durable-grpc-channel";
@@ -51,6 +52,8 @@ export interface RunningFunctionsHost {
 }
 
 const DURABLE_TRIGGERS = /^(orchestrationTrigger|activityTrigger|entityTrigger)$/i;
+/** How the debug lines name a work item's moments. */
+const TRACE_WORDS: Record<WorkItemMoment, string> = { received: "received", sent: "completion sent", answered: "completion answered" };
 /** The triggers this host runs by itself; others only by hand (POST /admin/functions/{name}). */
 const RUNNABLE_TRIGGERS = /^(httpTrigger|timerTrigger|orchestrationTrigger|activityTrigger|entityTrigger)$/i;
 
@@ -154,6 +157,9 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
         // Running only while work can flow from the scheduler; a lost stream is reported until it reopens.
         onConnect: () => status.set("Running"),
         onDisconnect: (reason) => status.set("Initialized", `The Durable Task Scheduler work item stream was lost (${reason}); reconnecting`),
+        // At debug level each work item's moments, in epoch milliseconds to the microsecond (as the scheduler's debug lines).
+        trace: log.enabled?.("debug") === false ? undefined : (moment, token) =>
+          log("debug", `[durable] work item ${TRACE_WORDS[moment]} (token ${token}) at ${(performance.timeOrigin + performance.now()).toFixed(3)}`),
       });
       cleanup.push(() => worker.stop());
     }

@@ -36,7 +36,11 @@ export interface DurableWorkerOptions {
   onConnect?(): void;
   /** The work item stream was lost; it is reopened after a delay. */
   onDisconnect?(reason: string): void;
+  /** Told when a work item arrives, when its completion is sent and when the scheduler answers it (the benchmark's per-step trace). */
+  trace?(moment: WorkItemMoment, token: string): void;
 }
+
+export type WorkItemMoment = "received" | "sent" | "answered";
 
 export interface DurableWorker {
   stop(): Promise<void>;
@@ -130,7 +134,9 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
         // Not while draining: the activities go to the scheduler, for the hosts that stay.
         const episode = inline && !draining && client.completionStreamOffered ? await inline.fold(r.request) : { request: r.request, ran: [], outlived: 0 };
         completing = true;
+        options.trace?.("sent", item.completionToken);
         await client.complete("orchestration", episode.request);
+        options.trace?.("answered", item.completionToken);
         say(`orchestrator ${label}: ${r.outcome}${r.outcome === "running" ? ` (${scheduledWork(episode.request, episode.ran.length, episode.outlived)})` : ""} in ${ms()}${notes(r.notes)}`);
         for (const x of episode.ran) say(`activity ${activityLabel(x.request)}: ${outcomeOf(x.result)} in ${x.ms} ms, inline`);
       } else if (kind === "activity") {
@@ -139,12 +145,16 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
         const r = await (claimed ?? runActivityItem(item.activityRequest!, item.completionToken));
         if (!claimed) inline?.observe(r.name, Date.now() - started);
         completing = true;
+        options.trace?.("sent", item.completionToken);
         await client.complete("activity", claimed ? { ...r.request, completionToken: item.completionToken } : r.request);
+        options.trace?.("answered", item.completionToken);
         say(`activity ${label}: ${outcomeOf(r)} in ${ms()}${claimed ? ", its inline run's result" : ""}`);
       } else {
         const r = await runBatch(app, { entityRequestV2: item.entityRequestV2!, completionToken: item.completionToken });
         completing = true;
+        options.trace?.("sent", item.completionToken);
         await client.complete("entity", r.request);
+        options.trace?.("answered", item.completionToken);
         say(`entity ${label}: ${r.operations} operation(s)${r.failedOperations ? `, ${r.failedOperations} failed` : ""} in ${ms()}${notes(r.notes)}`);
       }
     } catch (err) {
@@ -171,6 +181,7 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
 
   const onItem = (item: pb.WorkItem) => {
     if (item.healthPing) return;
+    options.trace?.("received", item.completionToken);
     const kind: Kind | undefined = item.orchestratorRequest ? "orchestration" : item.activityRequest ? "activity" : item.entityRequestV2 ? "entity" : undefined;
     if (!kind) {
       // EntityBatchRequest (V1) carries no reply addresses; this scheduler sends V2.

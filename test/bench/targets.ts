@@ -100,7 +100,7 @@ export interface Target {
   dashboardPort?: number;
   /** What the scheduler process printed so far (gRPC paths; empty in process). */
   schedulerOutput(): string;
-  /** What the SDK worker processes wrote to their trace files so far (empty where there are none). */
+  /** What the SDK worker processes wrote to their trace files so far, or the functions host's output (empty where there are none). */
   workerTrace(): string;
   dataDir?: string;
   /** Why this path cannot run a workload, or undefined when it can. */
@@ -209,6 +209,7 @@ class GrpcTarget implements Target {
   peerSchedulerPids?: number[];
 
   workerTrace(): string {
+    if (this.host) return this.host.output();
     return this.workers.map((_, n) => workerTraceFile(this.dataDir, n)).map((f) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8") : "")).join("");
   }
 
@@ -374,7 +375,7 @@ export async function startTarget(pathName: PathName, options: TargetOptions): P
         DURABLE_TASK_SCHEDULER_CONNECTION_STRING: options.auth
           ? `Endpoint=http://localhost:${dts.port};TaskHub=default;Authentication=TokenFile;TokenFilePath=${options.auth.workerTokenFile}`
           : connectionString(dts.port),
-        TASKHUB_NAME: "default", DTS_LOG_LEVEL: "warning",
+        TASKHUB_NAME: "default", DTS_LOG_LEVEL: options.traceWorkers ? "debug" : "warning",
       }, options.workerNodeArgs), 120_000, "dts func start");
       track(host.proc);
       return new GrpcTarget(pathName, dts, [], host, options);

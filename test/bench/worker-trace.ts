@@ -1,4 +1,5 @@
-// The worker's side of the per-step trace (worker-process.js --trace FILE): for every work item, when
+// The worker's side of the per-step trace (worker-process.js --trace FILE; the functions host prints the
+// same moments at debug level): for every work item, when
 // the SDK worker took it off its stream, when it sent the completion, and when the scheduler's answer
 // to that completion arrived, as `bench-trace {...}` lines keyed by the completion token (the
 // scheduler's log names the same token). A file, not stdout: nobody is woken to read it mid-run.
@@ -55,11 +56,17 @@ export function traceWorkItems(file: string): void {
   }
 }
 
-/** The worker's trace lines in a trace file's text. */
+/** The functions host's debug lines of the same moments (func-host.ts). */
+const HOST_MOMENT = /\[durable\] work item (received|completion sent|completion answered) \(token ([^)]+)\) at ([\d.]+)/;
+const HOST_WORDS: Record<string, WorkerMoment> = { received: "received", "completion sent": "sent", "completion answered": "answered" };
+
+/** The worker's trace lines in a trace file's text, or in the functions host's output at debug level. */
 export function workerMoments(output: string): WorkerTraceLine[] {
   const out: WorkerTraceLine[] = [];
   for (const line of output.split("\n")) {
     if (line.startsWith(TRACE_PREFIX)) out.push(JSON.parse(line.slice(TRACE_PREFIX.length)) as WorkerTraceLine);
+    const host = HOST_MOMENT.exec(line);
+    if (host) out.push({ moment: HOST_WORDS[host[1]], token: host[2], at: Number(host[3]) });
   }
   return out;
 }

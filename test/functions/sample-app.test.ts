@@ -226,3 +226,27 @@ test("query with paging (top + x-ms-continuation-token), filters, and purge by f
   expect(purged.body.instancesDeleted).toBeGreaterThanOrEqual(3);
   for (const id of ids) expect((await http("GET", `${api}/instances/${id}`)).status).toBe(404);
 });
+
+test("at DTS_LOG_LEVEL=debug the host prints each work item's arrival, its completion's sending and the answer, with epoch milliseconds", async () => {
+  const own = await startDts(["--store", "memory"]);
+  const debugHost = await startFuncHost(REPO_ROOT, { DURABLE_TASK_SCHEDULER_CONNECTION_STRING: connectionString(own.port), DTS_LOG_LEVEL: "debug" });
+  try {
+    const r = await http("POST", `${debugHost.origin}/api/orchestrators/HelloCities`);
+    expect((await pollStatus(r.body.statusQueryGetUri)).body.runtimeStatus).toBe("Completed");
+    await debugHost.waitForOutput(/work item completion answered \(token [^)]+\)[^\n]*\n(?![\s\S]*work item received)/);
+    const moments = [...debugHost.output().matchAll(/\[durable\] work item (received|completion sent|completion answered) \(token ([^)]+)\) at ([\d.]+)/g)];
+    const byToken = new Map<string, { moment: string; at: number }[]>();
+    for (const [, moment, token, at] of moments) byToken.set(token, [...(byToken.get(token) ?? []), { moment, at: Number(at) }]);
+    // Six orchestrator episodes (the activities ran inline), each received, then sent, then answered, in time order.
+    expect(byToken.size).toBe(6);
+    for (const list of byToken.values()) {
+      expect(list.map((m) => m.moment)).toEqual(["received", "completion sent", "completion answered"]);
+      expect(list[0].at).toBeLessThanOrEqual(list[1].at);
+      expect(list[1].at).toBeLessThanOrEqual(list[2].at);
+      expect(Math.abs(list[0].at - Date.now())).toBeLessThan(60_000);
+    }
+  } finally {
+    await debugHost.stop();
+    await own.stop();
+  }
+});
