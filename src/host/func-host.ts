@@ -14,6 +14,7 @@ import { HostStatus } from "./host-status";
 import { HttpHost, startHttpHost } from "./http-server";
 import { loadFunctionApp, LoadedFunctionApp } from "./loader";
 import { errorText, HostLog } from "./log";
+import { preciseEpochMs } from "../log/log";
 import { ManagementApi } from "./management-api";
 import { ScaleEndpoint } from "./scale-endpoint";
 import { appEnvironment, readHostJson } from "../provider/app-files";
@@ -159,7 +160,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
         onDisconnect: (reason) => status.set("Initialized", `The Durable Task Scheduler work item stream was lost (${reason}); reconnecting`),
         // At debug level each work item's moments, in epoch milliseconds to the microsecond (as the scheduler's debug lines).
         trace: log.enabled?.("debug") === false ? undefined : (moment, token) =>
-          log("debug", `[durable] work item ${TRACE_WORDS[moment]} (token ${token}) at ${(performance.timeOrigin + performance.now()).toFixed(3)}`),
+          log("debug", `[durable] work item ${TRACE_WORDS[moment]} (token ${token}) at ${preciseEpochMs()}`),
       });
       cleanup.push(() => worker.stop());
     }

@@ -134,9 +134,7 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
         // Not while draining: the activities go to the scheduler, for the hosts that stay.
         const episode = inline && !draining && client.completionStreamOffered ? await inline.fold(r.request) : { request: r.request, ran: [], outlived: 0 };
         completing = true;
-        options.trace?.("sent", item.completionToken);
-        await client.complete("orchestration", episode.request);
-        options.trace?.("answered", item.completionToken);
+        await complete("orchestration", item, episode.request);
         say(`orchestrator ${label}: ${r.outcome}${r.outcome === "running" ? ` (${scheduledWork(episode.request, episode.ran.length, episode.outlived)})` : ""} in ${ms()}${notes(r.notes)}`);
         for (const x of episode.ran) say(`activity ${activityLabel(x.request)}: ${outcomeOf(x.result)} in ${x.ms} ms, inline`);
       } else if (kind === "activity") {
@@ -145,16 +143,12 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
         const r = await (claimed ?? runActivityItem(item.activityRequest!, item.completionToken));
         if (!claimed) inline?.observe(r.name, Date.now() - started);
         completing = true;
-        options.trace?.("sent", item.completionToken);
-        await client.complete("activity", claimed ? { ...r.request, completionToken: item.completionToken } : r.request);
-        options.trace?.("answered", item.completionToken);
+        await complete("activity", item, claimed ? { ...r.request, completionToken: item.completionToken } : r.request);
         say(`activity ${label}: ${outcomeOf(r)} in ${ms()}${claimed ? ", its inline run's result" : ""}`);
       } else {
         const r = await runBatch(app, { entityRequestV2: item.entityRequestV2!, completionToken: item.completionToken });
         completing = true;
-        options.trace?.("sent", item.completionToken);
-        await client.complete("entity", r.request);
-        options.trace?.("answered", item.completionToken);
+        await complete("entity", item, r.request);
         say(`entity ${label}: ${r.operations} operation(s)${r.failedOperations ? `, ${r.failedOperations} failed` : ""} in ${ms()}${notes(r.notes)}`);
       }
     } catch (err) {
@@ -168,6 +162,13 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
       say(`${NOUN[kind]} ${label}: abandoned after ${ms()}: ${reason}`);
       await abandon(kind, item, reason);
     }
+  };
+
+  /** Completes the item (the trace hears when it was sent and when the scheduler answered). */
+  const complete = async (kind: Kind, item: pb.WorkItem, request: object) => {
+    options.trace?.("sent", item.completionToken);
+    await client.complete(kind, request);
+    options.trace?.("answered", item.completionToken);
   };
 
   const abandon = async (kind: Kind, item: pb.WorkItem, reason: string) => {

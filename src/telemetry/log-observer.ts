@@ -7,13 +7,13 @@
 // Each group commit is a line too (its changes, duration and the store's sync), without an instance.
 import { pb } from "../proto";
 import { InstanceRecord, statusName } from "../core/model";
-import { log } from "../log/log";
+import { log, preciseEpochMs } from "../log/log";
 import { CommitFigures, EngineObserver, InlineActivity, RedeliveryReason, WorkKind } from "../scheduler/observer";
 
 /** Most work items in flight remembered (for the instance id of their completion line). */
 const MAX_TRACKED = 100_000;
 
-const at = () => +(performance.timeOrigin + performance.now()).toFixed(3);
+const at = preciseEpochMs;
 const ms = (x: number) => +x.toFixed(3);
 
 export class LogObserver implements EngineObserver {

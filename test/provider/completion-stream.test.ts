@@ -7,7 +7,6 @@ import * as grpc from "@grpc/grpc-js";
 import { HistoryEventType, OrchestrationStatus, TaskCompletedEvent, TaskFailedEvent, TaskScheduledEvent } from "@microsoft/durabletask-js";
 import { event, str } from "../../src/core/events";
 import { ProviderConfig } from "../../src/provider/config";
-import { parseConnectionString } from "../../src/provider/connection-string";
 import { startDurableWorker } from "../../src/provider/durable-worker";
 import { pb } from "../../src/proto";
 import { CAPABILITIES_HEADER, COMPLETION_STREAM } from "../../src/proto/capabilities";
@@ -15,18 +14,13 @@ import { backendDefinition, completionStreamDefinition } from "../../src/proto/s
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { scrape, value } from "../helpers/prometheus";
 import { client, completed } from "../helpers/sdk";
-import { TestApp } from "./harness";
+import { providerConfig, TestApp } from "./harness";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Ack = pb.dts.v1.IWorkItemCompletionAck;
 
-function config(endpoint: string): ProviderConfig {
-  return {
-    appDir: "/app", hubName: "default", connectionStringName: "C", settings: {}, warnings: [],
-    connection: parseConnectionString(`Endpoint=${endpoint};Authentication=None`),
-    maxConcurrentOrchestratorFunctions: 10, maxConcurrentActivityFunctions: 10, maxConcurrentEntityFunctions: 10, httpAsyncSleepMs: 30_000,
-  };
-}
+/** The harness's configuration for a scheduler at `endpoint` (an http:// URL here). */
+const config = (endpoint: string): ProviderConfig => providerConfig(endpoint.replace(/^http:\/\//, ""));
 
 async function until(probe: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
