@@ -10,6 +10,8 @@ export function checkOutcome(outcome: EpisodeOutcome, limit: number): void {
   checkPayload(self.customStatus, "customStatus", limit);
   checkPayload(self.output, "orchestration output", limit);
   for (const a of outcome.activities) checkPayload(a.input, `input of activity '${a.name}'`, limit);
+  // Activities a Functions host ran inline are held to the same limit as those it leaves to workers.
+  for (const { scheduled } of outcome.inlineActivities ?? []) checkPayload(val(scheduled.taskScheduled?.input), `input of activity '${scheduled.taskScheduled?.name ?? ""}'`, limit);
   for (const c of outcome.children) {
     checkInstanceId(c.instance.instanceId, "sub-orchestration instanceId");
     checkPayload(c.instance.input, `input of sub-orchestration '${c.instance.name}'`, limit);

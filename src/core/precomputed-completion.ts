@@ -12,9 +12,14 @@
 // - inline activities (our own host, over the completion stream): a TaskCompleted or TaskFailed message
 //   to the instance itself answers an activity this episode scheduled (a TaskScheduled in newHistory)
 //   and left out of newTasks because the host ran it already; it is committed with the episode.
+// - continued episodes (our own host, when the scheduler offers them): once every activity an episode
+//   scheduled ran inline, the host may run the orchestrator's next episode at once, with those results
+//   as its new events, and send both as one completion (joinEpisodes): newHistory then holds the next
+//   episode's OrchestratorStarted and the TaskCompleted/TaskFailed events after the TaskScheduled they
+//   answer. Each such result is held to the payload limit and may answer its task only once.
 import { pb } from "../proto";
 import { limitedActivityResult } from "./activity-result";
-import { event, findExecutionStarted, fromTimestamp, str, val } from "./events";
+import { event, findExecutionStarted, fromTimestamp, orchestratorStarted, str, val } from "./events";
 import { HistoryEvent, InstanceRecord, isTerminal, NewMessage, nonEmpty, Status } from "./model";
 import { ActionError, endExecution, EpisodeOutcome, NewChild, parentNotification, rewindChildrenOf, rewound } from "./orchestration";
 
@@ -88,6 +93,9 @@ export function requestToOutcome({ instance: before, history, request, now, maxP
     out.messages.push({ instanceId: id, executionId: instance.executionId, visibleAt: fromTimestamp(t.timerFired.fireAt) ?? now, event: t });
   }
 
+  const settled = settledInHistory(newHistory, out.activities, maxPayloadBytes);
+  if (settled.length > 0) out.inlineActivities = settled;
+
   let parentNotified = false;
   let nextExecution: pb.IExecutionStartedEvent | undefined;
   let inline: Map<number, HistoryEvent> | undefined;
@@ -106,7 +114,7 @@ export function requestToOutcome({ instance: before, history, request, now, maxP
     } else if (e.executionRewound && target !== id) {
       out.rewindChildren.push({ taskId: 0, instanceId: target, created: {} });
     } else if ((e.taskCompleted || e.taskFailed) && target === id) {
-      inline ??= inlineActivities(newHistory, out.activities);
+      inline ??= inlineActivities(newHistory, out.activities, settled);
       const taskId = (e.taskCompleted ?? e.taskFailed)!.taskScheduledId ?? -1;
       const scheduled = inline.get(taskId);
       if (scheduled === undefined) throw new ActionError(`a TaskCompleted or TaskFailed message to the instance itself must answer an activity this episode scheduled and left out of newTasks (task ${taskId} is not one)`);
@@ -167,12 +175,71 @@ function childFrom(target: string, executionId: string | undefined, e: HistoryEv
   return { instance: child, start: e, parentTaskId: s.parentInstance?.taskScheduledId ?? 0 };
 }
 
-/** The activities an episode scheduled (its new TaskScheduled events) that it does not leave to a worker, by task id. */
-function inlineActivities(newHistory: HistoryEvent[], queued: { taskId: number }[]): Map<number, HistoryEvent> {
+/** The activities an episode scheduled (its new TaskScheduled events) that it neither leaves to a worker nor answered in its history, by task id. */
+function inlineActivities(newHistory: HistoryEvent[], queued: { taskId: number }[], settled: InlineActivity[]): Map<number, HistoryEvent> {
   const out = new Map<number, HistoryEvent>();
   for (const e of newHistory) if (e.taskScheduled) out.set(e.eventId ?? -1, e);
   for (const a of queued) out.delete(a.taskId);
+  for (const s of settled) out.delete(s.scheduled.eventId ?? -1);
   return out;
+}
+
+/**
+ * Continued episodes' results: the TaskCompleted/TaskFailed events of newHistory that answer a
+ * TaskScheduled earlier in it. Each answers its task once, the task is not also left to a worker, and
+ * a result over the payload limit is refused (the episodes after it already saw it, so it cannot be
+ * turned into PayloadTooLarge as a worker's would; our host does not continue past one).
+ */
+function settledInHistory(newHistory: HistoryEvent[], queued: { taskId: number }[], maxPayloadBytes: number): InlineActivity[] {
+  let scheduled: Map<number, HistoryEvent> | undefined;
+  const out: InlineActivity[] = [];
+  for (const e of newHistory) {
+    if (e.taskScheduled) (scheduled ??= new Map()).set(e.eventId ?? -1, e);
+    const answer = e.taskCompleted ?? e.taskFailed;
+    if (!answer || !scheduled) continue;
+    const taskId = answer.taskScheduledId ?? -1;
+    const task = scheduled.get(taskId);
+    if (!task) {
+      if (out.some((s) => s.scheduled.eventId === taskId)) throw new ActionError(`task ${taskId} is answered twice in newHistory`);
+      continue; // an answer to an earlier episode's task, dispatched with this work item
+    }
+    scheduled.delete(taskId);
+    if (queued.some((a) => a.taskId === taskId)) throw new ActionError(`task ${taskId} is answered in newHistory and also left to a worker in newTasks`);
+    const name = task.taskScheduled?.name ?? "";
+    if (limitedActivityResult(name, e, maxPayloadBytes) !== e) {
+      throw new ActionError(`the result of activity '${name}' (task ${taskId}) in newHistory is over the payload limit of ${maxPayloadBytes} bytes`);
+    }
+    out.push({ scheduled: task, result: e });
+  }
+  return out;
+}
+
+type InlineActivity = NonNullable<EpisodeOutcome["inlineActivities"]>[number];
+
+/**
+ * The work item of the episode a host runs right after `episode` (continued episodes): its history
+ * is the item's with the episode's new events, and its new events are the results of the activities
+ * the episode scheduled, which the host ran.
+ */
+export function continuedWorkItem(item: pb.IOrchestratorRequest, episode: Request, results: HistoryEvent[], now: number): pb.IOrchestratorRequest {
+  return {
+    ...item,
+    pastEvents: [...(item.pastEvents ?? []), ...(episode.newHistory ?? [])], // newHistory starts with the item's new events
+    newEvents: [orchestratorStarted(now), ...results],
+  };
+}
+
+/** One completion for two episodes in a row, `next` run right after `first` (continued episodes). */
+export function joinEpisodes(first: Request, next: Request): Request {
+  return {
+    ...first,
+    runtimeStatus: next.runtimeStatus,
+    customStatus: val(next.customStatus) === undefined ? first.customStatus : next.customStatus,
+    newHistory: [...(first.newHistory ?? []), ...(next.newHistory ?? [])],
+    newTasks: [...(first.newTasks ?? []), ...(next.newTasks ?? [])],
+    newTimers: [...(first.newTimers ?? []), ...(next.newTimers ?? [])],
+    newMessages: [...(first.newMessages ?? []), ...(next.newMessages ?? [])],
+  };
 }
 
 function visibleAt(e: HistoryEvent, now: number): number {

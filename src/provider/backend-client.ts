@@ -8,7 +8,7 @@ import { clientCredentials } from "../proto/client-credentials";
 import { randomUUID } from "crypto";
 import * as os from "os";
 import { pb } from "../proto";
-import { CAPABILITIES_HEADER, COMPLETION_STREAM } from "../proto/capabilities";
+import { CAPABILITIES_HEADER, COMPLETION_STREAM, CONTINUED_EPISODES, offeredCapabilities, PAYLOAD_LIMIT_HEADER } from "../proto/capabilities";
 import { backendDefinition, completionStreamDefinition } from "../proto/services";
 import { CompletionChannel, CompletionKind } from "./completion-channel";
 import { TokenSource, warnIfTokenInPlaintext } from "./credentials";
@@ -70,6 +70,7 @@ export class BackendClient {
   private readonly log: (line: string) => void;
   private readonly streams = new Set<WorkItemStream>();
   private readonly completions: CompletionChannel;
+  private continuedLimit: number | undefined;
 
   constructor(private readonly options: BackendClientOptions) {
     this.workerId = options.workerId ?? newWorkerId();
@@ -95,6 +96,11 @@ export class BackendClient {
   /** Whether the scheduler is ours: its work item stream offered the completion stream (and with it inline activities). */
   get completionStreamOffered(): boolean {
     return this.completions.offered;
+  }
+
+  /** When the scheduler offers continued episodes (over the completion stream): its payload limit, which their activity results keep to. */
+  get continuedEpisodesLimit(): number | undefined {
+    return this.completions.offered ? this.continuedLimit : undefined;
   }
 
   /** Completes a work item: over the completion stream when the scheduler offers one, else by its unary RPC. */
@@ -180,7 +186,10 @@ export class BackendClient {
       watch();
       current.on("metadata", (headers: grpc.Metadata) => {
         delay = reconnect.initialDelayMs;
-        this.completions.offered = headers.get(CAPABILITIES_HEADER).some((v) => String(v).split(",").some((c) => c.trim() === COMPLETION_STREAM));
+        const offered = offeredCapabilities(headers.get(CAPABILITIES_HEADER));
+        this.completions.offered = offered.has(COMPLETION_STREAM);
+        const limit = Number(headers.get(PAYLOAD_LIMIT_HEADER)[0]);
+        this.continuedLimit = offered.has(CONTINUED_EPISODES) && Number.isInteger(limit) && limit > 0 ? limit : undefined;
         handlers.onConnect?.();
       });
       current.on("data", (item: pb.WorkItem) => {

@@ -16,6 +16,7 @@ import { runEntity } from "./entity-bridge";
 import { ACTIVITY_TRIGGER, findFunction } from "./functions";
 import { runGrpcEntity } from "./grpc-entity-bridge";
 import { runGrpcOrchestration } from "./grpc-orchestration-bridge";
+import { EpisodeRun, runEpisodes } from "./continued-episodes";
 import { InlineActivities } from "./inline-activities";
 import { runOrchestration } from "./orchestration-bridge";
 import { DurableProtocol, PROTOCOL_NAMES } from "./protocol";
@@ -100,6 +101,7 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
     maxWaitMs,
     runnable: (name) => name !== HTTP_ACTIVITY_NAME && findFunction(app, name, ACTIVITY_TRIGGER) !== undefined,
     run: (activityRequest) => runActivityItem(activityRequest, ""),
+    payloadLimit: () => client.continuedEpisodesLimit,
     takeSlots: (n) => {
       if (running.activity + n > limits.activity) return 0;
       running.activity += n;
@@ -130,13 +132,21 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
     let completing = false;
     try {
       if (kind === "orchestration") {
-        const r = await orchestrate(app, { orchestratorRequest: item.orchestratorRequest!, completionToken: item.completionToken }, { httpPollMs: config.httpAsyncSleepMs });
+        const run = (orchestratorRequest: pb.IOrchestratorRequest) => orchestrate(app, { orchestratorRequest, completionToken: item.completionToken }, { httpPollMs: config.httpAsyncSleepMs });
+        const first = await run(item.orchestratorRequest!);
         // Not while draining: the activities go to the scheduler, for the hosts that stay.
-        const episode = inline && !draining && client.completionStreamOffered ? await inline.fold(r.request) : { request: r.request, ran: [], outlived: 0 };
+        const done: EpisodeRun = inline && !draining && client.completionStreamOffered
+          ? await runEpisodes(item.orchestratorRequest!, first, { fold: (request) => inline.fold(request), run, limit: client.continuedEpisodesLimit, budgetMs: maxWaitMs })
+          : { request: first.request, episodes: [{ result: first, request: first.request, ran: [], outlived: 0, ms: Date.now() - started }] };
         completing = true;
-        await complete("orchestration", item, episode.request);
-        say(`orchestrator ${label}: ${r.outcome}${r.outcome === "running" ? ` (${scheduledWork(episode.request, episode.ran.length, episode.outlived)})` : ""} in ${ms()}${notes(r.notes)}`);
-        for (const x of episode.ran) say(`activity ${activityLabel(x.request)}: ${outcomeOf(x.result)} in ${x.ms} ms, inline`);
+        await complete("orchestration", item, done.request);
+        done.episodes.forEach((e, i) => {
+          const r = e.result;
+          const what = r.outcome === "running" ? ` (${scheduledWork(e.request, e.ran.length, e.outlived)})` : "";
+          say(`orchestrator ${label}: ${r.outcome}${what} in ${done.episodes.length === 1 ? ms() : `${e.ms} ms`}${i > 0 ? ", continued" : ""}${notes(r.notes)}`);
+          for (const x of e.ran) say(`activity ${activityLabel(x.request)}: ${outcomeOf(x.result)} in ${x.ms} ms, inline`);
+        });
+        if (done.stopped) say(`orchestrator ${label}: its next episode failed on this host (${done.stopped}); the scheduler dispatches it as a work item`);
       } else if (kind === "activity") {
         // A run this host started inline, which outlived its episode's wait, is this item's result.
         const claimed = inline?.claim(item.activityRequest!);

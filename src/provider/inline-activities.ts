@@ -19,6 +19,7 @@
 // the scheduler as usual (newTasks) while its run goes on here; the work item for it, when it comes to
 // this host, takes that run's result instead of running the activity a second time.
 import { pb } from "../proto";
+import { payloadBytes } from "../core/limits";
 import { Status } from "../core/model";
 import { ActivityResult } from "./activity-bridge";
 
@@ -33,6 +34,8 @@ export interface InlineActivityOptions {
   /** Takes `n` free activity slots, or none when fewer are free; says how many it took. Each is given back once its run ends. */
   takeSlots(n: number): number;
   releaseSlot(): void;
+  /** The scheduler's payload limit, when known: an activity whose input is over it is not run (the scheduler refuses the episode). */
+  payloadLimit?(): number | undefined;
   /** A run that outlived the wait (stop() waits for it as for any invocation). */
   track(run: Promise<unknown>): void;
   /** How long an outlived run's result waits for its work item (default 10 minutes). */
@@ -76,7 +79,8 @@ export class InlineActivities {
     const none: FoldedEpisode = { request, ran: [], outlived: 0 };
     if (tasks.length === 0 || (request.runtimeStatus ?? Status.ORCHESTRATION_STATUS_RUNNING) !== Status.ORCHESTRATION_STATUS_RUNNING) return none;
     // All or none: holding back part of a fan-out would delay the rest, which other hosts could be running.
-    if (!tasks.every((t) => t.taskScheduled && this.fast(t.taskScheduled.name ?? ""))) return none;
+    const limit = this.options.payloadLimit?.() ?? Infinity;
+    if (!tasks.every((t) => t.taskScheduled && this.fast(t.taskScheduled.name ?? "") && payloadBytes(t.taskScheduled.input?.value) <= limit)) return none;
     if (this.options.takeSlots(tasks.length) < tasks.length) return none;
 
     const instance = request.instance ?? {};

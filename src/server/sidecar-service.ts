@@ -10,7 +10,7 @@ import { WorkFilter, workFilter } from "../core/work-filters";
 import { Scheduler } from "../scheduler/scheduler";
 import { Hub } from "../scheduler/hub";
 import { WorkerConnection } from "../scheduler/worker";
-import { CAPABILITIES_HEADER, COMPLETION_STREAM } from "../proto/capabilities";
+import { CAPABILITIES_HEADER, COMPLETION_STREAM, CONTINUED_EPISODES, PAYLOAD_LIMIT_HEADER } from "../proto/capabilities";
 import { failStream, toServiceError } from "./errors";
 import { Call, Handler, hubName, hubUnary } from "./hub-call";
 import { purgeFilter } from "./purge-filter";
@@ -162,9 +162,10 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
       call.on("error", gone);
       call.on("drain", () => worker.drained());
       // Headers now, not with the first item (maybe a health ping 30 s later): the worker learns at once that it is connected.
-      // They also advertise the completion stream (completion-stream.ts), which only our own hosts look for.
+      // They also advertise the completion stream (completion-stream.ts) and continued episodes, which only our own hosts look for.
       const headers = new grpc.Metadata();
-      headers.set(CAPABILITIES_HEADER, COMPLETION_STREAM);
+      headers.set(CAPABILITIES_HEADER, `${COMPLETION_STREAM},${CONTINUED_EPISODES}`);
+      headers.set(PAYLOAD_LIMIT_HEADER, String(scheduler.options.maxPayloadBytes));
       call.sendMetadata(headers);
       hub.connectWorker(worker);
     },

@@ -2,7 +2,8 @@
 import { event, orchestratorStarted, str, toTimestamp } from "../../src/core/events";
 import { InstanceRecord, Status } from "../../src/core/model";
 import { ActionError, applyEpisode, EpisodeInput } from "../../src/core/orchestration";
-import { requestToOutcome } from "../../src/core/precomputed-completion";
+import { checkOutcome } from "../../src/core/outcome-limits";
+import { continuedWorkItem, joinEpisodes, requestToOutcome } from "../../src/core/precomputed-completion";
 import { pb } from "../../src/proto";
 
 const NOW = 1_700_000_000_000;
@@ -259,6 +260,61 @@ describe("requestToOutcome (a Functions host's precomputed episode)", () => {
         failureDetails: { errorType: "PayloadTooLarge", errorMessage: "The result of activity 'Big' is 102 bytes; the limit is 50 bytes", isNonRetriable: true },
       });
       expect(out.messages[0].event.timestamp).toEqual(big.event.timestamp);
+    });
+
+    test("an inline activity's input is held to the payload limit, as one left to a worker is", () => {
+      const big = event(NOW, { taskScheduled: { name: "Big", input: str(`"${"x".repeat(100)}"`) } }, 1);
+      const out = episode([big], [], [toSelf(event(NOW, { taskCompleted: { taskScheduledId: 1, result: str("1") } }))]);
+      expect(() => checkOutcome(out, 50)).toThrow("input of activity 'Big' is 102 bytes; the limit is 50 bytes");
+    });
+  });
+
+  describe("continued episodes: the episodes a host ran right after the first, in one completion", () => {
+    const running = { ...base, status: Status.ORCHESTRATION_STATUS_RUNNING };
+    const scheduled = (id: number, input = '"x"') => event(NOW, { taskScheduled: { name: "Greet", input: str(input) } }, id);
+    const done = (id: number, result = '"Hello"') => event(NOW, { taskCompleted: { taskScheduledId: id, result: str(result) } });
+    const item: pb.IOrchestratorRequest = { instanceId: "parent", pastEvents: [start], newEvents: [orchestratorStarted(NOW - 10)] };
+    const first = { completionToken: "t", instance: { instanceId: "parent" }, runtimeStatus: Status.ORCHESTRATION_STATUS_RUNNING, customStatus: str('"one"'), newHistory: [...item.newEvents!, scheduled(0)], newTasks: [], newTimers: [], newMessages: [] };
+    const next = { completionToken: "t", instance: { instanceId: "parent" }, runtimeStatus: Status.ORCHESTRATION_STATUS_COMPLETED, newHistory: [orchestratorStarted(NOW), done(0), event(NOW, { executionCompleted: { orchestrationStatus: Status.ORCHESTRATION_STATUS_COMPLETED, result: str('"Hello"') } })], newTasks: [], newTimers: [], newMessages: [] };
+    const accept = (newHistory: pb.IHistoryEvent[], newTasks: pb.IHistoryEvent[] = [], maxPayloadBytes?: number) => requestToOutcome({
+      instance: running, history: [start], now: NOW, maxPayloadBytes,
+      request: { completionToken: "t", runtimeStatus: Status.ORCHESTRATION_STATUS_RUNNING, newHistory, newTasks },
+    });
+
+    test("the next episode's work item: the history so far, then its OrchestratorStarted and the results", () => {
+      const w = continuedWorkItem(item, first, [done(0)], NOW);
+      expect(w.instanceId).toBe("parent");
+      expect(w.pastEvents).toEqual([start, ...first.newHistory]);
+      expect(w.newEvents).toEqual([orchestratorStarted(NOW), done(0)]);
+    });
+
+    test("joined, the history is both episodes' in order, the status the last one's, the custom status the last one set", () => {
+      const joined = joinEpisodes(first, next);
+      expect(joined.newHistory).toEqual([...first.newHistory, ...next.newHistory]);
+      expect(joined.runtimeStatus).toBe(Status.ORCHESTRATION_STATUS_COMPLETED);
+      expect(joined.customStatus).toEqual(str('"one"'));
+      expect(joinEpisodes(first, { ...next, customStatus: str('"two"') }).customStatus).toEqual(str('"two"'));
+      const out = requestToOutcome({ instance: running, history: [start], now: NOW, request: joined });
+      expect(out.instance).toMatchObject({ status: Status.ORCHESTRATION_STATUS_COMPLETED, output: '"Hello"', customStatus: '"one"' });
+      expect(out.append).toEqual(joined.newHistory);
+      expect(out.inlineActivities).toEqual([{ scheduled: scheduled(0), result: done(0) }]);
+      expect(out.messages).toEqual([]);
+    });
+
+    test("a result in the history answers a task scheduled before it there, once, and not one left to a worker", () => {
+      const os = orchestratorStarted(NOW);
+      expect(accept([os, scheduled(0), os, done(0), scheduled(1)]).inlineActivities).toEqual([{ scheduled: scheduled(0), result: done(0) }]);
+      // An answer to an earlier episode's task (dispatched with the item) is not an inline result.
+      expect(accept([os, done(7), scheduled(0)]).inlineActivities).toBeUndefined();
+      expect(() => accept([os, scheduled(0), os, done(0), done(0)])).toThrow("task 0 is answered twice in newHistory");
+      expect(() => accept([os, scheduled(0), os, done(0)], [scheduled(0)])).toThrow("task 0 is answered in newHistory and also left to a worker in newTasks");
+      expect(() => accept([os, scheduled(0), os, done(0)], [scheduled(0)])).toThrow(ActionError);
+    });
+
+    test("a result over the payload limit is refused: the episodes after it have seen it, so it cannot become PayloadTooLarge", () => {
+      const os = orchestratorStarted(NOW);
+      expect(() => accept([os, scheduled(0), os, done(0, `"${"x".repeat(100)}"`)], [], 50))
+        .toThrow("the result of activity 'Greet' (task 0) in newHistory is over the payload limit of 50 bytes");
     });
   });
 });

@@ -237,8 +237,12 @@ test("at DTS_LOG_LEVEL=debug the host prints each work item's arrival, its compl
     const moments = [...debugHost.output().matchAll(/\[durable\] work item (received|completion sent|completion answered) \(token ([^)]+)\) at ([\d.]+)/g)];
     const byToken = new Map<string, { moment: string; at: number }[]>();
     for (const [, moment, token, at] of moments) byToken.set(token, [...(byToken.get(token) ?? []), { moment, at: Number(at) }]);
-    // Six orchestrator episodes (the activities ran inline), each received, then sent, then answered, in time order.
-    expect(byToken.size).toBe(6);
+    // Six orchestrator episodes: the activities ran inline, and the host ran each next episode at once
+    // (continued) while its wait lasted, so they came in one work item or a few. Each work item was
+    // received, then sent, then answered, in time order.
+    const episodes = debugHost.output().match(/\[durable\] orchestrator 'HelloCities' .*/g) ?? [];
+    expect(episodes).toHaveLength(6);
+    expect(byToken.size).toBe(episodes.filter((l) => !l.includes(", continued")).length);
     for (const list of byToken.values()) {
       expect(list.map((m) => m.moment)).toEqual(["received", "completion sent", "completion answered"]);
       expect(list[0].at).toBeLessThanOrEqual(list[1].at);

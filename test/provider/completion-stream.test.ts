@@ -6,10 +6,11 @@
 import * as grpc from "@grpc/grpc-js";
 import { HistoryEventType, OrchestrationStatus, TaskCompletedEvent, TaskFailedEvent, TaskScheduledEvent } from "@microsoft/durabletask-js";
 import { event, str } from "../../src/core/events";
+import { DEFAULT_MAX_PAYLOAD_BYTES } from "../../src/core/limits";
 import { ProviderConfig } from "../../src/provider/config";
 import { startDurableWorker } from "../../src/provider/durable-worker";
 import { pb } from "../../src/proto";
-import { CAPABILITIES_HEADER, COMPLETION_STREAM } from "../../src/proto/capabilities";
+import { CAPABILITIES_HEADER, COMPLETION_STREAM, CONTINUED_EPISODES, PAYLOAD_LIMIT_HEADER } from "../../src/proto/capabilities";
 import { backendDefinition, completionStreamDefinition } from "../../src/proto/services";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { scrape, value } from "../helpers/prometheus";
@@ -53,7 +54,8 @@ describe("on the real scheduler", () => {
       const headers = await new Promise<grpc.Metadata>((resolve) => items.on("metadata", resolve));
       items.on("error", () => undefined);
       items.cancel();
-      expect(headers.get(CAPABILITIES_HEADER)).toEqual([COMPLETION_STREAM]);
+      expect(headers.get(CAPABILITIES_HEADER)).toEqual([`${COMPLETION_STREAM},${CONTINUED_EPISODES}`]);
+      expect(headers.get(PAYLOAD_LIMIT_HEADER)).toEqual([String(DEFAULT_MAX_PAYLOAD_BYTES)]);
 
       const call = raw.CompleteWorkItems(metadata());
       const acks: Ack[] = [];
@@ -112,31 +114,32 @@ describe("on the real scheduler", () => {
   });
 
   describe("inline activities: the host runs an episode's new activities and sends their results with the episode", () => {
-    /** The scheduler's activity counters so far: dispatched as work items, and run inline. */
-    const activityCounts = async () => {
-      const m = await scrape(dts.dashboardPort);
-      const n = (family: string) => Number(value(m.get(family), { hub: "default", kind: "activities" }) ?? 0);
-      return { dispatched: n("dts_work_items_dispatched_total"), inline: n("dts_work_items_inline_total") };
+    /** The scheduler's counters so far: activities dispatched as work items and run inline, orchestrator work items dispatched. */
+    const counts = async (on: DtsProcess) => {
+      const m = await scrape(on.dashboardPort);
+      const n = (family: string, kind = "activities") => Number(value(m.get(family), { hub: "default", kind }) ?? 0);
+      return { dispatched: n("dts_work_items_dispatched_total"), inline: n("dts_work_items_inline_total"), episodes: n("dts_work_items_dispatched_total", "orchestrations") };
     };
 
     /** A worker over `app`, and a way to run one orchestration on it: its output, history, log lines and the counters' change. */
-    async function host(app: TestApp, extra: Partial<ProviderConfig> = {}) {
+    async function host(app: TestApp, extra: Partial<ProviderConfig> = {}, on: DtsProcess = dts) {
       const lines: string[] = [];
-      const worker = await startDurableWorker(app, { ...config(`http://${dts.address}`), ...extra }, { log: (l) => lines.push(l) });
-      const c = client(dts.address);
+      const worker = await startDurableWorker(app, { ...config(`http://${on.address}`), ...extra }, { log: (l) => lines.push(l) });
+      const c = client(on.address);
       return {
         lines,
-        async run(name: string, during?: () => Promise<void>) {
-          const before = await activityCounts();
+        async run(name: string, during?: (id: string) => Promise<void>) {
+          const before = await counts(on);
           const id = await c.scheduleNewOrchestration(name);
-          await during?.();
+          await during?.(id);
           const s = await completed(c, id);
-          const after = await activityCounts();
+          const after = await counts(on);
           return {
             status: s.runtimeStatus, output: s.serializedOutput === undefined ? undefined : JSON.parse(s.serializedOutput), history: await c.getOrchestrationHistory(id),
-            dispatched: after.dispatched - before.dispatched, inline: after.inline - before.inline,
+            dispatched: after.dispatched - before.dispatched, inline: after.inline - before.inline, orchestratorItems: after.episodes - before.episodes,
           };
         },
+        raise: (id: string, name: string, data: unknown) => c.raiseOrchestrationEvent(id, name, data),
         async stop() {
           await c.stop();
           await worker.stop();
@@ -144,8 +147,8 @@ describe("on the real scheduler", () => {
       };
     }
 
-    async function runOnce(app: TestApp, name: string, extra: Partial<ProviderConfig> = {}) {
-      const h = await host(app, extra);
+    async function runOnce(app: TestApp, name: string, extra: Partial<ProviderConfig> = {}, on: DtsProcess = dts) {
+      const h = await host(app, extra, on);
       try {
         return { ...(await h.run(name)), lines: h.lines };
       } finally {
@@ -243,6 +246,93 @@ describe("on the real scheduler", () => {
       const r = await runOnce(greetings(), "Trip", { inlineActivityMaxWaitMs: 0 });
       expect(r.output).toEqual(["Hello, Tokyo!", "Hello, Lima!", "Hello, Oslo!"]);
       expect({ dispatched: r.dispatched, inline: r.inline }).toEqual({ dispatched: 3, inline: 0 });
+    });
+
+    describe("continued episodes: once an episode's activities all ran inline, the host runs the next episode at once, and sends them as one completion", () => {
+      // A long wait, so that how fast this machine is does not decide how far the host continues.
+      const patient = { inlineActivityMaxWaitMs: 10_000 };
+      const shape = (history: { type: HistoryEventType }[]): string[] => history.map((e) => e.type);
+
+      test("the whole orchestration is one work item, and its history is event for event the one work items write", async () => {
+        const sequence = () => new TestApp()
+          .orchestration("Seq", function* (ctx: any) {
+            const out: string[] = [];
+            for (const city of ["Tokyo", "Lima", "Oslo"]) out.push(yield ctx.df.callActivity("Greet", city));
+            return out;
+          })
+          .activity("Greet", (name: string) => `Hello, ${name}!`);
+        const continued = await runOnce(sequence(), "Seq", patient);
+        const separate = await runOnce(sequence(), "Seq", { inlineActivityMaxWaitMs: 0 });
+        expect(continued.output).toEqual(["Hello, Tokyo!", "Hello, Lima!", "Hello, Oslo!"]);
+        expect({ items: continued.orchestratorItems, dispatched: continued.dispatched, inline: continued.inline }).toEqual({ items: 1, dispatched: 0, inline: 3 });
+        expect({ items: separate.orchestratorItems, dispatched: separate.dispatched }).toEqual({ items: 4, dispatched: 3 });
+        expect(shape(continued.history)).toEqual(shape(separate.history));
+        expect(continued.lines.filter((l) => / in \d+ ms, continued$/.test(l))).toHaveLength(3);
+
+        // A fan-out's results come in one continued episode.
+        const trip = await runOnce(greetings(), "Trip", patient);
+        expect({ items: trip.orchestratorItems, inline: trip.inline }).toEqual({ items: 1, inline: 3 });
+        expect(shape(trip.history)).toEqual([
+          "OrchestratorStarted", "ExecutionStarted", "TaskScheduled",
+          "OrchestratorStarted", "TaskCompleted", "TaskScheduled", "TaskScheduled",
+          "OrchestratorStarted", "TaskCompleted", "TaskCompleted", "ExecutionCompleted",
+        ]);
+      });
+
+      test("an event raised while they run waits in the inbox for the next work item, as if it came after them", async () => {
+        let open: () => void = () => undefined;
+        const gate = new Promise<void>((resolve) => (open = resolve));
+        const app = new TestApp()
+          .orchestration("Steps", function* (ctx: any) {
+            const a = yield ctx.df.callActivity("Gated", "a");
+            const b = yield ctx.df.callActivity("Echo", "b");
+            const go = yield ctx.df.waitForExternalEvent("Go");
+            return [a, b, go];
+          })
+          .activity("Gated", async (x: string) => {
+            await gate;
+            return x;
+          })
+          .activity("Echo", (x: string) => x);
+        const h = await host(app, patient);
+        try {
+          const r = await h.run("Steps", async (id) => {
+            await h.raise(id, "Go", "now");
+            open();
+          });
+          expect(r.output).toEqual(["a", "b", "now"]);
+          const types = shape(r.history);
+          // The two activity steps were one work item; the event came in the next.
+          expect(r.orchestratorItems).toBe(2);
+          expect(types.indexOf("EventRaised")).toBeGreaterThan(types.lastIndexOf("TaskCompleted"));
+          expect(types.slice(-3)).toEqual(["OrchestratorStarted", "EventRaised", "ExecutionCompleted"]);
+        } finally {
+          await h.stop();
+        }
+      });
+
+      test("results over the scheduler's payload limit end the run: that result goes as a message and becomes PayloadTooLarge, which the orchestrator catches", async () => {
+        const small = await startDts(["--max-payload-bytes", "2000"]);
+        try {
+          const app = new TestApp()
+            .orchestration("Sizes", function* (ctx: any) {
+              const a = yield ctx.df.callActivity("Make", 10);
+              try {
+                yield ctx.df.callActivity("Make", 3000);
+                return "not reached";
+              } catch (err) {
+                return [a.length, (err as Error).message];
+              }
+            })
+            .activity("Make", (n: number) => "x".repeat(n));
+          const r = await runOnce(app, "Sizes", patient, small);
+          expect(r.output[0]).toBe(10);
+          expect(r.output[1]).toMatch(/The result of activity 'Make' is 3002 bytes; the limit is 2000 bytes/);
+          expect({ items: r.orchestratorItems, inline: r.inline }).toEqual({ items: 2, inline: 2 });
+        } finally {
+          await small.stop();
+        }
+      });
     });
   });
 });
