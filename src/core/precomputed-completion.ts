@@ -229,16 +229,20 @@ export function continuedWorkItem(item: pb.IOrchestratorRequest, episode: Reques
   };
 }
 
-/** One completion for two episodes in a row, `next` run right after `first` (continued episodes). */
-export function joinEpisodes(first: Request, next: Request): Request {
+/** One completion for episodes the host ran one right after another (continued episodes), the first's token and instance. */
+export function joinEpisodes([first, ...rest]: Request[]): Request {
+  if (rest.length === 0) return first;
+  const last = rest[rest.length - 1];
+  const all = [first, ...rest];
   return {
     ...first,
-    runtimeStatus: next.runtimeStatus,
-    customStatus: val(next.customStatus) === undefined ? first.customStatus : next.customStatus,
-    newHistory: [...(first.newHistory ?? []), ...(next.newHistory ?? [])],
-    newTasks: [...(first.newTasks ?? []), ...(next.newTasks ?? [])],
-    newTimers: [...(first.newTimers ?? []), ...(next.newTimers ?? [])],
-    newMessages: [...(first.newMessages ?? []), ...(next.newMessages ?? [])],
+    runtimeStatus: last.runtimeStatus,
+    // An episode that sets no custom status keeps the one before.
+    customStatus: [...all].reverse().find((e) => val(e.customStatus) !== undefined)?.customStatus ?? first.customStatus,
+    newHistory: all.flatMap((e) => e.newHistory ?? []),
+    newTasks: all.flatMap((e) => e.newTasks ?? []),
+    newTimers: all.flatMap((e) => e.newTimers ?? []),
+    newMessages: all.flatMap((e) => e.newMessages ?? []),
   };
 }
 

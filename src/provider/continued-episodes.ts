@@ -64,17 +64,18 @@ export async function runEpisodes(item: pb.IOrchestratorRequest, first: Orchestr
   let work = item;
   let result = first;
   let begunEpisode = begun;
-  let settled: CompleteRequest | undefined;
+  /** The episodes before the current one, whose results went to the next as its new events. */
+  const settled: CompleteRequest[] = [];
   let resultBytes = 0;
   for (;;) {
     const folded = await options.fold(result.request);
     episodes.push({ result, request: folded.request, ran: folded.ran, outlived: folded.outlived, ms: now() - begunEpisode });
-    const sent = settled ? joinEpisodes(settled, folded.request) : folded.request;
+    const sent = () => joinEpisodes([...settled, folded.request]);
     const results = folded.ran.map((r) => r.result.request.responseEvent as HistoryEvent);
     for (const e of results) resultBytes += payloadBytes(e.taskCompleted?.result?.value);
     const goOn = options.limit !== undefined && result.outcome === "running" && folded.ran.length > 0 && folded.outlived === 0 &&
       (folded.request.newTasks ?? []).length === 0 && resultBytes <= options.limit && now() - begun < options.budgetMs;
-    if (!goOn) return { request: sent, episodes };
+    if (!goOn) return { request: sent(), episodes };
 
     // The results become the next episode's new events instead of messages to the instance itself.
     const episode = { ...result.request, newTasks: [] };
@@ -85,8 +86,8 @@ export async function runEpisodes(item: pb.IOrchestratorRequest, first: Orchestr
     } catch (err) {
       // The library or the host failed on this one: what ran before it is sound, and the scheduler
       // dispatches the rest as usual.
-      return { request: sent, episodes, stopped: (err as Error).message ?? String(err) };
+      return { request: sent(), episodes, stopped: (err as Error).message ?? String(err) };
     }
-    settled = settled ? joinEpisodes(settled, episode) : episode;
+    settled.push(episode);
   }
 }

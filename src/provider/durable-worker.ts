@@ -12,6 +12,7 @@ import { BackendClient, BackendClientOptions } from "./backend-client";
 import { DEFAULT_INLINE_ACTIVITY_WAIT_MS, ProviderConfig } from "./config";
 import { TokenSource, TokenSourceCache, tokenSourceFor } from "./credentials";
 import { HTTP_ACTIVITY_NAME } from "./durable-http";
+import { JsonHistories } from "./history-json";
 import { runEntity } from "./entity-bridge";
 import { ACTIVITY_TRIGGER, findFunction } from "./functions";
 import { runGrpcEntity } from "./grpc-entity-bridge";
@@ -132,7 +133,8 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
     let completing = false;
     try {
       if (kind === "orchestration") {
-        const run = (orchestratorRequest: pb.IOrchestratorRequest) => orchestrate(app, { orchestratorRequest, completionToken: item.completionToken }, { httpPollMs: config.httpAsyncSleepMs });
+        const bridge = { httpPollMs: config.httpAsyncSleepMs, histories: new JsonHistories() };
+        const run = (orchestratorRequest: pb.IOrchestratorRequest) => orchestrate(app, { orchestratorRequest, completionToken: item.completionToken }, bridge);
         const first = await run(item.orchestratorRequest!);
         // Not while draining: the activities go to the scheduler, for the hosts that stay.
         const done: EpisodeRun = inline && !draining && client.completionStreamOffered

@@ -19,7 +19,8 @@ export interface JsonHistoryEvent {
   EventType: number;
   EventId: number;
   IsPlayed: boolean;
-  Timestamp: string;
+  /** A Date, which durable-functions would otherwise make from an ISO string (and so change the object); its JSON text is that string. */
+  Timestamp: Date;
   [field: string]: unknown;
 }
 
@@ -72,17 +73,45 @@ export function replayEvents(past: HistoryEvent[], fresh: HistoryEvent[]): Repla
 
 /** The JSON history for durable-functions: events it has no use for (entity operations it did not send, rewind markers) are left out. */
 export function toJsonHistory(events: ReplayEvent[]): JsonHistoryEvent[] {
-  const out: JsonHistoryEvent[] = [];
-  for (const r of events) {
-    const j = toJsonEvent(r.event, r.played);
-    if (j) out.push(j);
+  return new JsonHistories().of(events);
+}
+
+/**
+ * The JSON histories of one work item's episodes. An episode the host continues with (continued
+ * episodes) replays the last one's events and then new ones: the JSON of the events it shares with
+ * the last episode is reused (copied when an event has been played since), and only the rest is
+ * converted. durable-functions does not change the objects it is given, their Timestamps being Dates.
+ */
+export class JsonHistories {
+  private events: HistoryEvent[] = [];
+  private converted: (JsonHistoryEvent | undefined)[] = [];
+
+  of(replay: ReplayEvent[]): JsonHistoryEvent[] {
+    const out: JsonHistoryEvent[] = [];
+    const converted: (JsonHistoryEvent | undefined)[] = new Array(replay.length);
+    let same = true;
+    for (let i = 0; i < replay.length; i++) {
+      const { event, played } = replay[i];
+      let j: JsonHistoryEvent | undefined;
+      if (same && this.events[i] === event) {
+        j = this.converted[i];
+        if (j && j.IsPlayed !== played) j = { ...j, IsPlayed: played };
+      } else {
+        same = false;
+        j = toJsonEvent(event, played);
+      }
+      converted[i] = j;
+      if (j) out.push(j);
+    }
+    this.events = replay.map((r) => r.event);
+    this.converted = converted;
+    return out;
   }
-  return out;
 }
 
 export function toJsonEvent(e: HistoryEvent, played: boolean): JsonHistoryEvent | undefined {
   const base = (type: number, fields: Record<string, unknown>): JsonHistoryEvent => ({
-    EventType: type, EventId: e.eventId ?? -1, IsPlayed: played, Timestamp: iso(e.timestamp), ...fields,
+    EventType: type, EventId: e.eventId ?? -1, IsPlayed: played, Timestamp: new Date(millis(e.timestamp)), ...fields,
   });
   if (e.executionStarted) {
     const s = e.executionStarted;
@@ -286,9 +315,12 @@ function instanceJson(i: pb.IOrchestrationInstance | null | undefined): { Instan
   return i ? { InstanceId: i.instanceId ?? "", ExecutionId: val(i.executionId) ?? null } : null;
 }
 
+function millis(ts: pb.google.protobuf.ITimestamp | null | undefined): number {
+  return ts ? Number(ts.seconds ?? 0) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6) : 0;
+}
+
 function iso(ts: pb.google.protobuf.ITimestamp | null | undefined): string {
-  const ms = ts ? Number(ts.seconds ?? 0) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6) : 0;
-  return new Date(ms).toISOString();
+  return new Date(millis(ts)).toISOString();
 }
 
 function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {

@@ -13,7 +13,7 @@ import { NonDeterminismError, planActions } from "./action-plan";
 import { DfAction, json } from "./df-actions";
 import { DEFAULT_HTTP_POLL_MS } from "./durable-http";
 import { findFunction, notFoundMessage, ORCHESTRATION_TRIGGER, safeJson, thrownByOrchestrator, WorkItemError } from "./functions";
-import { failureFromJson, replayEvents, toJsonHistory } from "./history-json";
+import { failureFromJson, JsonHistories, replayEvents } from "./history-json";
 import { parsedText, returnedObject } from "./typed-data";
 
 type CompleteRequest = pb.durabletask.protos.backend.v1.ICompleteOrchestrationWorkItemRequest;
@@ -52,6 +52,8 @@ export interface BridgeOptions {
   newRequestId?: () => string;
   /** host.json httpSettings.defaultAsyncRequestSleepTimeMilliseconds: durable HTTP's default wait between polls. */
   httpPollMs?: number;
+  /** The JSON histories of this work item's episodes (durable-functions 3): a continued episode reuses the last one's. */
+  histories?: JsonHistories;
 }
 
 /** One episode being answered: what both protocols' bridges need to turn an outcome into the completion. */
@@ -120,7 +122,7 @@ export async function runOrchestration(app: FunctionApp, item: OrchestrationWork
 
   const events = replayEvents(past, fresh);
   const trigger = {
-    history: toJsonHistory(events),
+    history: (options.histories ?? new JsonHistories()).of(events),
     input: parseJson(val(started.input)),
     instanceId,
     isReplaying: past.length > 0,

@@ -289,11 +289,13 @@ describe("requestToOutcome (a Functions host's precomputed episode)", () => {
     });
 
     test("joined, the history is both episodes' in order, the status the last one's, the custom status the last one set", () => {
-      const joined = joinEpisodes(first, next);
+      const joined = joinEpisodes([first, next]);
       expect(joined.newHistory).toEqual([...first.newHistory, ...next.newHistory]);
       expect(joined.runtimeStatus).toBe(Status.ORCHESTRATION_STATUS_COMPLETED);
       expect(joined.customStatus).toEqual(str('"one"'));
-      expect(joinEpisodes(first, { ...next, customStatus: str('"two"') }).customStatus).toEqual(str('"two"'));
+      expect(joinEpisodes([first, { ...next, customStatus: str('"two"') }]).customStatus).toEqual(str('"two"'));
+      expect(joinEpisodes([first, next, next]).customStatus).toEqual(str('"one"'));
+      expect(joinEpisodes([first])).toBe(first);
       const out = requestToOutcome({ instance: running, history: [start], now: NOW, request: joined });
       expect(out.instance).toMatchObject({ status: Status.ORCHESTRATION_STATUS_COMPLETED, output: '"Hello"', customStatus: '"one"' });
       expect(out.append).toEqual(joined.newHistory);

@@ -1,12 +1,13 @@
 // Test helpers for the provider's bridges: a FunctionApp whose functions are durable-functions' real
 // handlers (the ones df.app.* registers: createOrchestrator / createEntityFunction / the wrapped
-// activity handler), invoked the way @azure/functions does (trigger input parsed from {string},
-// return value as RpcTypedData); and a driver that plays the scheduler's part for one orchestration,
+// activity handler), invoked the way the host does (the trigger object when the bridge hands one
+// over, as the host's direct invocation does, else parsed from {string}; return value as RpcTypedData); and a driver that plays the scheduler's part for one orchestration,
 // episode by episode, so tests see the actions durable-functions' replay asks for.
 import { InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
 import { event, orchestratorStarted, str } from "../../src/core/events";
 import { HistoryEvent } from "../../src/core/model";
+import { JsonHistories } from "../../src/provider/history-json";
 import { FunctionApp, InvocationRequest, InvocationResult, RegisteredFunction, TypedData } from "../../src/provider/function-app";
 import { BridgeOptions, OrchestrationResult, runOrchestration } from "../../src/provider/orchestration-bridge";
 import { pb } from "../../src/proto";
@@ -50,7 +51,7 @@ export class TestApp implements FunctionApp {
     this.calls.push({ name: functionName, request });
     const fn = this.functions.get(functionName);
     if (!fn) throw new Error(`Function "${functionName}" is not registered by the app`);
-    const input = fromTypedData(request.inputData[fn.triggerBindingName]);
+    const input = request.trigger !== undefined ? request.trigger : fromTypedData(request.inputData[fn.triggerBindingName]);
     const triggerMetadata = Object.fromEntries(Object.entries(request.triggerMetadata ?? {}).map(([k, v]) => [k, fromTypedData(v)]));
     const context = new InvocationContext({ functionName, invocationId: `inv-${this.calls.length}`, triggerMetadata, logHandler: () => undefined });
     const result = await this.handlers.get(functionName)!(input, context);
@@ -113,8 +114,11 @@ export class Driver {
   /** Durable HTTP's default poll wait (BridgeOptions.httpPollMs); the bridge's default when unset. */
   httpPollMs?: number;
 
+  /** The JSON histories the episodes share, as one work item's continued episodes do (BridgeOptions.histories). */
+  histories?: JsonHistories;
+
   get options(): BridgeOptions {
-    return { now: () => this.now, newRequestId: () => `req-${++this.requestIds}`, newExecutionId: () => `exec-${++this.executions}`, httpPollMs: this.httpPollMs };
+    return { now: () => this.now, newRequestId: () => `req-${++this.requestIds}`, newExecutionId: () => `exec-${++this.executions}`, httpPollMs: this.httpPollMs, histories: this.histories };
   }
 
   /** Runs one episode with what is in the inbox; returns the completion request. */

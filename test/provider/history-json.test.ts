@@ -6,12 +6,14 @@ import { pb } from "../../src/proto";
 
 const T = Date.UTC(2026, 4, 1, 12, 0, 0, 250);
 const ISO = new Date(T).toISOString();
+/** The Timestamp durable-functions gets: a Date (its JSON text is the ISO string). */
+const DATE = new Date(T);
 const e = (fields: Omit<HistoryEvent, "eventId" | "timestamp">, id = -1) => event(T, fields, id);
 
-test("common fields: EventType number, EventId, IsPlayed and an ISO Timestamp", () => {
-  expect(toJsonEvent(e({ orchestratorStarted: {} }), true)).toEqual({ EventType: 12, EventId: -1, IsPlayed: true, Timestamp: ISO });
+test("common fields: EventType number, EventId, IsPlayed and a Timestamp Date", () => {
+  expect(toJsonEvent(e({ orchestratorStarted: {} }), true)).toEqual({ EventType: 12, EventId: -1, IsPlayed: true, Timestamp: DATE });
   expect(toJsonEvent(e({ taskScheduled: { name: "A", input: str("1") } }, 3), false)).toEqual({
-    EventType: 4, EventId: 3, IsPlayed: false, Timestamp: ISO, Name: "A", Version: null, Input: "1",
+    EventType: 4, EventId: 3, IsPlayed: false, Timestamp: DATE, Name: "A", Version: null, Input: "1",
   });
 });
 
@@ -48,7 +50,7 @@ test("failures: FailureDetails with inner failure and properties, plus Reason an
   };
   const j = toJsonEvent(e({ taskFailed: { taskScheduledId: 3, failureDetails } }), false)!;
   expect(j).toEqual({
-    EventType: 6, EventId: -1, IsPlayed: false, Timestamp: ISO, TaskScheduledId: 3, Reason: "too big", Details: "at x",
+    EventType: 6, EventId: -1, IsPlayed: false, Timestamp: DATE, TaskScheduledId: 3, Reason: "too big", Details: "at x",
     FailureDetails: {
       ErrorType: "RangeError", ErrorMessage: "too big", StackTrace: "at x", IsNonRetriable: true,
       InnerFailure: { ErrorType: "Inner", ErrorMessage: "cause", IsNonRetriable: false },

@@ -6,6 +6,7 @@ import { event, kindOf, str } from "../../src/core/events";
 import { Status } from "../../src/core/model";
 import { pb } from "../../src/proto";
 import { Driver, T0, TestApp } from "./harness";
+import { JsonHistories } from "../../src/provider/history-json";
 import { keepOrchestratorErrors } from "../../src/host/orchestrator-errors";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -182,6 +183,51 @@ test("the trigger input carries the history and the fields durable-functions req
   ]);
   expect(trigger.history[4]).toMatchObject({ TaskScheduledId: 0, Result: '"r"' });
   expect(trigger.history[0].Timestamp).toBe(new Date(T0 + 1000).toISOString());
+});
+
+test("episodes sharing JSON histories (one work item's continued episodes) answer the same, and durable-functions changes none of the objects it is given", async () => {
+  /** Hands out each history deep-frozen: a change durable-functions tried to make would throw. */
+  class FrozenHistories extends JsonHistories {
+    of(replay: Parameters<JsonHistories["of"]>[0]) {
+      const out = super.of(replay);
+      const freeze = (o: unknown): void => {
+        if (o === null || typeof o !== "object" || Object.isFrozen(o)) return;
+        Object.freeze(o);
+        for (const v of Object.values(o)) freeze(v);
+      };
+      freeze(out);
+      return out;
+    }
+  }
+  const shared = new Driver(app, "Sequence");
+  shared.histories = new FrozenHistories();
+  const alone = new Driver(app, "Sequence");
+  for (const [id, result] of [[-1, ""], [0, "Hello, Tokyo!"], [1, "Hello, Seattle!"], [2, "Hello, London!"]] as const) {
+    if (id >= 0) {
+      shared.complete(id, result);
+      alone.complete(id, result);
+    }
+    expect(await shared.episode()).toEqual(await alone.episode());
+  }
+  expect(shared.output).toEqual(["Hello, Tokyo!", "Hello, Seattle!", "Hello, London!"]);
+});
+
+test("a shared JSON history reuses the objects of the events it saw before, copies those played since, and converts only new ones", () => {
+  const histories = new JsonHistories();
+  const a = event(T0, { orchestratorStarted: {} });
+  const b = event(T0, { taskScheduled: { name: "A" } }, 0);
+  const c = event(T0 + 5, { taskCompleted: { taskScheduledId: 0, result: str("1") } });
+  const first = histories.of([{ event: a, played: true }, { event: b, played: false }]);
+  const second = histories.of([{ event: a, played: true }, { event: b, played: true }, { event: c, played: false }]);
+  expect(second[0]).toBe(first[0]);
+  expect(second[1]).not.toBe(first[1]);
+  expect(second[1]).toEqual({ ...first[1], IsPlayed: true });
+  expect(first[1].IsPlayed).toBe(false);
+  expect(second[2]).toMatchObject({ EventType: 5, IsPlayed: false, TaskScheduledId: 0, Timestamp: new Date(T0 + 5) });
+  // A different event at a position ends the reuse from there on.
+  const other = histories.of([{ event: a, played: true }, { event: c, played: false }]);
+  expect(other[0]).toBe(first[0]);
+  expect(other[1]).toMatchObject({ EventType: 5 });
 });
 
 test("fan-out numbers the Task.all children in order, and the task after it once they are all done", async () => {
