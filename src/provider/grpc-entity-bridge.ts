@@ -7,7 +7,7 @@ import { str } from "../core/events";
 import { FunctionApp } from "./function-app";
 import { EntityResult, EntityWorkItem, entityCompletion, failedBatch, readEntityBatch } from "./entity-bridge";
 import { ENTITY_TRIGGER, findFunction, notFoundMessage } from "./functions";
-import { decodeWorkerPayload, WorkerPayloadError, workerPayloadInput } from "./worker-payload";
+import { decodeWorkerPayload, WorkerPayloadError, workerPayloadRequest } from "./worker-payload";
 
 export async function runGrpcEntity(app: FunctionApp, item: EntityWorkItem, now: () => number = Date.now): Promise<EntityResult> {
   const batch = readEntityBatch(item);
@@ -27,7 +27,7 @@ export async function runGrpcEntity(app: FunctionApp, item: EntityWorkItem, now:
     }),
   };
   // A throw is not an operation's failure (the worker catches those): the batch is abandoned and retried.
-  const res = await app.invoke(fn.name, { inputData: { [fn.triggerBindingName]: workerPayloadInput(pb.EntityBatchRequest.encode(request).finish()) } });
+  const res = await app.invoke(fn.name, workerPayloadRequest(fn.triggerBindingName, pb.EntityBatchRequest.encode(request).finish()));
 
   let result: pb.IEntityBatchResult;
   try {

@@ -9,7 +9,7 @@ import { Status } from "../core/model";
 import { FunctionApp } from "./function-app";
 import { findFunction, notFoundMessage, ORCHESTRATION_TRIGGER } from "./functions";
 import { BridgeOptions, openEpisode, OrchestrationResult, OrchestrationWorkItem } from "./orchestration-bridge";
-import { decodeWorkerPayload, WorkerPayloadError, workerPayloadInput } from "./worker-payload";
+import { decodeWorkerPayload, WorkerPayloadError, workerPayloadRequest } from "./worker-payload";
 
 const OUTCOMES: Partial<Record<Status, OrchestrationResult["outcome"]>> = {
   [Status.ORCHESTRATION_STATUS_COMPLETED]: "completed",
@@ -28,7 +28,7 @@ export async function runGrpcOrchestration(app: FunctionApp, item: Orchestration
 
   // A throw is the library's or the host's failure, not the orchestrator's (the worker turns those
   // into a failed completion): the item is abandoned and retried, as on the 3.x path.
-  const res = await app.invoke(fn.name, { inputData: { [fn.triggerBindingName]: workerPayloadInput(pb.OrchestratorRequest.encode(item.orchestratorRequest).finish()) } });
+  const res = await app.invoke(fn.name, workerPayloadRequest(fn.triggerBindingName, pb.OrchestratorRequest.encode(item.orchestratorRequest).finish()));
 
   let response: pb.OrchestratorResponse;
   try {

@@ -1,7 +1,7 @@
 // The base64 protobuf that durable-functions 4's triggers take and return. What comes back from the
 // app is checked strictly: Buffer.from(x, "base64") skips characters it does not know, so a stray
 // string would otherwise decode into some message rather than fail.
-import { TypedData } from "./function-app";
+import { InvocationRequest } from "./function-app";
 import { returnedValue } from "./typed-data";
 
 /** What is wrong with a worker's answer, in words for the failure details. */
@@ -12,11 +12,16 @@ const NOT_BASE64 = /[^A-Za-z0-9+/]/;
 const isBase64 = (s: string) => s.length % 4 === 0 && !NOT_BASE64.test(s.endsWith("==") ? s.slice(0, -2) : s.endsWith("=") ? s.slice(0, -1) : s);
 
 /**
- * The trigger data for a request: the base64 string as JSON, which @azure/functions parses at once.
- * As `{string}` it would first try JSON.parse on the base64 and throw (a tenth of the invocation's cost).
+ * The invocation for a request: the base64 string is the trigger itself, which the host hands to the
+ * function directly (host/direct-invocation.ts, as for the 3.x triggers); for @azure/functions' model
+ * (an app's first invocation, or a function with other bindings) it is also the trigger data, as
+ * JSON, which the model parses at once (as `{string}` it would first try JSON.parse on the base64 and
+ * throw, a tenth of the invocation's cost), made only if read.
  */
-export function workerPayloadInput(bytes: Uint8Array): TypedData {
-  return { json: JSON.stringify(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64")) };
+export function workerPayloadRequest(triggerBindingName: string, bytes: Uint8Array): InvocationRequest {
+  const base64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+  let json: string | undefined;
+  return { inputData: { [triggerBindingName]: { get json() { return (json ??= JSON.stringify(base64)); } } }, trigger: base64 };
 }
 
 /** The message a trigger returned (RpcTypedData or a plain string), decoded by `decode`. */
