@@ -29,8 +29,14 @@ export interface EpisodeOutcome {
   rewindChildren: { taskId: number; instanceId: string; created: pb.ISubOrchestrationInstanceCreatedEvent }[];
   /** Set when the execution ended: the instance to notify and the event to send it. */
   parentNotification?: NewMessage;
-  /** Activities the Functions host ran inline with this episode: each TaskScheduled and its result (among `messages`). */
-  inlineActivities?: { scheduled: HistoryEvent; result: HistoryEvent }[];
+  /** Activities the Functions host ran inline with this episode: each TaskScheduled and its result. */
+  inlineActivities?: InlineActivity[];
+}
+
+/** An activity a Functions host ran inline: its TaskScheduled and its TaskCompleted or TaskFailed, each with its time. */
+export interface InlineActivity {
+  scheduled: HistoryEvent;
+  result: HistoryEvent;
 }
 
 export interface EpisodeInput {

@@ -21,7 +21,7 @@ import { pb } from "../proto";
 import { limitedActivityResult } from "./activity-result";
 import { event, findExecutionStarted, fromTimestamp, orchestratorStarted, str, val } from "./events";
 import { HistoryEvent, InstanceRecord, isTerminal, NewMessage, nonEmpty, Status } from "./model";
-import { ActionError, endExecution, EpisodeOutcome, NewChild, parentNotification, rewindChildrenOf, rewound } from "./orchestration";
+import { ActionError, endExecution, EpisodeOutcome, InlineActivity, NewChild, parentNotification, rewindChildrenOf, rewound } from "./orchestration";
 
 type Request = pb.durabletask.protos.backend.v1.ICompleteOrchestrationWorkItemRequest;
 
@@ -93,12 +93,11 @@ export function requestToOutcome({ instance: before, history, request, now, maxP
     out.messages.push({ instanceId: id, executionId: instance.executionId, visibleAt: fromTimestamp(t.timerFired.fireAt) ?? now, event: t });
   }
 
-  const settled = settledInHistory(newHistory, out.activities, maxPayloadBytes);
+  const { settled, open } = inlineTasks(newHistory, out.activities, maxPayloadBytes);
   if (settled.length > 0) out.inlineActivities = settled;
 
   let parentNotified = false;
   let nextExecution: pb.IExecutionStartedEvent | undefined;
-  let inline: Map<number, HistoryEvent> | undefined;
   for (const m of request.newMessages ?? []) {
     const target = m.instance?.instanceId;
     const e = m.event;
@@ -114,11 +113,10 @@ export function requestToOutcome({ instance: before, history, request, now, maxP
     } else if (e.executionRewound && target !== id) {
       out.rewindChildren.push({ taskId: 0, instanceId: target, created: {} });
     } else if ((e.taskCompleted || e.taskFailed) && target === id) {
-      inline ??= inlineActivities(newHistory, out.activities, settled);
       const taskId = (e.taskCompleted ?? e.taskFailed)!.taskScheduledId ?? -1;
-      const scheduled = inline.get(taskId);
+      const scheduled = open.get(taskId);
       if (scheduled === undefined) throw new ActionError(`a TaskCompleted or TaskFailed message to the instance itself must answer an activity this episode scheduled and left out of newTasks (task ${taskId} is not one)`);
-      inline.delete(taskId);
+      open.delete(taskId);
       const result = limitedActivityResult(scheduled.taskScheduled?.name ?? "", e, maxPayloadBytes);
       out.messages.push({ instanceId: id, executionId, visibleAt: now, event: result });
       (out.inlineActivities ??= []).push({ scheduled, result });
@@ -175,46 +173,43 @@ function childFrom(target: string, executionId: string | undefined, e: HistoryEv
   return { instance: child, start: e, parentTaskId: s.parentInstance?.taskScheduledId ?? 0 };
 }
 
-/** The activities an episode scheduled (its new TaskScheduled events) that it neither leaves to a worker nor answered in its history, by task id. */
-function inlineActivities(newHistory: HistoryEvent[], queued: { taskId: number }[], settled: InlineActivity[]): Map<number, HistoryEvent> {
-  const out = new Map<number, HistoryEvent>();
-  for (const e of newHistory) if (e.taskScheduled) out.set(e.eventId ?? -1, e);
-  for (const a of queued) out.delete(a.taskId);
-  for (const s of settled) out.delete(s.scheduled.eventId ?? -1);
-  return out;
-}
-
 /**
- * Continued episodes' results: the TaskCompleted/TaskFailed events of newHistory that answer a
- * TaskScheduled earlier in it. Each answers its task once, the task is not also left to a worker, and
- * a result over the payload limit is refused (the episodes after it already saw it, so it cannot be
- * turned into PayloadTooLarge as a worker's would; our host does not continue past one).
+ * The activities this completion scheduled (TaskScheduled events in newHistory) and did not leave to
+ * a worker: `settled`, those answered later in newHistory (continued episodes), and `open`, the rest,
+ * which inline results sent as messages may answer. A result in newHistory answers its task once, the
+ * task is not also in newTasks, and one over the payload limit is refused (the episodes after it
+ * already saw it, so it cannot be turned into PayloadTooLarge as a worker's would; our host does not
+ * continue past one).
  */
-function settledInHistory(newHistory: HistoryEvent[], queued: { taskId: number }[], maxPayloadBytes: number): InlineActivity[] {
-  let scheduled: Map<number, HistoryEvent> | undefined;
-  const out: InlineActivity[] = [];
+function inlineTasks(newHistory: HistoryEvent[], queued: { taskId: number }[], maxPayloadBytes: number): { settled: InlineActivity[]; open: Map<number, HistoryEvent> } {
+  const open = new Map<number, HistoryEvent>();
+  const settled: InlineActivity[] = [];
   for (const e of newHistory) {
-    if (e.taskScheduled) (scheduled ??= new Map()).set(e.eventId ?? -1, e);
+    if (e.taskScheduled) {
+      open.set(e.eventId ?? -1, e);
+      continue;
+    }
     const answer = e.taskCompleted ?? e.taskFailed;
-    if (!answer || !scheduled) continue;
+    if (!answer) continue;
     const taskId = answer.taskScheduledId ?? -1;
-    const task = scheduled.get(taskId);
+    const task = open.get(taskId);
     if (!task) {
-      if (out.some((s) => s.scheduled.eventId === taskId)) throw new ActionError(`task ${taskId} is answered twice in newHistory`);
+      if (settled.some((s) => s.scheduled.eventId === taskId)) throw new ActionError(`task ${taskId} is answered twice in newHistory`);
       continue; // an answer to an earlier episode's task, dispatched with this work item
     }
-    scheduled.delete(taskId);
-    if (queued.some((a) => a.taskId === taskId)) throw new ActionError(`task ${taskId} is answered in newHistory and also left to a worker in newTasks`);
+    open.delete(taskId);
     const name = task.taskScheduled?.name ?? "";
     if (limitedActivityResult(name, e, maxPayloadBytes) !== e) {
       throw new ActionError(`the result of activity '${name}' (task ${taskId}) in newHistory is over the payload limit of ${maxPayloadBytes} bytes`);
     }
-    out.push({ scheduled: task, result: e });
+    settled.push({ scheduled: task, result: e });
   }
-  return out;
+  for (const { taskId } of queued) {
+    if (settled.some((s) => s.scheduled.eventId === taskId)) throw new ActionError(`task ${taskId} is answered in newHistory and also left to a worker in newTasks`);
+    open.delete(taskId);
+  }
+  return { settled, open };
 }
-
-type InlineActivity = NonNullable<EpisodeOutcome["inlineActivities"]>[number];
 
 /**
  * The work item of the episode a host runs right after `episode` (continued episodes): its history

@@ -21,12 +21,12 @@ export interface LogFields {
   [field: string]: unknown;
 }
 
-/** A level name as typed (any case, short names allowed); undefined when it is none of them. */
 /** Epoch milliseconds to the microsecond, as the debug lines that time work items print them (one clock on one machine). */
 export function preciseEpochMs(): number {
   return +(performance.timeOrigin + performance.now()).toFixed(3);
 }
 
+/** A level name as typed (any case, short names allowed); undefined when it is none of them. */
 export function parseLogLevel(value: string): LogLevel | undefined {
   const v = value.trim().toLowerCase();
   return (LOG_LEVELS as string[]).includes(v) ? (v as LogLevel) : ALIASES[v];

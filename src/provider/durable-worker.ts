@@ -17,7 +17,7 @@ import { runEntity } from "./entity-bridge";
 import { ACTIVITY_TRIGGER, findFunction } from "./functions";
 import { runGrpcEntity } from "./grpc-entity-bridge";
 import { runGrpcOrchestration } from "./grpc-orchestration-bridge";
-import { EpisodeRun, runEpisodes } from "./continued-episodes";
+import { runEpisodes } from "./continued-episodes";
 import { InlineActivities } from "./inline-activities";
 import { runOrchestration } from "./orchestration-bridge";
 import { DurableProtocol, PROTOCOL_NAMES } from "./protocol";
@@ -137,9 +137,11 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
         const run = (orchestratorRequest: pb.IOrchestratorRequest) => orchestrate(app, { orchestratorRequest, completionToken: item.completionToken }, bridge);
         const first = await run(item.orchestratorRequest!);
         // Not while draining: the activities go to the scheduler, for the hosts that stay.
-        const done: EpisodeRun = inline && !draining && client.completionStreamOffered
-          ? await runEpisodes(item.orchestratorRequest!, first, { fold: (request) => inline.fold(request), run, limit: client.continuedEpisodesLimit, budgetMs: maxWaitMs })
-          : { request: first.request, episodes: [{ result: first, request: first.request, ran: [], outlived: 0, ms: Date.now() - started }] };
+        const runsInline = inline && !draining && client.completionStreamOffered ? inline : undefined;
+        const done = await runEpisodes(item.orchestratorRequest!, first, {
+          fold: runsInline ? (request) => runsInline.fold(request) : async (request) => ({ request, ran: [], outlived: 0 }),
+          run, limit: client.continuedEpisodesLimit, budgetMs: maxWaitMs,
+        });
         completing = true;
         await complete("orchestration", item, done.request);
         done.episodes.forEach((e, i) => {

@@ -3,15 +3,12 @@
 // engine imports neither; with telemetry off the observer is NO_OBSERVER and each moment costs one
 // empty call.
 import { pb } from "../proto";
-import { HistoryEvent, InstanceRecord } from "../core/model";
+import { InstanceRecord } from "../core/model";
+import { InlineActivity } from "../core/orchestration";
+
+export type { InlineActivity };
 
 export type WorkKind = "orchestration" | "activity" | "entity";
-
-/** An activity run inline: its TaskScheduled and its TaskCompleted or TaskFailed, each with its time. */
-export interface InlineActivity {
-  scheduled: HistoryEvent;
-  result: HistoryEvent;
-}
 
 /** Why a work item went back to the queue without a completion. */
 export type RedeliveryReason = "released" | "disconnected" | "expired";
