@@ -155,13 +155,24 @@ test("a Functions host's inline activities: the same activity spans, from each T
     });
   // A scheduler of its own, so the SDK worker above does not take this orchestration's work.
   const functionsDts = await startDts(["--store", "memory"], { env: otelEnv });
+  // The host logs an episode's inline runs once the scheduler has answered its completion, which may
+  // be after the client saw the orchestration complete: the test waits for the sixth line.
+  const inline = / in \d+ ms, inline$/;
   const lines: string[] = [];
-  const host = await startDurableWorker(app, providerConfig(functionsDts.address), { log: (l) => lines.push(l) });
+  let sixLogged: () => void = () => undefined;
+  const logged = new Promise<void>((resolve) => (sixLogged = resolve));
+  const host = await startDurableWorker(app, providerConfig(functionsDts.address), {
+    log: (l) => {
+      lines.push(l);
+      if (lines.filter((x) => inline.test(x)).length === 6) sixLogged();
+    },
+  });
   const fc = client(functionsDts.address);
   try {
     const id = await fc.scheduleNewOrchestration("helloCities5");
     expect(JSON.parse((await completed(fc, id)).serializedOutput!)).toEqual(["Hello, Tokyo!", "Hello, Seattle!", "Hello, London!", "Hello, Cairo!", "Hello, Lima!", "caught"]);
-    expect(lines.filter((l) => / in \d+ ms, inline$/.test(l))).toHaveLength(6);
+    await logged;
+    expect(lines.filter((l) => inline.test(l))).toHaveLength(6);
     const { orchestration, activities } = await spansOf(id);
     const history = await fc.getOrchestrationHistory(id);
     for (const a of activities) {
