@@ -26,12 +26,14 @@ export function leaf(key: number | string, parent: Compound | undefined, begin?:
 }
 
 export function allNode(parent?: Compound): Compound {
+  // A count, not a scan of the children per completion: a fan-out of 10,000 would replay quadratically.
+  let succeeded = 0;
   const node: Compound = {
     kind: "all", done: false, failed: false, parent, children: [],
     onChild: (child) => {
       if (node.done) return;
       if (child.failed) finishNode(node, false);
-      else if (node.children.every((c) => c.done && !c.failed)) finishNode(node, true);
+      else if (++succeeded === node.children.length) finishNode(node, true);
     },
   };
   return node;
@@ -49,6 +51,8 @@ export function anyNode(parent?: Compound): Compound {
 
 /** Marks a task done and lets its parent react (a compound task may complete, a retry may schedule). */
 export function finishNode(node: Node, ok: boolean): void {
+  // Once only, so a parent hears from each child at most once (allNode counts them).
+  if (node.done) return;
   node.done = true;
   node.failed = !ok;
   node.parent?.onChild(node);
