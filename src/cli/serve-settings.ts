@@ -45,6 +45,8 @@ Options (environment variable in brackets):
   --max-hubs <n>                       most task hubs served [DTS_MAX_HUBS] (default ${DEFAULT_MAX_HUBS})
   --max-history-events <n>             an orchestration whose history grows past this fails [DTS_MAX_HISTORY_EVENTS] (default ${DEFAULT_ENGINE_OPTIONS.maxHistoryEvents})
   --history-streaming-threshold <n>    longer histories go by StreamInstanceHistory to workers that can [DTS_HISTORY_STREAMING_THRESHOLD] (default ${DEFAULT_ENGINE_OPTIONS.historyStreamingThreshold})
+  --result-batch-factor <n>            while an orchestration waits on more tasks, its results wait for each other up to n times its last episode's duration; 0: an episode per result [DTS_RESULT_BATCH_FACTOR] (default ${DEFAULT_ENGINE_OPTIONS.resultBatchFactor})
+  --result-batch-max-wait <ms>         the longest a task result waits for others [DTS_RESULT_BATCH_MAX_WAIT] (default ${DEFAULT_ENGINE_OPTIONS.resultBatchMaxWaitMs})
   --store-busy-timeout <seconds>       how long a commit waits for a database lock held by another process [DTS_STORE_BUSY_TIMEOUT] (default ${DEFAULT_BUSY_TIMEOUT_MS / 1000})
   --host <address>           listen address [DTS_HOST] (default localhost without auth, 0.0.0.0 with auth)
 
@@ -93,6 +95,7 @@ export const SERVE_OPTIONS = {
   "keepalive-interval": { type: "string" }, "keepalive-timeout": { type: "string" }, "max-delivery-attempts": { type: "string" },
   "max-hubs": { type: "string" }, partitions: { type: "string" }, "store-busy-timeout": { type: "string" },
   "max-history-events": { type: "string" }, "history-streaming-threshold": { type: "string" },
+  "result-batch-factor": { type: "string" }, "result-batch-max-wait": { type: "string" },
   host: { type: "string" }, "log-format": { type: "string" }, "log-level": { type: "string" }, "auth-issuer": { type: "string", multiple: true }, "auth-tenant": { type: "string" },
   "auth-jwks": { type: "string" }, "auth-audience": { type: "string", multiple: true }, "auth-clock-skew": { type: "string" },
   "role-assignments": { type: "string" }, "auth-trust-token-roles": { type: "boolean" },
@@ -220,6 +223,8 @@ export function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): 
     partitions,
     maxHistoryEvents: int("max-history-events", values["max-history-events"] ?? env.DTS_MAX_HISTORY_EVENTS, 10),
     historyStreamingThreshold: int("history-streaming-threshold", values["history-streaming-threshold"] ?? env.DTS_HISTORY_STREAMING_THRESHOLD, 0),
+    resultBatchFactor: int("result-batch-factor", values["result-batch-factor"] ?? env.DTS_RESULT_BATCH_FACTOR, 0),
+    resultBatchMaxWaitMs: int("result-batch-max-wait", values["result-batch-max-wait"] ?? env.DTS_RESULT_BATCH_MAX_WAIT, 0),
     storeBusyTimeoutMs: seconds("store-busy-timeout", values["store-busy-timeout"] ?? env.DTS_STORE_BUSY_TIMEOUT),
     retention: { policy: retentionPolicy(values, env), ...retentionExport(values, env) },
   } };

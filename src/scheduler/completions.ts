@@ -16,7 +16,7 @@ import { requestToOutcome } from "../core/precomputed-completion";
 import { applyOutcome } from "./apply-outcome";
 import { Change } from "./change";
 import { Dispatcher, Lease, WorkKind } from "./dispatcher";
-import { HotInstance } from "./hot-instance";
+import { endWork, HotInstance } from "./hot-instance";
 import { HubCommit } from "./hub-commit";
 import { HubState, newExecutionId } from "./hub-state";
 import { InstanceLifecycle } from "./lifecycle";
@@ -286,10 +286,10 @@ export class WorkItemCompletions {
     }
     const h = this.state.get(lease.key as string);
     if (!h || h.lease !== lease) return;
-    h.lease = undefined;
-    h.episode = undefined;
-    h.batch = undefined;
-    this.feed.enqueueIfReady(h, Date.now());
+    const now = Date.now();
+    h.lastEpisodeMs = now - lease.leasedAt;
+    endWork(h);
+    this.feed.enqueueIfReady(h, now);
     this.state.evictIfDone(h);
   }
 

@@ -3,6 +3,7 @@
 // while a change is being committed; `committed` and the messages' `pending` flag say what is
 // durable, and only that is read by clients or dispatched.
 import { HistoryEvent, InstanceRecord, MessageRecord } from "../core/model";
+import { openTaskCount } from "../core/result-batching";
 import { Lease } from "./dispatcher";
 
 /** A message in an inbox; `pending` until the change that sent it is committed. */
@@ -29,11 +30,23 @@ export interface HotInstance {
   consumedUncommitted: number;
   /** Work items lost without a completion in a row (stream closed, lock given up); see options.maxDeliveryAttempts. */
   lostDeliveries: number;
+  /** How long its last episode took, dispatch to commit (how long a replay of its history takes). */
+  lastEpisodeMs: number;
+  /** Waiting task results hold it until then (a due time is set for it). */
+  heldUntil: number;
+  /** openTasks' count for one history array (appending makes a new one). */
+  openTasks?: { of: HistoryEvent[]; count: number };
 }
 
 /** A hot instance; `durable` when its record and history come from the store. */
 export function hotInstance(rec: InstanceRecord, history: HistoryEvent[] = [], durable = false): HotInstance {
-  return { rec, history, inbox: [], committed: durable ? { rec, history } : undefined, queued: false, notBefore: 0, abandonCount: 0, lostDeliveries: 0, consumedUncommitted: 0 };
+  return { rec, history, inbox: [], committed: durable ? { rec, history } : undefined, queued: false, notBefore: 0, abandonCount: 0, lostDeliveries: 0, consumedUncommitted: 0, lastEpisodeMs: 0, heldUntil: 0 };
+}
+
+/** Tasks its history scheduled that have no result yet, counted once per history array. */
+export function openTasks(h: HotInstance): number {
+  if (h.openTasks?.of !== h.history) h.openTasks = { of: h.history, count: openTaskCount(h.history) };
+  return h.openTasks.count;
 }
 
 /** The instance's work item is over (completed, given back or revoked). */

@@ -25,6 +25,13 @@ export interface EngineOptions {
   maxDeliveryAttempts: number;
   /** Most new events sent in one orchestration work item; the rest go in the next. */
   maxEventsPerWorkItem: number;
+  /**
+   * While an orchestration still waits on more tasks, its results wait for each other up to this many
+   * times its last episode's duration (core/result-batching.ts); 0 runs an episode per result.
+   */
+  resultBatchFactor: number;
+  /** The longest a task result waits for others before its orchestration runs. */
+  resultBatchMaxWaitMs: number;
   /** Client requests that add work are refused with RESOURCE_EXHAUSTED while this many changes wait for the store. */
   maxCommitBacklog: number;
   /** An orchestration whose history would grow past this many events is failed (HistoryTooLarge). */
@@ -56,6 +63,8 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   activityLockTimeoutMs: 10 * 60_000,
   maxDeliveryAttempts: 10,
   maxEventsPerWorkItem: 1000,
+  resultBatchFactor: 4,
+  resultBatchMaxWaitMs: 500,
   maxCommitBacklog: 20_000,
   maxHistoryEvents: 100_000,
   historyStreamingThreshold: 1000,

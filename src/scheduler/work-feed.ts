@@ -5,10 +5,11 @@ import { pb } from "../proto";
 import { entityName, entityRequest } from "../core/entities";
 import { orchestratorStarted, str } from "../core/events";
 import { HistoryEvent, isTerminal } from "../core/model";
+import { isTaskResult, resultsDueAt } from "../core/result-batching";
 import { NameFilter } from "../core/work-filters";
 import { Lease } from "./dispatcher";
 import { entityStep } from "./entity-steps";
-import { endWork, HotInstance } from "./hot-instance";
+import { endWork, HotInstance, openTasks } from "./hot-instance";
 import { HubState } from "./hub-state";
 import { EngineOptions } from "./options";
 import { ReadyQueue } from "./ready-queue";
@@ -28,14 +29,29 @@ export class WorkFeed {
 
   /** Ready to dispatch now: waiting work that a worker may see, and no work item in flight. */
   isReady(h: HotInstance, now: number): boolean {
-    if (h.lease || isTerminal(h.rec.status) || h.notBefore > now) return false;
-    if (h.rec.entity) return entityStep(this.state, h, now, this.options.entityBatchSize)?.kind === "batch";
-    if (h.rec.runRequested && h.history.length > 0) return true;
+    return this.readyAt(h, now) <= now;
+  }
+
+  /**
+   * From when the instance's waiting work may run it: Infinity while nothing may (no message, a
+   * work item in flight, a back-off; each of those wakes it when it ends). Task results alone may
+   * hold an orchestration a little longer, for the others it waits on (core/result-batching.ts).
+   */
+  private readyAt(h: HotInstance, now: number): number {
+    if (h.lease || isTerminal(h.rec.status) || h.notBefore > now) return Infinity;
+    if (h.rec.entity) return entityStep(this.state, h, now, this.options.entityBatchSize)?.kind === "batch" ? now : Infinity;
+    if (h.rec.runRequested && h.history.length > 0) return now;
+    let results = 0;
+    let firstResultAt = Infinity;
     for (const m of h.inbox) {
       if (m.visibleAt > now || m.pending) continue;
-      if (h.history.length > 0 || m.event.executionStarted) return true;
+      if (h.history.length === 0 && !m.event.executionStarted) continue;
+      if (!isTaskResult(m.event)) return now;
+      results++;
+      firstResultAt = Math.min(firstResultAt, m.visibleAt);
     }
-    return false;
+    if (results === 0) return Infinity;
+    return resultsDueAt(results, firstResultAt, openTasks(h), h.lastEpisodeMs, this.options.resultBatchFactor, this.options.resultBatchMaxWaitMs);
   }
 
   /** A lock step waits at the head of an idle entity's queue with no operation to carry it. */
@@ -44,10 +60,16 @@ export class WorkFeed {
   }
 
   enqueueIfReady(h: HotInstance, now: number): void {
-    if (!h.queued && this.isReady(h, now)) {
+    if (h.queued) return;
+    const at = this.readyAt(h, now);
+    if (at <= now) {
       h.queued = true;
       if (h.rec.entity) this.entityReady.push(h.rec.instanceId, entityName(h.rec.instanceId), undefined);
       else this.orchestrationReady.push(h.rec.instanceId, h.rec.name, h.rec.version);
+    } else if (at !== Infinity && at !== h.heldUntil) {
+      // Held for more results: woken then (one due time per deadline, however often it is checked).
+      h.heldUntil = at;
+      this.state.addTimer(at, { instanceId: h.rec.instanceId });
     }
   }
 
