@@ -3,7 +3,7 @@
 // results are still out, the ones in hand wait a little for the rest: at most `factor` times what
 // the orchestration's last episode took (so replaying takes at most about 1 / (factor + 1) of its
 // time), and never more than `maxWaitMs`. Once every open task has reported, nothing waits, so a
-// sequence of tasks, one at a time, is never held.
+// sequence of tasks, one at a time, is never held (the engine also releases a work item's worth).
 import { HistoryEvent } from "./model";
 
 /** A result of a task the orchestration scheduled (an activity or a sub-orchestration). */

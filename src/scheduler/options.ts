@@ -64,7 +64,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   maxDeliveryAttempts: 10,
   maxEventsPerWorkItem: 1000,
   resultBatchFactor: 4,
-  resultBatchMaxWaitMs: 500,
+  resultBatchMaxWaitMs: 2000,
   maxCommitBacklog: 20_000,
   maxHistoryEvents: 100_000,
   historyStreamingThreshold: 1000,

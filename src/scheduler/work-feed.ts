@@ -47,7 +47,8 @@ export class WorkFeed {
       if (m.visibleAt > now || m.pending) continue;
       if (h.history.length === 0 && !m.event.executionStarted) continue;
       if (!isTaskResult(m.event)) return now;
-      results++;
+      // A full work item's worth need not wait for more (and the scan stays bounded).
+      if (++results >= this.options.maxEventsPerWorkItem) return now;
       firstResultAt = Math.min(firstResultAt, m.visibleAt);
     }
     if (results === 0) return Infinity;
