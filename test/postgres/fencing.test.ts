@@ -58,10 +58,13 @@ test.each(PATHS)("%s: the holder's commit goes through; the former holder's is r
   expect((await store.getInstance(hub, "from-owner"))?.name).toBe("N");
 });
 
+/** A short lease's statement and connect timeouts default to a third of it, which a busy machine can exceed; these tests are about expiry. */
+const SLOW_MACHINE = { connectTimeoutMs: 10_000, queryTimeoutMs: 10_000 };
+
 test("setFence: every commit claims what the function names; an expired lease is refused too", async () => {
   const hub = "fenced";
   await store.createHub(hub);
-  const short = PostgresLeases.open(url, { leaseMs: 200 });
+  const short = PostgresLeases.open(url, { leaseMs: 200, ...SLOW_MACHINE });
   try {
     const [claim] = await short.acquire("a", [{ hub, part: 3 }]);
     const seen: StoreOp[][] = [];
@@ -101,7 +104,7 @@ test("a claim on a partition never leased, or on several where one moved, is ref
 
 test("a takeover waits for a fenced commit in flight, then gets the next epoch", async () => {
   const hub = "inflight";
-  const short = PostgresLeases.open(url, { leaseMs: 300 });
+  const short = PostgresLeases.open(url, { leaseMs: 300, ...SLOW_MACHINE });
   const tx = new Client({ connectionString: url });
   await tx.connect();
   try {

@@ -20,7 +20,9 @@ afterAll(async () => {
 });
 
 function leases(leaseMs = 60_000): PostgresLeases {
-  const l = PostgresLeases.open(url, { leaseMs });
+  // The statement and connect timeouts default to a third of the lease: 100 ms for a 300 ms lease,
+  // which a busy machine can exceed just connecting. These tests are about the leases' expiry.
+  const l = PostgresLeases.open(url, { leaseMs, connectTimeoutMs: 10_000, queryTimeoutMs: 10_000 });
   opened.push(l);
   return l;
 }
