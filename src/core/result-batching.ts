@@ -11,14 +11,19 @@ export function isTaskResult(e: HistoryEvent): boolean {
   return !!(e.taskCompleted || e.taskFailed || e.subOrchestrationInstanceCompleted || e.subOrchestrationInstanceFailed);
 }
 
-/** Tasks the history scheduled (activities, sub-orchestrations) that have no result in it yet. */
-export function openTaskCount(history: HistoryEvent[]): number {
+/**
+ * Tasks scheduled (activities, sub-orchestrations) minus task results among `events` from `from` on:
+ * over a whole history, the tasks it has not seen answered (clamp at 0: a rewound history may answer
+ * more than it asked); over its tail, what appending those events changed.
+ */
+export function taskBalance(events: HistoryEvent[], from = 0): number {
   let open = 0;
-  for (const e of history) {
+  for (let i = from; i < events.length; i++) {
+    const e = events[i];
     if (e.taskScheduled || e.subOrchestrationInstanceCreated) open++;
     else if (isTaskResult(e)) open--;
   }
-  return Math.max(0, open);
+  return open;
 }
 
 /**

@@ -3,7 +3,7 @@
 // while a change is being committed; `committed` and the messages' `pending` flag say what is
 // durable, and only that is read by clients or dispatched.
 import { HistoryEvent, InstanceRecord, MessageRecord } from "../core/model";
-import { openTaskCount } from "../core/result-batching";
+import { taskBalance } from "../core/result-batching";
 import { Lease } from "./dispatcher";
 
 /** A message in an inbox; `pending` until the change that sent it is committed. */
@@ -34,8 +34,8 @@ export interface HotInstance {
   lastEpisodeMs: number;
   /** Waiting task results hold it until then (a due time is set for it). */
   heldUntil: number;
-  /** openTasks' count for one history array (appending makes a new one). */
-  openTasks?: { of: HistoryEvent[]; count: number };
+  /** openTasks' balance as of one history array (appending makes a new one, extending it). */
+  openTasks?: { of: HistoryEvent[]; balance: number };
 }
 
 /** A hot instance; `durable` when its record and history come from the store. */
@@ -43,10 +43,15 @@ export function hotInstance(rec: InstanceRecord, history: HistoryEvent[] = [], d
   return { rec, history, inbox: [], committed: durable ? { rec, history } : undefined, queued: false, notBefore: 0, abandonCount: 0, lostDeliveries: 0, consumedUncommitted: 0, lastEpisodeMs: 0, heldUntil: 0 };
 }
 
-/** Tasks its history scheduled that have no result yet, counted once per history array. */
+/** Tasks its history scheduled that have no result yet; after an append only the new events are counted. */
 export function openTasks(h: HotInstance): number {
-  if (h.openTasks?.of !== h.history) h.openTasks = { of: h.history, count: openTaskCount(h.history) };
-  return h.openTasks.count;
+  const last = h.openTasks;
+  if (last?.of !== h.history) {
+    const n = last?.of.length ?? 0;
+    const extends_ = last !== undefined && n > 0 && h.history.length >= n && h.history[n - 1] === last.of[n - 1];
+    h.openTasks = { of: h.history, balance: extends_ ? last.balance + taskBalance(h.history, n) : taskBalance(h.history) };
+  }
+  return Math.max(0, h.openTasks!.balance);
 }
 
 /** The instance's work item is over (completed, given back or revoked). */

@@ -1,4 +1,4 @@
-import { isTaskResult, openTaskCount, resultsDueAt } from "../../src/core/result-batching";
+import { isTaskResult, resultsDueAt, taskBalance } from "../../src/core/result-batching";
 import { HistoryEvent } from "../../src/core/model";
 
 const scheduled = (id: number): HistoryEvent => ({ eventId: id, taskScheduled: { name: "A" } });
@@ -15,12 +15,14 @@ test("task results are activity and sub-orchestration outcomes, nothing else", (
 });
 
 test("open tasks are the activities and sub-orchestrations scheduled without a result in history", () => {
-  expect(openTaskCount([])).toBe(0);
-  expect(openTaskCount([scheduled(0), scheduled(1), sub(2), { eventId: 3, timerCreated: {} }])).toBe(3);
-  expect(openTaskCount([scheduled(0), scheduled(1), sub(2), done(1), subDone(2)])).toBe(1);
-  expect(openTaskCount([scheduled(0), failed(0)])).toBe(0);
-  // A history that answers more than it asked (a rewound one) counts none open, not fewer than none.
-  expect(openTaskCount([done(0), done(1)])).toBe(0);
+  expect(taskBalance([])).toBe(0);
+  expect(taskBalance([scheduled(0), scheduled(1), sub(2), { eventId: 3, timerCreated: {} }])).toBe(3);
+  expect(taskBalance([scheduled(0), scheduled(1), sub(2), done(1), subDone(2)])).toBe(1);
+  expect(taskBalance([scheduled(0), failed(0)])).toBe(0);
+  // A history that answers more than it asked (a rewound one) has a negative balance: none open.
+  expect(taskBalance([done(0), done(1)])).toBe(-2);
+  // Over a tail: what appending those events changed.
+  expect(taskBalance([scheduled(0), scheduled(1), done(0)], 2)).toBe(-1);
 });
 
 test("results wait for the others up to factor times the last episode, capped, and not at all once all are in", () => {

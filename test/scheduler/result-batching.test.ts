@@ -3,6 +3,7 @@
 import { pb } from "../../src/proto";
 import { Scheduler } from "../../src/scheduler/scheduler";
 import { WorkerConnection } from "../../src/scheduler/worker";
+import { hotInstance, openTasks } from "../../src/scheduler/hot-instance";
 import { MemoryStore } from "../../src/store";
 
 test("a full work item's worth of results does not wait for the rest", async () => {
@@ -32,4 +33,18 @@ test("a full work item's worth of results does not wait for the rest", async () 
   const second = take("orchestratorRequest")!;
   expect(second.orchestratorRequest!.newEvents!.filter((e) => e.taskCompleted).map((e) => e.taskCompleted!.taskScheduledId)).toEqual([1, 2, 3]);
   await scheduler.close();
+});
+
+test("open tasks are counted again only over what a history append added, and whole after a replacement", () => {
+  const rec = { instanceId: "i", executionId: "e", name: "N", status: pb.OrchestrationStatus.ORCHESTRATION_STATUS_RUNNING, createdAt: 0, lastUpdatedAt: 0 };
+  const s = (id: number) => ({ eventId: id, taskScheduled: { name: "A" } });
+  const c = (id: number) => ({ eventId: -1, taskCompleted: { taskScheduledId: id } });
+  const h = hotInstance(rec, [s(0), s(1), s(2)]);
+  expect(openTasks(h)).toBe(3);
+  h.history = h.history.concat([c(0), c(2)]); // as HubState.appendHistory does
+  expect(openTasks(h)).toBe(1);
+  h.history = [s(5)]; // a rewind or a new execution replaces it
+  expect(openTasks(h)).toBe(1);
+  h.history = [c(7)];
+  expect(openTasks(h)).toBe(0);
 });
