@@ -13,6 +13,9 @@ export interface WriterOptions {
   log: (message: string) => void;
 }
 
+/** The writer thread's name on Linux (/proc/<pid>/task/<tid>/comm; the kernel keeps 15 characters). */
+export const WRITER_THREAD_NAME = "dts-sql-writer";
+
 /** What the writer thread posts back. */
 export type WriterMessage = { ready: true } | { fatal: string } | { log: string } | { id: number; error?: string; code?: string; syncMs?: number };
 

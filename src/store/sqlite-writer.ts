@@ -1,13 +1,21 @@
 // The SQLite writer thread: applies commit batches on its own connection so the scheduler's event
 // loop keeps serving while SQLite writes and syncs. Started by SqliteWriter; one message per batch.
 // It says `ready` once its database is open, or `fatal` (and ends) when it cannot open it.
+import * as fs from "fs";
 import { parentPort, workerData } from "worker_threads";
 import { SqliteStore } from "./sqlite-store";
 import { PackedBatch, unpackOps } from "./encoded-batch";
-import type { WriterMessage } from "./sqlite-writer-client";
+import { WRITER_THREAD_NAME, type WriterMessage } from "./sqlite-writer-client";
 
 const { dir, synchronous, busyTimeoutMs } = workerData as { dir: string; synchronous: "full" | "normal"; busyTimeoutMs: number };
 const post = (msg: WriterMessage) => parentPort!.postMessage(msg);
+
+// Named so `top -H`, `ps -L` and the benchmark can tell this thread's CPU from the event loop's.
+try {
+  fs.writeFileSync("/proc/thread-self/comm", WRITER_THREAD_NAME);
+} catch {
+  // not Linux, or no /proc: the thread keeps the name "node"
+}
 
 let store: SqliteStore | undefined;
 try {

@@ -22,6 +22,19 @@ export function mainThreadCpuSeconds(pid: number): number {
   return cpuSeconds(pid, pid);
 }
 
+/** The same for its threads named `name` (/proc/<pid>/task/<tid>/comm); 0 when it has none. */
+export function namedThreadsCpuSeconds(pid: number, name: string): number {
+  let sum = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim() === name) sum += cpuSeconds(pid, Number(tid));
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return sum;
+}
+
 function statusKiB(pid: number, key: string): number {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) : NaN;

@@ -36,11 +36,11 @@ const fmt = (x: number | null | undefined, digits?: number): string => {
 };
 
 export function table(rows: Row[]): string {
-  const header = ["path", "scenario", "size", "secs", "orch/s", "items/s", "p50 ms", "p99 ms", "sched MiB", "sched CPU s", "main s", "worker CPU s", "time x ref", "notes"];
+  const header = ["path", "scenario", "size", "secs", "orch/s", "items/s", "p50 ms", "p99 ms", "sched MiB", "sched CPU s", "main s", "writer s", "worker CPU s", "time x ref", "notes"];
   const lines = rows.map((r) => [
     r.path, SCENARIO_TITLES[r.scenario], String(r.size),
     fmt(r.seconds), fmt(r.orchestrationsPerSecond), fmt(r.workItemsPerSecond), fmt(r.p50Ms), fmt(r.p99Ms),
-    fmt(r.schedulerPeakRssMiB, 0), fmt(r.schedulerCpuSeconds), fmt(r.schedulerMainCpuSeconds), r.workerCpuSeconds === null ? "(same)" : fmt(r.workerCpuSeconds),
+    fmt(r.schedulerPeakRssMiB, 0), fmt(r.schedulerCpuSeconds), fmt(r.schedulerMainCpuSeconds), fmt(r.schedulerWriterCpuSeconds), r.workerCpuSeconds === null ? "(same)" : fmt(r.workerCpuSeconds),
     fmt(r.timeVsInProcess), r.error ? `FAILED: ${r.error}` : r.skipped ? `skipped: ${r.skipped}` : (r.notes ?? ""),
   ]);
   const widths = header.slice(0, -1).map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
@@ -55,8 +55,8 @@ export function legend(scenarios: ScenarioName[]): string {
     "items/s: work items per second = orchestrator episodes + activity executions, counted from the instances' histories;",
     "sched MiB: the scheduler process's peak RSS (VmHWM) during the phase; sched CPU s / worker CPU s: CPU seconds (user+system, all threads) of the",
     "scheduler and the worker process (functions: the `dts func start` host) during the phase; inprocess: one process, the bench itself, so its",
-    "figures include the client; main s: of sched CPU s, the main thread's (the event loop); the rest is the SQLite writer thread and V8's helper",
-    "threads (garbage collection, compilation); time x ref: secs / the inprocess secs for the same scenario and size (2.0 = twice as long as the SDK alone).",
+    "figures include the client; main s / writer s: of sched CPU s, the main thread's (the event loop) and the SQLite writer thread's (0 on the",
+    "other stores); the rest is V8's helper threads (garbage collection, compilation); time x ref: secs / the inprocess secs for the same scenario and size (2.0 = twice as long as the SDK alone).",
     "p50/p99:",
     ...scenarios.map((s) => `  ${SCENARIO_TITLES[s]}: ${LATENCY_KINDS[s]}`),
   ].join("\n");

@@ -183,7 +183,7 @@ async function main(): Promise<number> {
         rows.push(row);
         const v = (x: number | null | undefined) => (x === undefined || x === null ? "-" : String(x));
         process.stderr.write(`${label}: ${v(row.seconds)} s, ${v(row.orchestrationsPerSecond)} orch/s, ${v(row.workItemsPerSecond)} items/s, p50 ${v(row.p50Ms)} ms, p99 ${v(row.p99Ms)} ms` +
-          `, scheduler ${v(row.schedulerCpuSeconds)} CPU s (main thread ${v(row.schedulerMainCpuSeconds)}) / ${v(row.schedulerPeakRssMiB)} MiB, worker ${v(row.workerCpuSeconds)} CPU s${row.notes ? `; ${row.notes}` : ""}\n`);
+          `, scheduler ${v(row.schedulerCpuSeconds)} CPU s (main thread ${v(row.schedulerMainCpuSeconds)}, writer ${v(row.schedulerWriterCpuSeconds)}) / ${v(row.schedulerPeakRssMiB)} MiB, worker ${v(row.workerCpuSeconds)} CPU s${row.notes ? `; ${row.notes}` : ""}\n`);
       } catch (e) {
         if (aborted) break;
         const message = (e as Error).message ?? String(e);

@@ -1,6 +1,7 @@
 // The scenarios: each runs on a fresh target (scheduler + worker, or the in-process backend) after one
 // warm-up HelloCities5, and returns one row of figures.
-import { cpuSeconds, mainThreadCpuSeconds, MiB, peakRssBytes, resetPeakRss, rssBytes } from "./procfs";
+import { WRITER_THREAD_NAME } from "../../src/store/sqlite-writer-client";
+import { cpuSeconds, mainThreadCpuSeconds, MiB, namedThreadsCpuSeconds, peakRssBytes, resetPeakRss, rssBytes } from "./procfs";
 import { EntityTarget, PathName, Target } from "./targets";
 import { GO_EVENT } from "./workloads";
 import { helloBesideOldInstances } from "./retention";
@@ -45,6 +46,7 @@ export interface Row {
   schedulerCpuSeconds?: number;
   /** Of schedulerCpuSeconds, the main threads' (the event loops); the rest is the SQLite writer's and V8's helper threads'. */
   schedulerMainCpuSeconds?: number;
+  schedulerWriterCpuSeconds?: number;
   /** null for inprocess: one process does everything (its CPU is in schedulerCpuSeconds). */
   workerCpuSeconds?: number | null;
   clientCpuSeconds?: number;
@@ -132,6 +134,8 @@ interface Usage {
   seconds: number;
   schedulerCpuSeconds: number;
   schedulerMainCpuSeconds: number;
+  /** The SQLite writer thread's share of schedulerCpuSeconds (0 on the other stores). */
+  schedulerWriterCpuSeconds: number;
   workerCpuSeconds: number | null;
   clientCpuSeconds: number;
   schedulerPeakRssMiB: number;
@@ -145,8 +149,10 @@ function startUsage(target: Target): () => Usage {
   const schedulerPids = [target.schedulerPid, ...(target.peerSchedulerPids ?? [])];
   const schedulerCpu = () => schedulerPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const schedulerMainCpu = () => schedulerPids.reduce((sum, pid) => sum + mainThreadCpuSeconds(pid), 0);
+  const schedulerWriterCpu = () => schedulerPids.reduce((sum, pid) => sum + namedThreadsCpuSeconds(pid, WRITER_THREAD_NAME), 0);
   const sched0 = schedulerCpu();
   const schedMain0 = schedulerMainCpu();
+  const schedWriter0 = schedulerWriterCpu();
   const workersCpu = () => target.workerPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const worker0 = workersCpu();
   const client0 = process.cpuUsage();
@@ -156,6 +162,7 @@ function startUsage(target: Target): () => Usage {
       seconds: (Date.now() - t0) / 1000,
       schedulerCpuSeconds: round(schedulerCpu() - sched0, 2),
       schedulerMainCpuSeconds: round(schedulerMainCpu() - schedMain0, 2),
+      schedulerWriterCpuSeconds: round(schedulerWriterCpu() - schedWriter0, 2),
       workerCpuSeconds: inProcess ? null : round(workersCpu() - worker0, 2),
       clientCpuSeconds: round((client.user + client.system) / 1e6, 2),
       schedulerPeakRssMiB: round(peakRssBytes(target.schedulerPid) / MiB),

@@ -8,6 +8,7 @@ import { ActivityRecord, HistoryEvent, InstanceRecord, MessageRecord, Status } f
 import { ScheduleRecord } from "../../src/core/schedule";
 import { pb } from "../../src/proto";
 import { SCHEMA_VERSION } from "../../src/store/sqlite-schema";
+import { WRITER_THREAD_NAME } from "../../src/store/sqlite-writer-client";
 import {
   InstanceFilter,
   InvalidContinuationTokenError,
@@ -829,6 +830,19 @@ describe("sqlite store on disk", () => {
       expect(threaded.getInstance(H, "d")).toEqual(inst("d"));
     } finally {
       direct.close();
+      await threaded.close();
+    }
+  });
+
+  // Linux only: elsewhere the thread keeps Node's name.
+  (process.platform === "linux" ? test : test.skip)("the writer thread is named, so top -H and the benchmark can tell its CPU apart", async () => {
+    const threadNames = () => fs.readdirSync("/proc/self/task").map((tid) => fs.readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim());
+    const before = threadNames().filter((n) => n === WRITER_THREAD_NAME).length;
+    const threaded = new SqliteStore(tmpDir(), { writerThread: true });
+    try {
+      await threaded.ready!();
+      expect(threadNames().filter((n) => n === WRITER_THREAD_NAME)).toHaveLength(before + 1);
+    } finally {
       await threaded.close();
     }
   });
