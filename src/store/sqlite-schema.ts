@@ -88,6 +88,11 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (hub, scheduleId)
   );
   `,
+  // History in runs (history-runs.ts): a row holds the events of one append, idx its first event's
+  // index. The rows before are runs of one, as the default says.
+  `
+  ALTER TABLE history ADD COLUMN eventCount INTEGER NOT NULL DEFAULT 1;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -8,7 +8,8 @@ import { HistoryEvent, InstanceRecord, Status } from "../core/model";
 import { RetentionPolicy } from "../core/retention";
 import { ScheduleRecord } from "../core/schedule";
 import { decodeContinuationToken } from "./continuation";
-import { decodeEvent, EncodedOp, encodeOps } from "./encoded-batch";
+import { EncodedOp, encodeOps } from "./encoded-batch";
+import { runBytes, runEvents } from "./history-runs";
 import { acquireDataDirLock, createPrivateFile, DataDirLock, ensurePrivateDir } from "./data-dir-lock";
 import { checkAppendFrom, checkPart, seqWritten, unknownHub } from "./ops";
 import { effectiveLimit, effectivePageSize, listingWindow, toIdPage, toInstancePage } from "./query";
@@ -146,7 +147,7 @@ export class SqliteStore implements Store {
   }
 
   getHistory(hub: string, instanceId: string): HistoryEvent[] {
-    return (this.s.getHistory.all(hub, instanceId) as Buffer[]).map(decodeEvent);
+    return (this.s.getHistory.all(hub, instanceId) as { eventCount: number; event: Buffer }[]).flatMap((row) => runEvents(row.eventCount, row.event));
   }
 
   queryInstances(hub: string, filter: InstanceFilter, pageSize: number, continuationToken?: string): InstancePage {
@@ -249,11 +250,16 @@ export class SqliteStore implements Store {
   private apply(op: EncodedOp): void {
     const s = this.s;
     switch (op.op) {
-      case "putInstance":
-        s.putInstance.run(op.hub, ...instanceColumns(op.instance));
+      case "putInstance": {
+        // Most writes of a running instance change only its payloads and data.
+        const [instanceId, status, createdAt, completedAt, input, output, customStatus, data, name, parentInstanceId] = instanceColumns(op.instance);
+        if (s.putInstanceUnindexed.run(input, output, customStatus, data, op.hub, instanceId, status, createdAt, completedAt, name, parentInstanceId).changes === 0) {
+          s.putInstance.run(op.hub, instanceId, status, createdAt, completedAt, input, output, customStatus, data, name, parentInstanceId);
+        }
         break;
+      }
       case "appendHistory":
-        checkAppendFrom(op, s.historyLength.get(op.hub, op.instanceId) as number);
+        checkAppendFrom(op, (s.historyEnd.get(op.hub, op.instanceId) as number | undefined) ?? 0);
         this.insertHistory(op.hub, op.instanceId, op.from, op.events);
         break;
       case "replaceHistory":
@@ -296,7 +302,7 @@ export class SqliteStore implements Store {
   }
 
   private insertHistory(hub: string, instanceId: string, from: number, events: Uint8Array[]): void {
-    for (let i = 0; i < events.length; i++) this.s.insertHistory.run(hub, instanceId, from + i, events[i]);
+    if (events.length > 0) this.s.insertHistory.run(hub, instanceId, from, events.length, runBytes(events));
   }
 
   private readSnapshot(hub: string): HubSnapshot {

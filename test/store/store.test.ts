@@ -900,7 +900,7 @@ describe("sqlite store on disk", () => {
     first.close();
     // Back to schema 1: without the columns and their indexes, and without later migrations' tables.
     const raw = new Database(path.join(dir, SQLITE_FILE));
-    raw.exec("DROP TABLE retention_policies; DROP TABLE schedules;");
+    raw.exec("DROP TABLE retention_policies; DROP TABLE schedules; ALTER TABLE history DROP COLUMN eventCount;");
     raw.exec("DROP INDEX instances_by_name; DROP INDEX instances_by_parent; ALTER TABLE instances DROP COLUMN name; ALTER TABLE instances DROP COLUMN parentInstanceId;");
     raw.pragma("user_version = 1");
     raw.close();
@@ -910,6 +910,71 @@ describe("sqlite store on disk", () => {
       expect(second.listInstances(H, { topLevelOnly: true }, { newestFirst: true, offset: 0, limit: 10 }).map((r) => r.instanceId)).toEqual(["a"]);
     } finally {
       second.close();
+    }
+  });
+
+  test("an append is one row however many events it adds; a schema 4 database's rows of one event read on", () => {
+    const dir = tmpDir();
+    const first = new SqliteStore(dir);
+    first.createHub(H);
+    first.commit([{ op: "appendHistory", hub: H, instanceId: "a", from: 0, events: events(0, 3) }]);
+    first.commit([{ op: "appendHistory", hub: H, instanceId: "a", from: 3, events: events(3, 1) }]);
+    first.commit([{ op: "appendHistory", hub: H, instanceId: "a", from: 4, events: events(4, 5) }, { op: "appendHistory", hub: H, instanceId: "a", from: 9, events: [] }]);
+    expect(bytes(first.getHistory(H, "a"))).toEqual(bytes(events(0, 9)));
+    first.close();
+    const raw = new Database(path.join(dir, SQLITE_FILE));
+    expect(raw.prepare("SELECT idx, eventCount FROM history WHERE instanceId = 'a' ORDER BY idx").all()).toEqual([
+      { idx: 0, eventCount: 3 }, { idx: 3, eventCount: 1 }, { idx: 4, eventCount: 5 },
+    ]);
+    // Back to schema 4, where every row held one event: instance "b" has three such rows.
+    raw.exec("DELETE FROM history; ALTER TABLE history DROP COLUMN eventCount;");
+    const insert = raw.prepare("INSERT INTO history (hub, instanceId, idx, event) VALUES (?, 'b', ?, ?)");
+    events(0, 3).forEach((e, i) => insert.run(H, i, pb.HistoryEvent.encode(e).finish()));
+    raw.pragma("user_version = 4");
+    raw.close();
+    const second = new SqliteStore(dir);
+    try {
+      expect(bytes(second.getHistory(H, "b"))).toEqual(bytes(events(0, 3)));
+      expect(() => second.commit([{ op: "appendHistory", hub: H, instanceId: "b", from: 2, events: events(2, 2) }])).toThrow(/starts at 2, but the history has 3 events/);
+      second.commit([{ op: "appendHistory", hub: H, instanceId: "b", from: 3, events: events(3, 2) }]);
+      expect(bytes(second.getHistory(H, "b"))).toEqual(bytes(events(0, 5)));
+    } finally {
+      second.close();
+    }
+  });
+
+  test("a history row holding another number of events than it says is refused, not read short", () => {
+    const dir = tmpDir();
+    const store = new SqliteStore(dir);
+    try {
+      store.createHub(H);
+      store.commit([{ op: "appendHistory", hub: H, instanceId: "a", from: 0, events: events(0, 3) }]);
+      const raw = new Database(path.join(dir, SQLITE_FILE));
+      raw.exec("UPDATE history SET eventCount = 4");
+      raw.close();
+      expect(() => store.getHistory(H, "a")).toThrow("a history row says it holds 4 events, but it holds 3");
+    } finally {
+      store.close();
+    }
+  });
+
+  test("an instance rewritten with or without its indexed columns changed is found by what it is now", () => {
+    const store = new SqliteStore(tmpDir());
+    try {
+      store.createHub(H);
+      store.commit([put(inst("a", { status: PENDING }))]);
+      store.commit([put(inst("a", { customStatus: '"1"' }))]); // Pending -> Running: the indexed status changes
+      store.commit([put(inst("a", { customStatus: '"2"', lastUpdatedAt: 2000 }))]); // only payloads and data change
+      expect(store.getInstance(H, "a")).toEqual(inst("a", { customStatus: '"2"', lastUpdatedAt: 2000 }));
+      expect(store.findInstanceIds(H, { statuses: [RUNNING] }, 10)).toEqual(["a"]);
+      store.commit([put(inst("a", { status: FAILED, completedAt: 3000, output: '"o"', name: "Renamed" }))]);
+      expect(store.getInstance(H, "a")).toEqual(inst("a", { status: FAILED, completedAt: 3000, output: '"o"', name: "Renamed" }));
+      expect(store.findInstanceIds(H, { statuses: [RUNNING] }, 10)).toEqual([]);
+      expect(store.findInstanceIds(H, { statuses: [FAILED] }, 10)).toEqual(["a"]);
+      expect(store.listInstances(H, { name: "Renamed" }, { newestFirst: true, offset: 0, limit: 10 }).map((r) => r.instanceId)).toEqual(["a"]);
+      expect(store.listInstances(H, { name: "Orch" }, { newestFirst: true, offset: 0, limit: 10 })).toEqual([]);
+    } finally {
+      store.close();
     }
   });
 
