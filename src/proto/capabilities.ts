@@ -11,6 +11,8 @@ export const COMPLETION_STREAM = "completion-stream";
 export const CONTINUED_EPISODES = "continued-episodes";
 /** The scheduler's --max-payload-bytes, which the activity results inside a continued episode must keep to. */
 export const PAYLOAD_LIMIT_HEADER = "dts-max-payload-bytes";
+/** The scheduler's --max-history-events: a continued episode whose history would pass it goes to a work item of its own. */
+export const HISTORY_LIMIT_HEADER = "dts-max-history-events";
 
 /** The capabilities a GetWorkItems stream's headers name. */
 export function offeredCapabilities(values: unknown[]): Set<string> {

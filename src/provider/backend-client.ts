@@ -8,7 +8,7 @@ import { clientCredentials } from "../proto/client-credentials";
 import { randomUUID } from "crypto";
 import * as os from "os";
 import { pb } from "../proto";
-import { CAPABILITIES_HEADER, COMPLETION_STREAM, CONTINUED_EPISODES, offeredCapabilities, PAYLOAD_LIMIT_HEADER } from "../proto/capabilities";
+import { CAPABILITIES_HEADER, COMPLETION_STREAM, CONTINUED_EPISODES, HISTORY_LIMIT_HEADER, offeredCapabilities, PAYLOAD_LIMIT_HEADER } from "../proto/capabilities";
 import { backendDefinition, completionStreamDefinition } from "../proto/services";
 import { CompletionChannel, CompletionKind } from "./completion-channel";
 import { TokenSource, warnIfTokenInPlaintext } from "./credentials";
@@ -71,6 +71,7 @@ export class BackendClient {
   private readonly streams = new Set<WorkItemStream>();
   private readonly completions: CompletionChannel;
   private continuedLimit: number | undefined;
+  private historyLimit: number | undefined;
 
   constructor(private readonly options: BackendClientOptions) {
     this.workerId = options.workerId ?? newWorkerId();
@@ -101,6 +102,11 @@ export class BackendClient {
   /** When the scheduler offers continued episodes (over the completion stream): its payload limit, which their activity results keep to. */
   get continuedEpisodesLimit(): number | undefined {
     return this.completions.offered ? this.continuedLimit : undefined;
+  }
+
+  /** The scheduler's history limit, which continued episodes keep to; undefined when it names none (an earlier build). */
+  get continuedEpisodesHistoryLimit(): number | undefined {
+    return this.continuedEpisodesLimit === undefined ? undefined : this.historyLimit;
   }
 
   /** Completes a work item: over the completion stream when the scheduler offers one, else by its unary RPC. */
@@ -188,8 +194,8 @@ export class BackendClient {
         delay = reconnect.initialDelayMs;
         const offered = offeredCapabilities(headers.get(CAPABILITIES_HEADER));
         this.completions.offered = offered.has(COMPLETION_STREAM);
-        const limit = Number(headers.get(PAYLOAD_LIMIT_HEADER)[0]);
-        this.continuedLimit = offered.has(CONTINUED_EPISODES) && Number.isInteger(limit) && limit > 0 ? limit : undefined;
+        this.continuedLimit = offered.has(CONTINUED_EPISODES) ? positiveHeader(headers, PAYLOAD_LIMIT_HEADER) : undefined;
+        this.historyLimit = positiveHeader(headers, HISTORY_LIMIT_HEADER);
         handlers.onConnect?.();
       });
       current.on("data", (item: pb.WorkItem) => {
@@ -254,4 +260,10 @@ function packageVersion(): string {
     }
   }
   return "0.0.0";
+}
+
+/** A header's value as a positive integer; undefined when it is missing or anything else. */
+function positiveHeader(headers: grpc.Metadata, key: string): number | undefined {
+  const n = Number(headers.get(key)[0]);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
 }

@@ -15,7 +15,9 @@
 //
 // The host stops continuing (and sends what it has) when an episode ends the orchestration, leaves
 // work to the scheduler, runs no activity, when the activity results so far exceed the scheduler's
-// payload limit, or when the wait has run out.
+// payload limit, or when the wait has run out. An episode that fails on the host, or whose history
+// would pass the scheduler's history limit, is left out: the scheduler dispatches it as a work item
+// of its own, where it fails as it would have, after the episodes before it are committed.
 import { pb } from "../proto";
 import { continuedWorkItem, joinEpisodes } from "../core/precomputed-completion";
 import { payloadBytes } from "../core/limits";
@@ -32,6 +34,8 @@ export interface ContinuedEpisodeOptions {
   run(item: pb.IOrchestratorRequest): Promise<OrchestrationResult>;
   /** The scheduler's payload limit when it takes continued episodes; undefined when it does not. */
   limit: number | undefined;
+  /** The scheduler's history limit (events), when it names one. */
+  historyLimit?: number;
   /** How long after the work item's first episode began the host may start another one. */
   budgetMs: number;
   now?: () => number;
@@ -52,7 +56,7 @@ export interface EpisodeRun {
   /** The completion for all the episodes. */
   request: CompleteRequest;
   episodes: EpisodeStep[];
-  /** Why a continued episode could not run (the ones before it are sent). */
+  /** Why a continued episode was left out (the ones before it are sent). */
   stopped?: string;
 }
 
@@ -87,6 +91,11 @@ export async function runEpisodes(item: pb.IOrchestratorRequest, first: Orchestr
       // The library or the host failed on this one: what ran before it is sound, and the scheduler
       // dispatches the rest as usual.
       return { request: sent(), episodes, stopped: (err as Error).message ?? String(err) };
+    }
+    // The chain would fail as one at its limit check, losing the episodes before this one.
+    const length = (work.pastEvents ?? []).length + (result.request.newHistory ?? []).length;
+    if (options.historyLimit !== undefined && result.outcome === "running" && length > options.historyLimit) {
+      return { request: sent(), episodes, stopped: `its history would have ${length} events, past the scheduler's limit of ${options.historyLimit}` };
     }
     settled.push(episode);
   }

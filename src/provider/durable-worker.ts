@@ -140,7 +140,7 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
         const runsInline = inline && !draining && client.completionStreamOffered ? inline : undefined;
         const done = await runEpisodes(item.orchestratorRequest!, first, {
           fold: runsInline ? (request) => runsInline.fold(request) : async (request) => ({ request, ran: [], outlived: 0 }),
-          run, limit: client.continuedEpisodesLimit, budgetMs: maxWaitMs,
+          run, limit: client.continuedEpisodesLimit, historyLimit: client.continuedEpisodesHistoryLimit, budgetMs: maxWaitMs,
         });
         completing = true;
         await complete("orchestration", item, done.request);
@@ -150,7 +150,7 @@ export async function startDurableWorker(app: FunctionApp, config: ProviderConfi
           say(`orchestrator ${label}: ${r.outcome}${what} in ${done.episodes.length === 1 ? ms() : `${e.ms} ms`}${i > 0 ? ", continued" : ""}${notes(r.notes)}`);
           for (const x of e.ran) say(`activity ${activityLabel(x.request)}: ${outcomeOf(x.result)} in ${x.ms} ms, inline`);
         });
-        if (done.stopped) say(`orchestrator ${label}: its next episode failed on this host (${done.stopped}); the scheduler dispatches it as a work item`);
+        if (done.stopped) say(`orchestrator ${label}: its next episode was not continued on this host (${done.stopped}); the scheduler dispatches it as a work item`);
       } else if (kind === "activity") {
         // A run this host started inline, which outlived its episode's wait, is this item's result.
         const claimed = inline?.claim(item.activityRequest!);

@@ -10,7 +10,7 @@ import { WorkFilter, workFilter } from "../core/work-filters";
 import { Scheduler } from "../scheduler/scheduler";
 import { Hub } from "../scheduler/hub";
 import { WorkerConnection } from "../scheduler/worker";
-import { CAPABILITIES_HEADER, COMPLETION_STREAM, CONTINUED_EPISODES, PAYLOAD_LIMIT_HEADER } from "../proto/capabilities";
+import { CAPABILITIES_HEADER, COMPLETION_STREAM, CONTINUED_EPISODES, HISTORY_LIMIT_HEADER, PAYLOAD_LIMIT_HEADER } from "../proto/capabilities";
 import { failStream, toServiceError } from "./errors";
 import { Call, Handler, hubName, hubUnary } from "./hub-call";
 import { purgeFilter } from "./purge-filter";
@@ -166,6 +166,7 @@ export function sidecarHandlers(scheduler: Scheduler): grpc.UntypedServiceImplem
       const headers = new grpc.Metadata();
       headers.set(CAPABILITIES_HEADER, `${COMPLETION_STREAM},${CONTINUED_EPISODES}`);
       headers.set(PAYLOAD_LIMIT_HEADER, String(scheduler.options.maxPayloadBytes));
+      headers.set(HISTORY_LIMIT_HEADER, String(scheduler.options.maxHistoryEvents));
       call.sendMetadata(headers);
       hub.connectWorker(worker);
     },

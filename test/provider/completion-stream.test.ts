@@ -10,8 +10,9 @@ import { DEFAULT_MAX_PAYLOAD_BYTES } from "../../src/core/limits";
 import { ProviderConfig } from "../../src/provider/config";
 import { startDurableWorker } from "../../src/provider/durable-worker";
 import { pb } from "../../src/proto";
-import { CAPABILITIES_HEADER, COMPLETION_STREAM, CONTINUED_EPISODES, PAYLOAD_LIMIT_HEADER } from "../../src/proto/capabilities";
+import { CAPABILITIES_HEADER, COMPLETION_STREAM, CONTINUED_EPISODES, HISTORY_LIMIT_HEADER, PAYLOAD_LIMIT_HEADER } from "../../src/proto/capabilities";
 import { backendDefinition, completionStreamDefinition } from "../../src/proto/services";
+import { DEFAULT_ENGINE_OPTIONS } from "../../src/scheduler/options";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { scrape, value } from "../helpers/prometheus";
 import { client, completed } from "../helpers/sdk";
@@ -56,6 +57,7 @@ describe("on the real scheduler", () => {
       items.cancel();
       expect(headers.get(CAPABILITIES_HEADER)).toEqual([`${COMPLETION_STREAM},${CONTINUED_EPISODES}`]);
       expect(headers.get(PAYLOAD_LIMIT_HEADER)).toEqual([String(DEFAULT_MAX_PAYLOAD_BYTES)]);
+      expect(headers.get(HISTORY_LIMIT_HEADER)).toEqual([String(DEFAULT_ENGINE_OPTIONS.maxHistoryEvents)]);
 
       const call = raw.CompleteWorkItems(metadata());
       const acks: Ack[] = [];
@@ -331,6 +333,29 @@ describe("on the real scheduler", () => {
           expect({ items: r.orchestratorItems, inline: r.inline }).toEqual({ items: 2, inline: 2 });
         } finally {
           await small.stop();
+        }
+      });
+
+      test("an episode whose history would pass the scheduler's limit is left to a work item of its own, and fails there as separate work items do", async () => {
+        const capped = await startDts(["--max-history-events", "10"]);
+        try {
+          const steps = () => new TestApp()
+            .orchestration("Long", function* (ctx: any) {
+              for (const n of [1, 2, 3, 4, 5]) yield ctx.df.callActivity("Echo", n);
+              return "not reached";
+            })
+            .activity("Echo", (n: number) => n);
+          const continued = await runOnce(steps(), "Long", patient, capped);
+          const separate = await runOnce(steps(), "Long", { inlineActivityMaxWaitMs: 0 }, capped);
+          expect([continued.status, separate.status]).toEqual([OrchestrationStatus.FAILED, OrchestrationStatus.FAILED]);
+          // Three episodes (nine events) were one work item; the fourth would have made twelve, so it ran
+          // as the next work item and failed alone, with the three results in the history.
+          expect(shape(continued.history)).toEqual(shape(separate.history));
+          expect(continued.history.filter((e) => e.type === HistoryEventType.TaskCompleted)).toHaveLength(3);
+          expect(continued.orchestratorItems).toBe(2);
+          expect(continued.lines.filter((l) => l.includes("not continued on this host (its history would have 12 events, past the scheduler's limit of 10)"))).toHaveLength(1);
+        } finally {
+          await capped.stop();
         }
       });
     });

@@ -90,6 +90,22 @@ describe("runEpisodes", () => {
     expect(slow.request.newMessages).toHaveLength(1);
   });
 
+  test("a continued episode whose history would pass the scheduler's limit is left out, unless it ends the orchestration", async () => {
+    // The first episode writes three events and each continued one three more: 3, 6, 9, 12, ...
+    const r = runner(5);
+    const capped = await runEpisodes(item, episode(0, 5), { fold: folder(() => true), run: r.run, limit: 1000, historyLimit: 10, budgetMs: 1000 });
+    expect(capped.stopped).toBe("its history would have 12 events, past the scheduler's limit of 10");
+    expect(capped.episodes).toHaveLength(3);
+    expect(capped.request.newHistory).toHaveLength(9);
+    expect(capped.request.newMessages!.map((m) => m.event!.taskCompleted!.taskScheduledId)).toEqual([2]);
+
+    // The last episode may pass it: the scheduler takes a history that ends the orchestration.
+    const ends = await runEpisodes(item, episode(0, 3), { fold: folder(() => true), run: runner(3).run, limit: 1000, historyLimit: 10, budgetMs: 1000 });
+    expect(ends.stopped).toBeUndefined();
+    expect(ends.request.newHistory).toHaveLength(12);
+    expect(ends.request.runtimeStatus).toBe(Status.ORCHESTRATION_STATUS_COMPLETED);
+  });
+
   test("a continued episode the host cannot run ends the completion before it, the results for it as messages", async () => {
     let calls = 0;
     const done = await runEpisodes(item, episode(0, 5), {
