@@ -31,6 +31,15 @@ export function checkInstanceId(id: string | null | undefined, field = "instance
   return id;
 }
 
+/**
+ * Whether a completion leaving a history of `length` events passes --max-history-events: only one
+ * that does not end the orchestration can (the scheduler then fails it; a continued episode is left
+ * to a work item of its own).
+ */
+export function passesHistoryLimit(length: number, limit: number, endsOrchestration: boolean): boolean {
+  return length > limit && !endsOrchestration;
+}
+
 export function payloadBytes(value: string | null | undefined): number {
   return value ? Buffer.byteLength(value, "utf8") : 0;
 }

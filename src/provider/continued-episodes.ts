@@ -20,7 +20,7 @@
 // of its own, where it fails as it would have, after the episodes before it are committed.
 import { pb } from "../proto";
 import { continuedWorkItem, joinEpisodes } from "../core/precomputed-completion";
-import { payloadBytes } from "../core/limits";
+import { passesHistoryLimit, payloadBytes } from "../core/limits";
 import { HistoryEvent } from "../core/model";
 import { FoldedEpisode, InlineRun } from "./inline-activities";
 import { OrchestrationResult } from "./orchestration-bridge";
@@ -94,7 +94,7 @@ export async function runEpisodes(item: pb.IOrchestratorRequest, first: Orchestr
     }
     // The chain would fail as one at its limit check, losing the episodes before this one.
     const length = (work.pastEvents ?? []).length + (result.request.newHistory ?? []).length;
-    if (options.historyLimit !== undefined && result.outcome === "running" && length > options.historyLimit) {
+    if (options.historyLimit !== undefined && passesHistoryLimit(length, options.historyLimit, result.outcome !== "running")) {
       return { request: sent(), episodes, stopped: `its history would have ${length} events, past the scheduler's limit of ${options.historyLimit}` };
     }
     settled.push(episode);

@@ -7,7 +7,7 @@ import { pb } from "../proto";
 import { invalid, notFound, SchedulerError } from "../core/errors";
 import { applyEntityBatch, BatchOutcome } from "../core/entities";
 import { event, str, val } from "../core/events";
-import { payloadBytes } from "../core/limits";
+import { passesHistoryLimit, payloadBytes } from "../core/limits";
 import { limitedActivityResult } from "../core/activity-result";
 import { ActivityRecord, EntityData, FailureDetails, HistoryEvent, isTerminal, MessageRecord, Status } from "../core/model";
 import { checkOutcome } from "../core/outcome-limits";
@@ -183,7 +183,7 @@ export class WorkItemCompletions {
         outcome = fail({ errorType: err instanceof ActionError ? "InvalidAction" : "PayloadTooLarge", errorMessage: err.message });
       }
       const length = outcome.replaceHistory ? outcome.replaceHistory.length : h.history.length + outcome.append.length;
-      if (length > this.options.maxHistoryEvents && !isTerminal(outcome.instance.status)) {
+      if (passesHistoryLimit(length, this.options.maxHistoryEvents, isTerminal(outcome.instance.status))) {
         outcome = fail({
           errorType: "HistoryTooLarge", isNonRetriable: true,
           errorMessage: `The history of orchestration '${h.rec.instanceId}' would have ${length} events; the limit is ${this.options.maxHistoryEvents} (--max-history-events). Use continue-as-new to keep an eternal or very long orchestration's history short`,
