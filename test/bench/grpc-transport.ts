@@ -1,0 +1,239 @@
+// The transport's own cost on the SDK path, without a scheduler: a grpc-js client (as the official SDK
+// worker uses) takes work items from one server stream and answers each with a unary call, whose
+// answer the server follows with the next item, as the scheduler does after a commit. Eleven such
+// steps are one HelloCities5 (six orchestrator and five activity work items). The server is grpc-js,
+// as `dts serve` runs, or a bare node:http2 server speaking the same wire format: the difference is
+// what a leaner server for the hot calls could save (README "Benchmarks", the gRPC per-call cost).
+// Run: npm run bench:grpc [-- --count 3000 --latency-runs 200 --concurrency 200]
+import { ChildProcess, fork } from "child_process";
+import * as http2 from "http2";
+import * as grpc from "@grpc/grpc-js";
+
+const STEPS = 11;
+const ITEM_BYTES = 600; // about an orchestrator work item of HelloCities5 midway
+const ANSWER_BYTES = 300; // about a completion with one action
+const WORK = "/bench.Transport/Work";
+const COMPLETE = "/bench.Transport/Complete";
+type ServerKind = "grpc-js" | "http2";
+
+/** A message: chain id (4 bytes), step (4 bytes), then padding to its size. */
+function message(chain: number, step: number, size: number): Buffer {
+  const b = Buffer.alloc(size);
+  b.writeUInt32BE(chain, 0);
+  b.writeUInt32BE(step, 4);
+  return b;
+}
+
+// ---- the servers: the same behaviour on both -------------------------------------------------------
+
+interface Outlet {
+  write(item: Buffer): void;
+}
+
+/** A completion arrived for (chain, step): the next item goes out on the work stream after the answer. */
+function nextItem(outlet: Outlet | undefined, completion: Buffer): void {
+  const chain = completion.readUInt32BE(0);
+  const step = completion.readUInt32BE(4);
+  if (step < STEPS) outlet?.write(message(chain, step + 1, ITEM_BYTES));
+}
+
+function serveGrpcJs(): Promise<{ port: number; close: () => void }> {
+  const server = new grpc.Server({ "grpc.enable_channelz": 0, "grpc.max_send_message_length": -1 });
+  const raw = { requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b };
+  let outlet: Outlet | undefined;
+  server.addService(
+    {
+      Work: { path: WORK, requestStream: false, responseStream: true, ...raw },
+      Complete: { path: COMPLETE, requestStream: false, responseStream: false, ...raw },
+    },
+    {
+      Work: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+        outlet = { write: (b) => call.write(b) };
+      },
+      Complete: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+        callback(null, message(0, 0, 8));
+        nextItem(outlet, call.request);
+      },
+    },
+  );
+  return new Promise((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve({ port, close: () => server.forceShutdown() }))),
+  );
+}
+
+/** gRPC framing: one flag byte (0, uncompressed), the length, the message. */
+function frame(m: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(m.length, 1);
+  return Buffer.concat([head, m]);
+}
+
+function serveHttp2(): Promise<{ port: number; close: () => void }> {
+  const server = http2.createServer();
+  let outlet: Outlet | undefined;
+  server.on("stream", (stream, headers) => {
+    const path = headers[":path"];
+    if (path === WORK) {
+      stream.respond({ ":status": 200, "content-type": "application/grpc" });
+      outlet = { write: (b) => stream.write(frame(b)) };
+      stream.on("error", () => undefined);
+      return;
+    }
+    if (path !== COMPLETE) {
+      stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "12" }, { endStream: true });
+      return;
+    }
+    const chunks: Buffer[] = [];
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("end", () => {
+      const body = Buffer.concat(chunks);
+      stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+      stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+      stream.end(frame(message(0, 0, 8)));
+      nextItem(outlet, body.subarray(5, 5 + body.readUInt32BE(1)));
+    });
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ port: (server.address() as { port: number }).port, close: () => server.close() })));
+}
+
+// ---- the client: a grpc-js channel, one work stream, a unary call per item --------------------------
+
+async function runClient(port: number, count: number, concurrency: number): Promise<{ latencies: number[]; secs: number }> {
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const id = (b: Buffer) => b;
+  const waiting = new Map<number, () => void>();
+  const stream = client.makeServerStreamRequest(WORK, id, id, Buffer.alloc(1));
+  stream.on("error", () => undefined);
+  const complete = (chain: number, step: number) =>
+    new Promise<void>((resolve, reject) => client.makeUnaryRequest(COMPLETE, id, id, message(chain, step, ANSWER_BYTES), (err) => (err ? reject(err) : resolve())));
+  stream.on("data", (item: Buffer) => {
+    const chain = item.readUInt32BE(0);
+    const step = item.readUInt32BE(4);
+    complete(chain, step).then(() => {
+      if (step === STEPS) waiting.get(chain)?.();
+    }, () => undefined);
+  });
+  // One orchestration: its start call (step 0), then eleven items and their completions.
+  let next = 1;
+  const one = async (): Promise<number> => {
+    const chain = next++;
+    const started = performance.now();
+    const done = new Promise<void>((resolve) => waiting.set(chain, resolve));
+    await complete(chain, 0);
+    await done;
+    waiting.delete(chain);
+    return performance.now() - started;
+  };
+  await one(); // the stream is open and warm
+  const latencies: number[] = [];
+  const t0 = performance.now();
+  let started = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (started < count) {
+        started++;
+        latencies.push(await one());
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  stream.cancel();
+  client.close();
+  return { latencies, secs };
+}
+
+// ---- the parent: a server process and a client process per row --------------------------------------
+
+interface Row {
+  server: ServerKind;
+  mode: string;
+  count: number;
+  secs: number;
+  p50: number;
+  p99: number;
+  serverCpuUs: number;
+  clientCpuUs: number;
+}
+
+function child(args: string[]): ChildProcess {
+  return fork(__filename, args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+}
+
+function reply<T>(p: ChildProcess): Promise<T> {
+  return new Promise((resolve, reject) => {
+    p.once("message", (m) => resolve(m as T));
+    p.once("exit", (code) => reject(new Error(`the ${p.spawnargs.slice(2).join(" ")} process exited (${code})`)));
+  });
+}
+
+const cpuUs = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+async function row(server: ServerKind, mode: "latency" | "throughput", count: number, concurrency: number): Promise<Row> {
+  const s = child(["server", server]);
+  try {
+    const { port } = await reply<{ port: number }>(s);
+    s.send("mark");
+    await reply(s);
+    const c = child(["client", String(port), String(count), String(concurrency)]);
+    const result = await reply<{ latencies: number[]; secs: number; cpuUs: number }>(c);
+    s.send("cpu");
+    const { cpuUs: serverCpu } = await reply<{ cpuUs: number }>(s);
+    const sorted = result.latencies.sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+    const steps = count * (STEPS + 1);
+    return { server, mode, count, secs: result.secs, p50: at(0.5), p99: at(0.99), serverCpuUs: serverCpu / steps, clientCpuUs: result.cpuUs / steps };
+  } finally {
+    s.kill();
+  }
+}
+
+function option(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(name);
+  if (i < 0) return fallback;
+  const n = Number(args[i + 1]);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} takes a positive whole number, not '${args[i + 1] ?? ""}'`);
+  return n;
+}
+
+async function main(args: string[]): Promise<void> {
+  if (args[0] === "server") {
+    const { port } = await (args[1] === "http2" ? serveHttp2() : serveGrpcJs());
+    let mark = 0;
+    process.on("message", (m) => {
+      if (m === "mark") mark = cpuUs();
+      process.send!(m === "cpu" ? { cpuUs: cpuUs() - mark } : { ok: true });
+    });
+    process.send!({ port });
+    return;
+  }
+  if (args[0] === "client") {
+    const before = cpuUs();
+    const result = await runClient(Number(args[1]), Number(args[2]), Number(args[3]));
+    process.send!({ ...result, cpuUs: cpuUs() - before }, () => process.exit(0));
+    return;
+  }
+  const count = option(args, "--count", 3000);
+  const runs = option(args, "--latency-runs", 200);
+  const concurrency = option(args, "--concurrency", 200);
+  const rows: Row[] = [];
+  for (const server of ["grpc-js", "http2"] as const) {
+    rows.push(await row(server, "latency", runs, 1));
+    rows.push(await row(server, "throughput", count, concurrency));
+  }
+  console.log(`Per HelloCities5-shaped chain: a start call, then ${STEPS} work items out on one stream, each answered by a unary call (${ITEM_BYTES} / ${ANSWER_BYTES} bytes).`);
+  console.log("server   mode        chains   secs  chains/s  p50 ms  p99 ms  server CPU µs/call  client CPU µs/call");
+  for (const r of rows) {
+    console.log(
+      `${r.server.padEnd(8)} ${r.mode.padEnd(10)} ${String(r.count).padStart(7)} ${r.secs.toFixed(2).padStart(6)} ${(r.count / r.secs).toFixed(0).padStart(9)} ${r.p50.toFixed(2).padStart(7)} ${r.p99.toFixed(2).padStart(7)} ${r.serverCpuUs.toFixed(1).padStart(19)} ${r.clientCpuUs.toFixed(1).padStart(19)}`,
+    );
+  }
+  console.log("calls: the start call and the eleven completions; CPU: user + system of the whole process over the measured phase, divided by the calls.");
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
