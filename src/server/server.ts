@@ -7,8 +7,8 @@ import { log } from "../log/log";
 import { backendDefinition, completionStreamDefinition, sidecarDefinition } from "../proto/services";
 import { backendHandlers } from "./backend-service";
 import { completionStreamHandlers } from "./completion-stream";
-import { bindInsecure, bindWith, shutdownGrpc } from "../proto/grpc-lifecycle";
-import { TlsFiles, watchedTlsCredentials, WatchedTls } from "../proto/tls-files";
+import { TlsFiles } from "../proto/tls-files";
+import { GrpcServer } from "./grpc-server";
 import { sidecarHandlers } from "./sidecar-service";
 import { AccessControl, OPEN_ACCESS } from "../auth/access";
 import { guardService } from "./access-guard";
@@ -78,17 +78,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await Promise.resolve(store.close()).catch(() => undefined);
     throw err;
   }
-  const server = new grpc.Server({
+  const server = new GrpcServer({
     // Large enough that oversize payloads reach our own check and get a message naming the limit.
-    "grpc.max_receive_message_length": Math.max(64 * 1024 * 1024, scheduler.options.maxPayloadBytes * 4),
-    "grpc.max_send_message_length": -1,
-    "grpc.keepalive_permit_without_calls": 1,
-    "grpc.http2.min_ping_interval_without_data_ms": 5000,
+    maxReceiveMessageBytes: Math.max(64 * 1024 * 1024, scheduler.options.maxPayloadBytes * 4),
     // Dead or frozen peers are found by pings, so their work items are released instead of waiting on a lock timeout.
-    "grpc.keepalive_time_ms": options.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_INTERVAL_MS,
-    "grpc.keepalive_timeout_ms": options.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS,
-    // Nothing serves channelz; its per-call bookkeeping is pure overhead on every unary call.
-    "grpc.enable_channelz": 0,
+    keepaliveTimeMs: options.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_INTERVAL_MS,
+    keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS,
   });
   const sidecar = sidecarHandlers(scheduler);
   const access = options.access ?? OPEN_ACCESS;
@@ -110,14 +105,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const host = options.host ?? "localhost";
   let port: number;
-  let tls: WatchedTls | undefined;
   try {
-    tls = options.tls ? watchedTlsCredentials(options.tls) : undefined;
-    port = await (tls ? bindWith(server, host, options.port, tls.credentials) : bindInsecure(server, host, options.port));
+    port = await server.listen(host, options.port, options.tls);
     await node?.join(port, os.hostname());
   } catch (err) {
-    tls?.close();
-    await shutdownGrpc(server, 0);
+    await server.close();
     await node?.leave().catch(() => undefined);
     await scheduler.close().catch(() => undefined);
     throw err;
@@ -130,11 +122,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (closed) return;
       closed = true;
       // Worker streams never end by themselves: cancel every call at once; the store is flushed next.
-      await shutdownGrpc(server, 0);
+      await server.close();
       routes?.peers.close();
       // SIGTERM: the partitions go to the other nodes at once (after the writes in flight), not when the leases lapse.
       await node?.leave().catch((err) => log.warning(`dts: leaving the cluster failed (${(err as Error).message}); this node's partitions move when their leases lapse`));
-      tls?.close();
       await scheduler.close();
     },
   };
