@@ -6,7 +6,7 @@ import { EventEmitter } from "events";
 import * as http2 from "http2";
 import { Duplex, Writable } from "stream";
 import * as grpc from "@grpc/grpc-js";
-import { CallStatus, frame, MessageReader, payloadOf, requestMetadata, RESPONSE_HEADERS, statusOf, statusTrailers, timeoutMs, WireError } from "./grpc-wire";
+import { CallStatus, frame, frames, MessageReader, payloadOf, requestMetadata, RESPONSE_HEADERS, statusOf, statusTrailers, timeoutMs, WireError } from "./grpc-wire";
 
 /** A method as registered: its shape, its codec, and its handler. */
 export interface Method {
@@ -48,10 +48,11 @@ class CallCore {
     this.stream.respond(metadata ? { ...RESPONSE_HEADERS, ...metadata.toHttp2Headers() } : RESPONSE_HEADERS, { waitForTrailers: true });
   }
 
-  sendMessage(bytes: Uint8Array, done: () => void): void {
+  /** Messages queued together go out in one write (a dispatch round often queues several work items). */
+  sendMessages(messages: Uint8Array[], done: () => void): void {
     if (this.closed) return done();
     this.sendHeaders();
-    this.stream.write(frame(bytes), (err) => {
+    this.stream.write(messages.length === 1 ? frame(messages[0]) : frames(messages), (err) => {
       if (err) this.sendStatus({ code: grpc.status.INTERNAL, details: "Internal server error" });
       done();
     });
@@ -153,7 +154,10 @@ function streamCall<B extends WritableClass>(Base: B) {
     readonly serialize!: Method["serialize"];
 
     override _write(value: unknown, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
-      sendSerialized(this.core, this.serialize, value, done);
+      sendSerialized(this.core, this.serialize, [value], done);
+    }
+    override _writev(chunks: { chunk: unknown }[], done: (err?: Error | null) => void): void {
+      sendSerialized(this.core, this.serialize, chunks.map((c) => c.chunk), done);
     }
     override _final(done: (err?: Error | null) => void): void {
       done(null);
@@ -181,15 +185,15 @@ class DuplexCall extends streamCall(Duplex as unknown as WritableClass) {
   }
 }
 
-function sendSerialized(core: CallCore, serialize: Method["serialize"], value: unknown, done: () => void): void {
-  let bytes: Uint8Array;
+function sendSerialized(core: CallCore, serialize: Method["serialize"], values: unknown[], done: () => void): void {
+  let messages: Uint8Array[];
   try {
-    bytes = serialize(value);
+    messages = values.map(serialize);
   } catch {
     core.sendStatus({ code: grpc.status.INTERNAL, details: "Error serializing response" });
     return done();
   }
-  core.sendMessage(bytes, done);
+  core.sendMessages(messages, done);
 }
 
 /** A stream call's end, a tick later as grpc-js: 'cancelled', then destroyed ('close'). */

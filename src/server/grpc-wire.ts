@@ -11,10 +11,21 @@ export interface CallStatus {
 
 /** A message with its 5-byte prefix: the compressed flag (0: responses are never compressed) and the length. */
 export function frame(message: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(message.byteLength + 5);
-  out[0] = 0;
-  out.writeUInt32BE(message.byteLength, 1);
-  out.set(message, 5);
+  return frames([message]);
+}
+
+/** Several messages, each with its prefix, in one buffer. */
+export function frames(messages: Uint8Array[]): Buffer {
+  let total = 0;
+  for (const m of messages) total += m.byteLength + 5;
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const m of messages) {
+    out[at] = 0;
+    out.writeUInt32BE(m.byteLength, at + 1);
+    out.set(m, at + 5);
+    at += m.byteLength + 5;
+  }
   return out;
 }
 

@@ -146,6 +146,10 @@ test("a server stream sends its headers, its messages and OK; an emitted error e
   expect(ok.messages).toEqual(["1", "2"]);
   expect(ok.headers?.get("capabilities")).toEqual(["x,y"]);
   expect(ok.status?.code).toBe(grpc.status.OK);
+  // Many writes in one tick leave the stream together (one HTTP/2 write) and arrive whole, in order.
+  const many = await read(50);
+  expect(many.messages).toEqual(Array.from({ length: 50 }, (_, i) => String(i + 1)));
+  expect(many.status?.code).toBe(grpc.status.OK);
   const failed = await read(3);
   expect(failed.messages).toEqual(["1", "2", "3"]);
   expect(failed.err?.code).toBe(grpc.status.NOT_FOUND);

@@ -2,7 +2,7 @@
 // requests, the grpc-timeout header, and errors read as grpc-js reads them.
 import * as zlib from "zlib";
 import * as grpc from "@grpc/grpc-js";
-import { frame, MessageReader, payloadOf, statusOf, statusTrailers, timeoutMs, WireError } from "../../src/server/grpc-wire";
+import { frame, frames, MessageReader, payloadOf, statusOf, statusTrailers, timeoutMs, WireError } from "../../src/server/grpc-wire";
 
 test("messages come out whole however the chunks cut them, and a partial one waits", () => {
   const a = frame(Buffer.from("hello"));
@@ -15,6 +15,7 @@ test("messages come out whole however the chunks cut them, and a partial one wai
     expect(got.map((m) => m.subarray(5).toString())).toEqual(["hello", "", "world!"]);
     expect(reader.partial).toBe(0);
   }
+  expect(frames([Buffer.from("hello"), Buffer.alloc(0), Buffer.from("world!")]).equals(all)).toBe(true);
   const reader = new MessageReader(100);
   expect(reader.push(c.subarray(0, 7))).toEqual([]);
   expect(reader.partial).toBe(7);
