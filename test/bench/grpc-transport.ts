@@ -1,20 +1,20 @@
 // The transport's own cost on the SDK path, without a scheduler: a grpc-js client (as the official SDK
 // worker uses) takes work items from one server stream and answers each with a unary call, whose
 // answer the server follows with the next item, as the scheduler does after a commit. Eleven such
-// steps are one HelloCities5 (six orchestrator and five activity work items). The server is grpc-js,
-// as `dts serve` runs, or a bare node:http2 server speaking the same wire format: the difference is
-// what a leaner server for the hot calls could save (README "Benchmarks", the gRPC per-call cost).
+// steps are one HelloCities5 (six orchestrator and five activity work items). The same handlers run
+// on a grpc-js server, as `dts serve` did before 3d32bb6, and on ours (src/server/grpc-server.ts, on
+// node:http2): the difference is what our server saves per call (README "Benchmarks", gRPC per call).
 // Run: npm run bench:grpc [-- --count 3000 --latency-runs 200 --concurrency 200]
 import { ChildProcess, fork } from "child_process";
-import * as http2 from "http2";
 import * as grpc from "@grpc/grpc-js";
+import { GrpcServer } from "../../src/server/grpc-server";
 
 const STEPS = 11;
 const ITEM_BYTES = 600; // about an orchestrator work item of HelloCities5 midway
 const ANSWER_BYTES = 300; // about a completion with one action
 const WORK = "/bench.Transport/Work";
 const COMPLETE = "/bench.Transport/Complete";
-type ServerKind = "grpc-js" | "http2";
+type ServerKind = "grpc-js" | "ours";
 
 /** A message: chain id (4 bytes), step (4 bytes), then padding to its size. */
 function message(chain: number, step: number, size: number): Buffer {
@@ -37,63 +37,38 @@ function nextItem(outlet: Outlet | undefined, completion: Buffer): void {
   if (step < STEPS) outlet?.write(message(chain, step + 1, ITEM_BYTES));
 }
 
-function serveGrpcJs(): Promise<{ port: number; close: () => void }> {
+const raw = { requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b };
+const definition: grpc.ServiceDefinition = {
+  Work: { path: WORK, requestStream: false, responseStream: true, ...raw },
+  Complete: { path: COMPLETE, requestStream: false, responseStream: false, ...raw },
+};
+
+/** The same handlers on either server: the work stream, and completions each followed by the next item. */
+function handlers(): grpc.UntypedServiceImplementation {
+  let outlet: Outlet | undefined;
+  return {
+    Work: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+      outlet = { write: (b) => call.write(b) };
+    },
+    Complete: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+      callback(null, message(0, 0, 8));
+      nextItem(outlet, call.request);
+    },
+  };
+}
+
+async function serve(kind: ServerKind): Promise<{ port: number }> {
+  if (kind === "ours") {
+    const server = new GrpcServer({ maxReceiveMessageBytes: 4 * 1024 * 1024, keepaliveTimeMs: 30_000, keepaliveTimeoutMs: 20_000 });
+    server.addService(definition, handlers());
+    return { port: await server.listen("127.0.0.1", 0) };
+  }
+  // As `dts serve` ran it before 3d32bb6.
   const server = new grpc.Server({ "grpc.enable_channelz": 0, "grpc.max_send_message_length": -1 });
-  const raw = { requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b };
-  let outlet: Outlet | undefined;
-  server.addService(
-    {
-      Work: { path: WORK, requestStream: false, responseStream: true, ...raw },
-      Complete: { path: COMPLETE, requestStream: false, responseStream: false, ...raw },
-    },
-    {
-      Work: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
-        outlet = { write: (b) => call.write(b) };
-      },
-      Complete: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-        callback(null, message(0, 0, 8));
-        nextItem(outlet, call.request);
-      },
-    },
-  );
+  server.addService(definition, handlers());
   return new Promise((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve({ port, close: () => server.forceShutdown() }))),
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve({ port })))
   );
-}
-
-/** gRPC framing: one flag byte (0, uncompressed), the length, the message. */
-function frame(m: Buffer): Buffer {
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(m.length, 1);
-  return Buffer.concat([head, m]);
-}
-
-function serveHttp2(): Promise<{ port: number; close: () => void }> {
-  const server = http2.createServer();
-  let outlet: Outlet | undefined;
-  server.on("stream", (stream, headers) => {
-    const path = headers[":path"];
-    if (path === WORK) {
-      stream.respond({ ":status": 200, "content-type": "application/grpc" });
-      outlet = { write: (b) => stream.write(frame(b)) };
-      stream.on("error", () => undefined);
-      return;
-    }
-    if (path !== COMPLETE) {
-      stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "12" }, { endStream: true });
-      return;
-    }
-    const chunks: Buffer[] = [];
-    stream.on("data", (c: Buffer) => chunks.push(c));
-    stream.on("end", () => {
-      const body = Buffer.concat(chunks);
-      stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
-      stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
-      stream.end(frame(message(0, 0, 8)));
-      nextItem(outlet, body.subarray(5, 5 + body.readUInt32BE(1)));
-    });
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ port: (server.address() as { port: number }).port, close: () => server.close() })));
 }
 
 // ---- the client: a grpc-js channel, one work stream, a unary call per item --------------------------
@@ -200,7 +175,7 @@ function option(args: string[], name: string, fallback: number): number {
 
 async function main(args: string[]): Promise<void> {
   if (args[0] === "server") {
-    const { port } = await (args[1] === "http2" ? serveHttp2() : serveGrpcJs());
+    const { port } = await serve(args[1] as ServerKind);
     let mark = 0;
     process.on("message", (m) => {
       if (m === "mark") mark = cpuUs();
@@ -219,7 +194,7 @@ async function main(args: string[]): Promise<void> {
   const runs = option(args, "--latency-runs", 200);
   const concurrency = option(args, "--concurrency", 200);
   const rows: Row[] = [];
-  for (const server of ["grpc-js", "http2"] as const) {
+  for (const server of ["grpc-js", "ours"] as const) {
     rows.push(await row(server, "latency", runs, 1));
     rows.push(await row(server, "throughput", count, concurrency));
   }
