@@ -5,6 +5,7 @@
 // the server of the KEDA scaler.
 import { promises as dns } from "dns";
 import * as http2 from "http2";
+import { Duplex } from "stream";
 import * as grpc from "@grpc/grpc-js";
 import { TlsFiles, watchedTlsOptions } from "../proto/tls-files";
 import { Method, serveCall, trailersOnly } from "./grpc-calls";
@@ -29,6 +30,8 @@ export class GrpcServer {
   private readonly methods = new Map<string, Method>();
   private readonly listeners: Listener[] = [];
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  /** Every connection, also those that never become a session (a TLS handshake not finished, a silent client). */
+  private readonly sockets = new Set<Duplex>();
   private stopTls?: () => void;
 
   constructor(private readonly options: GrpcServerOptions) {}
@@ -80,17 +83,29 @@ export class GrpcServer {
     return bound;
   }
 
+  /** Open connections, sessions or not yet (for diagnostics and tests). */
+  get connections(): number {
+    return this.sockets.size;
+  }
+
   /** Stops listening and cancels every call in progress (worker streams never end by themselves). */
   async close(): Promise<void> {
     this.stopTls?.();
     const closed = this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve())));
     for (const s of this.sessions) s.destroy(undefined, http2.constants.NGHTTP2_CANCEL);
     this.sessions.clear();
+    // Otherwise the listeners would wait for connections that are not sessions to end by themselves.
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
     await Promise.all(closed);
   }
 
   private serve(listener: Listener): void {
     listener.setTimeout(0);
+    listener.on("connection", (socket: Duplex) => {
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
+    });
     listener.on("session", (session: http2.ServerHttp2Session) => this.track(session));
     listener.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
       const contentType = headers["content-type"];

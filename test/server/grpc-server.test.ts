@@ -3,6 +3,12 @@
 // and close() cancelling what is open.
 import { EventEmitter, once } from "events";
 import * as http2 from "http2";
+import * as net from "net";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { execFileSync } from "child_process";
+import { pollUntil, within } from "../helpers/poll";
 import * as grpc from "@grpc/grpc-js";
 import { GrpcServer } from "../../src/server/grpc-server";
 
@@ -207,6 +213,27 @@ test("close() cancels the calls still open and stops listening", async () => {
   );
   c.close();
   expect(refused.code).toBe(grpc.status.UNAVAILABLE);
+});
+
+test("close() does not wait for a TLS connection that never finishes its handshake", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dts-grpc-tls-"));
+  try {
+    const cert = path.join(dir, "cert.pem");
+    const key = path.join(dir, "key.pem");
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", key, "-out", cert], { stdio: "ignore" });
+    const own = new GrpcServer({ maxReceiveMessageBytes: 1024, keepaliveTimeMs: 30_000, keepaliveTimeoutMs: 20_000 });
+    own.addService(definition, handlers);
+    const ownPort = await own.listen("127.0.0.1", 0, { cert, key });
+    const socket = net.connect(ownPort, "127.0.0.1");
+    socket.on("error", () => undefined);
+    await once(socket, "connect");
+    await pollUntil(async () => own.connections, (n) => n === 1, "the server to accept the connection");
+    const gone = once(socket, "close");
+    await within(own.close(), "close() with a handshake pending", 5000);
+    await gone;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("a port in use is refused with the address in the message", async () => {
