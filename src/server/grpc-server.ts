@@ -1,5 +1,5 @@
 // The scheduler's gRPC server on Node's own HTTP/2: the same wire protocol and handler shapes as a
-// grpc-js Server, at about a third less CPU per call (`npm run bench:grpc`). It serves plaintext or
+// grpc-js Server, at about 30% less CPU per call (`npm run bench:grpc`). It serves plaintext or
 // TLS from watched PEM files, on every address the host name resolves to, pings each connection to
 // find dead peers, and on close cancels every call at once. grpc-js stays the client everywhere and
 // the server of the KEDA scaler.
