@@ -1,4 +1,4 @@
-// Binding and stopping a grpc-js server, shared by the scheduler and the KEDA scaler (below both, with the service definitions).
+// Binding and stopping a grpc-js server: the KEDA scaler's (the scheduler serves on its own, server/grpc-server.ts).
 import * as grpc from "@grpc/grpc-js";
 
 /** Binds plaintext HTTP/2 on host:port (0 picks a free port); resolves with the bound port. */

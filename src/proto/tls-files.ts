@@ -148,14 +148,14 @@ export function watchedTlsCredentials(files: TlsFiles, log: (line: string) => vo
 }
 
 export interface WatchedTlsOptions {
-  /** For https.createServer: the files as they are now. */
+  /** For https.createServer or http2.createSecureServer: the files as they are now. */
   initial: tls.SecureContextOptions;
   close(): void;
 }
 
 /**
- * The same watched files as options for a Node TLS server (the dashboard): `apply` gets every renewed
- * set (https.Server.setSecureContext serves it to new connections). `log` as for the gRPC credentials.
+ * The same watched files as options for a Node TLS server (the dashboard, the scheduler's gRPC server): `apply`
+ * gets every renewed set (setSecureContext serves it to new connections). `log` as for the gRPC credentials.
  */
 export function watchedTlsOptions(files: TlsFiles, apply: (options: tls.SecureContextOptions) => void, log: (line: string) => void = (l) => console.log(l)): WatchedTlsOptions {
   const { identity, ca, close } = watchAll(files, log);

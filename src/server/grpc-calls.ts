@@ -232,10 +232,8 @@ function responder(core: CallCore, serialize: Method["serialize"]): grpc.sendUna
   };
 }
 
-/** Serves one call of `method` on its stream. */
+/** Serves one call of `method` on its stream (whose 'error' events the server already swallows). */
 export function serveCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, method: Method, maxMessageBytes: number): void {
-  // A reset or a failed write ends in 'close', which cancels the call.
-  stream.on("error", () => undefined);
   const core = new CallCore(stream, method.path, String(headers[":authority"] ?? headers.host ?? ""));
   const metadata = requestMetadata(headers);
   const timeout = headers["grpc-timeout"];

@@ -108,16 +108,16 @@ export class GrpcServer {
     });
     listener.on("session", (session: http2.ServerHttp2Session) => this.track(session));
     listener.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
+      // A reset or a failed write ends in 'close', which cancels the call; the error itself says nothing more.
+      stream.on("error", () => undefined);
       const contentType = headers["content-type"];
       if (typeof contentType !== "string" || !contentType.startsWith("application/grpc")) {
-        stream.on("error", () => undefined);
         if (!stream.destroyed) stream.respond({ ":status": 415 }, { endStream: true });
         return;
       }
       const path = headers[":path"] ?? "";
       const method = this.methods.get(path);
       if (!method) {
-        stream.on("error", () => undefined);
         return trailersOnly(stream, { code: grpc.status.UNIMPLEMENTED, details: `The server does not implement the method ${path}` });
       }
       serveCall(stream, headers, method, this.options.maxReceiveMessageBytes);
