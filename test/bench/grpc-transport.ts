@@ -4,7 +4,7 @@
 // steps are one HelloCities5 (six orchestrator and five activity work items). The same handlers run
 // on a grpc-js server, as `dts serve` did before 3d32bb6, and on ours (src/server/grpc-server.ts, on
 // node:http2): the difference is what our server saves per call (README "Benchmarks", gRPC per call).
-// Run: npm run bench:grpc [-- --count 3000 --latency-runs 200 --concurrency 200]
+// Run: npm run bench:grpc [-- --count 3000 --latency-runs 200 --latency-warmup 1000 --concurrency 200]
 import { ChildProcess, fork } from "child_process";
 import * as grpc from "@grpc/grpc-js";
 import { GrpcServer } from "../../src/server/grpc-server";
@@ -73,7 +73,11 @@ async function serve(kind: ServerKind): Promise<{ port: number }> {
 
 // ---- the client: a grpc-js channel, one work stream, a unary call per item --------------------------
 
-async function runClient(port: number, count: number, concurrency: number): Promise<{ latencies: number[]; secs: number }> {
+/**
+ * `warmup` chains one at a time first, unmeasured; then `ready()` (the parent marks the server's CPU)
+ * and the measured chains, `concurrency` at once.
+ */
+async function runClient(port: number, count: number, concurrency: number, warmup: number, ready: () => Promise<void>): Promise<{ latencies: number[]; secs: number; cpuUs: number }> {
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const id = (b: Buffer) => b;
   const waiting = new Map<number, () => void>();
@@ -99,7 +103,10 @@ async function runClient(port: number, count: number, concurrency: number): Prom
     waiting.delete(chain);
     return performance.now() - started;
   };
-  await one(); // the stream is open and warm
+  await one(); // the stream is open
+  for (let i = 0; i < warmup; i++) await one();
+  await ready();
+  const cpu0 = cpuUs();
   const latencies: number[] = [];
   const t0 = performance.now();
   let started = 0;
@@ -112,9 +119,10 @@ async function runClient(port: number, count: number, concurrency: number): Prom
     }),
   );
   const secs = (performance.now() - t0) / 1000;
+  const cpu = cpuUs() - cpu0;
   stream.cancel();
   client.close();
-  return { latencies, secs };
+  return { latencies, secs, cpuUs: cpu };
 }
 
 // ---- the parent: a server process and a client process per row --------------------------------------
@@ -146,14 +154,18 @@ const cpuUs = () => {
   return u.user + u.system;
 };
 
-async function row(server: ServerKind, mode: "latency" | "throughput", count: number, concurrency: number): Promise<Row> {
+/** A row on fresh processes; `warmup` chains go one at a time before the measured ones. */
+async function row(server: ServerKind, mode: "latency" | "throughput", count: number, concurrency: number, warmup: number): Promise<Row> {
   const s = child(["server", server]);
   try {
     const { port } = await reply<{ port: number }>(s);
+    const c = child(["client", String(port), String(count), String(concurrency), String(warmup)]);
+    await reply(c); // warmed up
     s.send("mark");
     await reply(s);
-    const c = child(["client", String(port), String(count), String(concurrency)]);
-    const result = await reply<{ latencies: number[]; secs: number; cpuUs: number }>(c);
+    const measured = reply<{ latencies: number[]; secs: number; cpuUs: number }>(c);
+    c.send("go");
+    const result = await measured;
     s.send("cpu");
     const { cpuUs: serverCpu } = await reply<{ cpuUs: number }>(s);
     const sorted = result.latencies.sort((a, b) => a - b);
@@ -165,11 +177,11 @@ async function row(server: ServerKind, mode: "latency" | "throughput", count: nu
   }
 }
 
-function option(args: string[], name: string, fallback: number): number {
+function option(args: string[], name: string, fallback: number, least = 1): number {
   const i = args.indexOf(name);
   if (i < 0) return fallback;
   const n = Number(args[i + 1]);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} takes a positive whole number, not '${args[i + 1] ?? ""}'`);
+  if (!Number.isInteger(n) || n < least) throw new Error(`${name} takes a whole number >= ${least}, not '${args[i + 1] ?? ""}'`);
   return n;
 }
 
@@ -185,20 +197,25 @@ async function main(args: string[]): Promise<void> {
     return;
   }
   if (args[0] === "client") {
-    const before = cpuUs();
-    const result = await runClient(Number(args[1]), Number(args[2]), Number(args[3]));
-    process.send!({ ...result, cpuUs: cpuUs() - before }, () => process.exit(0));
+    const ready = () => new Promise<void>((resolve) => {
+      process.once("message", () => resolve());
+      process.send!({ warmed: true });
+    });
+    const result = await runClient(Number(args[1]), Number(args[2]), Number(args[3]), Number(args[4]), ready);
+    process.send!(result, () => process.exit(0));
     return;
   }
   const count = option(args, "--count", 3000);
   const runs = option(args, "--latency-runs", 200);
   const concurrency = option(args, "--concurrency", 200);
+  // A long-running server and worker have their hot paths compiled; fresh processes' first chains are several times slower.
+  const warmup = option(args, "--latency-warmup", 1000, 0);
   const rows: Row[] = [];
   for (const server of ["grpc-js", "ours"] as const) {
-    rows.push(await row(server, "latency", runs, 1));
-    rows.push(await row(server, "throughput", count, concurrency));
+    rows.push(await row(server, "latency", runs, 1, warmup));
+    rows.push(await row(server, "throughput", count, concurrency, 0));
   }
-  console.log(`Per HelloCities5-shaped chain: a start call, then ${STEPS} work items out on one stream, each answered by a unary call (${ITEM_BYTES} / ${ANSWER_BYTES} bytes).`);
+  console.log(`Per HelloCities5-shaped chain: a start call, then ${STEPS} work items out on one stream, each answered by a unary call (${ITEM_BYTES} / ${ANSWER_BYTES} bytes); latency after ${warmup} unmeasured chains one at a time.`);
   console.log("server   mode        chains   secs  chains/s  p50 ms  p99 ms  server CPU µs/call  client CPU µs/call");
   for (const r of rows) {
     console.log(

@@ -51,7 +51,7 @@ export function table(rows: Row[]): string {
 
 export function legend(scenarios: ScenarioName[]): string {
   return [
-    "secs: wall time of the measured phase (after one warm-up HelloCities5); orch/s: orchestrations completed (memory/startup: brought to waiting) per second;",
+    "secs: wall time of the measured phase (after one warm-up HelloCities5; latency and steps: after --latency-warmup unmeasured runs); orch/s: orchestrations completed (memory/startup: brought to waiting) per second;",
     "items/s: work items per second = orchestrator episodes + activity executions, counted from the instances' histories;",
     "sched MiB: the scheduler process's peak RSS (VmHWM) during the phase; sched CPU s / worker CPU s: CPU seconds (user+system, all threads) of the",
     "scheduler and the worker process (functions: the `dts func start` host) during the phase; inprocess: one process, the bench itself, so its",

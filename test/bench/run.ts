@@ -9,7 +9,7 @@ import { DEFAULT_PATHS, PathName, PATHS, removeAllDataDirs, removeDataDir, start
 import { oldInstancesDataDir, retentionServeArgs } from "./retention";
 import { STEPS_SERVE_ARGS } from "./steps";
 
-const DEFAULTS = { count: 5000, fanOut: 1000, sequence: 500, latencyRuns: 200, entitySignals: 1000, memory: 100_000, startup: 100_000, purge: 100_000, idleSeconds: 10, window: 100, timeout: 1800 };
+const DEFAULTS = { count: 5000, fanOut: 1000, sequence: 500, latencyRuns: 200, latencyWarmup: 500, entitySignals: 1000, memory: 100_000, startup: 100_000, purge: 100_000, idleSeconds: 10, window: 100, timeout: 1800 };
 
 const USAGE = `Usage: npm run bench [-- options]
 
@@ -33,7 +33,9 @@ Scenarios (--scenarios a,b; default hello,fanout,sequence,latency,entities, plus
   hello       --count N         HelloCities5 (five activities in sequence), N started at once (default ${DEFAULTS.count})
   fanout      --fan-out N       one orchestration fanning out to N activities and in (default ${DEFAULTS.fanOut})
   sequence    --sequence N      one orchestration calling N activities one after another (default ${DEFAULTS.sequence})
-  latency     --latency-runs N  HelloCities5 on an idle system, one at a time, N runs (default ${DEFAULTS.latencyRuns})
+  latency     --latency-runs N  HelloCities5 on an idle system, one at a time, N runs (default ${DEFAULTS.latencyRuns}), after
+              --latency-warmup N  unmeasured runs the same way (default ${DEFAULTS.latencyWarmup}; 0: none), so that the
+                                scheduler's and the worker's code is compiled as in a process that has run a while
   steps       --latency-runs N  opt-in: latency with the per-step trace (the scheduler's debug log, the SDK workers'
                                 and the client's moments); the notes give each leg of the chain (README "Benchmarks")
   entities    --entity-signals N  N signals at once to 10 entities until applied, then N/10 transfers at once
@@ -67,10 +69,10 @@ The defaults (the five main scenarios on the five default paths) take about 8 mi
 
 class UsageError extends Error {}
 
-function positive(name: string, value: string | undefined, fallback: number): number {
+function positive(name: string, value: string | undefined, fallback: number, least = 1): number {
   if (value === undefined) return fallback;
   const n = Number(value.replace(/[_,]/g, ""));
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a whole number >= 1, got '${value}'`);
+  if (!Number.isInteger(n) || n < least) throw new UsageError(`--${name} must be a whole number >= ${least}, got '${value}'`);
   return n;
 }
 
@@ -106,7 +108,7 @@ function options(argv: string[]) {
   const { values } = parseArgs({
     args: withOptionalValues(argv), strict: true,
     options: {
-      count: { type: "string" }, "fan-out": { type: "string" }, sequence: { type: "string" }, "latency-runs": { type: "string" }, "entity-signals": { type: "string" },
+      count: { type: "string" }, "fan-out": { type: "string" }, sequence: { type: "string" }, "latency-runs": { type: "string" }, "latency-warmup": { type: "string" }, "entity-signals": { type: "string" },
       memory: { type: "string" }, startup: { type: "string" }, purge: { type: "string" }, paths: { type: "string" }, scenarios: { type: "string" },
       "idle-seconds": { type: "string" }, window: { type: "string" }, timeout: { type: "string" },
       "node-arg": { type: "string", multiple: true }, "worker-node-arg": { type: "string", multiple: true }, workers: { type: "string" }, nodes: { type: "string" }, auth: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
@@ -132,6 +134,7 @@ function options(argv: string[]) {
   scenarios = SCENARIOS.filter((s) => scenarios!.includes(s));
   return {
     help: !!values.help, json: !!values.json, auth: !!values.auth, nodeArgs: values["node-arg"] ?? [], workerNodeArgs: values["worker-node-arg"] ?? [], workers: positive("workers", values.workers, 1), nodes: positive("nodes", values.nodes, 1), sizes, paths, scenarios,
+    latencyWarmup: positive("latency-warmup", values["latency-warmup"], DEFAULTS.latencyWarmup, 0),
     idleSeconds: positive("idle-seconds", values["idle-seconds"], DEFAULTS.idleSeconds), window: positive("window", values.window, DEFAULTS.window),
     timeoutSeconds: positive("timeout", values.timeout, DEFAULTS.timeout),
   };
@@ -162,7 +165,7 @@ async function main(): Promise<number> {
         continue;
       }
       const deadline = Date.now() + o.timeoutSeconds * 1000;
-      const ctx: ScenarioContext = { label, deadline, sizes: o.sizes, idleSeconds: o.idleSeconds, window: o.window, isAborted: () => aborted };
+      const ctx: ScenarioContext = { label, deadline, sizes: o.sizes, latencyWarmup: o.latencyWarmup, idleSeconds: o.idleSeconds, window: o.window, isAborted: () => aborted };
       let target: Target | undefined;
       try {
         process.stderr.write(`${label}: starting\n`);
@@ -205,7 +208,7 @@ async function main(): Promise<number> {
   if (o.json) {
     const doc = {
       benchmark: "dts throughput", startedAt: started.toISOString(), seconds: +((Date.now() - started.getTime()) / 1000).toFixed(1), machine: machine(),
-      options: { paths: o.paths, scenarios: o.scenarios, sizes: o.sizes, idleSeconds: o.idleSeconds, window: o.window, timeoutSeconds: o.timeoutSeconds, nodeArgs: o.nodeArgs, workerNodeArgs: o.workerNodeArgs, workers: o.workers, nodes: o.nodes, auth: o.auth },
+      options: { paths: o.paths, scenarios: o.scenarios, sizes: o.sizes, latencyWarmup: o.latencyWarmup, idleSeconds: o.idleSeconds, window: o.window, timeoutSeconds: o.timeoutSeconds, nodeArgs: o.nodeArgs, workerNodeArgs: o.workerNodeArgs, workers: o.workers, nodes: o.nodes, auth: o.auth },
       rows,
     };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);

@@ -70,6 +70,8 @@ export interface ScenarioContext {
   /** Epoch ms by which the scenario must have finished. */
   deadline: number;
   sizes: Record<ScenarioName, number>;
+  /** Unmeasured runs before the latency scenario's measured ones. */
+  latencyWarmup: number;
   idleSeconds: number;
   /** Start requests in flight at once when creating waiting instances. */
   window: number;
@@ -291,9 +293,22 @@ export interface ClientRun {
   completedAt: number;
 }
 
-/** (4) An idle system: one HelloCities5 at a time, N times; end-to-end latency. Each run goes to `record`. */
+/**
+ * (4) An idle system: one HelloCities5 at a time, N times; end-to-end latency. Each run goes to `record`.
+ * Unmeasured runs come first: a scheduler that has run for a while has its hot paths compiled by V8's
+ * optimising compiler, and so has a worker; the first few hundred steps of fresh processes are slower.
+ */
 async function latency(target: Target, ctx: ScenarioContext, record?: (run: ClientRun) => void): Promise<Partial<Row>> {
   const n = ctx.sizes.latency;
+  const warming = new Progress(ctx.label, ctx.latencyWarmup, "warm-up runs (one at a time, not measured)").start();
+  try {
+    for (let i = 0; i < ctx.latencyWarmup && !ctx.isAborted(); i++) {
+      await target.waitCompleted(await target.start("hello"), ctx.deadline);
+      warming.tick();
+    }
+  } finally {
+    warming.stop();
+  }
   const progress = new Progress(ctx.label, n, "completed (one at a time)").start();
   try {
     const inline = await countInline(target);
