@@ -4,17 +4,28 @@
 // steps are one HelloCities5 (six orchestrator and five activity work items). The same handlers run
 // on a grpc-js server, as `dts serve` did before 3d32bb6, and on ours (src/server/grpc-server.ts, on
 // node:http2): the difference is what our server saves per call (README "Benchmarks", gRPC per call).
-// Run: npm run bench:grpc [-- --count 3000 --latency-runs 200 --latency-warmup 1000 --concurrency 200]
+// Run: npm run bench:grpc [-- --count 3000 --latency-runs 200 --latency-warmup 1000 --concurrency 200 --servers grpc-js,ours,http2,h2]
 import { ChildProcess, fork } from "child_process";
 import * as grpc from "@grpc/grpc-js";
+import * as http2 from "http2";
+import * as net from "net";
 import { GrpcServer } from "../../src/server/grpc-server";
+import { frame, MessageReader, RESPONSE_HEADERS } from "../../src/server/grpc-wire";
+import { H2Connection } from "../../src/server/h2/connection";
 
 const STEPS = 11;
 const ITEM_BYTES = 600; // about an orchestrator work item of HelloCities5 midway
 const ANSWER_BYTES = 300; // about a completion with one action
 const WORK = "/bench.Transport/Work";
 const COMPLETE = "/bench.Transport/Complete";
-type ServerKind = "grpc-js" | "ours";
+/**
+ * grpc-js and ours (grpc-server.ts) serve the handlers below with everything a gRPC server does per
+ * call; "http2" and "h2" only route, frame and answer the two methods (no metadata, deadlines,
+ * compression or call objects), on Node's http2 module and on src/server/h2: what each HTTP/2 layer
+ * itself costs.
+ */
+type ServerKind = "grpc-js" | "ours" | "http2" | "h2";
+const SERVERS: ServerKind[] = ["grpc-js", "ours", "http2", "h2"];
 
 /** A message: chain id (4 bytes), step (4 bytes), then padding to its size. */
 function message(chain: number, step: number, size: number): Buffer {
@@ -57,7 +68,62 @@ function handlers(): grpc.UntypedServiceImplementation {
   };
 }
 
+const OK_TRAILERS: [string, string][] = [["grpc-status", "0"]];
+const H2_HEADERS: [string, string][] = [[":status", "200"], ["content-type", RESPONSE_HEADERS["content-type"]]];
+
+/** Bare: the two methods on Node's http2 module, no gRPC layer. */
+function bareHttp2(): Promise<{ port: number }> {
+  let outlet: Outlet | undefined;
+  const server = http2.createServer();
+  server.on("stream", (stream, headers) => {
+    stream.on("error", () => undefined);
+    stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+    if (headers[":path"] === WORK) {
+      outlet = { write: (b) => stream.write(frame(b)) };
+      stream.resume();
+      return;
+    }
+    const reader = new MessageReader(1 << 22);
+    const messages: Buffer[] = [];
+    stream.on("data", (chunk: Buffer) => messages.push(...reader.push(chunk)));
+    stream.on("end", () => {
+      stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": 0 }));
+      stream.end(frame(message(0, 0, 8)));
+      nextItem(outlet, messages[0].subarray(5));
+    });
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ port: (server.address() as net.AddressInfo).port })));
+}
+
+/** Bare: the two methods on src/server/h2, no gRPC layer. */
+function bareH2(): Promise<{ port: number }> {
+  let outlet: Outlet | undefined;
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    new H2Connection(socket, {
+      stream(stream, headers) {
+        stream.respond(H2_HEADERS);
+        const path = headers.find(([n]) => n === ":path")?.[1];
+        if (path === WORK) {
+          outlet = { write: (b) => stream.send(frame(b)) };
+          return;
+        }
+        const reader = new MessageReader(1 << 22);
+        const messages: Buffer[] = [];
+        stream.onData = (chunk) => messages.push(...reader.push(chunk));
+        stream.onEnd = () => {
+          stream.send(frame(message(0, 0, 8)), OK_TRAILERS);
+          nextItem(outlet, messages[0].subarray(5));
+        };
+      },
+    });
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ port: (server.address() as net.AddressInfo).port })));
+}
+
 async function serve(kind: ServerKind): Promise<{ port: number }> {
+  if (kind === "http2") return bareHttp2();
+  if (kind === "h2") return bareH2();
   if (kind === "ours") {
     const server = new GrpcServer({ maxReceiveMessageBytes: 4 * 1024 * 1024, keepaliveTimeMs: 30_000, keepaliveTimeoutMs: 20_000 });
     server.addService(definition, handlers());
@@ -211,7 +277,12 @@ async function main(args: string[]): Promise<void> {
   // A long-running server and worker have their hot paths compiled; fresh processes' first chains are several times slower.
   const warmup = option(args, "--latency-warmup", 1000, 0);
   const rows: Row[] = [];
-  for (const server of ["grpc-js", "ours"] as const) {
+  const only = args.indexOf("--servers");
+  const servers = only < 0 ? SERVERS : args[only + 1].split(",").map((s) => {
+    if (!SERVERS.includes(s as ServerKind)) throw new Error(`--servers takes some of ${SERVERS.join(",")}, not '${s}'`);
+    return s as ServerKind;
+  });
+  for (const server of servers) {
     rows.push(await row(server, "latency", runs, 1, warmup));
     rows.push(await row(server, "throughput", count, concurrency, 0));
   }
