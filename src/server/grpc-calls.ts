@@ -3,9 +3,10 @@
 // and their wrappers run unchanged. A unary call is a plain event emitter, not a stream: that is
 // most of what this server saves per call (README "Benchmarks", gRPC per call).
 import { EventEmitter } from "events";
-import * as http2 from "http2";
+import type * as http2 from "http2";
 import { Duplex, Writable } from "stream";
 import * as grpc from "@grpc/grpc-js";
+import { CallStream } from "./h2/call-stream";
 import { CallStatus, frame, frames, MessageReader, payloadOf, requestMetadata, RESPONSE_HEADERS, statusOf, statusTrailers, timeoutMs, WireError } from "./grpc-wire";
 
 /** A method as registered: its shape, its codec, and its handler. */
@@ -29,7 +30,7 @@ class CallCore {
   private cancelNotified = false;
   private deadlineTimer?: NodeJS.Timeout;
 
-  constructor(readonly stream: http2.ServerHttp2Stream, readonly path: string, readonly host: string) {
+  constructor(readonly stream: CallStream, readonly path: string, readonly host: string) {
     stream.once("close", () => this.notifyCancel());
   }
 
@@ -233,7 +234,7 @@ function responder(core: CallCore, serialize: Method["serialize"]): grpc.sendUna
 }
 
 /** Serves one call of `method` on its stream (whose 'error' events the server already swallows). */
-export function serveCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, method: Method, maxMessageBytes: number): void {
+export function serveCall(stream: CallStream, headers: http2.IncomingHttpHeaders, method: Method, maxMessageBytes: number): void {
   const core = new CallCore(stream, method.path, String(headers[":authority"] ?? headers.host ?? ""));
   const metadata = requestMetadata(headers);
   const timeout = headers["grpc-timeout"];
@@ -310,7 +311,7 @@ export function serveCall(stream: http2.ServerHttp2Stream, headers: http2.Incomi
 }
 
 /** A response that is only a status, in one HEADERS frame (also how a call is refused before any handler). */
-export function trailersOnly(stream: http2.ServerHttp2Stream, status: CallStatus): void {
+export function trailersOnly(stream: CallStream, status: CallStatus): void {
   if (stream.destroyed || stream.closed) return;
   stream.respond({ ":status": 200, "content-type": RESPONSE_HEADERS["content-type"], ...statusTrailers(status) }, { endStream: true });
 }

@@ -3,7 +3,8 @@
 // answer the server follows with the next item, as the scheduler does after a commit. Eleven such
 // steps are one HelloCities5 (six orchestrator and five activity work items). The same handlers run
 // on a grpc-js server, as `dts serve` did before 3d32bb6, and on ours (src/server/grpc-server.ts, on
-// node:http2): the difference is what our server saves per call (README "Benchmarks", gRPC per call).
+// node:http2 until 21c2d96, on src/server/h2 since): the difference is what our server saves per call
+// (README "Benchmarks", gRPC per call).
 // Run: npm run bench:grpc [-- --count 3000 --latency-runs 200 --latency-warmup 1000 --concurrency 200 --servers grpc-js,ours,http2,h2]
 import { ChildProcess, fork } from "child_process";
 import * as grpc from "@grpc/grpc-js";

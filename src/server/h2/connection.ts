@@ -127,6 +127,12 @@ export class H2Connection implements StreamOutlet {
     else this.blocked.add(stream);
   }
 
+  grant(stream: H2Stream): void {
+    if (stream.unacked === 0 || stream.remoteEnded || !this.streams.has(stream.id)) return;
+    this.write(windowUpdateFrame(stream.id, stream.unacked));
+    stream.unacked = 0;
+  }
+
   resetStream(stream: H2Stream, code: H2Error): void {
     if (!this.streams.has(stream.id)) return;
     this.write(rstStreamFrame(stream.id, code));
@@ -243,10 +249,7 @@ export class H2Connection implements StreamOutlet {
     const payload = dataPayload(f);
     if (payload.length > 0) stream.onData?.(payload);
     if (f.flags & FLAG_END_STREAM) this.endRemote(stream);
-    else if (stream.unacked >= this.options.initialWindow / 2) {
-      this.write(windowUpdateFrame(stream.id, stream.unacked));
-      stream.unacked = 0;
-    }
+    else if (!stream.paused && stream.unacked >= this.options.initialWindow / 2) this.grant(stream);
   }
 
   private settings(f: Frame): void {

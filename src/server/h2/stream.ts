@@ -13,6 +13,8 @@ export interface StreamOutlet {
   sendTrailers(stream: H2Stream, block: Buffer): void;
   /** Sends what the windows allow of the stream's held data, and keeps it in mind while some is left. */
   flushStream(stream: H2Stream): void;
+  /** Grants the client the stream's received bytes back (WINDOW_UPDATE). */
+  grant(stream: H2Stream): void;
   resetStream(stream: H2Stream, code: H2Error): void;
 }
 
@@ -24,6 +26,8 @@ export class H2Stream {
   onEnd?: () => void;
   /** The stream ended without the server's trailers: reset by the client, or its connection gone. */
   onAbort?: (reason: string) => void;
+  /** What the windows held back has all been sent. */
+  onDrained?: () => void;
   /** Data the flow-control windows hold back, sent as WINDOW_UPDATEs arrive. */
   private queue: { data: Buffer; trailers?: Buffer }[] = [];
   sendWindow: number;
@@ -35,6 +39,8 @@ export class H2Stream {
   /** The trailers are given (sent, or queued behind data a window holds back): nothing more may be sent. */
   finishing = false;
   headersSent = false;
+  /** The reader wants no more for now: the stream's window is not granted back, so the client stops sending. */
+  paused = false;
 
   constructor(readonly id: number, private readonly conn: StreamOutlet, sendWindow: number) {
     this.sendWindow = sendWindow;
@@ -53,17 +59,29 @@ export class H2Stream {
   }
 
   /** Data, split to the peer's frame size and held while a window is closed; `trailers` end the stream after it. */
-  send(data: Buffer, trailers?: readonly (readonly [string, string])[]): void {
-    if (this.finishing) return;
+  /** Data, then `trailers` if given; false when some of it waits on a window (onDrained follows). */
+  send(data: Buffer, trailers?: readonly (readonly [string, string])[]): boolean {
+    if (this.finishing) return true;
     const block = trailers ? encodeHeaders(trailers) : undefined;
     if (trailers) this.finishing = true;
     if (this.queue.length > 0 || data.length > Math.min(this.sendWindow, this.conn.sendWindow)) {
       this.queue.push({ data, trailers: block });
       this.conn.flushStream(this);
-      return;
+      return this.queue.length === 0;
     }
     if (data.length > 0 || !block) this.conn.sendData(this, data);
     if (block) this.conn.sendTrailers(this, block);
+    return true;
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.conn.grant(this);
   }
 
   /** Ends the stream with RST_STREAM (CANCEL unless said otherwise). */
@@ -85,6 +103,7 @@ export class H2Stream {
       this.queue.shift();
       if (head.trailers) this.conn.sendTrailers(this, head.trailers);
     }
+    this.onDrained?.();
     return true;
   }
 
