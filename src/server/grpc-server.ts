@@ -12,7 +12,7 @@ import * as grpc from "@grpc/grpc-js";
 import { TlsFiles, watchedTlsOptions } from "../proto/tls-files";
 import { Method, serveCall, trailersOnly } from "./grpc-calls";
 import { H2CallStream } from "./h2/call-stream";
-import { DEFAULT_H2_OPTIONS, H2Connection } from "./h2/connection";
+import { H2Connection } from "./h2/connection";
 import { HeaderList } from "./h2/hpack";
 
 export interface GrpcServerOptions {
@@ -111,7 +111,7 @@ export class GrpcServer {
   private serve(socket: net.Socket): void {
     socket.setNoDelay(true);
     socket.on("error", () => undefined);
-    const connection = new H2Connection(socket, { stream: (h2, fields) => this.call(new H2CallStream(h2, socket), headerRecord(fields)) }, DEFAULT_H2_OPTIONS);
+    const connection = new H2Connection(socket, { stream: (h2, fields) => this.call(new H2CallStream(h2, socket), headerRecord(fields)) });
     const { keepaliveTimeMs, keepaliveTimeoutMs } = this.options;
     let timer: NodeJS.Timeout | undefined;
     const wait = () => {

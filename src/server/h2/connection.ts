@@ -68,10 +68,6 @@ export class H2Connection implements StreamOutlet {
     socket.on("error", () => this.gone("the connection failed"));
   }
 
-  get openStreams(): number {
-    return this.streams.size;
-  }
-
   /** Sends a PING; resolves when its ACK comes (keepalive checks). */
   ping(): Promise<void> {
     return new Promise((resolve) => {
@@ -100,11 +96,11 @@ export class H2Connection implements StreamOutlet {
 
   sendHeaders(stream: H2Stream, block: Buffer, end: boolean): void {
     if (end) this.endLocal(stream);
-    this.writeHeaderBlock(FrameType.HEADERS, stream.id, block, end);
+    this.writeHeaderBlock(stream.id, block, end);
   }
 
   sendTrailers(stream: H2Stream, block: Buffer): void {
-    this.writeHeaderBlock(FrameType.HEADERS, stream.id, block, true);
+    this.writeHeaderBlock(stream.id, block, true);
     this.endLocal(stream);
   }
 
@@ -340,7 +336,8 @@ export class H2Connection implements StreamOutlet {
 
   // ---------------------------------------------------------------- output
 
-  private writeHeaderBlock(type: FrameType, streamId: number, block: Buffer, end: boolean): void {
+  /** A HEADERS frame, and CONTINUATIONs when the block is larger than the peer's frame size. */
+  private writeHeaderBlock(streamId: number, block: Buffer, end: boolean): void {
     let at = 0;
     let first = true;
     do {
@@ -349,7 +346,7 @@ export class H2Connection implements StreamOutlet {
       const last = at >= block.length;
       const flags = (last ? FLAG_END_HEADERS : 0) | (first && end ? FLAG_END_STREAM : 0);
       const out = Buffer.allocUnsafe(9 + chunk.length);
-      writeFrameHeader(out, 0, chunk.length, first ? type : FrameType.CONTINUATION, flags, streamId);
+      writeFrameHeader(out, 0, chunk.length, first ? FrameType.HEADERS : FrameType.CONTINUATION, flags, streamId);
       chunk.copy(out, 9);
       this.write(out);
       first = false;

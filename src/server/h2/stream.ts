@@ -106,10 +106,4 @@ export class H2Stream {
     this.onDrained?.();
     return true;
   }
-
-  get queuedBytes(): number {
-    let n = 0;
-    for (const q of this.queue) n += q.data.length;
-    return n;
-  }
 }
