@@ -59,7 +59,8 @@ export class H2CallStream extends EventEmitter implements CallStream {
     const sent = this.h2.send(data);
     if (!done) return sent;
     const socket = this.session.socket;
-    const taken = () => (socket.writableNeedDrain ? socket.once("drain", () => done()) : process.nextTick(done));
+    // After the connection's flush (queued before this), so that the socket has the bytes when it is asked.
+    const taken = () => setImmediate(() => (socket.writableNeedDrain ? socket.once("drain", () => done()) : done()));
     if (sent) taken();
     else {
       this.h2.onDrained = () => {
