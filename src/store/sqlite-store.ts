@@ -13,11 +13,12 @@ import { runBytes, runEvents } from "./history-runs";
 import { acquireDataDirLock, createPrivateFile, DataDirLock, ensurePrivateDir } from "./data-dir-lock";
 import { checkAppendFrom, checkPart, seqWritten, unknownHub } from "./ops";
 import { effectiveLimit, effectivePageSize, listingWindow, toIdPage, toInstancePage } from "./query";
-import { busyWaitPerAttempt, DEFAULT_BUSY_TIMEOUT_MS, retryWhileBusy } from "./busy-retry";
+import { busyWaitPerAttempt, DEFAULT_BUSY_TIMEOUT_MS, isBusy, retryWhileBusy } from "./busy-retry";
 import { configure, migrate } from "./sqlite-schema";
 import { INSTANCE_COLUMNS, LISTED_COLUMNS, prepare } from "./sqlite-rows";
 import { ActivityRow, activityColumns, InstanceRow, instanceColumns, MessageRow, toActivity, toInstance, toMessage } from "./rows";
 import { StatementCache, filterToSql } from "./sqlite-query";
+import { InlineCommits } from "./inline-commit";
 import { SqliteWriter } from "./sqlite-writer-client";
 import { HubSnapshot, InboxEntry, InstanceFilter, InstanceListing, InstancePage, Store, StoreFatalError, StoreOp } from "./store";
 import { log } from "../log/log";
@@ -25,7 +26,7 @@ import { log } from "../log/log";
 export interface SqliteStoreOptions {
   /** "full" (default) survives power loss; "normal" may lose the latest commits on power loss. */
   synchronous?: "full" | "normal";
-  /** Write commits on a separate thread (commitAsync) so the caller's event loop never waits on disk. */
+  /** Write commits on a separate thread (commitAsync) so the caller's event loop does not wait on disk (small ones on an idle store excepted: inline-commit.ts). */
   writerThread?: boolean;
   /** Hold the data directory's lock (data-dir-lock.ts) while open (default true); the writer thread's store does not. */
   dataDirLock?: boolean;
@@ -52,6 +53,8 @@ export class SqliteStore implements Store {
   private readonly deleteHubTx: Database.Transaction<(hub: string) => void>;
   private readonly loadTx: Database.Transaction<(hub: string) => HubSnapshot>;
   private readonly busyTimeoutMs: number;
+  /** Switches this connection's wait for another's write lock off and back on, around an inline commit. */
+  private readonly busyTimeout?: { none: Database.Statement; usual: Database.Statement };
   private readonly log: (message: string) => void;
 
   constructor(dir: string, options: SqliteStoreOptions = {}) {
@@ -83,7 +86,10 @@ export class SqliteStore implements Store {
     if (options.writerThread) {
       const writer = new SqliteWriter({ dir, synchronous: options.synchronous ?? "full", busyTimeoutMs: this.busyTimeoutMs, log: this.log });
       this.writer = writer;
-      this.commitAsync = (ops) => writer.commit(ops);
+      const inline = new InlineCommits();
+      const usual = busyWaitPerAttempt(this.busyTimeoutMs);
+      this.busyTimeout = { none: this.db.prepare("PRAGMA busy_timeout = 0"), usual: this.db.prepare(`PRAGMA busy_timeout = ${usual}`) };
+      this.commitAsync = (ops) => this.commitOffLoop(ops, writer, inline);
       this.ready = () => writer.ready;
       this.onFatal = (listener) => writer.onFatal(listener);
     }
@@ -134,11 +140,49 @@ export class SqliteStore implements Store {
    * milliseconds the transaction took beyond applying its ops: its COMMIT, which is the sync to disk.
    */
   commitEncoded(ops: EncodedOp[]): number {
+    return retryWhileBusy("a commit", this.busyTimeoutMs, this.log, () => this.commitOnce(ops));
+  }
+
+  /** One attempt; returns the milliseconds of its COMMIT (the sync to disk). */
+  private commitOnce(ops: EncodedOp[]): number {
     let applied = 0;
     const started = performance.now();
     // IMMEDIATE: take the write lock up front; appendHistory reads before it writes.
-    retryWhileBusy("a commit", this.busyTimeoutMs, this.log, () => this.commitTx.immediate(ops, (ms) => (applied = ms)));
+    this.commitTx.immediate(ops, (ms) => (applied = ms));
     return Math.max(0, performance.now() - started - applied);
+  }
+
+  /** commitAsync: on the writer thread, or inline when the batch is small and the store idle (inline-commit.ts). */
+  private commitOffLoop(ops: StoreOp[], writer: SqliteWriter, inline: InlineCommits): Promise<number | undefined> {
+    if (inline.takes(ops, writer.idle)) {
+      try {
+        const started = performance.now();
+        const ms = this.commitIfUnlocked(encodeOps(ops));
+        if (ms !== undefined) {
+          inline.synced(ms, performance.now() - started);
+          return Promise.resolve(ms);
+        }
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return writer.commit(ops).then((ms) => (inline.synced(ms ?? 0), ms));
+  }
+
+  /**
+   * The commit on this connection if no other connection holds the write lock; undefined if one does
+   * (the writer thread then waits for it: the event loop must not).
+   */
+  private commitIfUnlocked(ops: EncodedOp[]): number | undefined {
+    this.busyTimeout!.none.run();
+    try {
+      return this.commitOnce(ops);
+    } catch (err) {
+      if (isBusy(err)) return undefined;
+      throw err;
+    } finally {
+      this.busyTimeout!.usual.run();
+    }
   }
 
   getInstance(hub: string, instanceId: string): InstanceRecord | undefined {

@@ -67,6 +67,11 @@ export class SqliteWriter {
     });
   }
 
+  /** Nothing in flight and able to write: a commit elsewhere now cannot overtake one of the thread's. */
+  get idle(): boolean {
+    return this.pending.size === 0 && this.failure === undefined;
+  }
+
   onFatal(listener: (err: StoreFatalError) => void): void {
     if (this.failure) listener(this.failure);
     else this.fatalListeners.push(listener);
