@@ -28,6 +28,8 @@ export interface SqliteStoreOptions {
   synchronous?: "full" | "normal";
   /** Write commits on a separate thread (commitAsync) so the caller's event loop does not wait on disk (small ones on an idle store excepted: inline-commit.ts). */
   writerThread?: boolean;
+  /** With the writer thread: which commits run on this connection instead (default: measured on this event loop). */
+  inlineCommits?: InlineCommits;
   /** Hold the data directory's lock (data-dir-lock.ts) while open (default true); the writer thread's store does not. */
   dataDirLock?: boolean;
   /** How long a write waits for a lock another connection holds before it fails (busy-retry.ts). */
@@ -86,7 +88,7 @@ export class SqliteStore implements Store {
     if (options.writerThread) {
       const writer = new SqliteWriter({ dir, synchronous: options.synchronous ?? "full", busyTimeoutMs: this.busyTimeoutMs, log: this.log });
       this.writer = writer;
-      const inline = new InlineCommits();
+      const inline = options.inlineCommits ?? new InlineCommits();
       const usual = busyWaitPerAttempt(this.busyTimeoutMs);
       this.busyTimeout = { none: this.db.prepare("PRAGMA busy_timeout = 0"), usual: this.db.prepare(`PRAGMA busy_timeout = ${usual}`) };
       this.commitAsync = (ops) => this.commitOffLoop(ops, writer, inline);
