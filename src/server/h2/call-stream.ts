@@ -58,9 +58,7 @@ export class H2CallStream extends EventEmitter implements CallStream {
   write(data: Buffer, done?: (err?: Error | null) => void): boolean {
     const sent = this.h2.send(data);
     if (!done) return sent;
-    const socket = this.session.socket;
-    // After the connection's flush (queued before this), so that the socket has the bytes when it is asked.
-    const taken = () => setImmediate(() => (socket.writableNeedDrain ? socket.once("drain", () => done()) : done()));
+    const taken = () => this.h2.afterWrite(() => done());
     if (sent) taken();
     else {
       this.h2.onDrained = () => {

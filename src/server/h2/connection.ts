@@ -45,6 +45,8 @@ export class H2Connection implements StreamOutlet {
   private recvUnacked = 0;
   private out: Buffer[] = [];
   private flushScheduled = false;
+  /** Waiting for the next flush to reach the socket (afterWrite). */
+  private written: (() => void)[] = [];
   private goingAway = false;
   private closed = false;
   /** Streams waiting on a window. */
@@ -361,6 +363,15 @@ export class H2Connection implements StreamOutlet {
   private write(bytes: Buffer): void {
     if (this.closed) return;
     this.out.push(bytes);
+    this.scheduleFlush();
+  }
+
+  afterWrite(done: () => void): void {
+    this.written.push(done);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -369,10 +380,20 @@ export class H2Connection implements StreamOutlet {
 
   private flush(): void {
     this.flushScheduled = false;
-    if (this.out.length === 0 || this.socket.destroyed) return;
-    const out = this.out.length === 1 ? this.out[0] : Buffer.concat(this.out);
+    const socket = this.socket;
+    if (this.out.length > 0 && !socket.destroyed) {
+      socket.write(this.out.length === 1 ? this.out[0] : Buffer.concat(this.out));
+    }
     this.out = [];
-    this.socket.write(out);
+    if (this.written.length === 0) return;
+    const written = this.written;
+    this.written = [];
+    const done = () => {
+      for (const f of written) f();
+    };
+    // A socket over its buffer takes the bytes only at 'drain': that wait is the backpressure its writers feel.
+    if (socket.writableNeedDrain && !socket.destroyed) socket.once("drain", done);
+    else done();
   }
 }
 

@@ -16,6 +16,8 @@ export interface StreamOutlet {
   /** Grants the client the stream's received bytes back (WINDOW_UPDATE). */
   grant(stream: H2Stream): void;
   resetStream(stream: H2Stream, code: H2Error): void;
+  /** Calls `done` once what is queued now has gone to the socket and the socket has taken it. */
+  afterWrite(done: () => void): void;
 }
 
 /** One request stream: what the client sends arrives through the callbacks; the server answers with the send methods. */
@@ -72,6 +74,11 @@ export class H2Stream {
     if (data.length > 0 || !block) this.conn.sendData(this, data);
     if (block) this.conn.sendTrailers(this, block);
     return true;
+  }
+
+  /** Calls `done` once what was sent so far has left the connection (not what a window still holds: see onDrained). */
+  afterWrite(done: () => void): void {
+    this.conn.afterWrite(done);
   }
 
   pause(): void {
