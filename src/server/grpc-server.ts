@@ -9,6 +9,7 @@ import * as net from "net";
 import { Duplex } from "stream";
 import * as tls from "tls";
 import * as grpc from "@grpc/grpc-js";
+import { errorText, log } from "../log/log";
 import { TlsFiles, watchedTlsOptions } from "../proto/tls-files";
 import { Method, serveCall, trailersOnly } from "./grpc-calls";
 import { H2CallStream } from "./h2/call-stream";
@@ -111,7 +112,10 @@ export class GrpcServer {
   private serve(socket: net.Socket): void {
     socket.setNoDelay(true);
     socket.on("error", () => undefined);
-    const connection = new H2Connection(socket, { stream: (h2, fields) => this.call(new H2CallStream(h2, socket), headerRecord(fields)) });
+    const connection = new H2Connection(socket, {
+      stream: (h2, fields) => this.call(new H2CallStream(h2, socket), headerRecord(fields)),
+      failed: (err) => log.error(`dts: unexpected error serving a call (its stream was reset): ${errorText(err)}`),
+    });
     const { keepaliveTimeMs, keepaliveTimeoutMs } = this.options;
     let timer: NodeJS.Timeout | undefined;
     const wait = () => {

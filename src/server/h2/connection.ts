@@ -5,9 +5,10 @@
 // Node's http2 module (`npm run bench:grpc`, server "h2").
 import { Duplex } from "stream";
 import {
-  ConnectionError, dataPayload, DEFAULT_MAX_FRAME_SIZE, DEFAULT_WINDOW, FLAG_ACK, FLAG_END_HEADERS, FLAG_END_STREAM, frame, Frame, FrameReader, FrameType, goawayFrame,
-  H2Error, headerBlockFragment, parseSettings, PREFACE, rstStreamFrame, Setting, settingsFrame, windowUpdateFrame, writeFrameHeader,
+  ConnectionError, dataFrames, dataPayload, DEFAULT_MAX_FRAME_SIZE, DEFAULT_WINDOW, FLAG_ACK, FLAG_END_STREAM, frame, Frame, FrameReader, FrameType, goawayFrame,
+  H2Error, headerBlockFrames, parseSettings, pingFrame, rstStreamFrame, Setting, settingsFrame, windowUpdateFrame,
 } from "./frames";
+import { HeaderBlock, HeaderBlockAssembler } from "./header-block";
 import { HeaderList, HpackDecoder, HpackError } from "./hpack";
 import { H2Stream, StreamOutlet } from "./stream";
 
@@ -28,21 +29,27 @@ export const DEFAULT_H2_OPTIONS: H2Options = { maxConcurrentStreams: 1000, initi
 export interface H2Handler {
   /** A request's headers have arrived (`ended`: with END_STREAM, so no body follows). */
   stream(stream: H2Stream, headers: HeaderList, ended: boolean): void;
+  /** The handler's code for a stream threw: that stream was reset (INTERNAL_ERROR), the connection goes on. */
+  failed?(err: unknown): void;
 }
+
+/** PING and SETTINGS ACKs and refused streams a peer may leave unread (its socket backed up) before it is cut off. */
+export const MAX_UNREAD_ANSWERS = 1000;
 
 export class H2Connection implements StreamOutlet {
   private readonly streams = new Map<number, H2Stream>();
   private readonly reader: FrameReader;
   private readonly decoder: HpackDecoder;
-  private preface: Buffer | undefined = Buffer.alloc(0);
   /** A header block being received across CONTINUATION frames. */
-  private partial?: { streamId: number; ended: boolean; fragments: Buffer[] };
+  private readonly headerBlock: HeaderBlockAssembler;
   private lastStreamId = 0;
   private peerMaxFrame = DEFAULT_MAX_FRAME_SIZE;
   private peerInitialWindow = DEFAULT_WINDOW;
   /** The connection-level send window the peer granted. */
   sendWindow = DEFAULT_WINDOW;
   private recvUnacked = 0;
+  /** Control answers queued while the socket was backed up (MAX_UNREAD_ANSWERS). */
+  private unreadAnswers = 0;
   private out: Buffer[] = [];
   private flushScheduled = false;
   /** Waiting for the next flush to reach the socket (afterWrite). */
@@ -56,8 +63,9 @@ export class H2Connection implements StreamOutlet {
   onClose?: () => void;
 
   constructor(readonly socket: Duplex, private readonly handler: H2Handler, private readonly options: H2Options = DEFAULT_H2_OPTIONS) {
-    this.reader = new FrameReader(DEFAULT_MAX_FRAME_SIZE);
+    this.reader = new FrameReader(DEFAULT_MAX_FRAME_SIZE, true);
     this.decoder = new HpackDecoder(4096, options.maxHeaderListBytes);
+    this.headerBlock = new HeaderBlockAssembler(options.maxHeaderListBytes);
     this.write(settingsFrame([
       [Setting.MAX_CONCURRENT_STREAMS, options.maxConcurrentStreams],
       [Setting.INITIAL_WINDOW_SIZE, options.initialWindow],
@@ -98,26 +106,18 @@ export class H2Connection implements StreamOutlet {
 
   sendHeaders(stream: H2Stream, block: Buffer, end: boolean): void {
     if (end) this.endLocal(stream);
-    this.writeHeaderBlock(stream.id, block, end);
+    this.write(headerBlockFrames(stream.id, block, end, this.peerMaxFrame));
   }
 
   sendTrailers(stream: H2Stream, block: Buffer): void {
-    this.writeHeaderBlock(stream.id, block, true);
+    this.write(headerBlockFrames(stream.id, block, true, this.peerMaxFrame));
     this.endLocal(stream);
   }
 
   sendData(stream: H2Stream, data: Buffer): void {
     stream.sendWindow -= data.length;
     this.sendWindow -= data.length;
-    let at = 0;
-    do {
-      const chunk = data.subarray(at, at + this.peerMaxFrame);
-      at += chunk.length;
-      const header = Buffer.allocUnsafe(9);
-      writeFrameHeader(header, 0, chunk.length, FrameType.DATA, 0, stream.id);
-      this.write(header);
-      if (chunk.length > 0) this.write(chunk);
-    } while (at < data.length);
+    for (const bytes of dataFrames(stream.id, data, this.peerMaxFrame)) this.write(bytes);
   }
 
   flushStream(stream: H2Stream): void {
@@ -142,17 +142,6 @@ export class H2Connection implements StreamOutlet {
   private received(chunk: Buffer): void {
     if (this.closed) return;
     try {
-      if (this.preface) {
-        const have = Buffer.concat([this.preface, chunk]);
-        if (have.length < PREFACE.length) {
-          if (!PREFACE.subarray(0, have.length).equals(have)) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "not an HTTP/2 connection preface");
-          this.preface = have;
-          return;
-        }
-        if (!have.subarray(0, PREFACE.length).equals(PREFACE)) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "not an HTTP/2 connection preface");
-        this.preface = undefined;
-        chunk = have.subarray(PREFACE.length);
-      }
       for (const f of this.reader.push(chunk)) {
         this.frame(f);
         if (this.closed) return;
@@ -160,11 +149,13 @@ export class H2Connection implements StreamOutlet {
     } catch (err) {
       const code = err instanceof ConnectionError ? err.code : err instanceof HpackError ? H2Error.COMPRESSION_ERROR : H2Error.INTERNAL_ERROR;
       this.goAway(code, (err as Error).message, true);
+      // A peer that does not read would keep what is queued for it (and the socket) forever.
+      if (code === H2Error.ENHANCE_YOUR_CALM) this.socket.destroy();
     }
   }
 
   private frame(f: Frame): void {
-    if (this.partial && f.type !== FrameType.CONTINUATION) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "a frame inside a header block");
+    if (this.headerBlock.open && f.type !== FrameType.CONTINUATION) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "a frame inside a header block");
     switch (f.type) {
       case FrameType.HEADERS:
         return this.headers(f);
@@ -196,24 +187,20 @@ export class H2Connection implements StreamOutlet {
 
   private headers(f: Frame): void {
     const id = f.streamId;
-    const existing = this.streams.get(id);
     if (id === 0 || id % 2 === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, `HEADERS on stream ${id}`);
-    if (!existing && id <= this.lastStreamId) throw new ConnectionError(H2Error.STREAM_CLOSED, `HEADERS on closed stream ${id}`);
-    this.partial = { streamId: id, ended: (f.flags & FLAG_END_STREAM) !== 0, fragments: [headerBlockFragment(f)] };
-    if (f.flags & FLAG_END_HEADERS) this.headerBlockDone();
+    if (!this.streams.has(id) && id <= this.lastStreamId) throw new ConnectionError(H2Error.STREAM_CLOSED, `HEADERS on closed stream ${id}`);
+    const whole = this.headerBlock.headers(f);
+    if (whole) this.headerBlockDone(whole);
   }
 
   private continuation(f: Frame): void {
-    if (!this.partial || f.streamId !== this.partial.streamId) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "CONTINUATION without its HEADERS");
-    this.partial.fragments.push(f.payload);
-    if (f.flags & FLAG_END_HEADERS) this.headerBlockDone();
+    const whole = this.headerBlock.continuation(f);
+    if (whole) this.headerBlockDone(whole);
   }
 
-  private headerBlockDone(): void {
-    const { streamId, ended, fragments } = this.partial!;
-    this.partial = undefined;
+  private headerBlockDone({ streamId, ended, block }: HeaderBlock): void {
     // Decoded even for a stream refused below: the table must see every block.
-    const headers = this.decoder.decode(fragments.length === 1 ? fragments[0] : Buffer.concat(fragments));
+    const headers = this.decoder.decode(block);
     const existing = this.streams.get(streamId);
     if (existing) {
       // Trailers from the client: they end its side.
@@ -222,13 +209,14 @@ export class H2Connection implements StreamOutlet {
       return;
     }
     this.lastStreamId = streamId;
-    if (this.goingAway) return void this.write(rstStreamFrame(streamId, H2Error.REFUSED_STREAM));
-    if (this.streams.size >= this.options.maxConcurrentStreams) return void this.write(rstStreamFrame(streamId, H2Error.REFUSED_STREAM));
+    if (this.goingAway || this.streams.size >= this.options.maxConcurrentStreams) return this.answer(rstStreamFrame(streamId, H2Error.REFUSED_STREAM));
     const stream = new H2Stream(streamId, this, this.peerInitialWindow);
     this.streams.set(streamId, stream);
     stream.remoteEnded = ended;
-    this.handler.stream(stream, headers, ended);
-    if (ended) stream.onEnd?.();
+    this.guarded(stream, () => {
+      this.handler.stream(stream, headers, ended);
+      if (ended) stream.onEnd?.();
+    });
   }
 
   private data(f: Frame): void {
@@ -244,8 +232,17 @@ export class H2Connection implements StreamOutlet {
       return; // a stream already closed or reset: its data is dropped (the connection window was granted back above)
     }
     stream.unacked += f.payload.length;
+    // The connection's window is granted back on receipt (above); a stream's only as its reader takes
+    // the data (pause()), so a client that sends beyond it would fill the reader's buffer.
+    if (stream.unacked > this.receiveWindow) return this.fail(stream, H2Error.FLOW_CONTROL_ERROR, "the client sent beyond the stream's window");
     const payload = dataPayload(f);
-    if (payload.length > 0) stream.onData?.(payload);
+    if (payload.length > 0) {
+      try {
+        stream.onData?.(payload);
+      } catch (err) {
+        return this.broke(stream, err);
+      }
+    }
     if (f.flags & FLAG_END_STREAM) this.endRemote(stream);
     else if (!stream.paused && stream.unacked >= this.options.initialWindow / 2) this.grant(stream);
   }
@@ -264,7 +261,7 @@ export class H2Connection implements StreamOutlet {
         this.peerMaxFrame = value;
       }
     }
-    this.write(frame(FrameType.SETTINGS, FLAG_ACK, 0));
+    this.answer(frame(FrameType.SETTINGS, FLAG_ACK, 0));
     this.unblock();
   }
 
@@ -292,7 +289,7 @@ export class H2Connection implements StreamOutlet {
       for (const w of waiters) w();
       return;
     }
-    this.write(pingFrame(FLAG_ACK, f.payload));
+    this.answer(pingFrame(FLAG_ACK, f.payload));
   }
 
   private unblock(): void {
@@ -306,7 +303,7 @@ export class H2Connection implements StreamOutlet {
 
   private endRemote(stream: H2Stream): void {
     stream.remoteEnded = true;
-    stream.onEnd?.();
+    this.guarded(stream, () => stream.onEnd?.());
     if (stream.closed) this.forget(stream);
   }
 
@@ -318,7 +315,37 @@ export class H2Connection implements StreamOutlet {
   private abort(stream: H2Stream, reason: string): void {
     this.forget(stream);
     stream.localEnded = stream.remoteEnded = true;
-    stream.onAbort?.(reason);
+    try {
+      stream.onAbort?.(reason);
+    } catch (err) {
+      this.handler.failed?.(err);
+    }
+  }
+
+  /** Runs the handler's code for a stream: if it throws, that stream is reset, not the connection. */
+  private guarded(stream: H2Stream, run: () => void): void {
+    try {
+      run();
+    } catch (err) {
+      this.broke(stream, err);
+    }
+  }
+
+  private broke(stream: H2Stream, err: unknown): void {
+    this.handler.failed?.(err);
+    this.fail(stream, H2Error.INTERNAL_ERROR, "the server failed");
+  }
+
+  /** Ends one stream with RST_STREAM; its reader learns through onAbort. */
+  private fail(stream: H2Stream, code: H2Error, reason: string): void {
+    if (!this.streams.has(stream.id)) return;
+    this.write(rstStreamFrame(stream.id, code));
+    this.abort(stream, reason);
+  }
+
+  /** The window this side grants a stream (a client may use the default until it has our SETTINGS). */
+  private get receiveWindow(): number {
+    return Math.max(this.options.initialWindow, DEFAULT_WINDOW);
   }
 
   private forget(stream: H2Stream): void {
@@ -338,28 +365,18 @@ export class H2Connection implements StreamOutlet {
 
   // ---------------------------------------------------------------- output
 
-  /** A HEADERS frame, and CONTINUATIONs when the block is larger than the peer's frame size. */
-  private writeHeaderBlock(streamId: number, block: Buffer, end: boolean): void {
-    let at = 0;
-    let first = true;
-    do {
-      const chunk = block.subarray(at, at + this.peerMaxFrame);
-      at += chunk.length;
-      const last = at >= block.length;
-      const flags = (last ? FLAG_END_HEADERS : 0) | (first && end ? FLAG_END_STREAM : 0);
-      const out = Buffer.allocUnsafe(9 + chunk.length);
-      writeFrameHeader(out, 0, chunk.length, first ? FrameType.HEADERS : FrameType.CONTINUATION, flags, streamId);
-      chunk.copy(out, 9);
-      this.write(out);
-      first = false;
-    } while (at < block.length);
-  }
-
   /**
    * Queues bytes; everything queued in this turn of the event loop goes out in one write. Not at the
    * next tick: a commit dispatches the next work item and then answers the completion a few promise
    * hops later, and both should reach the worker in one write, not two wake-ups.
    */
+  /** A control answer: counted while the peer leaves the socket backed up, and cut off past MAX_UNREAD_ANSWERS. */
+  private answer(bytes: Buffer): void {
+    if (!this.socket.writableNeedDrain) this.unreadAnswers = 0;
+    else if (++this.unreadAnswers > MAX_UNREAD_ANSWERS) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, "too many answers left unread");
+    this.write(bytes);
+  }
+
   private write(bytes: Buffer): void {
     if (this.closed) return;
     this.out.push(bytes);
@@ -395,8 +412,4 @@ export class H2Connection implements StreamOutlet {
     if (socket.writableNeedDrain && !socket.destroyed) socket.once("drain", done);
     else done();
   }
-}
-
-function pingFrame(flags: number, opaque: Buffer): Buffer {
-  return frame(FrameType.PING, flags, 0, opaque);
 }

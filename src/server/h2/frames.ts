@@ -63,16 +63,26 @@ export class ConnectionError extends Error {
   }
 }
 
-/** Cuts the bytes after the preface into frames, however the reads split them. */
+/** Cuts a connection's bytes into frames, however the reads split them; on a server's side, after checking the client's preface. */
 export class FrameReader {
   private pending?: Buffer;
 
   /** `maxFrameSize`: SETTINGS_MAX_FRAME_SIZE as this side advertised it. */
-  constructor(private readonly maxFrameSize = DEFAULT_MAX_FRAME_SIZE) {}
+  constructor(private readonly maxFrameSize = DEFAULT_MAX_FRAME_SIZE, private preface = false) {}
 
   push(chunk: Buffer): Frame[] {
     let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = undefined;
+    if (this.preface) {
+      const n = Math.min(buf.length, PREFACE.length);
+      if (!buf.subarray(0, n).equals(PREFACE.subarray(0, n))) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "not an HTTP/2 connection preface");
+      if (n < PREFACE.length) {
+        this.pending = buf;
+        return [];
+      }
+      this.preface = false;
+      buf = buf.subarray(n);
+    }
     const frames: Frame[] = [];
     while (buf.length >= 9) {
       const length = buf.readUIntBE(0, 3);
@@ -136,6 +146,40 @@ export function goawayFrame(lastStreamId: number, code: H2Error, debug = ""): Bu
   payload.writeUInt32BE(code, 4);
   text.copy(payload, 8);
   return frame(FrameType.GOAWAY, 0, 0, payload);
+}
+
+/** DATA frames of at most `maxFrame` bytes each, as frame headers and slices of `data` (not copied). */
+export function dataFrames(streamId: number, data: Buffer, maxFrame: number): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  do {
+    const chunk = data.subarray(at, at + maxFrame);
+    at += chunk.length;
+    const header = Buffer.allocUnsafe(9);
+    writeFrameHeader(header, 0, chunk.length, FrameType.DATA, 0, streamId);
+    out.push(header);
+    if (chunk.length > 0) out.push(chunk);
+  } while (at < data.length);
+  return out;
+}
+
+export function pingFrame(flags: number, opaque: Buffer): Buffer {
+  return frame(FrameType.PING, flags, 0, opaque);
+}
+
+/** A header block as a HEADERS frame and the CONTINUATIONs its size needs at `maxFrame`, in one buffer. */
+export function headerBlockFrames(streamId: number, block: Buffer, end: boolean, maxFrame: number): Buffer {
+  const frames = Math.max(1, Math.ceil(block.length / maxFrame));
+  const out = Buffer.allocUnsafe(9 * frames + block.length);
+  let at = 0;
+  for (let i = 0; i < frames; i++) {
+    const chunk = block.subarray(i * maxFrame, (i + 1) * maxFrame);
+    const flags = (i === frames - 1 ? FLAG_END_HEADERS : 0) | (i === 0 && end ? FLAG_END_STREAM : 0);
+    writeFrameHeader(out, at, chunk.length, i === 0 ? FrameType.HEADERS : FrameType.CONTINUATION, flags, streamId);
+    chunk.copy(out, at + 9);
+    at += 9 + chunk.length;
+  }
+  return out;
 }
 
 /** A HEADERS (or PUSH_PROMISE) payload without its padding and priority fields: the header block fragment. */

@@ -1,10 +1,14 @@
 // The HTTP/2 server connection against real clients: grpc-js (as the SDK workers use it) and Node's
-// http2 client with small windows, resets, pings, a refused stream and a broken preface.
+// http2 client with small windows, resets, pings, a refused stream and a broken preface; and against
+// a raw peer that breaks the limits (header block floods, DATA beyond a window, answers left unread).
 import * as http2 from "http2";
 import * as net from "net";
 import * as grpc from "@grpc/grpc-js";
 import { frame, MessageReader } from "../../../src/server/grpc-wire";
-import { DEFAULT_H2_OPTIONS, H2Connection, H2Handler, H2Options } from "../../../src/server/h2/connection";
+import { DEFAULT_H2_OPTIONS, H2Connection, H2Handler, H2Options, MAX_UNREAD_ANSWERS } from "../../../src/server/h2/connection";
+import { Frame, frame as h2Frame, FrameReader, FrameType, FLAG_END_HEADERS, H2Error, pingFrame, PREFACE, settingsFrame } from "../../../src/server/h2/frames";
+import { MAX_CONTINUATIONS } from "../../../src/server/h2/header-block";
+import { encodeHeaders } from "../../../src/server/h2/hpack";
 
 const OK: [string, string][] = [["grpc-status", "0"]];
 const HEADERS: [string, string][] = [[":status", "200"], ["content-type", "application/grpc+proto"]];
@@ -20,6 +24,33 @@ async function serve(handler: H2Handler, options: H2Options = DEFAULT_H2_OPTIONS
   };
   return { port, connections, close };
 }
+
+const REQUEST: [string, string][] = [[":method", "POST"], [":scheme", "http"], [":authority", "x"], [":path", "/t.T/Echo"], ["content-type", "application/grpc"]];
+
+/** A client writing frames by hand: the preface and its SETTINGS sent, every frame of the server's collected. */
+async function rawPeer(port: number) {
+  const socket = net.connect(port, "127.0.0.1");
+  socket.on("error", () => undefined); // writes after the server cut it off
+  await new Promise((resolve) => socket.once("connect", resolve));
+  const reader = new FrameReader(1 << 24);
+  const frames: Frame[] = [];
+  let arrived = () => {};
+  socket.on("data", (chunk: Buffer) => (frames.push(...reader.push(chunk)), arrived()));
+  const closed = new Promise<void>((resolve) => socket.on("close", () => (resolve(), arrived())));
+  socket.write(Buffer.concat([PREFACE, settingsFrame([])]));
+  /** The first frame of the server's that `match`es, once it has come. */
+  const until = async (match: (f: Frame) => boolean): Promise<Frame> => {
+    for (;;) {
+      const found = frames.find(match);
+      if (found) return found;
+      if (socket.destroyed) throw new Error("the connection closed first");
+      await new Promise<void>((resolve) => (arrived = resolve));
+    }
+  };
+  return { socket, until, closed };
+}
+
+const goawayOf = (f: Frame) => ({ code: f.payload.readUInt32BE(4), debug: f.payload.subarray(8).toString() });
 
 /** Echoes each request's messages back, reversed, in a response of the same shape as a gRPC unary answer. */
 const echo: H2Handler = {
@@ -129,6 +160,107 @@ test("what is not HTTP/2 ends the connection; GOAWAY lets open streams finish fi
     session.destroy();
     await g.close();
   } finally {
+    await s.close();
+  }
+});
+
+test("a header block over the size limit or in too many CONTINUATIONs ends the connection before any handler sees it", async () => {
+  let streams = 0;
+  const s = await serve({ stream: () => void streams++ });
+  try {
+    const floods: [size: number, frames: number, said: string][] = [
+      [16_384, 10, `a header block of more than ${DEFAULT_H2_OPTIONS.maxHeaderListBytes} bytes`],
+      [0, MAX_CONTINUATIONS + 10, `a header block in more than ${MAX_CONTINUATIONS} CONTINUATION frames`],
+    ];
+    for (const [size, count, said] of floods) {
+      const peer = await rawPeer(s.port);
+      peer.socket.write(h2Frame(FrameType.HEADERS, 0, 1, encodeHeaders(REQUEST))); // no END_HEADERS: CONTINUATIONs follow
+      for (let i = 0; i < count; i++) peer.socket.write(h2Frame(FrameType.CONTINUATION, 0, 1, Buffer.alloc(size, 0x40)));
+      expect(goawayOf(await peer.until((f) => f.type === FrameType.GOAWAY))).toEqual({ code: H2Error.ENHANCE_YOUR_CALM, debug: said });
+      await peer.closed;
+    }
+    expect(streams).toBe(0);
+
+    // A large header within the limit still arrives whole, over CONTINUATIONs.
+    const big = Buffer.alloc(40_000, "x").toString("latin1").replace(/x/g, (_, i: number) => "abcdefghij"[i % 10]);
+    let seen: string | undefined;
+    const t = await serve({ stream: (stream, headers) => ((seen = headers.find(([n]) => n === "x-big")?.[1]), stream.respond(HEADERS, true)) });
+    const session = http2.connect(`http://127.0.0.1:${t.port}`);
+    const req = session.request({ ":method": "POST", ":path": "/a", "x-big": big }, { endStream: true });
+    await new Promise((resolve) => req.on("response", resolve));
+    expect(seen).toBe(big);
+    session.close();
+    await t.close();
+  } finally {
+    await s.close();
+  }
+});
+
+test("DATA beyond a paused stream's window resets that stream only; its reader took no more than the window", async () => {
+  let taken = 0;
+  const aborted: string[] = [];
+  const s = await serve({
+    stream(stream) {
+      stream.onData = (chunk) => ((taken += chunk.length), stream.pause());
+      stream.onAbort = (reason) => aborted.push(reason);
+    },
+  });
+  try {
+    const peer = await rawPeer(s.port);
+    peer.socket.write(h2Frame(FrameType.HEADERS, FLAG_END_HEADERS, 1, encodeHeaders(REQUEST)));
+    const chunk = Buffer.alloc(16_384, 1);
+    for (let sent = 0; sent <= DEFAULT_H2_OPTIONS.initialWindow; sent += chunk.length) peer.socket.write(h2Frame(FrameType.DATA, 0, 1, chunk));
+    const reset = await peer.until((f) => f.type === FrameType.RST_STREAM && f.streamId === 1);
+    expect(reset.payload.readUInt32BE(0)).toBe(H2Error.FLOW_CONTROL_ERROR);
+    expect(aborted).toEqual(["the client sent beyond the stream's window"]);
+    expect(taken).toBeLessThanOrEqual(DEFAULT_H2_OPTIONS.initialWindow);
+    // The connection goes on.
+    peer.socket.write(pingFrame(0, Buffer.from("stillok!")));
+    await peer.until((f) => f.type === FrameType.PING && f.payload.toString() === "stillok!");
+    peer.socket.destroy();
+  } finally {
+    await s.close();
+  }
+});
+
+test("a client that sends PINGs without reading the answers is cut off once its socket is backed up", async () => {
+  const s = await serve(echo);
+  try {
+    const peer = await rawPeer(s.port);
+    peer.socket.pause(); // reads nothing: the kernel's buffers fill, then the server's
+    const pings = Buffer.concat(Array.from({ length: 4096 }, () => pingFrame(0, Buffer.alloc(8))));
+    let sent = 0;
+    while (!peer.socket.destroyed && !s.connections[0].socket.destroyed) {
+      sent += 4096;
+      if (!peer.socket.write(pings)) await Promise.race([new Promise((resolve) => peer.socket.once("drain", resolve)), peer.closed]);
+    }
+    await new Promise((resolve) => (s.connections[0].socket.destroyed ? resolve(undefined) : s.connections[0].socket.once("close", resolve)));
+    expect(sent).toBeGreaterThan(MAX_UNREAD_ANSWERS);
+    peer.socket.destroy();
+  } finally {
+    await s.close();
+  }
+});
+
+test("a handler that throws resets its own stream; the connection's other calls go on", async () => {
+  const failures: unknown[] = [];
+  const s = await serve({
+    stream(stream, headers, ended) {
+      if (headers.some(([n, v]) => n === ":path" && v === "/t.T/Boom")) throw new Error("a bug in the handler");
+      echo.stream(stream, headers, ended);
+    },
+    failed: (err) => failures.push(err),
+  });
+  const client = new grpc.Client(`127.0.0.1:${s.port}`, grpc.credentials.createInsecure());
+  try {
+    const id = (b: Buffer) => b;
+    const call = (path: string) => new Promise<Buffer>((resolve, reject) => client.makeUnaryRequest(path, id, id, Buffer.from("abc"), (e, r) => (e ? reject(e) : resolve(r!))));
+    await expect(call("/t.T/Boom")).rejects.toMatchObject({ code: grpc.status.INTERNAL });
+    expect((await call("/t.T/Echo")).toString()).toBe("cba");
+    expect(failures.map((e) => (e as Error).message)).toEqual(["a bug in the handler"]);
+    expect(s.connections).toHaveLength(1);
+  } finally {
+    client.close();
     await s.close();
   }
 });
