@@ -64,7 +64,7 @@ Other options:
   --json             one JSON document on stdout: every row, the options and the machine (cpus, node, git commit)
   -h, --help         this text
 
-The defaults (the five main scenarios on the five default paths) take about 8 minutes on a 2-core machine;
+The defaults (the five main scenarios on the five default paths) take about 3 minutes on a 2-core machine;
 --memory and --startup at 100,000 add several minutes each.`;
 
 class UsageError extends Error {}
