@@ -10,6 +10,7 @@ import {
 } from "./frames";
 import { HeaderBlock, HeaderBlockAssembler } from "./header-block";
 import { HeaderList, HpackDecoder, HpackError } from "./hpack";
+import { PeerLimits } from "./peer-limits";
 import { H2Stream, StreamOutlet } from "./stream";
 
 export { H2Stream };
@@ -33,9 +34,6 @@ export interface H2Handler {
   failed?(err: unknown): void;
 }
 
-/** PING and SETTINGS ACKs and refused streams a peer may leave unread (its socket backed up) before it is cut off. */
-export const MAX_UNREAD_ANSWERS = 1000;
-
 export class H2Connection implements StreamOutlet {
   private readonly streams = new Map<number, H2Stream>();
   private readonly reader: FrameReader;
@@ -48,8 +46,7 @@ export class H2Connection implements StreamOutlet {
   /** The connection-level send window the peer granted. */
   sendWindow = DEFAULT_WINDOW;
   private recvUnacked = 0;
-  /** Control answers queued while the socket was backed up (MAX_UNREAD_ANSWERS). */
-  private unreadAnswers = 0;
+  private readonly limits = new PeerLimits();
   private out: Buffer[] = [];
   private flushScheduled = false;
   /** Waiting for the next flush to reach the socket (afterWrite). */
@@ -172,7 +169,10 @@ export class H2Connection implements StreamOutlet {
       case FrameType.RST_STREAM: {
         if (f.streamId === 0 || f.payload.length !== 4) throw new ConnectionError(H2Error.PROTOCOL_ERROR, "a malformed RST_STREAM");
         const stream = this.streams.get(f.streamId);
-        if (stream) this.abort(stream, `the client reset the stream (code ${f.payload.readUInt32BE(0)})`);
+        if (stream) {
+          this.limits.reset();
+          this.abort(stream, `the client reset the stream (code ${f.payload.readUInt32BE(0)})`);
+        }
         return;
       }
       case FrameType.GOAWAY:
@@ -370,10 +370,9 @@ export class H2Connection implements StreamOutlet {
    * next tick: a commit dispatches the next work item and then answers the completion a few promise
    * hops later, and both should reach the worker in one write, not two wake-ups.
    */
-  /** A control answer: counted while the peer leaves the socket backed up, and cut off past MAX_UNREAD_ANSWERS. */
+  /** A control answer, which a client leaving the socket backed up may not pile up (peer-limits.ts). */
   private answer(bytes: Buffer): void {
-    if (!this.socket.writableNeedDrain) this.unreadAnswers = 0;
-    else if (++this.unreadAnswers > MAX_UNREAD_ANSWERS) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, "too many answers left unread");
+    this.limits.answered(this.socket.writableNeedDrain);
     this.write(bytes);
   }
 

@@ -5,10 +5,11 @@ import * as http2 from "http2";
 import * as net from "net";
 import * as grpc from "@grpc/grpc-js";
 import { frame, MessageReader } from "../../../src/server/grpc-wire";
-import { DEFAULT_H2_OPTIONS, H2Connection, H2Handler, H2Options, MAX_UNREAD_ANSWERS } from "../../../src/server/h2/connection";
+import { DEFAULT_H2_OPTIONS, H2Connection, H2Handler, H2Options } from "../../../src/server/h2/connection";
 import { Frame, frame as h2Frame, FrameReader, FrameType, FLAG_END_HEADERS, H2Error, pingFrame, PREFACE, settingsFrame } from "../../../src/server/h2/frames";
 import { MAX_CONTINUATIONS } from "../../../src/server/h2/header-block";
 import { encodeHeaders } from "../../../src/server/h2/hpack";
+import { MAX_UNREAD_ANSWERS, RESET_BURST } from "../../../src/server/h2/peer-limits";
 
 const OK: [string, string][] = [["grpc-status", "0"]];
 const HEADERS: [string, string][] = [[":status", "200"], ["content-type", "application/grpc+proto"]];
@@ -261,6 +262,29 @@ test("a handler that throws resets its own stream; the connection's other calls 
     expect(s.connections).toHaveLength(1);
   } finally {
     client.close();
+    await s.close();
+  }
+});
+
+test("a client that opens streams and resets them at once is cut off after a burst; the handler saw each until then", async () => {
+  let opened = 0;
+  let aborted = 0;
+  const s = await serve({ stream: (stream) => void (opened++, (stream.onAbort = () => void aborted++)) });
+  try {
+    const peer = await rawPeer(s.port);
+    const block = encodeHeaders(REQUEST); // no dynamic table entries: the same bytes open every stream
+    const cancel = Buffer.alloc(4);
+    cancel.writeUInt32BE(H2Error.CANCEL);
+    const pairs: Buffer[] = [];
+    for (let id = 1; id < 2 * (RESET_BURST + 500); id += 2) pairs.push(h2Frame(FrameType.HEADERS, FLAG_END_HEADERS, id, block), h2Frame(FrameType.RST_STREAM, 0, id, cancel));
+    peer.socket.write(Buffer.concat(pairs));
+    const goaway = goawayOf(await peer.until((f) => f.type === FrameType.GOAWAY));
+    expect(goaway.code).toBe(H2Error.ENHANCE_YOUR_CALM);
+    expect(goaway.debug).toMatch(/^streams reset faster than/);
+    await peer.closed;
+    expect(aborted).toBeGreaterThan(RESET_BURST - 1);
+    expect(opened).toBeLessThan(RESET_BURST + 500);
+  } finally {
     await s.close();
   }
 });
