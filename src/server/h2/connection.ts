@@ -48,6 +48,8 @@ export class H2Connection implements StreamOutlet {
   private recvUnacked = 0;
   private readonly limits = new PeerLimits();
   private out: Buffer[] = [];
+  /** write(), bound once: the sink sendData's frames go to, with no array or closure per send. */
+  private readonly emit = (bytes: Buffer) => this.write(bytes);
   private flushScheduled = false;
   /** Waiting for the next flush to reach the socket (afterWrite). */
   private written: (() => void)[] = [];
@@ -114,7 +116,7 @@ export class H2Connection implements StreamOutlet {
   sendData(stream: H2Stream, data: Buffer): void {
     stream.sendWindow -= data.length;
     this.sendWindow -= data.length;
-    for (const bytes of dataFrames(stream.id, data, this.peerMaxFrame)) this.write(bytes);
+    dataFrames(stream.id, data, this.peerMaxFrame, this.emit);
   }
 
   flushStream(stream: H2Stream): void {

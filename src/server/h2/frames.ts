@@ -148,19 +148,17 @@ export function goawayFrame(lastStreamId: number, code: H2Error, debug = ""): Bu
   return frame(FrameType.GOAWAY, 0, 0, payload);
 }
 
-/** DATA frames of at most `maxFrame` bytes each, as frame headers and slices of `data` (not copied). */
-export function dataFrames(streamId: number, data: Buffer, maxFrame: number): Buffer[] {
-  const out: Buffer[] = [];
+/** DATA frames of at most `maxFrame` bytes each, given to `emit` as frame headers and slices of `data` (not copied). */
+export function dataFrames(streamId: number, data: Buffer, maxFrame: number, emit: (bytes: Buffer) => void): void {
   let at = 0;
   do {
     const chunk = data.subarray(at, at + maxFrame);
     at += chunk.length;
     const header = Buffer.allocUnsafe(9);
     writeFrameHeader(header, 0, chunk.length, FrameType.DATA, 0, streamId);
-    out.push(header);
-    if (chunk.length > 0) out.push(chunk);
+    emit(header);
+    if (chunk.length > 0) emit(chunk);
   } while (at < data.length);
-  return out;
 }
 
 export function pingFrame(flags: number, opaque: Buffer): Buffer {
