@@ -47,6 +47,7 @@ Options (environment variable in brackets):
   --history-streaming-threshold <n>    longer histories go by StreamInstanceHistory to workers that can [DTS_HISTORY_STREAMING_THRESHOLD] (default ${DEFAULT_ENGINE_OPTIONS.historyStreamingThreshold})
   --result-batch-factor <n>            while an orchestration waits on more tasks, its results wait for each other up to n times its last episode's duration; 0: an episode per result [DTS_RESULT_BATCH_FACTOR] (default ${DEFAULT_ENGINE_OPTIONS.resultBatchFactor})
   --result-batch-max-wait <ms>         the longest a task result waits for others [DTS_RESULT_BATCH_MAX_WAIT] (default ${DEFAULT_ENGINE_OPTIONS.resultBatchMaxWaitMs})
+  --speculative-dispatch on|off        dispatch the work a worker's completion creates while its commit is written (its answer still waits for the commit) [DTS_SPECULATIVE_DISPATCH] (default on)
   --store-busy-timeout <seconds>       how long a commit waits for a database lock held by another process [DTS_STORE_BUSY_TIMEOUT] (default ${DEFAULT_BUSY_TIMEOUT_MS / 1000})
   --host <address>           listen address [DTS_HOST] (default localhost without auth, 0.0.0.0 with auth)
 
@@ -95,7 +96,7 @@ export const SERVE_OPTIONS = {
   "keepalive-interval": { type: "string" }, "keepalive-timeout": { type: "string" }, "max-delivery-attempts": { type: "string" },
   "max-hubs": { type: "string" }, partitions: { type: "string" }, "store-busy-timeout": { type: "string" },
   "max-history-events": { type: "string" }, "history-streaming-threshold": { type: "string" },
-  "result-batch-factor": { type: "string" }, "result-batch-max-wait": { type: "string" },
+  "result-batch-factor": { type: "string" }, "result-batch-max-wait": { type: "string" }, "speculative-dispatch": { type: "string" },
   host: { type: "string" }, "log-format": { type: "string" }, "log-level": { type: "string" }, "auth-issuer": { type: "string", multiple: true }, "auth-tenant": { type: "string" },
   "auth-jwks": { type: "string" }, "auth-audience": { type: "string", multiple: true }, "auth-clock-skew": { type: "string" },
   "role-assignments": { type: "string" }, "auth-trust-token-roles": { type: "boolean" },
@@ -192,6 +193,8 @@ export function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): 
   if (store !== "memory" && store !== "sqlite" && store !== "postgres") throw new UsageError(`--store must be memory, sqlite or postgres, got '${store}'`);
   const sqliteSync = values["sqlite-sync"] ?? env.DTS_SQLITE_SYNC ?? "full";
   if (sqliteSync !== "full" && sqliteSync !== "normal") throw new UsageError(`--sqlite-sync must be full or normal, got '${sqliteSync}'`);
+  const speculative = values["speculative-dispatch"] ?? (env.DTS_SPECULATIVE_DISPATCH || "on");
+  if (speculative !== "on" && speculative !== "off") throw new UsageError(`--speculative-dispatch must be on or off, got '${speculative}'`);
   const partitions = int("partitions", values.partitions ?? env.DTS_PARTITIONS, 1) ?? (store === "postgres" ? DEFAULT_PARTITIONS : 1);
   if (partitions > MAX_PARTITIONS) throw new UsageError(`--partitions must be at most ${MAX_PARTITIONS}, got ${partitions}`);
   if (partitions > 1 && store === "sqlite") throw new UsageError(`--partitions ${partitions} needs --store postgres (or memory): the SQLite store keeps a task hub in one partition`);
@@ -225,6 +228,7 @@ export function schedulerSettings(values: ServeValues, env: NodeJS.ProcessEnv): 
     historyStreamingThreshold: int("history-streaming-threshold", values["history-streaming-threshold"] ?? env.DTS_HISTORY_STREAMING_THRESHOLD, 0),
     resultBatchFactor: int("result-batch-factor", values["result-batch-factor"] ?? env.DTS_RESULT_BATCH_FACTOR, 0),
     resultBatchMaxWaitMs: int("result-batch-max-wait", values["result-batch-max-wait"] ?? env.DTS_RESULT_BATCH_MAX_WAIT, 0),
+    speculativeDispatch: speculative === "on",
     storeBusyTimeoutMs: seconds("store-busy-timeout", values["store-busy-timeout"] ?? env.DTS_STORE_BUSY_TIMEOUT),
     retention: { policy: retentionPolicy(values, env), ...retentionExport(values, env) },
   } };

@@ -6,13 +6,15 @@ import { HotInstance, InboxMessage } from "./hot-instance";
 /** Changes one operation makes, committed together; `after` runs once they are durable. */
 export class Change {
   readonly ops: StoreOp[] = [];
-  /** Instances whose readiness may have changed (re-checked after the commit). */
+  /** A worker's completion: the work it creates may be dispatched before it is durable (hub-commit.ts). */
+  speculative = false;
+  /** Instances whose readiness may have changed (re-checked after the commit; a speculative change's also before). */
   readonly wake = new Set<string>();
-  /** Activity tasks created (queued or timed after the commit). */
+  /** Activity tasks created (queued or timed after the commit; a speculative change's before). */
   readonly activities: number[] = [];
   /** Instances whose waiters should look again (WaitForInstanceStart/Completion). */
   readonly notify = new Set<string>();
-  /** Messages sent, held back from dispatch until the commit. */
+  /** Messages sent: not dispatched before the commit, unless the change is `speculative`. */
   readonly sent: InboxMessage[] = [];
   readonly after: (() => void)[] = [];
   /** Entities that took a step in this change (a batch or a lock step): forgotten if that left them empty. */

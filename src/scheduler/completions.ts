@@ -265,6 +265,7 @@ export class WorkItemCompletions {
 
   private applyCompletion(lease: Lease, apply: Apply): Promise<void> {
     const change = new Change();
+    change.speculative = this.options.speculativeDispatch;
     apply(change);
     change.after.push(() => this.endLease(lease));
     return this.commit.run(change);

@@ -4,11 +4,11 @@
 import { pb } from "../proto";
 import { EntityStep, isEmptyEntity, nextEntityStep } from "../core/entities";
 import { Change } from "./change";
-import { committedInbox, HotInstance, InboxMessage } from "./hot-instance";
+import { dispatchableInbox, HotInstance, InboxMessage } from "./hot-instance";
 import { HubState } from "./hub-state";
 
-/** The entity's next step over `inbox` (by default the committed messages, which are all a worker may see). */
-export function entityStep(state: HubState, h: HotInstance, now: number, batchSize: number, inbox: InboxMessage[] = committedInbox(h)): EntityStep {
+/** The entity's next step over `inbox` (by default the messages a worker may be given). */
+export function entityStep(state: HubState, h: HotInstance, now: number, batchSize: number, inbox: InboxMessage[] = dispatchableInbox(h)): EntityStep {
   return nextEntityStep(h.rec.instanceId, h.rec.entity!, inbox, now, batchSize, (o) => state.isLiveOrchestration(o));
 }
 

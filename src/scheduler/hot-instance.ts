@@ -1,13 +1,14 @@
 // An instance (orchestration or entity) held in memory while it has work: its record, history,
 // waiting messages and dispatch bookkeeping. `rec`, `history` and `inbox` run ahead of the store
 // while a change is being committed; `committed` and the messages' `pending` flag say what is
-// durable, and only that is read by clients or dispatched.
+// durable, and only that is read by clients. A message is dispatched once it is no longer `held`:
+// when its change is durable, or sooner when that change is a worker's completion (hub-commit.ts).
 import { HistoryEvent, InstanceRecord, MessageRecord } from "../core/model";
 import { taskBalance } from "../core/result-batching";
 import { Lease } from "./dispatcher";
 
-/** A message in an inbox; `pending` until the change that sent it is committed. */
-export type InboxMessage = MessageRecord & { pending?: boolean };
+/** A message in an inbox; `pending` until the change that sent it is committed, `held` until it may be dispatched. */
+export type InboxMessage = MessageRecord & { pending?: boolean; held?: boolean };
 
 export interface HotInstance {
   rec: InstanceRecord;
@@ -66,9 +67,15 @@ export function committedBacklog(h: HotInstance): number {
   return committedInbox(h).length + h.consumedUncommitted;
 }
 
-/** The messages an instance may act on: those whose commit is done. */
+/** The messages the store has: those whose commit is done. */
 export function committedInbox(h: HotInstance): InboxMessage[] {
   for (const m of h.inbox) if (m.pending) return h.inbox.filter((x) => !x.pending);
+  return h.inbox;
+}
+
+/** The messages a worker may be given. */
+export function dispatchableInbox(h: HotInstance): InboxMessage[] {
+  for (const m of h.inbox) if (m.held) return h.inbox.filter((x) => !x.held);
   return h.inbox;
 }
 

@@ -1,6 +1,17 @@
 // The end of every operation: its change, with the entity lock steps it made possible, goes to the
-// store as one commit; once durable, clients may read it and its consequences are dispatched
-// (messages and activity tasks queued, waiters told, idle worker streams fed).
+// store as one commit; once durable, clients may read it, its caller is answered and its waiters
+// told, and its consequences are dispatched (messages and activity tasks queued, idle worker
+// streams fed).
+//
+// A worker's completion is the exception (speculative dispatch, as in Netherite): the work it
+// creates goes to workers at once, while its commit is being written, so a worker runs the next
+// step during the disk sync instead of after it. Nothing a client or worker is told waits less:
+// the completion is still answered after the commit, reads still see only committed state. If the
+// commit fails, the hub is reloaded from the store, which revokes every lease, so results of work
+// dispatched from the refused change are refused too; after a crash the work is dispatched again
+// from what the store holds. Either way an activity may run again, which activities allow
+// (at-least-once) and a crash between an activity's run and its result's commit causes anyway.
+// Client requests are not speculative: what runs never depends on a request not yet acknowledged.
 import { notStored, SchedulerError } from "../core/errors";
 import { HistoryEvent, InstanceRecord } from "../core/model";
 import { Change } from "./change";
@@ -47,6 +58,9 @@ export class HubCommit {
     if (this.closedReason !== undefined) return Promise.reject(new SchedulerError("UNAVAILABLE", this.closedReason));
     settleEntities(this.state, change, this.options.entityBatchSize);
     const durable = this.committedAfter(change);
+    // Released before the commit is queued: the work item's write and the commit both run at the
+    // event loop's next check phase, in that order, so the worker has the item during the sync.
+    if (change.speculative) this.release(change, Date.now());
     return new Promise((resolve, reject) => {
       this.committer.commit(change.ops, () => {
         if (this.closedReason === undefined) this.durable(change, durable);
@@ -67,13 +81,28 @@ export class HubCommit {
     }
   }
 
+  /**
+   * The change's work may go to workers: its messages, activity tasks and the instances it made
+   * ready. Only queues and dispatch: a lock step it woke runs once it is durable (a new operation
+   * now would commit before this one).
+   */
+  private release(change: Change, now: number): void {
+    for (const m of change.sent) m.held = false;
+    for (const seq of change.activities) this.feed.queueActivity(seq, now);
+    for (const id of change.wake) {
+      const h = this.state.get(id);
+      if (h) this.feed.enqueueIfReady(h, now);
+    }
+    this.dispatcher.pump();
+  }
+
   private durable(change: Change, durable: Map<HotInstance, { rec: InstanceRecord; history: HistoryEvent[] }>): void {
-    for (const m of change.sent) m.pending = false;
+    for (const m of change.sent) m.pending = m.held = false;
     for (const [h, committed] of durable) if (this.state.get(h.rec.instanceId) === h) h.committed = committed;
     const now = Date.now();
     for (const f of change.after) f();
     for (const rec of change.ended) this.options.observer.executionEnded(this.state.name, rec);
-    for (const seq of change.activities) this.feed.queueActivity(seq, now);
+    if (!change.speculative) for (const seq of change.activities) this.feed.queueActivity(seq, now);
     for (const id of change.wake) {
       const h = this.state.get(id);
       if (h) this.wake(h, now);

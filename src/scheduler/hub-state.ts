@@ -266,7 +266,7 @@ export class HubState {
     if (!h || isTerminal(h.rec.status)) return;
     if (m.executionId && m.executionId !== h.rec.executionId && !h.rec.rewoundExecutionIds?.includes(m.executionId)) return;
     if (extra?.unlessQueued && resultQueued(h, m)) return;
-    const rec: InboxMessage = { ...m, seq: (this.seq = this.link.nextSeq(this.seq)), pending: true };
+    const rec: InboxMessage = { ...m, seq: (this.seq = this.link.nextSeq(this.seq)), pending: true, held: true };
     change.ops.push({ op: "putMessage", hub: this.name, message: rec });
     change.sent.push(rec);
     this.addToInbox(h, rec, Date.now());

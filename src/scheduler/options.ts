@@ -11,6 +11,11 @@ export interface EngineOptions {
   maxOrchestrationsPerWorker: number;
   maxActivitiesPerWorker: number;
   maxEntitiesPerWorker: number;
+  /**
+   * The work a worker's completion creates is dispatched while its commit is written, not after
+   * (its answer still waits for the commit; scheduler/hub-commit.ts).
+   */
+  speculativeDispatch: boolean;
   /** Most operations sent to an entity in one batch. */
   entityBatchSize: number;
   /**
@@ -58,6 +63,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   maxOrchestrationsPerWorker: 200,
   maxActivitiesPerWorker: 200,
   maxEntitiesPerWorker: 100,
+  speculativeDispatch: true,
   entityBatchSize: 50,
   orchestrationLockTimeoutMs: 2 * 60_000,
   activityLockTimeoutMs: 10 * 60_000,

@@ -1,6 +1,6 @@
 // What the dispatcher hands out: ready queues of orchestrations, activity tasks and entities, and
 // the work item each becomes when a worker stream has room. Queue entries are hints, checked again
-// when taken; only committed messages are ever dispatched.
+// when taken; a message is dispatched once it is no longer held (hot-instance.ts).
 import { pb } from "../proto";
 import { entityName, entityRequest } from "../core/entities";
 import { orchestratorStarted, str } from "../core/events";
@@ -44,7 +44,7 @@ export class WorkFeed {
     let results = 0;
     let firstResultAt = Infinity;
     for (const m of h.inbox) {
-      if (m.visibleAt > now || m.pending) continue;
+      if (m.visibleAt > now || m.held) continue;
       if (h.history.length === 0 && !m.event.executionStarted) continue;
       if (!isTaskResult(m.event)) return now;
       // A full work item's worth need not wait for more (and the scan stays bounded).
@@ -145,7 +145,7 @@ export class WorkFeed {
     const newEvents: HistoryEvent[] = [orchestratorStarted(now)];
     const consumed: number[] = [];
     for (const m of h.inbox) {
-      if (m.visibleAt > now || m.pending) continue;
+      if (m.visibleAt > now || m.held) continue;
       // A bounded episode: the rest of a flood of messages waits, in order, for the next one (a
       // new execution's start is always taken, wherever it is).
       if (consumed.length >= this.options.maxEventsPerWorkItem && !m.event.executionStarted) {

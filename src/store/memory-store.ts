@@ -283,8 +283,11 @@ function copyInstance(r: InstanceRecord): InstanceRecord {
   return r.tags ? { ...r, tags: { ...r.tags } } : { ...r };
 }
 
+/** The record's own fields: the engine's in-memory marks on it (pending, held) are not stored. */
 function copyMessage(m: MessageRecord): MessageRecord {
-  return { ...m };
+  const copy: MessageRecord = { seq: m.seq, instanceId: m.instanceId, visibleAt: m.visibleAt, event: m.event };
+  if (m.executionId !== undefined) copy.executionId = m.executionId;
+  return copy;
 }
 
 function copyActivity(a: ActivityRecord): ActivityRecord {

@@ -2,9 +2,11 @@
 // at debug level as JSON, with SDK workers recording when they receive and complete each one
 // (worker-trace.ts), and the client's own moments. One instance runs at a time, so its path is one
 // chain: the start call → the first dispatch → (each work item: out to the worker → the worker's run
-// → its completion back → the commit → the next dispatch) → the last commit → the client's wait
-// returning. The notes give, per instance, the median of each leg's total, and per work item kind
-// the median of each leg. Every moment is an epoch millisecond to the microsecond, from one machine.
+// → its completion back → the next dispatch, which with speculative dispatch goes out while the
+// completion's commit is written and otherwise after it) → the last completion's commit → the
+// client's wait returning. The notes give, per instance, the median of each leg's total, and per
+// work item kind the median of each leg, the commit among them. Every moment is an epoch
+// millisecond to the microsecond, from one machine.
 import type { ClientRun, Row, ScenarioContext } from "./scenarios";
 import type { Target } from "./targets";
 import { WorkerTraceLine, workerMoments } from "./worker-trace";
@@ -75,13 +77,14 @@ const ms = (x: number | undefined) => (x === undefined ? "?" : x.toFixed(1));
 
 type Leg = [name: string, from: (i: Moments) => number | undefined, to: (i: Moments) => number | undefined];
 
-/** A work item's legs, in order; with the worker's moments the first is split in three. */
-function itemLegs(withWorker: boolean): Leg[] {
-  const through: Leg[] = withWorker
+/** A work item's legs to the scheduler and back, in order; with the worker's moments split in three. */
+function throughLegs(withWorker: boolean): Leg[] {
+  return withWorker
     ? [["out", (i) => i.dispatched, (i) => i.worker?.received], ["worker", (i) => i.worker?.received, (i) => i.worker?.sent], ["back", (i) => i.worker?.sent, (i) => i.received]]
     : [["dispatch→received", (i) => i.dispatched, (i) => i.received]];
-  return [...through, ["commit", (i) => i.received, (i) => i.committed]];
 }
+
+const COMMIT: Leg = ["commit", (i) => i.received, (i) => i.committed];
 
 const span = (leg: Leg, i: Moments) => {
   const [, from, to] = leg;
@@ -90,15 +93,17 @@ const span = (leg: Leg, i: Moments) => {
 };
 
 /** Per instance, the legs' totals along its chain: they add up to its end-to-end time. */
-function instanceTotals(run: ClientRun, items: Moments[], legs: Leg[]): Map<string, number> | undefined {
+function instanceTotals(run: ClientRun, items: Moments[], through: Leg[]): Map<string, number> | undefined {
   const chain = items.filter((i) => i.dispatched !== undefined && i.committed !== undefined).sort((a, b) => a.dispatched! - b.dispatched!);
   if (chain.length === 0) return undefined;
   const totals = new Map<string, number>();
   const add = (name: string, x: number | undefined) => x !== undefined && totals.set(name, (totals.get(name) ?? 0) + x);
   add("start call→first dispatch", chain[0].dispatched! - run.calledAt);
   for (const [n, item] of chain.entries()) {
-    for (const leg of legs) add(`${item.kind} ${leg[0]}`, span(leg, item));
-    if (n + 1 < chain.length) add("commit→next dispatch", chain[n + 1].dispatched! - item.committed!);
+    for (const leg of through) add(`${item.kind} ${leg[0]}`, span(leg, item));
+    const next = chain[n + 1];
+    if (next) add(`${item.kind} received→next dispatch`, next.dispatched! - item.received!);
+    else add("last commit", span(COMMIT, item));
   }
   add("last commit→client", run.completedAt - chain[chain.length - 1].committed!);
   add("total", run.completedAt - run.calledAt);
@@ -109,10 +114,11 @@ function instanceTotals(run: ClientRun, items: Moments[], legs: Leg[]): Map<stri
 export function stepBreakdown(items: Map<string, Moments>, runs: ClientRun[]): string {
   const all = [...items.values()];
   const withWorker = all.some((i) => i.worker?.received !== undefined);
-  const legs = itemLegs(withWorker);
+  const through = throughLegs(withWorker);
+  const legs = [...through, COMMIT];
   const byInstance = new Map<string, Moments[]>();
   for (const i of all) byInstance.set(i.instanceId, [...(byInstance.get(i.instanceId) ?? []), i]);
-  const totals = runs.flatMap((r) => instanceTotals(r, byInstance.get(r.instanceId) ?? [], legs) ?? []);
+  const totals = runs.flatMap((r) => instanceTotals(r, byInstance.get(r.instanceId) ?? [], through) ?? []);
   const names = [...new Set(totals.flatMap((t) => [...t.keys()]))];
   const perInstance = names.map((n) => `${n} ${ms(median(totals.map((t) => t.get(n) ?? 0)))}`);
   const startAck = median(runs.map((r) => r.startedAt - r.calledAt));
