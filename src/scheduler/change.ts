@@ -17,6 +17,8 @@ export class Change {
   /** Messages sent: not dispatched before the commit, unless the change is `speculative`. */
   readonly sent: InboxMessage[] = [];
   readonly after: (() => void)[] = [];
+  /** Run when a speculative change's work is released, before its commit (hub-commit.ts). */
+  readonly released: (() => void)[] = [];
   /** Entities that took a step in this change (a batch or a lock step): forgotten if that left them empty. */
   readonly stepped = new Set<string>();
   /** Orchestration executions this change ends (told to the engine's observer once durable). */

@@ -267,6 +267,8 @@ export class WorkItemCompletions {
     const change = new Change();
     change.speculative = this.options.speculativeDispatch;
     apply(change);
+    // Speculative: the instance may take its next work item now, not once this is durable.
+    if (change.speculative) change.released.push(() => this.freeInstance(lease, Date.now()));
     change.after.push(() => this.endLease(lease));
     return this.commit.run(change);
   }
@@ -286,12 +288,22 @@ export class WorkItemCompletions {
       return;
     }
     const h = this.state.get(lease.key as string);
-    if (!h || h.lease !== lease) return;
+    if (!h) return;
     const now = Date.now();
+    this.freeInstance(lease, now);
+    // Freed earlier (speculative), it may have waited for this commit (work-feed.ts, history streaming).
+    this.feed.enqueueIfReady(h, now);
+    this.state.evictIfDone(h);
+  }
+
+  /** The orchestration or entity no longer holds the completed work item, so it may take its next. */
+  private freeInstance(lease: Lease, now: number): void {
+    const h = lease.kind === "activity" ? undefined : this.state.get(lease.key as string);
+    if (!h || h.lease !== lease) return;
+    this.dispatcher.end(lease);
     h.lastEpisodeMs = now - lease.leasedAt;
     endWork(h);
     this.feed.enqueueIfReady(h, now);
-    this.state.evictIfDone(h);
   }
 
   /** The activity's task leaves the hub and its result event goes to the orchestration, in one change. */

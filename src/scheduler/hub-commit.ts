@@ -4,7 +4,8 @@
 // streams fed).
 //
 // A worker's completion is the exception (speculative dispatch, as in Netherite): the work it
-// creates goes to workers at once, while its commit is being written, so a worker runs the next
+// creates goes to workers at once, while its commit is being written, and the instance that
+// completed may take its next work item then too (completions.ts), so a worker runs the next
 // step during the disk sync instead of after it. Nothing a client or worker is told waits less:
 // the completion is still answered after the commit, reads still see only committed state. If the
 // commit fails, the hub is reloaded from the store, which revokes every lease, so results of work
@@ -87,6 +88,7 @@ export class HubCommit {
    * now would commit before this one).
    */
   private release(change: Change, now: number): void {
+    for (const f of change.released) f();
     for (const m of change.sent) m.held = false;
     for (const seq of change.activities) this.feed.queueActivity(seq, now);
     for (const id of change.wake) {

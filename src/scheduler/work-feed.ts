@@ -142,6 +142,10 @@ export class WorkFeed {
 
   private episode(h: HotInstance, lease: Lease, now: number): pb.IWorkItem | undefined {
     if (h.rec.entity || !this.isReady(h, now)) return undefined;
+    // A long history goes by StreamInstanceHistory to a worker that can fetch it, which reads what
+    // is committed: one with a commit still being written (speculative dispatch) waits for it.
+    const stream = lease.worker.historyStreaming && h.history.length > this.options.historyStreamingThreshold;
+    if (stream && h.committed?.history !== h.history) return undefined;
     const newEvents: HistoryEvent[] = [orchestratorStarted(now)];
     const consumed: number[] = [];
     for (const m of h.inbox) {
@@ -167,9 +171,6 @@ export class WorkFeed {
       else newEvents.push(m.event);
     }
     h.episode = { consumed, newEvents };
-    // A long history goes by StreamInstanceHistory to a worker that can fetch it (its commit is done: the
-    // instance was not leased before), instead of in one message.
-    const stream = lease.worker.historyStreaming && h.history.length > this.options.historyStreamingThreshold;
     return {
       orchestratorRequest: {
         instanceId: h.rec.instanceId, executionId: str(h.rec.executionId), pastEvents: stream ? [] : h.history, newEvents, requiresHistoryStreaming: stream,

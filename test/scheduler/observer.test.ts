@@ -70,7 +70,7 @@ test("each moment of a work item's life is told once, with its hub and kind", as
   // Continue-as-new ends the execution; the new one's completion ends it for good.
   await hub.completions.orchestration({ instanceId: "i", completionToken: episode.completionToken, actions: [{ id: 1, completeOrchestration: { orchestrationStatus: S.ORCHESTRATION_STATUS_CONTINUED_AS_NEW } }] });
   const restarted = await next("orchestratorRequest");
-  expect(seen.splice(0)).toEqual(["completed h orchestration", "ended h i ORCHESTRATION_STATUS_CONTINUED_AS_NEW", "dispatched h orchestration true"]);
+  expect(seen.splice(0)).toEqual(["dispatched h orchestration true", "completed h orchestration", "ended h i ORCHESTRATION_STATUS_CONTINUED_AS_NEW"]);
   await hub.completions.orchestration({ instanceId: "i", completionToken: restarted.completionToken, actions: [{ id: 0, completeOrchestration: { orchestrationStatus: S.ORCHESTRATION_STATUS_COMPLETED } }] });
   expect(seen.splice(0)).toEqual(["completed h orchestration", "ended h i ORCHESTRATION_STATUS_COMPLETED"]);
 

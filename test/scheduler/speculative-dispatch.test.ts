@@ -43,12 +43,12 @@ const COMPLETED = pb.OrchestrationStatus.ORCHESTRATION_STATUS_COMPLETED;
 const str = (value: string) => ({ value });
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
-function setup(options: SchedulerOptions = {}) {
+function setup(options: SchedulerOptions = {}, historyStreaming = false) {
   const store = new HeldStore();
   const scheduler = new Scheduler(store, options);
   const hub: Hub = scheduler.hub("default");
   const items: pb.IWorkItem[] = [];
-  hub.connectWorker(new WorkerConnection("w", { send: (i) => items.push(i) > 0, end: () => {} }, { orchestrations: 10, activities: 10, entities: 10 }));
+  hub.connectWorker(new WorkerConnection("w", { send: (i) => items.push(i) > 0, end: () => {} }, { orchestrations: 10, activities: 10, entities: 10 }, Date.now(), historyStreaming));
   const take = (kind: "orchestratorRequest" | "activityRequest") => {
     const i = items.findIndex((x) => x[kind]);
     return i < 0 ? undefined : items.splice(i, 1)[0];
@@ -79,18 +79,20 @@ test("a completion's activity is dispatched while its commit is written; its ans
   // Readers see the store's state: no episode in the history yet.
   expect(await history()).toEqual([]);
 
-  // The activity finishes before the episode's commit lands: its result waits for both commits,
-  // and the orchestration's next episode for the first (the instance is leased until then).
+  // The activity finishes before the episode's commit lands: the orchestration's next episode goes
+  // out at once, built on the episode not yet durable; the result's answer waits for both commits.
   const result = hub.completions.activity({ completionToken: task!.completionToken, taskId: 0, result: str("2") });
+  const second = take("orchestratorRequest")!;
+  const kinds = (events: pb.IHistoryEvent[] | null | undefined) => events?.map((e) => Object.keys(e).find((k) => k !== "eventId" && k !== "timestamp"));
+  expect(kinds(second.orchestratorRequest?.pastEvents)).toEqual(["orchestratorStarted", "executionStarted", "taskScheduled"]);
+  expect(kinds(second.orchestratorRequest?.newEvents)).toEqual(["orchestratorStarted", "taskCompleted"]);
   expect(await settled(result)).toBe("pending");
-  expect(take("orchestratorRequest")).toBeUndefined();
+  expect(await history()).toEqual([]);
 
   store.land();
   expect(await settled(answered)).toBe("answered");
   expect(await settled(result)).toBe("answered");
   expect(await history()).toEqual(["orchestratorStarted", "executionStarted", "taskScheduled"]);
-  const second = take("orchestratorRequest")!;
-  expect(second.orchestratorRequest?.newEvents?.map((e) => Object.keys(e).find((k) => k !== "eventId" && k !== "timestamp"))).toEqual(["orchestratorStarted", "taskCompleted"]);
   await hub.completions.orchestration({ instanceId: "o", completionToken: second.completionToken, actions: [{ id: 1, completeOrchestration: { orchestrationStatus: COMPLETED, result: str("2") } }] });
   expect((await hub.reads.getInstance("o"))?.status).toBe(COMPLETED);
   await scheduler.close();
@@ -134,6 +136,22 @@ test("a refused commit revokes the work dispatched from it: its result is refuse
   await hub.completions.activity({ completionToken: take("activityRequest")!.completionToken, taskId: 0, result: str("3") });
   await hub.completions.orchestration({ instanceId: "o", completionToken: take("orchestratorRequest")!.completionToken, actions: [{ id: 1, completeOrchestration: { orchestrationStatus: COMPLETED, result: str("3") } }] });
   expect((await hub.reads.getInstance("o"))?.status).toBe(COMPLETED);
+  await scheduler.close();
+});
+
+test("an episode whose history a worker would stream waits for the commit: the stream reads what is committed", async () => {
+  const { scheduler, hub, store, take, settled } = setup({ historyStreamingThreshold: 2 }, true);
+  await hub.clients.startInstance({ instanceId: "o", name: "Hello" });
+  store.holding = true;
+  const answered = hub.completions.orchestration({ instanceId: "o", completionToken: take("orchestratorRequest")!.completionToken, actions: [{ id: 0, scheduleTask: { name: "Step" } }] });
+  const result = hub.completions.activity({ completionToken: take("activityRequest")!.completionToken, taskId: 0, result: str("2") });
+  expect(await settled(answered)).toBe("pending");
+  expect(take("orchestratorRequest")).toBeUndefined();
+  store.land();
+  expect(await settled(result)).toBe("answered");
+  const next = take("orchestratorRequest")!;
+  expect(next.orchestratorRequest?.requiresHistoryStreaming).toBe(true);
+  expect((await hub.reads.getHistory("o"))?.length).toBe(3);
   await scheduler.close();
 });
 
