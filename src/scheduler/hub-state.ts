@@ -210,7 +210,8 @@ export class HubState {
 
   /** A finished instance leaves memory once durable; reads then go to the store. */
   evictIfDone(h: HotInstance): void {
-    if (isTerminal(h.rec.status) && !h.lease && this.instances.get(h.rec.instanceId) === h) {
+    // Only once its finished record is committed: reads of an evicted instance go to the store.
+    if (isTerminal(h.rec.status) && !h.lease && h.committed?.rec === h.rec && this.instances.get(h.rec.instanceId) === h) {
       this.instances.delete(h.rec.instanceId);
       // Its history is left out: few reads need it, and the store has it.
       this.cold.wrote(h.rec.instanceId, h.rec, undefined, true);

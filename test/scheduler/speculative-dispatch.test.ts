@@ -33,6 +33,13 @@ class HeldStore extends MemoryStore {
     }
   }
 
+  /** The oldest held commit lands; later ones are still held. */
+  landOne(): void {
+    const c = this.held.shift()!;
+    super.commit(c.ops);
+    c.resolve();
+  }
+
   refuse(): void {
     this.holding = false;
     for (const c of this.held.splice(0)) c.reject(new Error("disk full"));
@@ -152,6 +159,27 @@ test("an episode whose history a worker would stream waits for the commit: the s
   const next = take("orchestratorRequest")!;
   expect(next.orchestratorRequest?.requiresHistoryStreaming).toBe(true);
   expect((await hub.reads.getHistory("o"))?.length).toBe(3);
+  await scheduler.close();
+});
+
+test("a finished instance leaves memory only once its finished record is committed", async () => {
+  const { scheduler, hub, store, take, settled } = setup();
+  await hub.clients.startInstance({ instanceId: "o", name: "Hello" });
+  store.holding = true;
+  const answered = hub.completions.orchestration({ instanceId: "o", completionToken: take("orchestratorRequest")!.completionToken, actions: [{ id: 0, scheduleTask: { name: "Step" } }] });
+  expect(await settled(answered)).toBe("pending");
+  // Ended by force while the episode's commit is written: the end commits after it.
+  const ended = hub.clients.forceTerminate(["o"], "stop");
+  store.landOne();
+  expect(await settled(answered)).toBe("answered");
+  expect(await settled(ended)).toBe("pending");
+  const hot = () => hub.reads.hotState().instances.map((i) => i.rec.instanceId);
+  expect(hot()).toEqual(["o"]);
+  expect((await hub.reads.getInstance("o"))?.status).toBe(pb.OrchestrationStatus.ORCHESTRATION_STATUS_RUNNING);
+  store.land();
+  expect(await settled(ended)).toBe("answered");
+  expect(hot()).toEqual([]);
+  expect((await hub.reads.getInstance("o"))?.status).toBe(pb.OrchestrationStatus.ORCHESTRATION_STATUS_TERMINATED);
   await scheduler.close();
 });
 
