@@ -184,22 +184,38 @@ function figures(usage: Usage, orchestrations: number, workItems: number, latenc
   };
 }
 
-/** Activities the Functions host has run inline so far (the scheduler's /metrics); undefined without its dashboard. */
-async function inlineActivities(target: Target): Promise<number | undefined> {
-  if (target.dashboardPort === undefined) return undefined;
-  const text = await (await fetch(`http://localhost:${target.dashboardPort}/metrics`)).text();
-  let sum = 0;
-  for (const m of text.matchAll(/^dts_work_items_inline_total\{[^}]*\} (\d+)/gm)) sum += Number(m[1]);
-  return sum;
+/** Counters the scheduler's /metrics has so far; undefined without its dashboard. */
+interface SchedulerCounts {
+  /** Activities the Functions host ran inline with their orchestrator's episode. */
+  inline: number;
+  /** Group commits, and the changes they wrote. */
+  groups: number;
+  changes: number;
 }
 
-/** Counts the activities run inline during a phase: the note to add, if any ran. */
-async function countInline(target: Target): Promise<(activities: number) => Promise<{ notes?: string }>> {
-  const before = await inlineActivities(target);
+async function schedulerCounts(target: Target): Promise<SchedulerCounts | undefined> {
+  if (target.dashboardPort === undefined) return undefined;
+  const text = await (await fetch(`http://localhost:${target.dashboardPort}/metrics`)).text();
+  const sum = (metric: string) => {
+    let total = 0;
+    for (const m of text.matchAll(new RegExp(`^${metric}(?:\\{[^}]*\\})? (\\d+)`, "gm"))) total += Number(m[1]);
+    return total;
+  };
+  return { inline: sum("dts_work_items_inline_total"), groups: sum("dts_commit_batch_changes_count"), changes: sum("dts_commit_batch_changes_sum") };
+}
+
+/** The phase's notes from the scheduler's counters: activities run inline, and group commits (how many, how large). */
+async function phaseNotes(target: Target): Promise<(activities: number) => Promise<{ notes?: string }>> {
+  const before = await schedulerCounts(target);
   return async (activities) => {
-    const after = await inlineActivities(target);
-    const ran = before === undefined || after === undefined ? 0 : after - before;
-    return ran > 0 ? { notes: `${ran} of ${activities} activities ran inline with their orchestrator's episode` } : {};
+    const after = await schedulerCounts(target);
+    if (!before || !after) return {};
+    const notes: string[] = [];
+    const ran = after.inline - before.inline;
+    if (ran > 0) notes.push(`${ran} of ${activities} activities ran inline with their orchestrator's episode`);
+    const groups = after.groups - before.groups;
+    if (groups > 0) notes.push(`${groups} group commits, ${((after.changes - before.changes) / groups).toFixed(1)} changes each`);
+    return notes.length > 0 ? { notes: notes.join("; ") } : {};
   };
 }
 
@@ -208,13 +224,13 @@ async function countInline(target: Target): Promise<(activities: number) => Prom
 /**
  * One HelloCities5 to completion: connects everything and warms the JIT before the clocks start. The
  * scheduler's /metrics is read once too: the bench's first fetch() loads and compiles Node's HTTP
- * client, which slowed the first seconds of the phase that followed it (countInline reads /metrics
+ * client, which slowed the first seconds of the phase that followed it (phaseNotes reads /metrics
  * just before each phase; the latency scenario's p50 was 1.3-1.7 ms higher for it on the memory path).
  */
 export async function warmUp(target: Target, deadline: number): Promise<void> {
   const id = await target.start("hello");
   await target.waitCompleted(id, Math.min(deadline, Date.now() + 120_000));
-  await inlineActivities(target);
+  await schedulerCounts(target);
 }
 
 /** (1) N HelloCities5 started at once (in start batches of 100); completion latency from each start request. */
@@ -222,7 +238,7 @@ async function hello(target: Target, ctx: ScenarioContext): Promise<Partial<Row>
   const n = ctx.sizes.hello;
   const progress = new Progress(ctx.label, n, "completed").start();
   try {
-    const inline = await countInline(target);
+    const notes = await phaseNotes(target);
     const usage = startUsage(target);
     const latencies: number[] = [];
     const waits: Promise<void>[] = [];
@@ -246,7 +262,7 @@ async function hello(target: Target, ctx: ScenarioContext): Promise<Partial<Row>
     const u = usage();
     // Every HelloCities5 has the same history: count one instance's episodes and activities.
     const perOrchestration = first ? await target.workItems(first) : 0;
-    return { ...figures(u, n, perOrchestration * n, latencies), ...(await inline(5 * n)) };
+    return { ...figures(u, n, perOrchestration * n, latencies), ...(await notes(5 * n)) };
   } finally {
     progress.stop();
   }
@@ -257,14 +273,14 @@ async function fanout(target: Target, ctx: ScenarioContext): Promise<Partial<Row
   const n = ctx.sizes.fanout;
   const progress = new Progress(ctx.label, 1, `completed (1 orchestration, ${n} activities)`).start();
   try {
-    const inline = await countInline(target);
+    const notes = await phaseNotes(target);
     const usage = startUsage(target);
     const startedAt = Date.now();
     const id = await target.start("fanout", n);
     const output = JSON.parse((await target.waitCompleted(id, ctx.deadline, true)) ?? "null");
     const u = usage();
     progress.tick();
-    const row = { ...figures(u, 1, await target.workItems(id), Array.isArray(output) ? output.map((t: number) => t - startedAt) : []), ...(await inline(n)) };
+    const row = { ...figures(u, 1, await target.workItems(id), Array.isArray(output) ? output.map((t: number) => t - startedAt) : []), ...(await notes(n)) };
     return Array.isArray(output) ? row : { ...row, notes: `${row.notes ? `${row.notes}; ` : ""}the sample's ${output?.count ?? "?"} MeasureItem activities do not record when they ran: no p50/p99` };
   } finally {
     progress.stop();
@@ -317,7 +333,7 @@ async function latency(target: Target, ctx: ScenarioContext, record?: (run: Clie
   }
   const progress = new Progress(ctx.label, n, "completed (one at a time)").start();
   try {
-    const inline = await countInline(target);
+    const notes = await phaseNotes(target);
     const usage = startUsage(target);
     const latencies: number[] = [];
     let last = "";
@@ -332,7 +348,7 @@ async function latency(target: Target, ctx: ScenarioContext, record?: (run: Clie
       progress.tick();
     }
     const u = usage();
-    return { ...figures(u, n, (await target.workItems(last)) * n, latencies), ...(await inline(5 * n)) };
+    return { ...figures(u, n, (await target.workItems(last)) * n, latencies), ...(await notes(5 * n)) };
   } finally {
     progress.stop();
   }
