@@ -22,6 +22,8 @@ export interface Lease {
 }
 
 export interface DispatchSource {
+  /** False when nothing of the kind is queued: no lease need be made to find that out. */
+  hasQueued(kind: WorkKind): boolean;
   /** Takes the next ready item of a kind for this lease (setting lease.key); undefined when none is ready. */
   next(lease: Lease): pb.IWorkItem | undefined;
   /** The lease ended without a completion (stream closed, lock timeout): put the item back. */
@@ -35,7 +37,6 @@ const KIND_LIMIT = { orchestration: "orchestrations", activity: "activities", en
 export class Dispatcher {
   readonly workers = new Set<WorkerConnection>();
   readonly leases = new Map<string, Lease>();
-  /** Begins every completion token this dispatcher issues ("prefix.n"), so a hub of several partitions can route a completion by its token. */
   /** Starts every completion token this dispatcher issues; a partition's names it after `~` (tokenPartition). */
   readonly tokenPrefix: string;
   /**
@@ -141,7 +142,8 @@ export class Dispatcher {
     const limitKey = KIND_LIMIT[kind];
     // Filtered streams that found nothing they accept in this round.
     let passed: Set<WorkerConnection> | undefined;
-    for (;;) {
+    // Pumps run after every change, most with nothing of this kind queued.
+    while (this.source.hasQueued(kind)) {
       let best: WorkerConnection | undefined;
       for (const w of this.workers) {
         if (w.draining || w.inFlight[limitKey] >= w.limits[limitKey] || passed?.has(w)) continue;

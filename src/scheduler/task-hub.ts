@@ -9,7 +9,7 @@ import { RetentionPolicy } from "../core/retention";
 import { EngineStore, HubSnapshot, isAsyncStore } from "../store/store";
 import { ClientOperations } from "./client-operations";
 import { WorkItemCompletions } from "./completions";
-import { Dispatcher, DispatchSource, Lease } from "./dispatcher";
+import { Dispatcher, DispatchSource, Lease, WorkKind } from "./dispatcher";
 import { GroupCommitter } from "./group-commit";
 import { HubCommit } from "./hub-commit";
 import { HubReads } from "./hub-reads";
@@ -166,6 +166,7 @@ export class TaskHub implements DispatchSource {
   /** BeginWorkerDrain: no new work for that worker's streams. */
   drainWorker(workerId: string): boolean { return this.dispatcher.drain(workerId); }
   disconnectWorker(worker: WorkerConnection): void { this.dispatcher.disconnect(worker); }
+  hasQueued(kind: WorkKind): boolean { return this.feed.hasQueued(kind); }
   next(lease: Lease): pb.IWorkItem | undefined { return this.feed.next(lease); }
   released(lease: Lease, reason: "disconnected" | "expired"): void { this.workItems.released(lease, reason); }
   filtersGone(): void { this.feed.filtersGone(); }

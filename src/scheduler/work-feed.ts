@@ -7,7 +7,7 @@ import { orchestratorStarted, str } from "../core/events";
 import { HistoryEvent, isTerminal } from "../core/model";
 import { isTaskResult, resultsDueAt } from "../core/result-batching";
 import { NameFilter } from "../core/work-filters";
-import { Lease } from "./dispatcher";
+import { Lease, WorkKind } from "./dispatcher";
 import { entityStep } from "./entity-steps";
 import { endWork, HotInstance, openTasks } from "./hot-instance";
 import { HubState } from "./hub-state";
@@ -87,6 +87,12 @@ export class WorkFeed {
     if (!a || this.state.activityLeases.has(seq)) return;
     if (a.visibleAt > now) this.state.addTimer(a.visibleAt, { activitySeq: seq });
     else this.activityReady.push(seq, a.name, a.version);
+  }
+
+  /** Whether any entry of the kind is queued (taken entries excluded): with none, next() has nothing to give. */
+  hasQueued(kind: WorkKind): boolean {
+    const queue = kind === "orchestration" ? this.orchestrationReady : kind === "activity" ? this.activityReady : this.entityReady;
+    return queue.length > 0;
   }
 
   /** The next ready work item of the lease's kind, leased to it; undefined when none is ready. */

@@ -106,10 +106,13 @@ export function statusOf(err: unknown, trailer?: grpc.Metadata | null): CallStat
   };
 }
 
-/** Responses are never compressed, so no grpc-encoding: the spec reads its absence as identity. */
-export const RESPONSE_HEADERS = { ":status": 200, "content-type": "application/grpc+proto" } as const;
+/**
+ * Responses are never compressed, so no grpc-encoding: the spec reads its absence as identity.
+ * Frozen, as OK_TRAILERS: the HTTP/2 layer encodes a frozen record's header block once.
+ */
+export const RESPONSE_HEADERS = Object.freeze({ ":status": 200, "content-type": "application/grpc+proto" } as const);
 
-const OK_TRAILERS = { "grpc-status": grpc.status.OK, "grpc-message": "OK" };
+const OK_TRAILERS = Object.freeze({ "grpc-status": grpc.status.OK, "grpc-message": "OK" });
 
 /** The status as trailers; details percent-encoded as the gRPC spec asks (grpc-js decodes them). */
 export function statusTrailers(status: CallStatus): Record<string, string | string[] | number> {

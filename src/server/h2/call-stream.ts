@@ -4,6 +4,7 @@
 // taken it, which is the backpressure the dispatcher reads (a worker that stops reading backs up).
 import { EventEmitter } from "events";
 import { Socket } from "net";
+import { encodeHeaders } from "./hpack";
 import { H2Stream } from "./stream";
 
 export type HeaderRecord = Record<string, string | string[] | number | undefined>;
@@ -36,6 +37,17 @@ function fields(h: HeaderRecord): [string, string][] {
   return out;
 }
 
+/** Blocks of the frozen header records (the same answer headers and OK trailers for every call), encoded once. */
+const frozenBlocks = new WeakMap<HeaderRecord, Buffer>();
+
+/** The record's header block: the encoder keeps no dynamic table, so a record always encodes to the same bytes. */
+function headerBlock(h: HeaderRecord): Buffer {
+  if (!Object.isFrozen(h)) return encodeHeaders(fields(h));
+  let block = frozenBlocks.get(h);
+  if (!block) frozenBlocks.set(h, (block = encodeHeaders(fields(h))));
+  return block;
+}
+
 export class H2CallStream extends EventEmitter implements CallStream {
   destroyed = false;
   closed = false;
@@ -51,7 +63,7 @@ export class H2CallStream extends EventEmitter implements CallStream {
   }
 
   respond(headers: HeaderRecord, options: { endStream?: boolean } = {}): void {
-    this.h2.respond(fields(headers), !!options.endStream);
+    this.h2.respond(headerBlock(headers), !!options.endStream);
     if (options.endStream) this.finish(false);
   }
 
@@ -76,7 +88,7 @@ export class H2CallStream extends EventEmitter implements CallStream {
   }
 
   sendTrailers(trailers: HeaderRecord): void {
-    this.h2.send(this.last ?? EMPTY, fields(trailers));
+    this.h2.send(this.last ?? EMPTY, headerBlock(trailers));
     this.finish(false);
   }
 

@@ -95,12 +95,22 @@ export function huffmanDecode(bytes: Buffer, start: number, end: number): string
   return Buffer.from(out).toString("latin1");
 }
 
+/** Huffman-coded strings this short are remembered by their bytes (see HpackDecoder.huffmanSeen). */
+const HUFFMAN_MEMO_BYTES = 64;
+const HUFFMAN_MEMO_ENTRIES = 64;
+
 /** Decodes the header blocks of one connection, in order (they share the dynamic table). */
 export class HpackDecoder {
   /** Newest first, as HPACK indexes it. */
   private readonly table: [string, string][] = [];
   private size = 0;
   private maxSize: number;
+  /**
+   * Short Huffman-coded values by their coded bytes. Clients send some fields as literals on every
+   * request (Node's HTTP/2 client sends `:path` without indexing), so each call's method name would be
+   * decoded bit by bit again; emptied when full, so a peer sending new strings gains nothing.
+   */
+  private readonly huffmanSeen = new Map<string, string>();
 
   /** `limit`: the table size this side advertised (SETTINGS_HEADER_TABLE_SIZE); `maxListBytes`: the largest header list accepted. */
   constructor(private readonly limit = 4096, private readonly maxListBytes = 64 * 1024) {
@@ -126,9 +136,9 @@ export class HpackDecoder {
         const indexing = (b & 0x40) !== 0;
         const [index, next] = readInt(block, at, indexing ? 6 : 4);
         at = next;
-        if (index === 0) [name, at] = readString(block, at);
+        if (index === 0) [name, at] = this.readString(block, at);
         else name = this.entry(index)[0];
-        [value, at] = readString(block, at);
+        [value, at] = this.readString(block, at);
         if (indexing) this.add(name, value);
       } else {
         // Dynamic table size update (001xxxxx): only at the start of a block.
@@ -146,6 +156,24 @@ export class HpackDecoder {
       headers.push([name, value]);
     }
     return headers;
+  }
+
+  private readString(block: Buffer, at: number): [string, number] {
+    if (at >= block.length) throw new HpackError("a header block ends before a string");
+    const huffman = (block[at] & 0x80) !== 0;
+    const [length, start] = readInt(block, at, 7);
+    const end = start + length;
+    if (end > block.length) throw new HpackError("a header block ends inside a string");
+    if (!huffman) return [block.toString("latin1", start, end), end];
+    if (length > HUFFMAN_MEMO_BYTES) return [huffmanDecode(block, start, end), end];
+    const coded = block.toString("latin1", start, end);
+    let text = this.huffmanSeen.get(coded);
+    if (text === undefined) {
+      text = huffmanDecode(block, start, end);
+      if (this.huffmanSeen.size >= HUFFMAN_MEMO_ENTRIES) this.huffmanSeen.clear();
+      this.huffmanSeen.set(coded, text);
+    }
+    return [text, end];
   }
 
   private entry(index: number): readonly [string, string] {
@@ -188,15 +216,6 @@ function readInt(block: Buffer, at: number, prefixBits: number): [number, number
     if ((b & 0x80) === 0) return [value, at];
     if (shift > 28) throw new HpackError("an integer above 2^28 in a header block");
   }
-}
-
-function readString(block: Buffer, at: number): [string, number] {
-  if (at >= block.length) throw new HpackError("a header block ends before a string");
-  const huffman = (block[at] & 0x80) !== 0;
-  const [length, start] = readInt(block, at, 7);
-  const end = start + length;
-  if (end > block.length) throw new HpackError("a header block ends inside a string");
-  return [huffman ? huffmanDecode(block, start, end) : block.toString("latin1", start, end), end];
 }
 
 const STATIC_NAME = new Map<string, number>();

@@ -4,6 +4,13 @@
 import { H2Error } from "./frames";
 import { encodeHeaders } from "./hpack";
 
+/** Header fields to encode, or a header block already encoded. */
+export type Fields = readonly (readonly [string, string])[] | Buffer;
+
+function blockOf(fields: Fields): Buffer {
+  return Buffer.isBuffer(fields) ? fields : encodeHeaders(fields);
+}
+
 /** What a stream needs of its connection. */
 export interface StreamOutlet {
   /** The connection-level send window the peer granted. */
@@ -52,19 +59,19 @@ export class H2Stream {
     return this.localEnded && this.remoteEnded;
   }
 
-  /** Response headers (`:status` first); with `end`, a trailers-only answer that ends the stream. */
-  respond(headers: readonly (readonly [string, string])[], end = false): void {
+  /** Response headers (`:status` first), or their encoded block; with `end`, a trailers-only answer that ends the stream. */
+  respond(headers: Fields, end = false): void {
     if (this.finishing || this.headersSent) return;
     this.headersSent = true;
     if (end) this.finishing = true;
-    this.conn.sendHeaders(this, encodeHeaders(headers), end);
+    this.conn.sendHeaders(this, blockOf(headers), end);
   }
 
   /** Data, split to the peer's frame size and held while a window is closed; `trailers` end the stream after it. */
   /** Data, then `trailers` if given; false when some of it waits on a window (onDrained follows). */
-  send(data: Buffer, trailers?: readonly (readonly [string, string])[]): boolean {
+  send(data: Buffer, trailers?: Fields): boolean {
     if (this.finishing) return true;
-    const block = trailers ? encodeHeaders(trailers) : undefined;
+    const block = trailers ? blockOf(trailers) : undefined;
     if (trailers) this.finishing = true;
     if (this.queue.length > 0 || data.length > Math.min(this.sendWindow, this.conn.sendWindow)) {
       this.queue.push({ data, trailers: block });

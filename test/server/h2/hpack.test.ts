@@ -41,6 +41,42 @@ test("malformed blocks are errors, not crashes or wrong headers", () => {
   expect(() => new HpackDecoder(4096, 100).decode(encodeHeaders([["x", "y".repeat(100)]]))).toThrow(HpackError); // over the list limit
 });
 
+/** `value` Huffman-coded (RFC 7541 5.2), padded with the start of EOS. */
+function huffman(value: string): Buffer {
+  const codes = huffmanCodes();
+  const out: number[] = [];
+  let acc = 0;
+  let bits = 0;
+  for (const byte of Buffer.from(value, "latin1")) {
+    const { code, bits: n } = codes[byte];
+    for (let i = n - 1; i >= 0; i--) {
+      acc = (acc << 1) | ((code >>> i) & 1);
+      if (++bits === 8) {
+        out.push(acc);
+        acc = bits = 0;
+      }
+    }
+  }
+  if (bits > 0) out.push((acc << (8 - bits)) | ((1 << (8 - bits)) - 1));
+  return Buffer.from(out);
+}
+
+/** A header block of one field, literal without indexing, its name ":path" (static index 4) and its value Huffman-coded. */
+function pathLiteral(coded: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([0x04, 0x80 | coded.length]), coded]);
+}
+
+test("Huffman-coded values a client repeats decode the same every time, and a bad one is an error however often it comes", () => {
+  const d = new HpackDecoder();
+  const path = "/TaskHubSidecarService/CompleteOrchestratorTask";
+  for (let i = 0; i < 3; i++) expect(d.decode(pathLiteral(huffman(path)))).toEqual([[":path", path]]);
+  // More distinct values than are remembered: each still decodes to itself, before and after.
+  const many = Array.from({ length: 200 }, (_, i) => `/Service/Method${i}`);
+  for (let r = 0; r < 2; r++) for (const p of many) expect(d.decode(pathLiteral(huffman(p)))).toEqual([[":path", p]]);
+  expect(d.decode(pathLiteral(huffman(path)))).toEqual([[":path", path]]);
+  for (let i = 0; i < 2; i++) expect(() => d.decode(pathLiteral(hex("ffff ffff")))).toThrow(HpackError); // EOS
+});
+
 /** A raw TCP server speaking just enough HTTP/2 to decode each request's headers and answer with ours. */
 function rawServer(respond: (headers: HeaderList) => [string, string][]) {
   const requests: HeaderList[] = [];
