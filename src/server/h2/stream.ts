@@ -67,8 +67,10 @@ export class H2Stream {
     this.conn.sendHeaders(this, blockOf(headers), end);
   }
 
-  /** Data, split to the peer's frame size and held while a window is closed; `trailers` end the stream after it. */
-  /** Data, then `trailers` if given; false when some of it waits on a window (onDrained follows). */
+  /**
+   * Data, split to the peer's frame size and held while a window is closed, then `trailers` if given,
+   * which end the stream; false when some of it waits on a window (onDrained follows).
+   */
   send(data: Buffer, trailers?: Fields): boolean {
     if (this.finishing) return true;
     const block = trailers ? blockOf(trailers) : undefined;
