@@ -7,6 +7,7 @@ import { GO_EVENT } from "./workloads";
 import { helloBesideOldInstances } from "./retention";
 import { steps } from "./steps";
 import { preciseNow } from "./worker-trace";
+import { families, total } from "../helpers/prometheus";
 
 export type ScenarioName = "hello" | "fanout" | "sequence" | "latency" | "steps" | "entities" | "memory" | "startup" | "purge" | "kept";
 export const SCENARIOS: ScenarioName[] = ["hello", "fanout", "sequence", "latency", "steps", "entities", "memory", "startup", "purge", "kept"];
@@ -195,13 +196,9 @@ interface SchedulerCounts {
 
 async function schedulerCounts(target: Target): Promise<SchedulerCounts | undefined> {
   if (target.dashboardPort === undefined) return undefined;
-  const text = await (await fetch(`http://localhost:${target.dashboardPort}/metrics`)).text();
-  const sum = (metric: string) => {
-    let total = 0;
-    for (const m of text.matchAll(new RegExp(`^${metric}(?:\\{[^}]*\\})? (\\d+)`, "gm"))) total += Number(m[1]);
-    return total;
-  };
-  return { inline: sum("dts_work_items_inline_total"), groups: sum("dts_commit_batch_changes_count"), changes: sum("dts_commit_batch_changes_sum") };
+  const metrics = families(await (await fetch(`http://localhost:${target.dashboardPort}/metrics`)).text());
+  const commits = metrics.get("dts_commit_batch_changes");
+  return { inline: total(metrics.get("dts_work_items_inline_total")), groups: total(commits, "count"), changes: total(commits, "sum") };
 }
 
 /** The phase's notes from the scheduler's counters: activities run inline, and group commits (how many, how large). */
