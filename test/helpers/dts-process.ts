@@ -64,10 +64,10 @@ export function spawnCli(args: string[], listening: RegExp, options: SpawnOption
   const proc = spawn(command, commandArgs, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
   running.add(proc);
   let out = "";
-  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => {
-    running.delete(proc);
-    resolve(code);
-  }));
+  proc.on("exit", () => running.delete(proc));
+  // "close", not "exit": its output pipes are closed too, so a test that awaited stop() or kill()
+  // leaves no handle of it open (jest waits 500 ms for a worker's handles at the end).
+  const exited = new Promise<number | null>((resolve) => proc.on("close", (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       out += chunk.toString();

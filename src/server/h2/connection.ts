@@ -367,17 +367,19 @@ export class H2Connection implements StreamOutlet {
 
   // ---------------------------------------------------------------- output
 
-  /**
-   * Queues bytes; everything queued in this turn of the event loop goes out in one write. Not at the
-   * next tick: a commit dispatches the next work item and then answers the completion a few promise
-   * hops later, and both should reach the worker in one write, not two wake-ups.
-   */
   /** A control answer, which a client leaving the socket backed up may not pile up (peer-limits.ts). */
   private answer(bytes: Buffer): void {
     this.limits.answered(this.socket.writableNeedDrain);
     this.write(bytes);
   }
 
+  /**
+   * Queues bytes; everything queued in this turn of the event loop goes out in one write. Not at the
+   * next tick: a commit dispatches the next work item and then answers the completion a few promise
+   * hops later, and both should reach the worker in one write, not two wake-ups. Nor at once: writing
+   * the work item straight away and the answer after it measured slower at idle (memory store, p50
+   * 6.0-6.4 against 5.7-6.3 ms, four alternating pairs), as the worker then wakes twice a step.
+   */
   private write(bytes: Buffer): void {
     if (this.closed) return;
     this.out.push(bytes);
