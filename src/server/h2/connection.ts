@@ -374,11 +374,11 @@ export class H2Connection implements StreamOutlet {
   }
 
   /**
-   * Queues bytes; everything queued in this turn of the event loop goes out in one write. Not at the
-   * next tick: a commit dispatches the next work item and then answers the completion a few promise
-   * hops later, and both should reach the worker in one write, not two wake-ups. Nor at once: writing
-   * the work item straight away and the answer after it measured slower at idle (memory store, p50
-   * 6.0-6.4 against 5.7-6.3 ms, four alternating pairs), as the worker then wakes twice a step.
+   * Queues bytes; everything queued in this turn of the event loop goes out in one write, so a peer
+   * wakes once for what one turn produced (frames answering what it sent, work items, answers
+   * resolved a few promise hops later). Writing a turn's first bytes at once instead doubled the
+   * scheduler's writes at idle (19.7 → 37.6 per HelloCities5) and was slower (README, "Idle latency
+   * of warm processes").
    */
   private write(bytes: Buffer): void {
     if (this.closed) return;
