@@ -18,9 +18,9 @@ export interface DtsProcess {
   proc: ChildProcess;
   /** Everything the process printed so far. */
   output(): string;
-  /** SIGTERM and wait for exit (returns the exit code). */
+  /** SIGTERM and wait for exit and closed pipes (returns the exit code). */
   stop(): Promise<number | null>;
-  /** SIGKILL and wait for exit: a crash. */
+  /** SIGKILL and wait for exit and closed pipes: a crash. */
   kill(): Promise<void>;
 }
 

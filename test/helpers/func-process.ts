@@ -15,7 +15,7 @@ export interface FuncHostProcess {
   output(): string;
   /** Resolves once the output matches (rejects if the process exits first). */
   waitForOutput(pattern: RegExp): Promise<void>;
-  /** SIGTERM (or the given signal) and wait for exit; resolves with the exit code. */
+  /** SIGTERM (or the given signal) and wait for exit and closed pipes; resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -38,10 +38,9 @@ export function spawnHost(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs:
   running.add(proc);
   let out = "";
   let waiters: (() => void)[] = [];
-  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => {
-    running.delete(proc);
-    resolve(code);
-  }));
+  proc.on("exit", () => running.delete(proc));
+  // At "close", its pipes closed too, as dts-process.ts does.
+  const exited = new Promise<number | null>((resolve) => proc.on("close", (code) => resolve(code)));
   const onOutput = (c: Buffer) => {
     out += c.toString();
     const w = waiters;
