@@ -4,7 +4,7 @@
 // finished instances: an unfinished one also needs its queued messages and tasks, which are not
 // part of an export.
 import { invalid } from "./errors";
-import { checkInstanceId } from "./limits";
+import { checkInstanceId, nulStringPath } from "./limits";
 import { HistoryEvent, InstanceRecord, isTerminal, statusName } from "./model";
 import { pb } from "../proto";
 
@@ -35,6 +35,9 @@ export function parseArchiveLine(text: string, where: string): ArchivedInstance 
   }
   for (const f of ["createdAt", "lastUpdatedAt", "completedAt"] as const) if (typeof r[f] !== "number") throw invalid(`${where}: instance.${f} must be a time in epoch milliseconds`);
   if (r.entity) throw invalid(`${where}: '${r.instanceId}' is an entity; only orchestrations are imported`);
+  // Data kept before the scheduler refused U+0000 may hold it; PostgreSQL's text cannot (the history is bytes).
+  const nul = nulStringPath(r);
+  if (nul !== undefined) throw invalid(`${where}: instance.${nul} of '${r.instanceId}' holds the character U+0000 (NUL), which the scheduler does not keep`);
   const history = o.history.map((e, i) => {
     try {
       // Through the codec, so what is stored is exactly what a protobuf message holds.

@@ -44,7 +44,13 @@ export function payloadBytes(value: string | null | undefined): number {
   return value ? Buffer.byteLength(value, "utf8") : 0;
 }
 
+/** A string the scheduler keeps may not hold U+0000 (see nulStringPath): INVALID_ARGUMENT naming the field. */
+export function checkText(value: string | null | undefined, field: string): void {
+  if (value && value.includes("\u0000")) throw invalid(`${field} holds the character U+0000 (NUL), which the scheduler does not keep`);
+}
+
 export function checkPayload(value: string | null | undefined, field: string, limit: number): void {
+  checkText(value, field);
   const size = payloadBytes(value);
   if (size > limit) {
     throw new SchedulerError("RESOURCE_EXHAUSTED", `${field} is ${size} bytes; the limit is ${limit} bytes (--max-payload-bytes)`);
@@ -56,6 +62,44 @@ export function checkTags(tags: Record<string, string> | null | undefined): void
   let size = 0;
   for (const [k, v] of Object.entries(tags)) size += payloadBytes(k) + payloadBytes(v);
   if (size > MAX_TAGS_BYTES) throw new SchedulerError("RESOURCE_EXHAUSTED", `tags are ${size} bytes in total; the limit is ${MAX_TAGS_BYTES} bytes`);
+}
+
+/**
+ * The first string in a decoded request (its fields, list items and map keys, at any depth) that
+ * holds U+0000, by its path (e.g. "actions[1].scheduleTask.name"); undefined when there is none.
+ * PostgreSQL's text cannot keep that character, and a request is taken or refused the same on every
+ * store, so no store takes it. Bytes fields (Uint8Array) may hold anything.
+ */
+export function nulStringPath(value: unknown): string | undefined {
+  return holdsNul(value) ? pathToNul(value, "") : undefined;
+}
+
+/** The check on the hot path: no paths built, nothing allocated but the key lists. */
+function holdsNul(value: unknown): boolean {
+  if (typeof value === "string") return value.includes("\u0000");
+  if (typeof value !== "object" || value === null || ArrayBuffer.isView(value)) return false;
+  if (Array.isArray(value)) return value.some(holdsNul);
+  for (const key of Object.keys(value)) if (key.includes("\u0000") || holdsNul((value as Record<string, unknown>)[key])) return true;
+  return false;
+}
+
+function pathToNul(value: unknown, path: string): string | undefined {
+  if (typeof value === "string") return value.includes("\u0000") ? path || "the request" : undefined;
+  if (typeof value !== "object" || value === null || ArrayBuffer.isView(value)) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = pathToNul(value[i], `${path}[${i}]`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (key.includes("\u0000")) return `a key of ${path || "the request"}`;
+    const found = pathToNul((value as Record<string, unknown>)[key], at);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 function printable(s: string): string {

@@ -2,6 +2,7 @@
 // bodies read within a limit, and the same-origin rule for requests that change state.
 import type { IncomingMessage, ServerResponse } from "http";
 import { SchedulerError } from "../core/errors";
+import { nulStringPath } from "../core/limits";
 import { Html } from "./html";
 
 /** No inline script or style, nothing from elsewhere, no framing, forms only to this origin. */
@@ -53,11 +54,21 @@ export async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** A URL whose decoded path segments or query hold U+0000, which the scheduler takes in no string: 400. */
+export function checkUrlText(url: URL, segments: string[]): void {
+  const nul = nulStringPath({ path: segments, query: [...url.searchParams] });
+  if (nul !== undefined) throw new HttpError(400, `The URL's ${nul.startsWith("path") ? "path" : "query"} holds the character U+0000 (NUL), which the scheduler does not take`);
+}
+
 /** A form post's fields (application/x-www-form-urlencoded); repeated names keep every value. */
 export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
   if (type !== "application/x-www-form-urlencoded") throw new HttpError(415, "Send the form as application/x-www-form-urlencoded");
-  return new URLSearchParams(await readBody(req));
+  const form = new URLSearchParams(await readBody(req));
+  for (const [name, value] of form) {
+    if (name.includes("\u0000") || value.includes("\u0000")) throw new HttpError(400, `The form field ${JSON.stringify(name)} holds the character U+0000 (NUL), which the scheduler does not take`);
+  }
+  return form;
 }
 
 /**

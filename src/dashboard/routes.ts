@@ -12,7 +12,7 @@ import { HubAccess } from "./hub-access";
 import { metricsRegistry } from "./metrics";
 import { Registry } from "prom-client";
 import { html } from "./html";
-import { checkSameOrigin, HttpError, readForm, redirect, send, sendHtml, sendJson, statusOf } from "./http";
+import { checkSameOrigin, checkUrlText, HttpError, readForm, redirect, send, sendHtml, sendJson, statusOf } from "./http";
 import { hubPath, page } from "./layout";
 import { entitiesPage, entityPage, entityPath } from "./pages/entities";
 import { confirmPage, EMPTY_FORM, newOrchestrationPage, NewOrchestrationForm } from "./pages/forms";
@@ -78,6 +78,7 @@ export class DashboardRoutes {
     // The JSON API, under both prefixes the clients use (the emulator's REST port and its dashboard's /api).
     if (parts[0] === "v1" && parts[1] === "taskhubs") return this.api.handle(req, res, url, parts.slice(2), "/v1/taskhubs");
     if (parts[0] === "api" && parts[1] === "v1" && parts[2] === "taskhubs") return this.api.handle(req, res, url, parts.slice(3), "/api/v1/taskhubs");
+    checkUrlText(url, parts);
     if (method === "GET" && parts.join("/") === "favicon.ico") return send(res, 204, "", "image/x-icon");
     // Probes for a supervisor or load balancer: no sign-in, and nothing in them but a reason.
     if (method === "GET" && parts.length === 1 && (parts[0] === "healthz" || parts[0] === "readyz")) {

@@ -73,3 +73,15 @@ export const backendDefinition = serviceDefinition("durabletask.protos.backend.v
 export const completionStreamDefinition = serviceDefinition("dts.v1.CompletionStream", {
   CompleteWorkItems: rpc(pb.dts.v1.WorkItemCompletion, pb.dts.v1.WorkItemCompletionAcks, true, true),
 });
+
+/**
+ * The methods that carry a worker's results. Their strings are judged by the engine, not refused at
+ * the gRPC edge as other requests' are: a result the scheduler cannot keep fails its orchestration
+ * there, so a worker that sends it again and again does not loop.
+ */
+export const workResultMethods: ReadonlySet<string> = new Set([
+  ...["CompleteOrchestratorTask", "CompleteActivityTask", "CompleteEntityTask"].map((m) => sidecarDefinition[m].path),
+  ...["CompleteOrchestrationWorkItem", "CompleteOrchestrationWorkItemWithExtendedSession", "CompleteActivityWorkItem", "CompleteEntityWorkItem",
+    "CompleteEntityWorkItemWithExtendedSession"].map((m) => backendDefinition[m].path),
+  completionStreamDefinition.CompleteWorkItems.path,
+]);

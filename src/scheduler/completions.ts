@@ -180,7 +180,8 @@ export class WorkItemCompletions {
         checkOutcome(outcome, this.options.maxPayloadBytes);
       } catch (err) {
         if (!(err instanceof SchedulerError) && !(err instanceof ActionError)) throw err;
-        outcome = fail({ errorType: err instanceof ActionError ? "InvalidAction" : "PayloadTooLarge", errorMessage: err.message });
+        const invalidAction = err instanceof ActionError || err.code === "INVALID_ARGUMENT";
+        outcome = fail({ errorType: invalidAction ? "InvalidAction" : "PayloadTooLarge", errorMessage: err.message });
       }
       const length = outcome.replaceHistory ? outcome.replaceHistory.length : h.history.length + outcome.append.length;
       if (passesHistoryLimit(length, this.options.maxHistoryEvents, isTerminal(outcome.instance.status))) {

@@ -5,7 +5,7 @@ import { randomUUID } from "crypto";
 import { pb } from "../proto";
 import { SchedulerError, invalid } from "../core/errors";
 import { event, executionStarted, findExecutionStarted, fromTimestamp, str, unfinishedSubOrchestrations, val } from "../core/events";
-import { checkInstanceId, checkPayload, checkTags } from "../core/limits";
+import { checkInstanceId, checkPayload, checkTags, checkText } from "../core/limits";
 import { FailureDetails, InstanceRecord, isTerminal, nonEmpty, Status, statusName } from "../core/model";
 import { parentNotification } from "../core/orchestration";
 import { Change } from "./change";
@@ -24,6 +24,9 @@ export class InstanceLifecycle {
   start(req: pb.ICreateInstanceRequest, change: Change, keepExisting = false): string {
     const instanceId = req.instanceId ? checkInstanceId(req.instanceId) : randomUUID();
     if (!req.name) throw invalid("name (the orchestration name) must not be empty");
+    // Also here, not only at the gRPC edge: entities and schedules start orchestrations too.
+    checkText(req.name, "name (the orchestration name)");
+    checkText(val(req.executionId), "executionId");
     checkPayload(val(req.input), "input", this.options.maxPayloadBytes);
     checkTags(req.tags);
     const remote = !this.state.link.owns(instanceId);

@@ -6,6 +6,7 @@ import { EventEmitter } from "events";
 import type * as http2 from "http2";
 import { Duplex, Writable } from "stream";
 import * as grpc from "@grpc/grpc-js";
+import { nulStringPath } from "../core/limits";
 import { CallStream } from "./h2/call-stream";
 import { CallStatus, frame, frames, MessageReader, payloadOf, requestMetadata, RESPONSE_HEADERS, statusOf, statusTrailers, timeoutMs, WireError } from "./grpc-wire";
 
@@ -16,6 +17,8 @@ export interface Method {
   responseStream: boolean;
   serialize: (value: unknown) => Uint8Array;
   deserialize: (bytes: Buffer) => unknown;
+  /** Refuse a request with U+0000 in a string (INVALID_ARGUMENT) before its handler sees it. */
+  refusesNul: boolean;
   func: (...args: unknown[]) => void;
 }
 
@@ -247,11 +250,15 @@ export function serveCall(stream: CallStream, headers: http2.IncomingHttpHeaders
   const reader = new MessageReader(maxMessageBytes);
   const decode = (message: Buffer) => {
     const payload = payloadOf(message, encoding, maxMessageBytes);
+    let request: unknown;
     try {
-      return method.deserialize(payload);
+      request = method.deserialize(payload);
     } catch {
       throw new WireError(grpc.status.INTERNAL, "Error deserializing request");
     }
+    const nul = method.refusesNul ? nulStringPath(request) : undefined;
+    if (nul !== undefined) throw new WireError(grpc.status.INVALID_ARGUMENT, `${nul} holds the character U+0000 (NUL), which no string in a request may hold`);
+    return request;
   };
 
   if (method.requestStream) {

@@ -35,8 +35,12 @@ export class GrpcServer {
 
   constructor(private readonly options: GrpcServerOptions) {}
 
-  /** Registers a service's methods, as grpc.Server.addService; a method without a handler answers UNIMPLEMENTED. */
-  addService(definition: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation): void {
+  /**
+   * Registers a service's methods, as grpc.Server.addService; a method without a handler answers
+   * UNIMPLEMENTED. A request with U+0000 in a string is refused before its handler unless its method
+   * is one of `judgesOwnStrings` (whose handler decides what such a request means).
+   */
+  addService(definition: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation, judgesOwnStrings: ReadonlySet<string> = new Set()): void {
     for (const [name, attrs] of Object.entries(definition)) {
       if (this.methods.has(attrs.path)) throw new Error(`Method handler for ${attrs.path} already provided.`);
       const given = handlers[name] as ((...args: unknown[]) => void) | undefined;
@@ -46,6 +50,7 @@ export class GrpcServer {
         responseStream: attrs.responseStream,
         serialize: attrs.responseSerialize as Method["serialize"],
         deserialize: attrs.requestDeserialize as Method["deserialize"],
+        refusesNul: !judgesOwnStrings.has(attrs.path),
         func: given ?? unimplemented(attrs.path, attrs.responseStream),
       });
     }

@@ -4,7 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import { Scheduler, SchedulerOptions } from "../scheduler/scheduler";
 import { EngineStore, openPostgresStore, openStore, PostgresStore, StoreFatalError, StoreKind } from "../store";
 import { log } from "../log/log";
-import { backendDefinition, completionStreamDefinition, sidecarDefinition } from "../proto/services";
+import { backendDefinition, completionStreamDefinition, sidecarDefinition, workResultMethods } from "../proto/services";
 import { backendHandlers } from "./backend-service";
 import { completionStreamHandlers } from "./completion-stream";
 import { TlsFiles } from "../proto/tls-files";
@@ -94,7 +94,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const clustered = (definition: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation) =>
     routes ? mirrorWorkItems(definition, fanOutService(definition, routes.wrap(definition, handlers), routes, scheduler), routes) : handlers;
   const serve = (definition: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation) =>
-    server.addService(definition, countCalls(definition, guardService(definition, clustered(definition, handlers), access), options.onCall));
+    server.addService(definition, countCalls(definition, guardService(definition, clustered(definition, handlers), access), options.onCall), workResultMethods);
   try {
     serve(sidecarDefinition, sidecar);
     serve(backendDefinition, backendHandlers(scheduler, sidecar));

@@ -220,6 +220,9 @@ describe("orchestrations", () => {
       [{ name: "hello", scheduledStartTimestamp: "soon" }, 400, /scheduledStartTimestamp must be an RFC 3339/],
       [{ name: 7 }, 400, /name must be a string/],
       ["hello", 400, /must be a JSON object/],
+      // PostgreSQL's text cannot hold U+0000: no store is given it, whichever this server runs on.
+      [{ name: "hello", input: ["a\u0000b"] }, 400, /^input\[0\] holds the character U\+0000 \(NUL\)/],
+      [{ name: "hel\u0000lo" }, 400, /^name holds the character U\+0000/],
     ];
     for (const [body, code, message] of cases) {
       const r = await call("POST", "orchestrations", { body });
@@ -227,6 +230,8 @@ describe("orchestrations", () => {
       expect(r.body.error).toMatch(message);
     }
     expect((await call("POST", "orchestrations", {})).status).toBe(400);
+    const nulInUrl = await call("GET", `orchestrations/${encodeURIComponent("a\u0000b")}`);
+    expect([nulInUrl.status, nulInUrl.body.error]).toEqual([400, "The URL's path holds the character U+0000 (NUL), which the scheduler does not take"]);
     expect((await call("POST", "orchestrations/query", { body: {} })).body.totalCount).toBe(before);
 
     // A JSON value (not a string) as input is serialized; no Content-Type is taken as JSON.

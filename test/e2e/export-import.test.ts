@@ -140,6 +140,10 @@ test("bad input: a file that is not an export, a missing file, conflicting flags
   fs.writeFileSync(bad, '{"instance": {"instanceId": "x"}, "history": []}\n');
   let r = await cli(s, ["import", bad]);
   expect([r.code, r.stderr]).toEqual([1, expect.stringMatching(/answered 400: line 1: instance.executionId must be a string/)]);
+  const finished = { instanceId: "nul", executionId: "e", name: "n", status: 1, createdAt: 1, lastUpdatedAt: 2, completedAt: 2, output: "\"a\u0000\"" };
+  fs.writeFileSync(bad, `${JSON.stringify({ instance: finished, history: [] })}\n`);
+  r = await cli(s, ["import", bad]);
+  expect([r.code, r.stderr]).toEqual([1, expect.stringMatching(/answered 400: line 1: instance.output of 'nul' holds the character U\+0000 \(NUL\)/)]);
   fs.writeFileSync(bad, "not json\n");
   r = await cli(s, ["import", bad]);
   expect([r.code, r.stderr]).toEqual([1, expect.stringMatching(/line 1 is not JSON/)]);

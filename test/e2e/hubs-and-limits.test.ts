@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import { OrchestrationContext, OrchestrationStatus, Task, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
 import { DtsProcess, startDts } from "../helpers/dts-process";
-import { RawClient, rawBytesCall } from "../helpers/raw";
+import { isOrchestration, RawClient, rawBytesCall } from "../helpers/raw";
 import { client, grpcCode, worker, completed } from "../helpers/sdk";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -268,6 +268,38 @@ describe("limits", () => {
     const e = await grpcCode(ca.raiseOrchestrationEvent("no-such-instance", "go", 1));
     expect(e.code).toBe(5);
     expect(e.details).toContain("no-such-instance");
+  });
+
+  test("U+0000 in a string: a client's request is refused naming the field; a worker's result holding it fails that orchestration, and the hub goes on", async () => {
+    // PostgreSQL's text cannot hold the character; every store refuses it alike (test/postgres runs this too).
+    const raw = new RawClient(dyn.address, "nul");
+    raws.push(raw);
+    expect(await grpcCode(raw.call("StartInstance", { instanceId: "nul-in", name: "Echo", input: { value: '"a\u0000b"' } })))
+      .toMatchObject({ code: 3, details: "input.value holds the character U+0000 (NUL), which no string in a request may hold" });
+    expect(await grpcCode(raw.call("RaiseEvent", { instanceId: "nul-in", name: "go\u0000" })))
+      .toMatchObject({ code: 3, details: "name holds the character U+0000 (NUL), which no string in a request may hold" });
+
+    // A worker's result is the engine's to judge: refusing the call would only make the worker send it again.
+    const stream = raw.workItems();
+    await raw.call("StartInstance", { instanceId: "nul-out", name: "Echo" });
+    const item = await stream.next(isOrchestration);
+    await raw.call("CompleteOrchestratorTask", {
+      instanceId: "nul-out", completionToken: item.completionToken,
+      actions: [{ id: 0, completeOrchestration: { orchestrationStatus: S.COMPLETED, result: { value: '"x\u0000"' } } }],
+    });
+    const failed = (await raw.call("GetInstance", { instanceId: "nul-out" })).orchestrationState;
+    expect([failed.orchestrationStatus, failed.failureDetails?.errorType, failed.failureDetails?.errorMessage])
+      .toEqual([S.FAILED, "InvalidAction", "orchestration output holds the character U+0000 (NUL), which the scheduler does not keep"]);
+    // So does a sub-orchestration id the rules refuse (it was mislabelled PayloadTooLarge before 2026-12-03).
+    await raw.call("StartInstance", { instanceId: "bad-child", name: "Echo" });
+    const parent = await stream.next((w) => w.orchestratorRequest?.instanceId === "bad-child");
+    await raw.call("CompleteOrchestratorTask", {
+      instanceId: "bad-child", completionToken: parent.completionToken, actions: [{ id: 0, createSubOrchestration: { instanceId: "@x", name: "Echo" } }],
+    });
+    const refused = (await raw.call("GetInstance", { instanceId: "bad-child" })).orchestrationState.failureDetails;
+    expect([refused?.errorType, refused?.errorMessage]).toEqual(["InvalidAction", "sub-orchestration instanceId '@x' must not start with '@': that prefix is reserved for entity ids"]);
+    await raw.call("StartInstance", { instanceId: "nul-after", name: "Echo", input: { value: '"fine"' } });
+    expect((await raw.call("GetInstance", { instanceId: "nul-after", getInputsAndOutputs: true })).orchestrationState.input.value).toBe('"fine"');
   });
 
   test("a malformed request gets an error and the server keeps serving", async () => {

@@ -4,7 +4,7 @@
 // what to change.
 import type { IncomingMessage, ServerResponse } from "http";
 import { DashboardIdentity } from "../caller";
-import { checkSameOrigin, HttpError, sendJson, statusOf } from "../http";
+import { checkSameOrigin, checkUrlText, HttpError, sendJson, statusOf } from "../http";
 import { HubAccess } from "../hub-access";
 import { ApiCall, ApiRoute, matchPath } from "./api-call";
 import { ENTITY_ROUTES } from "./entity-routes";
@@ -30,6 +30,7 @@ export class JsonApi {
   /** `segments` are the decoded path segments after …/taskhubs; `base` is the prefix up to and with taskhubs. */
   async handle(req: IncomingMessage, res: ServerResponse, url: URL, segments: string[], base: string): Promise<void> {
     try {
+      checkUrlText(url, segments);
       await this.dispatch(req, res, url, segments, base);
     } catch (err) {
       const status = statusOf(err);

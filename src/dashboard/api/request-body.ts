@@ -1,6 +1,7 @@
 // Reading and checking the JSON API's request bodies. Every refusal names the field and what it
 // must hold, so a client author can fix the call from the message alone.
 import type { IncomingMessage } from "http";
+import { nulStringPath } from "../../core/limits";
 import { HttpError, readBody } from "../http";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -12,11 +13,15 @@ export async function readJson(req: IncomingMessage): Promise<Json | undefined> 
   if (type && type !== "application/json" && !type.endsWith("+json")) throw new HttpError(415, `Send the body as application/json (got ${type})`);
   const text = await readBody(req);
   if (!text.trim()) return undefined;
+  let body: Json;
   try {
-    return JSON.parse(text) as Json;
+    body = JSON.parse(text) as Json;
   } catch (err) {
     throw new HttpError(400, `The request body is not valid JSON: ${(err as Error).message}`);
   }
+  const nul = nulStringPath(body);
+  if (nul !== undefined) throw new HttpError(400, `${nul === "the request" ? "The body" : nul} holds the character U+0000 (NUL), which the scheduler does not take`);
+  return body;
 }
 
 export function isObject(v: Json | undefined): v is JsonObject {
