@@ -26,6 +26,12 @@ export function checkOutcome(outcome: EpisodeOutcome, limit: number): void {
     checkText(c.instance.executionId, `executionId of sub-orchestration '${c.instance.instanceId}'`);
     checkPayload(c.instance.input, `input of sub-orchestration '${c.instance.name}'`, limit);
   }
+  // A rewind re-creates a child it cannot find: that child's id and start face the same rules.
+  for (const c of outcome.rewindChildren) {
+    checkInstanceId(c.instanceId, "rewound sub-orchestration instanceId");
+    checkText(c.created.name, `name of rewound sub-orchestration '${c.instanceId}'`);
+    checkPayload(val(c.created.input), `input of rewound sub-orchestration '${c.instanceId}'`, limit);
+  }
   for (const { instanceId, executionId, event: e } of outcome.messages) {
     checkText(executionId, `executionId of a message to '${instanceId}'`);
     if (e.eventRaised) checkPayload(val(e.eventRaised.input), `data of event '${e.eventRaised.name}'`, limit);

@@ -88,6 +88,8 @@ export function rewindChildHere(
   const id = parent.instanceId;
   const rec = state.current(c.instanceId);
   if (!rec) {
+    // Nothing to re-create from: a host's ExecutionRewound message to an instance that does not exist names no orchestration.
+    if (!c.created.name) return;
     const childRec: InstanceRecord = {
       instanceId: c.instanceId, executionId: newExecutionId(), name: c.created.name ?? "", version: val(c.created.version),
       status: Status.ORCHESTRATION_STATUS_PENDING, input: val(c.created.input), createdAt: now, lastUpdatedAt: now, parentInstanceId: id, tags: nonEmpty(c.created.tags),

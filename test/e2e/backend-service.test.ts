@@ -101,3 +101,28 @@ test("a precomputed completion with a stale token changes nothing", async () => 
   expect(got.orchestrationState.orchestrationStatus).toBe(S.ORCHESTRATION_STATUS_PENDING);
   raw.close();
 });
+
+test("an ExecutionRewound message to an instance that is not there creates nothing; to an id the rules refuse, it fails the orchestration", async () => {
+  const raw = new RawClient(dts.address, "rewound", backendDefinition);
+  const stream = raw.workItems();
+  const complete = async (instanceId: string, target: string) => {
+    await raw.call("CreateInstance", { instanceId, name: "Hello" });
+    const item = await stream.next((w) => w.orchestratorRequest?.instanceId === instanceId);
+    await raw.call("CompleteOrchestrationWorkItem", {
+      completionToken: item.completionToken, instance: { instanceId }, runtimeStatus: S.ORCHESTRATION_STATUS_COMPLETED,
+      newMessages: [{ instance: { instanceId: target }, event: { eventId: -1, executionRewound: {} } }],
+    });
+    return (await raw.call("GetInstance", { instanceId })).orchestrationState;
+  };
+  // Before, each was created as a Pending orchestration without a name, the second under an id GetInstance refuses.
+  expect((await complete("rw-1", "ghost")).orchestrationStatus).toBe(S.ORCHESTRATION_STATUS_COMPLETED);
+  expect((await raw.call("GetInstance", { instanceId: "ghost" })).exists).toBe(false);
+  const refused = await complete("rw-2", "gh\u00b7ost");
+  expect([refused.orchestrationStatus, refused.failureDetails?.errorType, refused.failureDetails?.errorMessage]).toEqual([
+    S.ORCHESTRATION_STATUS_FAILED, "InvalidAction", "rewound sub-orchestration instanceId 'gh\\u00b7ost' may contain only printable ASCII characters (0x20-0x7E)",
+  ]);
+  const all = await raw.call("QueryInstances", { query: { maxInstanceCount: 100 } });
+  expect(all.orchestrationState.map((s: pb.IOrchestrationState) => s.instanceId).sort()).toEqual(["rw-1", "rw-2"]);
+  stream.cancel();
+  raw.close();
+});
