@@ -12,6 +12,7 @@ import { OrchestrationContext, OrchestrationStatus, TaskHubGrpcClient, TaskHubGr
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { isActivity, isOrchestration, RawClient, WorkStream } from "../helpers/raw";
 import { client, worker } from "../helpers/sdk";
+import { pb } from "../../src/proto";
 import { backendDefinition } from "../../src/proto/services";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -244,32 +245,44 @@ test(`every RPC answers ${INPUTS_PER_METHOD} random and mangled requests with a 
   expect(server.proc.exitCode).toBeNull();
 }, 180_000);
 
-test(`${ANSWERS} random answers to real work items (real tokens; random actions, results, or events precomputed as a Functions host sends them) are each taken or refused with a clear status`, async () => {
+test(`${ANSWERS} random answers to real work items (real tokens; random actions, results, entity batches, or events precomputed as a Functions host sends them) are each taken or refused with a clear status`, async () => {
   const raw = new RawClient(server.address, ANSWERS_HUB);
   raws.push(raw);
   // Half the answers go the way a Functions host sends them (BackendService, the episode already turned into events).
   const backend = new RawClient(server.address, ANSWERS_HUB, backendDefinition);
   raws.push(backend);
-  const stream: WorkStream = raw.workItems({ maxConcurrentOrchestrationWorkItems: 100, maxConcurrentActivityWorkItems: 100 });
+  const stream: WorkStream = raw.workItems({ maxConcurrentOrchestrationWorkItems: 100, maxConcurrentActivityWorkItems: 100, maxConcurrentEntityWorkItems: 100 });
   const orchestratorResponse = root.lookupType("OrchestratorResponse");
   const activityResponse = root.lookupType("ActivityResponse");
   const precomputed = root.lookupType("durabletask.protos.backend.v1.CompleteOrchestrationWorkItemRequest");
   const activityEvent = root.lookupType("durabletask.protos.backend.v1.CompleteActivityWorkItemRequest");
+  const entityResult = root.lookupType("EntityBatchResult");
+  // Entities appear when random actions signal ids such as "@counter@a"; their batches are answered at random too.
+  const isEntity = (w: pb.IWorkItem) => !!(w.entityRequest ?? w.entityRequestV2);
+  const answerable = (w: pb.IWorkItem) => isOrchestration(w as pb.WorkItem) || isActivity(w as pb.WorkItem) || isEntity(w);
   const failures: string[] = [];
   const codes = new Map<string, number>();
   let seen = 0;
   let started = 0;
   for (let n = 0; n < ANSWERS; n++) {
-    // Keep work coming: a new instance whenever nothing is waiting to be answered.
-    if (!stream.items.slice(seen).some((w) => isOrchestration(w) || isActivity(w))) await raw.call("StartInstance", { instanceId: `fa-${started++}`, name: "Fuzz", input: { value: String(n) } });
-    const index = await stream.waitFor((w) => isOrchestration(w) || isActivity(w), seen);
+    // Keep work coming: a new instance whenever nothing is waiting to be answered (its first episode
+    // always comes), and now and then a signal (an entity a random answer locked may hold it back).
+    if (!stream.items.slice(seen).some(answerable)) {
+      await raw.call("StartInstance", { instanceId: `fa-${started++}`, name: "Fuzz", input: { value: String(n) } });
+      if (n % 5 === 4) await raw.call("SignalEntity", { instanceId: `@counter@e${n % 3}`, requestId: `r-${n}`, name: "add", input: { value: "1" } });
+    }
+    const index = await stream.waitFor(answerable, seen);
     seen = index + 1;
     const item = stream.items[index];
     const rng = new Rng(1_000 + n);
     let method: string;
     let request: any;
     let via = raw;
-    if (rng.chance(0.5)) {
+    if (isEntity(item)) {
+      method = "CompleteEntityTask";
+      request = entityResult.toObject(entityResult.fromObject(randomMessage(entityResult, rng)));
+      request.completionToken = rng.chance(0.9) ? item.completionToken : rng.pick(STRINGS);
+    } else if (rng.chance(0.5)) {
       via = backend;
       const id = item.orchestratorRequest?.instanceId ?? item.activityRequest!.orchestrationInstance?.instanceId;
       method = item.orchestratorRequest ? "CompleteOrchestrationWorkItem" : "CompleteActivityWorkItem";
@@ -297,7 +310,8 @@ test(`${ANSWERS} random answers to real work items (real tokens; random actions,
     // A refused answer leaves the item leased to this stream: give it back, as a worker would, so
     // the stream's slots do not run out (it comes again, for another random answer).
     if (status.code !== grpc.status.OK) {
-      await raw.call(item.orchestratorRequest ? "AbandonTaskOrchestratorWorkItem" : "AbandonTaskActivityWorkItem", { completionToken: item.completionToken });
+      const abandon = item.orchestratorRequest ? "AbandonTaskOrchestratorWorkItem" : isEntity(item) ? "AbandonTaskEntityWorkItem" : "AbandonTaskActivityWorkItem";
+      await raw.call(abandon, { completionToken: item.completionToken });
     }
   }
   stream.cancel();
