@@ -71,7 +71,8 @@ export function nextEntityStep(
   return operations.length > 0 ? { kind: "batch", operations } : undefined;
 }
 
-function unlocked(data: EntityData): EntityData {
+/** The entity with no lock held. */
+export function unlocked(data: EntityData): EntityData {
   return { ...data, lockedBy: undefined, criticalSectionId: undefined };
 }
 

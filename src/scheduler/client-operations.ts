@@ -3,7 +3,7 @@
 import { randomUUID } from "crypto";
 import { pb } from "../proto";
 import { invalid, notFound, precondition } from "../core/errors";
-import { isEmptyEntity, isEntityId, normalizeEntityId } from "../core/entities";
+import { isEmptyEntity, isEntityId, normalizeEntityId, unlocked } from "../core/entities";
 import { createdSubOrchestrationIds, event, findExecutionStarted, fromTimestamp, str, val } from "../core/events";
 import { checkPayload } from "../core/limits";
 import { HistoryEvent, isTerminal, Status, statusName } from "../core/model";
@@ -222,13 +222,14 @@ export class ClientOperations {
     let removed = 0;
     let released = 0;
     for (const h of [...this.state.all()]) {
-      const data = h.rec.entity;
+      let data = h.rec.entity;
       if (!data || h.lease) continue;
-      if (releaseOrphanedLocks && data.lockedBy && !this.state.isLiveOrchestration(data.lockedBy)) {
-        this.state.setEntity(h, { ...data, lockedBy: undefined, criticalSectionId: undefined }, change);
+      if (data.lockedBy && this.state.link.releaseUnderway(data.lockedBy)) data = unlocked(data);
+      else if (releaseOrphanedLocks && data.lockedBy && !this.state.isLiveOrchestration(data.lockedBy)) {
+        this.state.setEntity(h, (data = unlocked(data)), change);
         released++;
       }
-      if (removeEmpty && h.rec.entity && isEmptyEntity(h.rec.entity, h.inbox.length)) {
+      if (removeEmpty && isEmptyEntity(data, h.inbox.length)) {
         this.state.dropInstance(h.rec.instanceId, change);
         removed++;
       }
@@ -246,7 +247,7 @@ export class ClientOperations {
     const h = this.state.get(normalizeEntityId(instanceId));
     const data = h?.rec.entity;
     if (!h || !data) return 0;
-    if (data.lockedBy && this.state.isLiveOrchestration(data.lockedBy)) {
+    if (data.lockedBy && this.state.isLiveOrchestration(data.lockedBy) && !this.state.link.releaseUnderway(data.lockedBy)) {
       throw precondition(`Entity '${h.rec.instanceId}' is locked by orchestration '${data.lockedBy}' (a critical section); purge it after that orchestration releases it or ends`);
     }
     this.state.dropInstance(h.rec.instanceId, change);

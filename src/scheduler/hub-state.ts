@@ -3,7 +3,7 @@
 // operation's Change, so memory and store move together in one commit. The state is what a
 // partitioned store would hand one node: a slice of instances with a single writer.
 import { randomUUID } from "crypto";
-import { entityName, isEntityId, normalizeEntityId } from "../core/entities";
+import { entityName, isEntityId, normalizeEntityId, unlocked } from "../core/entities";
 import { notFound, precondition } from "../core/errors";
 import { ActivityRecord, EntityData, HistoryEvent, InstanceRecord, isTerminal, NewActivity, NewMessage, Status, statusName } from "../core/model";
 import { RetentionPolicy } from "../core/retention";
@@ -351,7 +351,7 @@ export class HubState {
   releaseLocksOf(orchestrationId: string, change: Change, history = this.instances.get(orchestrationId)?.history): void {
     for (const entityId of this.locks.takeAll(orchestrationId)) {
       const h = this.instances.get(entityId);
-      if (h?.rec.entity?.lockedBy === orchestrationId) this.setEntity(h, { ...h.rec.entity, lockedBy: undefined, criticalSectionId: undefined }, change);
+      if (h?.rec.entity?.lockedBy === orchestrationId) this.setEntity(h, unlocked(h.rec.entity), change);
     }
     if (this.link.single || !history) return;
     for (const [cs, entities] of requestedLocks(history)) this.link.release(this.name, orchestrationId, cs, entities, change);
@@ -367,7 +367,7 @@ export class HubState {
     }
     const h = this.instances.get(id);
     const data = h?.rec.entity;
-    if (h && data?.lockedBy === orchestrationId && data.criticalSectionId === criticalSectionId) this.setEntity(h, { ...data, lockedBy: undefined, criticalSectionId: undefined }, change);
+    if (h && data?.lockedBy === orchestrationId && data.criticalSectionId === criticalSectionId) this.setEntity(h, unlocked(data), change);
   }
 
   // ---------------------------------------------------------------- due times

@@ -29,11 +29,15 @@ export type PartitionBody =
   | { kind: "rewindChild"; parent: { instanceId: string; executionId: string; name: string }; instanceId: string; taskId: number };
 
 export class PartitionLink {
-  /** Partitions this change sent messages to, told once it is durable (the in-process wake-up). */
+  /**
+   * `posted`: partitions a change sent messages to, told once it is durable (the in-process wake-up).
+   * `finishedHere`: whether an orchestration of a partition this node runs has finished.
+   */
   constructor(
     readonly part = 0,
     readonly partitions = 1,
     private readonly posted: (part: number) => void = () => {},
+    private readonly finishedHere: (instanceId: string) => boolean = () => false,
   ) {}
 
   get single(): boolean {
@@ -47,6 +51,14 @@ export class PartitionLink {
   /** This partition holds the instance (always so with one partition). */
   owns(instanceId: string): boolean {
     return this.partitions <= 1 || partitionOf(instanceId, this.partitions) === this.part;
+  }
+
+  /**
+   * An entity's lock holder of another partition has finished: its end committed the release, which
+   * is on its way here as a message, so the lock counts as released already (as clients are shown it).
+   */
+  releaseUnderway(holder: string): boolean {
+    return !this.owns(holder) && this.finishedHere(holder);
   }
 
   nextSeq(seq: number): number {

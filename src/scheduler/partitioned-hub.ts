@@ -12,10 +12,10 @@
 import { randomUUID } from "crypto";
 import { pb } from "../proto";
 import { SchedulerError } from "../core/errors";
-import { EntityQuery } from "../core/entities";
+import { EntityQuery, unlocked } from "../core/entities";
 import { partitionOf } from "../core/partition";
 import { effectivePageSize } from "../core/limits";
-import { HistoryEvent, InstanceRecord } from "../core/model";
+import { EntityData, HistoryEvent, InstanceRecord } from "../core/model";
 import { EngineStore, HubSnapshot, isAsyncStore } from "../store/store";
 import { GroupCommitter } from "./group-commit";
 import { EngineOptions } from "./options";
@@ -112,7 +112,7 @@ export class PartitionedHub {
 
   private ownLoaded(part: number, snapshot: HubSnapshot): void {
     if (this.parts.has(part)) return;
-    const link = new PartitionLink(part, this.partitions, (to) => this.parts.get(to)?.pullInbox());
+    const link = new PartitionLink(part, this.partitions, (to) => this.parts.get(to)?.pullInbox(), this.finishedHere);
     const engine = new TaskHub(this.name, this.store, this.committer, this.options, snapshot, link);
     engine.dispatcher.onFreed = () => this.pumpOthers(engine);
     this.parts.set(part, engine);
@@ -189,13 +189,15 @@ export class PartitionedHub {
    * released, as with one partition, where the release commits with the holder's end; here it
    * follows as a message to the entity's partition.
    */
-  private entityView<T extends { data: { lockedBy?: string; criticalSectionId?: string } }>(view: T | undefined): T | undefined {
-    const holder = view?.data.lockedBy;
-    if (!view || !holder) return view;
-    const engine = this.parts.get(partitionOf(holder, this.partitions));
-    if (!engine || engine.isLiveOrchestration(holder)) return view;
-    return { ...view, data: { ...view.data, lockedBy: undefined, criticalSectionId: undefined } };
+  private entityView<T extends { data: EntityData }>(view: T | undefined): T | undefined {
+    return view?.data.lockedBy && this.finishedHere(view.data.lockedBy) ? { ...view, data: unlocked(view.data) } : view;
   }
+
+  /** The orchestration, of a partition this node runs, has finished (the locks it held are released or on their way). */
+  private readonly finishedHere = (instanceId: string): boolean => {
+    const engine = this.parts.get(partitionOf(instanceId, this.partitions));
+    return !!engine && !engine.isLiveOrchestration(instanceId);
+  };
 
   // ---------------------------------------------------------------- workers and life cycle
 

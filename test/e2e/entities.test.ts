@@ -10,7 +10,7 @@ import {
 } from "@microsoft/durabletask-js";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { RawClient } from "../helpers/raw";
-import { client, completed, grpcCode, lockAndAdd, worker } from "../helpers/sdk";
+import { allEntities, client, completed, grpcCode, lockAndAdd, worker } from "../helpers/sdk";
 import { pollUntil, sleep } from "../helpers/poll";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -67,12 +67,6 @@ const until = pollUntil;
 /** The entity once nothing is queued for it (every signal sent so far has been applied). */
 function drained<T>(c: TaskHubGrpcClient, id: EntityInstanceId, what = `${id} to drain`): Promise<EntityMetadata<T>> {
   return until(() => c.getEntity<T>(id), (e) => e !== undefined && e.backlogQueueSize === 0, what) as Promise<EntityMetadata<T>>;
-}
-
-async function allEntities<T = unknown>(c: TaskHubGrpcClient, query: Parameters<TaskHubGrpcClient["getEntities"]>[0]): Promise<EntityMetadata<T>[]> {
-  const out: EntityMetadata<T>[] = [];
-  for await (const e of c.getEntities<T>(query)) out.push(e);
-  return out;
 }
 
 // ------------------------------------------------------------------ entities

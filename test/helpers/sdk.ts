@@ -1,6 +1,6 @@
 // The official SDK's client and worker, quiet, pointed at a test server and task hub.
 import * as grpc from "@grpc/grpc-js";
-import { ActivityContext, EntityInstanceId, Logger, LogEvent, NoOpLogger, OrchestrationContext, OrchestrationState, Task, TaskEntity, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
+import { ActivityContext, EntityInstanceId, EntityMetadata, Logger, LogEvent, NoOpLogger, OrchestrationContext, OrchestrationState, Task, TaskEntity, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
 
 export function hubMetadata(hub?: string) {
   return hub === undefined ? undefined : async () => {
@@ -45,6 +45,13 @@ export async function grpcCode(p: Promise<unknown>): Promise<{ code?: number; de
 }
 
 /** Waits for an instance to finish and returns its state (with payloads); fails if it does not exist. */
+/** Every entity the query matches, over all its pages. */
+export async function allEntities<T = unknown>(c: TaskHubGrpcClient, query: Parameters<TaskHubGrpcClient["getEntities"]>[0]): Promise<EntityMetadata<T>[]> {
+  const out: EntityMetadata<T>[] = [];
+  for await (const e of c.getEntities<T>(query)) out.push(e);
+  return out;
+}
+
 export async function completed(c: TaskHubGrpcClient, id: string, timeoutSeconds = 30): Promise<OrchestrationState> {
   const state = await c.waitForOrchestrationCompletion(id, true, timeoutSeconds);
   if (!state) throw new Error(`instance ${id} not found`);

@@ -13,7 +13,7 @@ import { EngineStore, MemoryStore } from "../../src/store";
 import { PostgresStore } from "../../src/store/postgres-store";
 import { pollUntil } from "../helpers/poll";
 import { PostgresServer, startPostgres } from "../helpers/postgres-server";
-import { client, completed, CounterEntity, worker } from "../helpers/sdk";
+import { allEntities, client, completed, CounterEntity, worker } from "../helpers/sdk";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Gen = AsyncGenerator<Task<any>, any, any>;
@@ -108,8 +108,9 @@ describe.each([
   ["postgres", async (): Promise<EngineStore> => PostgresStore.open(await postgres!.createDatabase(`engine_${Date.now()}`))],
 ] as [string, () => Promise<EngineStore>][])("%s store, 4 partitions", (_kind, open) => {
   let s: Served;
+  let store: EngineStore;
   beforeAll(async () => {
-    s = await serve(await open());
+    s = await serve((store = await open()));
   }, 60_000);
   afterAll(async () => await s?.close());
 
@@ -201,6 +202,36 @@ describe.each([
     await s.c.scheduleNewOrchestration("Transfer", keys, after);
     expect((await completed(s.c, after)).serializedOutput).toBe(JSON.stringify([5, 5, 5]));
     for (const key of keys) expect((await s.c.getEntity(new EntityInstanceId("counter", key)))?.lockedBy).toBeUndefined();
+  });
+
+  test("a lock whose release is on its way from another partition counts as released: cleanEntityStorage and purge", async () => {
+    const keys = [keyIn(1, "counter", "pending-clean"), keyIn(1, "counter", "pending-purge")];
+    const [cleaned, purged] = keys.map((k) => new EntityInstanceId("counter", k));
+    const holder = idIn(0, "pending-holder");
+    await s.c.scheduleNewOrchestration("HoldLocks", keys, holder);
+    const listed = () => allEntities(s.c, { instanceIdStartsWith: "counter@pending-", includeTransient: true });
+    await pollUntil(listed, (all) => all.length === 2 && all.every((e) => e.lockedBy === holder), "the holder to hold both locks");
+    // Partition 1 reads no inbox rows for now: the release the holder's end sends it stays on its way.
+    const readInbox = store.readInbox;
+    const read = readInbox.bind(store) as (hub: string, part: number, limit: number) => unknown;
+    store.readInbox = ((hub: string, part: number, limit: number) => (part === 1 ? (store.kind === "postgres" ? Promise.resolve([]) : []) : read(hub, part, limit))) as typeof readInbox;
+    try {
+      await s.c.terminateOrchestration(holder, "ended inside its critical section");
+      expect((await completed(s.c, holder)).runtimeStatus).toBe(S.TERMINATED);
+      expect((await listed()).map((e) => [e.id.toString(), e.lockedBy ?? null, e.includesState])).toEqual([[cleaned.toString(), null, false], [purged.toString(), null, false]]);
+      // Shown unlocked, so purged as such, not refused as locked by a live critical section.
+      expect((await s.c.purgeOrchestration(purged.toString()))?.deletedInstanceCount).toBe(1);
+      // And cleaned as empty; the lock is not counted as an orphan.
+      expect(await s.c.cleanEntityStorage({ removeEmptyEntities: true, releaseOrphanedLocks: true })).toEqual(expect.objectContaining({ emptyEntitiesRemoved: 1, orphanedLocksReleased: 0 }));
+      expect(await listed()).toEqual([]);
+    } finally {
+      store.readInbox = readInbox;
+    }
+    // The late release finds no entity and changes nothing; the entity starts afresh.
+    const caller = idIn(0, "after-clean");
+    await s.c.scheduleNewOrchestration("SignalAndCall", keys[0], caller);
+    expect((await completed(s.c, caller)).serializedOutput).toBe("6");
+    expect(await s.c.getEntity<number>(cleaned)).toEqual(expect.objectContaining({ state: 6, lockedBy: undefined }));
   });
 
   test("metrics and queries span the partitions", async () => {
