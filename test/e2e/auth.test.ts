@@ -13,7 +13,7 @@ import { http, pollStatus, REPO_ROOT, startFuncHost } from "../helpers/func-proc
 import { IdentityProvider, startIdentityProvider } from "../helpers/identity-provider";
 import { pollUntil, within } from "../helpers/poll";
 import { RawClient } from "../helpers/raw";
-import { completed, grpcCode } from "../helpers/sdk";
+import { completed, grpcCode, retriesEndAtStop } from "../helpers/sdk";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const UNAUTHENTICATED = grpc.status.UNAUTHENTICATED;
@@ -91,7 +91,7 @@ const greet = async (_: ActivityContext, name: string) => `Hello, ${name}!`;
 
 describe("with tokens from the identity provider", () => {
   test("the official SDK worker (Worker role) and client (Contributor) run an orchestration", async () => {
-    const w = new TaskHubGrpcWorker({ hostAddress: dts.address, logger: new NoOpLogger(), metadataGenerator: bearer(() => tokens["worker-app"]), shutdownTimeoutMs: 2000 });
+    const w = retriesEndAtStop(new TaskHubGrpcWorker({ hostAddress: dts.address, logger: new NoOpLogger(), metadataGenerator: bearer(() => tokens["worker-app"]), shutdownTimeoutMs: 2000 }));
     w.addOrchestrator(hello);
     w.addActivity(greet);
     workers.push(w);
@@ -222,7 +222,7 @@ describe("an SDK worker whose token expires", () => {
     // A new token from the identity provider for every call: 2-second ones until the first expiry was
     // seen, then hour-long ones, so the reconnected stream stays (the SDK's retry loop must not race the test's end).
     let shortLived = true;
-    const w = new TaskHubGrpcWorker({
+    const w = retriesEndAtStop(new TaskHubGrpcWorker({
       hostAddress: dts.address, logger: new ExpiryWatcher(), shutdownTimeoutMs: 2000,
       metadataGenerator: async () => {
         const md = new grpc.Metadata();
@@ -230,7 +230,7 @@ describe("an SDK worker whose token expires", () => {
         md.set("authorization", `Bearer ${await idp.token(shortLived ? "short-lived-app" : "worker-app")}`);
         return md;
       },
-    });
+    }));
     w.addOrchestrator(hello);
     w.addActivity(greet);
     await w.start();

@@ -8,7 +8,7 @@ import { backendDefinition } from "../../src/proto/services";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { pollUntil } from "../helpers/poll";
 import { RawClient } from "../helpers/raw";
-import { client, completed, CounterEntity, hubMetadata } from "../helpers/sdk";
+import { client, completed, CounterEntity, hubMetadata, retriesEndAtStop } from "../helpers/sdk";
 import { stopAll } from "../helpers/teardown";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -25,10 +25,10 @@ afterAll(() => stopAll({ raws, workers, clients, servers: [dts] }));
 
 /** An SDK worker on `hub` that sends filters built from its registrations (and, given one, its Strict version). */
 function filteredWorker(hub: string, version?: string, filters: "auto" | undefined = "auto"): TaskHubGrpcWorker {
-  const w = new TaskHubGrpcWorker({
+  const w = retriesEndAtStop(new TaskHubGrpcWorker({
     hostAddress: dts.address, logger: new NoOpLogger(), metadataGenerator: hubMetadata(hub), shutdownTimeoutMs: 2000, workItemFilters: filters,
     versioning: version ? { version, matchStrategy: VersionMatchStrategy.Strict } : undefined,
-  });
+  }));
   workers.push(w);
   return w;
 }

@@ -15,7 +15,65 @@ export function client(address: string, hub?: string): TaskHubGrpcClient {
 }
 
 export function worker(address: string, hub?: string, logger: Logger = new NoOpLogger()): TaskHubGrpcWorker {
-  return new TaskHubGrpcWorker({ hostAddress: address, logger, metadataGenerator: hubMetadata(hub), shutdownTimeoutMs: 2000 });
+  return retriesEndAtStop(new TaskHubGrpcWorker({ hostAddress: address, logger, metadataGenerator: hubMetadata(hub), shutdownTimeoutMs: 2000 }));
+}
+
+/**
+ * The SDK worker reopens a broken work-item stream after a backoff (1 s, doubling up to 30 s). In
+ * durabletask-js 0.4 a retry still waiting when stop() is called goes on afterwards: it opens a
+ * new channel that nothing closes, which reconnects for as long as the process lives. Tests stop
+ * workers whose server was killed (crash tests) or has just ended their stream (a deleted hub), so
+ * jest's worker processes gathered such channels and could not exit when the run ended. Here the
+ * worker waits out its backoff in a timer that stop() clears, and the retry is dropped then (the
+ * SDK ignores a retry's failure once stopped). Its protocol and everything else stay the SDK's.
+ * Upstream cancels the backoff at stop() since microsoft/durabletask-js#353, which is not in 0.4.0,
+ * the newest release on the registry: drop this with a release that has it.
+ */
+export function retriesEndAtStop(w: TaskHubGrpcWorker): TaskHubGrpcWorker {
+  const backoff = new StoppableBackoff();
+  const sdk = w as unknown as { _backoff: StoppableBackoff };
+  sdk._backoff = backoff;
+  const stop = w.stop.bind(w);
+  w.stop = () => {
+    backoff.stop();
+    return stop();
+  };
+  return w;
+}
+
+/** The SDK worker's backoff (its wait, reset and peekNextDelay), with a wait stop() ends. */
+class StoppableBackoff {
+  private delayMs = 1000;
+  private stopped = false;
+  private cancel?: () => void;
+
+  peekNextDelay(): number {
+    return this.delayMs;
+  }
+
+  reset(): void {
+    this.delayMs = 1000;
+  }
+
+  wait(): Promise<void> {
+    if (this.stopped) return Promise.reject(new Error("the worker was stopped"));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.cancel = undefined;
+        this.delayMs = Math.min(this.delayMs * 2, 30_000);
+        resolve();
+      }, this.delayMs);
+      this.cancel = () => {
+        clearTimeout(timer);
+        reject(new Error("the worker was stopped"));
+      };
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.cancel?.();
+  }
 }
 
 /** A quiet logger that keeps the SDK's warnings, to check it found nothing odd in what the server sent. */
