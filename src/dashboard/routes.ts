@@ -3,7 +3,7 @@
 // but assets and sign-in asks DashboardIdentity for its caller first; a page without one goes to sign-in.
 import type { IncomingMessage, ServerResponse } from "http";
 import { isTerminal } from "../core/model";
-import { JsonApi } from "./api/json-api";
+import { isApiUrl, JsonApi, sendApiError } from "./api/json-api";
 import { bulkAction, DONE_MESSAGES, INSTANCE_ACTIONS, jsonField, parseNewOrchestration } from "./actions";
 import { Caller, DashboardIdentity, SignInRequired } from "./caller";
 import { SCRIPT, STYLESHEET } from "./assets";
@@ -261,6 +261,8 @@ export class DashboardRoutes {
       res.destroy();
       return;
     }
+    // A JSON API request refused before it reached the API (its path did not decode): JSON too.
+    if (isApiUrl(req.url ?? "")) return sendApiError(res, status, message);
     sendHtml(res, status, page({ title: "Error", hubs: this.access.hubNames(), section: "hubs", error: message }, html`<p><a href="/">Task hubs</a></p>`));
   }
 }

@@ -8,10 +8,10 @@ import * as fs from "fs";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 import * as protobuf from "protobufjs";
-import { OrchestrationContext, OrchestrationStatus, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
+import { TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { isActivity, isOrchestration, RawClient, WorkStream } from "../helpers/raw";
-import { client, worker } from "../helpers/sdk";
+import { echoRuns, INTS, restartSummary, Rng, STRINGS } from "../helpers/fuzz";
 import { pb } from "../../src/proto";
 import { backendDefinition } from "../../src/proto/services";
 
@@ -24,35 +24,6 @@ const FUZZ_HUB = "fuzz";
 const ANSWERS_HUB = "answers";
 const MAIN_HUB = "main";
 
-/** A small seeded generator (mulberry32): the same seed, the same requests. */
-class Rng {
-  constructor(private state: number) {}
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-  bytes(n: number): Buffer {
-    return Buffer.from(Array.from({ length: n }, () => this.int(256)));
-  }
-}
-
-/** Strings a request may carry: real instance ids and names, and what tends to break parsers. */
-const STRINGS = [
-  "", "x", "Fuzz", "sayHello", "fz-0", "fz-1", "fz-2", "@counter@a", "@Counter@b", "main", FUZZ_HUB,
-  "a".repeat(3000), "é日本\u0000\u001f", "\ud800", "../../etc/passwd", '{"a":1}', "not json", "null", "[]", "%", "'; drop table x; --",
-];
-const INTS = [0, 1, -1, 2, 7, 100, 2 ** 31 - 1, -(2 ** 31), 65535];
 const LONGS = [0, 1, -1, 2 ** 53 - 1, -(2 ** 53 - 1), 86_400_000, 1e12];
 
 function loadRoot(): protobuf.Root {
@@ -320,43 +291,26 @@ test(`${ANSWERS} random answers to real work items (real tokens; random actions,
   expect(unexpectedErrors()).toEqual([]);
 
   // Every instance the answers touched still reads whole: its state and its history.
-  const ids: string[] = (await raw.call("QueryInstances", { query: { maxInstanceCount: 1000 } })).orchestrationState.map((s: any) => s.instanceId);
+  const ids: string[] = (await raw.instances()).map((s: any) => s.instanceId);
   expect(ids.length).toBeGreaterThan(0);
-  for (const id of ids) {
-    await raw.call("GetInstance", { instanceId: id, getInputsAndOutputs: true });
-    await new Promise<void>((resolve, reject) => {
-      const call = raw.grpc.StreamInstanceHistory({ instanceId: id }, raw.metadata());
-      call.on("data", () => undefined);
-      call.on("error", reject);
-      call.on("end", resolve);
-    });
-  }
+  await raw.readWhole(ids);
 }, 180_000);
 
 test("after both, the server still runs orchestrations, and restarted on its data it serves what it had", async () => {
-  const w = worker(server.address, MAIN_HUB);
-  w.addNamedOrchestrator("Echo", (_ctx: OrchestrationContext, input: string) => `echo:${input}`);
-  await w.start();
+  const { w, c, id } = await echoRuns(server.address, MAIN_HUB);
   sdkWorkers.push(w);
-  const c = client(server.address, MAIN_HUB);
   sdkClients.push(c);
-  const id = await c.scheduleNewOrchestration("Echo", "after the fuzz");
-  const state = await c.waitForOrchestrationCompletion(id, true, 30);
-  expect(state?.runtimeStatus).toBe(OrchestrationStatus.COMPLETED);
-  expect(state?.serializedOutput).toBe('"echo:after the fuzz"');
 
   const raw = new RawClient(server.address, ANSWERS_HUB);
   raws.push(raw);
-  const before: any[] = (await raw.call("QueryInstances", { query: { maxInstanceCount: 1000 } })).orchestrationState;
+  const before: any[] = await raw.instances();
+  await w.stop();
   expect(await server.stop()).toBe(0);
   server = await startDts(["--store", "sqlite", "--hubs", `${MAIN_HUB},${FUZZ_HUB},${ANSWERS_HUB}`], { dataDir: server.dataDir });
   const again = new RawClient(server.address, ANSWERS_HUB);
   raws.push(again);
-  const after: any[] = (await again.call("QueryInstances", { query: { maxInstanceCount: 1000 } })).orchestrationState;
-  // Ids, and the status of those that had ended (a timer an answer set may fire meanwhile and move a running one).
-  const ended = new Set([OrchestrationStatus.COMPLETED, OrchestrationStatus.FAILED, OrchestrationStatus.TERMINATED].map(Number));
-  const summary = (states: any[]) => states.map((s) => (ended.has(s.orchestrationStatus) ? `${s.instanceId}:${s.orchestrationStatus}` : s.instanceId)).sort();
-  expect(summary(after)).toEqual(summary(before));
+  const after: any[] = await again.instances();
+  expect(restartSummary(after)).toEqual(restartSummary(before));
   const mainAgain = new RawClient(server.address, MAIN_HUB);
   raws.push(mainAgain);
   expect((await mainAgain.call("GetInstance", { instanceId: id, getInputsAndOutputs: true })).orchestrationState.output.value).toBe('"echo:after the fuzz"');

@@ -37,6 +37,24 @@ export class RawClient {
     });
   }
 
+  /** The hub's instances (up to 1,000) as QueryInstances answers them. */
+  async instances(): Promise<any[]> {
+    return (await this.call("QueryInstances", { query: { maxInstanceCount: 1000 } })).orchestrationState;
+  }
+
+  /** Reads each instance whole, its state and its history; a call that fails rejects. */
+  async readWhole(ids: string[]): Promise<void> {
+    for (const id of ids) {
+      await this.call("GetInstance", { instanceId: id, getInputsAndOutputs: true });
+      await new Promise<void>((resolve, reject) => {
+        const call = this.grpc.StreamInstanceHistory({ instanceId: id }, this.metadata());
+        call.on("data", () => undefined);
+        call.on("error", reject);
+        call.on("end", resolve);
+      });
+    }
+  }
+
   /** Opens a GetWorkItems stream. */
   workItems(request: pb.IGetWorkItemsRequest = {}): WorkStream {
     const s = new WorkStream(this.grpc.GetWorkItems(request, this.metadata()) as grpc.ClientReadableStream<pb.WorkItem>);

@@ -21,6 +21,16 @@ const HUB_ROUTES: ApiRoute[] = [
   { method: "GET", path: "workers", access: "read", handle: (a, c) => sendJson(c.res, 200, { workers: a.workers(c.hub).map(workerJson) }) },
 ];
 
+/** A request for the JSON API, told from its raw URL (before its path is decoded, which may fail). */
+export function isApiUrl(rawUrl: string): boolean {
+  return /^\/(?:api\/)?v1\/taskhubs(?:[/?]|$)/.test(rawUrl);
+}
+
+/** The JSON API's error answer: its status and a message that says what to change. */
+export function sendApiError(res: ServerResponse, status: number, message: string): void {
+  sendJson(res, status, { error: message, status });
+}
+
 /** Literal paths come before parameterised ones in each list, so orchestrations/query is not an instance id. */
 export const ROUTES: ApiRoute[] = [...HUB_ROUTES, ...ORCHESTRATION_ROUTES, ...ENTITY_ROUTES, ...RETENTION_ROUTES, ...ARCHIVE_ROUTES, ...SCHEDULE_ROUTES];
 
@@ -39,7 +49,7 @@ export class JsonApi {
         res.destroy();
         return;
       }
-      sendJson(res, status, { error: status === 500 ? "Something went wrong on the server; the details are in its log" : (err as Error).message, status });
+      sendApiError(res, status, status === 500 ? "Something went wrong on the server; the details are in its log" : (err as Error).message);
     }
   }
 
