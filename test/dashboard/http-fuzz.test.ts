@@ -1,15 +1,21 @@
-// The dashboard's JSON API: every route of its table (api/json-api.ts), given requests made at random
-// (seeded, so a failure can be replayed): path parameters naming real instances, entities and
-// schedules or junk, bad percent-encoding, the query parameters and body fields the API reads
-// (collected from its source, so fields added later are fuzzed too) with values of every JSON type,
-// bodies that are not JSON or not objects, odd content types and hub headers. Each answer is a
-// success or a JSON error with a 4xx status and a message: never a 500, a hang or a crash. After
-// it, the server still runs orchestrations, and restarted on its data it serves what it had.
+// The dashboard port: every route of the JSON API's table (api/json-api.ts), then every page and
+// form action, given requests made at random (seeded, so a failure can be replayed): path
+// parameters naming real instances, entities and schedules or junk, bad percent-encoding, the
+// query parameters, body and form fields the dashboard reads (collected from its source, so fields
+// added later are fuzzed too) with values of every JSON type, bodies that are not JSON or not
+// objects, odd content types and hub headers, and valid bodies changed a little. Each API answer is
+// a success or a JSON error with a 4xx status and a message; each page a success, a redirect or a
+// 4xx page: never a 500, a hang or a crash. After it, the server still runs orchestrations, and
+// restarted on its data it serves what it had.
 import * as fs from "fs";
 import * as path from "path";
 import { EntityInstanceId, OrchestrationContext, OrchestrationStatus, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
 import { ROUTES } from "../../src/dashboard/api/json-api";
 import { ApiRoute } from "../../src/dashboard/api/api-call";
+import { INSTANCE_ACTIONS } from "../../src/dashboard/actions";
+import { EMPTY_FORM } from "../../src/dashboard/pages/forms";
+import { EMPTY_SCHEDULE_FORM } from "../../src/dashboard/pages/schedules";
+import { RETENTION_FIELDS } from "../../src/core/retention";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { echoRuns, INTS, restartSummary, Rng, STRINGS } from "../helpers/fuzz";
 import { RawClient } from "../helpers/raw";
@@ -18,12 +24,20 @@ import { addSampleWork, client, completed, worker } from "../helpers/sdk";
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
 const REQUESTS_PER_ROUTE = Number(process.env.DTS_FUZZ_HTTP ?? 40);
+/** The pages and form actions under /hubs/<hub>/ (and the few above), with :parameters. */
+const PAGES: { method: "GET" | "POST"; path: string }[] = [
+  ...["", "hubs/:hub", "hubs/:hub/orchestrations", "hubs/:hub/orchestrations/:id", "hubs/:hub/orchestrations/:id/history.json", "hubs/:hub/new",
+    "hubs/:hub/entities", "hubs/:hub/entities/:id", "hubs/:hub/workers", "hubs/:hub/retention", "hubs/:hub/schedules", "switch", "metrics", "healthz", "readyz",
+    "subscriptions/s/schedulers/x/taskhubs/:hub/orchestrations/:id", "assets/:id"].map((path) => ({ method: "GET" as const, path })),
+  ...["hubs/:hub/orchestrations", "hubs/:hub/bulk", "hubs/:hub/retention", "hubs/:hub/orchestrations/:id/purge", "hubs/:hub/orchestrations/:id/:action",
+    "hubs/:hub/entities/:id/signal", "hubs/:hub/entities/:id/delete", "hubs/:hub/schedules", "hubs/:hub/schedules/:id/:action"].map((path) => ({ method: "POST" as const, path })),
+];
 const HUB = "fuzz";
 const MAIN_HUB = "main";
 const HUBS = ["--store", "sqlite", "--hubs", `${MAIN_HUB},${HUB}`];
 const PREFIXES = ["/v1/taskhubs", "/api/v1/taskhubs"];
 
-/** Field and query names the API reads, found in its source: pick(o, "a", "A"), opt…(v, "name"), searchParams.get("q"). */
+/** Field, query and form names the dashboard reads, found in its source: pick(o, "a", "A"), opt…(v, "name"), searchParams.get("q"), form.get("f"). */
 function namesInSource(): { fields: string[]; queries: string[] } {
   const dir = path.resolve(__dirname, "../../../src/dashboard");
   const files = fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith(".ts"));
@@ -33,7 +47,7 @@ function namesInSource(): { fields: string[]; queries: string[] } {
     const text = fs.readFileSync(path.join(dir, f), "utf8");
     for (const m of text.matchAll(/pick\(([^)]*)\)/g)) for (const s of m[1].matchAll(/"([A-Za-z]+)"/g)) fields.add(s[1]);
     for (const m of text.matchAll(/opt(?:String|Boolean|Integer|Time|StringMap|Payload)\([^;]*?, "([A-Za-z.]+)"/g)) fields.add(m[1]);
-    for (const m of text.matchAll(/(?:searchParams|\bq)\.get\("([A-Za-z]+)"\)/g)) queries.add(m[1]);
+    for (const m of text.matchAll(/(?:searchParams|\bq|\bform|\bf)\.get(?:All)?\("([A-Za-z]+)"\)/g)) queries.add(m[1]);
   }
   return { fields: [...fields].sort(), queries: [...queries].sort() };
 }
@@ -186,17 +200,53 @@ function randomRequest(route: ApiRoute, rng: Rng, base: string, names: { fields:
   return { method: route.method, url: `${base}${rng.pick(PREFIXES)}/${parts.join("/")}${q ? `?${q}` : ""}`, headers, body };
 }
 
-/** What no request may get: a server error, an error that is not JSON with a message, no answer in time. */
-async function send(r: FuzzRequest): Promise<{ status: number; problem?: string }> {
+/** A page or form action: its :parameters filled, query and form fields at random, from this origin or another. */
+function randomPageRequest(page: { method: string; path: string }, rng: Rng, names: { fields: string[]; queries: string[] }, real: Record<string, string[]>): FuzzRequest {
+  const actions = [...Object.keys(INSTANCE_ACTIONS), "pause", "resume", "delete", "purge", "nope"];
+  const parts = page.path.split("/").filter(Boolean).map((p) => {
+    if (p === ":hub") return segment(rng.chance(0.9) ? HUB : rng.pick(["nope", MAIN_HUB, "é", "%"]), rng);
+    if (p === ":action") return segment(rng.chance(0.9) ? rng.pick(actions) : rng.pick(STRINGS), rng);
+    if (p === ":id") return segment(rng.chance(0.6) ? rng.pick(real.id) : rng.pick(STRINGS), rng);
+    return p;
+  });
+  const query = new URLSearchParams();
+  for (let n = rng.int(4); n > 0; n--) query.append(rng.pick(names.queries), String(rng.chance(0.7) ? rng.pick(TEXTS) : randomJson(rng, names.fields, real)));
+  const headers: Record<string, string> = {};
+  let body: string | undefined;
+  if (page.method === "POST") {
+    const fields = [...names.queries, ...Object.keys(EMPTY_FORM), ...Object.keys(EMPTY_SCHEDULE_FORM), ...RETENTION_FIELDS, "confirm"];
+    const form = new URLSearchParams();
+    for (let n = rng.int(6); n > 0; n--) {
+      const name = rng.pick(fields);
+      const value = rng.chance(0.5) ? plausible(name, rng, real) : rng.chance(0.5) ? rng.pick(TEXTS) : randomJson(rng, names.fields, real);
+      form.append(name, typeof value === "string" ? value : JSON.stringify(value));
+    }
+    if (rng.chance(0.3)) form.set("confirm", "yes");
+    body = form.toString();
+    headers["content-type"] = rng.chance(0.9) ? "application/x-www-form-urlencoded" : rng.pick(["application/json", "text/plain", "multipart/form-data"]);
+    // Browsers send their origin; tools send none; another site's is refused.
+    const origin = rng.int(10);
+    if (origin < 6) headers.origin = BASE();
+    else if (origin === 6) headers.origin = "http://evil.example";
+  }
+  const q = query.toString();
+  return { method: page.method, url: `${BASE()}/${parts.join("/")}${q ? `?${q}` : ""}`, headers, body };
+}
+
+/**
+ * What no request may get: a server error or no answer in time; from the JSON API, an error that is
+ * not JSON with a message either. Pages answer errors as HTML, and redirects are answers.
+ */
+async function send(r: FuzzRequest, api: boolean): Promise<{ status: number; problem?: string }> {
   let res: Response;
   try {
-    res = await fetch(r.url, { method: r.method, headers: r.headers, body: r.body, signal: AbortSignal.timeout(15_000) });
+    res = await fetch(r.url, { method: r.method, headers: r.headers, body: r.body, redirect: "manual", signal: AbortSignal.timeout(15_000) });
   } catch (err) {
     return { status: 0, problem: `no answer: ${(err as Error).message}` };
   }
   const text = await res.text();
   if (res.status >= 500) return { status: res.status, problem: `${res.status} ${text.slice(0, 200)}` };
-  if (res.status < 400) return { status: res.status };
+  if (res.status < 400 || !api) return { status: res.status };
   let error: unknown;
   try {
     error = JSON.parse(text).error;
@@ -207,31 +257,38 @@ async function send(r: FuzzRequest): Promise<{ status: number; problem?: string 
   return { status: res.status };
 }
 
-/** Routes that remove what others would meet go last: deletes and purges. */
-const rank = (r: ApiRoute) => (r.method === "DELETE" || /purge|delete/.test(r.path) ? 1 : 0);
+/** Routes and actions that remove what others would meet go last: deletes, purges, bulk actions. */
+const rank = (r: { method: string; path: string }) => (r.method === "DELETE" || /purge|delete|bulk/.test(r.path) ? 1 : 0);
+
+/** Sends each route `REQUESTS_PER_ROUTE` requests made by `make` from a seed; returns the failures and counts statuses. */
+async function fuzz(label: string, routes: { method: string; path: string }[], api: boolean, make: (route: { method: string; path: string }, rng: Rng) => FuzzRequest): Promise<string[]> {
+  const failures: string[] = [];
+  const statuses = new Map<number, number>();
+  for (const route of [...routes].sort((a, b) => rank(a) - rank(b))) {
+    for (let i = 0; i < REQUESTS_PER_ROUTE; i++) {
+      const seed = (i + 1) * 7919 + route.path.length * 31 + route.method.length;
+      const request = make(route, new Rng(seed));
+      const answer = await send(request, api);
+      statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+      if (answer.problem) failures.push(`${route.method} ${route.path} (seed ${seed}): ${request.method} ${request.url.slice(0, 200)} ${request.body?.slice(0, 200) ?? ""} -> ${answer.problem}`);
+    }
+  }
+  process.stderr.write(`${label}: ${routes.length} routes × ${REQUESTS_PER_ROUTE}; statuses ${[...statuses].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s} ${n}`).join(", ")}\n`);
+  return failures;
+}
 
 let dts: DtsProcess;
 const workers: TaskHubGrpcWorker[] = [];
 const clients: TaskHubGrpcClient[] = [];
 const raws: RawClient[] = [];
+const BASE = () => `http://localhost:${dts.dashboardPort}`;
+/** Ids that exist (by parameter name), the hub's export before the fuzz, and the names the dashboard reads. */
+let real: Record<string, string[]>;
+let archive: string[];
+let names: { fields: string[]; queries: string[] };
 
 beforeAll(async () => {
   dts = await startDts(HUBS);
-});
-
-afterAll(async () => {
-  for (const r of raws) r.close();
-  await Promise.all(workers.map((w) => w.stop().catch(() => undefined)));
-  await Promise.all(clients.map((c) => c.stop().catch(() => undefined)));
-  await dts?.stop();
-  if (dts) fs.rmSync(dts.dataDir, { recursive: true, force: true });
-});
-
-/** Lines of the server's log that report a failure the dashboard did not expect. */
-const unexpectedErrors = () => dts.output().split("\n").filter((l) => /dashboard( API)?: |unexpected error/.test(l));
-
-test(`every JSON API route answers ${REQUESTS_PER_ROUTE} random requests with a success or a JSON error a client can act on`, async () => {
-  const base = `http://localhost:${dts.dashboardPort}`;
   // Something for the requests to meet: instances running and finished, an entity, a schedule.
   const w = worker(dts.address, HUB);
   addSampleWork(w);
@@ -246,44 +303,51 @@ test(`every JSON API route answers ${REQUESTS_PER_ROUTE} random requests with a 
   await c.scheduleNewOrchestration("Hello", "Oslo", "fz-2");
   expect((await completed(c, "fz-2")).runtimeStatus).toBe(OrchestrationStatus.COMPLETED);
   await c.signalEntity(new EntityInstanceId("counter", "a"), "add", 1);
-  const schedule = await fetch(`${base}/v1/taskhubs/schedules`, {
+  const schedule = await fetch(`${BASE()}/v1/taskhubs/schedules`, {
     method: "POST", headers: { "x-taskhub": HUB, "content-type": "application/json" },
     body: JSON.stringify({ scheduleId: "sch-1", orchestrationName: "Hello", interval: "1h" }),
   });
   expect(schedule.status).toBeLessThan(300);
-  const fz2: any = await (await fetch(`${base}/v1/taskhubs/orchestrations/fz-2`, { headers: { "x-taskhub": HUB } })).json();
-  const real: Record<string, string[]> = {
+  const fz2: any = await (await fetch(`${BASE()}/v1/taskhubs/orchestrations/fz-2`, { headers: { "x-taskhub": HUB } })).json();
+  real = {
     id: ["fz-0", "fz-1", "fz-2", "@counter@a", "sch-1", "Hello"],
     executionId: [String(fz2.executionId ?? fz2.ExecutionId ?? "")].filter(Boolean),
   };
-
-  const exported = await fetch(`${base}/v1/taskhubs/export`, { headers: { "x-taskhub": HUB } });
-  const archive = (await exported.text()).split("\n").filter((l) => l.trim());
+  archive = (await (await fetch(`${BASE()}/v1/taskhubs/export`, { headers: { "x-taskhub": HUB } })).text()).split("\n").filter((l) => l.trim());
   expect(archive.length).toBeGreaterThan(0);
-  const bodies = examples(archive);
-  const names = namesInSource();
-  // The scrape finds what the API reads; if it found little, the fuzz would be weak without saying so.
+  names = namesInSource();
+  // The scrape finds what the dashboard reads; if it found little, the fuzz would be weak without saying so.
   expect(names.fields.length).toBeGreaterThan(20);
   expect(names.queries.length).toBeGreaterThan(8);
-  const routes = [...ROUTES].sort((a, b) => rank(a) - rank(b));
-  const failures: string[] = [];
-  const statuses = new Map<number, number>();
-  for (const route of routes) {
-    for (let i = 0; i < REQUESTS_PER_ROUTE; i++) {
-      const seed = (i + 1) * 7919 + route.path.length * 31 + route.method.length;
-      const request = randomRequest(route, new Rng(seed), base, names, real, bodies[`${route.method} ${route.path}`]);
-      const answer = await send(request);
-      statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-      if (answer.problem) failures.push(`${route.method} ${route.path} (seed ${seed}): ${request.method} ${request.url.slice(0, 200)} ${request.body?.slice(0, 200) ?? ""} -> ${answer.problem}`);
-    }
-  }
-  process.stderr.write(`api-fuzz: ${routes.length} routes × ${REQUESTS_PER_ROUTE}; statuses ${[...statuses].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s} ${n}`).join(", ")}\n`);
+}, 60_000);
+
+afterAll(async () => {
+  for (const r of raws) r.close();
+  await Promise.all(workers.map((w) => w.stop().catch(() => undefined)));
+  await Promise.all(clients.map((c) => c.stop().catch(() => undefined)));
+  await dts?.stop();
+  if (dts) fs.rmSync(dts.dataDir, { recursive: true, force: true });
+});
+
+/** Lines of the server's log that report a failure the dashboard did not expect. */
+const unexpectedErrors = () => dts.output().split("\n").filter((l) => /dashboard( API)?: |unexpected error/.test(l));
+
+test(`every JSON API route answers ${REQUESTS_PER_ROUTE} random requests with a success or a JSON error a client can act on`, async () => {
+  const bodies = examples(archive);
+  const failures = await fuzz("api-fuzz", ROUTES, true, (route, rng) => randomRequest(route as ApiRoute, rng, BASE(), names, real, bodies[`${route.method} ${route.path}`]));
   expect(failures.slice(0, 20)).toEqual([]);
   expect(unexpectedErrors()).toEqual([]);
   expect(dts.proc.exitCode).toBeNull();
 }, 180_000);
 
-test("after it, the server still runs orchestrations, and restarted on its data it serves what it had", async () => {
+test(`every page and form action answers ${REQUESTS_PER_ROUTE} random requests with a page, a redirect or a 4xx`, async () => {
+  const failures = await fuzz("page-fuzz", PAGES, false, (page, rng) => randomPageRequest(page, rng, names, real));
+  expect(failures.slice(0, 20)).toEqual([]);
+  expect(unexpectedErrors()).toEqual([]);
+  expect(dts.proc.exitCode).toBeNull();
+}, 180_000);
+
+test("after them, the server still runs orchestrations, and restarted on its data it serves what it had", async () => {
   const { w, c } = await echoRuns(dts.address, MAIN_HUB);
   workers.push(w);
   clients.push(c);
