@@ -94,9 +94,8 @@ function pathToNul(value: unknown, path: string): string | undefined {
     return undefined;
   }
   for (const key of Object.keys(value)) {
-    const at = path ? `${path}.${key}` : key;
     if (key.includes("\u0000")) return `a key of ${path || "the request"}`;
-    const found = pathToNul((value as Record<string, unknown>)[key], at);
+    const found = pathToNul((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key);
     if (found) return found;
   }
   return undefined;

@@ -2,7 +2,7 @@
 // bodies read within a limit, and the same-origin rule for requests that change state.
 import type { IncomingMessage, ServerResponse } from "http";
 import { SchedulerError } from "../core/errors";
-import { nulStringPath } from "../core/limits";
+import { checkText, nulStringPath } from "../core/limits";
 import { Html } from "./html";
 
 /** No inline script or style, nothing from elsewhere, no framing, forms only to this origin. */
@@ -65,8 +65,10 @@ export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
   if (type !== "application/x-www-form-urlencoded") throw new HttpError(415, "Send the form as application/x-www-form-urlencoded");
   const form = new URLSearchParams(await readBody(req));
+  // U+0000 in a name or value: 400 (INVALID_ARGUMENT) naming the field, as for any string the scheduler keeps.
   for (const [name, value] of form) {
-    if (name.includes("\u0000") || value.includes("\u0000")) throw new HttpError(400, `The form field ${JSON.stringify(name)} holds the character U+0000 (NUL), which the scheduler does not take`);
+    checkText(name, "A form field's name");
+    checkText(value, `The form field ${JSON.stringify(name)}`);
   }
   return form;
 }
