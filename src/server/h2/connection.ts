@@ -1,8 +1,8 @@
 // The server side of one HTTP/2 connection (RFC 9113) over any byte stream (TCP or TLS), written for
 // gRPC's needs and nothing more: requests on client streams, responses of headers, data and trailers,
 // flow control both ways, PING, RST_STREAM and GOAWAY. No server push, no priorities (accepted and
-// ignored). Frames produced in one turn of the event loop leave in one write. It exists to cost less per call than
-// Node's http2 module (`npm run bench:grpc`, server "h2").
+// ignored). Frames produced in one turn of the event loop leave in one write (turn-writer.ts). It
+// exists to cost less per call than Node's http2 module (`npm run bench:grpc`, server "h2").
 import { Duplex } from "stream";
 import {
   ConnectionError, dataFrames, dataPayload, DEFAULT_MAX_FRAME_SIZE, DEFAULT_WINDOW, FLAG_ACK, FLAG_END_STREAM, frame, Frame, FrameReader, FrameType, goawayFrame,
@@ -12,6 +12,7 @@ import { HeaderBlock, HeaderBlockAssembler } from "./header-block";
 import { HeaderList, HpackDecoder, HpackError } from "./hpack";
 import { PeerLimits } from "./peer-limits";
 import { H2Stream, StreamOutlet } from "./stream";
+import { TurnWriter } from "./turn-writer";
 
 export { H2Stream };
 
@@ -47,12 +48,9 @@ export class H2Connection implements StreamOutlet {
   sendWindow = DEFAULT_WINDOW;
   private recvUnacked = 0;
   private readonly limits = new PeerLimits();
-  private out: Buffer[] = [];
+  private readonly output: TurnWriter;
   /** write(), bound once: the sink sendData's frames go to, with no array or closure per send. */
   private readonly emit = (bytes: Buffer) => this.write(bytes);
-  private flushScheduled = false;
-  /** Waiting for the next flush to reach the socket (afterWrite). */
-  private written: (() => void)[] = [];
   private goingAway = false;
   private closed = false;
   /** Streams waiting on a window. */
@@ -65,6 +63,7 @@ export class H2Connection implements StreamOutlet {
     this.reader = new FrameReader(DEFAULT_MAX_FRAME_SIZE, true);
     this.decoder = new HpackDecoder(4096, options.maxHeaderListBytes);
     this.headerBlock = new HeaderBlockAssembler(options.maxHeaderListBytes);
+    this.output = new TurnWriter(socket);
     this.write(settingsFrame([
       [Setting.MAX_CONCURRENT_STREAMS, options.maxConcurrentStreams],
       [Setting.INITIAL_WINDOW_SIZE, options.initialWindow],
@@ -96,7 +95,7 @@ export class H2Connection implements StreamOutlet {
 
   /** Closes the socket after what is queued is written; open streams are aborted. */
   end(): void {
-    this.flush();
+    this.output.flush();
     this.socket.end();
     this.gone("the server closed the connection");
   }
@@ -359,6 +358,7 @@ export class H2Connection implements StreamOutlet {
   private gone(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.output.stop();
     for (const s of [...this.streams.values()]) this.abort(s, reason);
     for (const w of this.pingWaiters) w();
     this.pingWaiters = [];
@@ -369,50 +369,15 @@ export class H2Connection implements StreamOutlet {
 
   /** A control answer, which a client leaving the socket backed up may not pile up (peer-limits.ts). */
   private answer(bytes: Buffer): void {
-    this.limits.answered(this.socket.writableNeedDrain);
+    this.limits.answered(this.output.backedUp);
     this.write(bytes);
   }
 
-  /**
-   * Queues bytes; everything queued in this turn of the event loop goes out in one write, so a peer
-   * wakes once for what one turn produced (frames answering what it sent, work items, answers
-   * resolved a few promise hops later). Writing a turn's first bytes at once instead doubled the
-   * scheduler's writes at idle (19.7 → 37.6 per HelloCities5) and was slower (README, "Idle latency
-   * of warm processes").
-   */
   private write(bytes: Buffer): void {
-    if (this.closed) return;
-    this.out.push(bytes);
-    this.scheduleFlush();
+    this.output.write(bytes);
   }
 
   afterWrite(done: () => void): void {
-    this.written.push(done);
-    this.scheduleFlush();
-  }
-
-  private scheduleFlush(): void {
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    const socket = this.socket;
-    if (this.out.length > 0 && !socket.destroyed) {
-      socket.write(this.out.length === 1 ? this.out[0] : Buffer.concat(this.out));
-    }
-    this.out = [];
-    if (this.written.length === 0) return;
-    const written = this.written;
-    this.written = [];
-    const done = () => {
-      for (const f of written) f();
-    };
-    // A socket over its buffer takes the bytes only at 'drain': that wait is the backpressure its writers feel.
-    if (socket.writableNeedDrain && !socket.destroyed) socket.once("drain", done);
-    else done();
+    this.output.afterWrite(done);
   }
 }
