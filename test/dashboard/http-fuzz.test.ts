@@ -20,6 +20,7 @@ import { DtsProcess, startDts } from "../helpers/dts-process";
 import { echoRuns, INTS, restartSummary, Rng, STRINGS } from "../helpers/fuzz";
 import { RawClient } from "../helpers/raw";
 import { addSampleWork, client, completed, worker } from "../helpers/sdk";
+import { stopAll } from "../helpers/teardown";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -321,13 +322,7 @@ beforeAll(async () => {
   expect(names.queries.length).toBeGreaterThan(8);
 }, 60_000);
 
-afterAll(async () => {
-  for (const r of raws) r.close();
-  await Promise.all(workers.map((w) => w.stop().catch(() => undefined)));
-  await Promise.all(clients.map((c) => c.stop().catch(() => undefined)));
-  await dts?.stop();
-  if (dts) fs.rmSync(dts.dataDir, { recursive: true, force: true });
-});
+afterAll(() => stopAll({ raws, workers, clients, servers: [dts] }));
 
 /** Lines of the server's log that report a failure the dashboard did not expect. */
 const unexpectedErrors = () => dts.output().split("\n").filter((l) => /dashboard( API)?: |unexpected error/.test(l));

@@ -4,7 +4,6 @@
 // never a crash. Then a worker's answers made at random, with real completion tokens, go through the
 // engine's checks of actions the same way. After both, the server still runs orchestrations, and
 // restarted on its data it serves what it had.
-import * as fs from "fs";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 import * as protobuf from "protobufjs";
@@ -12,6 +11,7 @@ import { TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js"
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { isActivity, isOrchestration, RawClient, WorkStream } from "../helpers/raw";
 import { echoRuns, INTS, restartSummary, Rng, STRINGS } from "../helpers/fuzz";
+import { stopAll } from "../helpers/teardown";
 import { pb } from "../../src/proto";
 import { backendDefinition } from "../../src/proto/services";
 
@@ -175,13 +175,7 @@ beforeAll(async () => {
   server = await startDts(["--store", "sqlite", "--hubs", `${MAIN_HUB},${FUZZ_HUB},${ANSWERS_HUB}`]);
 });
 
-afterAll(async () => {
-  for (const r of raws) r.close();
-  await Promise.all(sdkWorkers.map((w) => w.stop().catch(() => undefined)));
-  await Promise.all(sdkClients.map((c) => c.stop().catch(() => undefined)));
-  await server?.stop();
-  if (server) fs.rmSync(server.dataDir, { recursive: true, force: true });
-});
+afterAll(() => stopAll({ raws, workers: sdkWorkers, clients: sdkClients, servers: [server] }));
 
 /** Lines of the server's log that report a handler's unexpected error. */
 const unexpectedErrors = () => server.output().split("\n").filter((l) => l.includes("unexpected error"));
@@ -304,7 +298,7 @@ test("after both, the server still runs orchestrations, and restarted on its dat
   const raw = new RawClient(server.address, ANSWERS_HUB);
   raws.push(raw);
   const before: any[] = await raw.instances();
-  await w.stop();
+  await Promise.all(sdkWorkers.splice(0).map((x) => x.stop()));
   expect(await server.stop()).toBe(0);
   server = await startDts(["--store", "sqlite", "--hubs", `${MAIN_HUB},${FUZZ_HUB},${ANSWERS_HUB}`], { dataDir: server.dataDir });
   const again = new RawClient(server.address, ANSWERS_HUB);
