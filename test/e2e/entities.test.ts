@@ -511,9 +511,11 @@ test("an entity operation signals another entity and starts an orchestration", a
   await c.signalEntity(relay, "forward", { key: "relayed", n: 4 });
   await until(() => c.getEntity<number>(target), (e) => e?.state === 7 && e.backlogQueueSize === 0, "the relayed signals");
 
+  // An entity's start is a message: the instance exists for clients once the partition that owns
+  // its id has taken it, which on a partitioned store may be after the entity's batch is committed.
+  const startedByEntity = (id: string) => until(() => c.getOrchestrationState(id), (st) => st !== undefined, `the entity to start '${id}'`);
   await c.signalEntity(relay, "start", { instanceId: "started-by-entity", value: "hello" });
-  // The instance exists for clients once the entity's batch that starts it is committed.
-  await until(() => c.getOrchestrationState("started-by-entity"), (st) => st !== undefined, "the entity to start the orchestration");
+  await startedByEntity("started-by-entity");
   const s = await completed(c, "started-by-entity");
   expect(s.runtimeStatus).toBe(S.COMPLETED);
   expect(JSON.parse(s.serializedOutput!)).toBe("echo:hello");
@@ -521,6 +523,7 @@ test("an entity operation signals another entity and starts an orchestration", a
   // Called from an orchestration, the operation returns the new orchestration's id.
   const caller = await completed(c, await c.scheduleNewOrchestration("CallRelay", "started-by-call"));
   expect(JSON.parse(caller.serializedOutput!)).toBe("started-by-call");
+  await startedByEntity("started-by-call");
   expect(JSON.parse((await completed(c, "started-by-call")).serializedOutput!)).toBe("echo:from-orchestration");
   expect((await drained<number>(c, relay)).state).toBe(4);
 });
