@@ -10,7 +10,7 @@ import {
 } from "@microsoft/durabletask-js";
 import { DtsProcess, startDts } from "../helpers/dts-process";
 import { RawClient } from "../helpers/raw";
-import { allEntities, client, completed, grpcCode, lockAndAdd, worker } from "../helpers/sdk";
+import { allEntities, client, completed, grpcCode, lockAndAdd, started, worker } from "../helpers/sdk";
 import { pollUntil, sleep } from "../helpers/poll";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -513,9 +513,8 @@ test("an entity operation signals another entity and starts an orchestration", a
 
   // An entity's start is a message: the instance exists for clients once the partition that owns
   // its id has taken it, which on a partitioned store may be after the entity's batch is committed.
-  const startedByEntity = (id: string) => until(() => c.getOrchestrationState(id), (st) => st !== undefined, `the entity to start '${id}'`);
   await c.signalEntity(relay, "start", { instanceId: "started-by-entity", value: "hello" });
-  await startedByEntity("started-by-entity");
+  await started(c, "started-by-entity");
   const s = await completed(c, "started-by-entity");
   expect(s.runtimeStatus).toBe(S.COMPLETED);
   expect(JSON.parse(s.serializedOutput!)).toBe("echo:hello");
@@ -523,7 +522,7 @@ test("an entity operation signals another entity and starts an orchestration", a
   // Called from an orchestration, the operation returns the new orchestration's id.
   const caller = await completed(c, await c.scheduleNewOrchestration("CallRelay", "started-by-call"));
   expect(JSON.parse(caller.serializedOutput!)).toBe("started-by-call");
-  await startedByEntity("started-by-call");
+  await started(c, "started-by-call");
   expect(JSON.parse((await completed(c, "started-by-call")).serializedOutput!)).toBe("echo:from-orchestration");
   expect((await drained<number>(c, relay)).state).toBe(4);
 });

@@ -3,7 +3,7 @@
 import { randomUUID } from "crypto";
 import * as fs from "fs";
 import {
-  ActivityContext, HistoryEvent, HistoryEventType, OrchestrationContext, OrchestrationState, OrchestrationStatus,
+  ActivityContext, HistoryEvent, HistoryEventType, OrchestrationContext, OrchestrationStatus,
   Task, TaskFailedError, TaskHubGrpcClient, TaskHubGrpcWorker, whenAll, whenAny,
 } from "@microsoft/durabletask-js";
 import { DtsProcess, startDts } from "../helpers/dts-process";
@@ -246,7 +246,7 @@ export async function until<T>(probe: () => Promise<T | undefined | false>, what
   }
 }
 
-export { completed as completion } from "../helpers/sdk";
+export { completed as completion, started } from "../helpers/sdk";
 
 export const types = (h: HistoryEvent[]) => h.map((e) => e.type);
 
@@ -258,13 +258,6 @@ export function historyHas(c: TaskHubGrpcClient, id: string, pred: (e: HistoryEv
   }, what);
 }
 
-/** Waits until the instance exists and has left Pending (sub-orchestrations have no start to await). */
-export function started(c: TaskHubGrpcClient, id: string): Promise<OrchestrationState> {
-  return until(async () => {
-    const s = await c.getOrchestrationState(id);
-    return s && s.runtimeStatus !== S.PENDING ? s : undefined;
-  }, `${id} to start`);
-}
 
 export function executionIdOf(h: HistoryEvent[]): string | undefined {
   const e = h.find((x) => x.type === H.ExecutionStarted);

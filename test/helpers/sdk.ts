@@ -1,6 +1,7 @@
 // The official SDK's client and worker, quiet, pointed at a test server and task hub.
 import * as grpc from "@grpc/grpc-js";
-import { ActivityContext, EntityInstanceId, EntityMetadata, Logger, LogEvent, NoOpLogger, OrchestrationContext, OrchestrationState, Task, TaskEntity, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
+import { ActivityContext, EntityInstanceId, EntityMetadata, Logger, LogEvent, NoOpLogger, OrchestrationContext, OrchestrationState, OrchestrationStatus, Task, TaskEntity, TaskHubGrpcClient, TaskHubGrpcWorker } from "@microsoft/durabletask-js";
+import { pollUntil } from "./poll";
 
 export function hubMetadata(hub?: string) {
   return hub === undefined ? undefined : async () => {
@@ -114,6 +115,15 @@ export async function completed(c: TaskHubGrpcClient, id: string, timeoutSeconds
   const state = await c.waitForOrchestrationCompletion(id, true, timeoutSeconds);
   if (!state) throw new Error(`instance ${id} not found`);
   return state;
+}
+
+/**
+ * Waits until the instance exists and has left Pending: for instances no start call returned
+ * (sub-orchestrations; an entity's start, which on a partitioned store is applied by another partition).
+ */
+export async function started(c: TaskHubGrpcClient, id: string): Promise<OrchestrationState> {
+  const s = await pollUntil(() => c.getOrchestrationState(id), (st) => st !== undefined && st.runtimeStatus !== OrchestrationStatus.PENDING, `${id} to start`);
+  return s!;
 }
 
 /** An orchestrator for the entity suites: locks counter `key`, adds 1 inside the critical section, returns the new value. */
