@@ -7,6 +7,7 @@ import {
   Task, TaskFailedError, TaskHubGrpcClient, TaskHubGrpcWorker, whenAll, whenAny,
 } from "@microsoft/durabletask-js";
 import { DtsProcess, startDts } from "../helpers/dts-process";
+import { pollUntil } from "../helpers/poll";
 import { client, WarningRecorder, worker } from "../helpers/sdk";
 
 type Orchestrator = (ctx: OrchestrationContext, input: any) => AsyncGenerator<Task<any>, any, any>;
@@ -235,29 +236,14 @@ export function registerAll(w: TaskHubGrpcWorker): void {
 
 // ---- waiting helpers ----------------------------------------------------------------------------
 
-/** Polls until probe returns a value other than undefined/false (for states no call can await). */
-export async function until<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+/** Waits until the instance's history holds an event matching pred (i.e. a worker processed it). */
+export function historyHas(c: TaskHubGrpcClient, id: string, pred: (e: HistoryEvent) => boolean, what: string): Promise<HistoryEvent[]> {
+  return pollUntil(() => c.getOrchestrationHistory(id), (h) => h.some(pred), what);
 }
 
 export { completed as completion, started } from "../helpers/sdk";
 
 export const types = (h: HistoryEvent[]) => h.map((e) => e.type);
-
-/** Waits until the instance's history holds an event matching pred (i.e. a worker processed it). */
-export function historyHas(c: TaskHubGrpcClient, id: string, pred: (e: HistoryEvent) => boolean, what: string): Promise<HistoryEvent[]> {
-  return until(async () => {
-    const h = await c.getOrchestrationHistory(id);
-    return h.some(pred) ? h : undefined;
-  }, what);
-}
-
 
 export function executionIdOf(h: HistoryEvent[]): string | undefined {
   const e = h.find((x) => x.type === H.ExecutionStarted);

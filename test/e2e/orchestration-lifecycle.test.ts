@@ -1,9 +1,10 @@
 // End-to-end: the official JS SDK against `dts serve --store memory`: continue-as-new, suspend and
 // resume, terminate, restart and rewind.
 import { TaskHubGrpcClient, terminateOptions } from "@microsoft/durabletask-js";
+import { pollUntil } from "../helpers/poll";
 import { grpcCode, WarningRecorder } from "../helpers/sdk";
 import {
-  H, S, completion, countedRuns, executionIdOf, flakyAttempts, historyHas, json, newId, openGate, serveWithWorker, started, startEventId, types, until,
+  H, S, completion, countedRuns, executionIdOf, flakyAttempts, historyHas, json, newId, openGate, serveWithWorker, started, startEventId, types,
 } from "./orchestration-fixtures";
 import { DtsProcess } from "../helpers/dts-process";
 import { RawClient } from "../helpers/raw";
@@ -19,10 +20,7 @@ serveWithWorker(["--store", "memory"], (s) => ({ c, log, dts } = s));
 async function activitiesDone(): Promise<void> {
   const r = new RawClient(dts.address, undefined, backendDefinition);
   try {
-    await until(async () => {
-      const m = (await r.call("GetMetrics", {})).metrics?.activityWorkItems;
-      return !m?.pending && !m?.active;
-    }, "no activity work items");
+    await pollUntil(async () => (await r.call("GetMetrics", {})).metrics?.activityWorkItems, (m) => !m?.pending && !m?.active, "no activity work items");
   } finally {
     r.close();
   }
