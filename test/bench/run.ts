@@ -9,7 +9,7 @@ import { DEFAULT_PATHS, PathName, PATHS, removeAllDataDirs, removeDataDir, start
 import { oldInstancesDataDir, retentionServeArgs } from "./retention";
 import { STEPS_SERVE_ARGS } from "./steps";
 
-const DEFAULTS = { count: 5000, fanOut: 1000, sequence: 500, latencyRuns: 200, latencyWarmup: 500, entitySignals: 1000, memory: 100_000, startup: 100_000, purge: 100_000, idleSeconds: 10, window: 100, timeout: 1800 };
+const DEFAULTS = { count: 5000, fanOut: 1000, sequence: 500, latencyRuns: 200, latencyWarmup: 2000, entitySignals: 1000, memory: 100_000, startup: 100_000, purge: 100_000, idleSeconds: 10, window: 100, timeout: 1800 };
 
 const USAGE = `Usage: npm run bench [-- options]
 
@@ -35,7 +35,8 @@ Scenarios (--scenarios a,b; default hello,fanout,sequence,latency,entities, plus
   sequence    --sequence N      one orchestration calling N activities one after another (default ${DEFAULTS.sequence})
   latency     --latency-runs N  HelloCities5 on an idle system, one at a time, N runs (default ${DEFAULTS.latencyRuns}), after
               --latency-warmup N  unmeasured runs the same way (default ${DEFAULTS.latencyWarmup}; 0: none), so that the
-                                scheduler's and the worker's code is compiled as in a process that has run a while
+                                processes run as ones that have run a while (their CPU per run levels off
+                                after 1,500-2,000 runs: README "Idle latency of warm processes")
   steps       --latency-runs N  opt-in: latency with the per-step trace (the scheduler's debug log, the SDK workers'
                                 and the client's moments); the notes give each leg of the chain (README "Benchmarks")
   entities    --entity-signals N  N signals at once to 10 entities until applied, then N/10 transfers at once
