@@ -3,6 +3,7 @@
 // body it does not expect, so each call passing is the proof that the answers match what it accepts.
 import * as path from "path";
 import { DtsProcess, startDts } from "../helpers/dts-process";
+import { pollUntil } from "../helpers/poll";
 import { connectionString, FIXTURES, FuncHostProcess, http, HttpResult } from "../helpers/func-process";
 import { startFuncHost } from "../helpers/func-process";
 import { client } from "../helpers/sdk";
@@ -25,15 +26,12 @@ function op(name: string, args: object = {}): Promise<HttpResult> {
 }
 
 /** Calls getStatus through the client until `done` holds. */
-async function statusUntil(id: string, done: (s: { runtimeStatus: string }) => boolean) {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
+function statusUntil(id: string, done: (s: { runtimeStatus: string }) => boolean) {
+  return pollUntil<HttpResult["body"]>(async () => {
     const r = await op("getStatus", { id });
     expect(r.status).toBe(200);
-    if (done(r.body)) return r.body;
-    if (Date.now() > deadline) throw new Error(`instance ${id}: ${JSON.stringify(r.body)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+    return r.body;
+  }, done, `instance ${id}`);
 }
 
 test("startNew, getStatus (with history), raiseEvent, and raiseEvent to a finished instance", async () => {
@@ -128,13 +126,7 @@ test("getStatusBy, getStatusAll, purge one and purge by filter", async () => {
 test("signalEntity and readEntityState", async () => {
   expect((await op("read", { key: "k1" })).body).toEqual({ entityExists: false });
   expect((await op("signal", { key: "k1", value: { a: [1, 2] } })).body).toEqual({ ok: true });
-  const deadline = Date.now() + 30_000;
-  let r: HttpResult;
-  do {
-    r = await op("read", { key: "k1" });
-    if (r.body.entityExists) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  } while (Date.now() < deadline);
+  const r = await pollUntil(() => op("read", { key: "k1" }), (read) => read.body.entityExists, "the signal to be applied");
   expect(r.body).toEqual({ entityExists: true, entityState: { a: [1, 2] } });
 });
 

@@ -3,6 +3,7 @@
 import { ChildProcess, spawn } from "child_process";
 import * as path from "path";
 import { CLI, DtsProcess, startDts } from "./dts-process";
+import { pollUntil as poll } from "./poll";
 
 /** The repository root: the sample function app's directory. */
 export const REPO_ROOT = path.resolve(__dirname, "../../..");
@@ -116,25 +117,13 @@ const TERMINAL = new Set(["Completed", "Failed", "Terminated", "Canceled"]);
  * Polls a status URL (statusQueryGetUri) with a short delay until `done` holds for the status
  * payload (by default: a terminal runtime status); returns the last response.
  */
-export async function pollStatus(url: string, done: (body: { runtimeStatus: string; customStatus?: unknown }) => boolean = (b) => TERMINAL.has(b.runtimeStatus), timeoutMs = 30_000): Promise<HttpResult> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await http("GET", url);
-    if (r.status !== 404 && r.body && typeof r.body === "object" && done(r.body)) return r;
-    if (Date.now() > deadline) throw new Error(`status at ${url} did not reach the awaited state in ${timeoutMs} ms; last: ${r.status} ${r.text}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+export function pollStatus(url: string, done: (body: { runtimeStatus: string; customStatus?: unknown }) => boolean = (b) => TERMINAL.has(b.runtimeStatus), timeoutMs = 30_000): Promise<HttpResult> {
+  return pollUntil(url, (r) => r.status !== 404 && !!r.body && typeof r.body === "object" && done(r.body), timeoutMs);
 }
 
 /** Polls any GET until `done` holds for the response. */
-export async function pollUntil(url: string, done: (r: HttpResult) => boolean, timeoutMs = 30_000): Promise<HttpResult> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await http("GET", url);
-    if (done(r)) return r;
-    if (Date.now() > deadline) throw new Error(`${url} did not reach the awaited state in ${timeoutMs} ms; last: ${r.status} ${r.text}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+export function pollUntil(url: string, done: (r: HttpResult) => boolean, timeoutMs = 30_000): Promise<HttpResult> {
+  return poll(() => http("GET", url), done, `${url} to reach the awaited state`, timeoutMs);
 }
 
 /** Fills the placeholders of a management URL: {eventName}, {text}. */

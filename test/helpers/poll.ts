@@ -13,6 +13,11 @@ export async function pollUntil<T>(read: () => Promise<T>, done: (v: T) => boole
   }
 }
 
+/** Polls a yes/no probe until it says yes (for conditions that, once true, stay true). */
+export async function untilTrue(probe: () => boolean | Promise<boolean>, what: string, timeoutMs?: number): Promise<void> {
+  await pollUntil(async () => probe(), (yes) => yes, what, timeoutMs);
+}
+
 /** Resolves as `p` does, or fails naming `what` once timeoutMs pass first: an awaited event that never comes fails fast. */
 export async function within<T>(p: Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

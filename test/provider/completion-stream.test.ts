@@ -14,6 +14,7 @@ import { CAPABILITIES_HEADER, COMPLETION_STREAM, CONTINUED_EPISODES, HISTORY_LIM
 import { backendDefinition, completionStreamDefinition } from "../../src/proto/services";
 import { DEFAULT_ENGINE_OPTIONS } from "../../src/scheduler/options";
 import { DtsProcess, startDts } from "../helpers/dts-process";
+import { untilTrue } from "../helpers/poll";
 import { scrape, value } from "../helpers/prometheus";
 import { client, completed } from "../helpers/sdk";
 import { providerConfig, TestApp } from "./harness";
@@ -24,13 +25,7 @@ type Ack = pb.dts.v1.IWorkItemCompletionAck;
 /** The harness's configuration for a scheduler at `endpoint` (an http:// URL here). */
 const config = (endpoint: string): ProviderConfig => providerConfig(endpoint.replace(/^http:\/\//, ""));
 
-async function until(probe: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (probe: () => boolean, what: string) => untilTrue(probe, what, 10_000);
 
 const metadata = (hub = "default") => {
   const md = new grpc.Metadata();

@@ -10,6 +10,7 @@ import { startDurableWorker } from "../../src/provider/durable-worker";
 import { pb } from "../../src/proto";
 import { backendDefinition } from "../../src/proto/services";
 import { startDts } from "../helpers/dts-process";
+import { untilTrue } from "../helpers/poll";
 import { TestApp } from "./harness";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -49,13 +50,7 @@ function config(limits: Partial<ProviderConfig> = {}, endpoint = `http://127.0.0
   };
 }
 
-async function until(probe: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (probe: () => boolean, what: string) => untilTrue(probe, what, 5000);
 
 const activityItem = (n: number, name = "Slow"): pb.IWorkItem => ({
   completionToken: `a${n}`, activityRequest: { name, taskId: n, input: str(String(n)), orchestrationInstance: { instanceId: "o", executionId: str("x") } },

@@ -6,6 +6,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as path from "path";
 import { OrchestrationStatus, TaskHubGrpcClient } from "@microsoft/durabletask-js";
 import { DtsProcess, startDts } from "../helpers/dts-process";
+import { pollUntil, untilTrue } from "../helpers/poll";
 import { client, completed } from "../helpers/sdk";
 
 const S = OrchestrationStatus;
@@ -96,11 +97,8 @@ test("a durable timer", async () => {
 
 test("an external event raised with the portable client, with custom status", async () => {
   const id = await c.scheduleNewOrchestration("Approval");
-  const waiting = await waitFor(async () => {
-    const s = await c.getOrchestrationState(id, true);
-    return s?.serializedCustomStatus === '"waiting for approval"' ? s : undefined;
-  });
-  expect(waiting.runtimeStatus).toBe(S.RUNNING);
+  const waiting = await withOutput(pollUntil(() => c.getOrchestrationState(id, true), (s) => s?.serializedCustomStatus === '"waiting for approval"', "the orchestration to wait"));
+  expect(waiting!.runtimeStatus).toBe(S.RUNNING);
   await c.raiseOrchestrationEvent(id, "Approve", { by: "alice" });
   const s = await completed(c, id);
   expect(s.runtimeStatus).toBe(S.COMPLETED);
@@ -139,7 +137,7 @@ test("an unhandled activity failure fails the orchestration with the function na
 
 test("one orchestration using everything: sub-orchestration, fan-out, retry, timer, external event, entity", async () => {
   const id = await c.scheduleNewOrchestration("Everything");
-  await waitFor(async () => (/orchestrator 'Everything' \(instance '[^']+'\): running/.test(workerOutput) && (await c.getOrchestrationState(id))?.runtimeStatus === S.RUNNING) || undefined);
+  await withOutput(untilTrue(async () => /orchestrator 'Everything' \(instance '[^']+'\): running/.test(workerOutput) && (await c.getOrchestrationState(id))?.runtimeStatus === S.RUNNING, "the orchestration to run"));
   // The event may arrive before the orchestrator waits for it: it is kept until then.
   await c.raiseOrchestrationEvent(id, "Continue", { amount: 7 });
   const s = await completed(c, id, 45);
@@ -150,16 +148,15 @@ test("one orchestration using everything: sub-orchestration, fan-out, retry, tim
   });
 });
 
-function logged(line: RegExp): Promise<true> {
-  return waitFor(async () => line.test(workerOutput) || undefined);
+function logged(line: RegExp): Promise<void> {
+  return withOutput(untilTrue(() => line.test(workerOutput), `the worker to log ${line}`, 20_000));
 }
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out\n--- worker output ---\n${workerOutput}`);
-    await new Promise((r) => setTimeout(r, 50));
+/** A failed wait shows what the worker printed. */
+async function withOutput<T>(wait: Promise<T>): Promise<T> {
+  try {
+    return await wait;
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n--- worker output ---\n${workerOutput}`);
   }
 }

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { OrchestrationStatus } from "@microsoft/durabletask-js";
 import { DtsProcess, startDts, tempDir } from "../helpers/dts-process";
+import { untilTrue } from "../helpers/poll";
 import { client, completed } from "../helpers/sdk";
 
 const S = OrchestrationStatus;
@@ -25,11 +26,12 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function until(probe: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n--- worker output ---\n${output}`);
-    await new Promise((r) => setTimeout(r, 50));
+/** A failed wait shows what the worker printed. */
+async function until(probe: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  try {
+    await untilTrue(probe, what, 30_000);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n--- worker output ---\n${output}`);
   }
 }
 
